@@ -1,0 +1,38 @@
+/* cli/cli.h — the command-line front door: global options and command handlers.
+ *
+ * Handlers return the process exit code: 0 ok, 1 the operation failed, 2 bad usage.
+ * Only the CLI prints errors; everything below it fills a struct kiln_err. */
+#pragma once
+#include <stdbool.h>
+
+#include "util/err.h"
+
+enum
+{
+  EXIT_OK = 0,
+  EXIT_FAIL = 1,
+  EXIT_USAGE = 2,
+};
+
+struct kiln_ctx
+{
+  const char *root; /* store location (--root, KILN_ROOT, or the default) */
+};
+
+struct kiln_command
+{
+  const char *name;
+  const char *summary;
+  const char *usage; /* full help text for `kiln NAME --help` */
+  int (*run) (struct kiln_ctx *ctx, int argc, char **argv);
+};
+
+/* Prints the error and returns the exit code that goes with it. */
+int cli_fail (struct kiln_err *err);
+/* Prints "kiln NAME: msg" plus a hint to use --help, returns EXIT_USAGE. */
+int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* True if argv holds -h/--help before any "--". */
+bool cli_wants_help (int argc, char **argv);
+
+int cmd_debug (struct kiln_ctx *ctx, int argc, char **argv);
+extern const char cmd_debug_usage[];

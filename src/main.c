@@ -1,0 +1,185 @@
+/* main.c — kiln's entry point: global options, then one command. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "version.h"
+
+static int cmd_version (struct kiln_ctx *ctx, int argc, char **argv);
+static int cmd_help (struct kiln_ctx *ctx, int argc, char **argv);
+
+static const char version_usage[] = "Usage: kiln version\n\nPrints kiln's version (from git describe at build time).\n";
+static const char help_usage[] = "Usage: kiln help [COMMAND]\n\nShows the help of kiln or of one command.\n";
+
+static const struct kiln_command commands[] = {
+  {"debug", "Look inside the front end: parse, expand, ignore, stages", cmd_debug_usage, cmd_debug},
+  {"version", "Show the kiln version", version_usage, cmd_version},
+  {"help", "Show help for a command", help_usage, cmd_help},
+};
+#define N_COMMANDS (sizeof commands / sizeof *commands)
+
+static void
+print_main_help (FILE *out)
+{
+  fputs ("Usage: kiln [--root DIR] COMMAND [ARG...]\n"
+         "\n"
+         "A daemonless container image builder and runner.\n"
+         "\n"
+         "Global options:\n"
+         "  --root DIR     store location (default: $KILN_ROOT, /var/lib/kiln as root,\n"
+         "                 $XDG_DATA_HOME/kiln otherwise)\n"
+         "  -h, --help     show this help\n"
+         "  -v, --version  show the version\n"
+         "\n"
+         "Commands:\n",
+         out);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fputs ("\nRun 'kiln COMMAND --help' for more on a command.\n", out);
+}
+
+static const struct kiln_command *
+find_command (const char *name)
+{
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+int
+cli_fail (struct kiln_err *err)
+{
+  kiln_err_print (err, stderr);
+  int code = err->code == KILN_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
+  kiln_err_clear (err);
+  return code;
+}
+
+int
+cli_usage_error (const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fprintf (stderr, "kiln %s: ", cmd);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\nRun 'kiln %s --help' for usage.\n", cmd);
+  return EXIT_USAGE;
+}
+
+bool
+cli_wants_help (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--") == 0)
+        return false;
+      if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0)
+        return true;
+    }
+  return false;
+}
+
+static int
+cmd_version (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  (void) ctx;
+  (void) argv;
+  if (argc > 1)
+    return cli_usage_error ("version", "takes no arguments");
+  printf ("kiln version %s\n", KILN_VERSION);
+  return EXIT_OK;
+}
+
+static int
+cmd_help (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  (void) ctx;
+  if (argc < 2)
+    {
+      print_main_help (stdout);
+      return EXIT_OK;
+    }
+  const struct kiln_command *c = find_command (argv[1]);
+  if (c == NULL)
+    return cli_usage_error ("help", "unknown command \"%s\"", argv[1]);
+  fputs (c->usage, stdout);
+  return EXIT_OK;
+}
+
+static const char *
+default_root (void)
+{
+  const char *env = getenv ("KILN_ROOT");
+  if (env && *env)
+    return env;
+  if (geteuid () == 0)
+    return "/var/lib/kiln";
+  static char buf[4096];
+  const char *xdg = getenv ("XDG_DATA_HOME");
+  if (xdg && *xdg)
+    snprintf (buf, sizeof buf, "%s/kiln", xdg);
+  else
+    snprintf (buf, sizeof buf, "%s/.local/share/kiln", getenv ("HOME") ? getenv ("HOME") : "");
+  return buf;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct kiln_ctx ctx = {.root = NULL};
+  static const struct option opts[] = {
+    {"root", required_argument, NULL, 'r'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+  };
+  int c;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1)
+    {
+      switch (c)
+        {
+        case 'r':
+          ctx.root = optarg;
+          break;
+        case 'h':
+          print_main_help (stdout);
+          return EXIT_OK;
+        case 'v':
+          printf ("kiln version %s\n", KILN_VERSION);
+          return EXIT_OK;
+        default:
+          fprintf (stderr, "kiln: unknown option \"%s\"\nRun 'kiln --help' for usage.\n", argv[optind - 1]);
+          return EXIT_USAGE;
+        }
+    }
+  if (ctx.root == NULL)
+    ctx.root = default_root ();
+  if (optind >= argc)
+    {
+      print_main_help (stderr);
+      return EXIT_USAGE;
+    }
+  const struct kiln_command *cmd = find_command (argv[optind]);
+  if (cmd == NULL)
+    {
+      fprintf (stderr, "kiln: unknown command \"%s\"\nRun 'kiln --help' for the list of commands.\n",
+               argv[optind]);
+      return EXIT_USAGE;
+    }
+  int sub_argc = argc - optind;
+  char **sub_argv = argv + optind;
+  if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0)
+    {
+      fputs (cmd->usage, stdout);
+      return EXIT_OK;
+    }
+  optind = 1; /* commands parse their own options from argv[0] = their name */
+  return cmd->run (&ctx, sub_argc, sub_argv);
+}
