@@ -180,6 +180,6 @@ main (int argc, char **argv)
       fputs (cmd->usage, stdout);
       return EXIT_OK;
     }
-  optind = 1; /* commands parse their own options from argv[0] = their name */
+  optind = 0; /* commands parse their own argv; 0 makes glibc reset getopt fully */
   return cmd->run (&ctx, sub_argc, sub_argv);
 }

@@ -1,13 +1,19 @@
 /* cli/cmd_debug.c — `kiln debug`: the front end's stages made visible, for tests
  * and for users who want to know what kiln understood of their Dockerfile. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "frontend/context.h"
+#include "frontend/ignore.h"
 #include "frontend/parser.h"
 #include "frontend/shell.h"
+#include "frontend/stages.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -20,7 +26,13 @@ const char cmd_debug_usage[]
       "  parse [--json] FILE        print the Dockerfile AST in BuildKit's dump format\n"
       "                             (--json: nodes with line spans, flags and heredocs)\n"
       "  expand [-e K=V]... [--words] TEXT\n"
-      "                             expand TEXT as a Dockerfile word (--words: split it)\n";
+      "                             expand TEXT as a Dockerfile word (--words: split it)\n"
+      "  ignore PATTERNS_FILE PATH...\n"
+      "                             decide each PATH with the .dockerignore rules in the file\n"
+      "  context [-f DOCKERFILE] DIR\n"
+      "                             list what the build context DIR sends, ignore rules applied\n"
+      "  stages [--target T] [--build-arg K=V]... [--platform P] FILE\n"
+      "                             the stages the target needs, instructions expanded\n";
 
 static const char parse_usage[] = "Usage: kiln debug parse [--json] FILE\n"
                                   "\n"
@@ -68,7 +80,7 @@ debug_parse (int argc, char **argv)
   static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
   bool as_json = false;
   int c;
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
       if (c == 'j')
         as_json = true;
@@ -162,6 +174,160 @@ debug_expand (int argc, char **argv)
   return EXIT_OK;
 }
 
+static const char ignore_usage[] = "Usage: kiln debug ignore PATTERNS_FILE PATH...\n"
+                                   "\n"
+                                   "Reads PATTERNS_FILE as a .dockerignore and prints, for each PATH (relative\n"
+                                   "to the context root), PATH<TAB>excluded or PATH<TAB>included.\n"
+                                   "An invalid pattern file exits 2 and names the line.\n";
+
+static int
+debug_ignore (int argc, char **argv)
+{
+  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    return fputs (ignore_usage, stdout), EXIT_OK;
+  if (argc < 3)
+    return cli_usage_error ("debug ignore", "expects PATTERNS_FILE and at least one PATH");
+  struct kiln_err err = {0};
+  struct ignore_rules *rules = ignore_load (argv[1], false, &err);
+  if (rules == NULL)
+    {
+      /* A bad pattern file is bad input given on the command line. */
+      if (err.code == KILN_EPARSE)
+        err.code = KILN_EUSAGE;
+      return cli_fail (&err);
+    }
+  for (int i = 2; i < argc; i++)
+    printf ("%s\t%s\n", argv[i], ignore_excluded (rules, argv[i]) ? "excluded" : "included");
+  ignore_free (rules);
+  return EXIT_OK;
+}
+
+static const char context_usage[] = "Usage: kiln debug context [-f DOCKERFILE] DIR\n"
+                                    "\n"
+                                    "Walks the build context DIR with its ignore rules (DOCKERFILE.dockerignore\n"
+                                    "beside the Dockerfile, else DIR/.dockerignore) and prints every path the\n"
+                                    "build can see, directories with a trailing '/'.\n";
+
+static int
+print_entry (const struct context_entry *e, void *ud, struct kiln_err *err)
+{
+  (void) ud;
+  (void) err;
+  printf ("%s%s\n", e->path, S_ISDIR (e->st->st_mode) ? "/" : "");
+  return 0;
+}
+
+static int
+debug_context (int argc, char **argv)
+{
+  static const struct option opts[] = {{"file", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+  const char *dockerfile = NULL;
+  int c;
+  while ((c = getopt_long (argc, argv, "f:h", opts, NULL)) != -1)
+    {
+      if (c == 'f')
+        dockerfile = optarg;
+      else if (c == 'h')
+        return fputs (context_usage, stdout), EXIT_OK;
+      else
+        return cli_usage_error ("debug context", "unknown option");
+    }
+  if (optind + 1 != argc)
+    return cli_usage_error ("debug context", "expects exactly one DIR");
+  const char *dir = argv[optind];
+  _cleanup_buf_ struct buf df = BUF_INIT;
+  if (dockerfile == NULL)
+    buf_printf (&df, "%s/Dockerfile", dir);
+  else
+    buf_puts (&df, dockerfile);
+  struct kiln_err err = {0};
+  _cleanup_free_ char *ignore_path = context_ignore_path (dir, buf_str (&df));
+  struct ignore_rules *rules = ignore_load (ignore_path, true, &err);
+  if (rules == NULL)
+    return cli_fail (&err);
+  _cleanup_close_ int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = EXIT_OK;
+  if (fd < 0)
+    {
+      kiln_err_set (&err, errno, "%s: %s", dir, strerror (errno));
+      rc = cli_fail (&err);
+    }
+  else if (context_walk (fd, rules, print_entry, NULL, &err) < 0)
+    rc = cli_fail (&err);
+  ignore_free (rules);
+  return rc;
+}
+
+static const char stages_usage[]
+    = "Usage: kiln debug stages [--target T] [--build-arg K[=V]]... [--platform P] FILE\n"
+      "\n"
+      "Resolves the stages of FILE as `kiln build` would and prints the ones the\n"
+      "target needs, in build order, every instruction expanded:\n"
+      "\n"
+      "  # target: NAME|INDEX\n"
+      "  # platform: TARGET (build: BUILD)\n"
+      "  # global ARG NAME[=\"value\"]          one line per global ARG\n"
+      "  stage INDEX NAME|-: FROM \"base\" [AS name] (image|scratch|stage N)\n"
+      "    LINE: INSTRUCTION ...                one line per instruction\n"
+      "\n"
+      "Values are quoted as Go's strconv.Quote does; lists are [\"a\", \"b\"].\n"
+      "Warnings (such as unused build args) go to standard error.\n";
+
+static int
+debug_stages (int argc, char **argv)
+{
+  static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                       {"build-arg", required_argument, NULL, 'b'},
+                                       {"platform", required_argument, NULL, 'p'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {0}};
+  _cleanup_strv_ struct strv build_args = STRV_INIT;
+  struct build_opts o = {.build_args = &build_args};
+  int c;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    {
+      switch (c)
+        {
+        case 't':
+          o.target = optarg;
+          break;
+        case 'b':
+          strv_push (&build_args, optarg);
+          break;
+        case 'p':
+          o.platform = optarg;
+          break;
+        case 'h':
+          return fputs (stages_usage, stdout), EXIT_OK;
+        default:
+          return cli_usage_error ("debug stages", "unknown option");
+        }
+    }
+  if (optind + 1 != argc)
+    return cli_usage_error ("debug stages", "expects exactly one FILE");
+  struct kiln_err err = {0};
+  struct df_ast *ast = df_parse_file (argv[optind], &err);
+  if (ast == NULL)
+    return cli_fail (&err);
+  int rc = EXIT_OK;
+  struct stage_model *m = stages_resolve (ast, &o, &err);
+  if (m == NULL)
+    rc = cli_fail (&err);
+  else
+    {
+      for (size_t i = 0; i < m->warnings.n; i++)
+        fprintf (stderr, "warning: %s\n", m->warnings.v[i]);
+      _cleanup_buf_ struct buf out = BUF_INIT;
+      if (stages_render (m, &out, &err) < 0)
+        rc = cli_fail (&err);
+      else
+        fwrite (buf_str (&out), 1, out.len, stdout);
+    }
+  stages_free (m);
+  df_ast_free (ast);
+  return rc;
+}
+
 int
 cmd_debug (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -172,10 +338,16 @@ cmd_debug (struct kiln_ctx *ctx, int argc, char **argv)
       return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
   const char *sub = argv[1];
-  optind = 1;
+  optind = 0; /* 0, not 1: glibc then resets its permutation state too */
   if (strcmp (sub, "parse") == 0)
     return debug_parse (argc - 1, argv + 1);
   if (strcmp (sub, "expand") == 0)
     return debug_expand (argc - 1, argv + 1);
+  if (strcmp (sub, "ignore") == 0)
+    return debug_ignore (argc - 1, argv + 1);
+  if (strcmp (sub, "context") == 0)
+    return debug_context (argc - 1, argv + 1);
+  if (strcmp (sub, "stages") == 0)
+    return debug_stages (argc - 1, argv + 1);
   return cli_usage_error ("debug", "unknown subcommand \"%s\"", sub);
 }

@@ -1,0 +1,630 @@
+/* frontend/stages.c — the stage model, with BuildKit's ARG scoping rules. */
+#include "frontend/stages.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "util/cleanup.h"
+#include "util/utf8.h"
+
+static const char *const predefined_args[]
+    = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
+       "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
+
+bool
+is_predefined_arg (const char *name)
+{
+  for (size_t i = 0; i < sizeof predefined_args / sizeof *predefined_args; i++)
+    if (strcmp (name, predefined_args[i]) == 0)
+      return true;
+  return false;
+}
+
+const char *
+host_platform (void)
+{
+  static char plat[sizeof ((struct utsname *) 0)->machine + 16];
+  if (plat[0])
+    return plat;
+  struct utsname u;
+  const char *arch = "amd64";
+  const char *variant = "";
+  if (uname (&u) == 0)
+    {
+      if (strcmp (u.machine, "x86_64") == 0)
+        arch = "amd64";
+      else if (strcmp (u.machine, "aarch64") == 0 || strcmp (u.machine, "arm64") == 0)
+        arch = "arm64";
+      else if (strncmp (u.machine, "armv7", 5) == 0)
+        arch = "arm", variant = "/v7";
+      else if (strncmp (u.machine, "armv6", 5) == 0)
+        arch = "arm", variant = "/v6";
+      else if (u.machine[0] == 'i' && strcmp (u.machine + 2, "86") == 0)
+        arch = "386";
+      else
+        arch = u.machine; /* ppc64le, s390x, riscv64: the same names in OCI */
+    }
+  snprintf (plat, sizeof plat, "linux/%s%s", arch, variant);
+  return plat;
+}
+
+/* ---------- environment lists ("K=V") ---------- */
+
+static const char *
+env_lookup (const struct strv *v, const char *key)
+{
+  size_t kl = strlen (key);
+  for (size_t i = v->n; i-- > 0;)
+    if (strncmp (v->v[i], key, kl) == 0 && v->v[i][kl] == '=')
+      return v->v[i] + kl + 1;
+  return NULL;
+}
+
+/* Sets key=value, replacing an earlier entry for the key. */
+static void
+env_set (struct strv *v, const char *key, const char *value)
+{
+  size_t kl = strlen (key);
+  struct buf b = BUF_INIT;
+  buf_printf (&b, "%s=%s", key, value);
+  for (size_t i = 0; i < v->n; i++)
+    if (strncmp (v->v[i], key, kl) == 0 && v->v[i][kl] == '=')
+      {
+        free (v->v[i]);
+        v->v[i] = buf_steal (&b);
+        v->lens[i] = strlen (v->v[i]);
+        return;
+      }
+  strv_push_owned (v, buf_steal (&b));
+}
+
+/* ---------- platform args ---------- */
+
+static int
+platform_args (const char *name, const char *plat, struct strv *out, struct kiln_err *err)
+{
+  _cleanup_free_ char *copy = xstrdup (plat);
+  char *os = copy;
+  char *arch = strchr (os, '/');
+  if (arch == NULL || arch == os || arch[1] == '\0')
+    return kiln_err_set (err, KILN_EUSAGE, "invalid platform \"%s\": use OS/ARCH[/VARIANT], like linux/amd64",
+                         plat);
+  *arch++ = '\0';
+  char *variant = strchr (arch, '/');
+  if (variant)
+    {
+      *variant++ = '\0';
+      if (*variant == '\0' || strchr (variant, '/'))
+        return kiln_err_set (err, KILN_EUSAGE, "invalid platform \"%s\": use OS/ARCH[/VARIANT]", plat);
+    }
+  struct buf k = BUF_INIT;
+  buf_printf (&k, "%sPLATFORM", name);
+  env_set (out, buf_str (&k), plat);
+  buf_reset (&k);
+  buf_printf (&k, "%sOS", name);
+  env_set (out, buf_str (&k), os);
+  buf_reset (&k);
+  buf_printf (&k, "%sARCH", name);
+  env_set (out, buf_str (&k), arch);
+  buf_reset (&k);
+  buf_printf (&k, "%sVARIANT", name);
+  env_set (out, buf_str (&k), variant ? variant : "");
+  buf_free (&k);
+  return 0;
+}
+
+/* ---------- model ---------- */
+
+void
+stages_free (struct stage_model *m)
+{
+  if (m == NULL)
+    return;
+  for (size_t i = 0; i < m->n_meta; i++)
+    inst_free (m->meta[i]);
+  free (m->meta);
+  for (size_t i = 0; i < m->n_stages; i++)
+    {
+      struct stage *s = &m->stages[i];
+      free (s->name);
+      inst_free (s->from);
+      for (size_t j = 0; j < s->n_insts; j++)
+        inst_free (s->insts[j]);
+      free (s->insts);
+      free (s->deps);
+    }
+  free (m->stages);
+  strv_free (&m->meta_env);
+  strv_free (&m->build_args);
+  strv_free (&m->platform_args);
+  strv_free (&m->warnings);
+  free (m);
+}
+
+static void
+model_freep (struct stage_model **m)
+{
+  stages_free (*m);
+}
+
+static int
+find_stage (const struct stage_model *m, size_t upto, const char *name)
+{
+  for (size_t i = 0; i < upto; i++)
+    if (m->stages[i].name && strcasecmp (m->stages[i].name, name) == 0)
+      return (int) i;
+  return -1;
+}
+
+static void
+add_dep (struct stage *s, int dep)
+{
+  for (size_t i = 0; i < s->n_deps; i++)
+    if (s->deps[i] == dep)
+      return;
+  s->deps = xrealloc (s->deps, (s->n_deps + 1) * sizeof *s->deps);
+  s->deps[s->n_deps++] = dep;
+}
+
+/* Resolves a COPY --from / RUN --mount from= reference of stage `cur`.
+ * Returns the stage index, -1 for an image, -2 on error. */
+static int
+resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct inst *in, struct kiln_err *err)
+{
+  const struct df_ast *ast = m->ast;
+  int col = df_ast_find_col (ast, in->line, ref);
+  bool numeric = ref[0] != '\0';
+  for (const char *p = ref; *p; p++)
+    numeric &= isdigit ((unsigned char) *p) != 0;
+  if (numeric)
+    {
+      long idx = strtol (ref, NULL, 10);
+      if (strlen (ref) > 6 || idx >= (long) cur)
+        {
+          kiln_err_set (err, KILN_EPARSE,
+                        idx >= (long) m->n_stages || strlen (ref) > 6
+                            ? "stage %s does not exist: there are %zu stages, counted from 0"
+                            : "stage %s is defined after this one: a stage can only use stages before it",
+                        ref, m->n_stages);
+          df_ast_locate (ast, err, in->line, col);
+          return -2;
+        }
+      return (int) idx;
+    }
+  int s = find_stage (m, cur, ref);
+  if (s >= 0)
+    return s;
+  int later = find_stage (m, m->n_stages, ref);
+  if (later >= 0)
+    {
+      kiln_err_set (err, KILN_EPARSE,
+                    "stage \"%s\" is defined after this one (line %d): a stage can only use stages before it", ref,
+                    m->stages[later].from->line);
+      df_ast_locate (ast, err, in->line, col);
+      return -2;
+    }
+  /* Not a stage: docker takes it as an image.  A bare name one typo away from a
+   * stage is almost certainly a mistake, so say so instead of pulling an image. */
+  if (strpbrk (ref, ":/@.") == NULL)
+    for (size_t i = 0; i < cur; i++)
+      if (m->stages[i].name && edit_distance (ref, m->stages[i].name) <= 2)
+        {
+          kiln_err_set (err, KILN_EPARSE, "unknown stage \"%s\" (did you mean \"%s\"?)", ref, m->stages[i].name);
+          df_ast_locate (ast, err, in->line, col);
+          return -2;
+        }
+  return -1;
+}
+
+static char *
+expand_meta (const struct stage_model *m, const char *word, struct kiln_err *err)
+{
+  struct shell_env env = {&m->meta_env};
+  return shell_expand_word (word, m->ast->escape, &env, err);
+}
+
+static int
+check_syntax_directive (const struct df_ast *ast, struct kiln_err *err)
+{
+  const char *s = ast->syntax;
+  if (s == NULL)
+    return 0;
+  /* [docker.io/]docker/dockerfile[-upstream][:1[.x[.y]][-labs]][@sha256:...] is kiln's own front end. */
+  const char *p = s;
+  if (strncmp (p, "docker.io/", 10) == 0)
+    p += 10;
+  bool ok = false;
+  if (strncmp (p, "docker/dockerfile", 17) == 0)
+    {
+      p += 17;
+      if (strncmp (p, "-upstream", 9) == 0)
+        p += 9;
+      ok = true;
+      if (*p == ':')
+        {
+          p++;
+          ok = *p == '1';
+          if (ok)
+            {
+              p++;
+              while (*p == '.' && isdigit ((unsigned char) p[1]))
+                {
+                  p++;
+                  while (isdigit ((unsigned char) *p))
+                    p++;
+                }
+              if (strncmp (p, "-labs", 5) == 0)
+                p += 5;
+            }
+        }
+      if (ok && *p == '@')
+        p = p + strlen (p);
+      ok = ok && *p == '\0';
+    }
+  if (ok)
+    return 0;
+  kiln_err_set (err, KILN_EPARSE,
+                "# syntax=%s: kiln cannot run external front ends; use docker/dockerfile:1 (kiln's own) or "
+                "remove the directive",
+                s);
+  size_t len;
+  const char *line = df_ast_line (ast, ast->syntax_line, &len);
+  kiln_err_locate (err, ast->file, ast->syntax_line, 1, line, len);
+  return -1;
+}
+
+struct stage_model *
+stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
+{
+  _cleanup_ (model_freep) struct stage_model *m = xcalloc (1, sizeof *m);
+  m->ast = ast;
+  if (check_syntax_directive (ast, err) < 0)
+    return NULL;
+
+  /* --build-arg K=V, or K alone to take V from kiln's own environment (as docker). */
+  if (o->build_args)
+    for (size_t i = 0; i < o->build_args->n; i++)
+      {
+        const char *a = o->build_args->v[i];
+        const char *eq = strchr (a, '=');
+        if (eq == a)
+          {
+            kiln_err_set (err, KILN_EUSAGE, "invalid --build-arg \"%s\": use NAME=VALUE", a);
+            return NULL;
+          }
+        if (eq)
+          {
+            _cleanup_free_ char *k = xstrndup (a, (size_t) (eq - a));
+            env_set (&m->build_args, k, eq + 1);
+          }
+        else if (getenv (a))
+          env_set (&m->build_args, a, getenv (a));
+      }
+
+  const char *target_plat = o->platform ? o->platform : host_platform ();
+  if (platform_args ("TARGET", target_plat, &m->platform_args, err) < 0
+      || platform_args ("BUILD", host_platform (), &m->platform_args, err) < 0)
+    return NULL;
+  for (size_t i = 0; i < m->platform_args.n; i++)
+    strv_push (&m->meta_env, m->platform_args.v[i]);
+
+  size_t stages_cap = 0;
+  size_t i = 0;
+  /* Global ARGs: only ARG may come before the first FROM. */
+  for (; i < ast->n_nodes; i++)
+    {
+      const struct df_node *n = &ast->nodes[i];
+      if (strcasecmp (n->keyword, "FROM") == 0)
+        break;
+      struct inst *in = inst_from_node (ast, n, err);
+      if (in == NULL)
+        return NULL;
+      if (in->kind != I_ARG)
+        {
+          inst_free (in);
+          kiln_err_set (err, KILN_EPARSE, "%s before the first FROM: only ARG may come before FROM", n->keyword);
+          df_ast_locate (ast, err, n->start_line, df_ast_find_col (ast, n->start_line, n->keyword));
+          return NULL;
+        }
+      m->meta = xrealloc (m->meta, (m->n_meta + 1) * sizeof *m->meta);
+      m->meta[m->n_meta++] = in;
+      struct shell_env env = {&m->meta_env};
+      struct inst *ex = inst_expand (ast, in, &env, err);
+      if (ex == NULL)
+        return NULL;
+      for (size_t k = 0; k < ex->n_kvs; k++)
+        {
+          const char *bv = env_lookup (&m->build_args, ex->kvs[k].key);
+          const char *v = bv ? bv : ex->kvs[k].value;
+          if (v)
+            env_set (&m->meta_env, ex->kvs[k].key, v);
+        }
+      inst_free (ex);
+    }
+  if (i == ast->n_nodes)
+    {
+      kiln_err_set (err, KILN_EPARSE, "the Dockerfile has no FROM: every build needs at least one stage");
+      df_ast_locate (ast, err, ast->nodes[0].start_line, 1);
+      return NULL;
+    }
+
+  /* Stages. */
+  for (; i < ast->n_nodes; i++)
+    {
+      const struct df_node *n = &ast->nodes[i];
+      struct inst *in = inst_from_node (ast, n, err);
+      if (in == NULL)
+        return NULL;
+      if (in->kind == I_FROM)
+        {
+          struct shell_env env = {&m->meta_env};
+          struct inst *ex = inst_expand (ast, in, &env, err);
+          inst_free (in);
+          if (ex == NULL)
+            return NULL;
+          m->stages = xgrow (m->stages, &stages_cap, m->n_stages + 1, sizeof *m->stages);
+          struct stage *s = &m->stages[m->n_stages];
+          memset (s, 0, sizeof *s);
+          s->index = (int) m->n_stages;
+          s->from = ex;
+          s->base = ex->args.v[0];
+          s->base_stage = -1;
+          if (ex->stage_name)
+            {
+              int dup = find_stage (m, m->n_stages, ex->stage_name);
+              if (dup >= 0)
+                {
+                  kiln_err_set (err, KILN_EPARSE, "duplicate stage name \"%s\" (first used at line %d)",
+                                ex->stage_name, m->stages[dup].from->line);
+                  df_ast_locate (ast, err, n->start_line, df_ast_find_col (ast, n->start_line, n->args.v[2]));
+                  m->n_stages++;
+                  return NULL;
+                }
+              s->name = xstrdup (ex->stage_name);
+            }
+          m->n_stages++;
+          continue;
+        }
+      struct stage *s = &m->stages[m->n_stages - 1];
+      s->insts = xrealloc (s->insts, (s->n_insts + 1) * sizeof *s->insts);
+      s->insts[s->n_insts++] = in;
+    }
+
+  /* References between stages. */
+  for (size_t si = 0; si < m->n_stages; si++)
+    {
+      struct stage *s = &m->stages[si];
+      if (strcasecmp (s->base, "scratch") == 0)
+        s->scratch = true;
+      else
+        {
+          int b = find_stage (m, si, s->base);
+          if (b < 0 && find_stage (m, m->n_stages, s->base) >= 0)
+            {
+              kiln_err_set (err, KILN_EPARSE,
+                            "FROM %s: stage \"%s\" is defined after this one: a stage can only build on stages "
+                            "before it",
+                            s->base, s->base);
+              df_ast_locate (ast, err, s->from->line, df_ast_find_col (ast, s->from->line, s->base));
+              return NULL;
+            }
+          s->base_stage = b;
+          if (b >= 0)
+            add_dep (s, b);
+        }
+      for (size_t k = 0; k < s->n_insts; k++)
+        {
+          const struct inst *in = s->insts[k];
+          const char *refs[64];
+          size_t nrefs = 0;
+          if ((in->kind == I_COPY || in->kind == I_ADD) && in->from)
+            refs[nrefs++] = in->from;
+          if (in->kind == I_RUN)
+            for (size_t mi = 0; mi < in->n_mounts && nrefs < 64; mi++)
+              if (in->mounts[mi].from)
+                refs[nrefs++] = in->mounts[mi].from;
+          for (size_t r = 0; r < nrefs; r++)
+            {
+              _cleanup_free_ char *ref = expand_meta (m, refs[r], err);
+              if (ref == NULL)
+                {
+                  df_ast_locate (ast, err, in->line, df_ast_find_col (ast, in->line, refs[r]));
+                  return NULL;
+                }
+              int d = resolve_ref (m, si, ref, in, err);
+              if (d == -2)
+                return NULL;
+              if (d >= 0)
+                add_dep (s, d);
+            }
+        }
+    }
+
+  /* The target and what it needs. */
+  m->target = (int) m->n_stages - 1;
+  if (o->target)
+    {
+      m->target = find_stage (m, m->n_stages, o->target);
+      if (m->target < 0)
+        {
+          const char *best = NULL;
+          size_t best_d = 3;
+          for (size_t k = 0; k < m->n_stages; k++)
+            if (m->stages[k].name && edit_distance (o->target, m->stages[k].name) < best_d)
+              best_d = edit_distance (o->target, m->stages[k].name), best = m->stages[k].name;
+          if (best)
+            kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found (did you mean \"%s\"?)",
+                          o->target, best);
+          else
+            kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found in %s", o->target, ast->file);
+          return NULL;
+        }
+    }
+  /* Dependencies always point to earlier stages, so one backward pass suffices. */
+  m->stages[m->target].needed = true;
+  for (size_t k = (size_t) m->target + 1; k-- > 0;)
+    if (m->stages[k].needed)
+      for (size_t d = 0; d < m->stages[k].n_deps; d++)
+        m->stages[m->stages[k].deps[d]].needed = true;
+
+  /* Build args nothing declares: docker warns, so do we. */
+  for (size_t k = 0; k < m->build_args.n; k++)
+    {
+      const char *a = m->build_args.v[k];
+      size_t kl = (size_t) (strchr (a, '=') - a);
+      _cleanup_free_ char *key = xstrndup (a, kl);
+      bool used = is_predefined_arg (key);
+      for (size_t mi = 0; mi < m->n_meta && !used; mi++)
+        for (size_t kv = 0; kv < m->meta[mi]->n_kvs && !used; kv++)
+          used = strcmp (m->meta[mi]->kvs[kv].key, key) == 0;
+      for (size_t si = 0; si < m->n_stages && !used; si++)
+        if (m->stages[si].needed)
+          for (size_t j = 0; j < m->stages[si].n_insts && !used; j++)
+            if (m->stages[si].insts[j]->kind == I_ARG)
+              for (size_t kv = 0; kv < m->stages[si].insts[j]->n_kvs && !used; kv++)
+                used = strcmp (m->stages[si].insts[j]->kvs[kv].key, key) == 0;
+      if (!used)
+        {
+          struct buf w = BUF_INIT;
+          buf_printf (&w, "build-arg %s was given but no ARG in the stages built declares it", key);
+          strv_push_owned (&m->warnings, buf_steal (&w));
+        }
+    }
+  return steal_pointer (&m);
+}
+
+/* ---------- running a stage ---------- */
+
+void
+stage_state_init (struct stage_state *st, const struct strv *base_env)
+{
+  memset (st, 0, sizeof *st);
+  if (base_env)
+    for (size_t i = 0; i < base_env->n; i++)
+      strv_push (&st->env, base_env->v[i]);
+}
+
+void
+stage_state_clear (struct stage_state *st)
+{
+  strv_free (&st->env);
+  strv_free (&st->args);
+}
+
+struct inst *
+stage_step (const struct stage_model *m, struct stage_state *st, const struct inst *in, struct kiln_err *err)
+{
+  /* ENV wins over ARG of the same name: args first, env last (the last entry wins). */
+  _cleanup_strv_ struct strv vars = STRV_INIT;
+  for (size_t i = 0; i < st->args.n; i++)
+    strv_push (&vars, st->args.v[i]);
+  for (size_t i = 0; i < st->env.n; i++)
+    strv_push (&vars, st->env.v[i]);
+  struct shell_env env = {&vars};
+  struct inst *ex = inst_expand (m->ast, in, &env, err);
+  if (ex == NULL)
+    return NULL;
+  if (ex->kind == I_ENV)
+    for (size_t k = 0; k < ex->n_kvs; k++)
+      env_set (&st->env, ex->kvs[k].key, ex->kvs[k].value);
+  else if (ex->kind == I_ARG)
+    for (size_t k = 0; k < ex->n_kvs; k++)
+      {
+        const char *key = ex->kvs[k].key;
+        const char *v = env_lookup (&m->build_args, key);
+        if (v == NULL)
+          v = ex->kvs[k].value;
+        if (v == NULL)
+          {
+            /* A global ARG or an automatic platform ARG comes into scope. */
+            for (size_t mi = 0; mi < m->n_meta && v == NULL; mi++)
+              for (size_t kv = 0; kv < m->meta[mi]->n_kvs; kv++)
+                if (strcmp (m->meta[mi]->kvs[kv].key, key) == 0)
+                  v = env_lookup (&m->meta_env, key);
+            if (v == NULL)
+              v = env_lookup (&m->platform_args, key);
+          }
+        if (v == NULL && strcmp (key, "TARGETSTAGE") == 0)
+          {
+            const struct stage *t = &m->stages[m->target];
+            v = t->name ? t->name : "";
+          }
+        if (v)
+          {
+            env_set (&st->args, key, v);
+            /* Record the value in the expanded instruction: it is what the build uses. */
+            char *dup = xstrdup (v);
+            free (ex->kvs[k].value);
+            ex->kvs[k].value = dup;
+          }
+      }
+  return ex;
+}
+
+int
+stages_render (const struct stage_model *m, struct buf *out, struct kiln_err *err)
+{
+  const struct stage *t = &m->stages[m->target];
+  if (t->name)
+    buf_printf (out, "# target: %s\n", t->name);
+  else
+    buf_printf (out, "# target: %d\n", t->index);
+  buf_printf (out, "# platform: %s (build: %s)\n", env_lookup (&m->platform_args, "TARGETPLATFORM"),
+              env_lookup (&m->platform_args, "BUILDPLATFORM"));
+  for (size_t i = 0; i < m->n_meta; i++)
+    {
+      for (size_t k = 0; k < m->meta[i]->n_kvs; k++)
+        {
+          const char *key = m->meta[i]->kvs[k].key;
+          const char *v = env_lookup (&m->meta_env, key);
+          buf_printf (out, "# global ARG %s", key);
+          if (v)
+            {
+              buf_putc (out, '=');
+              utf8_go_quote (out, v, strlen (v));
+            }
+          buf_putc (out, '\n');
+        }
+    }
+  /* The final environment of each stage, for stages built on stages. */
+  struct strv *final_env = xcalloc (m->n_stages, sizeof *final_env);
+  int ret = 0;
+  for (size_t si = 0; si < m->n_stages && ret == 0; si++)
+    {
+      const struct stage *s = &m->stages[si];
+      if (!s->needed)
+        continue;
+      buf_printf (out, "stage %d %s: ", s->index, s->name ? s->name : "-");
+      inst_render (s->from, out);
+      if (s->scratch)
+        buf_puts (out, " (scratch)\n");
+      else if (s->base_stage >= 0)
+        buf_printf (out, " (stage %d)\n", s->base_stage);
+      else
+        buf_puts (out, " (image)\n");
+      struct stage_state st;
+      stage_state_init (&st, s->base_stage >= 0 ? &final_env[s->base_stage] : NULL);
+      for (size_t k = 0; k < s->n_insts; k++)
+        {
+          struct inst *ex = stage_step (m, &st, s->insts[k], err);
+          if (ex == NULL)
+            {
+              ret = -1;
+              break;
+            }
+          buf_printf (out, "  %d: ", ex->line);
+          inst_render (ex, out);
+          buf_putc (out, '\n');
+          inst_free (ex);
+        }
+      final_env[si] = st.env;
+      st.env = (struct strv) STRV_INIT;
+      stage_state_clear (&st);
+    }
+  for (size_t si = 0; si < m->n_stages; si++)
+    strv_free (&final_env[si]);
+  free (final_env);
+  return ret;
+}
