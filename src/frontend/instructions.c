@@ -1236,7 +1236,9 @@ inst_render (const struct inst *in, struct buf *out)
       for (size_t i = 0; i < in->n_mounts; i++)
         {
           const struct run_mount *m = &in->mounts[i];
-          buf_printf (out, " --mount=type=%s,target=%s", mount_type_names[m->type], m->target ? m->target : "");
+          buf_printf (out, " --mount=type=%s", mount_type_names[m->type]);
+          if (m->target)
+            buf_printf (out, ",target=%s", m->target);
           if (m->source)
             buf_printf (out, ",source=%s", m->source);
           if (m->from)

@@ -185,7 +185,7 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
         {
           kiln_err_set (err, KILN_EPARSE,
                         idx >= (long) m->n_stages || strlen (ref) > 6
-                            ? "stage %s does not exist: there are %zu stages, counted from 0"
+                            ? "stage %s does not exist: stages are counted from 0 and this Dockerfile has %zu"
                             : "stage %s is defined after this one: a stage can only use stages before it",
                         ref, m->n_stages);
           df_ast_locate (ast, err, in->line, col);
@@ -197,6 +197,12 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
   if (s >= 0)
     return s;
   int later = find_stage (m, m->n_stages, ref);
+  if (later >= 0 && (size_t) later == cur)
+    {
+      kiln_err_set (err, KILN_EPARSE, "stage \"%s\" refers to itself: use an earlier stage or an image", ref);
+      df_ast_locate (ast, err, in->line, col);
+      return -2;
+    }
   if (later >= 0)
     {
       kiln_err_set (err, KILN_EPARSE,
@@ -208,10 +214,11 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
   /* Not a stage: docker takes it as an image.  A bare name one typo away from a
    * stage is almost certainly a mistake, so say so instead of pulling an image. */
   if (strpbrk (ref, ":/@.") == NULL)
-    for (size_t i = 0; i < cur; i++)
+    for (size_t i = 0; i < m->n_stages; i++)
       if (m->stages[i].name && edit_distance (ref, m->stages[i].name) <= 2)
         {
-          kiln_err_set (err, KILN_EPARSE, "unknown stage \"%s\" (did you mean \"%s\"?)", ref, m->stages[i].name);
+          kiln_err_set (err, KILN_EPARSE, "unknown stage \"%s\" (did you mean \"%s\"%s?)", ref, m->stages[i].name,
+                        i >= cur ? ", which is defined after this one" : "");
           df_ast_locate (ast, err, in->line, col);
           return -2;
         }
