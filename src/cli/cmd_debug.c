@@ -140,7 +140,7 @@ debug_expand (int argc, char **argv)
       switch (c)
         {
         case 'e':
-          strv_push (&vars, strchr (optarg, '=') ? optarg : optarg);
+          strv_push (&vars, optarg);
           break;
         case 'w':
           words = true;
@@ -159,7 +159,9 @@ debug_expand (int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("debug expand", "expects exactly one TEXT");
   struct shell_opts o = {.escape = escape};
-  struct shell_env env = {&vars};
+  _cleanup_ (envmap_free) struct envmap map = ENVMAP_INIT;
+  envmap_from_strv (&map, &vars);
+  struct shell_env env = {&map, NULL};
   struct kiln_err err = {0};
   _cleanup_free_ char *res = NULL;
   _cleanup_strv_ struct strv w = STRV_INIT;

@@ -1148,8 +1148,7 @@ inst_from_node (const struct df_ast *ast, const struct df_node *node, struct kil
 struct inst *
 inst_expand (const struct df_ast *ast, const struct inst *in, const struct shell_env *env, struct kiln_err *err)
 {
-  static const struct strv empty = STRV_INIT;
-  struct shell_env none = {&empty};
+  struct shell_env none = {NULL, NULL};
   return build (ast, in->node, env ? env : &none, false, err);
 }
 

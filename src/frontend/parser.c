@@ -603,7 +603,7 @@ heredoc_from_word (const char *word, struct df_heredoc *h, struct kiln_err *err)
     return 0;
 
   struct shell_opts o = {.escape = '\\', .skip_unset_env = true};
-  struct shell_env none = {NULL};
+  struct shell_env none = {NULL, NULL};
   _cleanup_strv_ struct strv words = STRV_INIT;
   _cleanup_free_ char *res = NULL;
   if (shell_expand (&o, p, strlen (p), &none, &res, &words, err) < 0)
@@ -635,7 +635,7 @@ heredocs_from_line (const char *line, size_t len, struct df_node *node, struct k
 {
   struct shell_opts o = {.escape = '\\', .raw_quotes = true, .raw_escapes = true, .skip_unset_env = true,
                          .heredoc_glue = true};
-  struct shell_env none = {NULL};
+  struct shell_env none = {NULL, NULL};
   _cleanup_strv_ struct strv words = STRV_INIT;
   _cleanup_free_ char *res = NULL;
   struct kiln_err ignored = {0};

@@ -127,17 +127,10 @@ words_finish (struct words *w)
 const char *
 shell_env_get (const struct shell_env *env, const char *name, size_t len)
 {
-  if (env == NULL || env->vars == NULL)
+  if (env == NULL)
     return NULL;
-  for (size_t i = env->vars->n; i-- > 0;)
-    {
-      const char *e = env->vars->v[i];
-      const char *eq = strchr (e, '=');
-      size_t kl = eq ? (size_t) (eq - e) : strlen (e);
-      if (kl == len && memcmp (e, name, len) == 0)
-        return eq ? eq + 1 : "";
-    }
-  return NULL;
+  const char *v = envmap_get (env->first, name, len);
+  return v ? v : envmap_get (env->second, name, len);
 }
 
 /* ---------- wildcard patterns for # % / ---------- */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "util/envmap.h"
 #include "util/err.h"
 
 /* Bounds on expansion, so that hostile input cannot blow up memory or time. */
@@ -26,10 +27,12 @@ struct shell_opts
   bool heredoc_glue;        /* "<<" and blanks after it stay glued to the next word */
 };
 
-/* A variable environment: "NAME=value" entries; the last entry for a name wins. */
+/* A variable environment: names are looked up in `first`, then in `second`
+ * (a stage's ENV wins over its ARGs). Either may be NULL. */
 struct shell_env
 {
-  const struct strv *vars;
+  const struct envmap *first;
+  const struct envmap *second;
 };
 
 /* Looks a name up; returns NULL when unset. */

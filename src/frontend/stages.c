@@ -50,40 +50,10 @@ host_platform (void)
   return plat;
 }
 
-/* ---------- environment lists ("K=V") ---------- */
-
-static const char *
-env_lookup (const struct strv *v, const char *key)
-{
-  size_t kl = strlen (key);
-  for (size_t i = v->n; i-- > 0;)
-    if (strncmp (v->v[i], key, kl) == 0 && v->v[i][kl] == '=')
-      return v->v[i] + kl + 1;
-  return NULL;
-}
-
-/* Sets key=value, replacing an earlier entry for the key. */
-static void
-env_set (struct strv *v, const char *key, const char *value)
-{
-  size_t kl = strlen (key);
-  struct buf b = BUF_INIT;
-  buf_printf (&b, "%s=%s", key, value);
-  for (size_t i = 0; i < v->n; i++)
-    if (strncmp (v->v[i], key, kl) == 0 && v->v[i][kl] == '=')
-      {
-        free (v->v[i]);
-        v->v[i] = buf_steal (&b);
-        v->lens[i] = strlen (v->v[i]);
-        return;
-      }
-  strv_push_owned (v, buf_steal (&b));
-}
-
 /* ---------- platform args ---------- */
 
 static int
-platform_args (const char *name, const char *plat, struct strv *out, struct kiln_err *err)
+platform_args (const char *name, const char *plat, struct envmap *out, struct kiln_err *err)
 {
   _cleanup_free_ char *copy = xstrdup (plat);
   char *os = copy;
@@ -101,16 +71,16 @@ platform_args (const char *name, const char *plat, struct strv *out, struct kiln
     }
   struct buf k = BUF_INIT;
   buf_printf (&k, "%sPLATFORM", name);
-  env_set (out, buf_str (&k), plat);
+  envmap_set (out, buf_str (&k), plat);
   buf_reset (&k);
   buf_printf (&k, "%sOS", name);
-  env_set (out, buf_str (&k), os);
+  envmap_set (out, buf_str (&k), os);
   buf_reset (&k);
   buf_printf (&k, "%sARCH", name);
-  env_set (out, buf_str (&k), arch);
+  envmap_set (out, buf_str (&k), arch);
   buf_reset (&k);
   buf_printf (&k, "%sVARIANT", name);
-  env_set (out, buf_str (&k), variant ? variant : "");
+  envmap_set (out, buf_str (&k), variant ? variant : "");
   buf_free (&k);
   return 0;
 }
@@ -136,9 +106,9 @@ stages_free (struct stage_model *m)
       free (s->deps);
     }
   free (m->stages);
-  strv_free (&m->meta_env);
-  strv_free (&m->build_args);
-  strv_free (&m->platform_args);
+  envmap_free (&m->meta_env);
+  envmap_free (&m->build_args);
+  envmap_free (&m->platform_args);
   strv_free (&m->warnings);
   free (m);
 }
@@ -228,7 +198,7 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
 static char *
 expand_meta (const struct stage_model *m, const char *word, struct kiln_err *err)
 {
-  struct shell_env env = {&m->meta_env};
+  struct shell_env env = {&m->meta_env, NULL};
   return shell_expand_word (word, m->ast->escape, &env, err);
 }
 
@@ -303,19 +273,17 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
           }
         if (eq)
           {
-            _cleanup_free_ char *k = xstrndup (a, (size_t) (eq - a));
-            env_set (&m->build_args, k, eq + 1);
+            envmap_setn (&m->build_args, a, (size_t) (eq - a), eq + 1);
           }
         else if (getenv (a))
-          env_set (&m->build_args, a, getenv (a));
+          envmap_set (&m->build_args, a, getenv (a));
       }
 
   const char *target_plat = o->platform ? o->platform : host_platform ();
   if (platform_args ("TARGET", target_plat, &m->platform_args, err) < 0
       || platform_args ("BUILD", host_platform (), &m->platform_args, err) < 0)
     return NULL;
-  for (size_t i = 0; i < m->platform_args.n; i++)
-    strv_push (&m->meta_env, m->platform_args.v[i]);
+  envmap_copy (&m->meta_env, &m->platform_args);
 
   size_t stages_cap = 0;
   size_t i = 0;
@@ -337,16 +305,17 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
         }
       m->meta = xrealloc (m->meta, (m->n_meta + 1) * sizeof *m->meta);
       m->meta[m->n_meta++] = in;
-      struct shell_env env = {&m->meta_env};
+      struct shell_env env = {&m->meta_env, NULL};
       struct inst *ex = inst_expand (ast, in, &env, err);
       if (ex == NULL)
         return NULL;
       for (size_t k = 0; k < ex->n_kvs; k++)
         {
-          const char *bv = env_lookup (&m->build_args, ex->kvs[k].key);
+          const char *key = ex->kvs[k].key;
+          const char *bv = envmap_get (&m->build_args, key, strlen (key));
           const char *v = bv ? bv : ex->kvs[k].value;
           if (v)
-            env_set (&m->meta_env, ex->kvs[k].key, v);
+            envmap_set (&m->meta_env, key, v);
         }
       inst_free (ex);
     }
@@ -366,7 +335,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
         return NULL;
       if (in->kind == I_FROM)
         {
-          struct shell_env env = {&m->meta_env};
+          struct shell_env env = {&m->meta_env, NULL};
           struct inst *ex = inst_expand (ast, in, &env, err);
           inst_free (in);
           if (ex == NULL)
@@ -477,95 +446,92 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
         m->stages[m->stages[k].deps[d]].needed = true;
 
   /* Build args nothing declares: docker warns, so do we. */
+  struct envmap declared = ENVMAP_INIT;
+  for (size_t mi = 0; mi < m->n_meta; mi++)
+    for (size_t kv = 0; kv < m->meta[mi]->n_kvs; kv++)
+      envmap_set (&declared, m->meta[mi]->kvs[kv].key, "");
+  for (size_t si = 0; si < m->n_stages; si++)
+    if (m->stages[si].needed)
+      for (size_t j = 0; j < m->stages[si].n_insts; j++)
+        if (m->stages[si].insts[j]->kind == I_ARG)
+          for (size_t kv = 0; kv < m->stages[si].insts[j]->n_kvs; kv++)
+            envmap_set (&declared, m->stages[si].insts[j]->kvs[kv].key, "");
   for (size_t k = 0; k < m->build_args.n; k++)
     {
-      const char *a = m->build_args.v[k];
-      size_t kl = (size_t) (strchr (a, '=') - a);
-      _cleanup_free_ char *key = xstrndup (a, kl);
-      bool used = is_predefined_arg (key);
-      for (size_t mi = 0; mi < m->n_meta && !used; mi++)
-        for (size_t kv = 0; kv < m->meta[mi]->n_kvs && !used; kv++)
-          used = strcmp (m->meta[mi]->kvs[kv].key, key) == 0;
-      for (size_t si = 0; si < m->n_stages && !used; si++)
-        if (m->stages[si].needed)
-          for (size_t j = 0; j < m->stages[si].n_insts && !used; j++)
-            if (m->stages[si].insts[j]->kind == I_ARG)
-              for (size_t kv = 0; kv < m->stages[si].insts[j]->n_kvs && !used; kv++)
-                used = strcmp (m->stages[si].insts[j]->kvs[kv].key, key) == 0;
-      if (!used)
-        {
-          struct buf w = BUF_INIT;
-          buf_printf (&w, "build-arg %s was given but no ARG in the stages built declares it", key);
-          strv_push_owned (&m->warnings, buf_steal (&w));
-        }
+      const char *key = m->build_args.keys[k];
+      if (is_predefined_arg (key) || envmap_get (&declared, key, strlen (key)))
+        continue;
+      struct buf w = BUF_INIT;
+      buf_printf (&w, "build-arg %s was given but no ARG in the stages built declares it", key);
+      strv_push_owned (&m->warnings, buf_steal (&w));
     }
+  envmap_free (&declared);
   return steal_pointer (&m);
 }
 
 /* ---------- running a stage ---------- */
 
 void
-stage_state_init (struct stage_state *st, const struct strv *base_env)
+stage_state_init (struct stage_state *st, const struct envmap *base_env)
 {
   memset (st, 0, sizeof *st);
   if (base_env)
-    for (size_t i = 0; i < base_env->n; i++)
-      strv_push (&st->env, base_env->v[i]);
+    envmap_copy (&st->env, base_env);
 }
 
 void
 stage_state_clear (struct stage_state *st)
 {
-  strv_free (&st->env);
-  strv_free (&st->args);
+  envmap_free (&st->env);
+  envmap_free (&st->args);
+}
+
+/* The value a stage's `ARG key` (without a default) takes. */
+static const char *
+arg_value (const struct stage_model *m, const char *key, const char *dflt)
+{
+  size_t kl = strlen (key);
+  const char *v = envmap_get (&m->build_args, key, kl);
+  if (v)
+    return v;
+  if (dflt)
+    return dflt;
+  /* A global ARG or an automatic platform ARG comes into scope. */
+  for (size_t mi = 0; mi < m->n_meta; mi++)
+    for (size_t kv = 0; kv < m->meta[mi]->n_kvs; kv++)
+      if (strcmp (m->meta[mi]->kvs[kv].key, key) == 0)
+        return envmap_get (&m->meta_env, key, kl);
+  v = envmap_get (&m->platform_args, key, kl);
+  if (v == NULL && strcmp (key, "TARGETSTAGE") == 0)
+    {
+      const struct stage *t = &m->stages[m->target];
+      v = t->name ? t->name : "";
+    }
+  return v;
 }
 
 struct inst *
 stage_step (const struct stage_model *m, struct stage_state *st, const struct inst *in, struct kiln_err *err)
 {
-  /* ENV wins over ARG of the same name: args first, env last (the last entry wins). */
-  _cleanup_strv_ struct strv vars = STRV_INIT;
-  for (size_t i = 0; i < st->args.n; i++)
-    strv_push (&vars, st->args.v[i]);
-  for (size_t i = 0; i < st->env.n; i++)
-    strv_push (&vars, st->env.v[i]);
-  struct shell_env env = {&vars};
+  /* ENV wins over ARG of the same name. */
+  struct shell_env env = {&st->env, &st->args};
   struct inst *ex = inst_expand (m->ast, in, &env, err);
   if (ex == NULL)
     return NULL;
   if (ex->kind == I_ENV)
     for (size_t k = 0; k < ex->n_kvs; k++)
-      env_set (&st->env, ex->kvs[k].key, ex->kvs[k].value);
+      envmap_set (&st->env, ex->kvs[k].key, ex->kvs[k].value);
   else if (ex->kind == I_ARG)
     for (size_t k = 0; k < ex->n_kvs; k++)
       {
-        const char *key = ex->kvs[k].key;
-        const char *v = env_lookup (&m->build_args, key);
+        const char *v = arg_value (m, ex->kvs[k].key, ex->kvs[k].value);
         if (v == NULL)
-          v = ex->kvs[k].value;
-        if (v == NULL)
-          {
-            /* A global ARG or an automatic platform ARG comes into scope. */
-            for (size_t mi = 0; mi < m->n_meta && v == NULL; mi++)
-              for (size_t kv = 0; kv < m->meta[mi]->n_kvs; kv++)
-                if (strcmp (m->meta[mi]->kvs[kv].key, key) == 0)
-                  v = env_lookup (&m->meta_env, key);
-            if (v == NULL)
-              v = env_lookup (&m->platform_args, key);
-          }
-        if (v == NULL && strcmp (key, "TARGETSTAGE") == 0)
-          {
-            const struct stage *t = &m->stages[m->target];
-            v = t->name ? t->name : "";
-          }
-        if (v)
-          {
-            env_set (&st->args, key, v);
-            /* Record the value in the expanded instruction: it is what the build uses. */
-            char *dup = xstrdup (v);
-            free (ex->kvs[k].value);
-            ex->kvs[k].value = dup;
-          }
+          continue;
+        /* Record the value in the expanded instruction: it is what the build uses. */
+        char *dup = xstrdup (v);
+        envmap_set (&st->args, ex->kvs[k].key, dup);
+        free (ex->kvs[k].value);
+        ex->kvs[k].value = dup;
       }
   return ex;
 }
@@ -578,14 +544,14 @@ stages_render (const struct stage_model *m, struct buf *out, struct kiln_err *er
     buf_printf (out, "# target: %s\n", t->name);
   else
     buf_printf (out, "# target: %d\n", t->index);
-  buf_printf (out, "# platform: %s (build: %s)\n", env_lookup (&m->platform_args, "TARGETPLATFORM"),
-              env_lookup (&m->platform_args, "BUILDPLATFORM"));
+  buf_printf (out, "# platform: %s (build: %s)\n", envmap_get (&m->platform_args, "TARGETPLATFORM", 14),
+              envmap_get (&m->platform_args, "BUILDPLATFORM", 13));
   for (size_t i = 0; i < m->n_meta; i++)
     {
       for (size_t k = 0; k < m->meta[i]->n_kvs; k++)
         {
           const char *key = m->meta[i]->kvs[k].key;
-          const char *v = env_lookup (&m->meta_env, key);
+          const char *v = envmap_get (&m->meta_env, key, strlen (key));
           buf_printf (out, "# global ARG %s", key);
           if (v)
             {
@@ -596,7 +562,7 @@ stages_render (const struct stage_model *m, struct buf *out, struct kiln_err *er
         }
     }
   /* The final environment of each stage, for stages built on stages. */
-  struct strv *final_env = xcalloc (m->n_stages, sizeof *final_env);
+  struct envmap *final_env = xcalloc (m->n_stages, sizeof *final_env);
   int ret = 0;
   for (size_t si = 0; si < m->n_stages && ret == 0; si++)
     {
@@ -627,11 +593,11 @@ stages_render (const struct stage_model *m, struct buf *out, struct kiln_err *er
           inst_free (ex);
         }
       final_env[si] = st.env;
-      st.env = (struct strv) STRV_INIT;
+      memset (&st.env, 0, sizeof st.env);
       stage_state_clear (&st);
     }
   for (size_t si = 0; si < m->n_stages; si++)
-    strv_free (&final_env[si]);
+    envmap_free (&final_env[si]);
   free (final_env);
   return ret;
 }

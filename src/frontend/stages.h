@@ -11,6 +11,7 @@
 #include "frontend/instructions.h"
 #include "frontend/parser.h"
 #include "util/buf.h"
+#include "util/envmap.h"
 #include "util/err.h"
 
 struct build_opts
@@ -40,9 +41,9 @@ struct stage_model
   const struct df_ast *ast;
   struct inst **meta; /* ARGs before the first FROM */
   size_t n_meta;
-  struct strv meta_env;      /* resolved global ARGs + automatic platform ARGs, "K=V" */
-  struct strv build_args;    /* normalized --build-arg values, "K=V" */
-  struct strv platform_args; /* TARGETPLATFORM=..., BUILDARCH=..., ... */
+  struct envmap meta_env;      /* resolved global ARGs + automatic platform ARGs */
+  struct envmap build_args;    /* --build-arg values */
+  struct envmap platform_args; /* TARGETPLATFORM, BUILDARCH, ... */
   struct stage *stages;
   size_t n_stages;
   int target;
@@ -55,11 +56,11 @@ void stages_free (struct stage_model *m);
 /* The running environment of a stage while its instructions are expanded. */
 struct stage_state
 {
-  struct strv env;  /* the image's environment: base image, then ENV ("K=V") */
-  struct strv args; /* ARGs declared in this stage that have a value ("K=V") */
+  struct envmap env;  /* the image's environment: base image, then ENV */
+  struct envmap args; /* ARGs declared in this stage that have a value */
 };
 
-void stage_state_init (struct stage_state *st, const struct strv *base_env);
+void stage_state_init (struct stage_state *st, const struct envmap *base_env);
 void stage_state_clear (struct stage_state *st);
 
 /* Expands `in` in the stage's environment and applies ARG/ENV to it.

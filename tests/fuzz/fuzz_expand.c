@@ -18,11 +18,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     .skip_process_quotes = data[0] & 16,
     .heredoc_glue = data[0] & 32,
   };
-  struct strv vars = STRV_INIT;
-  strv_push (&vars, "A=a b  c");
-  strv_push (&vars, "EMPTY=");
-  strv_push (&vars, "P=/usr/local/bin/x.tar.gz");
-  struct shell_env env = {&vars};
+  struct envmap vars = ENVMAP_INIT;
+  envmap_set (&vars, "A", "a b  c");
+  envmap_set (&vars, "EMPTY", "");
+  envmap_set (&vars, "P", "/usr/local/bin/x.tar.gz");
+  struct shell_env env = {&vars, NULL};
   struct kiln_err err = {0};
   char *res = NULL;
   struct strv words = STRV_INIT;
@@ -30,6 +30,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     free (res);
   kiln_err_clear (&err);
   strv_free (&words);
-  strv_free (&vars);
+  envmap_free (&vars);
   return 0;
 }

@@ -117,7 +117,7 @@ arg_scoping (void **state)
       inst_free (ex);
     }
   assert_int_equal (st.env.n, 1);
-  assert_string_equal (st.env.v[0], "A=glob-fromcli-arm64");
+  assert_string_equal (envmap_get (&st.env, "A", 1), "glob-fromcli-arm64");
   stage_state_clear (&st);
   stages_free (m);
   df_ast_free (ast);

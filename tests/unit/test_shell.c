@@ -15,13 +15,16 @@ expand (const char *word, const char *const *vars, char **errmsg)
   struct strv sv = STRV_INIT;
   for (; vars && *vars; vars++)
     strv_push (&sv, *vars);
-  struct shell_env env = {&sv};
+  struct envmap map = ENVMAP_INIT;
+  envmap_from_strv (&map, &sv);
+  struct shell_env env = {&map, NULL};
   struct kiln_err err = {0};
   char *r = shell_expand_word (word, '\\', &env, &err);
   if (r == NULL && errmsg)
     *errmsg = strdup (err.msg);
   kiln_err_clear (&err);
   strv_free (&sv);
+  envmap_free (&map);
   return r;
 }
 
