@@ -16,6 +16,13 @@ static const char version_usage[] = "Usage: kiln version\n\nPrints kiln's versio
 static const char help_usage[] = "Usage: kiln help [COMMAND]\n\nShows the help of kiln or of one command.\n";
 
 static const struct kiln_command commands[] = {
+  {"images", "List images", cmd_images_usage, cmd_images},
+  {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
+  {"inspect", "Show an image's details as JSON", cmd_inspect_usage, cmd_inspect},
+  {"history", "Show how an image was made", cmd_history_usage, cmd_history},
+  {"tag", "Give an image another name", cmd_tag_usage, cmd_tag},
+  {"rmi", "Remove images", cmd_rmi_usage, cmd_rmi},
+  {"system", "Store maintenance: df, prune, check", cmd_system_usage, cmd_system},
   {"debug", "Look inside the front end: parse, expand, ignore, stages", cmd_debug_usage, cmd_debug},
   {"version", "Show the kiln version", version_usage, cmd_version},
   {"help", "Show help for a command", help_usage, cmd_help},
@@ -175,7 +182,7 @@ main (int argc, char **argv)
     }
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
-  if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0)
+  if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0)
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

@@ -34,5 +34,18 @@ int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((form
 /* True if argv holds -h/--help before any "--". */
 bool cli_wants_help (int argc, char **argv);
 
-int cmd_debug (struct kiln_ctx *ctx, int argc, char **argv);
-extern const char cmd_debug_usage[];
+struct kiln_store;
+struct kiln_store *cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err);
+
+#define DECLARE_COMMAND(name)                                                                      \
+  int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \
+  extern const char cmd_##name##_usage[]
+
+DECLARE_COMMAND (debug);
+DECLARE_COMMAND (import);
+DECLARE_COMMAND (images);
+DECLARE_COMMAND (inspect);
+DECLARE_COMMAND (history);
+DECLARE_COMMAND (tag);
+DECLARE_COMMAND (rmi);
+DECLARE_COMMAND (system);

@@ -1,0 +1,700 @@
+/* cli/cmd_image.c — images in the store: import, images, inspect, history, tag, rmi. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "image/gc.h"
+#include "image/image.h"
+#include "image/import.h"
+#include "image/ref.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+struct kiln_store *
+cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err)
+{
+  return store_open (ctx->root, err);
+}
+
+static void
+store_freep (struct kiln_store **st)
+{
+  store_close (*st);
+}
+#define _cleanup_store_ _cleanup_ (store_freep)
+
+/* A tag from the command line, normalised ("app" → "docker.io/library/app:latest"). */
+static char *
+normalize_tag (const char *s, struct kiln_err *err)
+{
+  struct image_ref r;
+  if (ref_parse (s, true, &r, err) < 0)
+    return NULL;
+  if (r.digest)
+    {
+      ref_clear (&r);
+      kiln_err_set (err, KILN_EUSAGE, "\"%s\": a tag cannot hold a digest", s);
+      return NULL;
+    }
+  char *full = ref_string (&r);
+  ref_clear (&r);
+  return full;
+}
+
+/* ---------- import ---------- */
+
+const char cmd_import_usage[]
+    = "Usage: kiln import [--change INSTRUCTION]... [-m MESSAGE] [--platform P] FILE|DIR|- [NAME[:TAG]]\n"
+      "\n"
+      "Makes a one-layer image from a root filesystem: a directory, a tar archive\n"
+      "(plain, gzip, zstd, xz or bzip2), or a tar on standard input (-).\n"
+      "\n"
+      "  -c, --change INSTRUCTION   apply a Dockerfile instruction to the config,\n"
+      "                             e.g. --change 'CMD [\"sh\"]' --change 'ENV A=1'\n"
+      "  -m, --message MESSAGE      history comment (default: Imported from SOURCE)\n"
+      "      --platform P           os/arch[/variant] recorded in the config\n"
+      "\n"
+      "Prints the new image's id.\n";
+
+int
+cmd_import (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"change", required_argument, NULL, 'c'},
+                                       {"message", required_argument, NULL, 'm'},
+                                       {"platform", required_argument, NULL, 'p'},
+                                       {0}};
+  _cleanup_strv_ struct strv changes = STRV_INIT;
+  struct import_opts o = {.changes = &changes};
+  int c;
+  while ((c = getopt_long (argc, argv, "c:m:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'c': strv_push (&changes, optarg); break;
+      case 'm': o.message = optarg; break;
+      case 'p': o.platform = optarg; break;
+      default: return cli_usage_error ("import", "unknown option");
+      }
+  if (argc - optind < 1 || argc - optind > 2)
+    return cli_usage_error ("import", "expects FILE|DIR|- and an optional NAME[:TAG]");
+  o.source = argv[optind];
+  struct kiln_err err = {0};
+  _cleanup_free_ char *tag = NULL;
+  if (argc - optind == 2 && (tag = normalize_tag (argv[optind + 1], &err)) == NULL)
+    {
+      err.code = KILN_EUSAGE;
+      return cli_fail (&err);
+    }
+  o.tag = tag;
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct digest id;
+  if (image_import (st, &o, &id, &err) < 0)
+    return cli_fail (&err);
+  printf ("%s\n", id.str);
+  return EXIT_OK;
+}
+
+/* ---------- images ---------- */
+
+const char cmd_images_usage[]
+    = "Usage: kiln images [-q] [--digests] [--no-trunc] [--format TEMPLATE]\n"
+      "\n"
+      "Lists the images in the store: REPOSITORY TAG IMAGE ID CREATED SIZE.\n"
+      "\n"
+      "  -q, --quiet        only image ids\n"
+      "      --digests      add a DIGEST column (the repository digest, if any)\n"
+      "      --no-trunc     full image ids\n"
+      "      --format T     Go-template-like: {{.Repository}} {{.Tag}} {{.ID}} {{.Digest}}\n"
+      "                     {{.CreatedSince}} {{.CreatedAt}} {{.Size}}; a leading \"table \"\n"
+      "                     prints a header\n";
+
+struct image_row
+{
+  char *repo, *tag, *id, *digest, *since, *at, *size;
+};
+
+static void
+row_free (struct image_row *r)
+{
+  free (r->repo);
+  free (r->tag);
+  free (r->id);
+  free (r->digest);
+  free (r->since);
+  free (r->at);
+  free (r->size);
+}
+
+static const char *
+row_field (const struct image_row *r, const char *name, size_t n)
+{
+#define F(s, v)                                                                                    \
+  if (n == strlen (s) && strncmp (name, s, n) == 0)                                               \
+    return v;
+  F ("Repository", r->repo);
+  F ("Tag", r->tag);
+  F ("ID", r->id);
+  F ("Digest", r->digest);
+  F ("CreatedSince", r->since);
+  F ("CreatedAt", r->at);
+  F ("Size", r->size);
+#undef F
+  return NULL;
+}
+
+/* Expands {{.Field}} and \t, \n in a --format template. */
+static int
+render_template (const char *tpl, const struct image_row *r, struct buf *out, struct kiln_err *err)
+{
+  for (const char *p = tpl; *p;)
+    {
+      if (p[0] == '{' && p[1] == '{')
+        {
+          const char *end = strstr (p, "}}");
+          if (end == NULL)
+            return kiln_err_set (err, KILN_EUSAGE, "--format: unterminated {{ in \"%s\"", tpl);
+          const char *f = p + 2;
+          while (*f == ' ')
+            f++;
+          if (*f != '.')
+            return kiln_err_set (err, KILN_EUSAGE, "--format: expected {{.Field}} in \"%s\"", tpl);
+          f++;
+          size_t n = 0;
+          while (f + n < end && f[n] != ' ')
+            n++;
+          const char *v = row_field (r, f, n);
+          if (v == NULL)
+            return kiln_err_set (err, KILN_EUSAGE, "--format: unknown field .%.*s", (int) n, f);
+          buf_puts (out, v);
+          p = end + 2;
+        }
+      else if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n'))
+        {
+          buf_putc (out, p[1] == 't' ? '\t' : '\n');
+          p += 2;
+        }
+      else
+        buf_putc (out, *p++);
+    }
+  return 0;
+}
+
+static void
+print_table (const char *const *headers, size_t ncol, struct strv *cells, size_t nrows)
+{
+  size_t w[8] = {0};
+  for (size_t c = 0; c < ncol; c++)
+    {
+      w[c] = strlen (headers[c]);
+      for (size_t r = 0; r < nrows; r++)
+        if (strlen (cells->v[r * ncol + c]) > w[c])
+          w[c] = strlen (cells->v[r * ncol + c]);
+    }
+  for (size_t r = 0; r <= nrows; r++)
+    for (size_t c = 0; c < ncol; c++)
+      {
+        const char *v = r == 0 ? headers[c] : cells->v[(r - 1) * ncol + c];
+        if (c + 1 < ncol)
+          printf ("%-*s   ", (int) w[c], v);
+        else
+          printf ("%s\n", v);
+      }
+}
+
+int
+cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+                                       {"digests", no_argument, NULL, 'd'},
+                                       {"no-trunc", no_argument, NULL, 'n'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {0}};
+  bool quiet = false, digests = false, no_trunc = false;
+  const char *format = NULL;
+  int c;
+  while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'q': quiet = true; break;
+      case 'd': digests = true; break;
+      case 'n': no_trunc = true; break;
+      case 'f': format = optarg; break;
+      default: return cli_usage_error ("images", "unknown option");
+      }
+  if (optind != argc)
+    return cli_usage_error ("images", "takes no arguments");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  _cleanup_strv_ struct strv ids = STRV_INIT;
+  if (image_list (st, &ids, &err) < 0)
+    return cli_fail (&err);
+  int64_t now = (int64_t) time (NULL);
+  struct image_row *rows = NULL;
+  size_t nrows = 0, cap = 0;
+  for (size_t i = 0; i < ids.n; i++)
+    {
+      struct digest id;
+      struct image_info ii;
+      if (digest_parse (ids.v[i], &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
+        {
+          /* One broken image does not hide the others. */
+          fprintf (stderr, "kiln: %s\n", err.msg);
+          kiln_err_clear (&err);
+          continue;
+        }
+      struct strv tags = STRV_INIT, rds = STRV_INIT;
+      image_tags (st, &id, &tags, &err);
+      image_repo_digests (st, &id, &rds, &err);
+      int64_t created = parse_rfc3339 (json_string_value (json_object_get (ii.config, "created")));
+      if (created < 0)
+        created = ii.created;
+      char since[48], at[32], size[32];
+      format_ago (created, now, since);
+      format_rfc3339 (created, at);
+      format_size (ii.size, size);
+      size_t ntags = tags.n ? tags.n : 1;
+      for (size_t t = 0; t < ntags; t++)
+        {
+          rows = xgrow (rows, &cap, nrows + 1, sizeof *rows);
+          struct image_row *r = &rows[nrows++];
+          memset (r, 0, sizeof *r);
+          if (tags.n)
+            {
+              struct image_ref ref;
+              ref_parse (tags.v[t], false, &ref, &err);
+              r->repo = ref_familiar_repository (&ref);
+              r->tag = xstrdup (ref.tag ? ref.tag : "<none>");
+              _cleanup_free_ char *repo_full = ref_repository (&ref);
+              r->digest = NULL;
+              for (size_t k = 0; k < rds.n; k++)
+                if (strncmp (rds.v[k], repo_full, strlen (repo_full)) == 0 && rds.v[k][strlen (repo_full)] == '@')
+                  r->digest = xstrdup (rds.v[k] + strlen (repo_full) + 1);
+              ref_clear (&ref);
+            }
+          else
+            {
+              r->repo = xstrdup ("<none>");
+              r->tag = xstrdup ("<none>");
+            }
+          if (r->digest == NULL)
+            r->digest = xstrdup ("<none>");
+          r->id = no_trunc ? xstrdup (id.str) : xstrndup (digest_hex (&id), 12);
+          r->since = xstrdup (since);
+          r->at = xstrdup (at);
+          r->size = xstrdup (size);
+        }
+      strv_free (&tags);
+      strv_free (&rds);
+      image_info_clear (&ii);
+    }
+  int rc = EXIT_OK;
+  if (quiet)
+    {
+      for (size_t r = 0; r < nrows; r++)
+        if (r == 0 || strcmp (rows[r].id, rows[r - 1].id) != 0)
+          printf ("%s\n", rows[r].id);
+    }
+  else if (format)
+    {
+      bool table = strncmp (format, "table ", 6) == 0;
+      const char *tpl = table ? format + 6 : format;
+      if (table)
+        {
+          struct image_row h = {"REPOSITORY", "TAG", "IMAGE ID", "DIGEST", "CREATED", "CREATED AT", "SIZE"};
+          _cleanup_buf_ struct buf out = BUF_INIT;
+          if (render_template (tpl, &h, &out, &err) < 0)
+            return cli_fail (&err);
+          printf ("%s\n", buf_str (&out));
+        }
+      for (size_t r = 0; r < nrows && rc == EXIT_OK; r++)
+        {
+          _cleanup_buf_ struct buf out = BUF_INIT;
+          if (render_template (tpl, &rows[r], &out, &err) < 0)
+            rc = cli_fail (&err);
+          else
+            printf ("%s\n", buf_str (&out));
+        }
+    }
+  else
+    {
+      struct strv cells = STRV_INIT;
+      for (size_t r = 0; r < nrows; r++)
+        {
+          strv_push (&cells, rows[r].repo);
+          strv_push (&cells, rows[r].tag);
+          if (digests)
+            strv_push (&cells, rows[r].digest);
+          strv_push (&cells, rows[r].id);
+          strv_push (&cells, rows[r].since);
+          strv_push (&cells, rows[r].size);
+        }
+      if (digests)
+        {
+          const char *h[] = {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"};
+          print_table (h, 6, &cells, nrows);
+        }
+      else
+        {
+          const char *h[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
+          print_table (h, 5, &cells, nrows);
+        }
+      strv_free (&cells);
+    }
+  for (size_t r = 0; r < nrows; r++)
+    row_free (&rows[r]);
+  free (rows);
+  return rc;
+}
+
+/* ---------- inspect ---------- */
+
+const char cmd_inspect_usage[] = "Usage: kiln inspect IMAGE...\n"
+                                 "\n"
+                                 "Prints a JSON array describing each image, shaped like\n"
+                                 "`docker image inspect`.\n";
+
+static json_t *
+inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_err *err)
+{
+  struct strv tags = STRV_INIT, rds = STRV_INIT;
+  image_tags (st, &ii->id, &tags, err);
+  image_repo_digests (st, &ii->id, &rds, err);
+  json_t *jt = json_array (), *jd = json_array ();
+  for (size_t i = 0; i < tags.n; i++)
+    {
+      char *f = ref_familiar (tags.v[i]);
+      json_array_append_new (jt, json_string (f));
+      free (f);
+    }
+  for (size_t i = 0; i < rds.n; i++)
+    {
+      char *f = ref_familiar (rds.v[i]);
+      json_array_append_new (jd, json_string (f));
+      free (f);
+    }
+  strv_free (&tags);
+  strv_free (&rds);
+  json_t *cfg = ii->config;
+  json_t *c = json_object_get (cfg, "config");
+  json_t *o = json_object ();
+  json_object_set_new (o, "Id", json_string (ii->id.str));
+  json_object_set_new (o, "RepoTags", jt);
+  json_object_set_new (o, "RepoDigests", jd);
+  json_object_set_new (o, "Parent", json_string (""));
+  json_t *hist = json_object_get (cfg, "history");
+  json_t *last = json_array_get (hist, json_array_size (hist) ? json_array_size (hist) - 1 : 0);
+  const char *comment = json_string_value (json_object_get (last, "comment"));
+  json_object_set_new (o, "Comment", json_string (comment ? comment : ""));
+  const char *created = json_string_value (json_object_get (cfg, "created"));
+  json_object_set_new (o, "Created", json_string (created ? created : ""));
+  json_object_set_new (o, "DockerVersion", json_string (""));
+  const char *author = json_string_value (json_object_get (cfg, "author"));
+  json_object_set_new (o, "Author", json_string (author ? author : ""));
+  /* docker fills every field of its container config; kiln shows the same shape. */
+  json_t *jc = json_object ();
+  static const char *const keys[] = {"Hostname", "Domainname", "User"};
+  for (size_t i = 0; i < 3; i++)
+    {
+      const char *v = json_string_value (json_object_get (c, keys[i]));
+      json_object_set_new (jc, keys[i], json_string (v ? v : ""));
+    }
+  json_object_set_new (jc, "AttachStdin", json_false ());
+  json_object_set_new (jc, "AttachStdout", json_false ());
+  json_object_set_new (jc, "AttachStderr", json_false ());
+  if (json_object_get (c, "ExposedPorts"))
+    json_object_set (jc, "ExposedPorts", json_object_get (c, "ExposedPorts"));
+  json_object_set_new (jc, "Tty", json_false ());
+  json_object_set_new (jc, "OpenStdin", json_false ());
+  json_object_set_new (jc, "StdinOnce", json_false ());
+  static const char *const rest[] = {"Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir",
+                                     "Entrypoint", "OnBuild", "Labels", "StopSignal", "Shell"};
+  for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+    {
+      json_t *v = json_object_get (c, rest[i]);
+      if (v)
+        json_object_set (jc, rest[i], v);
+      else if (strcmp (rest[i], "Image") == 0 || strcmp (rest[i], "WorkingDir") == 0)
+        json_object_set_new (jc, rest[i], json_string (""));
+      else if (strcmp (rest[i], "Cmd") == 0 || strcmp (rest[i], "Env") == 0 || strcmp (rest[i], "Volumes") == 0
+               || strcmp (rest[i], "Entrypoint") == 0 || strcmp (rest[i], "OnBuild") == 0
+               || strcmp (rest[i], "Labels") == 0)
+        json_object_set_new (jc, rest[i], json_null ());
+    }
+  json_object_set_new (o, "Config", jc);
+  const char *arch = json_string_value (json_object_get (cfg, "architecture"));
+  const char *os = json_string_value (json_object_get (cfg, "os"));
+  const char *variant = json_string_value (json_object_get (cfg, "variant"));
+  json_object_set_new (o, "Architecture", json_string (arch ? arch : ""));
+  if (variant)
+    json_object_set_new (o, "Variant", json_string (variant));
+  json_object_set_new (o, "Os", json_string (os ? os : ""));
+  json_object_set_new (o, "Size", json_integer ((json_int_t) ii->size));
+  json_object_set_new (o, "GraphDriver", json_pack ("{s:n, s:s}", "Data", "Name", "kiln"));
+  json_t *layers = json_array ();
+  for (size_t i = 0; i < ii->n_layers; i++)
+    json_array_append_new (layers, json_string (ii->layers[i].diff_id.str));
+  json_object_set_new (o, "RootFS", json_pack ("{s:s, s:o}", "Type", "layers", "Layers", layers));
+  json_object_set_new (o, "Metadata", json_pack ("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
+  return o;
+}
+
+int
+cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{0}};
+  while (getopt_long (argc, argv, "", opts, NULL) != -1)
+    return cli_usage_error ("inspect", "unknown option");
+  if (optind >= argc)
+    return cli_usage_error ("inspect", "expects at least one IMAGE");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  json_t *all = json_array ();
+  int rc = EXIT_OK;
+  for (int i = optind; i < argc; i++)
+    {
+      struct digest id;
+      struct image_info ii;
+      if (image_resolve (st, argv[i], &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
+        {
+          kiln_err_print (&err, stderr);
+          kiln_err_clear (&err);
+          rc = EXIT_FAIL;
+          continue;
+        }
+      json_array_append_new (all, inspect_json (st, &ii, &err));
+      image_info_clear (&ii);
+    }
+  json_dumpf (all, stdout, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
+  fputc ('\n', stdout);
+  json_decref (all);
+  return rc;
+}
+
+/* ---------- history ---------- */
+
+const char cmd_history_usage[] = "Usage: kiln history [--no-trunc] [-q] IMAGE\n"
+                                 "\n"
+                                 "Shows how an image was made, newest step first:\n"
+                                 "IMAGE CREATED CREATED BY SIZE COMMENT.\n";
+
+int
+cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"no-trunc", no_argument, NULL, 'n'}, {"quiet", no_argument, NULL, 'q'}, {0}};
+  bool no_trunc = false, quiet = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'n': no_trunc = true; break;
+      case 'q': quiet = true; break;
+      default: return cli_usage_error ("history", "unknown option");
+      }
+  if (optind + 1 != argc)
+    return cli_usage_error ("history", "expects exactly one IMAGE");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct digest id;
+  struct image_info ii;
+  if (image_resolve (st, argv[optind], &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
+    return cli_fail (&err);
+  json_t *hist = json_object_get (ii.config, "history");
+  size_t n = json_array_size (hist);
+  /* Sizes: each history entry that is not empty_layer owns the next layer. */
+  uint64_t *sizes = xcalloc (n ? n : 1, sizeof *sizes);
+  size_t layer = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!json_is_true (json_object_get (json_array_get (hist, i), "empty_layer")) && layer < ii.n_layers)
+      {
+        sqlite3_stmt *q = store_prepare (st, "SELECT size FROM layers WHERE diff_id = ?", &err);
+        if (q)
+          {
+            sqlite3_bind_text (q, 1, ii.layers[layer].diff_id.str, -1, SQLITE_STATIC);
+            sizes[i] = sqlite3_step (q) == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (q, 0)
+                                                      : ii.layers[layer].blob_size;
+            sqlite3_finalize (q);
+          }
+        layer++;
+      }
+  int64_t now = (int64_t) time (NULL);
+  struct strv cells = STRV_INIT;
+  for (size_t k = n; k-- > 0;)
+    {
+      json_t *h = json_array_get (hist, k);
+      char idcol[80];
+      if (k == n - 1)
+        snprintf (idcol, sizeof idcol, "%.*s", no_trunc ? DIGEST_STR_LEN : 12, no_trunc ? id.str : digest_hex (&id));
+      else
+        snprintf (idcol, sizeof idcol, "<missing>");
+      if (quiet)
+        {
+          printf ("%s\n", idcol);
+          continue;
+        }
+      char since[48], size[32];
+      int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")));
+      if (t < 0)
+        snprintf (since, sizeof since, "N/A");
+      else
+        format_ago (t, now, since);
+      format_size (sizes[k], size);
+      const char *by = json_string_value (json_object_get (h, "created_by"));
+      const char *comment = json_string_value (json_object_get (h, "comment"));
+      _cleanup_buf_ struct buf b = BUF_INIT;
+      buf_puts (&b, by ? by : "");
+      if (!no_trunc && b.len > 45)
+        {
+          b.len = 44;
+          while (b.len > 0 && ((unsigned char) b.data[b.len] & 0xC0) == 0x80)
+            b.len--;
+          b.data[b.len] = '\0';
+          buf_puts (&b, "…");
+        }
+      strv_push (&cells, idcol);
+      strv_push (&cells, since);
+      strv_push (&cells, buf_str (&b));
+      strv_push (&cells, size);
+      strv_push (&cells, comment ? comment : "");
+    }
+  if (!quiet)
+    {
+      const char *hd[] = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
+      print_table (hd, 5, &cells, n);
+    }
+  strv_free (&cells);
+  free (sizes);
+  image_info_clear (&ii);
+  return EXIT_OK;
+}
+
+/* ---------- tag / rmi ---------- */
+
+const char cmd_tag_usage[] = "Usage: kiln tag SOURCE_IMAGE TARGET_IMAGE[:TAG]\n"
+                             "\n"
+                             "Gives an image another name.\n";
+
+int
+cmd_tag (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{0}};
+  while (getopt_long (argc, argv, "", opts, NULL) != -1)
+    return cli_usage_error ("tag", "unknown option");
+  if (argc - optind != 2)
+    return cli_usage_error ("tag", "expects SOURCE_IMAGE and TARGET_IMAGE");
+  struct kiln_err err = {0};
+  _cleanup_free_ char *tag = normalize_tag (argv[optind + 1], &err);
+  if (tag == NULL)
+    {
+      err.code = KILN_EUSAGE;
+      return cli_fail (&err);
+    }
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct digest id;
+  if (image_resolve (st, argv[optind], &id, &err) < 0 || image_tag (st, &id, tag, &err) < 0)
+    return cli_fail (&err);
+  return EXIT_OK;
+}
+
+const char cmd_rmi_usage[] = "Usage: kiln rmi [-f] IMAGE...\n"
+                             "\n"
+                             "Removes images: a name removes that tag (and the image when it was the\n"
+                             "last); an id removes the image, which needs -f if several names point at it.\n"
+                             "Layers no image uses any more are deleted.\n";
+
+int
+cmd_rmi (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+  bool force = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    if (c == 'f')
+      force = true;
+    else
+      return cli_usage_error ("rmi", "unknown option");
+  if (optind >= argc)
+    return cli_usage_error ("rmi", "expects at least one IMAGE");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  int rc = EXIT_OK;
+  bool deleted_any = false;
+  for (int i = optind; i < argc; i++)
+    {
+      struct digest id;
+      if (image_resolve (st, argv[i], &id, &err) < 0)
+        {
+          kiln_err_print (&err, stderr);
+          kiln_err_clear (&err);
+          rc = EXIT_FAIL;
+          continue;
+        }
+      _cleanup_strv_ struct strv tags = STRV_INIT;
+      image_tags (st, &id, &tags, &err);
+      /* Was it named by one of its tags? */
+      _cleanup_free_ char *as_tag = NULL;
+      struct image_ref r;
+      struct kiln_err perr = {0};
+      if (ref_parse (argv[i], true, &r, &perr) == 0)
+        {
+          as_tag = ref_string (&r);
+          ref_clear (&r);
+        }
+      kiln_err_clear (&perr);
+      bool by_tag = false;
+      for (size_t t = 0; as_tag && t < tags.n; t++)
+        by_tag |= strcmp (tags.v[t], as_tag) == 0;
+      if (by_tag && tags.n > 1)
+        {
+          image_untag (st, as_tag, &err);
+          _cleanup_free_ char *f = ref_familiar (as_tag);
+          printf ("Untagged: %s\n", f);
+          continue;
+        }
+      if (!by_tag && tags.n > 1 && !force)
+        {
+          fprintf (stderr,
+                   "kiln: conflict: unable to delete %.12s (must be forced): the image is referenced by %zu names\n",
+                   digest_hex (&id), tags.n);
+          rc = EXIT_FAIL;
+          continue;
+        }
+      for (size_t t = 0; t < tags.n; t++)
+        {
+          _cleanup_free_ char *f = ref_familiar (tags.v[t]);
+          printf ("Untagged: %s\n", f);
+        }
+      if (image_delete (st, &id, &err) < 0)
+        {
+          kiln_err_print (&err, stderr);
+          kiln_err_clear (&err);
+          rc = EXIT_FAIL;
+          continue;
+        }
+      printf ("Deleted: %s\n", id.str);
+      deleted_any = true;
+    }
+  if (deleted_any)
+    {
+      struct gc_stats gs;
+      if (image_gc (st, false, &gs, &err) < 0)
+        return cli_fail (&err);
+    }
+  return rc;
+}

@@ -1,0 +1,164 @@
+/* cli/cmd_system.c — `kiln system df|prune|check`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "image/gc.h"
+#include "image/image.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+
+const char cmd_system_usage[]
+    = "Usage: kiln system df|prune|check [OPTIONS]\n"
+      "\n"
+      "  df                       disk used by images and the build cache\n"
+      "  prune [-a] [-f]          remove untagged images (-a: all images), unused layers,\n"
+      "                           and leftovers of interrupted work; -f: do not ask\n"
+      "  check [--repair]         verify every image's blobs and snapshots and the database;\n"
+      "                           --repair removes leftovers (never what an image needs)\n";
+
+static int
+system_df (struct kiln_store *st)
+{
+  struct kiln_err err = {0};
+  struct df_row img, cache;
+  if (store_df (st, &img, &cache, &err) < 0)
+    return cli_fail (&err);
+  char size[32], recl[32], csize[32];
+  format_size (img.size, size);
+  format_size (img.reclaimable, recl);
+  format_size (cache.size, csize);
+  int pct = img.size ? (int) (img.reclaimable * 100 / img.size) : 0;
+  printf ("%-15s %-9s %-9s %-10s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
+  printf ("%-15s %-9llu %-9llu %-10s %s (%d%%)\n", "Images", (unsigned long long) img.total,
+          (unsigned long long) img.active, size, recl, pct);
+  printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total, 0ULL, csize, csize);
+  return EXIT_OK;
+}
+
+static int
+system_prune (struct kiln_store *st, int argc, char **argv)
+{
+  static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {"force", no_argument, NULL, 'f'}, {0}};
+  bool all = false, force = false;
+  int c;
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "af", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a': all = true; break;
+      case 'f': force = true; break;
+      default: return cli_usage_error ("system prune", "unknown option");
+      }
+  if (!force)
+    {
+      printf ("WARNING! This will remove:\n  - %s\n  - unused layers and build cache\n"
+              "Are you sure you want to continue? [y/N] ",
+              all ? "all images" : "all dangling (untagged) images");
+      fflush (stdout);
+      char answer[16] = {0};
+      if (!isatty (0) || fgets (answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+        {
+          printf ("\nNothing removed (use -f to skip this question).\n");
+          return EXIT_OK;
+        }
+    }
+  struct kiln_err err = {0};
+  if (store_lock_exclusive (st, &err) < 0)
+    return cli_fail (&err);
+  _cleanup_strv_ struct strv ids = STRV_INIT;
+  if (image_list (st, &ids, &err) < 0)
+    return cli_fail (&err);
+  size_t removed = 0;
+  for (size_t i = 0; i < ids.n; i++)
+    {
+      struct digest id;
+      if (digest_parse (ids.v[i], &id, &err) < 0)
+        return cli_fail (&err);
+      _cleanup_strv_ struct strv tags = STRV_INIT;
+      if (image_tags (st, &id, &tags, &err) < 0)
+        return cli_fail (&err);
+      if (tags.n && !all)
+        continue;
+      if (image_delete (st, &id, &err) < 0)
+        return cli_fail (&err);
+      printf ("Deleted: %s\n", id.str);
+      removed++;
+    }
+  if (store_exec (st, &err, "DELETE FROM cache", 0) < 0)
+    return cli_fail (&err);
+  struct gc_stats gs;
+  if (image_gc (st, false, &gs, &err) < 0)
+    return cli_fail (&err);
+  char sz[32];
+  format_size (gs.bytes, sz);
+  printf ("Deleted %zu images, %llu layers, %llu blobs\nTotal reclaimed space: %s\n", removed,
+          (unsigned long long) gs.snapshots, (unsigned long long) gs.blobs, sz);
+  return EXIT_OK;
+}
+
+static int
+system_check (struct kiln_store *st, int argc, char **argv)
+{
+  static const struct option opts[] = {{"repair", no_argument, NULL, 'r'}, {0}};
+  bool repair = false;
+  int c;
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+    if (c == 'r')
+      repair = true;
+    else
+      return cli_usage_error ("system check", "unknown option");
+  struct kiln_err err = {0};
+  struct check_report rep;
+  if (store_check (st, repair, &rep, &err) < 0)
+    return cli_fail (&err);
+  for (size_t i = 0; i < rep.damage.n; i++)
+    printf ("damaged: %s\n", rep.damage.v[i]);
+  for (size_t i = 0; i < rep.garbage.n; i++)
+    printf ("%s: %s\n", repair ? "removed" : "leftover", rep.garbage.v[i]);
+  int rc = EXIT_OK;
+  if (rep.damage.n)
+    {
+      printf ("the store is damaged: %zu problem(s) that --repair cannot fix\n", rep.damage.n);
+      rc = EXIT_FAIL;
+    }
+  else if (rep.garbage.n && !repair)
+    {
+      printf ("the store is consistent but holds %zu leftover(s) of interrupted work: run kiln system check "
+              "--repair\n",
+              rep.garbage.n);
+      rc = EXIT_FAIL;
+    }
+  else
+    printf ("the store is clean%s\n", repair && rep.garbage.n ? " (repaired)" : "");
+  check_report_clear (&rep);
+  return rc;
+}
+
+int
+cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  if (argc < 2)
+    return cli_usage_error ("system", "expects df, prune or check");
+  const char *sub = argv[1];
+  if (strcmp (sub, "--help") == 0 || strcmp (sub, "-h") == 0)
+    return fputs (cmd_system_usage, stdout), EXIT_OK;
+  if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0)
+    return cli_usage_error ("system", "unknown subcommand \"%s\"", sub);
+  struct kiln_err err = {0};
+  struct kiln_store *st = store_open (ctx->root, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  int rc;
+  if (strcmp (sub, "df") == 0)
+    rc = argc == 2 ? system_df (st) : cli_usage_error ("system df", "takes no arguments");
+  else if (strcmp (sub, "prune") == 0)
+    rc = system_prune (st, argc - 1, argv + 1);
+  else
+    rc = system_check (st, argc - 1, argv + 1);
+  store_close (st);
+  return rc;
+}

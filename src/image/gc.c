@@ -1,0 +1,416 @@
+/* image/gc.c — mark (from the images) and sweep (blobs, snapshots, tmp). */
+#include "image/gc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "store/blobs.h"
+#include "store/snapshots.h"
+#include "util/cleanup.h"
+#include "util/envmap.h"
+
+struct marks
+{
+  struct envmap blobs;    /* digests images reference */
+  struct envmap diff_ids; /* layers images reference */
+};
+
+static void
+marks_free (struct marks *m)
+{
+  envmap_free (&m->blobs);
+  envmap_free (&m->diff_ids);
+}
+
+static int
+collect_strings (struct kiln_store *st, const char *sql, struct strv *out, struct kiln_err *err)
+{
+  sqlite3_stmt *s = store_prepare (st, sql, err);
+  if (s == NULL)
+    return -1;
+  int rc;
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
+    {
+      const char *v = (const char *) sqlite3_column_text (s, 0);
+      strv_push (out, v ? v : "");
+    }
+  sqlite3_finalize (s);
+  return rc == SQLITE_DONE ? 0 : store_db_error (st, err, "reading");
+}
+
+/* Marks what every image needs. Images that cannot be read are reported in
+ * `damage` (when given) and marked as far as they can be, never swept. */
+static int
+mark (struct kiln_store *st, struct marks *m, struct strv *damage, struct kiln_err *err)
+{
+  _cleanup_strv_ struct strv rows = STRV_INIT;
+  if (collect_strings (st, "SELECT id || ' ' || manifest FROM images", &rows, err) < 0)
+    return -1;
+  for (size_t i = 0; i < rows.n; i++)
+    {
+      char *sp = strchr (rows.v[i], ' ');
+      if (sp == NULL)
+        continue;
+      *sp = '\0';
+      envmap_set (&m->blobs, rows.v[i], "");
+      envmap_set (&m->blobs, sp + 1, "");
+      struct digest id;
+      struct image_info ii;
+      struct kiln_err ierr = {0};
+      if (digest_parse (rows.v[i], &id, &ierr) < 0 || image_load (st, &id, &ii, &ierr) < 0)
+        {
+          if (damage)
+            {
+              struct buf b = BUF_INIT;
+              buf_printf (&b, "image %s: %s", rows.v[i], ierr.msg);
+              strv_push_owned (damage, buf_steal (&b));
+            }
+          kiln_err_clear (&ierr);
+          continue;
+        }
+      for (size_t l = 0; l < ii.n_layers; l++)
+        {
+          envmap_set (&m->blobs, ii.layers[l].blob.str, "");
+          envmap_set (&m->diff_ids, ii.layers[l].diff_id.str, "");
+        }
+      image_info_clear (&ii);
+    }
+  /* Layers the build cache refers to are kept too. */
+  _cleanup_strv_ struct strv cached = STRV_INIT;
+  if (collect_strings (st, "SELECT result FROM cache", &cached, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cached.n; i++)
+    if (digest_valid (cached.v[i]))
+      envmap_set (&m->diff_ids, cached.v[i], "");
+  /* Every stored variant of a kept layer (compressed for export) is kept. */
+  _cleanup_strv_ struct strv variants = STRV_INIT;
+  if (collect_strings (st, "SELECT diff_id || ' ' || digest FROM layer_blobs", &variants, err) < 0)
+    return -1;
+  for (size_t i = 0; i < variants.n; i++)
+    {
+      char *sp = strchr (variants.v[i], ' ');
+      if (sp && envmap_get (&m->diff_ids, variants.v[i], (size_t) (sp - variants.v[i])))
+        envmap_set (&m->blobs, sp + 1, "");
+    }
+  return 0;
+}
+
+static uint64_t
+file_size_at (int dfd, const char *name)
+{
+  struct stat s;
+  return fstatat (dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 ? (uint64_t) s.st_size : 0;
+}
+
+/* Lists a directory of the store (names only, no . and ..). */
+static int
+list_dir (struct kiln_store *st, const char *rel, struct strv *out, struct kiln_err *err)
+{
+  int fd = openat (st->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s/%s: %s", st->root, rel, strerror (errno));
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return kiln_err_set (err, errno, "%s/%s: %s", st->root, rel, strerror (errno));
+    }
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      strv_push (out, de->d_name);
+  closedir (d);
+  return 0;
+}
+
+/* One sweep, shared by gc and check --repair: calls `found` for each leftover. */
+struct sweep
+{
+  struct kiln_store *st;
+  bool remove;
+  struct gc_stats *stats;
+  struct strv *report;
+  struct kiln_err *err;
+};
+
+static int
+leftover (struct sweep *sw, const char *dir, const char *name, const char *what)
+{
+  _cleanup_buf_ struct buf rel = BUF_INIT;
+  buf_printf (&rel, "%s/%s", dir, name);
+  if (sw->report)
+    {
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "%s: %s", buf_str (&rel), what);
+      strv_push_owned (sw->report, buf_steal (&b));
+    }
+  if (sw->stats)
+    sw->stats->bytes += file_size_at (sw->st->root_fd, buf_str (&rel));
+  if (sw->remove && store_remove_tree (sw->st->root_fd, buf_str (&rel), sw->err) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+sweep (struct sweep *sw, struct marks *m)
+{
+  struct kiln_store *st = sw->st;
+  /* Layer records (and their snapshots) no image or cache entry needs. */
+  _cleanup_strv_ struct strv layers = STRV_INIT;
+  if (collect_strings (st, "SELECT diff_id || ' ' || snapshot FROM layers", &layers, sw->err) < 0)
+    return -1;
+  struct envmap live_snaps = ENVMAP_INIT;
+  for (size_t i = 0; i < layers.n; i++)
+    {
+      char *sp = strchr (layers.v[i], ' ');
+      if (sp == NULL)
+        continue;
+      *sp = '\0';
+      if (envmap_get (&m->diff_ids, layers.v[i], strlen (layers.v[i])))
+        {
+          envmap_set (&live_snaps, sp + 1, "");
+          continue;
+        }
+      if (sw->remove)
+        {
+          if (store_exec (st, sw->err, "DELETE FROM layers WHERE diff_id = ?", 1, layers.v[i]) < 0
+              || store_exec (st, sw->err, "DELETE FROM layer_blobs WHERE diff_id = ?", 1, layers.v[i]) < 0)
+            goto fail;
+        }
+    }
+  _cleanup_strv_ struct strv snaps = STRV_INIT;
+  if (list_dir (st, "snapshots", &snaps, sw->err) < 0)
+    goto fail;
+  for (size_t i = 0; i < snaps.n; i++)
+    if (!envmap_get (&live_snaps, snaps.v[i], strlen (snaps.v[i])))
+      {
+        if (sw->stats)
+          sw->stats->snapshots++;
+        if (leftover (sw, "snapshots", snaps.v[i], "snapshot no image uses") < 0)
+          goto fail;
+      }
+  envmap_free (&live_snaps);
+
+  _cleanup_strv_ struct strv blobs = STRV_INIT;
+  if (list_dir (st, "blobs/sha256", &blobs, sw->err) < 0)
+    return -1;
+  for (size_t i = 0; i < blobs.n; i++)
+    {
+      _cleanup_buf_ struct buf d = BUF_INIT;
+      buf_printf (&d, "sha256:%s", blobs.v[i]);
+      if (envmap_get (&m->blobs, buf_str (&d), d.len))
+        continue;
+      if (sw->stats)
+        sw->stats->blobs++;
+      if (leftover (sw, "blobs/sha256", blobs.v[i], "blob no image uses") < 0)
+        return -1;
+    }
+  _cleanup_strv_ struct strv tmp = STRV_INIT;
+  if (list_dir (st, "tmp", &tmp, sw->err) < 0)
+    return -1;
+  for (size_t i = 0; i < tmp.n; i++)
+    {
+      if (strcmp (tmp.v[i], "locks") == 0)
+        continue; /* lock files are how others wait; they hold no data */
+      if (sw->stats)
+        sw->stats->tmp++;
+      if (leftover (sw, "tmp", tmp.v[i], "unfinished write") < 0)
+        return -1;
+    }
+  return 0;
+fail:
+  envmap_free (&live_snaps);
+  return -1;
+}
+
+int
+image_gc (struct kiln_store *st, bool dry_run, struct gc_stats *stats, struct kiln_err *err)
+{
+  memset (stats, 0, sizeof *stats);
+  if (store_lock_exclusive (st, err) < 0)
+    return -1;
+  struct marks m = {ENVMAP_INIT, ENVMAP_INIT};
+  int r = mark (st, &m, NULL, err);
+  if (r == 0)
+    {
+      struct sweep sw = {st, !dry_run, stats, NULL, err};
+      r = sweep (&sw, &m);
+    }
+  marks_free (&m);
+  return r;
+}
+
+void
+check_report_clear (struct check_report *rep)
+{
+  strv_free (&rep->damage);
+  strv_free (&rep->garbage);
+  strv_free (&rep->repaired);
+}
+
+int
+store_check (struct kiln_store *st, bool repair, struct check_report *rep, struct kiln_err *err)
+{
+  memset (rep, 0, sizeof *rep);
+  if (store_lock_exclusive (st, err) < 0)
+    return -1;
+  _cleanup_strv_ struct strv ic = STRV_INIT;
+  if (collect_strings (st, "PRAGMA integrity_check", &ic, err) < 0)
+    return -1;
+  if (ic.n != 1 || strcmp (ic.v[0], "ok") != 0)
+    for (size_t i = 0; i < ic.n; i++)
+      {
+        struct buf b = BUF_INIT;
+        buf_printf (&b, "kiln.db: %s", ic.v[i]);
+        strv_push_owned (&rep->damage, buf_steal (&b));
+      }
+  struct marks m = {ENVMAP_INIT, ENVMAP_INIT};
+  int r = mark (st, &m, &rep->damage, err);
+  if (r < 0)
+    goto out;
+  /* Every blob an image needs is there and hashes to its name; a layer's blob may
+   * be absent only when the layer is kept as a snapshot (layers built here). */
+  for (size_t i = 0; i < m.blobs.n; i++)
+    {
+      struct digest d;
+      if (digest_parse (m.blobs.keys[i], &d, err) < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      struct kiln_err berr = {0};
+      if (!blob_exists (st, &d))
+        {
+          int snap = snapshot_lookup (st, &d, NULL, NULL, &berr);
+          if (snap != 1)
+            {
+              struct buf b = BUF_INIT;
+              buf_printf (&b, "blob %s: needed by an image but missing", d.str);
+              strv_push_owned (&rep->damage, buf_steal (&b));
+            }
+        }
+      else if (blob_verify (st, &d, NULL, &berr) < 0)
+        strv_push (&rep->damage, berr.msg);
+      kiln_err_clear (&berr);
+    }
+  /* Every layer an image needs has its snapshot on disk. */
+  for (size_t i = 0; i < m.diff_ids.n; i++)
+    {
+      struct digest d;
+      if (digest_parse (m.diff_ids.keys[i], &d, err) < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      _cleanup_free_ char *sid = NULL;
+      int found = snapshot_lookup (st, &d, &sid, NULL, err);
+      if (found < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      if (found)
+        buf_printf (&p, "snapshots/%s/fs", sid);
+      if (found && faccessat (st->root_fd, buf_str (&p), F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          struct buf b = BUF_INIT;
+          buf_printf (&b, "layer %s: its snapshot %s is missing", d.str, sid);
+          strv_push_owned (&rep->damage, buf_steal (&b));
+        }
+      else if (!found)
+        {
+          /* A layer with a stored blob can be unpacked again; without one it is lost. */
+          bool has_blob = false;
+          sqlite3_stmt *q = store_prepare (st, "SELECT digest FROM layer_blobs WHERE diff_id = ?", err);
+          if (q)
+            {
+              sqlite3_bind_text (q, 1, d.str, -1, SQLITE_STATIC);
+              while (sqlite3_step (q) == SQLITE_ROW && !has_blob)
+                {
+                  struct digest bd;
+                  struct kiln_err e2 = {0};
+                  if (digest_parse ((const char *) sqlite3_column_text (q, 0), &bd, &e2) == 0)
+                    has_blob = blob_exists (st, &bd);
+                  kiln_err_clear (&e2);
+                }
+              sqlite3_finalize (q);
+            }
+          if (!has_blob)
+            {
+              struct buf b = BUF_INIT;
+              buf_printf (&b, "layer %s: neither a snapshot nor a blob holds it", d.str);
+              strv_push_owned (&rep->damage, buf_steal (&b));
+            }
+        }
+    }
+  {
+    struct sweep sw = {st, false, NULL, &rep->garbage, err};
+    r = sweep (&sw, &m);
+    if (r == 0 && repair && rep->garbage.n)
+      {
+        struct gc_stats gs = {0};
+        struct sweep fix = {st, true, &gs, &rep->repaired, err};
+        r = sweep (&fix, &m);
+      }
+  }
+out:
+  marks_free (&m);
+  return r;
+}
+
+int
+store_df (struct kiln_store *st, struct df_row *images, struct df_row *cache, struct kiln_err *err)
+{
+  memset (images, 0, sizeof *images);
+  memset (cache, 0, sizeof *cache);
+  _cleanup_strv_ struct strv ids = STRV_INIT;
+  if (image_list (st, &ids, err) < 0)
+    return -1;
+  struct envmap counted = ENVMAP_INIT;
+  for (size_t i = 0; i < ids.n; i++)
+    {
+      struct digest id;
+      struct image_info ii;
+      struct kiln_err ierr = {0};
+      if (digest_parse (ids.v[i], &id, &ierr) < 0 || image_load (st, &id, &ii, &ierr) < 0)
+        {
+          kiln_err_clear (&ierr);
+          continue;
+        }
+      images->total++;
+      _cleanup_strv_ struct strv tags = STRV_INIT;
+      image_tags (st, &id, &tags, &ierr);
+      bool dangling = tags.n == 0;
+      if (!dangling)
+        images->active++;
+      for (size_t l = 0; l < ii.n_layers; l++)
+        {
+          if (envmap_get (&counted, ii.layers[l].diff_id.str, DIGEST_STR_LEN))
+            continue;
+          envmap_set (&counted, ii.layers[l].diff_id.str, "");
+          uint64_t sz = 0;
+          if (snapshot_lookup (st, &ii.layers[l].diff_id, NULL, &sz, &ierr) != 1)
+            sz = ii.layers[l].blob_size;
+          images->size += sz;
+          if (dangling)
+            images->reclaimable += sz;
+        }
+      kiln_err_clear (&ierr);
+      image_info_clear (&ii);
+    }
+  envmap_free (&counted);
+  sqlite3_stmt *s = store_prepare (st, "SELECT COUNT(*) FROM cache", err);
+  if (s == NULL)
+    return -1;
+  if (sqlite3_step (s) == SQLITE_ROW)
+    cache->total = (uint64_t) sqlite3_column_int64 (s, 0);
+  sqlite3_finalize (s);
+  return 0;
+}

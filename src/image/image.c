@@ -1,0 +1,457 @@
+/* image/image.c — image records: blobs in, rows in one transaction. */
+#include "image/image.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/blobs.h"
+#include "util/cleanup.h"
+
+char *
+json_canonical (const json_t *j, size_t *len)
+{
+  char *s = json_dumps (j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  if (s == NULL)
+    {
+      fputs ("kiln: out of memory\n", stderr);
+      abort ();
+    }
+  if (len)
+    *len = strlen (s);
+  return s;
+}
+
+void
+image_info_clear (struct image_info *ii)
+{
+  json_decref (ii->config);
+  json_decref (ii->manifest_json);
+  free (ii->layers);
+  memset (ii, 0, sizeof *ii);
+}
+
+static int
+insert_tags (struct kiln_store *st, const struct digest *id, const struct strv *tags, struct kiln_err *err)
+{
+  for (size_t i = 0; tags && i < tags->n; i++)
+    if (store_exec (st, err, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)", 2, tags->v[i], id->str) < 0)
+      return -1;
+  return 0;
+}
+
+static int
+record (struct kiln_store *st, const struct digest *config, const struct digest *manifest,
+        const struct image_layer *layers, size_t n_layers, const struct strv *tags, struct kiln_err *err)
+{
+  if (store_begin (st, err) < 0)
+    return -1;
+  char now[32];
+  snprintf (now, sizeof now, "%lld", (long long) store_now ());
+  if (store_exec (st, err, "INSERT OR REPLACE INTO images (id, manifest, created) VALUES (?, ?, ?)", 3,
+                  config->str, manifest->str, now)
+      < 0)
+    goto fail;
+  for (size_t i = 0; i < n_layers; i++)
+    {
+      char sz[32];
+      snprintf (sz, sizeof sz, "%llu", (unsigned long long) layers[i].blob_size);
+      if (store_exec (st, err,
+                      "INSERT OR IGNORE INTO layer_blobs (digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)", 4,
+                      layers[i].blob.str, layers[i].diff_id.str, layers[i].media_type, sz)
+          < 0)
+        goto fail;
+    }
+  if (insert_tags (st, config, tags, err) < 0)
+    goto fail;
+  return store_commit (st, err);
+fail:
+  store_rollback (st);
+  return -1;
+}
+
+int
+image_commit (struct kiln_store *st, const json_t *config, const struct image_layer *layers, size_t n_layers,
+              const struct strv *tags, struct digest *id, struct kiln_err *err)
+{
+  size_t clen;
+  _cleanup_free_ char *cfg = json_canonical (config, &clen);
+  struct digest cd;
+  if (blob_put (st, cfg, clen, &cd, err) < 0)
+    return -1;
+  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+                         "mediaType", MT_OCI_CONFIG, "digest", cd.str, "size", (json_int_t) clen);
+  json_t *jl = json_array ();
+  for (size_t i = 0; i < n_layers; i++)
+    json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", layers[i].media_type, "digest",
+                                          layers[i].blob.str, "size", (json_int_t) layers[i].blob_size));
+  json_object_set_new (m, "layers", jl);
+  size_t mlen;
+  _cleanup_free_ char *man = json_canonical (m, &mlen);
+  json_decref (m);
+  struct digest md;
+  if (blob_put (st, man, mlen, &md, err) < 0)
+    return -1;
+  if (record (st, &cd, &md, layers, n_layers, tags, err) < 0)
+    return -1;
+  if (id)
+    *id = cd;
+  return 0;
+}
+
+int
+image_record (struct kiln_store *st, const struct digest *config, const struct digest *manifest,
+              const struct strv *tags, struct kiln_err *err)
+{
+  /* Parse the manifest to record which blob holds which layer. */
+  size_t len;
+  _cleanup_free_ char *man = blob_read (st, manifest, IMAGE_MAX_JSON, &len, err);
+  if (man == NULL)
+    return -1;
+  json_error_t je;
+  json_t *m = json_loadb (man, len, 0, &je);
+  _cleanup_free_ char *cfg = blob_read (st, config, IMAGE_MAX_JSON, &len, err);
+  if (cfg == NULL)
+    {
+      json_decref (m);
+      return -1;
+    }
+  json_t *c = json_loadb (cfg, len, 0, &je);
+  json_t *layers = json_object_get (m, "layers");
+  json_t *diffs = json_object_get (json_object_get (c, "rootfs"), "diff_ids");
+  size_t n = json_array_size (layers);
+  if (m == NULL || c == NULL || !json_is_array (layers) || !json_is_array (diffs) || json_array_size (diffs) != n)
+    {
+      json_decref (m);
+      json_decref (c);
+      return kiln_err_set (err, EINVAL, "image %s: manifest and config disagree on the layers", config->str);
+    }
+  struct image_layer *ls = xcalloc (n ? n : 1, sizeof *ls);
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *l = json_array_get (layers, i);
+      const char *d = json_string_value (json_object_get (l, "digest"));
+      const char *mt = json_string_value (json_object_get (l, "mediaType"));
+      const char *di = json_string_value (json_array_get (diffs, i));
+      if (digest_parse (d, &ls[i].blob, err) < 0 || digest_parse (di, &ls[i].diff_id, err) < 0)
+        {
+          free (ls);
+          json_decref (m);
+          json_decref (c);
+          return -1;
+        }
+      snprintf (ls[i].media_type, sizeof ls[i].media_type, "%s", mt ? mt : MT_OCI_LAYER);
+      ls[i].blob_size = (uint64_t) json_integer_value (json_object_get (l, "size"));
+    }
+  int r = record (st, config, manifest, ls, n, tags, err);
+  free (ls);
+  json_decref (m);
+  json_decref (c);
+  return r;
+}
+
+static bool
+all_hex (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+static int
+lookup_one (struct kiln_store *st, const char *sql, const char *arg, struct digest *id, struct kiln_err *err)
+{
+  sqlite3_stmt *s = store_prepare (st, sql, err);
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_text (s, 1, arg, -1, SQLITE_TRANSIENT);
+  int found = 0;
+  int rc;
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
+    {
+      const char *v = (const char *) sqlite3_column_text (s, 0);
+      if (found && strcmp (v, id->str) != 0)
+        {
+          found = 2;
+          break;
+        }
+      snprintf (id->str, sizeof id->str, "%s", v);
+      found = found ? found : 1;
+    }
+  sqlite3_finalize (s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return store_db_error (st, err, "looking up an image");
+  return found;
+}
+
+int
+image_resolve (struct kiln_store *st, const char *name, struct digest *id, struct kiln_err *err)
+{
+  struct image_ref r;
+  struct kiln_err perr = {0};
+  int found = 0;
+  if (ref_parse (name, true, &r, &perr) == 0)
+    {
+      if (r.digest)
+        {
+          _cleanup_free_ char *repo = ref_repository (&r);
+          found = lookup_one (st, "SELECT id FROM images WHERE manifest = ?", r.digest, id, err);
+          if (found == 0)
+            {
+              _cleanup_buf_ struct buf rd = BUF_INIT;
+              buf_printf (&rd, "%s@%s", repo, r.digest);
+              found = lookup_one (st, "SELECT image FROM repo_digests WHERE name = ?", buf_str (&rd), id, err);
+            }
+        }
+      else
+        {
+          _cleanup_free_ char *full = ref_string (&r);
+          found = lookup_one (st, "SELECT image FROM tags WHERE name = ?", full, id, err);
+        }
+      ref_clear (&r);
+    }
+  kiln_err_clear (&perr);
+  if (found < 0)
+    return -1;
+  if (found == 0)
+    {
+      const char *hex = strncmp (name, "sha256:", 7) == 0 ? name + 7 : name;
+      if (all_hex (hex) && strlen (hex) <= 64)
+        {
+          _cleanup_buf_ struct buf pat = BUF_INIT;
+          buf_printf (&pat, "sha256:%s%%", hex);
+          found = lookup_one (st, "SELECT id FROM images WHERE id LIKE ?", buf_str (&pat), id, err);
+          if (found < 0)
+            return -1;
+          if (found == 2)
+            return kiln_err_set (err, KILN_EINVAL, "\"%s\" matches more than one image: give more of the id", name);
+        }
+    }
+  if (found == 0)
+    return kiln_err_set (err, ENOENT,
+                         "image \"%s\" is not in the store (see kiln images; kiln import or kiln load add images)",
+                         name);
+  return 0;
+}
+
+int
+image_load (struct kiln_store *st, const struct digest *id, struct image_info *out, struct kiln_err *err)
+{
+  memset (out, 0, sizeof *out);
+  out->id = *id;
+  sqlite3_stmt *s = store_prepare (st, "SELECT manifest, created FROM images WHERE id = ?", err);
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_text (s, 1, id->str, -1, SQLITE_STATIC);
+  if (sqlite3_step (s) != SQLITE_ROW)
+    {
+      sqlite3_finalize (s);
+      return kiln_err_set (err, ENOENT, "image %s is not in the store", id->str);
+    }
+  int r = digest_parse ((const char *) sqlite3_column_text (s, 0), &out->manifest, err);
+  out->created = sqlite3_column_int64 (s, 1);
+  sqlite3_finalize (s);
+  if (r < 0)
+    return -1;
+  size_t len;
+  json_error_t je;
+  _cleanup_free_ char *man = blob_read (st, &out->manifest, IMAGE_MAX_JSON, &len, err);
+  if (man == NULL)
+    return -1;
+  out->manifest_json = json_loadb (man, len, 0, &je);
+  _cleanup_free_ char *cfg = blob_read (st, id, IMAGE_MAX_JSON, &len, err);
+  if (cfg == NULL)
+    goto fail;
+  out->config = json_loadb (cfg, len, 0, &je);
+  if (out->manifest_json == NULL || out->config == NULL)
+    {
+      kiln_err_set (err, EINVAL, "image %s: config or manifest is not valid JSON", id->str);
+      goto fail;
+    }
+  json_t *layers = json_object_get (out->manifest_json, "layers");
+  json_t *diffs = json_object_get (json_object_get (out->config, "rootfs"), "diff_ids");
+  size_t n = json_array_size (layers);
+  if (!json_is_array (layers) || !json_is_array (diffs) || json_array_size (diffs) != n)
+    {
+      kiln_err_set (err, EINVAL, "image %s: manifest and config disagree on the layers", id->str);
+      goto fail;
+    }
+  out->layers = xcalloc (n ? n : 1, sizeof *out->layers);
+  out->n_layers = n;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *l = json_array_get (layers, i);
+      struct image_layer *il = &out->layers[i];
+      if (digest_parse (json_string_value (json_object_get (l, "digest")), &il->blob, err) < 0
+          || digest_parse (json_string_value (json_array_get (diffs, i)), &il->diff_id, err) < 0)
+        goto fail;
+      const char *mt = json_string_value (json_object_get (l, "mediaType"));
+      snprintf (il->media_type, sizeof il->media_type, "%s", mt ? mt : MT_OCI_LAYER);
+      il->blob_size = (uint64_t) json_integer_value (json_object_get (l, "size"));
+      sqlite3_stmt *q = store_prepare (st, "SELECT size FROM layers WHERE diff_id = ?", err);
+      if (q == NULL)
+        goto fail;
+      sqlite3_bind_text (q, 1, il->diff_id.str, -1, SQLITE_STATIC);
+      out->size += sqlite3_step (q) == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (q, 0) : il->blob_size;
+      sqlite3_finalize (q);
+    }
+  return 0;
+fail:
+  image_info_clear (out);
+  return -1;
+}
+
+static int
+collect (struct kiln_store *st, const char *sql, const char *arg, struct strv *out, struct kiln_err *err)
+{
+  sqlite3_stmt *s = store_prepare (st, sql, err);
+  if (s == NULL)
+    return -1;
+  if (arg)
+    sqlite3_bind_text (s, 1, arg, -1, SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
+    strv_push (out, (const char *) sqlite3_column_text (s, 0));
+  sqlite3_finalize (s);
+  if (rc != SQLITE_DONE)
+    return store_db_error (st, err, "reading");
+  return 0;
+}
+
+int
+image_tags (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err)
+{
+  return collect (st, "SELECT name FROM tags WHERE image = ? ORDER BY name", id->str, out, err);
+}
+
+int
+image_repo_digests (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err)
+{
+  return collect (st, "SELECT name FROM repo_digests WHERE image = ? ORDER BY name", id->str, out, err);
+}
+
+int
+image_list (struct kiln_store *st, struct strv *ids, struct kiln_err *err)
+{
+  return collect (st, "SELECT id FROM images ORDER BY created DESC, id", NULL, ids, err);
+}
+
+int
+image_tag (struct kiln_store *st, const struct digest *id, const char *tag, struct kiln_err *err)
+{
+  return store_exec (st, err, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)", 2, tag, id->str);
+}
+
+int
+image_untag (struct kiln_store *st, const char *tag, struct kiln_err *err)
+{
+  if (store_exec (st, err, "DELETE FROM tags WHERE name = ?", 1, tag) < 0)
+    return -1;
+  return sqlite3_changes (st->db) > 0 ? 1 : 0;
+}
+
+int
+image_delete (struct kiln_store *st, const struct digest *id, struct kiln_err *err)
+{
+  if (store_begin (st, err) < 0)
+    return -1;
+  if (store_exec (st, err, "DELETE FROM tags WHERE image = ?", 1, id->str) < 0
+      || store_exec (st, err, "DELETE FROM repo_digests WHERE image = ?", 1, id->str) < 0
+      || store_exec (st, err, "DELETE FROM images WHERE id = ?", 1, id->str) < 0)
+    {
+      store_rollback (st);
+      return -1;
+    }
+  return store_commit (st, err);
+}
+
+/* ---------- formatting ---------- */
+
+void
+format_rfc3339 (int64_t t, char out[static 32])
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+  gmtime_r (&tt, &tm);
+  strftime (out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t
+parse_rfc3339 (const char *s)
+{
+  if (s == NULL)
+    return -1;
+  struct tm tm = {0};
+  int n = 0;
+  if (sscanf (s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+              &tm.tm_sec, &n)
+      != 6)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const char *p = s + n;
+  if (*p == '.')
+    {
+      p++;
+      while (isdigit ((unsigned char) *p))
+        p++;
+    }
+  int64_t off = 0;
+  if (*p == '+' || *p == '-')
+    {
+      int h, m;
+      if (sscanf (p + 1, "%2d:%2d", &h, &m) != 2)
+        return -1;
+      off = (int64_t) (h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
+    }
+  else if (*p != 'Z' && *p != 'z')
+    return -1;
+  return (int64_t) timegm (&tm) - off;
+}
+
+void
+format_size (uint64_t bytes, char out[static 32])
+{
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  double v = (double) bytes;
+  size_t u = 0;
+  while (v >= 1000 && u + 1 < sizeof units / sizeof *units)
+    v /= 1000, u++;
+  snprintf (out, 32, "%.3g%s", v, units[u]);
+}
+
+void
+format_ago (int64_t then, int64_t now, char out[static 48])
+{
+  int64_t d = now - then;
+  const char *suffix = " ago";
+  if (d < 1)
+    snprintf (out, 48, "Less than a second%s", suffix);
+  else if (d == 1)
+    snprintf (out, 48, "1 second%s", suffix);
+  else if (d < 60)
+    snprintf (out, 48, "%lld seconds%s", (long long) d, suffix);
+  else if (d / 60 == 1)
+    snprintf (out, 48, "About a minute%s", suffix);
+  else if (d < 3600)
+    snprintf (out, 48, "%lld minutes%s", (long long) (d / 60), suffix);
+  else if (d / 3600 == 1)
+    snprintf (out, 48, "About an hour%s", suffix);
+  else if (d < 48 * 3600)
+    snprintf (out, 48, "%lld hours%s", (long long) (d / 3600), suffix);
+  else if (d < 14 * 86400)
+    snprintf (out, 48, "%lld days%s", (long long) (d / 86400), suffix);
+  else if (d < 60 * 86400)
+    snprintf (out, 48, "%lld weeks%s", (long long) (d / (7 * 86400)), suffix);
+  else if (d < 730 * 86400)
+    snprintf (out, 48, "%lld months%s", (long long) (d / (30 * 86400)), suffix);
+  else
+    snprintf (out, 48, "%lld years%s", (long long) (d / (365 * 86400)), suffix);
+}

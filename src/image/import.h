@@ -1,0 +1,23 @@
+/* image/import.h — `kiln import`: a root filesystem (directory or tar) becomes a
+ * one-layer image. */
+#pragma once
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/digest.h"
+#include "util/err.h"
+
+struct import_opts
+{
+  const char *source;          /* directory, tar file (any compression), or "-" */
+  const char *tag;             /* normalised reference, or NULL */
+  const struct strv *changes;  /* Dockerfile instructions: CMD ["sh"], ENV A=1, ... */
+  const char *platform;        /* NULL: the host's */
+  const char *message;         /* history comment; NULL: "Imported from SOURCE" */
+};
+
+int image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err);
+
+/* Makes a snapshot from a directory tree (the tree's tar is streamed straight
+ * into the snapshot). Returns the layer's diff_id and tar size. */
+int snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uint64_t *size,
+                       struct kiln_err *err);

@@ -1,0 +1,39 @@
+/* store/snapshots.h — snapshots: one layer's tree each, used as overlay lowerdirs.
+ *
+ * A snapshot is made under tmp/, filled, synced, then renamed to
+ * snapshots/<id>/fs and recorded with its layer's diff_id in one step; until then
+ * nobody sees it.  The id is short (16 hex digits of the diff_id) so that long
+ * lowerdir chains fit in the mount options. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/digest.h"
+#include "util/err.h"
+
+struct snapshot_new
+{
+  struct kiln_store *st;
+  char *tmp;   /* "tmp/snap-..." */
+  int fs_fd;   /* the tree to fill */
+};
+
+int snapshot_begin (struct kiln_store *st, struct snapshot_new *sn, struct kiln_err *err);
+/* Syncs, renames into place and records (diff_id → snapshot). If another
+ * process recorded the same layer meanwhile, this one is discarded. */
+int snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t size, struct kiln_err *err);
+void snapshot_abort (struct snapshot_new *sn);
+
+/* 1 and the id/size if the layer has a snapshot, 0 if not, -1 on error. */
+int snapshot_lookup (struct kiln_store *st, const struct digest *diff_id, char **id, uint64_t *size,
+                     struct kiln_err *err);
+/* Opens snapshots/<id>/fs. */
+int snapshot_open (struct kiln_store *st, const char *id, struct kiln_err *err);
+
+/* Serialises work on one layer across processes (so a layer is unpacked once).
+ * Returns a lock fd to close when done. */
+int snapshot_lock (struct kiln_store *st, const struct digest *diff_id, struct kiln_err *err);
+
+/* The id a layer's snapshot gets. */
+void snapshot_id_for (const struct digest *diff_id, char out[static 17]);

@@ -1,0 +1,378 @@
+/* store/store.c — opening the store, its schema, locks and transactions. */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+/* Each entry upgrades the schema by one version; never edit a released entry. */
+static const char *const migrations[] = {
+  /* 0 → 1 */
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  /* One row per layer kiln has unpacked or built: its snapshot, and the blob it
+   * came in (loaded/pulled layers) if any.  size is the uncompressed tar size. */
+  "CREATE TABLE layers ("
+  "  diff_id TEXT PRIMARY KEY,"
+  "  snapshot TEXT NOT NULL UNIQUE,"
+  "  size INTEGER NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  /* Blobs that hold a layer, uncompressed or compressed (diff_id, compression). */
+  "CREATE TABLE layer_blobs ("
+  "  digest TEXT PRIMARY KEY,"
+  "  diff_id TEXT NOT NULL,"
+  "  media_type TEXT NOT NULL,"
+  "  size INTEGER NOT NULL);"
+  "CREATE INDEX layer_blobs_by_diff ON layer_blobs (diff_id, media_type);"
+  /* An image: its config (id) and the manifest kiln keeps for it. */
+  "CREATE TABLE images ("
+  "  id TEXT PRIMARY KEY,"
+  "  manifest TEXT NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE tags ("
+  "  name TEXT PRIMARY KEY,"
+  "  image TEXT NOT NULL REFERENCES images (id));"
+  "CREATE TABLE repo_digests ("
+  "  name TEXT NOT NULL,"
+  "  image TEXT NOT NULL REFERENCES images (id),"
+  "  PRIMARY KEY (name, image));"
+  "CREATE TABLE cache ("
+  "  key TEXT PRIMARY KEY,"
+  "  result TEXT NOT NULL,"
+  "  created INTEGER NOT NULL);",
+};
+#define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
+
+int
+store_db_error (struct kiln_store *st, struct kiln_err *err, const char *what)
+{
+  return kiln_err_set (err, EIO, "%s/kiln.db: %s: %s", st->root, what, sqlite3_errmsg (st->db));
+}
+
+static int
+exec_plain (struct kiln_store *st, const char *sql, struct kiln_err *err)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (st->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      kiln_err_set (err, EIO, "%s/kiln.db: %s", st->root, msg ? msg : sqlite3_errmsg (st->db));
+      sqlite3_free (msg);
+      return -1;
+    }
+  return 0;
+}
+
+int
+store_begin (struct kiln_store *st, struct kiln_err *err)
+{
+  return exec_plain (st, "BEGIN IMMEDIATE", err);
+}
+
+int
+store_commit (struct kiln_store *st, struct kiln_err *err)
+{
+  return exec_plain (st, "COMMIT", err);
+}
+
+void
+store_rollback (struct kiln_store *st)
+{
+  sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *
+store_prepare (struct kiln_store *st, const char *sql, struct kiln_err *err)
+{
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL) != SQLITE_OK)
+    {
+      store_db_error (st, err, "prepare");
+      return NULL;
+    }
+  return s;
+}
+
+int
+store_exec (struct kiln_store *st, struct kiln_err *err, const char *sql, int n, ...)
+{
+  sqlite3_stmt *s = store_prepare (st, sql, err);
+  if (s == NULL)
+    return -1;
+  va_list ap;
+  va_start (ap, n);
+  for (int i = 0; i < n; i++)
+    {
+      const char *v = va_arg (ap, const char *);
+      if (v)
+        sqlite3_bind_text (s, i + 1, v, -1, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_null (s, i + 1);
+    }
+  va_end (ap);
+  int rc = sqlite3_step (s);
+  sqlite3_finalize (s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return store_db_error (st, err, "write");
+  return 0;
+}
+
+static int
+migrate (struct kiln_store *st, struct kiln_err *err)
+{
+  if (store_begin (st, err) < 0)
+    return -1;
+  int version = 0;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL)
+      == SQLITE_OK)
+    {
+      if (sqlite3_step (s) == SQLITE_ROW)
+        version = atoi ((const char *) sqlite3_column_text (s, 0));
+      sqlite3_finalize (s);
+    }
+  if (version > (int) N_MIGRATIONS)
+    {
+      store_rollback (st);
+      return kiln_err_set (err, EPROTO,
+                           "%s/kiln.db has schema version %d, newer than this kiln understands (%zu): "
+                           "upgrade kiln",
+                           st->root, version, N_MIGRATIONS);
+    }
+  for (size_t v = (size_t) version; v < N_MIGRATIONS; v++)
+    if (exec_plain (st, migrations[v], err) < 0)
+      {
+        store_rollback (st);
+        return kiln_err_wrap (err, "upgrading the store schema to version %zu", v + 1);
+      }
+  if (version != (int) N_MIGRATIONS)
+    {
+      char buf[16];
+      snprintf (buf, sizeof buf, "%zu", N_MIGRATIONS);
+      if (store_exec (st, err, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", 1, buf)
+          < 0)
+        {
+          store_rollback (st);
+          return -1;
+        }
+    }
+  return store_commit (st, err);
+}
+
+static int
+mkdir_at (int dfd, const char *name, struct kiln_err *err, const char *root)
+{
+  if (mkdirat (dfd, name, 0700) < 0 && errno != EEXIST)
+    return kiln_err_set (err, errno, "%s/%s: %s", root, name, strerror (errno));
+  return 0;
+}
+
+static int
+mkdir_p (const char *path, struct kiln_err *err)
+{
+  _cleanup_free_ char *p = xstrdup (path);
+  for (char *s = p + 1; *s; s++)
+    if (*s == '/')
+      {
+        *s = '\0';
+        if (mkdir (p, 0711) < 0 && errno != EEXIST)
+          return kiln_err_set (err, errno, "%s: %s", p, strerror (errno));
+        *s = '/';
+      }
+  if (mkdir (p, 0711) < 0 && errno != EEXIST)
+    return kiln_err_set (err, errno, "%s: %s", p, strerror (errno));
+  return 0;
+}
+
+struct kiln_store *
+store_open (const char *root, struct kiln_err *err)
+{
+  struct kiln_store *st = xcalloc (1, sizeof *st);
+  st->root_fd = -1;
+  st->gc_lock_fd = -1;
+  st->root = xstrdup (root);
+  if (mkdir_p (root, err) < 0)
+    goto fail;
+  st->root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (st->root_fd < 0)
+    {
+      kiln_err_set (err, errno, "%s: %s", root, strerror (errno));
+      goto fail;
+    }
+  if (mkdir_at (st->root_fd, "blobs", err, root) < 0 || mkdir_at (st->root_fd, "blobs/sha256", err, root) < 0
+      || mkdir_at (st->root_fd, "snapshots", err, root) < 0 || mkdir_at (st->root_fd, "tmp", err, root) < 0)
+    goto fail;
+  st->gc_lock_fd = openat (st->root_fd, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (st->gc_lock_fd < 0)
+    {
+      kiln_err_set (err, errno, "%s/gc.lock: %s", root, strerror (errno));
+      goto fail;
+    }
+  _cleanup_buf_ struct buf dbpath = BUF_INIT;
+  buf_printf (&dbpath, "%s/kiln.db", root);
+  if (sqlite3_open_v2 (buf_str (&dbpath), &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                       NULL)
+      != SQLITE_OK)
+    {
+      kiln_err_set (err, EIO, "%s: %s", buf_str (&dbpath), st->db ? sqlite3_errmsg (st->db) : "cannot open");
+      goto fail;
+    }
+  sqlite3_busy_timeout (st->db, 60000);
+  if (exec_plain (st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) < 0
+      || migrate (st, err) < 0)
+    goto fail;
+  return st;
+fail:
+  store_close (st);
+  return NULL;
+}
+
+void
+store_close (struct kiln_store *st)
+{
+  if (st == NULL)
+    return;
+  if (st->db)
+    sqlite3_close (st->db);
+  if (st->gc_lock_fd >= 0)
+    close (st->gc_lock_fd);
+  if (st->root_fd >= 0)
+    close (st->root_fd);
+  free (st->root);
+  free (st);
+}
+
+static int
+take_lock (struct kiln_store *st, int mode, struct kiln_err *err)
+{
+  if (st->gc_lock_mode == mode || (st->gc_lock_mode == LOCK_EX && mode == LOCK_SH))
+    return 0;
+  while (flock (st->gc_lock_fd, mode) < 0)
+    if (errno != EINTR)
+      return kiln_err_set (err, errno, "%s/gc.lock: %s", st->root, strerror (errno));
+  st->gc_lock_mode = mode;
+  return 0;
+}
+
+int
+store_lock_shared (struct kiln_store *st, struct kiln_err *err)
+{
+  return take_lock (st, LOCK_SH, err);
+}
+
+int
+store_lock_exclusive (struct kiln_store *st, struct kiln_err *err)
+{
+  return take_lock (st, LOCK_EX, err);
+}
+
+char *
+store_tmp_dir (struct kiln_store *st, const char *prefix, struct kiln_err *err)
+{
+  static unsigned counter;
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      struct buf name = BUF_INIT;
+      struct timespec ts;
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+      buf_printf (&name, "tmp/%s-%d-%lx-%u", prefix, (int) getpid (), (unsigned long) ts.tv_nsec, counter++);
+      if (mkdirat (st->root_fd, buf_str (&name), 0700) == 0)
+        return buf_steal (&name);
+      int e = errno;
+      buf_free (&name);
+      if (e != EEXIST)
+        {
+          kiln_err_set (err, e, "%s/tmp: %s", st->root, strerror (e));
+          return NULL;
+        }
+    }
+  kiln_err_set (err, EEXIST, "%s/tmp: cannot make a unique directory", st->root);
+  return NULL;
+}
+
+static int
+remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
+{
+  if (depth > 4096)
+    return kiln_err_set (err, ELOOP, "%s: tree too deep to remove", what);
+  int dup_fd = dup (fd);
+  if (dup_fd < 0)
+    return kiln_err_set (err, errno, "%s: %s", what, strerror (errno));
+  DIR *d = fdopendir (dup_fd);
+  if (d == NULL)
+    {
+      close (dup_fd);
+      return kiln_err_set (err, errno, "%s: %s", what, strerror (errno));
+    }
+  struct dirent *de;
+  int ret = 0;
+  while ((de = readdir (d)) != NULL && ret == 0)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (unlinkat (fd, de->d_name, 0) == 0)
+        continue;
+      if (errno != EISDIR && errno != EPERM)
+        {
+          ret = kiln_err_set (err, errno, "%s/%s: %s", what, de->d_name, strerror (errno));
+          break;
+        }
+      ret = store_remove_tree (fd, de->d_name, err);
+      if (ret == 0)
+        rewinddir (d); /* the directory changed under readdir */
+    }
+  closedir (d);
+  return ret;
+}
+
+int
+store_remove_tree (int dirfd, const char *name, struct kiln_err *err)
+{
+  if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0)
+    return 0;
+  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  /* A directory made read-only by its layer must be writable to be emptied. */
+  fchmod (fd, 0700);
+  int r = remove_children (fd, name, err, 0);
+  close (fd);
+  if (r < 0)
+    return -1;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  return 0;
+}
+
+int
+store_sync_dir (struct kiln_store *st, const char *rel_dir, struct kiln_err *err)
+{
+  _cleanup_close_ int fd = openat (st->root_fd, rel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync (fd) < 0)
+    return kiln_err_set (err, errno, "%s/%s: %s", st->root, rel_dir, strerror (errno));
+  return 0;
+}
+
+int64_t
+store_now (void)
+{
+  const char *sde = getenv ("SOURCE_DATE_EPOCH");
+  if (sde && *sde)
+    {
+      char *end;
+      long long v = strtoll (sde, &end, 10);
+      if (*end == '\0' && v >= 0)
+        return v;
+    }
+  return (int64_t) time (NULL);
+}

@@ -1,0 +1,93 @@
+/* util/digest.c — sha256 through OpenSSL's EVP interface. */
+#include "util/digest.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+struct hasher
+{
+  EVP_MD_CTX *ctx;
+};
+
+struct hasher *
+hasher_new (void)
+{
+  struct hasher *h = xcalloc (1, sizeof *h);
+  h->ctx = EVP_MD_CTX_new ();
+  if (h->ctx == NULL || EVP_DigestInit_ex (h->ctx, EVP_sha256 (), NULL) != 1)
+    {
+      fputs ("kiln: cannot initialise sha256\n", stderr);
+      abort ();
+    }
+  return h;
+}
+
+void
+hasher_update (struct hasher *h, const void *data, size_t len)
+{
+  if (len)
+    EVP_DigestUpdate (h->ctx, data, len);
+}
+
+void
+hasher_final (struct hasher *h, struct digest *out)
+{
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex (h->ctx, md, &n);
+  static const char hex[] = "0123456789abcdef";
+  memcpy (out->str, "sha256:", 7);
+  for (unsigned i = 0; i < 32; i++)
+    {
+      out->str[7 + 2 * i] = hex[md[i] >> 4];
+      out->str[8 + 2 * i] = hex[md[i] & 15];
+    }
+  out->str[DIGEST_STR_LEN] = '\0';
+}
+
+void
+hasher_reset (struct hasher *h)
+{
+  EVP_DigestInit_ex (h->ctx, EVP_sha256 (), NULL);
+}
+
+void
+hasher_free (struct hasher *h)
+{
+  if (h == NULL)
+    return;
+  EVP_MD_CTX_free (h->ctx);
+  free (h);
+}
+
+void
+digest_bytes (const void *data, size_t len, struct digest *out)
+{
+  struct hasher *h = hasher_new ();
+  hasher_update (h, data, len);
+  hasher_final (h, out);
+  hasher_free (h);
+}
+
+bool
+digest_valid (const char *s)
+{
+  if (s == NULL || strncmp (s, "sha256:", 7) != 0 || strlen (s) != DIGEST_STR_LEN)
+    return false;
+  for (const char *p = s + 7; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return false;
+  return true;
+}
+
+int
+digest_parse (const char *s, struct digest *out, struct kiln_err *err)
+{
+  if (!digest_valid (s))
+    return kiln_err_set (err, KILN_EINVAL, "invalid digest \"%.80s\": expected sha256:<64 hex digits>", s ? s : "");
+  memcpy (out->str, s, DIGEST_STR_LEN + 1);
+  return 0;
+}
