@@ -161,11 +161,15 @@ static int
 sweep (struct sweep *sw, struct marks *m)
 {
   struct kiln_store *st = sw->st;
-  /* Layer records (and their snapshots) no image or cache entry needs. */
   _cleanup_strv_ struct strv layers = STRV_INIT;
+  _cleanup_strv_ struct strv snaps = STRV_INIT;
+  _cleanup_strv_ struct strv blobs = STRV_INIT;
+  _cleanup_strv_ struct strv tmp = STRV_INIT;
+  _cleanup_ (envmap_free) struct envmap live_snaps = ENVMAP_INIT;
+
+  /* Layer records (and their snapshots) no image or cache entry needs. */
   if (collect_strings (st, "SELECT diff_id || ' ' || snapshot FROM layers", &layers, sw->err) < 0)
     return -1;
-  struct envmap live_snaps = ENVMAP_INIT;
   for (size_t i = 0; i < layers.n; i++)
     {
       char *sp = strchr (layers.v[i], ' ');
@@ -177,27 +181,22 @@ sweep (struct sweep *sw, struct marks *m)
           envmap_set (&live_snaps, sp + 1, "");
           continue;
         }
-      if (sw->remove)
-        {
-          if (store_exec (st, sw->err, "DELETE FROM layers WHERE diff_id = ?", 1, layers.v[i]) < 0
-              || store_exec (st, sw->err, "DELETE FROM layer_blobs WHERE diff_id = ?", 1, layers.v[i]) < 0)
-            goto fail;
-        }
+      if (sw->remove
+          && (store_exec (st, sw->err, "DELETE FROM layers WHERE diff_id = ?", 1, layers.v[i]) < 0
+              || store_exec (st, sw->err, "DELETE FROM layer_blobs WHERE diff_id = ?", 1, layers.v[i]) < 0))
+        return -1;
     }
-  _cleanup_strv_ struct strv snaps = STRV_INIT;
   if (list_dir (st, "snapshots", &snaps, sw->err) < 0)
-    goto fail;
+    return -1;
   for (size_t i = 0; i < snaps.n; i++)
     if (!envmap_get (&live_snaps, snaps.v[i], strlen (snaps.v[i])))
       {
         if (sw->stats)
           sw->stats->snapshots++;
         if (leftover (sw, "snapshots", snaps.v[i], "snapshot no image uses") < 0)
-          goto fail;
+          return -1;
       }
-  envmap_free (&live_snaps);
 
-  _cleanup_strv_ struct strv blobs = STRV_INIT;
   if (list_dir (st, "blobs/sha256", &blobs, sw->err) < 0)
     return -1;
   for (size_t i = 0; i < blobs.n; i++)
@@ -211,7 +210,6 @@ sweep (struct sweep *sw, struct marks *m)
       if (leftover (sw, "blobs/sha256", blobs.v[i], "blob no image uses") < 0)
         return -1;
     }
-  _cleanup_strv_ struct strv tmp = STRV_INIT;
   if (list_dir (st, "tmp", &tmp, sw->err) < 0)
     return -1;
   for (size_t i = 0; i < tmp.n; i++)
@@ -224,9 +222,6 @@ sweep (struct sweep *sw, struct marks *m)
         return -1;
     }
   return 0;
-fail:
-  envmap_free (&live_snaps);
-  return -1;
 }
 
 int

@@ -257,6 +257,11 @@ apply_entry (struct applier *ap, struct archive_entry *e)
 
   const char *base;
   _cleanup_close_ int pfd = open_parent (ap, path, &base);
+  if (pfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return kiln_err_set (ap->err, errno,
+                         "layer entry \"%.200s\": its directory leads through a symlink to nowhere inside the "
+                         "layer",
+                         raw);
   if (pfd < 0)
     return kiln_err_set (ap->err, errno, "%.200s: cannot open its directory: %s", path, strerror (errno));
 

@@ -195,6 +195,7 @@ mkdir_p (const char *path, struct kiln_err *err)
 struct kiln_store *
 store_open (const char *root, struct kiln_err *err)
 {
+  _cleanup_buf_ struct buf dbpath = BUF_INIT;
   struct kiln_store *st = xcalloc (1, sizeof *st);
   st->root_fd = -1;
   st->gc_lock_fd = -1;
@@ -216,7 +217,6 @@ store_open (const char *root, struct kiln_err *err)
       kiln_err_set (err, errno, "%s/gc.lock: %s", root, strerror (errno));
       goto fail;
     }
-  _cleanup_buf_ struct buf dbpath = BUF_INIT;
   buf_printf (&dbpath, "%s/kiln.db", root);
   if (sqlite3_open_v2 (buf_str (&dbpath), &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                        NULL)
