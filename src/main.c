@@ -22,6 +22,8 @@ static const struct kiln_command commands[] = {
   {"history", "Show how an image was made", cmd_history_usage, cmd_history},
   {"tag", "Give an image another name", cmd_tag_usage, cmd_tag},
   {"rmi", "Remove images", cmd_rmi_usage, cmd_rmi},
+  {"save", "Write images to a docker or OCI archive", cmd_save_usage, cmd_save},
+  {"load", "Load images from a docker or OCI archive", cmd_load_usage, cmd_load},
   {"system", "Store maintenance: df, prune, check", cmd_system_usage, cmd_system},
   {"debug", "Look inside the front end: parse, expand, ignore, stages", cmd_debug_usage, cmd_debug},
   {"version", "Show the kiln version", version_usage, cmd_version},

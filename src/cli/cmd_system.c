@@ -119,6 +119,8 @@ system_check (struct kiln_store *st, int argc, char **argv)
     printf ("damaged: %s\n", rep.damage.v[i]);
   for (size_t i = 0; i < rep.garbage.n; i++)
     printf ("%s: %s\n", repair ? "removed" : "leftover", rep.garbage.v[i]);
+  for (size_t i = 0; i < rep.unused.n; i++)
+    printf ("%s: %s\n", repair ? "removed" : "unused", rep.unused.v[i]);
   int rc = EXIT_OK;
   if (rep.damage.n)
     {
@@ -132,6 +134,8 @@ system_check (struct kiln_store *st, int argc, char **argv)
               rep.garbage.n);
       rc = EXIT_FAIL;
     }
+  else if (rep.unused.n && !repair)
+    printf ("the store is clean; %zu unused item(s) can be reclaimed with kiln system prune\n", rep.unused.n);
   else
     printf ("the store is clean%s\n", repair && rep.garbage.n ? " (repaired)" : "");
   check_report_clear (&rep);

@@ -135,20 +135,22 @@ struct sweep
   struct kiln_store *st;
   bool remove;
   struct gc_stats *stats;
-  struct strv *report;
+  struct strv *report; /* leftovers of interrupted work */
+  struct strv *unused; /* complete things nothing needs */
   struct kiln_err *err;
 };
 
 static int
-leftover (struct sweep *sw, const char *dir, const char *name, const char *what)
+found (struct sweep *sw, const char *dir, const char *name, const char *what, bool is_unused)
 {
   _cleanup_buf_ struct buf rel = BUF_INIT;
   buf_printf (&rel, "%s/%s", dir, name);
-  if (sw->report)
+  struct strv *to = is_unused ? sw->unused : sw->report;
+  if (to)
     {
       struct buf b = BUF_INIT;
       buf_printf (&b, "%s: %s", buf_str (&rel), what);
-      strv_push_owned (sw->report, buf_steal (&b));
+      strv_push_owned (to, buf_steal (&b));
     }
   if (sw->stats)
     sw->stats->bytes += file_size_at (sw->st->root_fd, buf_str (&rel));
@@ -166,6 +168,7 @@ sweep (struct sweep *sw, struct marks *m)
   _cleanup_strv_ struct strv blobs = STRV_INIT;
   _cleanup_strv_ struct strv tmp = STRV_INIT;
   _cleanup_ (envmap_free) struct envmap live_snaps = ENVMAP_INIT;
+  _cleanup_ (envmap_free) struct envmap recorded = ENVMAP_INIT;
 
   /* Layer records (and their snapshots) no image or cache entry needs. */
   if (collect_strings (st, "SELECT diff_id || ' ' || snapshot FROM layers", &layers, sw->err) < 0)
@@ -176,6 +179,7 @@ sweep (struct sweep *sw, struct marks *m)
       if (sp == NULL)
         continue;
       *sp = '\0';
+      envmap_set (&recorded, sp + 1, "");
       if (envmap_get (&m->diff_ids, layers.v[i], strlen (layers.v[i])))
         {
           envmap_set (&live_snaps, sp + 1, "");
@@ -193,7 +197,8 @@ sweep (struct sweep *sw, struct marks *m)
       {
         if (sw->stats)
           sw->stats->snapshots++;
-        if (leftover (sw, "snapshots", snaps.v[i], "snapshot no image uses") < 0)
+        bool rec = envmap_get (&recorded, snaps.v[i], strlen (snaps.v[i])) != NULL;
+        if (found (sw, "snapshots", snaps.v[i], rec ? "layer no image uses" : "snapshot without a record", rec) < 0)
           return -1;
       }
 
@@ -207,7 +212,7 @@ sweep (struct sweep *sw, struct marks *m)
         continue;
       if (sw->stats)
         sw->stats->blobs++;
-      if (leftover (sw, "blobs/sha256", blobs.v[i], "blob no image uses") < 0)
+      if (found (sw, "blobs/sha256", blobs.v[i], "blob no image uses", true) < 0)
         return -1;
     }
   if (list_dir (st, "tmp", &tmp, sw->err) < 0)
@@ -218,7 +223,7 @@ sweep (struct sweep *sw, struct marks *m)
         continue; /* lock files are how others wait; they hold no data */
       if (sw->stats)
         sw->stats->tmp++;
-      if (leftover (sw, "tmp", tmp.v[i], "unfinished write") < 0)
+      if (found (sw, "tmp", tmp.v[i], "unfinished write", false) < 0)
         return -1;
     }
   return 0;
@@ -234,7 +239,7 @@ image_gc (struct kiln_store *st, bool dry_run, struct gc_stats *stats, struct ki
   int r = mark (st, &m, NULL, err);
   if (r == 0)
     {
-      struct sweep sw = {st, !dry_run, stats, NULL, err};
+      struct sweep sw = {st, !dry_run, stats, NULL, NULL, err};
       r = sweep (&sw, &m);
     }
   marks_free (&m);
@@ -246,6 +251,7 @@ check_report_clear (struct check_report *rep)
 {
   strv_free (&rep->damage);
   strv_free (&rep->garbage);
+  strv_free (&rep->unused);
   strv_free (&rep->repaired);
 }
 
@@ -346,12 +352,12 @@ store_check (struct kiln_store *st, bool repair, struct check_report *rep, struc
         }
     }
   {
-    struct sweep sw = {st, false, NULL, &rep->garbage, err};
+    struct sweep sw = {st, false, NULL, &rep->garbage, &rep->unused, err};
     r = sweep (&sw, &m);
-    if (r == 0 && repair && rep->garbage.n)
+    if (r == 0 && repair && (rep->garbage.n || rep->unused.n))
       {
         struct gc_stats gs = {0};
-        struct sweep fix = {st, true, &gs, &rep->repaired, err};
+        struct sweep fix = {st, true, &gs, &rep->repaired, &rep->repaired, err};
         r = sweep (&fix, &m);
       }
   }

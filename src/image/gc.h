@@ -26,6 +26,7 @@ struct check_report
 {
   struct strv damage;   /* an image lacks something it needs: cannot be repaired */
   struct strv garbage;  /* leftovers of interrupted work: --repair removes them */
+  struct strv unused;   /* complete blobs and layers no image needs any more: prune's */
   struct strv repaired;
 };
 

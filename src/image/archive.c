@@ -1,0 +1,1059 @@
+/* image/archive.c — save (docker-archive, oci-archive, oci-dir) and load. */
+#include "image/archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "image/layers.h"
+#include "image/ref.h"
+#include "store/blobs.h"
+#include "util/cleanup.h"
+#include "util/envmap.h"
+
+#define CHUNK (1u << 20)
+#define META_MAX (16u * 1024 * 1024)
+
+int
+archive_format_parse (const char *s)
+{
+  if (strcmp (s, "docker-archive") == 0 || strcmp (s, "docker") == 0)
+    return FORMAT_DOCKER_ARCHIVE;
+  if (strcmp (s, "oci-archive") == 0 || strcmp (s, "oci") == 0)
+    return FORMAT_OCI_ARCHIVE;
+  if (strcmp (s, "oci-dir") == 0)
+    return FORMAT_OCI_DIR;
+  return -1;
+}
+
+/* ---------- writing: a tar or a directory, under a temporary name ---------- */
+
+struct out
+{
+  enum archive_format fmt;
+  struct archive *a;
+  int fd;      /* tar output */
+  int dirfd;   /* oci-dir output */
+  char *tmp;   /* temporary path, renamed to final on success */
+  char *final;
+  bool to_stdout;
+  struct kiln_err *err;
+};
+
+static la_ssize_t
+out_write_cb (struct archive *a, void *ud, const void *buf, size_t len)
+{
+  struct out *o = ud;
+  const char *p = buf;
+  size_t left = len;
+  while (left)
+    {
+      ssize_t n = write (o->fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          archive_set_error (a, errno, "%s", strerror (errno));
+          return -1;
+        }
+      p += n;
+      left -= (size_t) n;
+    }
+  return (la_ssize_t) len;
+}
+
+static int
+out_open (struct out *o, enum archive_format fmt, const char *path, struct kiln_err *err)
+{
+  memset (o, 0, sizeof *o);
+  o->fmt = fmt;
+  o->fd = o->dirfd = -1;
+  o->err = err;
+  o->to_stdout = strcmp (path, "-") == 0;
+  if (fmt == FORMAT_OCI_DIR && o->to_stdout)
+    return kiln_err_set (err, KILN_EUSAGE, "oci-dir needs a directory, not standard output");
+  if (!o->to_stdout)
+    {
+      o->final = xstrdup (path);
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "%s.kiln-tmp-%d", path, (int) getpid ());
+      o->tmp = buf_steal (&b);
+    }
+  if (fmt == FORMAT_OCI_DIR)
+    {
+      struct stat sb;
+      if (stat (path, &sb) == 0 && (!S_ISDIR (sb.st_mode) || rmdir (path) < 0))
+        return kiln_err_set (err, EEXIST, "%s already exists and is not an empty directory", path);
+      if (mkdir (o->tmp, 0755) < 0 || (o->dirfd = open (o->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
+          || mkdirat (o->dirfd, "blobs", 0755) < 0 || mkdirat (o->dirfd, "blobs/sha256", 0755) < 0)
+        return kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
+      return 0;
+    }
+  o->fd = o->to_stdout ? dup (1) : open (o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (o->fd < 0)
+    return kiln_err_set (err, errno, "%s: %s", o->tmp ? o->tmp : "stdout", strerror (errno));
+  o->a = archive_write_new ();
+  archive_write_set_format_pax_restricted (o->a);
+  archive_write_set_bytes_per_block (o->a, 65536);
+  archive_write_set_bytes_in_last_block (o->a, 1);
+  if (archive_write_open2 (o->a, o, NULL, out_write_cb, NULL, NULL) != ARCHIVE_OK)
+    return kiln_err_set (err, EIO, "%s: %s", path, archive_error_string (o->a));
+  return 0;
+}
+
+static void
+out_abort (struct out *o)
+{
+  if (o->a)
+    archive_write_free (o->a);
+  o->a = NULL;
+  if (o->fd >= 0)
+    close (o->fd);
+  if (o->dirfd >= 0)
+    close (o->dirfd);
+  o->fd = o->dirfd = -1;
+  if (o->tmp)
+    {
+      struct kiln_err ignored = {0};
+      store_remove_tree (AT_FDCWD, o->tmp, &ignored);
+      kiln_err_clear (&ignored);
+    }
+  free (o->tmp);
+  free (o->final);
+  o->tmp = o->final = NULL;
+}
+
+static int
+out_close (struct out *o, struct kiln_err *err)
+{
+  int r = 0;
+  if (o->a && archive_write_close (o->a) != ARCHIVE_OK)
+    r = kiln_err_set (err, EIO, "writing the archive: %s", archive_error_string (o->a));
+  if (r == 0 && o->fd >= 0 && !o->to_stdout && fsync (o->fd) < 0)
+    r = kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
+  if (r == 0 && o->dirfd >= 0 && syncfs (o->dirfd) < 0)
+    r = kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
+  if (r == 0 && o->tmp && rename (o->tmp, o->final) < 0)
+    r = kiln_err_set (err, errno, "%s: %s", o->final, strerror (errno));
+  if (r < 0)
+    {
+      out_abort (o);
+      return -1;
+    }
+  if (o->a)
+    archive_write_free (o->a);
+  if (o->fd >= 0)
+    close (o->fd);
+  if (o->dirfd >= 0)
+    close (o->dirfd);
+  free (o->tmp);
+  free (o->final);
+  memset (o, 0, sizeof *o);
+  return 0;
+}
+
+static void
+entry_defaults (struct archive_entry *e, const char *name, mode_t type, uint64_t size)
+{
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_filetype (e, type);
+  archive_entry_set_perm (e, type == AE_IFDIR ? 0755 : 0644);
+  archive_entry_set_size (e, (la_int64_t) size);
+  archive_entry_set_mtime (e, 0, 0); /* fixed, so the same images give the same archive */
+}
+
+static int
+out_dir (struct out *o, const char *name)
+{
+  if (o->fmt == FORMAT_OCI_DIR)
+    return 0;
+  struct archive_entry *e = archive_entry_new ();
+  entry_defaults (e, name, AE_IFDIR, 0);
+  int r = archive_write_header (o->a, e) == ARCHIVE_OK ? 0 : kiln_err_set (o->err, EIO, "%s", archive_error_string (o->a));
+  archive_entry_free (e);
+  return r;
+}
+
+/* A file entry: begin, data, end. For oci-dir the data goes to a new file. */
+static int file_fd = -1;
+
+static int
+out_begin (struct out *o, const char *name, uint64_t size)
+{
+  if (o->fmt == FORMAT_OCI_DIR)
+    {
+      file_fd = openat (o->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      return file_fd < 0 ? kiln_err_set (o->err, errno, "%s/%s: %s", o->tmp, name, strerror (errno)) : 0;
+    }
+  struct archive_entry *e = archive_entry_new ();
+  entry_defaults (e, name, AE_IFREG, size);
+  int r = archive_write_header (o->a, e) == ARCHIVE_OK ? 0 : kiln_err_set (o->err, EIO, "%s", archive_error_string (o->a));
+  archive_entry_free (e);
+  return r;
+}
+
+static int
+out_data (void *ud, const void *buf, size_t len, struct kiln_err *err)
+{
+  struct out *o = ud;
+  if (o->fmt == FORMAT_OCI_DIR)
+    {
+      const char *p = buf;
+      while (len)
+        {
+          ssize_t n = write (file_fd, p, len);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            return kiln_err_set (err, errno, "writing: %s", strerror (errno));
+          p += n;
+          len -= (size_t) n;
+        }
+      return 0;
+    }
+  if (archive_write_data (o->a, buf, len) != (la_ssize_t) len)
+    return kiln_err_set (err, EIO, "writing the archive: %s", archive_error_string (o->a));
+  return 0;
+}
+
+static int
+out_end (struct out *o)
+{
+  if (o->fmt == FORMAT_OCI_DIR && file_fd >= 0)
+    {
+      close (file_fd);
+      file_fd = -1;
+    }
+  return 0;
+}
+
+static int
+out_bytes (struct out *o, const char *name, const void *data, size_t len)
+{
+  if (out_begin (o, name, len) < 0 || out_data (o, data, len, o->err) < 0)
+    return -1;
+  return out_end (o);
+}
+
+static int
+out_blob_file (struct out *o, struct kiln_store *st, const struct digest *d, uint64_t size)
+{
+  char name[80];
+  blob_path (d, name);
+  _cleanup_close_ int fd = blob_open (st, d, o->err);
+  if (fd < 0 || out_begin (o, name, size) < 0)
+    return -1;
+  char *buf = xmalloc (CHUNK);
+  uint64_t done = 0;
+  int r = 0;
+  while (r == 0)
+    {
+      ssize_t n = read (fd, buf, CHUNK);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        r = kiln_err_set (o->err, errno, "blob %s: %s", d->str, strerror (errno));
+      else if (n == 0)
+        break;
+      else
+        {
+          done += (uint64_t) n;
+          r = out_data (o, buf, (size_t) n, o->err);
+        }
+    }
+  free (buf);
+  if (r == 0 && done != size)
+    r = kiln_err_set (o->err, EIO, "blob %s changed size while being saved", d->str);
+  out_end (o);
+  return r;
+}
+
+/* ---------- save ---------- */
+
+struct planned
+{
+  struct digest id;
+  char *manifest;       /* the manifest bytes as saved */
+  size_t manifest_len;
+  struct digest manifest_digest;
+  struct image_layer *layers;
+  size_t n_layers;
+  uint64_t config_size;
+  struct strv tags;     /* full references */
+};
+
+static void
+planned_clear (struct planned *p)
+{
+  free (p->manifest);
+  free (p->layers);
+  strv_free (&p->tags);
+}
+
+static int
+plan_image (struct kiln_store *st, const struct save_opts *o, const char *name, struct planned *p,
+            struct kiln_err *err)
+{
+  memset (p, 0, sizeof *p);
+  if (image_resolve (st, name, &p->id, err) < 0)
+    return -1;
+  struct image_info ii;
+  if (image_load (st, &p->id, &ii, err) < 0)
+    return -1;
+  /* Named by a tag: that tag; by id: all its tags. */
+  struct image_ref r;
+  struct kiln_err perr = {0};
+  _cleanup_strv_ struct strv tags = STRV_INIT;
+  image_tags (st, &p->id, &tags, err);
+  if (ref_parse (name, true, &r, &perr) == 0 && r.digest == NULL)
+    {
+      char *full = ref_string (&r);
+      for (size_t i = 0; i < tags.n; i++)
+        if (strcmp (tags.v[i], full) == 0)
+          strv_push (&p->tags, full);
+      free (full);
+      ref_clear (&r);
+    }
+  kiln_err_clear (&perr);
+  if (p->tags.n == 0)
+    for (size_t i = 0; i < tags.n; i++)
+      strv_push (&p->tags, tags.v[i]);
+
+  p->n_layers = ii.n_layers;
+  p->layers = xcalloc (ii.n_layers ? ii.n_layers : 1, sizeof *p->layers);
+  int ret = 0;
+  for (size_t i = 0; i < ii.n_layers && ret == 0; i++)
+    {
+      struct image_layer *l = &p->layers[i];
+      if (o->compression == COMPRESS_NONE)
+        {
+          l->diff_id = ii.layers[i].diff_id;
+          l->blob = ii.layers[i].diff_id;
+          snprintf (l->media_type, sizeof l->media_type, "%s", MT_OCI_LAYER);
+          ret = layer_size (st, &l->diff_id, &l->blob_size, err);
+        }
+      else
+        ret = layer_blob_for (st, &ii.layers[i].diff_id, o->compression, false, l, err);
+    }
+  if (ret == 0)
+    {
+      char cp[80];
+      blob_path (&p->id, cp);
+      struct stat sb;
+      p->config_size = fstatat (st->root_fd, cp, &sb, 0) == 0 ? (uint64_t) sb.st_size : 0;
+      /* The stored manifest, if it already describes these blobs: its digest is kept. */
+      bool same = true;
+      for (size_t i = 0; i < ii.n_layers && same; i++)
+        same = strcmp (ii.layers[i].blob.str, p->layers[i].blob.str) == 0
+               && strcmp (ii.layers[i].media_type, p->layers[i].media_type) == 0;
+      if (same)
+        {
+          p->manifest = blob_read (st, &ii.manifest, IMAGE_MAX_JSON, &p->manifest_len, err);
+          p->manifest_digest = ii.manifest;
+          ret = p->manifest ? 0 : -1;
+        }
+      else
+        {
+          json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+                                 "config", "mediaType", MT_OCI_CONFIG, "digest", p->id.str, "size",
+                                 (json_int_t) p->config_size);
+          json_t *jl = json_array ();
+          for (size_t i = 0; i < p->n_layers; i++)
+            json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", p->layers[i].media_type,
+                                                  "digest", p->layers[i].blob.str, "size",
+                                                  (json_int_t) p->layers[i].blob_size));
+          json_object_set_new (m, "layers", jl);
+          p->manifest = json_canonical (m, &p->manifest_len);
+          json_decref (m);
+          digest_bytes (p->manifest, p->manifest_len, &p->manifest_digest);
+        }
+    }
+  image_info_clear (&ii);
+  return ret;
+}
+
+static int
+write_layer_entry (struct out *o, struct kiln_store *st, const struct image_layer *l, enum compression c,
+                   struct kiln_err *err)
+{
+  if (c != COMPRESS_NONE)
+    return out_blob_file (o, st, &l->blob, l->blob_size);
+  char name[80];
+  blob_path (&l->blob, name);
+  if (out_begin (o, name, l->blob_size) < 0)
+    return -1;
+  struct layer_sink sink = {out_data, o};
+  int r = layer_stream (st, &l->diff_id, &sink, err);
+  out_end (o);
+  return r;
+}
+
+int
+image_save (struct kiln_store *st, const struct save_opts *o, const struct strv *images, struct kiln_err *err)
+{
+  if (store_lock_shared (st, err) < 0)
+    return -1;
+  struct planned *plan = xcalloc (images->n ? images->n : 1, sizeof *plan);
+  size_t n = 0;
+  struct out out;
+  int ret = -1;
+  bool opened = false;
+  for (; n < images->n; n++)
+    if (plan_image (st, o, images->v[n], &plan[n], err) < 0)
+      {
+        planned_clear (&plan[n]);
+        goto done;
+      }
+  if (out_open (&out, o->format, o->output, err) < 0)
+    {
+      out_abort (&out);
+      goto done;
+    }
+  opened = true;
+  static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+  if (out_bytes (&out, "oci-layout", layout, sizeof layout - 1) < 0 || out_dir (&out, "blobs/") < 0
+      || out_dir (&out, "blobs/sha256/") < 0)
+    goto done;
+  struct envmap written = ENVMAP_INIT;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct planned *p = &plan[i];
+      for (size_t l = 0; l < p->n_layers; l++)
+        {
+          if (envmap_get (&written, p->layers[l].blob.str, DIGEST_STR_LEN))
+            continue;
+          envmap_set (&written, p->layers[l].blob.str, "");
+          if (write_layer_entry (&out, st, &p->layers[l], o->compression, err) < 0)
+            goto done_map;
+        }
+      if (!envmap_get (&written, p->id.str, DIGEST_STR_LEN))
+        {
+          envmap_set (&written, p->id.str, "");
+          if (out_blob_file (&out, st, &p->id, p->config_size) < 0)
+            goto done_map;
+        }
+      if (!envmap_get (&written, p->manifest_digest.str, DIGEST_STR_LEN))
+        {
+          envmap_set (&written, p->manifest_digest.str, "");
+          char name[80];
+          blob_path (&p->manifest_digest, name);
+          if (out_bytes (&out, name, p->manifest, p->manifest_len) < 0)
+            goto done_map;
+        }
+    }
+  {
+    json_t *index = json_pack ("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX, "manifests");
+    json_t *docker = json_array ();
+    json_t *repos = json_object ();
+    for (size_t i = 0; i < n; i++)
+      {
+        struct planned *p = &plan[i];
+        size_t entries = p->tags.n ? p->tags.n : 1;
+        for (size_t t = 0; t < entries; t++)
+          {
+            json_t *desc = json_pack ("{s:s, s:s, s:I}", "mediaType", MT_OCI_MANIFEST, "digest",
+                                      p->manifest_digest.str, "size", (json_int_t) p->manifest_len);
+            if (p->tags.n)
+              {
+                struct image_ref r;
+                ref_parse (p->tags.v[t], false, &r, err);
+                json_object_set_new (desc, "annotations",
+                                     json_pack ("{s:s, s:s}", "io.containerd.image.name", p->tags.v[t],
+                                                "org.opencontainers.image.ref.name", r.tag ? r.tag : "latest"));
+                char *fam = ref_familiar_repository (&r);
+                json_t *repo = json_object_get (repos, fam);
+                if (repo == NULL)
+                  json_object_set_new (repos, fam, repo = json_object ());
+                json_object_set_new (repo, r.tag ? r.tag : "latest",
+                                     json_string (p->n_layers ? digest_hex (&p->layers[p->n_layers - 1].diff_id) : ""));
+                free (fam);
+                ref_clear (&r);
+              }
+            json_array_append_new (json_object_get (index, "manifests"), desc);
+          }
+        char cfg[80];
+        blob_path (&p->id, cfg);
+        json_t *tags = json_array ();
+        for (size_t t = 0; t < p->tags.n; t++)
+          {
+            char *f = ref_familiar (p->tags.v[t]);
+            json_array_append_new (tags, json_string (f));
+            free (f);
+          }
+        json_t *layers = json_array ();
+        for (size_t l = 0; l < p->n_layers; l++)
+          {
+            char lp[80];
+            blob_path (&p->layers[l].blob, lp);
+            json_array_append_new (layers, json_string (lp));
+          }
+        json_array_append_new (docker, json_pack ("{s:s, s:o, s:o}", "Config", cfg, "RepoTags",
+                                                  p->tags.n ? tags : (json_decref (tags), json_null ()), "Layers",
+                                                  layers));
+      }
+    size_t len;
+    char *s = json_canonical (index, &len);
+    int r = out_bytes (&out, "index.json", s, len);
+    free (s);
+    if (r == 0 && o->format == FORMAT_DOCKER_ARCHIVE)
+      {
+        s = json_canonical (docker, &len);
+        r = out_bytes (&out, "manifest.json", s, len);
+        free (s);
+        if (r == 0 && json_object_size (repos))
+          {
+            s = json_canonical (repos, &len);
+            r = out_bytes (&out, "repositories", s, len);
+            free (s);
+          }
+      }
+    json_decref (index);
+    json_decref (docker);
+    json_decref (repos);
+    if (r < 0)
+      goto done_map;
+  }
+  envmap_free (&written);
+  opened = false;
+  ret = out_close (&out, err);
+  goto done;
+done_map:
+  envmap_free (&written);
+done:
+  if (opened)
+    out_abort (&out);
+  for (size_t i = 0; i < n; i++)
+    planned_clear (&plan[i]);
+  free (plan);
+  return ret;
+}
+
+/* ---------- load ---------- */
+
+struct source
+{
+  struct kiln_store *st;
+  int dirfd;             /* an OCI layout directory, or -1 */
+  struct envmap names;   /* archive member name → blob digest */
+  struct envmap created; /* blobs this load added (removed again if unused) */
+  struct envmap used;
+  char *meta[4];         /* manifest.json, index.json, repositories, oci-layout */
+  size_t meta_len[4];
+};
+
+static const char *const meta_names[] = {"manifest.json", "index.json", "repositories", "oci-layout"};
+
+static char *
+clean_member (const char *name)
+{
+  while (name[0] == '.' && name[1] == '/')
+    name += 2;
+  while (*name == '/')
+    name++;
+  return xstrdup (name);
+}
+
+static int
+store_member (struct source *src, const char *name, struct archive *a, int fd, struct kiln_err *err)
+{
+  /* blobs/sha256/<hex> must hash to <hex>. */
+  struct digest expect;
+  bool named = strncmp (name, "blobs/sha256/", 13) == 0;
+  if (named)
+    {
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "sha256:%s", name + 13);
+      int r = digest_parse (buf_str (&b), &expect, err);
+      buf_free (&b);
+      if (r < 0)
+        return kiln_err_wrap (err, "archive member %s", name);
+    }
+  struct blob_writer *w = blob_begin (src->st, err);
+  if (w == NULL)
+    return -1;
+  char *buf = xmalloc (CHUNK);
+  int r = 0;
+  for (;;)
+    {
+      ssize_t n = a ? archive_read_data (a, buf, CHUNK) : read (fd, buf, CHUNK);
+      if (n < 0 && !a && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          r = kiln_err_set (err, EIO, "%s: %s", name, a ? archive_error_string (a) : strerror (errno));
+          break;
+        }
+      if (n == 0)
+        break;
+      if ((r = blob_write (w, buf, (size_t) n, err)) < 0)
+        break;
+    }
+  free (buf);
+  if (r < 0)
+    {
+      blob_abort (w);
+      return -1;
+    }
+  struct digest got;
+  if (blob_commit (w, named ? &expect : NULL, &got, err) < 0)
+    return kiln_err_wrap (err, "archive member %s", name);
+  envmap_set (&src->names, name, got.str);
+  /* Removed again at the end unless an image uses it or something recorded needs it. */
+  envmap_set (&src->created, got.str, "");
+  return 0;
+}
+
+static int
+read_archive (struct source *src, const char *input, struct kiln_err *err)
+{
+  struct archive *a = archive_read_new ();
+  archive_read_support_filter_all (a);
+  archive_read_support_format_tar (a);
+  int r = strcmp (input, "-") == 0 ? archive_read_open_fd (a, 0, CHUNK) : archive_read_open_filename (a, input, CHUNK);
+  if (r != ARCHIVE_OK)
+    {
+      kiln_err_set (err, EIO, "%s: %s", input, archive_error_string (a));
+      archive_read_free (a);
+      return -1;
+    }
+  int ret = 0;
+  for (;;)
+    {
+      struct archive_entry *e;
+      r = archive_read_next_header (a, &e);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+        {
+          ret = kiln_err_set (err, EIO, "%s: %s", input, archive_error_string (a));
+          break;
+        }
+      if (archive_entry_filetype (e) != AE_IFREG)
+        continue;
+      _cleanup_free_ char *name = clean_member (archive_entry_pathname (e));
+      const char *base = strrchr (name, '/') ? strrchr (name, '/') + 1 : name;
+      size_t mi;
+      for (mi = 0; mi < 4; mi++)
+        if (strcmp (name, meta_names[mi]) == 0)
+          break;
+      if (mi < 4)
+        {
+          struct buf b = BUF_INIT;
+          char chunk[65536];
+          la_ssize_t n;
+          while ((n = archive_read_data (a, chunk, sizeof chunk)) > 0 && b.len <= META_MAX)
+            buf_append (&b, chunk, (size_t) n);
+          if (n < 0 || b.len > META_MAX)
+            {
+              buf_free (&b);
+              ret = kiln_err_set (err, EIO, "%s: %s is unreadable or too large", input, name);
+              break;
+            }
+          free (src->meta[mi]);
+          src->meta_len[mi] = b.len;
+          src->meta[mi] = buf_steal (&b);
+          continue;
+        }
+      if (strcmp (base, "VERSION") == 0 || strcmp (base, "json") == 0)
+        continue; /* per-layer metadata of the classic docker format: not needed */
+      if (store_member (src, name, a, -1, err) < 0)
+        {
+          ret = kiln_err_wrap (err, "%s", input);
+          break;
+        }
+    }
+  archive_read_free (a);
+  return ret;
+}
+
+/* The digest of an archive member (for a directory source, the blob is stored now). */
+static int
+member_digest (struct source *src, const char *name, struct digest *d, struct kiln_err *err)
+{
+  _cleanup_free_ char *clean = clean_member (name);
+  const char *v = envmap_get (&src->names, clean, strlen (clean));
+  if (v == NULL && src->dirfd >= 0)
+    {
+      if (strstr (clean, "..") != NULL)
+        return kiln_err_set (err, EINVAL, "archive names \"%s\", outside its blobs", clean);
+      _cleanup_close_ int fd = openat (src->dirfd, clean, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return kiln_err_set (err, errno, "%s: %s", clean, strerror (errno));
+      if (store_member (src, clean, NULL, fd, err) < 0)
+        return -1;
+      v = envmap_get (&src->names, clean, strlen (clean));
+    }
+  if (v == NULL)
+    return kiln_err_set (err, ENOENT, "the archive names \"%s\" but does not contain it", clean);
+  envmap_set (&src->used, v, "");
+  return digest_parse (v, d, err);
+}
+
+static json_t *
+load_json_blob (struct kiln_store *st, const struct digest *d, struct kiln_err *err)
+{
+  size_t len;
+  _cleanup_free_ char *s = blob_read (st, d, IMAGE_MAX_JSON, &len, err);
+  if (s == NULL)
+    return NULL;
+  json_error_t je;
+  json_t *j = json_loadb (s, len, 0, &je);
+  if (j == NULL || !json_is_object (j))
+    {
+      json_decref (j);
+      kiln_err_set (err, EINVAL, "blob %s is not a JSON object (%s)", d->str, je.text);
+      return NULL;
+    }
+  return j;
+}
+
+/* Unpacks each layer into a snapshot, checking it against the config's diff_ids. */
+static int
+ensure_layers (struct kiln_store *st, json_t *config, const struct digest *blobs, size_t n, struct kiln_err *err)
+{
+  json_t *diffs = json_object_get (json_object_get (config, "rootfs"), "diff_ids");
+  if (!json_is_array (diffs) || json_array_size (diffs) != n)
+    return kiln_err_set (err, EINVAL, "the image config lists %zu layers, the manifest %zu",
+                         json_array_size (diffs), n);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct digest diff;
+      if (digest_parse (json_string_value (json_array_get (diffs, i)), &diff, err) < 0)
+        return -1;
+      _cleanup_close_ int fd = blob_open (st, &blobs[i], err);
+      if (fd < 0 || layer_ensure_snapshot (st, &diff, fd, err) < 0)
+        return kiln_err_wrap (err, "layer %zu", i + 1);
+    }
+  return 0;
+}
+
+static void
+report_loaded (struct strv *report, const struct strv *tags, const struct digest *id)
+{
+  struct buf b = BUF_INIT;
+  if (tags->n == 0)
+    {
+      buf_printf (&b, "Loaded image ID: %s", id->str);
+      strv_push_owned (report, buf_steal (&b));
+    }
+  for (size_t i = 0; i < tags->n; i++)
+    {
+      char *f = ref_familiar (tags->v[i]);
+      buf_printf (&b, "Loaded image: %s", f);
+      free (f);
+      strv_push_owned (report, buf_steal (&b));
+    }
+}
+
+static int
+normalize_tags (json_t *names, struct strv *out)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach (names, i, v)
+  {
+    struct image_ref r;
+    struct kiln_err e = {0};
+    if (json_is_string (v) && ref_parse (json_string_value (v), true, &r, &e) == 0)
+      {
+        if (r.digest == NULL)
+          strv_push_owned (out, ref_string (&r));
+        ref_clear (&r);
+      }
+    kiln_err_clear (&e);
+  }
+  return 0;
+}
+
+/* Picks the manifest for this platform out of an index. */
+static json_t *
+pick_platform (json_t *manifests)
+{
+  const char *host = "amd64";
+#if defined(__aarch64__)
+  host = "arm64";
+#endif
+  size_t i;
+  json_t *m;
+  json_array_foreach (manifests, i, m)
+  {
+    json_t *p = json_object_get (m, "platform");
+    const char *arch = json_string_value (json_object_get (p, "architecture"));
+    const char *os = json_string_value (json_object_get (p, "os"));
+    if (p == NULL || (arch && strcmp (arch, host) == 0 && (!os || strcmp (os, "linux") == 0)))
+      return m;
+  }
+  return json_array_size (manifests) == 1 ? json_array_get (manifests, 0) : NULL;
+}
+
+static int
+load_oci_manifest (struct source *src, const struct digest *md, const struct strv *tags, struct strv *report,
+                   unsigned depth, struct kiln_err *err)
+{
+  json_t *m = load_json_blob (src->st, md, err);
+  if (m == NULL)
+    return -1;
+  int ret = -1;
+  const char *mt = json_string_value (json_object_get (m, "mediaType"));
+  if (json_is_array (json_object_get (m, "manifests")) || (mt && (strcmp (mt, MT_OCI_INDEX) == 0 || strcmp (mt, MT_DOCKER_LIST) == 0)))
+    {
+      json_t *pick = pick_platform (json_object_get (m, "manifests"));
+      struct digest sub;
+      if (depth > 4)
+        kiln_err_set (err, EINVAL, "image indexes nested too deep");
+      else if (pick == NULL)
+        kiln_err_set (err, ENOENT, "the image index has no manifest for this platform");
+      else
+        {
+          _cleanup_buf_ struct buf name = BUF_INIT;
+          const char *d = json_string_value (json_object_get (pick, "digest"));
+          buf_printf (&name, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
+          if (member_digest (src, buf_str (&name), &sub, err) == 0)
+            ret = load_oci_manifest (src, &sub, tags, report, depth + 1, err);
+        }
+      json_decref (m);
+      return ret;
+    }
+  json_t *layers = json_object_get (m, "layers");
+  const char *cd = json_string_value (json_object_get (json_object_get (m, "config"), "digest"));
+  size_t n = json_array_size (layers);
+  struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
+  struct digest cfg;
+  _cleanup_buf_ struct buf name = BUF_INIT;
+  buf_printf (&name, "blobs/sha256/%s", cd && strlen (cd) > 7 ? cd + 7 : "");
+  if (!json_is_array (layers) || member_digest (src, buf_str (&name), &cfg, err) < 0)
+    {
+      if (!json_is_array (layers))
+        kiln_err_set (err, EINVAL, "manifest %s has no layers list", md->str);
+      goto out;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *ld = json_string_value (json_object_get (json_array_get (layers, i), "digest"));
+      buf_reset (&name);
+      buf_printf (&name, "blobs/sha256/%s", ld && strlen (ld) > 7 ? ld + 7 : "");
+      if (member_digest (src, buf_str (&name), &blobs[i], err) < 0)
+        goto out;
+    }
+  json_t *config = load_json_blob (src->st, &cfg, err);
+  if (config == NULL)
+    goto out;
+  if (ensure_layers (src->st, config, blobs, n, err) == 0 && image_record (src->st, &cfg, md, tags, err) == 0)
+    {
+      report_loaded (report, tags, &cfg);
+      ret = 0;
+    }
+  json_decref (config);
+out:
+  free (blobs);
+  json_decref (m);
+  return ret;
+}
+
+static int
+load_docker_manifest (struct source *src, json_t *index, struct strv *report, struct kiln_err *err)
+{
+  json_error_t je;
+  json_t *arr = json_loadb (src->meta[0], src->meta_len[0], 0, &je);
+  if (!json_is_array (arr))
+    {
+      json_decref (arr);
+      return kiln_err_set (err, EINVAL, "manifest.json is not a JSON array");
+    }
+  int ret = 0;
+  size_t i;
+  json_t *img;
+  json_array_foreach (arr, i, img)
+  {
+    struct digest cfg;
+    json_t *layers = json_object_get (img, "Layers");
+    size_t n = json_array_size (layers);
+    struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
+    struct strv tags = STRV_INIT;
+    normalize_tags (json_object_get (img, "RepoTags"), &tags);
+    json_t *config = NULL;
+    ret = member_digest (src, json_string_value (json_object_get (img, "Config")) ?: "", &cfg, err);
+    for (size_t l = 0; ret == 0 && l < n; l++)
+      ret = member_digest (src, json_string_value (json_array_get (layers, l)) ?: "", &blobs[l], err);
+    if (ret == 0 && (config = load_json_blob (src->st, &cfg, err)) == NULL)
+      ret = -1;
+    if (ret == 0)
+      ret = ensure_layers (src->st, config, blobs, n, err);
+    /* docker 25+ also wrote an OCI manifest for it: keep that one (its digest). */
+    struct digest md;
+    bool have_manifest = false;
+    json_t *descs = json_object_get (index, "manifests");
+    size_t k;
+    json_t *desc;
+    json_array_foreach (descs, k, desc)
+    {
+      if (ret < 0 || have_manifest)
+        break;
+      _cleanup_buf_ struct buf name = BUF_INIT;
+      const char *d = json_string_value (json_object_get (desc, "digest"));
+      buf_printf (&name, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
+      struct kiln_err e2 = {0};
+      if (member_digest (src, buf_str (&name), &md, &e2) == 0)
+        {
+          json_t *m = load_json_blob (src->st, &md, &e2);
+          const char *mc = json_string_value (json_object_get (json_object_get (m, "config"), "digest"));
+          have_manifest = mc && strcmp (mc, cfg.str) == 0;
+          json_decref (m);
+        }
+      kiln_err_clear (&e2);
+    }
+    if (ret == 0 && !have_manifest)
+      {
+        /* Classic docker-archive: describe the layers as they are. */
+        char cp[80];
+        blob_path (&cfg, cp);
+        struct stat sb;
+        fstatat (src->st->root_fd, cp, &sb, 0);
+        json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
+                               MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cfg.str, "size",
+                               (json_int_t) sb.st_size, "layers");
+        for (size_t l = 0; l < n; l++)
+          {
+            unsigned char head[4] = {0};
+            _cleanup_close_ int fd = blob_open (src->st, &blobs[l], err);
+            ssize_t got = fd >= 0 ? read (fd, head, sizeof head) : -1;
+            struct stat lb;
+            fstat (fd, &lb);
+            json_array_append_new (json_object_get (m, "layers"),
+                                   json_pack ("{s:s, s:s, s:I}", "mediaType",
+                                              layer_media_type_sniff (head, got > 0 ? (size_t) got : 0, false),
+                                              "digest", blobs[l].str, "size", (json_int_t) lb.st_size));
+          }
+        size_t len;
+        char *s = json_canonical (m, &len);
+        json_decref (m);
+        ret = blob_put (src->st, s, len, &md, err);
+        free (s);
+        envmap_set (&src->used, md.str, "");
+      }
+    if (ret == 0)
+      ret = image_record (src->st, &cfg, &md, &tags, err);
+    if (ret == 0)
+      report_loaded (report, &tags, &cfg);
+    json_decref (config);
+    strv_free (&tags);
+    free (blobs);
+    if (ret < 0)
+      break;
+  }
+  json_decref (arr);
+  return ret;
+}
+
+int
+image_load_archive (struct kiln_store *st, const char *input, struct strv *report, struct kiln_err *err)
+{
+  if (store_lock_shared (st, err) < 0)
+    return -1;
+  struct source src = {.st = st, .dirfd = -1};
+  struct stat sb;
+  int ret = -1;
+  if (strcmp (input, "-") != 0 && stat (input, &sb) == 0 && S_ISDIR (sb.st_mode))
+    {
+      src.dirfd = open (input, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (src.dirfd < 0)
+        {
+          kiln_err_set (err, errno, "%s: %s", input, strerror (errno));
+          goto out;
+        }
+      for (size_t mi = 0; mi < 4; mi++)
+        {
+          _cleanup_close_ int fd = openat (src.dirfd, meta_names[mi], O_RDONLY | O_CLOEXEC);
+          if (fd < 0)
+            continue;
+          struct buf b = BUF_INIT;
+          char chunk[65536];
+          ssize_t n;
+          while ((n = read (fd, chunk, sizeof chunk)) > 0 && b.len <= META_MAX)
+            buf_append (&b, chunk, (size_t) n);
+          src.meta_len[mi] = b.len;
+          src.meta[mi] = buf_steal (&b);
+        }
+    }
+  else if (read_archive (&src, input, err) < 0)
+    goto out;
+
+  json_error_t je;
+  json_t *index = src.meta[1] ? json_loadb (src.meta[1], src.meta_len[1], 0, &je) : NULL;
+  if (src.meta[0])
+    ret = load_docker_manifest (&src, index, report, err);
+  else if (json_is_object (index))
+    {
+      ret = 0;
+      size_t i;
+      json_t *desc;
+      json_array_foreach (json_object_get (index, "manifests"), i, desc)
+      {
+        json_t *ann = json_object_get (desc, "annotations");
+        const char *name = json_string_value (json_object_get (ann, "io.containerd.image.name"));
+        if (name == NULL)
+          name = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
+        struct strv tags = STRV_INIT;
+        if (name && (strchr (name, '/') || strchr (name, ':')))
+          {
+            json_t *one = json_pack ("[s]", name);
+            normalize_tags (one, &tags);
+            json_decref (one);
+          }
+        struct digest md;
+        _cleanup_buf_ struct buf bn = BUF_INIT;
+        const char *d = json_string_value (json_object_get (desc, "digest"));
+        buf_printf (&bn, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
+        ret = member_digest (&src, buf_str (&bn), &md, err);
+        if (ret == 0)
+          ret = load_oci_manifest (&src, &md, &tags, report, 0, err);
+        strv_free (&tags);
+        if (ret < 0)
+          break;
+      }
+    }
+  else
+    kiln_err_set (err, EINVAL, "%s: neither manifest.json nor index.json: not a docker or OCI archive", input);
+  json_decref (index);
+out:
+  /* Blobs this load added that no image uses (a failed load, or extra members). */
+  for (size_t i = 0; i < src.created.n; i++)
+    if (ret < 0 || !envmap_get (&src.used, src.created.keys[i], strlen (src.created.keys[i])))
+      {
+        struct digest d;
+        struct kiln_err e2 = {0};
+        if (digest_parse (src.created.keys[i], &d, &e2) == 0)
+          {
+            /* Only if nothing recorded needs it (an image loaded before a failure does). */
+            sqlite3_stmt *q = store_prepare (st, "SELECT 1 FROM images WHERE id = ?1 OR manifest = ?1 UNION "
+                                                 "SELECT 1 FROM layer_blobs WHERE digest = ?1",
+                                             &e2);
+            bool needed = false;
+            if (q)
+              {
+                sqlite3_bind_text (q, 1, d.str, -1, SQLITE_STATIC);
+                needed = sqlite3_step (q) == SQLITE_ROW;
+                sqlite3_finalize (q);
+              }
+            if (!needed)
+              blob_remove (st, &d, &e2);
+          }
+        kiln_err_clear (&e2);
+      }
+  envmap_free (&src.names);
+  envmap_free (&src.created);
+  envmap_free (&src.used);
+  for (size_t mi = 0; mi < 4; mi++)
+    free (src.meta[mi]);
+  if (src.dirfd >= 0)
+    close (src.dirfd);
+  return ret;
+}

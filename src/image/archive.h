@@ -1,0 +1,36 @@
+/* image/archive.h — images in and out of files: `kiln save` and `kiln load`.
+ *
+ * Formats: docker-archive (what `docker save` writes since 25: manifest.json plus
+ * an OCI layout inside the tar, read by docker and podman), oci-archive (a tar of
+ * an OCI image layout) and oci-dir (the layout as a directory).  Output is written
+ * under a temporary name and renamed when complete; input blobs are verified
+ * against their digests and layers against their diff_ids before anything is
+ * recorded. */
+#pragma once
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/compress.h"
+#include "util/err.h"
+
+enum archive_format
+{
+  FORMAT_DOCKER_ARCHIVE,
+  FORMAT_OCI_ARCHIVE,
+  FORMAT_OCI_DIR,
+};
+
+int archive_format_parse (const char *s);
+
+struct save_opts
+{
+  enum archive_format format;
+  enum compression compression; /* layer compression */
+  const char *output;           /* file, directory (oci-dir), or "-" */
+};
+
+/* `images` are names or ids as given on the command line. */
+int image_save (struct kiln_store *st, const struct save_opts *o, const struct strv *images, struct kiln_err *err);
+
+/* Loads every image in the archive (file, "-" or an OCI layout directory);
+ * appends "Loaded image: NAME" / "Loaded image ID: ID" lines to `report`. */
+int image_load_archive (struct kiln_store *st, const char *input, struct strv *report, struct kiln_err *err);
