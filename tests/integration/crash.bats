@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# The store as a database: processes killed at random moments, and several
+# processes at once, never leave it corrupt or lose an image's blobs.
+load helpers
+
+setup_file() {
+  export KILN_ROOT=$(mktemp -d)/store
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
+  export FIX=$(dirname "$KILN_ROOT")/fixtures
+  mkdir -p "$FIX/tree"
+  # A few MB over many files, so that a kill lands in the middle of real work.
+  for d in $(seq 1 20); do
+    mkdir -p "$FIX/tree/d$d"
+    for f in $(seq 1 40); do head -c $((RANDOM * 4)) /dev/urandom > "$FIX/tree/d$d/f$f"; done
+  done
+  "$KILN" import "$FIX/tree" crash/base:1 >/dev/null
+  "$KILN" save -o "$FIX/img.tar" --format oci-archive --compression gzip crash/base:1
+  "$KILN" save -o "$FIX/img-docker.tar" busybox:latest
+}
+
+teardown_file() {
+  rm -rf "$(dirname "$KILN_ROOT")"
+}
+
+# The images every check must still find whole.
+images_whole() {
+  for img in "$@"; do
+    kiln save -o /dev/null "$img" || return 1
+  done
+}
+
+@test "SIGKILL at random moments during import and load: check is clean or --repair makes it so" {
+  store=$TMP/victim
+  for i in $(seq 1 24); do
+    case $((i % 3)) in
+      0) KILN_ROOT=$store "$KILN" import "$FIX/tree" "crash/imp:$i" >/dev/null 2>&1 & ;;
+      1) KILN_ROOT=$store "$KILN" load -q -i "$FIX/img.tar" >/dev/null 2>&1 & ;;
+      2) KILN_ROOT=$store "$KILN" load -q -i "$FIX/img-docker.tar" >/dev/null 2>&1 & ;;
+    esac
+    pid=$!
+    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    run env KILN_ROOT=$store "$KILN" system check
+    if [ "$status" -ne 0 ]; then
+      [[ "$output" != *"damaged"* ]] || { echo "iteration $i: $output"; false; }
+      run env KILN_ROOT=$store "$KILN" system check --repair
+      [ "$status" -eq 0 ] || { echo "iteration $i: repair: $output"; false; }
+    fi
+    run env KILN_ROOT=$store "$KILN" system check
+    [ "$status" -eq 0 ] || { echo "iteration $i after repair: $output"; false; }
+    # Whatever was recorded is whole.
+    for img in $(KILN_ROOT=$store "$KILN" images -q | sort -u); do
+      KILN_ROOT=$store "$KILN" save -o /dev/null "$img" || { echo "iteration $i: $img broken"; false; }
+    done
+  done
+  # And the store still works.
+  KILN_ROOT=$store "$KILN" load -q -i "$FIX/img.tar"
+  KILN_ROOT=$store images_whole crash/base:1
+}
+
+@test "several processes on one store at once: all images land, the layer is unpacked once" {
+  store=$TMP/busy
+  pids=()
+  for i in 1 2 3 4; do
+    KILN_ROOT=$store "$KILN" load -q -i "$FIX/img.tar" & pids+=($!)
+    KILN_ROOT=$store "$KILN" import "$FIX/tree" "busy/imp:$i" >/dev/null & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  run env KILN_ROOT=$store "$KILN" system check
+  [ "$status" -eq 0 ]
+  [ "$output" = "the store is clean" ]
+  # One snapshot for the loaded layer and one for the imported tree (same content).
+  [ "$(ls "$store/snapshots" | wc -l)" -le 2 ]
+  KILN_ROOT=$store images_whole crash/base:1 busy/imp:1 busy/imp:4
+}
+
+@test "a prune while others write never removes what they are making" {
+  store=$TMP/gc
+  KILN_ROOT=$store "$KILN" load -q -i "$FIX/img-docker.tar"
+  pids=()
+  for i in 1 2 3; do
+    KILN_ROOT=$store "$KILN" import "$FIX/tree" "gc/imp:$i" >/dev/null & pids+=($!)
+    KILN_ROOT=$store "$KILN" system prune -a -f >/dev/null & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  run env KILN_ROOT=$store "$KILN" system check
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  for img in $(KILN_ROOT=$store "$KILN" images -q | sort -u); do
+    KILN_ROOT=$store "$KILN" save -o /dev/null "$img"
+  done
+}
