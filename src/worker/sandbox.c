@@ -1,0 +1,859 @@
+/* worker/sandbox.c — namespaces, overlay root, pivot_root, and the rest. */
+#include "worker/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+/* ---------- small helpers used in the child (no allocation after fork where avoidable) ---------- */
+
+static void __attribute__ ((noreturn)) die (int status_fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* Writes the reason to the status pipe (the parent turns it into the error) and exits. */
+static void
+die (int status_fd, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  if (n > 0 && status_fd >= 0)
+    {
+      ssize_t w = write (status_fd, msg, (size_t) n < sizeof msg ? (size_t) n : sizeof msg - 1);
+      (void) w;
+    }
+  _exit (125);
+}
+
+static int
+openat2_in_root (int root_fd, const char *path, int flags, mode_t mode)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/* mkdir -p inside the root (resolving symlinks inside it), returns an O_PATH fd. */
+static int
+mkdir_in_root (int root_fd, const char *path, mode_t mode)
+{
+  char buf[4096];
+  snprintf (buf, sizeof buf, "%s", path);
+  int cur = dup (root_fd);
+  char *p = buf;
+  while (*p == '/')
+    p++;
+  while (cur >= 0 && *p)
+    {
+      char *e = strchr (p, '/');
+      if (e)
+        *e = '\0';
+      if (*p)
+        {
+          if (mkdirat (cur, p, mode) < 0 && errno != EEXIST)
+            {
+              close (cur);
+              return -1;
+            }
+          int next = openat2_in_root (cur, p, O_PATH | O_DIRECTORY, 0);
+          close (cur);
+          cur = next;
+        }
+      if (!e)
+        break;
+      p = e + 1;
+      while (*p == '/')
+        p++;
+    }
+  return cur;
+}
+
+/* Makes sure `path` exists in the root as a file or directory to mount over;
+ * writes the absolute host path of it into out (through /proc/self/fd). */
+static int
+mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen)
+{
+  const char *slash = strrchr (path, '/');
+  char parent[4096];
+  snprintf (parent, sizeof parent, "%.*s", slash ? (int) (slash - path) : 0, path);
+  int pfd = mkdir_in_root (root_fd, parent[0] ? parent : "/", 0755);
+  if (pfd < 0)
+    return -1;
+  const char *base = slash ? slash + 1 : path;
+  if (*base)
+    {
+      if (dir)
+        mkdirat (pfd, base, 0755);
+      else
+        {
+          int f = openat (pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (f >= 0)
+            close (f);
+        }
+      int t = openat2_in_root (pfd, base, O_PATH, 0);
+      close (pfd);
+      if (t < 0)
+        return -1;
+      pfd = t;
+    }
+  snprintf (out, outlen, "/proc/self/fd/%d", pfd);
+  return pfd;
+}
+
+static void
+write_file (int dirfd, const char *name, const char *content, int status_fd)
+{
+  int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write (fd, content, strlen (content)) < 0)
+    die (status_fd, "writing %s: %s", name, strerror (errno));
+  close (fd);
+}
+
+/* ---------- users ---------- */
+
+struct ids
+{
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[64];
+  size_t n_groups;
+};
+
+static bool
+all_digits (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+/* Reads a small file from inside the root. */
+static char *
+read_in_root (int root_fd, const char *path)
+{
+  int fd = openat2_in_root (root_fd, path, O_RDONLY, 0);
+  if (fd < 0)
+    return NULL;
+  struct buf b = BUF_INIT;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read (fd, chunk, sizeof chunk)) > 0 && b.len < (4u << 20))
+    buf_append (&b, chunk, (size_t) n);
+  close (fd);
+  return buf_steal (&b);
+}
+
+/* Finds field 0 == name (or field 2 == id) in passwd/group text; returns the line. */
+static const char *
+find_entry (const char *text, const char *name, char *line, size_t linelen)
+{
+  for (const char *p = text; p && *p;)
+    {
+      const char *nl = strchr (p, '\n');
+      size_t n = nl ? (size_t) (nl - p) : strlen (p);
+      if (n < linelen)
+        {
+          memcpy (line, p, n);
+          line[n] = '\0';
+          char *c1 = strchr (line, ':');
+          if (c1 && (size_t) (c1 - line) == strlen (name) && strncmp (line, name, strlen (name)) == 0)
+            return line;
+        }
+      p = nl ? nl + 1 : NULL;
+    }
+  return NULL;
+}
+
+static char *
+field (char *line, int k)
+{
+  char *p = line;
+  for (int i = 0; i < k && p; i++)
+    {
+      p = strchr (p, ':');
+      if (p)
+        p++;
+    }
+  if (p == NULL)
+    return NULL;
+  char *e = strchr (p, ':');
+  if (e)
+    *e = '\0';
+  return p;
+}
+
+/* Resolves USER the way docker does, in the container's /etc/passwd and /etc/group. */
+static int
+resolve_user (int root_fd, const char *spec, struct ids *ids, char *why, size_t whylen)
+{
+  memset (ids, 0, sizeof *ids);
+  if (spec == NULL || *spec == '\0')
+    return 0;
+  char user[256], group[256] = "";
+  snprintf (user, sizeof user, "%s", spec);
+  char *colon = strchr (user, ':');
+  if (colon)
+    {
+      snprintf (group, sizeof group, "%s", colon + 1);
+      *colon = '\0';
+    }
+  _cleanup_free_ char *passwd = read_in_root (root_fd, "/etc/passwd");
+  _cleanup_free_ char *groups = read_in_root (root_fd, "/etc/group");
+  char line[1024];
+  bool found_user = false;
+  if (all_digits (user))
+    {
+      ids->uid = (uid_t) strtoul (user, NULL, 10);
+      /* A numeric uid takes its primary group from passwd when it is listed there. */
+      for (const char *p = passwd; p && *p;)
+        {
+          const char *nl = strchr (p, '\n');
+          size_t n = nl ? (size_t) (nl - p) : strlen (p);
+          if (n < sizeof line)
+            {
+              memcpy (line, p, n);
+              line[n] = '\0';
+              char copy[1024];
+              memcpy (copy, line, n + 1);
+              char *u = field (copy, 2);
+              if (u && strcmp (u, user) == 0)
+                {
+                  memcpy (copy, line, n + 1);
+                  char *g = field (copy, 3);
+                  ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
+                  found_user = true;
+                  break;
+                }
+            }
+          p = nl ? nl + 1 : NULL;
+        }
+    }
+  else
+    {
+      if (passwd == NULL || find_entry (passwd, user, line, sizeof line) == NULL)
+        {
+          snprintf (why, whylen, "unable to find user %s: no matching entries in passwd file", user);
+          return -1;
+        }
+      char copy[1024];
+      snprintf (copy, sizeof copy, "%s", line);
+      char *u = field (copy, 2);
+      snprintf (copy, sizeof copy, "%s", line);
+      char *g = field (copy, 3);
+      ids->uid = u ? (uid_t) strtoul (u, NULL, 10) : 0;
+      ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
+      found_user = true;
+    }
+  if (group[0])
+    {
+      if (all_digits (group))
+        ids->gid = (gid_t) strtoul (group, NULL, 10);
+      else if (groups && find_entry (groups, group, line, sizeof line))
+        {
+          char *g = field (line, 2);
+          ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
+        }
+      else
+        {
+          snprintf (why, whylen, "unable to find group %s: no matching entries in group file", group);
+          return -1;
+        }
+    }
+  /* Supplementary groups: those listing the user by name. */
+  if (found_user && !all_digits (user) && groups && !group[0])
+    {
+      for (const char *p = groups; p && *p && ids->n_groups < 64;)
+        {
+          const char *nl = strchr (p, '\n');
+          size_t n = nl ? (size_t) (nl - p) : strlen (p);
+          if (n < sizeof line)
+            {
+              memcpy (line, p, n);
+              line[n] = '\0';
+              char copy[1024];
+              memcpy (copy, line, n + 1);
+              char *members = field (copy, 3);
+              memcpy (line, p, n);
+              line[n] = '\0';
+              char *gid = field (line, 2);
+              for (char *save = NULL, *m = members ? strtok_r (members, ",", &save) : NULL; m;
+                   m = strtok_r (NULL, ",", &save))
+                if (strcmp (m, user) == 0 && gid)
+                  ids->groups[ids->n_groups++] = (gid_t) strtoul (gid, NULL, 10);
+            }
+          p = nl ? nl + 1 : NULL;
+        }
+    }
+  return 0;
+}
+
+/* ---------- confinement ---------- */
+
+static const cap_value_t default_caps[] = {
+  CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,         CAP_FOWNER,     CAP_MKNOD,
+  CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,         CAP_SETFCAP,    CAP_SETPCAP,
+  CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,   CAP_AUDIT_WRITE,
+};
+
+static int
+drop_capabilities (bool root)
+{
+  int last = CAP_LAST_CAP;
+  for (int c = 0; c <= last; c++)
+    {
+      bool keep = false;
+      for (size_t i = 0; i < sizeof default_caps / sizeof *default_caps; i++)
+        keep |= default_caps[i] == c;
+      if (!keep && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+        return -1;
+    }
+  cap_t caps = cap_init ();
+  if (root)
+    {
+      size_t n = sizeof default_caps / sizeof *default_caps;
+      cap_set_flag (caps, CAP_EFFECTIVE, (int) n, default_caps, CAP_SET);
+      cap_set_flag (caps, CAP_PERMITTED, (int) n, default_caps, CAP_SET);
+      cap_set_flag (caps, CAP_INHERITABLE, (int) n, default_caps, CAP_SET);
+    }
+  int r = cap_set_proc (caps);
+  cap_free (caps);
+  return r;
+}
+
+/* Syscalls a container must not make, refused with EPERM (docker's profile
+ * refuses the same ones; kiln's is a deny list so unknown new syscalls still run). */
+static const char *const denied_syscalls[] = {
+  "acct",          "add_key",      "bpf",           "clock_adjtime", "clock_settime", "create_module",
+  "delete_module", "finit_module", "fsconfig",      "fsmount",       "fsopen",        "fspick",
+  "get_kernel_syms", "init_module", "ioperm",       "iopl",          "kcmp",          "kexec_file_load",
+  "kexec_load",    "keyctl",       "lookup_dcookie", "mount",        "mount_setattr", "move_mount",
+  "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
+  "query_module",  "quotactl",     "quotactl_fd",   "reboot",        "request_key",   "setns",
+  "settimeofday",  "stime",        "swapoff",       "swapon",        "sysfs",         "umount",
+  "umount2",       "unshare",      "uselib",        "userfaultfd",   "ustat",         "vm86",
+  "vm86old",       "adjtimex",     "syslog",
+};
+
+static int
+load_seccomp (void)
+{
+  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return -1;
+  for (size_t i = 0; i < sizeof denied_syscalls / sizeof *denied_syscalls; i++)
+    {
+      int nr = seccomp_syscall_resolve_name (denied_syscalls[i]);
+      if (nr != __NR_SCMP_ERROR)
+        seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
+    }
+  int r = seccomp_load (ctx);
+  seccomp_release (ctx);
+  return r;
+}
+
+static void
+loopback_up (void)
+{
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return;
+  struct ifreq ifr;
+  memset (&ifr, 0, sizeof ifr);
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) == 0)
+    {
+      ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+      ioctl (s, SIOCSIFFLAGS, &ifr);
+    }
+  close (s);
+}
+
+/* ---------- the root filesystem ---------- */
+
+static void
+overlay_options (const struct sandbox_spec *s, const struct strv *lowers, const char *upper, const char *work,
+                 char *opts, size_t len, const char *empty_lower)
+{
+  size_t off = 0;
+  off += (size_t) snprintf (opts + off, len - off, "lowerdir=");
+  if (lowers->n == 0)
+    off += (size_t) snprintf (opts + off, len - off, "%s", empty_lower);
+  for (size_t i = 0; i < lowers->n && off < len; i++)
+    off += (size_t) snprintf (opts + off, len - off, "%s%s", i ? ":" : "", lowers->v[i]);
+  if (upper && off < len)
+    off += (size_t) snprintf (opts + off, len - off, ",upperdir=%s,workdir=%s", upper, work);
+  (void) s;
+}
+
+static void
+setup_dev (int root_fd, int status_fd)
+{
+  char target[64];
+  int dfd = mount_target (root_fd, "/dev", true, target, sizeof target);
+  if (dfd < 0 || mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0)
+    die (status_fd, "mounting /dev: %s", strerror (errno));
+  close (dfd);
+  int dev = openat2_in_root (root_fd, "/dev", O_PATH | O_DIRECTORY, 0);
+  if (dev < 0)
+    die (status_fd, "opening /dev: %s", strerror (errno));
+  static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+  for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++)
+    {
+      int f = openat (dev, nodes[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+      if (f >= 0)
+        close (f);
+      char src[64], dst[128];
+      snprintf (src, sizeof src, "/dev/%s", nodes[i]);
+      int t = openat (dev, nodes[i], O_PATH | O_CLOEXEC);
+      snprintf (dst, sizeof dst, "/proc/self/fd/%d", t);
+      if (t < 0 || mount (src, dst, NULL, MS_BIND, NULL) < 0)
+        die (status_fd, "binding %s: %s", src, strerror (errno));
+      close (t);
+    }
+  mkdirat (dev, "pts", 0755);
+  mkdirat (dev, "shm", 01777);
+  mkdirat (dev, "mqueue", 0755);
+  int pts = openat (dev, "pts", O_PATH | O_CLOEXEC);
+  char p[64];
+  snprintf (p, sizeof p, "/proc/self/fd/%d", pts);
+  if (pts < 0 || mount ("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+    die (status_fd, "mounting /dev/pts: %s", strerror (errno));
+  close (pts);
+  int shm = openat (dev, "shm", O_PATH | O_CLOEXEC);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", shm);
+  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    die (status_fd, "mounting /dev/shm: %s", strerror (errno));
+  close (shm);
+  symlinkat ("pts/ptmx", dev, "ptmx");
+  symlinkat ("/proc/self/fd", dev, "fd");
+  symlinkat ("/proc/self/fd/0", dev, "stdin");
+  symlinkat ("/proc/self/fd/1", dev, "stdout");
+  symlinkat ("/proc/self/fd/2", dev, "stderr");
+  close (dev);
+}
+
+static void
+setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
+{
+  char target[64];
+  int fd;
+  /* /proc of the new PID namespace. */
+  if ((fd = mount_target (root_fd, "/proc", true, target, sizeof target)) < 0
+      || mount ("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    die (status_fd, "mounting /proc: %s", strerror (errno));
+  close (fd);
+  setup_dev (root_fd, status_fd);
+  /* /sys read-only. */
+  if ((fd = mount_target (root_fd, "/sys", true, target, sizeof target)) < 0)
+    die (status_fd, "/sys: %s", strerror (errno));
+  if (mount ("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
+      && (mount ("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0
+          || mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0))
+    die (status_fd, "mounting /sys: %s", strerror (errno));
+  close (fd);
+
+  for (size_t i = 0; i < s->n_mounts; i++)
+    {
+      const struct sandbox_mount *m = &s->mounts[i];
+      struct stat sb;
+      bool dir = true;
+      if (m->type == SMOUNT_BIND && stat (m->source, &sb) == 0)
+        dir = S_ISDIR (sb.st_mode);
+      if ((fd = mount_target (root_fd, m->target, dir, target, sizeof target)) < 0)
+        die (status_fd, "mount target %s: %s", m->target, strerror (errno));
+      if (m->type == SMOUNT_TMPFS)
+        {
+          char o[64] = "";
+          if (m->size)
+            snprintf (o, sizeof o, "size=%llu", (unsigned long long) m->size);
+          if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
+            die (status_fd, "tmpfs on %s: %s", m->target, strerror (errno));
+        }
+      else if (m->type == SMOUNT_BIND)
+        {
+          if (mount (m->source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            die (status_fd, "bind %s on %s: %s", m->source, m->target, strerror (errno));
+          if (m->readonly && mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+            die (status_fd, "read-only %s: %s", m->target, strerror (errno));
+        }
+      else
+        {
+          /* A read-only overlay of another image or stage, mounted on a scratch
+           * point first so that a sub-path of it can be bound. */
+          char opts[8192];
+          snprintf (opts, sizeof opts, "lowerdir=%s", m->source);
+          char tmpl[] = "/tmp/kiln-ovl-XXXXXX";
+          if (mkdtemp (tmpl) == NULL || mount ("overlay", tmpl, "overlay", MS_RDONLY, opts) < 0)
+            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+          char src[4200];
+          snprintf (src, sizeof src, "%s/%s", tmpl, m->subpath ? m->subpath : "");
+          if (mount (src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            die (status_fd, "bind %s on %s: %s", m->subpath ? m->subpath : "/", m->target, strerror (errno));
+          if (m->readonly)
+            mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+          umount2 (tmpl, MNT_DETACH);
+          rmdir (tmpl);
+        }
+      close (fd);
+    }
+}
+
+/* ---------- the process tree ---------- */
+
+struct child_args
+{
+  const struct sandbox_spec *s;
+  int status_fd; /* write end: an error message, or nothing on exec */
+  int go_fd;     /* read end: the parent says the network is ready */
+};
+
+static void __attribute__ ((noreturn))
+run_command (const struct sandbox_spec *s, const struct ids *ids, int status_fd)
+{
+  if (s->stdin_fd >= 0)
+    dup2 (s->stdin_fd, 0);
+  else
+    {
+      int n = open ("/dev/null", O_RDONLY);
+      if (n >= 0)
+        dup2 (n, 0);
+    }
+  if (s->stdout_fd >= 0)
+    dup2 (s->stdout_fd, 1);
+  if (s->stderr_fd >= 0)
+    dup2 (s->stderr_fd, 2);
+  if (s->tty)
+    {
+      setsid ();
+      ioctl (0, TIOCSCTTY, 0);
+    }
+  bool root = ids->uid == 0;
+  if (setgroups (ids->n_groups, ids->groups) < 0 || setgid (ids->gid) < 0)
+    die (status_fd, "setting groups: %s", strerror (errno));
+  if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || setuid (ids->uid) < 0)
+    die (status_fd, "setting user %u: %s", (unsigned) ids->uid, strerror (errno));
+  if (drop_capabilities (root) < 0)
+    die (status_fd, "dropping capabilities: %s", strerror (errno));
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || load_seccomp () < 0)
+    die (status_fd, "seccomp: %s", strerror (errno));
+  clearenv ();
+  for (size_t i = 0; i < s->env.n; i++)
+    putenv (s->env.v[i]);
+  if (getenv ("PATH") == NULL)
+    setenv ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+  if (getenv ("HOSTNAME") == NULL && s->hostname)
+    setenv ("HOSTNAME", s->hostname, 1);
+  if (getenv ("HOME") == NULL)
+    setenv ("HOME", ids->uid == 0 ? "/root" : "/", 1);
+  execvp (s->argv.v[0], s->argv.v);
+  die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
+}
+
+/* PID 1 of the sandbox: builds the root, starts the command, reaps, exits with its status. */
+static void __attribute__ ((noreturn))
+sandbox_init (struct child_args *a)
+{
+  const struct sandbox_spec *s = a->s;
+  int status_fd = a->status_fd;
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    die (status_fd, "making mounts private: %s", strerror (errno));
+  if (s->hostname)
+    sethostname (s->hostname, strlen (s->hostname));
+  if (s->network != SANDBOX_NET_HOST)
+    loopback_up ();
+
+  /* The overlay root; lowerdirs are relative to snapshots/ so long chains fit. */
+  char snapdir[4096];
+  snprintf (snapdir, sizeof snapdir, "%s/snapshots", s->store_root);
+  if (chdir (snapdir) < 0)
+    die (status_fd, "%s: %s", snapdir, strerror (errno));
+  char empty[4200];
+  snprintf (empty, sizeof empty, "%s.empty", s->merged);
+  if (s->lowers.n == 0)
+    mkdir (empty, 0755);
+  size_t optlen = 256 + s->lowers.n * 32 + 2 * strlen (s->merged) + (s->upper ? strlen (s->upper) + strlen (s->work) : 0);
+  char *opts = xmalloc (optlen + 8192);
+  overlay_options (s, &s->lowers, s->upper, s->work, opts, optlen + 8192, empty);
+  if (mount ("overlay", s->merged, "overlay", s->upper ? 0 : MS_RDONLY, opts) < 0)
+    die (status_fd, "mounting the root overlay: %s", strerror (errno));
+  free (opts);
+  int root_fd = open (s->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    die (status_fd, "%s: %s", s->merged, strerror (errno));
+
+  struct ids ids;
+  char why[512] = "";
+  if (resolve_user (root_fd, s->user, &ids, why, sizeof why) < 0)
+    die (status_fd, "%s", why);
+
+  setup_mounts (s, root_fd, status_fd);
+
+  /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
+  char etc[4300];
+  snprintf (etc, sizeof etc, "%s.etc", s->merged);
+  mkdir (etc, 0755);
+  int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char hosts[512];
+  snprintf (hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
+            s->hostname ? "127.0.1.1\t" : "", s->hostname ? s->hostname : "", s->hostname ? "\n" : "");
+  write_file (etc_fd, "hosts", hosts, status_fd);
+  if (s->network == SANDBOX_NET_DEFAULT)
+    write_file (etc_fd, "resolv.conf", "nameserver 10.0.2.3\n", status_fd);
+  else
+    {
+      _cleanup_free_ char *host_resolv = NULL;
+      int hf = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+      if (hf >= 0)
+        {
+          struct buf b = BUF_INIT;
+          char chunk[4096];
+          ssize_t n;
+          while ((n = read (hf, chunk, sizeof chunk)) > 0 && b.len < 65536)
+            buf_append (&b, chunk, (size_t) n);
+          close (hf);
+          host_resolv = buf_steal (&b);
+        }
+      write_file (etc_fd, "resolv.conf", host_resolv ? host_resolv : "", status_fd);
+    }
+  close (etc_fd);
+  static const char *const etc_files[] = {"hosts", "resolv.conf"};
+  for (size_t i = 0; i < 2; i++)
+    {
+      char target[64], src[4400], path[64];
+      snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
+      snprintf (src, sizeof src, "%s/%s", etc, etc_files[i]);
+      int t = mount_target (root_fd, path, false, target, sizeof target);
+      if (t < 0 || mount (src, target, NULL, MS_BIND, NULL) < 0)
+        die (status_fd, "binding %s: %s", path, strerror (errno));
+      if (s->readonly_root)
+        mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+      close (t);
+    }
+
+  /* The working directory exists before the command runs, as docker makes it. */
+  if (s->cwd && *s->cwd)
+    {
+      int w = mkdir_in_root (root_fd, s->cwd, 0755);
+      if (w < 0)
+        die (status_fd, "working directory %s: %s", s->cwd, strerror (errno));
+      close (w);
+    }
+
+  if (s->readonly_root && mount (NULL, s->merged, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    {
+      /* The overlay is not a bind mount: remount it read-only directly. */
+      mount (NULL, s->merged, NULL, MS_REMOUNT | MS_RDONLY, NULL);
+    }
+
+  /* pivot_root into the overlay without a directory for the old root. */
+  if (fchdir (root_fd) < 0 || syscall (SYS_pivot_root, ".", ".") < 0 || umount2 (".", MNT_DETACH) < 0
+      || chdir ("/") < 0)
+    die (status_fd, "pivot_root: %s", strerror (errno));
+  close (root_fd);
+  if (s->cwd && *s->cwd && chdir (s->cwd) < 0)
+    die (status_fd, "chdir %s: %s", s->cwd, strerror (errno));
+
+  pid_t cmd = fork ();
+  if (cmd < 0)
+    die (status_fd, "fork: %s", strerror (errno));
+  if (cmd == 0)
+    run_command (s, &ids, status_fd);
+  close (status_fd);
+  /* Reap everything; leave when the command exits (the kernel then kills the rest). */
+  for (;;)
+    {
+      int st;
+      pid_t p = waitpid (-1, &st, 0);
+      if (p < 0 && errno == EINTR)
+        continue;
+      if (p == cmd || p < 0)
+        {
+          if (p < 0)
+            _exit (125);
+          _exit (WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st));
+        }
+    }
+}
+
+static bool slirp_checked, slirp_ok;
+
+bool
+sandbox_have_slirp (void)
+{
+  if (!slirp_checked)
+    {
+      slirp_checked = true;
+      slirp_ok = access ("/usr/bin/slirp4netns", X_OK) == 0;
+    }
+  return slirp_ok;
+}
+
+/* Starts slirp4netns for the network namespace of `pid`; returns its pid. */
+static pid_t
+start_slirp (pid_t pid, struct kiln_err *err)
+{
+  int ready[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+  pid_t sp = fork ();
+  if (sp < 0)
+    return kiln_err_set (err, errno, "fork: %s", strerror (errno));
+  if (sp == 0)
+    {
+      char p[32], fd[16];
+      snprintf (p, sizeof p, "%d", (int) pid);
+      int w = dup (ready[1]); /* not close-on-exec */
+      snprintf (fd, sizeof fd, "%d", w);
+      int null = open ("/dev/null", O_RDWR);
+      dup2 (null, 0);
+      dup2 (null, 1);
+      dup2 (null, 2);
+      execl ("/usr/bin/slirp4netns", "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
+             "--ready-fd", fd, p, "tap0", (char *) NULL);
+      _exit (127);
+    }
+  close (ready[1]);
+  char c;
+  ssize_t n = read (ready[0], &c, 1);
+  close (ready[0]);
+  if (n != 1)
+    {
+      kill (sp, SIGKILL);
+      waitpid (sp, NULL, 0);
+      return kiln_err_set (err, EIO, "slirp4netns did not start");
+    }
+  return sp;
+}
+
+int
+sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
+{
+  if (s->argv.n == 0)
+    return kiln_err_set (err, EINVAL, "nothing to run");
+  int status[2], go[2];
+  if (pipe2 (status, O_CLOEXEC) < 0 || pipe2 (go, O_CLOEXEC) < 0)
+    return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+  pid_t child = fork ();
+  if (child < 0)
+    return kiln_err_set (err, errno, "fork: %s", strerror (errno));
+  if (child == 0)
+    {
+      close (status[0]);
+      close (go[1]);
+      int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+      if (s->network != SANDBOX_NET_HOST)
+        flags |= CLONE_NEWNET;
+      if (unshare (flags) < 0)
+        die (status[1], "creating namespaces: %s", strerror (errno));
+      /* Wait until the parent has connected the network namespace. */
+      char c;
+      if (read (go[0], &c, 1) != 1)
+        _exit (125);
+      close (go[0]);
+      pid_t init = fork ();
+      if (init < 0)
+        die (status[1], "fork: %s", strerror (errno));
+      if (init == 0)
+        {
+          struct child_args a = {s, status[1], -1};
+          prctl (PR_SET_PDEATHSIG, SIGKILL);
+          sandbox_init (&a);
+        }
+      close (status[1]);
+      /* Forward termination to the sandbox, then report its status. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      int st;
+      while (waitpid (init, &st, 0) < 0 && errno == EINTR)
+        ;
+      _exit (WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st));
+    }
+  close (status[1]);
+  close (go[0]);
+  pid_t slirp = -1;
+  int ret = 0;
+  if (s->network == SANDBOX_NET_DEFAULT && sandbox_have_slirp ())
+    {
+      /* The child unshared before reading from `go`: its namespace exists once
+       * /proc shows a different net namespace than ours. */
+      char self[64], other[64], pth[64];
+      for (int i = 0; i < 2000; i++)
+        {
+          snprintf (pth, sizeof pth, "/proc/%d/ns/net", (int) child);
+          ssize_t a = readlink ("/proc/self/ns/net", self, sizeof self - 1);
+          ssize_t b = readlink (pth, other, sizeof other - 1);
+          if (a > 0 && b > 0 && (a != b || memcmp (self, other, (size_t) a) != 0))
+            break;
+          usleep (500);
+        }
+      slirp = start_slirp (child, err);
+      if (slirp < 0)
+        ret = -1;
+    }
+  if (ret == 0 && write (go[1], "g", 1) != 1)
+    ret = kiln_err_set (err, errno, "starting the sandbox: %s", strerror (errno));
+  close (go[1]);
+  /* The status pipe closes on exec (or carries the reason the sandbox failed). */
+  char msg[1024];
+  ssize_t n = 0, got;
+  while ((got = read (status[0], msg + n, sizeof msg - 1 - (size_t) n)) > 0)
+    n += got;
+  close (status[0]);
+  int st = 0;
+  while (waitpid (child, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (slirp > 0)
+    {
+      kill (slirp, SIGTERM);
+      waitpid (slirp, NULL, 0);
+    }
+  if (ret < 0)
+    return -1;
+  if (n > 0)
+    {
+      msg[n] = '\0';
+      return kiln_err_set (err, EIO, "%s", msg);
+    }
+  *exit_code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+  return 0;
+}
+
+void
+sandbox_spec_clear (struct sandbox_spec *s)
+{
+  strv_free (&s->lowers);
+  strv_free (&s->argv);
+  strv_free (&s->env);
+  for (size_t i = 0; i < s->n_mounts; i++)
+    {
+      free (s->mounts[i].source);
+      free (s->mounts[i].subpath);
+      free (s->mounts[i].target);
+    }
+  free (s->mounts);
+  s->mounts = NULL;
+  s->n_mounts = 0;
+}

@@ -1,0 +1,78 @@
+/* worker/sandbox.h — kiln's own Linux sandbox for RUN steps and `kiln run`.
+ *
+ * A process tree in new mount, PID, IPC and UTS namespaces (and a network
+ * namespace unless the host's network is asked for), whose root is an overlay of
+ * snapshots (lowers) with an upper directory that collects its changes.  The
+ * first process in the PID namespace is a small init that reaps; when it exits
+ * every process of the step dies and every mount disappears with the namespace.
+ *
+ * Inside: /proc, a /dev tmpfs (null zero full random urandom tty, pts, shm),
+ * /sys read-only, /etc/hosts and /etc/resolv.conf, docker's default capability
+ * set, no_new_privs, a seccomp filter that refuses what a container must not do,
+ * the user, working directory and environment of the step. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+enum sandbox_net
+{
+  SANDBOX_NET_DEFAULT, /* private namespace with outbound access (slirp4netns) */
+  SANDBOX_NET_NONE,    /* loopback only */
+  SANDBOX_NET_HOST,    /* the host's stack */
+};
+
+enum sandbox_mount_type
+{
+  SMOUNT_BIND,
+  SMOUNT_TMPFS,
+  SMOUNT_OVERLAY_RO, /* a read-only overlay of snapshots (RUN --mount=from=) */
+};
+
+struct sandbox_mount
+{
+  enum sandbox_mount_type type;
+  char *source;       /* bind: host path; overlay: ':'-separated lowers relative to snapshots/ */
+  char *subpath;      /* overlay: the path inside it to mount (NULL: its root) */
+  char *target;       /* absolute path in the container */
+  bool readonly;
+  uint64_t size;      /* tmpfs */
+  int mode;           /* tmpfs mode, -1 default */
+};
+
+struct sandbox_spec
+{
+  const char *store_root;   /* lowers are relative to STORE/snapshots */
+  struct strv lowers;       /* "<id>/fs", topmost first; may be empty (scratch) */
+  const char *upper;        /* absolute upper dir (NULL: root read-only over the lowers) */
+  const char *work;         /* absolute overlay work dir, on the same filesystem as upper */
+  const char *merged;       /* absolute mount point */
+  bool readonly_root;
+  struct strv argv;
+  struct strv env;          /* "K=V" */
+  const char *cwd;          /* absolute; created if missing */
+  const char *user;         /* "", "name", "uid", "name:group", "uid:gid" */
+  const char *hostname;
+  enum sandbox_net network;
+  struct sandbox_mount *mounts;
+  size_t n_mounts;
+  int stdin_fd;             /* -1: /dev/null */
+  int stdout_fd;
+  int stderr_fd;
+  bool tty;                 /* stdin/stdout are a terminal: make it the controlling tty */
+};
+
+/* Runs the spec to completion. *exit_code: the command's status (128+signal if
+ * killed). Returns -1 only when the sandbox itself could not be set up. */
+int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err);
+
+/* Paths that exist only as mount points for the sandbox and must not end up in a
+ * layer when the step created them (/proc, /sys, /dev, /etc/hosts, ...). Called
+ * on the upper dir after the run with the list sandbox_run filled. */
+void sandbox_spec_clear (struct sandbox_spec *s);
+
+/* True if slirp4netns can be used for SANDBOX_NET_DEFAULT. */
+bool sandbox_have_slirp (void);
