@@ -16,6 +16,8 @@ static const char version_usage[] = "Usage: kiln version\n\nPrints kiln's versio
 static const char help_usage[] = "Usage: kiln help [COMMAND]\n\nShows the help of kiln or of one command.\n";
 
 static const struct kiln_command commands[] = {
+  {"build", "Build an image from a Dockerfile", cmd_build_usage, cmd_build},
+  {"run", "Run a command in a new container", cmd_run_usage, cmd_run},
   {"images", "List images", cmd_images_usage, cmd_images},
   {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
   {"inspect", "Show an image's details as JSON", cmd_inspect_usage, cmd_inspect},
@@ -184,7 +186,8 @@ main (int argc, char **argv)
     }
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
-  if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0)
+  if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
+      && (strcmp (cmd->name, "run") != 0 || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

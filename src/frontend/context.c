@@ -10,6 +10,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 static int
 cmp_names (const void *a, const void *b)
@@ -24,15 +25,9 @@ walk_dir (int dfd, struct buf *path, unsigned depth, const struct ignore_rules *
   if (depth > CONTEXT_MAX_DEPTH)
     return kiln_err_set (err, ELOOP, "%s: directories nested deeper than %u levels", buf_str (path),
                          CONTEXT_MAX_DEPTH);
-  int dup_fd = dup (dfd);
-  if (dup_fd < 0)
-    return kiln_err_set (err, errno, "%s: %s", buf_str (path), strerror (errno));
-  DIR *d = fdopendir (dup_fd);
+  DIR *d = dir_reopen (dfd);
   if (d == NULL)
-    {
-      close (dup_fd);
       return kiln_err_set (err, errno, "%s: %s", buf_str (path), strerror (errno));
-    }
   _cleanup_strv_ struct strv names = STRV_INIT;
   struct dirent *de;
   errno = 0;

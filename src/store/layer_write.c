@@ -18,6 +18,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 #define CHUNK (1u << 20)
 #define MAX_DEPTH 1024u
@@ -281,15 +282,9 @@ walk (struct writer *w, int dfd, const char *rel, unsigned depth)
 {
   if (depth > MAX_DEPTH)
     return kiln_err_set (w->err, ELOOP, "%s: directories nested deeper than %u levels", rel, MAX_DEPTH);
-  int dup_fd = dup (dfd);
-  if (dup_fd < 0)
-    return kiln_err_set (w->err, errno, "%s: %s", rel, strerror (errno));
-  DIR *d = fdopendir (dup_fd);
+  DIR *d = dir_reopen (dfd);
   if (d == NULL)
-    {
-      close (dup_fd);
       return kiln_err_set (w->err, errno, "%s: %s", rel, strerror (errno));
-    }
   struct strv names = STRV_INIT;
   struct dirent *de;
   while ((de = readdir (d)) != NULL)

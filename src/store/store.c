@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 /* Each entry upgrades the schema by one version; never edit a released entry. */
 static const char *const migrations[] = {
@@ -49,6 +50,10 @@ static const char *const migrations[] = {
   "  key TEXT PRIMARY KEY,"
   "  result TEXT NOT NULL,"
   "  created INTEGER NOT NULL);",
+  /* 1 → 2: content digests of context files, by (dev, inode, size, mtime, ctime). */
+  "CREATE TABLE file_digests ("
+  "  stat_key TEXT PRIMARY KEY,"
+  "  digest TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 
@@ -303,15 +308,9 @@ remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
 {
   if (depth > 4096)
     return kiln_err_set (err, ELOOP, "%s: tree too deep to remove", what);
-  int dup_fd = dup (fd);
-  if (dup_fd < 0)
-    return kiln_err_set (err, errno, "%s: %s", what, strerror (errno));
-  DIR *d = fdopendir (dup_fd);
+  DIR *d = dir_reopen (fd);
   if (d == NULL)
-    {
-      close (dup_fd);
       return kiln_err_set (err, errno, "%s: %s", what, strerror (errno));
-    }
   struct dirent *de;
   int ret = 0;
   while ((de = readdir (d)) != NULL && ret == 0)

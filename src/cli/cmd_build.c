@@ -1,0 +1,496 @@
+/* cli/cmd_build.c — `kiln build` and `kiln run`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+#include "image/ref.h"
+#include "solver/build.h"
+#include "store/snapshots.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "worker/sandbox.h"
+
+const char cmd_build_usage[]
+    = "Usage: kiln build [OPTIONS] CONTEXT|-\n"
+      "\n"
+      "Builds an image from a Dockerfile, as `docker build` does.\n"
+      "\n"
+      "  -t, --tag NAME[:TAG]          name the image (repeatable)\n"
+      "  -f, --file FILE               the Dockerfile (default CONTEXT/Dockerfile; - for stdin)\n"
+      "      --target STAGE            build this stage and what it needs\n"
+      "      --build-arg K[=V]         set a build argument (K alone: from the environment)\n"
+      "      --no-cache                run every step (cache mounts are kept)\n"
+      "      --label K=V               add a label to the image\n"
+      "      --iidfile FILE            write the image id to FILE\n"
+      "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
+      "      --progress auto|tty|plain|quiet\n"
+      "  -q, --quiet                   print only the image id\n"
+      "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
+      "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
+      "      --network default|none|host      network for RUN steps\n"
+      "      --compression gzip|zstd   layer compression for --output oci/docker\n";
+
+static enum sandbox_net
+parse_net (const char *s, bool *ok)
+{
+  *ok = true;
+  if (strcmp (s, "default") == 0 || strcmp (s, "bridge") == 0)
+    return SANDBOX_NET_DEFAULT;
+  if (strcmp (s, "none") == 0)
+    return SANDBOX_NET_NONE;
+  if (strcmp (s, "host") == 0)
+    return SANDBOX_NET_HOST;
+  *ok = false;
+  return SANDBOX_NET_DEFAULT;
+}
+
+static char *
+read_stdin_text (struct kiln_err *err)
+{
+  struct buf b = BUF_INIT;
+  char chunk[65536];
+  ssize_t n;
+  while ((n = read (0, chunk, sizeof chunk)) > 0)
+    {
+      if (b.len + (size_t) n > (64u << 20))
+        {
+          buf_free (&b);
+          kiln_err_set (err, EFBIG, "the Dockerfile on standard input is larger than 64 MiB");
+          return NULL;
+        }
+      buf_append (&b, chunk, (size_t) n);
+    }
+  return buf_steal (&b);
+}
+
+int
+cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"tag", required_argument, NULL, 't'},         {"file", required_argument, NULL, 'f'},
+    {"target", required_argument, NULL, 'T'},      {"build-arg", required_argument, NULL, 'b'},
+    {"no-cache", no_argument, NULL, 'n'},          {"label", required_argument, NULL, 'l'},
+    {"iidfile", required_argument, NULL, 'i'},     {"platform", required_argument, NULL, 'p'},
+    {"progress", required_argument, NULL, 'P'},    {"quiet", no_argument, NULL, 'q'},
+    {"output", required_argument, NULL, 'o'},      {"secret", required_argument, NULL, 's'},
+    {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
+    {"pull", no_argument, NULL, 'u'},              {0}};
+  struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
+  _cleanup_strv_ struct strv build_args = STRV_INIT;
+  rq.stage.build_args = &build_args;
+  struct kiln_err err = {0};
+  int c;
+  int rc = EXIT_OK;
+  _cleanup_free_ char *df_text = NULL;
+  while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
+    {
+      switch (c)
+        {
+        case 't':
+          {
+            struct image_ref r;
+            if (ref_parse (optarg, true, &r, &err) < 0 || r.digest)
+              {
+                if (r.digest)
+                  ref_clear (&r);
+                rc = cli_usage_error ("build", "invalid tag \"%s\": %s", optarg, err.msg ? err.msg : "a tag cannot hold a digest");
+                goto done;
+              }
+            strv_push_owned (&rq.tags, ref_string (&r));
+            ref_clear (&r);
+            break;
+          }
+        case 'f': rq.dockerfile = optarg; break;
+        case 'T': rq.stage.target = optarg; break;
+        case 'b': strv_push (&build_args, optarg); break;
+        case 'n': rq.no_cache = true; break;
+        case 'l': strv_push (&rq.labels, optarg); break;
+        case 'i': rq.iidfile = optarg; break;
+        case 'p':
+          if (strchr (optarg, ','))
+            {
+              rc = cli_usage_error ("build", "--platform: one platform at a time (multi-platform builds are not supported yet)");
+              goto done;
+            }
+          rq.stage.platform = optarg;
+          break;
+        case 'P':
+          if (strcmp (optarg, "plain") == 0 || strcmp (optarg, "auto") == 0 || strcmp (optarg, "tty") == 0)
+            rq.progress = PROGRESS_PLAIN;
+          else if (strcmp (optarg, "quiet") == 0)
+            rq.progress = PROGRESS_QUIET;
+          else
+            {
+              rc = cli_usage_error ("build", "--progress must be auto, tty, plain or quiet");
+              goto done;
+            }
+          break;
+        case 'q': rq.progress = PROGRESS_QUIET; break;
+        case 'o': rq.output = optarg; break;
+        case 's': strv_push (&rq.secrets, optarg); break;
+        case 'N':
+          {
+            bool ok;
+            rq.network = parse_net (optarg, &ok);
+            if (!ok)
+              {
+                rc = cli_usage_error ("build", "--network must be default, none or host");
+                goto done;
+              }
+            break;
+          }
+        case 'c':
+          {
+            int z = compression_parse (optarg);
+            if (z < 0)
+              {
+                rc = cli_usage_error ("build", "--compression must be gzip or zstd");
+                goto done;
+              }
+            rq.compression = (enum compression) z;
+            break;
+          }
+        case 'u':
+          break; /* bases come from the store; there is nothing to pull from yet */
+        default:
+          rc = cli_usage_error ("build", "unknown option");
+          goto done;
+        }
+    }
+  if (optind + 1 != argc)
+    {
+      rc = cli_usage_error ("build", "expects exactly one CONTEXT (a directory, or - for a Dockerfile on stdin)");
+      goto done;
+    }
+  if (strcmp (argv[optind], "-") == 0)
+    {
+      if ((df_text = read_stdin_text (&err)) == NULL)
+        {
+          rc = cli_fail (&err);
+          goto done;
+        }
+      rq.dockerfile_text = df_text;
+    }
+  else
+    {
+      rq.context = argv[optind];
+      struct stat sb;
+      if (stat (rq.context, &sb) < 0 || !S_ISDIR (sb.st_mode))
+        {
+          rc = cli_usage_error ("build", "the context \"%s\" is not a directory", rq.context);
+          goto done;
+        }
+      if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
+        {
+          if ((df_text = read_stdin_text (&err)) == NULL)
+            {
+              rc = cli_fail (&err);
+              goto done;
+            }
+          rq.dockerfile_text = df_text;
+          rq.dockerfile = NULL;
+        }
+    }
+  {
+    struct kiln_store *st = cli_open_store (ctx, &err);
+    if (st == NULL)
+      {
+        rc = cli_fail (&err);
+        goto done;
+      }
+    struct digest id;
+    if (build_run (st, &rq, &id, &err) < 0)
+      rc = cli_fail (&err);
+    else if (rq.progress == PROGRESS_QUIET)
+      printf ("%s\n", id.str);
+    store_close (st);
+  }
+done:
+  strv_free (&rq.tags);
+  strv_free (&rq.labels);
+  strv_free (&rq.secrets);
+  kiln_err_clear (&err);
+  return rc;
+}
+
+/* ---------- run ---------- */
+
+const char cmd_run_usage[]
+    = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+      "\n"
+      "Runs a command in a new container from IMAGE, in the foreground, and exits\n"
+      "with its status.\n"
+      "\n"
+      "      --rm                 remove the container when it exits (always, for now)\n"
+      "  -e, --env K=V            set an environment variable (K alone: from kiln's environment)\n"
+      "      --env-file FILE      read K=V lines from FILE\n"
+      "  -u, --user USER[:GROUP]  run as this user\n"
+      "  -w, --workdir DIR        working directory\n"
+      "      --entrypoint CMD     override the image's ENTRYPOINT\n"
+      "  -v, --volume HOST:CTR[:ro]  bind a host path\n"
+      "      --read-only          mount the root filesystem read-only\n"
+      "      --network default|none|host\n"
+      "      --name NAME          a name (accepted; containers are not kept yet)\n"
+      "  -i, --interactive        keep standard input open\n"
+      "  -t, --tty                standard input is a terminal\n";
+
+static int
+read_env_file (const char *path, struct strv *env, struct kiln_err *err)
+{
+  FILE *f = fopen (path, "r");
+  if (f == NULL)
+    return kiln_err_set (err, errno, "--env-file %s: %s", path, strerror (errno));
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int lineno = 0;
+  while ((n = getline (&line, &cap, f)) >= 0)
+    {
+      lineno++;
+      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+      char *p = line;
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p == '\0' || *p == '#')
+        continue;
+      if (strchr (p, '=') == NULL)
+        {
+          const char *v = getenv (p);
+          if (v)
+            {
+              struct buf b = BUF_INIT;
+              buf_printf (&b, "%s=%s", p, v);
+              strv_push_owned (env, buf_steal (&b));
+            }
+          continue;
+        }
+      if (*p == '=')
+        {
+          free (line);
+          fclose (f);
+          return kiln_err_set (err, KILN_EUSAGE, "%s:%d: variable name is empty", path, lineno);
+        }
+      strv_push (env, p);
+    }
+  free (line);
+  fclose (f);
+  return 0;
+}
+
+int
+cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"rm", no_argument, NULL, 'r'},           {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
+    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 'P'},
+    {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
+    {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
+    {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
+    {0}};
+  struct sandbox_spec spec = {0};
+  _cleanup_strv_ struct strv extra_env = STRV_INIT;
+  _cleanup_strv_ struct strv volumes = STRV_INIT;
+  const char *user = NULL, *workdir = NULL, *entrypoint = NULL;
+  bool entrypoint_set = false, interactive = false, tty = false, readonly = false;
+  enum sandbox_net net = SANDBOX_NET_DEFAULT;
+  struct kiln_err err = {0};
+  int c;
+  /* Options end at the image name: what follows is the container's command. */
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:it", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r': case 'n': break;
+      case 'e':
+        if (strchr (optarg, '='))
+          strv_push (&extra_env, optarg);
+        else if (getenv (optarg))
+          {
+            struct buf b = BUF_INIT;
+            buf_printf (&b, "%s=%s", optarg, getenv (optarg));
+            strv_push_owned (&extra_env, buf_steal (&b));
+          }
+        break;
+      case 'E':
+        if (read_env_file (optarg, &extra_env, &err) < 0)
+          return cli_fail (&err);
+        break;
+      case 'u': user = optarg; break;
+      case 'w': workdir = optarg; break;
+      case 'P': entrypoint = optarg; entrypoint_set = true; break;
+      case 'v': strv_push (&volumes, optarg); break;
+      case 'R': readonly = true; break;
+      case 'N':
+        {
+          bool ok;
+          net = parse_net (optarg, &ok);
+          if (!ok)
+            return cli_usage_error ("run", "--network must be default, none or host");
+          break;
+        }
+      case 'i': interactive = true; break;
+      case 't': tty = true; break;
+      default: return cli_usage_error ("run", "unknown option");
+      }
+  if (optind >= argc)
+    return cli_usage_error ("run", "expects an IMAGE");
+  const char *image = argv[optind];
+  struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  int rc = EXIT_FAIL;
+  struct digest id;
+  struct image_info ii = {0};
+  char *tmp = NULL;
+  if (store_lock_shared (st, &err) < 0 || image_resolve (st, image, &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
+    {
+      rc = cli_fail (&err);
+      goto out;
+    }
+  json_t *cfg = json_object_get (ii.config, "config");
+  /* argv: ENTRYPOINT + (the command given, or the image's CMD). */
+  json_t *ep = json_object_get (cfg, "Entrypoint");
+  if (entrypoint_set)
+    {
+      if (*entrypoint)
+        strv_push (&spec.argv, entrypoint);
+    }
+  else if (json_is_array (ep))
+    {
+      size_t i;
+      json_t *v;
+      json_array_foreach (ep, i, v) strv_push (&spec.argv, json_string_value (v) ? json_string_value (v) : "");
+    }
+  if (optind + 1 < argc)
+    for (int i = optind + 1; i < argc; i++)
+      strv_push (&spec.argv, argv[i]);
+  else if (!entrypoint_set && json_is_array (json_object_get (cfg, "Cmd")))
+    {
+      size_t i;
+      json_t *v;
+      json_array_foreach (json_object_get (cfg, "Cmd"), i, v)
+        strv_push (&spec.argv, json_string_value (v) ? json_string_value (v) : "");
+    }
+  if (spec.argv.n == 0)
+    {
+      kiln_err_set (&err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
+      rc = cli_fail (&err);
+      goto out;
+    }
+  json_t *env = json_object_get (cfg, "Env");
+  size_t i;
+  json_t *v;
+  json_array_foreach (env, i, v)
+  {
+    const char *s = json_string_value (v);
+    if (s)
+      strv_push (&spec.env, s);
+  }
+  for (size_t k = 0; k < extra_env.n; k++)
+    strv_push (&spec.env, extra_env.v[k]);
+  for (size_t k = 0; k < ii.n_layers; k++)
+    {
+      _cleanup_free_ char *sid = NULL;
+      /* lowers: topmost first */
+      size_t l = ii.n_layers - 1 - k;
+      if (snapshot_lookup (st, &ii.layers[l].diff_id, &sid, NULL, &err) != 1)
+        {
+          kiln_err_set (&err, ENOENT, "layer %s of %s has no snapshot", ii.layers[l].diff_id.str, image);
+          rc = cli_fail (&err);
+          goto out;
+        }
+      struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/fs", sid);
+      strv_push_owned (&spec.lowers, buf_steal (&p));
+    }
+  spec.mounts = xcalloc (volumes.n + 1, sizeof *spec.mounts);
+  for (size_t k = 0; k < volumes.n; k++)
+    {
+      _cleanup_free_ char *vspec = xstrdup (volumes.v[k]);
+      char *ctr = strchr (vspec, ':');
+      if (ctr == NULL || vspec[0] != '/')
+        {
+          kiln_err_set (&err, KILN_EUSAGE, "-v %s: use /HOST/PATH:/CONTAINER/PATH[:ro]", volumes.v[k]);
+          rc = cli_fail (&err);
+          goto out;
+        }
+      *ctr++ = '\0';
+      char *mode = strchr (ctr, ':');
+      if (mode)
+        *mode++ = '\0';
+      if (ctr[0] != '/')
+        {
+          kiln_err_set (&err, KILN_EUSAGE, "-v %s: the container path must be absolute", volumes.v[k]);
+          rc = cli_fail (&err);
+          goto out;
+        }
+      if (access (vspec, F_OK) < 0)
+        mkdir (vspec, 0755); /* docker creates a missing host directory */
+      struct sandbox_mount *m = &spec.mounts[spec.n_mounts++];
+      m->type = SMOUNT_BIND;
+      m->source = xstrdup (vspec);
+      m->target = xstrdup (ctr);
+      m->readonly = mode && strcmp (mode, "ro") == 0;
+    }
+  tmp = store_tmp_dir (st, "run", &err);
+  if (tmp == NULL)
+    {
+      rc = cli_fail (&err);
+      goto out;
+    }
+  char upper[4200], work[4200], merged[4200];
+  snprintf (upper, sizeof upper, "%s/%s/fs", st->root, tmp);
+  snprintf (work, sizeof work, "%s/%s/work", st->root, tmp);
+  snprintf (merged, sizeof merged, "%s/%s/merged", st->root, tmp);
+  mkdir (upper, 0755);
+  mkdir (work, 0700);
+  mkdir (merged, 0755);
+  const char *cfg_user = json_string_value (json_object_get (cfg, "User"));
+  const char *cfg_wd = json_string_value (json_object_get (cfg, "WorkingDir"));
+  spec.store_root = st->root;
+  spec.upper = upper;
+  spec.work = work;
+  spec.merged = merged;
+  spec.readonly_root = readonly;
+  spec.user = user ? user : cfg_user ? cfg_user : "";
+  spec.cwd = workdir ? workdir : cfg_wd && *cfg_wd ? cfg_wd : "/";
+  spec.hostname = "kiln";
+  spec.network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_HOST : net;
+  spec.stdin_fd = interactive ? 0 : -1;
+  spec.stdout_fd = 1;
+  spec.stderr_fd = 2;
+  spec.tty = tty && isatty (0);
+  int code = 0;
+  if (sandbox_run (&spec, &code, &err) < 0)
+    {
+      kiln_err_wrap (&err, "starting the container");
+      rc = cli_fail (&err);
+      goto out;
+    }
+  rc = code;
+out:
+  if (tmp)
+    {
+      struct kiln_err e2 = {0};
+      store_remove_tree (st->root_fd, tmp, &e2);
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/merged.etc", tmp);
+      store_remove_tree (st->root_fd, buf_str (&p), &e2);
+      kiln_err_clear (&e2);
+      free (tmp);
+    }
+  sandbox_spec_clear (&spec);
+  image_info_clear (&ii);
+  store_close (st);
+  return rc;
+}

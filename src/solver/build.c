@@ -1,0 +1,1795 @@
+/* solver/build.c — the build: stages in order, steps cached by content. */
+#include "solver/build.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend/context.h"
+#include "frontend/ignore.h"
+#include "frontend/parser.h"
+#include "image/archive.h"
+#include "image/config.h"
+#include "image/image.h"
+#include "image/layers.h"
+#include "store/blobs.h"
+#include "store/layer.h"
+#include "store/snapshots.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/envmap.h"
+#include "util/utf8.h"
+#include "worker/fileop.h"
+#include "worker/sandbox.h"
+
+#define TAIL_LINES 20
+
+struct layerlist
+{
+  struct digest *d;
+  size_t n, cap;
+};
+
+static void
+layers_push (struct layerlist *l, const struct digest *d)
+{
+  l->d = xgrow (l->d, &l->cap, l->n + 1, sizeof *l->d);
+  l->d[l->n++] = *d;
+}
+
+struct stage_out
+{
+  bool built;
+  json_t *config;
+  struct layerlist layers;
+  char key[DIGEST_STR_LEN + 1];
+};
+
+struct builder
+{
+  struct kiln_store *st;
+  const struct build_request *rq;
+  struct df_ast *ast;
+  struct stage_model *m;
+  struct stage_out *outs;
+  int ctx_fd;
+  char *ctx_path;
+  struct ignore_rules *ignore;
+  int step;
+  int64_t now;
+  bool quiet;
+  bool net_warned;
+  struct envmap secrets_src; /* id → file */
+  struct envmap secrets_env; /* id → value */
+  struct kiln_err *err;
+  struct strv trigger_asts_text;
+};
+
+/* ---------- output ---------- */
+
+static void __attribute__ ((format (printf, 2, 3)))
+say (struct builder *b, const char *fmt, ...)
+{
+  if (b->quiet)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fflush (stderr);
+}
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---------- cache ---------- */
+
+static char *
+cache_get (struct builder *b, const char *key)
+{
+  if (b->rq->no_cache)
+    return NULL;
+  sqlite3_stmt *s = store_prepare (b->st, "SELECT result FROM cache WHERE key = ?", b->err);
+  if (s == NULL)
+    return NULL;
+  sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
+  char *r = NULL;
+  if (sqlite3_step (s) == SQLITE_ROW)
+    r = xstrdup ((const char *) sqlite3_column_text (s, 0));
+  sqlite3_finalize (s);
+  /* A cached layer whose snapshot has gone is a miss. */
+  if (r && digest_valid (r))
+    {
+      struct digest d;
+      struct kiln_err e = {0};
+      digest_parse (r, &d, &e);
+      if (snapshot_lookup (b->st, &d, NULL, NULL, &e) != 1)
+        {
+          free (r);
+          r = NULL;
+        }
+      kiln_err_clear (&e);
+    }
+  return r;
+}
+
+static int
+cache_put (struct builder *b, const char *key, const char *result)
+{
+  char now[32];
+  snprintf (now, sizeof now, "%lld", (long long) b->now);
+  return store_exec (b->st, b->err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3, key,
+                     result, now);
+}
+
+static void
+key_of (const char *parent, const char *material, size_t len, char out[static DIGEST_STR_LEN + 1])
+{
+  struct hasher *h = hasher_new ();
+  hasher_update (h, parent, strlen (parent));
+  hasher_update (h, "\n", 1);
+  hasher_update (h, material, len);
+  struct digest d;
+  hasher_final (h, &d);
+  hasher_free (h);
+  memcpy (out, d.str, DIGEST_STR_LEN + 1);
+}
+
+/* ---------- snapshots of steps ---------- */
+
+static int
+lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
+{
+  for (size_t i = l->n; i-- > 0;)
+    {
+      _cleanup_free_ char *id = NULL;
+      int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
+      if (r <= 0)
+        return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
+      struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/fs", id);
+      strv_push_owned (out, buf_steal (&p));
+    }
+  return 0;
+}
+
+static bool
+exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path)
+{
+  for (size_t i = 0; i < lowers->n; i++)
+    {
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      buf_printf (&p, "snapshots/%s/%s", lowers->v[i], path);
+      struct stat st;
+      if (fstatat (b->st->root_fd, buf_str (&p), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
+    }
+  return false;
+}
+
+/* Removes mount points the sandbox created for itself from the step's upper. */
+static void
+clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths)
+{
+  for (size_t i = 0; i < paths->n; i++)
+    {
+      char path[4096];
+      snprintf (path, sizeof path, "%s", paths->v[i]);
+      while (*path)
+        {
+          const char *rel = path[0] == '/' ? path + 1 : path;
+          if (*rel == '\0' || exists_in_lowers (b, lowers, rel))
+            break;
+          struct stat st;
+          if (fstatat (fs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            break;
+          if (S_ISDIR (st.st_mode))
+            {
+              if (unlinkat (fs_fd, rel, AT_REMOVEDIR) < 0)
+                break; /* not empty: the step put something there */
+            }
+          else if (S_ISREG (st.st_mode) && st.st_size == 0)
+            unlinkat (fs_fd, rel, 0);
+          else
+            break;
+          char *slash = strrchr (path, '/');
+          if (slash == NULL || slash == path)
+            break;
+          *slash = '\0';
+        }
+    }
+}
+
+static void
+clamp_times (int dfd, int64_t epoch, unsigned depth)
+{
+  if (depth > 512)
+    return;
+  DIR *d = dir_reopen (dfd);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
+        continue;
+      struct stat st;
+      if (fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          int sub = openat (dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0)
+            {
+              clamp_times (sub, epoch, depth + 1);
+              close (sub);
+            }
+        }
+      if (st.st_mtim.tv_sec > epoch)
+        {
+          struct timespec t[2] = {{epoch, 0}, {epoch, 0}};
+          utimensat (dfd, de->d_name, t, AT_SYMLINK_NOFOLLOW);
+        }
+    }
+  closedir (d);
+}
+
+struct step_dirs
+{
+  struct snapshot_new sn;
+  char upper[4200], work[4200], merged[4200], merged_src[4200];
+};
+
+static int
+step_begin (struct builder *b, struct step_dirs *sd)
+{
+  if (snapshot_begin (b->st, &sd->sn, b->err) < 0)
+    return -1;
+  snprintf (sd->upper, sizeof sd->upper, "%s/%s/fs", b->st->root, sd->sn.tmp);
+  snprintf (sd->work, sizeof sd->work, "%s/%s/work", b->st->root, sd->sn.tmp);
+  snprintf (sd->merged, sizeof sd->merged, "%s/%s/merged", b->st->root, sd->sn.tmp);
+  snprintf (sd->merged_src, sizeof sd->merged_src, "%s/%s/src", b->st->root, sd->sn.tmp);
+  if (mkdir (sd->work, 0700) < 0 || mkdir (sd->merged, 0755) < 0 || mkdir (sd->merged_src, 0755) < 0)
+    {
+      kiln_err_set (b->err, errno, "%s: %s", sd->work, strerror (errno));
+      snapshot_abort (&sd->sn);
+      return -1;
+    }
+  return 0;
+}
+
+/* Turns the step's upper into a snapshot: 1 (and the diff_id) if it changed
+ * anything, 0 if not, -1 on error. */
+static int
+step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
+{
+  static const char *const aux[] = {"work", "merged", "src", "merged.etc", "merged.empty", "src.empty"};
+  for (size_t i = 0; i < sizeof aux / sizeof *aux; i++)
+    {
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/%s", sd->sn.tmp, aux[i]);
+      struct kiln_err e = {0};
+      store_remove_tree (b->st->root_fd, buf_str (&p), &e);
+      kiln_err_clear (&e);
+    }
+  const char *sde = getenv ("SOURCE_DATE_EPOCH");
+  if (sde && *sde)
+    clamp_times (sd->sn.fs_fd, b->now, 0);
+  DIR *d = dir_reopen (sd->sn.fs_fd);
+  bool empty = true;
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+      {
+        empty = false;
+        break;
+      }
+  if (d)
+    closedir (d);
+  if (empty)
+    {
+      snapshot_abort (&sd->sn);
+      return 0;
+    }
+  struct layer_write_opts o = {.clamp_mtime = -1};
+  uint64_t size;
+  if (layer_write_tar (sd->sn.fs_fd, &o, NULL, diff_id, &size, b->err) < 0)
+    {
+      snapshot_abort (&sd->sn);
+      return -1;
+    }
+  if (snapshot_commit (&sd->sn, diff_id, size, b->err) < 0)
+    return -1;
+  return 1;
+}
+
+/* ---------- RUN output ---------- */
+
+struct output_reader
+{
+  int fd;
+  int step;
+  double start;
+  bool quiet;
+  char *tail[TAIL_LINES];
+  size_t n_tail;
+};
+
+static void *
+read_output (void *arg)
+{
+  struct output_reader *r = arg;
+  FILE *f = fdopen (r->fd, "r");
+  if (f == NULL)
+    return NULL;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline (&line, &cap, f)) > 0)
+    {
+      if (line[n - 1] == '\n')
+        line[--n] = '\0';
+      if (!r->quiet)
+        {
+          fprintf (stderr, "#%d %.3f %s\n", r->step, now_s () - r->start, line);
+          fflush (stderr);
+        }
+      size_t slot = r->n_tail % TAIL_LINES;
+      free (r->tail[slot]);
+      r->tail[slot] = xstrdup (line);
+      r->n_tail++;
+    }
+  free (line);
+  fclose (f);
+  return NULL;
+}
+
+/* ---------- context sources (cache keys) ---------- */
+
+static int
+file_digest (struct builder *b, int dirfd, const char *name, const struct stat *st, struct digest *out)
+{
+  /* Remembered per (device, inode, size, mtime, ctime): a warm rebuild reads nothing. */
+  char key[160];
+  snprintf (key, sizeof key, "%llx:%llx:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long) st->st_dev,
+            (unsigned long long) st->st_ino, (long long) st->st_size, (long long) st->st_mtim.tv_sec,
+            st->st_mtim.tv_nsec, (long long) st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+  sqlite3_stmt *s = store_prepare (b->st, "SELECT digest FROM file_digests WHERE stat_key = ?", b->err);
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
+  bool hit = false;
+  if (sqlite3_step (s) == SQLITE_ROW)
+    hit = digest_parse ((const char *) sqlite3_column_text (s, 0), out, b->err) == 0;
+  sqlite3_finalize (s);
+  if (hit)
+    return 0;
+  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return kiln_err_set (b->err, errno, "%s: %s", name, strerror (errno));
+  struct hasher *h = hasher_new ();
+  char *buf = xmalloc (1 << 20);
+  ssize_t n;
+  while ((n = read (fd, buf, 1 << 20)) > 0)
+    hasher_update (h, buf, (size_t) n);
+  free (buf);
+  close (fd);
+  hasher_final (h, out);
+  hasher_free (h);
+  return store_exec (b->st, b->err, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)", 2, key,
+                     out->str);
+}
+
+static int
+hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsigned depth, const struct strv *excl)
+{
+  if (depth > 512)
+    return kiln_err_set (b->err, ELOOP, "%s: too deep", rel);
+  DIR *d = dir_reopen (dirfd);
+  if (d == NULL)
+    return kiln_err_set (b->err, errno, "%s: %s", rel, strerror (errno));
+  struct strv names = STRV_INIT;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+      strv_push (&names, de->d_name);
+  closedir (d);
+  if (names.n > 1)
+    qsort (names.v, names.n, sizeof (char *), (int (*) (const void *, const void *)) strcmp);
+  int ret = 0;
+  for (size_t i = 0; i < names.n && ret == 0; i++)
+    {
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      buf_printf (&p, "%s%s%s", rel, *rel ? "/" : "", names.v[i]);
+      if (ignore_excluded (b->ignore, buf_str (&p)))
+        {
+          /* An excluded directory may still hold an exception. */
+          struct stat st;
+          if (!(fstatat (dirfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode)
+                && ignore_may_include_below (b->ignore, buf_str (&p))))
+            continue;
+        }
+      bool skip = false;
+      for (size_t e = 0; excl && e < excl->n; e++)
+        skip |= fnmatch (excl->v[e], buf_str (&p), FNM_PATHNAME) == 0;
+      if (skip)
+        continue;
+      struct stat st;
+      if (fstatat (dirfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          ret = kiln_err_set (b->err, errno, "%s: %s", buf_str (&p), strerror (errno));
+          break;
+        }
+      char line[256];
+      snprintf (line, sizeof line, "\n%o %lld ", (unsigned) st.st_mode, (long long) st.st_size);
+      hasher_update (h, buf_str (&p), p.len);
+      hasher_update (h, line, strlen (line));
+      if (S_ISREG (st.st_mode))
+        {
+          struct digest fd_;
+          ret = file_digest (b, dirfd, names.v[i], &st, &fd_);
+          hasher_update (h, fd_.str, DIGEST_STR_LEN);
+        }
+      else if (S_ISLNK (st.st_mode))
+        {
+          char t[4096];
+          ssize_t n = readlinkat (dirfd, names.v[i], t, sizeof t);
+          if (n > 0)
+            hasher_update (h, t, (size_t) n);
+        }
+      else if (S_ISDIR (st.st_mode))
+        {
+          int sub = openat (dirfd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            ret = kiln_err_set (b->err, errno, "%s: %s", buf_str (&p), strerror (errno));
+          else
+            {
+              ret = hash_tree (b, sub, buf_str (&p), h, depth + 1, excl);
+              close (sub);
+            }
+        }
+    }
+  strv_free (&names);
+  return ret;
+}
+
+static int
+in_root (int root, const char *path, int flags)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  const char *p = path;
+  while (*p == '/')
+    p++;
+  return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
+}
+
+/* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
+static int
+hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excl, struct hasher *h)
+{
+  if (b->ctx_fd < 0)
+    return 0;
+  for (size_t i = 0; i < sources->n; i++)
+    {
+      const char *src = sources->v[i];
+      _cleanup_free_ char *clean = path_clean (src);
+      const char *p = clean;
+      while (*p == '/')
+        p++;
+      /* For a wildcard, hash the directory it searches (a superset: safe). */
+      char dir[4096];
+      snprintf (dir, sizeof dir, "%s", *p ? p : ".");
+      char *g = strpbrk (dir, "*?[");
+      if (g)
+        {
+          while (g > dir && *g != '/')
+            g--;
+          if (*g == '/')
+            *g = '\0';
+          else
+            snprintf (dir, sizeof dir, ".");
+        }
+      hasher_update (h, "\nsrc ", 5);
+      hasher_update (h, src, strlen (src));
+      int fd = in_root (b->ctx_fd, dir, O_PATH);
+      if (fd < 0)
+        continue; /* missing: the copy itself reports it */
+      struct stat st;
+      fstat (fd, &st);
+      close (fd);
+      if (S_ISDIR (st.st_mode))
+        {
+          int dfd = in_root (b->ctx_fd, dir, O_RDONLY | O_DIRECTORY);
+          if (dfd < 0)
+            continue;
+          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", h, 0, excl);
+          close (dfd);
+          if (r < 0)
+            return -1;
+        }
+      else if (S_ISREG (st.st_mode))
+        {
+          char pdir[4096];
+          const char *sl = strrchr (dir, '/');
+          snprintf (pdir, sizeof pdir, "%.*s", sl ? (int) (sl - dir) : 1, sl ? dir : ".");
+          int pfd = in_root (b->ctx_fd, pdir, O_RDONLY | O_DIRECTORY);
+          if (pfd < 0)
+            continue;
+          /* A symlinked source is followed: hash what it points at. */
+          int f = in_root (pfd, sl ? sl + 1 : dir, O_RDONLY);
+          close (pfd);
+          if (f < 0)
+            continue;
+          struct digest d;
+          struct hasher *fh = hasher_new ();
+          char *buf = xmalloc (1 << 20);
+          ssize_t n;
+          while ((n = read (f, buf, 1 << 20)) > 0)
+            hasher_update (fh, buf, (size_t) n);
+          free (buf);
+          close (f);
+          hasher_final (fh, &d);
+          hasher_free (fh);
+          char line[64];
+          snprintf (line, sizeof line, " %o ", (unsigned) st.st_mode);
+          hasher_update (h, line, strlen (line));
+          hasher_update (h, d.str, DIGEST_STR_LEN);
+        }
+    }
+  return 0;
+}
+
+/* ---------- steps ---------- */
+
+static int step_fail_located (struct builder *b, const struct inst *in)
+{
+  if (b->err->line == 0 && in->node)
+    {
+      int col = df_ast_find_col (b->ast, in->line, in->node->keyword);
+      df_ast_locate (b->ast, b->err, in->line, col);
+    }
+  return -1;
+}
+
+static void
+history (struct builder *b, struct stage_out *o, const char *created_by, bool empty)
+{
+  config_add_history (o->config, b->now, created_by, NULL, empty);
+}
+
+/* Applies a step's result (a layer or none) to the stage. */
+static void
+take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by)
+{
+  struct digest d;
+  struct kiln_err e = {0};
+  bool layer = digest_valid (result) && digest_parse (result, &d, &e) == 0;
+  kiln_err_clear (&e);
+  if (layer)
+    {
+      layers_push (&o->layers, &d);
+      config_add_layer (o->config, d.str);
+    }
+  history (b, o, created_by, !layer);
+}
+
+static char *
+user_of (json_t *cfg)
+{
+  const char *u = json_string_value (json_object_get (json_object_get (cfg, "config"), "User"));
+  return xstrdup (u ? u : "");
+}
+
+static char *
+workdir_of (json_t *cfg)
+{
+  const char *w = json_string_value (json_object_get (json_object_get (cfg, "config"), "WorkingDir"));
+  return xstrdup (w && *w ? w : "/");
+}
+
+static json_t *
+env_of (json_t *cfg)
+{
+  json_t *e = json_object_get (json_object_get (cfg, "config"), "Env");
+  return json_is_array (e) ? e : NULL;
+}
+
+static int
+resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
+              char key[static DIGEST_STR_LEN + 1])
+{
+  bool numeric = *ref != '\0';
+  for (const char *p = ref; *p; p++)
+    numeric &= isdigit ((unsigned char) *p) != 0;
+  int idx = -1;
+  if (numeric)
+    idx = atoi (ref);
+  else
+    for (size_t i = 0; i < cur; i++)
+      if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
+        idx = (int) i;
+  if (idx >= 0 && (size_t) idx < cur)
+    {
+      memcpy (key, b->outs[idx].key, DIGEST_STR_LEN + 1);
+      return lowers_of (b, &b->outs[idx].layers, lowers);
+    }
+  /* An image from the store. */
+  struct digest id;
+  struct image_info ii;
+  if (image_resolve (b->st, ref, &id, b->err) < 0 || image_load (b->st, &id, &ii, b->err) < 0)
+    return step_fail_located (b, in);
+  struct layerlist l = {0};
+  for (size_t i = 0; i < ii.n_layers; i++)
+    layers_push (&l, &ii.layers[i].diff_id);
+  image_info_clear (&ii);
+  int r = lowers_of (b, &l, lowers);
+  free (l.d);
+  snprintf (key, DIGEST_STR_LEN + 1, "%s", id.str);
+  return r;
+}
+
+static char *
+shell_join (json_t *cfg, const char *cmd, struct strv *argv)
+{
+  json_t *shell = json_object_get (json_object_get (cfg, "config"), "Shell");
+  if (json_is_array (shell) && json_array_size (shell))
+    {
+      size_t i;
+      json_t *v;
+      json_array_foreach (shell, i, v) strv_push (argv, json_string_value (v) ? json_string_value (v) : "");
+    }
+  else
+    {
+      strv_push (argv, "/bin/sh");
+      strv_push (argv, "-c");
+    }
+  strv_push (argv, cmd);
+  return NULL;
+}
+
+static int
+run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+          const char *label)
+{
+  struct sandbox_spec spec = {0};
+  _cleanup_free_ char *material = NULL;
+  _cleanup_free_ char *created_by = NULL;
+  _cleanup_free_ char *hit = NULL;
+  /* argv: exec form as is; shell form and heredocs through the SHELL. */
+  if (in->json)
+    for (size_t i = 0; i < in->args.n; i++)
+      strv_push (&spec.argv, in->args.v[i]);
+  else
+    {
+      const struct df_node *n = in->node;
+      const char *cmd = in->args.v[0];
+      if (n->n_heredocs == 1 && strncmp (cmd, "<<", 2) == 0 && strchr (cmd, ' ') == NULL)
+        {
+          /* RUN <<EOF: the body is the script. */
+          _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
+                                                          : xstrdup (n->heredocs[0].content);
+          shell_join (o->config, body, &spec.argv);
+        }
+      else if (n->n_heredocs)
+        {
+          struct buf script = BUF_INIT;
+          buf_printf (&script, "%s\n", cmd);
+          for (size_t h = 0; h < n->n_heredocs; h++)
+            buf_printf (&script, "%s%s\n", n->heredocs[h].content, n->heredocs[h].name);
+          shell_join (o->config, buf_str (&script), &spec.argv);
+          buf_free (&script);
+        }
+      else
+        shell_join (o->config, cmd, &spec.argv);
+    }
+  /* Environment: the image's, then the declared build args ENV does not override. */
+  json_t *env = env_of (o->config);
+  struct envmap seen = ENVMAP_INIT;
+  size_t i;
+  json_t *v;
+  json_array_foreach (env, i, v)
+  {
+    const char *s = json_string_value (v);
+    if (!s)
+      continue;
+    strv_push (&spec.env, s);
+    const char *eq = strchr (s, '=');
+    envmap_setn (&seen, s, eq ? (size_t) (eq - s) : strlen (s), "");
+  }
+  struct strv keyenv = STRV_INIT;
+  for (size_t k = 0; k < spec.env.n; k++)
+    strv_push (&keyenv, spec.env.v[k]);
+  for (size_t k = 0; k < ss->args.n; k++)
+    if (!envmap_get (&seen, ss->args.keys[k], strlen (ss->args.keys[k])))
+      {
+        struct buf e = BUF_INIT;
+        buf_printf (&e, "%s=%s", ss->args.keys[k], ss->args.values[k]);
+        strv_push (&keyenv, buf_str (&e));
+        strv_push_owned (&spec.env, buf_steal (&e));
+      }
+  /* Proxy args reach RUN without being declared, and stay out of the cache key. */
+  for (size_t k = 0; k < b->m->build_args.n; k++)
+    if (is_predefined_arg (b->m->build_args.keys[k]) && !envmap_get (&seen, b->m->build_args.keys[k], strlen (b->m->build_args.keys[k])))
+      {
+        struct buf e = BUF_INIT;
+        buf_printf (&e, "%s=%s", b->m->build_args.keys[k], b->m->build_args.values[k]);
+        strv_push_owned (&spec.env, buf_steal (&e));
+      }
+  envmap_free (&seen);
+
+  _cleanup_free_ char *user = user_of (o->config);
+  _cleanup_free_ char *cwd = workdir_of (o->config);
+  enum sandbox_net net = b->rq->network;
+  if (in->network)
+    net = strcmp (in->network, "none") == 0 ? SANDBOX_NET_NONE
+          : strcmp (in->network, "host") == 0 ? SANDBOX_NET_HOST
+                                               : SANDBOX_NET_DEFAULT;
+  if (net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp ())
+    {
+      if (!b->net_warned)
+        say (b, "note: slirp4netns is not installed: RUN steps use the host's network\n");
+      b->net_warned = true;
+      net = SANDBOX_NET_HOST;
+    }
+
+  /* The cache key: everything that decides what the step does. */
+  json_t *km = json_pack ("{s:s, s:o, s:o, s:s, s:s, s:i, s:s}", "op", "run", "argv", json_array (), "env",
+                          json_array (), "user", user, "cwd", cwd, "net", (int) net, "security",
+                          in->security ? in->security : "");
+  for (size_t k = 0; k < spec.argv.n; k++)
+    json_array_append_new (json_object_get (km, "argv"), json_string (spec.argv.v[k]));
+  for (size_t k = 0; k < keyenv.n; k++)
+    json_array_append_new (json_object_get (km, "env"), json_string (keyenv.v[k]));
+  strv_free (&keyenv);
+  json_t *jm = json_array ();
+  json_object_set_new (km, "mounts", jm);
+
+  struct strv mountpoints = STRV_INIT;
+  strv_push (&mountpoints, "/proc");
+  strv_push (&mountpoints, "/sys");
+  strv_push (&mountpoints, "/dev");
+  strv_push (&mountpoints, "/etc/hosts");
+  strv_push (&mountpoints, "/etc/resolv.conf");
+  struct strv secret_files = STRV_INIT;
+  int lock_fds[16];
+  size_t n_locks = 0;
+  int ret = -1;
+  spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
+  for (size_t k = 0; k < in->n_mounts; k++)
+    {
+      const struct run_mount *rm = &in->mounts[k];
+      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts];
+      _cleanup_free_ char *target = NULL;
+      if (rm->target)
+        {
+          struct buf t = BUF_INIT;
+          if (rm->target[0] == '/')
+            buf_puts (&t, rm->target);
+          else
+            buf_printf (&t, "%s/%s", cwd, rm->target);
+          target = path_clean (buf_str (&t));
+          buf_free (&t);
+        }
+      json_t *jk = json_pack ("{s:i, s:s}", "type", (int) rm->type, "target", target ? target : "");
+      switch (rm->type)
+        {
+        case MOUNT_BIND:
+          if (rm->from)
+            {
+              char fkey[DIGEST_STR_LEN + 1];
+              struct strv lw = STRV_INIT;
+              if (resolve_from (b, si, rm->from, in, &lw, fkey) < 0)
+                {
+                  strv_free (&lw);
+                  json_decref (jk);
+                  goto out;
+                }
+              struct buf src = BUF_INIT;
+              for (size_t l = 0; l < lw.n; l++)
+                buf_printf (&src, "%s%s", l ? ":" : "", lw.v[l]);
+              strv_free (&lw);
+              sm->type = SMOUNT_OVERLAY_RO;
+              sm->source = buf_steal (&src);
+              _cleanup_free_ char *sub = path_clean (rm->source ? rm->source : "/");
+              sm->subpath = xstrdup (sub[0] == '/' ? sub + 1 : sub);
+              json_object_set_new (jk, "from", json_string (fkey));
+            }
+          else
+            {
+              if (b->ctx_fd < 0)
+                {
+                  json_decref (jk);
+                  kiln_err_set (b->err, EINVAL, "RUN --mount=type=bind needs a build context");
+                  goto out;
+                }
+              _cleanup_free_ char *sub = path_clean (rm->source ? rm->source : "/");
+              if (strncmp (sub, "..", 2) == 0 || strstr (sub, "/../"))
+                {
+                  json_decref (jk);
+                  kiln_err_set (b->err, EINVAL, "--mount source \"%s\" is outside the build context", rm->source);
+                  goto out;
+                }
+              struct buf src = BUF_INIT;
+              buf_printf (&src, "%s/%s", b->ctx_path, sub[0] == '/' ? sub + 1 : sub);
+              sm->type = SMOUNT_BIND;
+              sm->source = buf_steal (&src);
+              struct hasher *h = hasher_new ();
+              struct strv one = STRV_INIT;
+              strv_push (&one, rm->source ? rm->source : ".");
+              int hr = hash_context_sources (b, &one, NULL, h);
+              strv_free (&one);
+              struct digest cd;
+              hasher_final (h, &cd);
+              hasher_free (h);
+              if (hr < 0)
+                {
+                  json_decref (jk);
+                  goto out;
+                }
+              json_object_set_new (jk, "context", json_string (cd.str));
+            }
+          sm->readonly = rm->readonly;
+          break;
+        case MOUNT_CACHE:
+          {
+            /* Cache mounts live in the store, keyed by id, and survive --no-cache. */
+            struct digest cid;
+            digest_bytes (rm->id, strlen (rm->id), &cid);
+            struct buf dir = BUF_INIT;
+            buf_printf (&dir, "%s/cache", b->st->root);
+            mkdir (buf_str (&dir), 0700);
+            buf_printf (&dir, "/%.16s", digest_hex (&cid));
+            if (mkdir (buf_str (&dir), 0755) == 0)
+              {
+                if (rm->uid >= 0 || rm->gid >= 0)
+                  chown (buf_str (&dir), rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0);
+                if (rm->mode >= 0)
+                  chmod (buf_str (&dir), (mode_t) rm->mode);
+              }
+            if (rm->sharing == SHARING_LOCKED && n_locks < 16)
+              {
+                int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (lf >= 0 && flock (lf, LOCK_EX) == 0)
+                  lock_fds[n_locks++] = lf;
+              }
+            sm->type = SMOUNT_BIND;
+            sm->source = buf_steal (&dir);
+            sm->readonly = rm->readonly;
+            json_object_set_new (jk, "id", json_string (rm->id));
+            break;
+          }
+        case MOUNT_TMPFS:
+          sm->type = SMOUNT_TMPFS;
+          sm->size = rm->size;
+          break;
+        case MOUNT_SECRET:
+          {
+            const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
+            const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+            json_object_set_new (jk, "secret", json_string (rm->id));
+            if (srcf == NULL && envv == NULL)
+              {
+                if (rm->required)
+                  {
+                    json_decref (jk);
+                    kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
+                                  rm->id, rm->id);
+                    goto out;
+                  }
+                json_array_append_new (jm, jk);
+                continue;
+              }
+            /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
+            _cleanup_buf_ struct buf val = BUF_INIT;
+            if (srcf)
+              {
+                int fd = open (srcf, O_RDONLY | O_CLOEXEC);
+                char chunk[4096];
+                ssize_t n;
+                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len < (1u << 20))
+                  buf_append (&val, chunk, (size_t) n);
+                if (fd >= 0)
+                  close (fd);
+              }
+            else
+              buf_puts (&val, envv);
+            if (rm->env)
+              {
+                struct buf e = BUF_INIT;
+                buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
+                strv_push_owned (&spec.env, buf_steal (&e));
+              }
+            if (rm->target == NULL)
+              {
+                json_array_append_new (jm, jk);
+                continue;
+              }
+            char tmpl[] = "/dev/shm/kiln-secret-XXXXXX";
+            int fd = mkstemp (tmpl);
+            if (fd < 0 || write (fd, buf_str (&val), val.len) < 0)
+              {
+                json_decref (jk);
+                kiln_err_set (b->err, errno, "secret %s: %s", rm->id, strerror (errno));
+                goto out;
+              }
+            fchmod (fd, (mode_t) (rm->mode >= 0 ? rm->mode : 0400));
+            fchown (fd, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0);
+            close (fd);
+            strv_push (&secret_files, tmpl);
+            sm->type = SMOUNT_BIND;
+            sm->source = xstrdup (tmpl);
+            sm->readonly = true;
+            break;
+          }
+        case MOUNT_SSH:
+          json_decref (jk);
+          if (rm->required)
+            {
+              kiln_err_set (b->err, ENOTSUP, "RUN --mount=type=ssh: kiln does not forward SSH agents yet");
+              goto out;
+            }
+          continue;
+        }
+      json_array_append_new (jm, jk);
+      sm->target = target ? xstrdup (target) : xstrdup ("/");
+      strv_push (&mountpoints, sm->target);
+      spec.n_mounts++;
+    }
+
+  size_t klen;
+  material = json_canonical (km, &klen);
+  char key[DIGEST_STR_LEN + 1];
+  key_of (o->key, material, klen, key);
+  {
+    struct buf cb = BUF_INIT;
+    if (in->json)
+      buf_printf (&cb, "RUN %s # buildkit", in->node->original + utf8_space_prefix (in->node->original, strlen (in->node->original)) + 3);
+    else
+      {
+        buf_puts (&cb, "RUN");
+        for (size_t k = 0; k < spec.argv.n; k++)
+          buf_printf (&cb, " %s", spec.argv.v[k]);
+        buf_puts (&cb, " # buildkit");
+      }
+    created_by = buf_steal (&cb);
+  }
+  memcpy (o->key, key, sizeof key);
+  hit = cache_get (b, key);
+  if (hit)
+    {
+      say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+      take_result (b, o, hit, created_by);
+      ret = 0;
+      goto out;
+    }
+  say (b, "#%d %s\n", b->step, label);
+  double t0 = now_s ();
+  struct step_dirs sd;
+  if (step_begin (b, &sd) < 0)
+    goto out;
+  if (lowers_of (b, &o->layers, &spec.lowers) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      goto out;
+    }
+  spec.store_root = b->st->root;
+  spec.upper = sd.upper;
+  spec.work = sd.work;
+  spec.merged = sd.merged;
+  spec.cwd = cwd;
+  spec.user = user;
+  spec.hostname = "buildkitsandbox";
+  spec.network = net;
+  spec.stdin_fd = -1;
+  int pipefd[2];
+  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      kiln_err_set (b->err, errno, "pipe: %s", strerror (errno));
+      goto out;
+    }
+  spec.stdout_fd = pipefd[1];
+  spec.stderr_fd = pipefd[1];
+  struct output_reader rd = {.fd = pipefd[0], .step = b->step, .start = t0, .quiet = b->quiet};
+  pthread_t reader;
+  pthread_create (&reader, NULL, read_output, &rd);
+  int code = 0;
+  int r = sandbox_run (&spec, &code, b->err);
+  close (pipefd[1]);
+  pthread_join (reader, NULL);
+  if (r < 0 || code != 0)
+    {
+      if (r == 0)
+        {
+          struct buf msg = BUF_INIT;
+          buf_printf (&msg, "process \"%s\" did not complete successfully: exit code: %d",
+                      created_by + 4 /* after "RUN " */, code);
+          /* Drop the " # buildkit" suffix from the quoted command. */
+          char *tagp = strstr (msg.data, " # buildkit\"");
+          if (tagp)
+            memmove (tagp, tagp + 11, strlen (tagp + 11) + 1), msg.len = strlen (msg.data);
+          size_t first = rd.n_tail > TAIL_LINES ? rd.n_tail - TAIL_LINES : 0;
+          if (rd.n_tail)
+            buf_puts (&msg, "\nlast lines of its output:");
+          for (size_t k = first; k < rd.n_tail; k++)
+            buf_printf (&msg, "\n  %s", rd.tail[k % TAIL_LINES]);
+          kiln_err_set (b->err, EIO, "%s", buf_str (&msg));
+          buf_free (&msg);
+        }
+      for (size_t k = 0; k < TAIL_LINES; k++)
+        free (rd.tail[k]);
+      snapshot_abort (&sd.sn);
+      step_fail_located (b, in);
+      goto out;
+    }
+  for (size_t k = 0; k < TAIL_LINES; k++)
+    free (rd.tail[k]);
+  clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
+  struct digest diff;
+  int changed = step_finish (b, &sd, &diff);
+  if (changed < 0)
+    goto out;
+  const char *result = changed ? diff.str : "none";
+  if (cache_put (b, key, result) < 0)
+    goto out;
+  take_result (b, o, result, created_by);
+  say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  ret = 0;
+out:
+  for (size_t k = 0; k < n_locks; k++)
+    close (lock_fds[k]);
+  for (size_t k = 0; k < secret_files.n; k++)
+    unlink (secret_files.v[k]);
+  strv_free (&secret_files);
+  strv_free (&mountpoints);
+  json_decref (km);
+  sandbox_spec_clear (&spec);
+  return ret;
+}
+
+static int
+copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+           const char *label)
+{
+  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
+  int ret = -1;
+  _cleanup_free_ char *cwd = workdir_of (o->config);
+  _cleanup_free_ char *material = NULL;
+  _cleanup_free_ char *created_by = NULL;
+  _cleanup_free_ char *hit = NULL;
+  const char *dest_raw = in->args.v[in->args.n - 1];
+  struct buf dest = BUF_INIT;
+  if (dest_raw[0] == '/')
+    buf_puts (&dest, dest_raw);
+  else if (*dest_raw == '\0')
+    buf_printf (&dest, "%s/", cwd);
+  else
+    buf_printf (&dest, "%s%s%s", cwd, cwd[strlen (cwd) - 1] == '/' ? "" : "/", dest_raw);
+  size_t dl = strlen (dest_raw);
+  bool slash = dl && (dest_raw[dl - 1] == '/' || (dl >= 2 && strcmp (dest_raw + dl - 2, "/.") == 0) || strcmp (dest_raw, ".") == 0);
+  {
+    _cleanup_free_ char *clean = path_clean (buf_str (&dest));
+    buf_reset (&dest);
+    buf_puts (&dest, clean);
+    if ((slash || *dest_raw == '\0') && strcmp (clean, "/") != 0)
+      buf_putc (&dest, '/');
+  }
+  /* Sources: heredocs by name, the rest are paths. */
+  json_t *km = json_pack ("{s:s, s:s, s:[], s:s?, s:s?, s:b, s:b, s:[]}", "op", in->kind == I_ADD ? "add" : "copy",
+                          "dest", buf_str (&dest), "src", "chown", in->chown, "chmod", in->chmod, "parents", in->parents,
+                          "link", in->link, "exclude");
+  for (size_t k = 0; k < in->excludes.n; k++)
+    json_array_append_new (json_object_get (km, "exclude"), json_string (in->excludes.v[k]));
+  for (size_t k = 0; k + 1 < in->args.n; k++)
+    {
+      const char *s = in->args.v[k];
+      bool is_hd = false;
+      for (size_t h = 0; h < in->node->n_heredocs; h++)
+        {
+          const struct df_heredoc *hd = &in->node->heredocs[h];
+          char word[512];
+          snprintf (word, sizeof word, "<<%s%s", hd->chomp ? "-" : "", hd->name);
+          if (strncmp (s, "<<", 2) == 0 && (strstr (s, hd->name) != NULL))
+            {
+              is_hd = true;
+              _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
+              char *text = NULL;
+              if (hd->expand)
+                {
+                  struct shell_opts so = {.escape = b->ast->escape, .skip_process_quotes = true, .raw_escapes = true};
+                  struct shell_env env = {&ss->env, &ss->args};
+                  if (shell_expand (&so, body, strlen (body), &env, &text, NULL, b->err) < 0)
+                    goto out;
+                }
+              else
+                text = xstrdup (body);
+              strv_push (&op.heredoc_names, hd->name);
+              strv_push_owned (&op.heredoc_contents, text);
+              json_array_append_new (json_object_get (km, "src"), json_pack ("{s:s, s:s}", "heredoc", hd->name, "body", op.heredoc_contents.v[op.heredoc_contents.n - 1]));
+              break;
+            }
+        }
+      if (!is_hd)
+        {
+          if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
+            {
+              kiln_err_set (b->err, ENOTSUP, "ADD %s: downloading URLs is not supported by this kiln yet", s);
+              step_fail_located (b, in);
+              goto out;
+            }
+          strv_push (&op.sources, s);
+          json_array_append_new (json_object_get (km, "src"), json_string (s));
+        }
+    }
+  char fkey[DIGEST_STR_LEN + 1] = "";
+  if (in->from)
+    {
+      if (resolve_from (b, si, in->from, in, &op.src_lowers, fkey) < 0)
+        goto out;
+      json_object_set_new (km, "from", json_string (fkey));
+    }
+  else
+    {
+      if (b->ctx_fd < 0 && op.sources.n)
+        {
+          kiln_err_set (b->err, EINVAL, "%s needs a build context (the Dockerfile came on stdin)",
+                        inst_kind_name (in->kind));
+          step_fail_located (b, in);
+          goto out;
+        }
+      struct hasher *h = hasher_new ();
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h);
+      struct digest cd;
+      hasher_final (h, &cd);
+      hasher_free (h);
+      if (hr < 0)
+        goto out;
+      json_object_set_new (km, "context", json_string (cd.str));
+      op.context_fd = b->ctx_fd;
+      op.ignore = b->ignore;
+    }
+  /* The owner a name resolves to depends on the image: keyed by its layers. */
+  size_t klen;
+  material = json_canonical (km, &klen);
+  char key[DIGEST_STR_LEN + 1];
+  key_of (o->key, material, klen, key);
+  memcpy (o->key, key, sizeof key);
+  struct buf cb = BUF_INIT;
+  buf_printf (&cb, "%s ", inst_kind_name (in->kind));
+  if (in->from)
+    buf_printf (&cb, "--from=%s ", in->from);
+  for (size_t k = 0; k < in->args.n; k++)
+    buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
+  buf_puts (&cb, " # buildkit");
+  created_by = buf_steal (&cb);
+  hit = cache_get (b, key);
+  if (hit)
+    {
+      say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+      take_result (b, o, hit, created_by);
+      ret = 0;
+      goto out;
+    }
+  say (b, "#%d %s\n", b->step, label);
+  double t0 = now_s ();
+  struct step_dirs sd;
+  if (step_begin (b, &sd) < 0)
+    goto out;
+  if (lowers_of (b, &o->layers, &op.lowers) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      goto out;
+    }
+  op.store_root = b->st->root;
+  op.upper = sd.upper;
+  op.work = sd.work;
+  op.merged = sd.merged;
+  op.merged_src = sd.merged_src;
+  op.dest = buf_str (&dest);
+  op.chown = in->chown;
+  op.chmod = in->chmod;
+  op.add = in->kind == I_ADD;
+  op.parents = in->parents;
+  for (size_t k = 0; k < in->excludes.n; k++)
+    strv_push (&op.excludes, in->excludes.v[k]);
+  if (fileop_run (&op, b->err) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      step_fail_located (b, in);
+      goto out;
+    }
+  struct digest diff;
+  int changed = step_finish (b, &sd, &diff);
+  if (changed < 0)
+    goto out;
+  const char *result = changed ? diff.str : "none";
+  if (cache_put (b, key, result) < 0)
+    goto out;
+  take_result (b, o, result, created_by);
+  say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  ret = 0;
+out:
+  op.dest = NULL;
+  fileop_clear (&op);
+  buf_free (&dest);
+  json_decref (km);
+  return ret;
+}
+
+/* WORKDIR makes its directory (owned by the current USER) when it is missing. */
+static int
+workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, const char *label)
+{
+  _cleanup_free_ char *dir = workdir_of (o->config);
+  _cleanup_free_ char *user = user_of (o->config);
+  char key[DIGEST_STR_LEN + 1];
+  _cleanup_buf_ struct buf mat = BUF_INIT;
+  buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
+  key_of (o->key, buf_str (&mat), mat.len, key);
+  memcpy (o->key, key, sizeof key);
+  _cleanup_free_ char *created_by = config_created_by (in);
+  _cleanup_free_ char *hit = cache_get (b, key);
+  if (hit)
+    {
+      take_result (b, o, hit, created_by);
+      return 0;
+    }
+  struct step_dirs sd;
+  if (step_begin (b, &sd) < 0)
+    return -1;
+  struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
+  if (lowers_of (b, &o->layers, &op.lowers) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      fileop_clear (&op);
+      return -1;
+    }
+  op.store_root = b->st->root;
+  op.upper = sd.upper;
+  op.work = sd.work;
+  op.merged = sd.merged;
+  op.dest = dir;
+  op.owner = user;
+  int r = fileop_run (&op, b->err);
+  op.dest = NULL;
+  op.owner = NULL;
+  fileop_clear (&op);
+  if (r < 0)
+    {
+      snapshot_abort (&sd.sn);
+      return step_fail_located (b, in);
+    }
+  struct digest diff;
+  int changed = step_finish (b, &sd, &diff);
+  if (changed < 0)
+    return -1;
+  const char *result = changed ? diff.str : "none";
+  if (cache_put (b, key, result) < 0)
+    return -1;
+  take_result (b, o, result, created_by);
+  (void) label;
+  return 0;
+}
+
+/* ---------- stages ---------- */
+
+static int run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss,
+                            const struct inst *raw, const char *label, bool *cmd_set);
+
+static int
+start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss)
+{
+  const struct stage *s = &b->m->stages[si];
+  const char *plat = b->rq->stage.platform;
+  if (s->scratch)
+    {
+      o->config = config_new (plat, b->now);
+      snprintf (o->key, sizeof o->key, "%s", "scratch");
+      key_of ("scratch", plat ? plat : host_platform (), strlen (plat ? plat : host_platform ()), o->key);
+    }
+  else if (s->base_stage >= 0)
+    {
+      struct stage_out *base = &b->outs[s->base_stage];
+      o->config = json_deep_copy (base->config);
+      for (size_t i = 0; i < base->layers.n; i++)
+        layers_push (&o->layers, &base->layers.d[i]);
+      memcpy (o->key, base->key, sizeof o->key);
+    }
+  else
+    {
+      struct digest id;
+      struct image_info ii;
+      if (image_resolve (b->st, s->base, &id, b->err) < 0)
+        {
+          kiln_err_set (b->err, ENOENT,
+                        "FROM %s: the image is not in the store; add it with kiln load, kiln import or "
+                        "scripts/base-images (pulling from registries is not available yet)",
+                        s->base);
+          df_ast_locate (b->ast, b->err, s->from->line, df_ast_find_col (b->ast, s->from->line, s->from->node->args.v[0]));
+          return -1;
+        }
+      if (image_load (b->st, &id, &ii, b->err) < 0)
+        return -1;
+      o->config = json_deep_copy (ii.config);
+      for (size_t i = 0; i < ii.n_layers; i++)
+        {
+          layers_push (&o->layers, &ii.layers[i].diff_id);
+          /* Loaded layers are unpacked at load time; be sure. */
+          int found = snapshot_lookup (b->st, &ii.layers[i].diff_id, NULL, NULL, b->err);
+          if (found != 1)
+            {
+              image_info_clear (&ii);
+              return found < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s of %s has no snapshot", ii.layers[i].diff_id.str, s->base);
+            }
+        }
+      image_info_clear (&ii);
+      snprintf (o->key, sizeof o->key, "%s", id.str);
+    }
+  /* A new image: its own creation time; history and layers carry on. */
+  char ts[32];
+  format_rfc3339 (b->now, ts);
+  json_object_set_new (o->config, "created", json_string (ts));
+  if (!json_is_object (json_object_get (o->config, "config")))
+    json_object_set_new (o->config, "config", json_object ());
+  struct envmap base_env = ENVMAP_INIT;
+  json_t *env = env_of (o->config);
+  size_t i;
+  json_t *v;
+  json_array_foreach (env, i, v)
+  {
+    const char *e = json_string_value (v);
+    const char *eq = e ? strchr (e, '=') : NULL;
+    if (eq)
+      envmap_setn (&base_env, e, (size_t) (eq - e), eq + 1);
+  }
+  stage_state_init (ss, &base_env);
+  envmap_free (&base_env);
+  return 0;
+}
+
+static int
+run_onbuild (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss)
+{
+  json_t *ob = json_object_get (json_object_get (o->config, "config"), "OnBuild");
+  if (!json_is_array (ob) || json_array_size (ob) == 0)
+    return 0;
+  json_t *triggers = json_deep_copy (ob);
+  json_object_del (json_object_get (o->config, "config"), "OnBuild");
+  int ret = 0;
+  size_t i;
+  json_t *t;
+  json_array_foreach (triggers, i, t)
+  {
+    const char *text = json_string_value (t);
+    if (!text)
+      continue;
+    struct df_ast *ast = df_parse ("ONBUILD", text, strlen (text), b->err);
+    if (ast == NULL)
+      {
+        ret = -1;
+        break;
+      }
+    struct df_ast *saved = b->ast;
+    for (size_t n = 0; n < ast->n_nodes && ret == 0; n++)
+      {
+        struct inst *in = inst_from_node (ast, &ast->nodes[n], b->err);
+        if (in == NULL)
+          {
+            ret = -1;
+            break;
+          }
+        b->ast = ast;
+        struct buf label = BUF_INIT;
+        buf_printf (&label, "[%s onbuild] %s", b->m->stages[si].name ? b->m->stages[si].name : "stage", text);
+        b->step++;
+        bool cmd_set = false;
+        /* Expansion uses the stage model's AST for positions, but the trigger's own text. */
+        struct stage_model *m = b->m;
+        const struct df_ast *mast = m->ast;
+        m->ast = ast;
+        ret = run_instruction (b, si, o, ss, in, buf_str (&label), &cmd_set);
+        m->ast = mast;
+        b->ast = saved;
+        buf_free (&label);
+        inst_free (in);
+      }
+    df_ast_free (ast);
+    if (ret < 0)
+      break;
+  }
+  json_decref (triggers);
+  return ret;
+}
+
+static int
+run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *raw,
+                 const char *label, bool *cmd_set)
+{
+  struct inst *ex = stage_step (b->m, ss, raw, b->err);
+  if (ex == NULL)
+    return -1;
+  int r = 0;
+  switch (ex->kind)
+    {
+    case I_RUN:
+      r = run_step (b, si, o, ss, ex, label);
+      break;
+    case I_COPY:
+    case I_ADD:
+      r = copy_step (b, si, o, ss, ex, label);
+      break;
+    case I_ARG:
+      /* ARG changes no config; its values are part of later keys through RUN's env. */
+      break;
+    case I_WORKDIR:
+      config_apply (o->config, ex, b->err);
+      say (b, "#%d %s\n", b->step, label);
+      r = workdir_step (b, o, ex, label);
+      break;
+    case I_FROM:
+      break;
+    default:
+      {
+        if (ex->kind == I_ENTRYPOINT && !*cmd_set)
+          json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
+        if (ex->kind == I_CMD)
+          *cmd_set = true;
+        config_apply (o->config, ex, b->err);
+        char *cb = config_created_by (ex);
+        history (b, o, cb, true);
+        free (cb);
+        /* Config steps are part of the chain: the same layers with another CMD are another image. */
+        char key[DIGEST_STR_LEN + 1];
+        char *cfg_mat = config_created_by (ex);
+        key_of (o->key, cfg_mat, strlen (cfg_mat), key);
+        free (cfg_mat);
+        memcpy (o->key, key, sizeof key);
+        break;
+      }
+    }
+  inst_free (ex);
+  return r;
+}
+
+static int
+build_stage (struct builder *b, size_t si)
+{
+  const struct stage *s = &b->m->stages[si];
+  struct stage_out *o = &b->outs[si];
+  struct stage_state ss;
+  const char *sname = s->name ? s->name : "stage";
+  char namebuf[64];
+  if (s->name == NULL)
+    snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
+  size_t total = s->n_insts + 1;
+  b->step++;
+  say (b, "#%d [%s 1/%zu] FROM %s\n", b->step, s->name ? sname : namebuf, total, s->base);
+  if (start_stage (b, si, o, &ss) < 0)
+    return -1;
+  int ret = run_onbuild (b, si, o, &ss);
+  bool cmd_set = false;
+  for (size_t k = 0; k < s->n_insts && ret == 0; k++)
+    {
+      const struct inst *in = s->insts[k];
+      b->step++;
+      struct buf label = BUF_INIT;
+      const char *orig = in->node->original;
+      orig += utf8_space_prefix (orig, strlen (orig));
+      buf_printf (&label, "[%s %zu/%zu] %.200s", s->name ? sname : namebuf, k + 2, total, orig);
+      ret = run_instruction (b, si, o, &ss, in, buf_str (&label), &cmd_set);
+      buf_free (&label);
+    }
+  stage_state_clear (&ss);
+  o->built = ret == 0;
+  return ret;
+}
+
+/* ---------- the whole build ---------- */
+
+static int
+load_secrets (struct builder *b)
+{
+  for (size_t i = 0; i < b->rq->secrets.n; i++)
+    {
+      _cleanup_free_ char *spec = xstrdup (b->rq->secrets.v[i]);
+      const char *id = NULL, *src = NULL, *env = NULL;
+      for (char *save = NULL, *f = strtok_r (spec, ",", &save); f; f = strtok_r (NULL, ",", &save))
+        {
+          if (strncmp (f, "id=", 3) == 0)
+            id = f + 3;
+          else if (strncmp (f, "src=", 4) == 0 || strncmp (f, "source=", 7) == 0)
+            src = strchr (f, '=') + 1;
+          else if (strncmp (f, "env=", 4) == 0)
+            env = f + 4;
+          else if (strncmp (f, "type=", 5) == 0)
+            ;
+          else
+            return kiln_err_set (b->err, KILN_EUSAGE, "--secret: unknown field \"%s\" (id=, src=, env=)", f);
+        }
+      if (id == NULL)
+        id = src ? (strrchr (src, '/') ? strrchr (src, '/') + 1 : src) : env;
+      if (id == NULL || (src == NULL && env == NULL))
+        return kiln_err_set (b->err, KILN_EUSAGE, "--secret needs id=NAME and src=FILE or env=VAR");
+      if (src)
+        {
+          if (access (src, R_OK) < 0)
+            return kiln_err_set (b->err, errno, "--secret %s: %s: %s", id, src, strerror (errno));
+          envmap_set (&b->secrets_src, id, src);
+        }
+      else
+        {
+          const char *v = getenv (env);
+          if (v == NULL)
+            return kiln_err_set (b->err, ENOENT, "--secret %s: environment variable %s is not set", id, env);
+          envmap_set (&b->secrets_env, id, v);
+        }
+    }
+  return 0;
+}
+
+static int
+write_all_sink (void *ud, const void *buf, size_t len, struct kiln_err *err)
+{
+  int fd = *(int *) ud;
+  const char *p = buf;
+  while (len)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return kiln_err_set (err, errno, "writing: %s", strerror (errno));
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+static int
+export_output (struct builder *b, const struct stage_out *o, const struct digest *id)
+{
+  const char *spec = b->rq->output;
+  _cleanup_free_ char *copy = xstrdup (spec);
+  const char *type = NULL, *dest = NULL;
+  for (char *save = NULL, *f = strtok_r (copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
+    {
+      if (strncmp (f, "type=", 5) == 0)
+        type = f + 5;
+      else if (strncmp (f, "dest=", 5) == 0)
+        dest = f + 5;
+      else if (strchr (f, '=') == NULL && type == NULL)
+        {
+          /* docker's shorthand: -o DIR means type=local,dest=DIR */
+          type = "local";
+          dest = f;
+        }
+    }
+  if (type == NULL)
+    type = "local";
+  if (strcmp (type, "image") == 0)
+    return 0;
+  if (dest == NULL)
+    return kiln_err_set (b->err, KILN_EUSAGE, "--output type=%s needs dest=PATH", type);
+  if (strcmp (type, "local") == 0)
+    {
+      if (mkdir (dest, 0755) < 0 && errno != EEXIST)
+        return kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
+      struct step_dirs sd;
+      if (step_begin (b, &sd) < 0)
+        return -1;
+      struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
+      int r = lowers_of (b, &o->layers, &op.lowers);
+      _cleanup_free_ char *absdest = realpath (dest, NULL);
+      op.store_root = b->st->root;
+      op.merged = sd.merged;
+      op.dest = absdest ? absdest : dest;
+      if (r == 0)
+        r = fileop_run (&op, b->err);
+      op.dest = NULL;
+      fileop_clear (&op);
+      snapshot_abort (&sd.sn);
+      return r;
+    }
+  if (strcmp (type, "tar") == 0)
+    {
+      /* The final filesystem as one tar: the layers applied in order. */
+      struct step_dirs sd;
+      if (step_begin (b, &sd) < 0)
+        return -1;
+      struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
+      int r = lowers_of (b, &o->layers, &op.lowers);
+      op.store_root = b->st->root;
+      op.merged = sd.merged;
+      op.dest = sd.upper;
+      if (r == 0)
+        r = fileop_run (&op, b->err);
+      op.dest = NULL;
+      fileop_clear (&op);
+      if (r == 0)
+        {
+          struct buf tmp = BUF_INIT;
+          buf_printf (&tmp, "%s.kiln-tmp", dest);
+          int fd = strcmp (dest, "-") == 0 ? dup (1) : open (buf_str (&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+          if (fd < 0)
+            r = kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
+          else
+            {
+              struct layer_write_opts lo = {.clamp_mtime = -1};
+              struct layer_sink sink = {write_all_sink, &fd};
+              struct digest d;
+              r = layer_write_tar (sd.sn.fs_fd, &lo, &sink, &d, NULL, b->err);
+              close (fd);
+              if (r == 0 && strcmp (dest, "-") != 0 && rename (buf_str (&tmp), dest) < 0)
+                r = kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
+            }
+          buf_free (&tmp);
+        }
+      snapshot_abort (&sd.sn);
+      return r;
+    }
+  if (strcmp (type, "oci") == 0 || strcmp (type, "docker") == 0)
+    {
+      struct save_opts so = {.format = strcmp (type, "oci") == 0 ? FORMAT_OCI_ARCHIVE : FORMAT_DOCKER_ARCHIVE,
+                             .compression = b->rq->compression, .output = dest};
+      if (strcmp (type, "docker") == 0 && b->rq->compression == COMPRESS_GZIP)
+        so.compression = COMPRESS_NONE;
+      struct strv imgs = STRV_INIT;
+      if (b->rq->tags.n)
+        strv_push (&imgs, b->rq->tags.v[0]);
+      else
+        strv_push (&imgs, id->str);
+      int r = image_save (b->st, &so, &imgs, b->err);
+      strv_free (&imgs);
+      return r;
+    }
+  return kiln_err_set (b->err, KILN_EUSAGE, "--output: unknown type \"%s\" (image, local, tar, oci, docker)", type);
+}
+
+int
+build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
+{
+  struct builder b = {.st = st, .rq = rq, .ctx_fd = -1, .err = err};
+  b.now = store_now ();
+  b.quiet = rq->progress == PROGRESS_QUIET;
+  int ret = -1;
+  double t0 = now_s ();
+  if (store_lock_shared (st, err) < 0)
+    return -1;
+
+  /* The Dockerfile: -f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile. */
+  _cleanup_free_ char *df_path = NULL;
+  if (rq->dockerfile_text)
+    b.ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), err);
+  else
+    {
+      if (rq->dockerfile)
+        df_path = xstrdup (rq->dockerfile);
+      else
+        {
+          struct buf p = BUF_INIT;
+          buf_printf (&p, "%s/Dockerfile", rq->context);
+          if (access (buf_str (&p), F_OK) < 0)
+            {
+              buf_reset (&p);
+              buf_printf (&p, "%s/dockerfile", rq->context);
+            }
+          df_path = buf_steal (&p);
+        }
+      b.ast = df_parse_file (df_path, err);
+    }
+  if (b.ast == NULL)
+    goto out;
+  b.m = stages_resolve (b.ast, &rq->stage, err);
+  if (b.m == NULL)
+    goto out;
+  for (size_t i = 0; i < b.m->warnings.n; i++)
+    say (&b, "warning: %s\n", b.m->warnings.v[i]);
+  if (rq->context)
+    {
+      b.ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (b.ctx_fd < 0)
+        {
+          kiln_err_set (err, errno, "build context %s: %s", rq->context, strerror (errno));
+          goto out;
+        }
+      b.ctx_path = realpath (rq->context, NULL);
+      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
+      b.ignore = ignore_load (ign, true, err);
+      if (b.ignore == NULL)
+        goto out;
+    }
+  if (load_secrets (&b) < 0)
+    goto out;
+  b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
+  for (size_t si = 0; si < b.m->n_stages; si++)
+    if (b.m->stages[si].needed && build_stage (&b, si) < 0)
+      goto out;
+
+  struct stage_out *fin = &b.outs[b.m->target];
+  /* --label adds to the final image's labels. */
+  for (size_t i = 0; i < rq->labels.n; i++)
+    {
+      const char *eq = strchr (rq->labels.v[i], '=');
+      _cleanup_free_ char *k = eq ? xstrndup (rq->labels.v[i], (size_t) (eq - rq->labels.v[i])) : xstrdup (rq->labels.v[i]);
+      json_t *c = json_object_get (fin->config, "config");
+      json_t *l = json_object_get (c, "Labels");
+      if (!json_is_object (l))
+        json_object_set_new (c, "Labels", l = json_object ());
+      json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
+    }
+  struct image_layer *ls = xcalloc (fin->layers.n ? fin->layers.n : 1, sizeof *ls);
+  uint64_t total = 0;
+  for (size_t i = 0; i < fin->layers.n; i++)
+    {
+      ls[i].diff_id = fin->layers.d[i];
+      ls[i].blob = fin->layers.d[i];
+      snprintf (ls[i].media_type, sizeof ls[i].media_type, "%s", MT_OCI_LAYER);
+      if (layer_size (st, &ls[i].diff_id, &ls[i].blob_size, err) < 0)
+        {
+          free (ls);
+          goto out;
+        }
+      total += ls[i].blob_size;
+    }
+  int r = image_commit (st, fin->config, ls, fin->layers.n, &rq->tags, id, err);
+  free (ls);
+  if (r < 0)
+    goto out;
+  if (rq->output && export_output (&b, fin, id) < 0)
+    goto out;
+  if (rq->iidfile)
+    {
+      FILE *f = fopen (rq->iidfile, "w");
+      if (f == NULL || fprintf (f, "%s", id->str) < 0 || fclose (f) != 0)
+        {
+          kiln_err_set (err, errno, "--iidfile %s: %s", rq->iidfile, strerror (errno));
+          goto out;
+        }
+    }
+  char size[32];
+  format_size (total, size);
+  say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
+       now_s () - t0);
+  for (size_t i = 0; i < rq->tags.n; i++)
+    {
+      _cleanup_free_ char *f = ref_familiar (rq->tags.v[i]);
+      say (&b, "#%d naming to %s done\n", b.step + 1, f);
+    }
+  ret = 0;
+out:
+  if (b.outs)
+    for (size_t i = 0; i < b.m->n_stages; i++)
+      {
+        json_decref (b.outs[i].config);
+        free (b.outs[i].layers.d);
+      }
+  free (b.outs);
+  stages_free (b.m);
+  df_ast_free (b.ast);
+  ignore_free (b.ignore);
+  if (b.ctx_fd >= 0)
+    close (b.ctx_fd);
+  free (b.ctx_path);
+  envmap_free (&b.secrets_src);
+  envmap_free (&b.secrets_env);
+  strv_free (&b.trigger_asts_text);
+  return ret;
+}

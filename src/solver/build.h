@@ -1,0 +1,46 @@
+/* solver/build.h — `kiln build`: stages in build order, every step cached by
+ * content, RUN in the sandbox, COPY/ADD/WORKDIR as file operations, the image
+ * committed to the store (and exported if asked).
+ *
+ * Cache key of a step = sha256(parent key, the step after expansion, the
+ * content of its inputs): a context COPY hashes the selected files (content,
+ * mode, names; never mtimes), a RUN its argv, environment (only the build args
+ * the stage declared), user, directory and mounts.  A hit reuses the layer the
+ * step made before; a miss runs it. */
+#pragma once
+#include <stdbool.h>
+
+#include "frontend/stages.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/compress.h"
+#include "util/digest.h"
+#include "util/err.h"
+#include "worker/sandbox.h"
+
+enum progress_mode
+{
+  PROGRESS_AUTO,
+  PROGRESS_PLAIN,
+  PROGRESS_TTY,
+  PROGRESS_QUIET,
+};
+
+struct build_request
+{
+  const char *context;        /* directory, or NULL for a Dockerfile-only build (stdin) */
+  const char *dockerfile;     /* path; NULL: CONTEXT/Dockerfile (or dockerfile) */
+  const char *dockerfile_text; /* the Dockerfile itself when read from stdin */
+  struct build_opts stage;    /* target, build args, platform */
+  struct strv tags;           /* normalised references */
+  struct strv labels;         /* "K=V" */
+  struct strv secrets;        /* "id=X,src=F" / "id=X,env=E" */
+  bool no_cache;
+  const char *iidfile;
+  enum progress_mode progress;
+  enum sandbox_net network;   /* for RUN steps that do not say */
+  const char *output;         /* --output spec, NULL: the store only */
+  enum compression compression;
+};
+
+int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

@@ -1,0 +1,20 @@
+/* util/fsutil.h — small file system helpers shared by the walkers. */
+#pragma once
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* A DIR stream over the directory `dirfd` refers to, with its own position.
+ * (fdopendir(dup(fd)) would share the offset with `fd`: a second walk of the same
+ * fd would then see nothing.) */
+static inline DIR *
+dir_reopen (int dirfd)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    close (fd);
+  return d;
+}

@@ -1,0 +1,711 @@
+/* worker/fileop.c — COPY, ADD and WORKDIR's mkdir, inside a private mount namespace. */
+#include "worker/fileop.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend/ignore.h"
+#include "store/layer.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "worker/users.h"
+
+#define CHUNK (1u << 20)
+#define MAX_MATCHES 1000000u
+
+void
+fileop_clear (struct fileop *op)
+{
+  strv_free (&op->lowers);
+  strv_free (&op->sources);
+  strv_free (&op->src_lowers);
+  strv_free (&op->excludes);
+  strv_free (&op->heredoc_names);
+  strv_free (&op->heredoc_contents);
+}
+
+/* ---------- chmod specs ---------- */
+
+int
+chmod_apply (const char *spec, mode_t mode, bool is_dir, mode_t *out)
+{
+  if (spec[0] >= '0' && spec[0] <= '7')
+    {
+      char *end;
+      unsigned long v = strtoul (spec, &end, 8);
+      if (*end || v > 07777)
+        return -1;
+      *out = (mode_t) v;
+      return 0;
+    }
+  mode_t m = mode & 07777;
+  const char *p = spec;
+  while (*p)
+    {
+      mode_t who = 0;
+      for (; *p && strchr ("ugoa", *p); p++)
+        who |= *p == 'u' ? 04700 : *p == 'g' ? 02070 : *p == 'o' ? 01007 : 07777;
+      if (who == 0)
+        who = 07777;
+      while (*p && strchr ("+-=", *p))
+        {
+          char op = *p++;
+          mode_t bits = 0;
+          if (*p && strchr ("ugo", *p))
+            {
+              mode_t src = *p == 'u' ? (m >> 6) & 7 : *p == 'g' ? (m >> 3) & 7 : m & 7;
+              bits = (mode_t) ((src << 6) | (src << 3) | src);
+              p++;
+            }
+          else
+            for (; *p && strchr ("rwxXst", *p); p++)
+              switch (*p)
+                {
+                case 'r': bits |= 0444; break;
+                case 'w': bits |= 0222; break;
+                case 'x': bits |= 0111; break;
+                case 'X': if (is_dir || (mode & 0111)) bits |= 0111; break;
+                case 's': bits |= 06000; break;
+                case 't': bits |= 01000; break;
+                }
+          bits &= who;
+          if (op == '+')
+            m |= bits;
+          else if (op == '-')
+            m &= ~bits;
+          else
+            m = (m & ~(who & 0777)) | bits;
+        }
+      if (*p == ',')
+        p++;
+      else if (*p)
+        return -1;
+    }
+  *out = m;
+  return 0;
+}
+
+/* ---------- helpers inside the child ---------- */
+
+struct ctx
+{
+  const struct fileop *op;
+  int dst_root;
+  int src_root;
+  bool from_context;
+  bool chown_set;
+  struct user_ids owner;
+  char *buf;
+  int err_fd;
+};
+
+static void __attribute__ ((noreturn, format (printf, 2, 3)))
+fail (struct ctx *c, const char *fmt, ...)
+{
+  char msg[2048];
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  if (n > 0 && write (c->err_fd, msg, (size_t) n < sizeof msg ? (size_t) n : sizeof msg - 1) < 0)
+    _exit (2);
+  _exit (1);
+}
+
+static int
+in_root (int root, const char *path, int flags, mode_t mode)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  const char *p = path;
+  while (*p == '/')
+    p++;
+  return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
+}
+
+/* mkdir -p of `path` in the destination; new directories get `mode` and the
+ * --chown owner (docker gives implicitly created parents both). */
+static int
+mkdirs (struct ctx *c, const char *path, mode_t mode)
+{
+  char buf[4096];
+  snprintf (buf, sizeof buf, "%s", path);
+  int cur = dup (c->dst_root);
+  char *p = buf;
+  while (*p == '/')
+    p++;
+  while (*p)
+    {
+      char *e = strchr (p, '/');
+      if (e)
+        *e = '\0';
+      if (*p && strcmp (p, ".") != 0)
+        {
+          if (mkdirat (cur, p, 0700) == 0)
+            {
+              int nd = openat (cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+              if (nd >= 0)
+                {
+                  if (fchmod (nd, mode) < 0 || (c->chown_set && fchown (nd, c->owner.uid, c->owner.gid) < 0))
+                    fail (c, "%s: %s", path, strerror (errno));
+                  close (nd);
+                }
+            }
+          else if (errno != EEXIST)
+            fail (c, "creating %s: %s", path, strerror (errno));
+          int next = in_root (cur, p, O_PATH | O_DIRECTORY, 0);
+          if (next < 0)
+            fail (c, "%s: %s is not a directory", path, p);
+          close (cur);
+          cur = next;
+        }
+      if (!e)
+        break;
+      p = e + 1;
+    }
+  return cur;
+}
+
+static bool
+excluded (struct ctx *c, const char *rel)
+{
+  if (c->from_context && c->op->ignore && ignore_excluded (c->op->ignore, rel))
+    return true;
+  for (size_t i = 0; i < c->op->excludes.n; i++)
+    if (fnmatch (c->op->excludes.v[i], rel, FNM_PATHNAME) == 0)
+      return true;
+  return false;
+}
+
+static void
+apply_meta (struct ctx *c, int pfd, const char *name, const struct stat *st, const char *what)
+{
+  mode_t mode = st->st_mode & 07777;
+  if (c->op->chmod && !S_ISLNK (st->st_mode))
+    chmod_apply (c->op->chmod, mode, S_ISDIR (st->st_mode), &mode);
+  uid_t uid = c->chown_set ? c->owner.uid : c->from_context ? 0 : st->st_uid;
+  gid_t gid = c->chown_set ? c->owner.gid : c->from_context ? 0 : st->st_gid;
+  if (fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    fail (c, "chown %s: %s", what, strerror (errno));
+  if (!S_ISLNK (st->st_mode) && fchmodat (pfd, name, mode, 0) < 0)
+    fail (c, "chmod %s: %s", what, strerror (errno));
+  struct timespec t[2] = {st->st_mtim, st->st_mtim};
+  utimensat (pfd, name, t, AT_SYMLINK_NOFOLLOW);
+}
+
+static void
+remove_existing (struct ctx *c, int pfd, const char *name, bool keep_dir)
+{
+  struct stat st;
+  if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      if (keep_dir)
+        return;
+      struct kiln_err e = {0};
+      if (store_remove_tree (pfd, name, &e) < 0)
+        fail (c, "replacing %s: %s", name, e.msg);
+      return;
+    }
+  unlinkat (pfd, name, 0);
+}
+
+static void copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth);
+
+/* Copies one entry (src: fd of its directory + name) to dst (fd of the target dir + name). */
+static void
+copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dpfd, const char *dname, bool follow,
+            unsigned depth)
+{
+  struct stat st;
+  if (fstatat (spfd, sname, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+    fail (c, "%s: %s", srel, strerror (errno));
+  if (S_ISDIR (st.st_mode))
+    {
+      remove_existing (c, dpfd, dname, true);
+      if (mkdirat (dpfd, dname, 0700) < 0 && errno != EEXIST)
+        fail (c, "%s: %s", dname, strerror (errno));
+      int sfd = follow ? in_root (spfd, sname, O_RDONLY | O_DIRECTORY, 0)
+                       : openat (spfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sfd < 0)
+        fail (c, "%s: %s", srel, strerror (errno));
+      copy_tree (c, sfd, srel, dpfd, dname, depth + 1);
+      close (sfd);
+      apply_meta (c, dpfd, dname, &st, srel);
+      return;
+    }
+  remove_existing (c, dpfd, dname, false);
+  if (S_ISLNK (st.st_mode))
+    {
+      char target[4096];
+      ssize_t n = readlinkat (spfd, sname, target, sizeof target - 1);
+      if (n < 0)
+        fail (c, "%s: %s", srel, strerror (errno));
+      target[n] = '\0';
+      if (symlinkat (target, dpfd, dname) < 0)
+        fail (c, "%s: %s", dname, strerror (errno));
+    }
+  else if (S_ISREG (st.st_mode))
+    {
+      int in = follow ? in_root (spfd, sname, O_RDONLY, 0) : openat (spfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (in < 0)
+        fail (c, "%s: %s", srel, strerror (errno));
+      int out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (out < 0)
+        fail (c, "%s: %s", dname, strerror (errno));
+      off_t left = st.st_size;
+      while (left > 0)
+        {
+          ssize_t n = copy_file_range (in, NULL, out, NULL, (size_t) left, 0);
+          if (n <= 0)
+            {
+              /* Fall back to read/write (other filesystems, special files). */
+              n = read (in, c->buf, CHUNK);
+              if (n <= 0)
+                break;
+              if (write (out, c->buf, (size_t) n) != n)
+                fail (c, "%s: %s", dname, strerror (errno));
+            }
+          left -= n;
+        }
+      close (in);
+      close (out);
+    }
+  else if (S_ISFIFO (st.st_mode))
+    {
+      if (mkfifoat (dpfd, dname, 0600) < 0)
+        fail (c, "%s: %s", dname, strerror (errno));
+    }
+  else
+    return; /* devices and sockets are not copied */
+  apply_meta (c, dpfd, dname, &st, srel);
+}
+
+static int
+cmp_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Copies the contents of directory sfd into dpfd/dname. */
+static void
+copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth)
+{
+  if (depth > 512)
+    fail (c, "%s: directories nested too deep", srel);
+  int dfd = openat (dpfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    fail (c, "%s: %s", dname, strerror (errno));
+  DIR *d = dir_reopen (sfd);
+  if (d == NULL)
+    fail (c, "%s: %s", srel, strerror (errno));
+  struct strv names = STRV_INIT;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      strv_push (&names, de->d_name);
+  closedir (d);
+  if (names.n > 1)
+    qsort (names.v, names.n, sizeof (char *), cmp_names);
+  for (size_t i = 0; i < names.n; i++)
+    {
+      char rel[4096];
+      snprintf (rel, sizeof rel, "%s%s%s", srel, *srel ? "/" : "", names.v[i]);
+      if (excluded (c, rel))
+        continue;
+      copy_entry (c, sfd, names.v[i], rel, dfd, names.v[i], false, depth);
+    }
+  strv_free (&names);
+  close (dfd);
+}
+
+static bool
+has_glob (const char *s)
+{
+  return strpbrk (s, "*?[") != NULL;
+}
+
+/* Expands a source pattern to the paths it names in the source root. */
+static void
+match_sources (struct ctx *c, const char *pattern, struct strv *out)
+{
+  char *clean = path_clean (pattern);
+  const char *p = clean;
+  while (*p == '/')
+    p++;
+  if (strcmp (p, ".") == 0 || *p == '\0')
+    {
+      strv_push (out, ".");
+      free (clean);
+      return;
+    }
+  if (!has_glob (p))
+    {
+      strv_push (out, p);
+      free (clean);
+      return;
+    }
+  /* Walk from the longest literal prefix directory; match each path. */
+  char dir[4096];
+  snprintf (dir, sizeof dir, "%s", p);
+  char *g = strpbrk (dir, "*?[");
+  while (g > dir && *g != '/')
+    g--;
+  if (*g == '/')
+    *g = '\0';
+  else
+    snprintf (dir, sizeof dir, ".");
+  int depth_limit = 0;
+  for (const char *q = p; *q; q++)
+    depth_limit += *q == '/';
+  struct strv stack = STRV_INIT;
+  strv_push (&stack, dir);
+  while (stack.n && out->n < MAX_MATCHES)
+    {
+      char *d = stack.v[--stack.n];
+      stack.v[stack.n] = NULL;
+      int fd = in_root (c->src_root, d, O_RDONLY | O_DIRECTORY, 0);
+      if (fd >= 0)
+        {
+          DIR *dd = fdopendir (fd);
+          struct dirent *de;
+          struct strv names = STRV_INIT;
+          while (dd && (de = readdir (dd)) != NULL)
+            if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+              strv_push (&names, de->d_name);
+          if (dd)
+            closedir (dd);
+          if (names.n > 1)
+            qsort (names.v, names.n, sizeof (char *), cmp_names);
+          for (size_t i = 0; i < names.n; i++)
+            {
+              char rel[4096];
+              snprintf (rel, sizeof rel, "%s%s%s", strcmp (d, ".") ? d : "", strcmp (d, ".") ? "/" : "", names.v[i]);
+              int slashes = 0;
+              for (const char *q = rel; *q; q++)
+                slashes += *q == '/';
+              if (fnmatch (p, rel, FNM_PATHNAME) == 0)
+                {
+                  if (!excluded (c, rel))
+                    strv_push (out, rel);
+                }
+              else if (slashes < depth_limit)
+                strv_push (&stack, rel);
+            }
+          strv_free (&names);
+        }
+      free (d);
+    }
+  strv_free (&stack);
+  free (clean);
+}
+
+static bool
+is_archive (int fd)
+{
+  unsigned char h[262];
+  ssize_t n = pread (fd, h, sizeof h, 0);
+  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+    return true; /* gzip */
+  if (n >= 3 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h')
+    return true;
+  if (n >= 6 && memcmp (h, "\xfd" "7zXZ\0", 6) == 0)
+    return true;
+  if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd)
+    return true;
+  return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
+}
+
+static void
+do_copy (struct ctx *c)
+{
+  const struct fileop *op = c->op;
+  struct strv srcs = STRV_INIT;
+  bool wildcard = false;
+  for (size_t i = 0; i < op->sources.n; i++)
+    {
+      size_t before = srcs.n;
+      wildcard |= has_glob (op->sources.v[i]);
+      match_sources (c, op->sources.v[i], &srcs);
+      if (!has_glob (op->sources.v[i]))
+        for (size_t k = before; k < srcs.n; k++)
+          {
+            struct stat st;
+            int fd = in_root (c->src_root, srcs.v[k], O_PATH, 0);
+            if (fd < 0 || fstat (fd, &st) < 0 || (strcmp (srcs.v[k], ".") && excluded (c, srcs.v[k])))
+              fail (c, "\"%s\": not found%s", op->sources.v[i],
+                    c->from_context ? " in the build context (or excluded by .dockerignore)" : " in the source stage");
+            close (fd);
+          }
+    }
+  size_t total = srcs.n + op->heredoc_names.n;
+  if (total == 0)
+    fail (c, "no source files were specified%s", wildcard ? " (no file matched the wildcard)" : "");
+  const char *dest = op->dest;
+  size_t dl = strlen (dest);
+  bool dest_slash = dl > 0 && dest[dl - 1] == '/';
+  struct stat dst_st;
+  int probe = in_root (c->dst_root, dest, O_PATH, 0);
+  bool dest_is_dir = probe >= 0 && fstat (probe, &dst_st) == 0 && S_ISDIR (dst_st.st_mode);
+  if (probe >= 0)
+    close (probe);
+  if ((total > 1 || (wildcard && srcs.n > 1)) && !dest_slash && !dest_is_dir)
+    fail (c, "when using COPY with more than one source file, the destination must be a directory and end with a /");
+
+  mode_t parent_mode = 0755;
+  if (op->chmod)
+    chmod_apply (op->chmod, 0755, true, &parent_mode);
+
+  /* Heredoc files: their names are the delimiters. */
+  for (size_t i = 0; i < op->heredoc_names.n; i++)
+    {
+      char target[4096];
+      if (dest_slash || dest_is_dir || op->heredoc_names.n > 1)
+        snprintf (target, sizeof target, "%s%s%s", dest, dest_slash ? "" : "/", op->heredoc_names.v[i]);
+      else
+        snprintf (target, sizeof target, "%s", dest);
+      char *slash = strrchr (target, '/');
+      *slash = '\0';
+      int pfd = mkdirs (c, target, parent_mode);
+      const char *name = slash + 1;
+      remove_existing (c, pfd, name, false);
+      int fd = openat (pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      const char *body = op->heredoc_contents.v[i];
+      if (fd < 0 || write (fd, body, strlen (body)) < 0)
+        fail (c, "%s: %s", name, strerror (errno));
+      close (fd);
+      struct stat st = {.st_mode = S_IFREG | 0644};
+      clock_gettime (CLOCK_REALTIME, &st.st_mtim);
+      c->from_context = true;
+      apply_meta (c, pfd, name, &st, name);
+      close (pfd);
+    }
+
+  for (size_t i = 0; i < srcs.n; i++)
+    {
+      const char *src = srcs.v[i];
+      int sfd = in_root (c->src_root, src, O_PATH, 0);
+      struct stat st;
+      if (sfd < 0 || fstat (sfd, &st) < 0)
+        fail (c, "%s: %s", src, strerror (errno));
+      const char *base = strrchr (src, '/') ? strrchr (src, '/') + 1 : src;
+      char target[8192];
+      if (op->parents && strcmp (src, ".") != 0)
+        snprintf (target, sizeof target, "%s%s%s", dest, dest_slash ? "" : "/", src);
+      else if (S_ISDIR (st.st_mode))
+        snprintf (target, sizeof target, "%s", dest);
+      else if (dest_slash || dest_is_dir || total > 1)
+        snprintf (target, sizeof target, "%s%s%s", dest, dest_slash ? "" : "/", base);
+      else
+        snprintf (target, sizeof target, "%s", dest);
+      close (sfd);
+
+      if (S_ISDIR (st.st_mode) && !op->parents)
+        {
+          /* A directory source copies its contents. */
+          int dfd = mkdirs (c, target, parent_mode);
+          int src_dir = in_root (c->src_root, src, O_RDONLY | O_DIRECTORY, 0);
+          if (src_dir < 0)
+            fail (c, "%s: %s", src, strerror (errno));
+          int parent = dup (dfd);
+          copy_tree (c, src_dir, strcmp (src, ".") ? src : "", parent, ".", 0);
+          close (parent);
+          close (src_dir);
+          close (dfd);
+          continue;
+        }
+      size_t tl = strlen (target);
+      while (tl > 1 && target[tl - 1] == '/')
+        target[--tl] = '\0';
+      char *slash = strrchr (target, '/');
+      char parent_path[8192];
+      snprintf (parent_path, sizeof parent_path, "%.*s", slash ? (int) (slash - target) : 0, target);
+      const char *name = slash ? slash + 1 : target;
+      int pfd = mkdirs (c, parent_path[0] ? parent_path : "/", parent_mode);
+      /* The source's own directory, so that a symlink source is followed inside its root. */
+      char sdir[4096];
+      const char *sl = strrchr (src, '/');
+      snprintf (sdir, sizeof sdir, "%.*s", sl ? (int) (sl - src) : 1, sl ? src : ".");
+      int spfd = in_root (c->src_root, sdir, O_RDONLY | O_DIRECTORY, 0);
+      if (spfd < 0)
+        fail (c, "%s: %s", src, strerror (errno));
+      if (op->add && S_ISREG (st.st_mode))
+        {
+          int afd = in_root (spfd, base, O_RDONLY, 0);
+          if (afd >= 0 && is_archive (afd))
+            {
+              /* ADD of a local archive: its contents land in the destination directory. */
+              close (pfd);
+              int dfd = mkdirs (c, target, parent_mode);
+              struct kiln_err e = {0};
+              if (layer_apply_tar (dfd, afd, NULL, NULL, NULL, &e) < 0)
+                fail (c, "ADD %s: %s", src, e.msg);
+              close (dfd);
+              close (afd);
+              close (spfd);
+              continue;
+            }
+          if (afd >= 0)
+            close (afd);
+        }
+      copy_entry (c, spfd, base, src, pfd, name, true, 0);
+      close (spfd);
+      close (pfd);
+    }
+  strv_free (&srcs);
+}
+
+static void
+do_mkdir (struct ctx *c)
+{
+  int probe = in_root (c->dst_root, c->op->dest, O_PATH, 0);
+  if (probe >= 0)
+    {
+      close (probe);
+      return; /* an existing directory keeps its owner */
+    }
+  char why[512];
+  struct user_ids ids;
+  if (users_resolve (c->dst_root, c->op->owner, true, &ids, why, sizeof why) == 0)
+    {
+      c->owner = ids;
+      c->chown_set = c->op->owner && *c->op->owner;
+    }
+  int fd = mkdirs (c, c->op->dest, 0755);
+  close (fd);
+}
+
+static void __attribute__ ((noreturn))
+child (const struct fileop *op, int err_fd)
+{
+  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1};
+  c.buf = xmalloc (CHUNK);
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    fail (&c, "mount namespace: %s", strerror (errno));
+  char snapdir[4096];
+  snprintf (snapdir, sizeof snapdir, "%s/snapshots", op->store_root);
+  if (chdir (snapdir) < 0)
+    fail (&c, "%s: %s", snapdir, strerror (errno));
+  struct buf opts = BUF_INIT;
+  buf_puts (&opts, "lowerdir=");
+  if (op->lowers.n == 0)
+    {
+      char empty[4200];
+      snprintf (empty, sizeof empty, "%s.empty", op->merged);
+      mkdir (empty, 0755);
+      buf_puts (&opts, empty);
+    }
+  for (size_t i = 0; i < op->lowers.n; i++)
+    buf_printf (&opts, "%s%s", i ? ":" : "", op->lowers.v[i]);
+  if (op->upper)
+    buf_printf (&opts, ",upperdir=%s,workdir=%s", op->upper, op->work);
+  if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
+    fail (&c, "mounting the image: %s", strerror (errno));
+  c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c.dst_root < 0)
+    fail (&c, "%s: %s", op->merged, strerror (errno));
+  if (op->kind == FOP_MKDIR)
+    {
+      do_mkdir (&c);
+      _exit (0);
+    }
+  if (op->kind == FOP_EXPORT)
+    {
+      /* The image (mounted read-only above as the "destination") is copied out
+       * to a host directory with owners and modes kept. */
+      int out = open (op->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (out < 0)
+        fail (&c, "%s: %s", op->dest, strerror (errno));
+      c.src_root = c.dst_root;
+      c.from_context = false;
+      int parent = dup (out);
+      copy_tree (&c, c.src_root, "", parent, ".", 0);
+      _exit (0);
+    }
+  if (op->context_fd >= 0)
+    {
+      c.src_root = op->context_fd;
+      c.from_context = true;
+    }
+  else
+    {
+      buf_reset (&opts);
+      buf_puts (&opts, "lowerdir=");
+      if (op->src_lowers.n == 0)
+        {
+          char empty[4200];
+          snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
+          mkdir (empty, 0755);
+          buf_puts (&opts, empty);
+          /* overlay needs two lowers when read-only with one... one is fine */
+        }
+      for (size_t i = 0; i < op->src_lowers.n; i++)
+        buf_printf (&opts, "%s%s", i ? ":" : "", op->src_lowers.v[i]);
+      if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
+        fail (&c, "mounting the source: %s", strerror (errno));
+      c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (c.src_root < 0)
+        fail (&c, "%s: %s", op->merged_src, strerror (errno));
+    }
+  if (op->chown && *op->chown)
+    {
+      char why[512];
+      if (users_resolve (c.dst_root, op->chown, true, &c.owner, why, sizeof why) < 0)
+        fail (&c, "--chown=%s: %s", op->chown, why);
+      c.chown_set = true;
+    }
+  do_copy (&c);
+  _exit (0);
+}
+
+int
+fileop_run (const struct fileop *op, struct kiln_err *err)
+{
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+  pid_t pid = fork ();
+  if (pid < 0)
+    return kiln_err_set (err, errno, "fork: %s", strerror (errno));
+  if (pid == 0)
+    {
+      close (p[0]);
+      child (op, p[1]);
+    }
+  close (p[1]);
+  char msg[2048];
+  ssize_t n = 0, got;
+  while ((got = read (p[0], msg + n, sizeof msg - 1 - (size_t) n)) > 0)
+    n += got;
+  close (p[0]);
+  int st;
+  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (n > 0)
+    {
+      msg[n] = '\0';
+      return kiln_err_set (err, EIO, "%s", msg);
+    }
+  if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
+    return kiln_err_set (err, EIO, "the file operation failed (status %d)", st);
+  return 0;
+}
