@@ -85,6 +85,37 @@ platform_args (const char *name, const char *plat, struct envmap *out, struct ki
   return 0;
 }
 
+/* ---------- ARG ---------- */
+
+/* Expands an ARG instruction. A default is expanded only when no --build-arg
+ * gives the value (so `ARG X=${Y:?msg}` fails only when X really needs it). */
+static struct inst *
+expand_arg (const struct stage_model *m, const struct inst *raw, const struct shell_env *env, struct kiln_err *err)
+{
+  struct inst *ex = xcalloc (1, sizeof *ex);
+  ex->kind = I_ARG;
+  ex->node = raw->node;
+  ex->line = raw->line;
+  ex->kvs = xcalloc (raw->n_kvs ? raw->n_kvs : 1, sizeof *ex->kvs);
+  for (size_t k = 0; k < raw->n_kvs; k++)
+    {
+      struct inst_kv *kv = &ex->kvs[ex->n_kvs++];
+      kv->key = shell_expand_word (raw->kvs[k].key, m->ast->escape, env, err);
+      if (kv->key != NULL && raw->kvs[k].value
+          && envmap_get (&m->build_args, kv->key, strlen (kv->key)) == NULL)
+        kv->value = shell_expand_word (raw->kvs[k].value, m->ast->escape, env, err);
+      if (kv->key == NULL || (raw->kvs[k].value && kv->value == NULL
+                              && envmap_get (&m->build_args, kv->key, strlen (kv->key)) == NULL))
+        {
+          const char *needle = raw->kvs[k].value ? raw->kvs[k].value : raw->kvs[k].key;
+          df_ast_locate (m->ast, err, raw->line, df_ast_find_col (m->ast, raw->line, needle));
+          inst_free (ex);
+          return NULL;
+        }
+    }
+  return ex;
+}
+
 /* ---------- model ---------- */
 
 void
@@ -176,8 +207,9 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
   if (later >= 0)
     {
       kiln_err_set (err, KILN_EPARSE,
-                    "stage \"%s\" is defined after this one (line %d): a stage can only use stages before it", ref,
-                    m->stages[later].from->line);
+                    "cannot copy from stage \"%s\", it needs to be defined before current stage \"%s\" (it is "
+                    "defined at line %d)",
+                    ref, m->stages[cur].name ? m->stages[cur].name : "", m->stages[later].from->line);
       df_ast_locate (ast, err, in->line, col);
       return -2;
     }
@@ -306,7 +338,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
       m->meta = xrealloc (m->meta, (m->n_meta + 1) * sizeof *m->meta);
       m->meta[m->n_meta++] = in;
       struct shell_env env = {&m->meta_env, NULL};
-      struct inst *ex = inst_expand (ast, in, &env, err);
+      struct inst *ex = expand_arg (m, in, &env, err);
       if (ex == NULL)
         return NULL;
       for (size_t k = 0; k < ex->n_kvs; k++)
@@ -321,7 +353,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
     }
   if (i == ast->n_nodes)
     {
-      kiln_err_set (err, KILN_EPARSE, "the Dockerfile has no FROM: every build needs at least one stage");
+      kiln_err_set (err, KILN_EPARSE, "dockerfile contains no stages to build: there is no FROM");
       df_ast_locate (ast, err, ast->nodes[0].start_line, 1);
       return NULL;
     }
@@ -505,7 +537,7 @@ arg_value (const struct stage_model *m, const char *key, const char *dflt)
   if (v == NULL && strcmp (key, "TARGETSTAGE") == 0)
     {
       const struct stage *t = &m->stages[m->target];
-      v = t->name ? t->name : "";
+      v = t->name ? t->name : "default";
     }
   return v;
 }
@@ -515,7 +547,7 @@ stage_step (const struct stage_model *m, struct stage_state *st, const struct in
 {
   /* ENV wins over ARG of the same name. */
   struct shell_env env = {&st->env, &st->args};
-  struct inst *ex = inst_expand (m->ast, in, &env, err);
+  struct inst *ex = in->kind == I_ARG ? expand_arg (m, in, &env, err) : inst_expand (m->ast, in, &env, err);
   if (ex == NULL)
     return NULL;
   if (ex->kind == I_ENV)

@@ -160,6 +160,13 @@ lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
 {
   for (size_t i = l->n; i-- > 0;)
     {
+      /* A layer applied twice: its topmost copy re-applies every change of the
+       * lower one, and overlayfs refuses the same directory twice. */
+      bool dup = false;
+      for (size_t k = i + 1; k < l->n && !dup; k++)
+        dup = strcmp (l->d[k].str, l->d[i].str) == 0;
+      if (dup)
+        continue;
       _cleanup_free_ char *id = NULL;
       int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
       if (r <= 0)
@@ -724,13 +731,28 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
         buf_printf (&e, "%s=%s", ss->args.keys[k], ss->args.values[k]);
         strv_push (&keyenv, buf_str (&e));
         strv_push_owned (&spec.env, buf_steal (&e));
+        envmap_set (&seen, ss->args.keys[k], "");
       }
-  /* Proxy args reach RUN without being declared, and stay out of the cache key. */
-  for (size_t k = 0; k < b->m->build_args.n; k++)
-    if (is_predefined_arg (b->m->build_args.keys[k]) && !envmap_get (&seen, b->m->build_args.keys[k], strlen (b->m->build_args.keys[k])))
+  /* Proxy args reach RUN without being declared, in both spellings (a given
+   * spelling wins), and stay out of the cache key. */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t k = 0; k < b->m->build_args.n; k++)
       {
+        const char *name = b->m->build_args.keys[k];
+        if (!is_predefined_arg (name))
+          continue;
+        char alt[32];
+        snprintf (alt, sizeof alt, "%s", name);
+        for (char *c = alt; *c; c++)
+          *c = (char) (islower ((unsigned char) name[0]) ? toupper ((unsigned char) *c) : tolower ((unsigned char) *c));
+        const char *key = pass == 0 ? name : alt;
+        if (pass == 1 && envmap_get (&b->m->build_args, alt, strlen (alt)))
+          continue;
+        if (envmap_get (&seen, key, strlen (key)))
+          continue;
+        envmap_set (&seen, key, "");
         struct buf e = BUF_INIT;
-        buf_printf (&e, "%s=%s", b->m->build_args.keys[k], b->m->build_args.values[k]);
+        buf_printf (&e, "%s=%s", key, b->m->build_args.values[k]);
         strv_push_owned (&spec.env, buf_steal (&e));
       }
   envmap_free (&seen);
@@ -1098,17 +1120,18 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
                           "link", in->link, "exclude");
   for (size_t k = 0; k < in->excludes.n; k++)
     json_array_append_new (json_object_get (km, "exclude"), json_string (in->excludes.v[k]));
+  size_t next_hd = 0;
   for (size_t k = 0; k + 1 < in->args.n; k++)
     {
       const char *s = in->args.v[k];
       bool is_hd = false;
-      for (size_t h = 0; h < in->node->n_heredocs; h++)
+      /* Heredoc words name the heredocs in order. */
+      for (size_t h = next_hd; h < in->node->n_heredocs && h == next_hd; h++)
         {
           const struct df_heredoc *hd = &in->node->heredocs[h];
-          char word[512];
-          snprintf (word, sizeof word, "<<%s%s", hd->chomp ? "-" : "", hd->name);
-          if (strncmp (s, "<<", 2) == 0 && (strstr (s, hd->name) != NULL))
+          if (strncmp (s, "<<", 2) == 0)
             {
+              next_hd++;
               is_hd = true;
               _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
               char *text = NULL;

@@ -616,8 +616,16 @@ child (const struct fileop *op, int err_fd)
     }
   for (size_t i = 0; i < op->lowers.n; i++)
     buf_printf (&opts, "%s%s", i ? ":" : "", op->lowers.v[i]);
+  if (op->upper == NULL && op->lowers.n == 1)
+    {
+      /* A read-only overlay needs two lowers: add an empty one. */
+      char empty[4200];
+      snprintf (empty, sizeof empty, "%s.empty", op->merged);
+      mkdir (empty, 0755);
+      buf_printf (&opts, ":%s", empty);
+    }
   if (op->upper)
-    buf_printf (&opts, ",upperdir=%s,workdir=%s", op->upper, op->work);
+    buf_printf (&opts, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", op->upper, op->work);
   if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
     fail (&c, "mounting the image: %s", strerror (errno));
   c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -650,16 +658,17 @@ child (const struct fileop *op, int err_fd)
     {
       buf_reset (&opts);
       buf_puts (&opts, "lowerdir=");
-      if (op->src_lowers.n == 0)
+      for (size_t i = 0; i < op->src_lowers.n; i++)
+        buf_printf (&opts, "%s%s", i ? ":" : "", op->src_lowers.v[i]);
+      if (op->src_lowers.n <= 1)
         {
           char empty[4200];
           snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
           mkdir (empty, 0755);
-          buf_puts (&opts, empty);
-          /* overlay needs two lowers when read-only with one... one is fine */
+          buf_printf (&opts, "%s%s", op->src_lowers.n ? ":" : "", empty);
+          if (op->src_lowers.n == 0)
+            buf_printf (&opts, ":%s", empty);
         }
-      for (size_t i = 0; i < op->src_lowers.n; i++)
-        buf_printf (&opts, "%s%s", i ? ":" : "", op->src_lowers.v[i]);
       if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
         fail (&c, "mounting the source: %s", strerror (errno));
       c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

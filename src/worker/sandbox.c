@@ -139,8 +139,10 @@ static const cap_value_t default_caps[] = {
   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,   CAP_AUDIT_WRITE,
 };
 
+/* Must run while still privileged (before setuid): dropping from the bounding
+ * set needs CAP_SETPCAP. */
 static int
-drop_capabilities (bool root)
+drop_bounding_set (void)
 {
   int last = CAP_LAST_CAP;
   for (int c = 0; c <= last; c++)
@@ -151,6 +153,16 @@ drop_capabilities (bool root)
       if (!keep && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
         return -1;
     }
+  return 0;
+}
+
+/* After setuid: root keeps docker's default set; any other user has none
+ * (setuid without KEEPCAPS already cleared them). */
+static int
+drop_capabilities (bool root)
+{
+  if (!root)
+    return 0;
   cap_t caps = cap_init ();
   if (root)
     {
@@ -225,7 +237,8 @@ overlay_options (const struct sandbox_spec *s, const struct strv *lowers, const 
   for (size_t i = 0; i < lowers->n && off < len; i++)
     off += (size_t) snprintf (opts + off, len - off, "%s%s", i ? ":" : "", lowers->v[i]);
   if (upper && off < len)
-    off += (size_t) snprintf (opts + off, len - off, ",upperdir=%s,workdir=%s", upper, work);
+    off += (size_t) snprintf (opts + off, len - off, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off",
+                              upper, work);
   (void) s;
 }
 
@@ -325,8 +338,14 @@ setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
           /* A read-only overlay of another image or stage, mounted on a scratch
            * point first so that a sub-path of it can be bound. */
           char opts[8192];
-          snprintf (opts, sizeof opts, "lowerdir=%s", m->source);
           char tmpl[] = "/tmp/kiln-ovl-XXXXXX";
+          char empty[] = "/tmp/kiln-ovl-empty-XXXXXX";
+          if (mkdtemp (empty) == NULL)
+            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+          /* A read-only overlay needs at least two lowers. */
+          snprintf (opts, sizeof opts, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
+          if (strchr (opts, ':') == NULL || *m->source == '\0')
+            snprintf (opts, sizeof opts, "lowerdir=%s:%s", empty, empty);
           if (mkdtemp (tmpl) == NULL || mount ("overlay", tmpl, "overlay", MS_RDONLY, opts) < 0)
             die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
           char src[4200];
@@ -337,6 +356,7 @@ setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
             mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
           umount2 (tmpl, MNT_DETACH);
           rmdir (tmpl);
+          rmdir (empty);
         }
       close (fd);
     }
@@ -372,6 +392,8 @@ run_command (const struct sandbox_spec *s, const struct user_ids *ids, int statu
       ioctl (0, TIOCSCTTY, 0);
     }
   bool root = ids->uid == 0;
+  if (drop_bounding_set () < 0)
+    die (status_fd, "dropping capabilities: %s", strerror (errno));
   if (setgroups (ids->n_groups, ids->groups) < 0 || setgid (ids->gid) < 0)
     die (status_fd, "setting groups: %s", strerror (errno));
   if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || setuid (ids->uid) < 0)

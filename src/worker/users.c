@@ -13,15 +13,29 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 
+#define MAX_DB (4u << 20)
+
 static int
-openat2_in_root (int root_fd, const char *path, int flags, mode_t mode)
+openat2_in_root (int root_fd, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
-
+static char *
+read_in_root (int root_fd, const char *path)
+{
+  int fd = openat2_in_root (root_fd, path, O_RDONLY);
+  if (fd < 0)
+    return NULL;
+  struct buf b = BUF_INIT;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read (fd, chunk, sizeof chunk)) > 0 && b.len < MAX_DB)
+    buf_append (&b, chunk, (size_t) n);
+  close (fd);
+  return buf_steal (&b);
+}
 
 static bool
 all_digits (const char *s)
@@ -34,165 +48,160 @@ all_digits (const char *s)
   return true;
 }
 
-/* Reads a small file from inside the root. */
-static char *
-read_in_root (int root_fd, const char *path)
+/* Splits one line of a colon database into at most `max` fields (in place). */
+static size_t
+split_fields (char *line, char **f, size_t max)
 {
-  int fd = openat2_in_root (root_fd, path, O_RDONLY, 0);
-  if (fd < 0)
-    return NULL;
-  struct buf b = BUF_INIT;
-  char chunk[4096];
-  ssize_t n;
-  while ((n = read (fd, chunk, sizeof chunk)) > 0 && b.len < (4u << 20))
-    buf_append (&b, chunk, (size_t) n);
-  close (fd);
-  return buf_steal (&b);
+  size_t n = 0;
+  f[n++] = line;
+  for (char *p = line; *p && n < max; p++)
+    if (*p == ':')
+      {
+        *p = '\0';
+        f[n++] = p + 1;
+      }
+  return n;
 }
 
-/* Finds field 0 == name (or field 2 == id) in passwd/group text; returns the line. */
-static const char *
-find_entry (const char *text, const char *name, char *line, size_t linelen)
+/* Calls `fn` with the fields of each line; stops when it returns true. */
+static bool
+each_entry (const char *db, size_t want, bool (*fn) (char **f, size_t n, void *ud), void *ud)
 {
-  for (const char *p = text; p && *p;)
+  if (db == NULL)
+    return false;
+  for (const char *p = db; *p;)
     {
       const char *nl = strchr (p, '\n');
-      size_t n = nl ? (size_t) (nl - p) : strlen (p);
-      if (n < linelen)
+      size_t len = nl ? (size_t) (nl - p) : strlen (p);
+      char line[2048];
+      if (len < sizeof line && len > 0 && *p != '#')
         {
-          memcpy (line, p, n);
-          line[n] = '\0';
-          char *c1 = strchr (line, ':');
-          if (c1 && (size_t) (c1 - line) == strlen (name) && strncmp (line, name, strlen (name)) == 0)
-            return line;
+          memcpy (line, p, len);
+          line[len] = '\0';
+          char *f[8];
+          size_t n = split_fields (line, f, want);
+          if (fn (f, n, ud))
+            return true;
         }
-      p = nl ? nl + 1 : NULL;
+      if (!nl)
+        break;
+      p = nl + 1;
     }
-  return NULL;
+  return false;
 }
 
-static char *
-field (char *line, int k)
+struct pw_query
 {
-  char *p = line;
-  for (int i = 0; i < k && p; i++)
+  const char *name; /* match field 0, or */
+  const char *uid;  /* match field 2 */
+  char found_name[256];
+  unsigned long uid_v, gid_v;
+};
+
+static bool
+pw_match (char **f, size_t n, void *ud)
+{
+  struct pw_query *q = ud;
+  if (n < 4)
+    return false;
+  if ((q->name && strcmp (f[0], q->name) == 0) || (q->uid && strcmp (f[2], q->uid) == 0))
     {
-      p = strchr (p, ':');
-      if (p)
-        p++;
+      snprintf (q->found_name, sizeof q->found_name, "%s", f[0]);
+      q->uid_v = strtoul (f[2], NULL, 10);
+      q->gid_v = strtoul (f[3], NULL, 10);
+      return true;
     }
-  if (p == NULL)
-    return NULL;
-  char *e = strchr (p, ':');
-  if (e)
-    *e = '\0';
-  return p;
+  return false;
 }
 
-/* Resolves USER the way docker does, in the container's /etc/passwd and /etc/group. */
+struct gr_query
+{
+  const char *name;
+  unsigned long gid_v;
+  /* membership scan */
+  const char *member;
+  struct user_ids *ids;
+};
+
+static bool
+gr_match (char **f, size_t n, void *ud)
+{
+  struct gr_query *q = ud;
+  if (n < 3)
+    return false;
+  if (q->name && strcmp (f[0], q->name) == 0)
+    {
+      q->gid_v = strtoul (f[2], NULL, 10);
+      return true;
+    }
+  if (q->member && n >= 4)
+    {
+      char *save = NULL;
+      for (char *m = strtok_r (f[3], ",", &save); m; m = strtok_r (NULL, ",", &save))
+        if (strcmp (m, q->member) == 0 && q->ids->n_groups < 64)
+          q->ids->groups[q->ids->n_groups++] = (gid_t) strtoul (f[2], NULL, 10);
+    }
+  return false;
+}
+
 int
 users_resolve (int root_fd, const char *spec, bool chown_mode, struct user_ids *ids, char *why, size_t whylen)
 {
   memset (ids, 0, sizeof *ids);
-  if (spec == NULL || *spec == '\0')
-    return 0;
-  char user[256], group[256] = "";
-  snprintf (user, sizeof user, "%s", spec);
-  char *colon = strchr (user, ':');
-  if (colon)
+  char user[256] = "0", group[256] = "";
+  bool have_group = false;
+  if (spec && *spec)
     {
-      snprintf (group, sizeof group, "%s", colon + 1);
-      *colon = '\0';
+      snprintf (user, sizeof user, "%s", spec);
+      char *colon = strchr (user, ':');
+      if (colon)
+        {
+          snprintf (group, sizeof group, "%s", colon + 1);
+          *colon = '\0';
+          have_group = true;
+        }
     }
   _cleanup_free_ char *passwd = read_in_root (root_fd, "/etc/passwd");
   _cleanup_free_ char *groups = read_in_root (root_fd, "/etc/group");
-  char line[1024];
-  bool found_user = false;
-  if (all_digits (user))
-    {
-      ids->uid = (uid_t) strtoul (user, NULL, 10);
-      /* A numeric uid takes its primary group from passwd when it is listed there. */
-      for (const char *p = passwd; p && *p;)
-        {
-          const char *nl = strchr (p, '\n');
-          size_t n = nl ? (size_t) (nl - p) : strlen (p);
-          if (n < sizeof line)
-            {
-              memcpy (line, p, n);
-              line[n] = '\0';
-              char copy[1024];
-              memcpy (copy, line, n + 1);
-              char *u = field (copy, 2);
-              if (u && strcmp (u, user) == 0)
-                {
-                  memcpy (copy, line, n + 1);
-                  char *g = field (copy, 3);
-                  ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
-                  found_user = true;
-                  break;
-                }
-            }
-          p = nl ? nl + 1 : NULL;
-        }
-      if (!found_user && chown_mode)
-        ids->gid = (gid_t) ids->uid;
-    }
+
+  struct pw_query pq = {0};
+  bool numeric = all_digits (user);
+  if (numeric)
+    pq.uid = user;
   else
+    pq.name = user;
+  bool found = each_entry (passwd, 7, pw_match, &pq);
+  if (!found && !numeric)
     {
-      if (passwd == NULL || find_entry (passwd, user, line, sizeof line) == NULL)
-        {
-          snprintf (why, whylen, "unable to find user %s: no matching entries in passwd file", user);
-          return -1;
-        }
-      char copy[1024];
-      snprintf (copy, sizeof copy, "%s", line);
-      char *u = field (copy, 2);
-      snprintf (copy, sizeof copy, "%s", line);
-      char *g = field (copy, 3);
-      ids->uid = u ? (uid_t) strtoul (u, NULL, 10) : 0;
-      ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
-      found_user = true;
+      snprintf (why, whylen, "unable to find user %s: no matching entries in passwd file", user);
+      return -1;
     }
-  if (group[0])
+  ids->uid = numeric ? (uid_t) strtoul (user, NULL, 10) : (uid_t) pq.uid_v;
+  ids->gid = found ? (gid_t) pq.gid_v : chown_mode ? (gid_t) ids->uid : 0;
+
+  if (have_group)
     {
       if (all_digits (group))
         ids->gid = (gid_t) strtoul (group, NULL, 10);
-      else if (groups && find_entry (groups, group, line, sizeof line))
-        {
-          char *g = field (line, 2);
-          ids->gid = g ? (gid_t) strtoul (g, NULL, 10) : 0;
-        }
       else
         {
-          snprintf (why, whylen, "unable to find group %s: no matching entries in group file", group);
-          return -1;
-        }
-    }
-  /* Supplementary groups: those listing the user by name. */
-  if (found_user && !all_digits (user) && groups && !group[0])
-    {
-      for (const char *p = groups; p && *p && ids->n_groups < 64;)
-        {
-          const char *nl = strchr (p, '\n');
-          size_t n = nl ? (size_t) (nl - p) : strlen (p);
-          if (n < sizeof line)
+          struct gr_query gq = {.name = group};
+          if (!each_entry (groups, 4, gr_match, &gq))
             {
-              memcpy (line, p, n);
-              line[n] = '\0';
-              char copy[1024];
-              memcpy (copy, line, n + 1);
-              char *members = field (copy, 3);
-              memcpy (line, p, n);
-              line[n] = '\0';
-              char *gid = field (line, 2);
-              for (char *save = NULL, *m = members ? strtok_r (members, ",", &save) : NULL; m;
-                   m = strtok_r (NULL, ",", &save))
-                if (strcmp (m, user) == 0 && gid)
-                  ids->groups[ids->n_groups++] = (gid_t) strtoul (gid, NULL, 10);
+              snprintf (why, whylen, "unable to find group %s: no matching entries in group file", group);
+              return -1;
             }
-          p = nl ? nl + 1 : NULL;
+          ids->gid = (gid_t) gq.gid_v;
         }
+      /* With an explicit group, that group is the only one. */
+      ids->groups[0] = ids->gid;
+      ids->n_groups = 1;
+    }
+  else if (found)
+    {
+      /* The groups that list the user by name. */
+      struct gr_query gq = {.member = pq.found_name, .ids = ids};
+      each_entry (groups, 4, gr_match, &gq);
     }
   return 0;
 }
-

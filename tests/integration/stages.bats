@@ -71,7 +71,7 @@ write() { printf "$1" > "$CTX/Dockerfile"; }
   write 'FROM busybox AS one\nCOPY --from=two /a /b\nFROM busybox AS two\n'
   run kiln debug stages "$CTX/Dockerfile"
   [ "$status" -eq 1 ]
-  [[ "${lines[0]}" == *':2:13: stage "two" is defined after this one (line 3)'* ]]
+  [[ "${lines[0]}" == *':2:13: cannot copy from stage "two", it needs to be defined before current stage "one"'* ]]
 
   write 'FROM busybox AS builder\nFROM scratch\nCOPY --from=buidler /a /b\n'
   run kiln debug stages "$CTX/Dockerfile"
