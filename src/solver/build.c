@@ -406,7 +406,8 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
 }
 
 static int
-hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsigned depth, const struct strv *excl)
+hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsigned depth,
+           const struct ignore_rules *excl)
 {
   if (depth > 512)
     return kiln_err_set (b->err, ELOOP, "%s: too deep", rel);
@@ -434,10 +435,7 @@ hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsi
                 && ignore_may_include_below (b->ignore, buf_str (&p))))
             continue;
         }
-      bool skip = false;
-      for (size_t e = 0; excl && e < excl->n; e++)
-        skip |= fnmatch (excl->v[e], buf_str (&p), FNM_PATHNAME) == 0;
-      if (skip)
+      if (excl && ignore_excluded (excl, buf_str (&p)))
         continue;
       struct stat st;
       if (fstatat (dirfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -488,12 +486,28 @@ in_root (int root, const char *path, int flags)
   return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
 }
 
+static void
+ignore_freep (struct ignore_rules **r)
+{
+  ignore_free (*r);
+}
+
 /* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
 static int
-hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excl, struct hasher *h)
+hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h)
 {
   if (b->ctx_fd < 0)
     return 0;
+  _cleanup_ (ignore_freep) struct ignore_rules *excl = NULL;
+  if (excludes && excludes->n)
+    {
+      _cleanup_buf_ struct buf lines = BUF_INIT;
+      for (size_t i = 0; i < excludes->n; i++)
+        buf_printf (&lines, "%s\n", excludes->v[i]);
+      excl = ignore_parse ("--exclude", buf_str (&lines), lines.len, b->err);
+      if (excl == NULL)
+        return -1;
+    }
   for (size_t i = 0; i < sources->n; i++)
     {
       const char *src = sources->v[i];

@@ -107,6 +107,7 @@ chmod_apply (const char *spec, mode_t mode, bool is_dir, mode_t *out)
 struct ctx
 {
   const struct fileop *op;
+  struct ignore_rules *excludes; /* --exclude, with .dockerignore's pattern rules */
   int dst_root;
   int src_root;
   bool from_context;
@@ -188,10 +189,7 @@ excluded (struct ctx *c, const char *rel)
 {
   if (c->from_context && c->op->ignore && ignore_excluded (c->op->ignore, rel))
     return true;
-  for (size_t i = 0; i < c->op->excludes.n; i++)
-    if (fnmatch (c->op->excludes.v[i], rel, FNM_PATHNAME) == 0)
-      return true;
-  return false;
+  return c->excludes && ignore_excluded (c->excludes, rel);
 }
 
 static void
@@ -554,7 +552,7 @@ do_copy (struct ctx *c)
             {
               /* ADD of a local archive: its contents land in the destination directory. */
               close (pfd);
-              int dfd = mkdirs (c, target, parent_mode);
+              int dfd = mkdirs (c, dest, parent_mode);
               struct kiln_err e = {0};
               if (layer_apply_tar (dfd, afd, NULL, NULL, NULL, &e) < 0)
                 fail (c, "ADD %s: %s", src, e.msg);
@@ -674,6 +672,17 @@ child (const struct fileop *op, int err_fd)
       c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (c.src_root < 0)
         fail (&c, "%s: %s", op->merged_src, strerror (errno));
+    }
+  if (op->excludes.n)
+    {
+      struct buf lines = BUF_INIT;
+      for (size_t i = 0; i < op->excludes.n; i++)
+        buf_printf (&lines, "%s\n", op->excludes.v[i]);
+      struct kiln_err e = {0};
+      c.excludes = ignore_parse ("--exclude", buf_str (&lines), lines.len, &e);
+      if (c.excludes == NULL)
+        fail (&c, "%s", e.msg);
+      buf_free (&lines);
     }
   if (op->chown && *op->chown)
     {

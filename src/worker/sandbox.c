@@ -122,6 +122,20 @@ mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen)
   return pfd;
 }
 
+/* Remounts the mount at `path` (inside the root) read-only. The path is resolved
+ * again so that the new mount, not the directory under it, is what is changed. */
+static int
+remount_readonly (int root_fd, const char *path)
+{
+  char target[64];
+  int fd = mount_target (root_fd, path, true, target, sizeof target);
+  if (fd < 0)
+    return -1;
+  int r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  close (fd);
+  return r;
+}
+
 static void
 write_file (int dirfd, const char *name, const char *content, int status_fd)
 {
@@ -330,7 +344,7 @@ setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
         {
           if (mount (m->source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
             die (status_fd, "bind %s on %s: %s", m->source, m->target, strerror (errno));
-          if (m->readonly && mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+          if (m->readonly && remount_readonly (root_fd, m->target) < 0)
             die (status_fd, "read-only %s: %s", m->target, strerror (errno));
         }
       else
@@ -353,7 +367,7 @@ setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
           if (mount (src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
             die (status_fd, "bind %s on %s: %s", m->subpath ? m->subpath : "/", m->target, strerror (errno));
           if (m->readonly)
-            mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+            remount_readonly (root_fd, m->target);
           umount2 (tmpl, MNT_DETACH);
           rmdir (tmpl);
           rmdir (empty);
@@ -491,9 +505,9 @@ sandbox_init (struct child_args *a)
       int t = mount_target (root_fd, path, false, target, sizeof target);
       if (t < 0 || mount (src, target, NULL, MS_BIND, NULL) < 0)
         die (status_fd, "binding %s: %s", path, strerror (errno));
-      if (s->readonly_root)
-        mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
       close (t);
+      if (s->readonly_root)
+        remount_readonly (root_fd, path);
     }
 
   /* The working directory exists before the command runs, as docker makes it. */

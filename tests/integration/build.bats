@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# kiln build and kiln run as a user meets them: every instruction, the cache, the
+# sandbox, outputs, and what another tool sees of the result.
+load helpers
+
+setup_file() {
+  export KILN_ROOT=$(mktemp -d)/store
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
+}
+
+teardown_file() {
+  rm -rf "$(dirname "$KILN_ROOT")"
+  podman rmi -f kiln-test/built:1 >/dev/null 2>&1 || true
+}
+
+cfg() { kiln inspect "$1" | /usr/bin/python3 -c "import json,sys; i=json.load(sys.stdin)[0]; c=i['Config']; print(json.dumps($2))"; }
+df() { printf "$1" > "$CTX/Dockerfile"; }
+executed() { grep -c ' DONE ' <<<"$1" || true; }
+
+@test "config instructions become the image config, and write no layer" {
+  df 'FROM busybox\nARG V=1.2\nENV APP_VERSION=$V PATH=/app:$PATH\nLABEL org.example.name="my app" version=$V\nUSER nobody:nobody\nWORKDIR /srv\nWORKDIR data\nEXPOSE 8080 53/udp\nVOLUME ["/data"]\nSTOPSIGNAL SIGQUIT\nSHELL ["/bin/sh", "-ec"]\nHEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD wget -q -O- localhost || exit 1\nENTRYPOINT ["/bin/echo"]\nCMD ["hello"]\nONBUILD RUN echo child\nMAINTAINER kiln tests\n'
+  run kiln build -t cfg:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(cfg cfg:1 'c["Env"]')" = '["PATH=/app:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "APP_VERSION=1.2"]' ]
+  [ "$(cfg cfg:1 'c["Labels"]')" = '{"org.example.name": "my app", "version": "1.2"}' ]
+  [ "$(cfg cfg:1 '[c["User"], c["WorkingDir"], c["StopSignal"]]')" = '["nobody:nobody", "/srv/data", "SIGQUIT"]' ]
+  [ "$(cfg cfg:1 'sorted(c["ExposedPorts"])')" = '["53/udp", "8080/tcp"]' ]
+  [ "$(cfg cfg:1 'c["Volumes"]')" = '{"/data": {}}' ]
+  [ "$(cfg cfg:1 '[c["Entrypoint"], c["Cmd"], c["Shell"], c["OnBuild"]]')" = '[["/bin/echo"], ["hello"], ["/bin/sh", "-ec"], ["RUN echo child"]]' ]
+  [ "$(cfg cfg:1 'c["Healthcheck"]')" = '{"Interval": 5000000000, "Retries": 4, "Test": ["CMD-SHELL", "wget -q -O- localhost || exit 1"], "Timeout": 2000000000}' ]
+  [ "$(cfg cfg:1 'i["Author"]')" = '"kiln tests"' ]
+  # Only the two WORKDIRs made layers (their directories); config steps made none.
+  [ "$(cfg cfg:1 'len(i["RootFS"]["Layers"])')" = 3 ]
+  run kiln run --rm cfg:1
+  [ "$output" = hello ]
+  run kiln run --rm cfg:1 world
+  [ "$output" = world ]
+}
+
+@test "ONBUILD triggers run when the image is used as a base" {
+  df 'FROM busybox\nONBUILD RUN echo triggered > /onbuild.txt\n'
+  kiln build -q -t parent:1 "$CTX" >/dev/null
+  df 'FROM parent:1\nRUN cat /onbuild.txt\n'
+  run kiln build -t child:1 "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"triggered"* ]]
+  [ "$(cfg child:1 'c.get("OnBuild")')" = null ]
+}
+
+@test "RUN: shell and exec form, SHELL, heredocs, the step's user and directory" {
+  df 'FROM busybox\nRUN echo shell > /a\nRUN ["sh", "-c", "echo exec > /b"]\nSHELL ["/bin/sh", "-e", "-c"]\nRUN echo shell2 > /c\nSHELL ["/bin/sh", "-c"]\nRUN <<EOF\necho heredoc > /d\nid -un >> /d\nEOF\nUSER nobody\nWORKDIR /tmp/w\nRUN pwd > /tmp/w/pwd && id -un >> /tmp/w/pwd\n'
+  run kiln build -t runs:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln run --rm runs:1 sh -c 'cat /a /b /c /d /tmp/w/pwd'
+  [ "$output" = "$(printf 'shell\nexec\nshell2\nheredoc\nroot\n/tmp/w\nnobody')" ]
+}
+
+@test "a failing RUN names the step, the line, the exit code and the last output" {
+  df 'FROM busybox\nRUN echo ok\nRUN echo about to fail && echo to stderr >&2 && exit 3\n'
+  run kiln build "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Dockerfile:3:1: process \"/bin/sh -c echo about to fail && echo to stderr >&2 && exit 3\" did not complete successfully: exit code: 3"* ]]
+  [[ "$output" == *"last lines of its output:"*"about to fail"*"to stderr"* ]]
+  run kiln images -q
+  [[ "$output" != *"<none>"* ]]
+}
+
+@test "the sandbox: namespaces, /proc /dev /sys, capabilities, no_new_privs, seccomp, network none" {
+  df 'FROM busybox\nRUN echo $$ > /pid && ls /dev > /devs && cat /proc/self/status | grep -E "^(CapEff|NoNewPrivs|Seccomp):" > /status && (mount -t tmpfs x /mnt 2>/dev/null && echo mounted || echo refused) > /mount && ls /sys/class/net > /nets && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /sysro && hostname > /host\n'
+  run kiln build --network none -t sandbox:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln run --rm sandbox:1 sh -c 'cat /pid; cat /devs | tr "\n" " "; echo; cat /status /mount /nets /sysro /host'
+  [ "${lines[0]}" = 2 ]
+  [[ "${lines[1]}" == *"full "*"null "*"pts random shm"*"tty urandom zero"* ]]
+  [ "${lines[2]}" = "CapEff:	00000000a80425fb" ]
+  [ "${lines[3]}" = "NoNewPrivs:	1" ]
+  [ "${lines[4]}" = "Seccomp:	2" ]
+  [ "${lines[5]}" = refused ]
+  [ "${lines[6]}" = lo ]
+  [ "${lines[7]}" = ro ]
+  [ "${lines[8]}" = buildkitsandbox ]
+  # Mount points made for the step do not end up in the image.
+  df 'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/sh\nRUN ["/bin/sh", "-c", "echo hi > /f"]\n'
+  kiln build -o type=local,dest="$TMP/out" "$CTX"
+  [ "$(ls "$TMP/out" | tr '\n' ' ')" = "bin f " ]
+}
+
+@test "COPY and ADD: --chown by name, --chmod, --from stage and image, wildcards, archives, .dockerignore" {
+  mkdir -p "$CTX/src/sub" "$CTX/ignored"
+  echo a > "$CTX/src/a.txt"; echo b > "$CTX/src/b.txt"; echo c > "$CTX/src/sub/c.md"
+  echo secret > "$CTX/ignored/x"; echo hidden > "$CTX/.env"
+  printf 'ignored\n.env\n' > "$CTX/.dockerignore"
+  mkdir -p "$TMP/t/inner"; echo packed > "$TMP/t/inner/p"; tar -C "$TMP/t" -czf "$CTX/pack.tgz" inner
+  df 'FROM busybox AS base\nRUN adduser -D -u 2100 app\nCOPY --chown=app:app --chmod=0750 src/ /dst/\nCOPY src/*.txt /txt/\nADD pack.tgz /unpacked/\nCOPY --exclude=**/*.md src /excl\nRUN echo staged > /staged\nFROM busybox\nCOPY --from=base /staged /from-stage\nCOPY --from=busybox:latest /etc/group /from-image\nCOPY . /ctx\n'
+  run kiln build -t copies:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  df 'FROM copies:1\n'
+  run kiln build -o type=local,dest="$TMP/o2" -f "$CTX/Dockerfile" "$CTX"
+  run kiln build --target base -o type=local,dest="$TMP/o" "$CTX/../ctx"
+  df 'FROM busybox AS base\nRUN adduser -D -u 2100 app\nCOPY --chown=app:app --chmod=0750 src/ /dst/\nCOPY src/*.txt /txt/\nADD pack.tgz /unpacked/\nCOPY --exclude=**/*.md src /excl\n'
+  kiln build -o type=local,dest="$TMP/o" "$CTX"
+  [ "$(stat -c '%u:%g %a' "$TMP/o/dst/a.txt")" = "2100:2100 750" ]
+  [ "$(stat -c '%a' "$TMP/o/dst/sub")" = 750 ]
+  [ "$(ls "$TMP/o/txt" | tr '\n' ' ')" = "a.txt b.txt " ]
+  [ "$(cat "$TMP/o/unpacked/inner/p")" = packed ]
+  [ -f "$TMP/o/excl/a.txt" ] && [ ! -e "$TMP/o/excl/sub/c.md" ]
+  run kiln run --rm copies:1 sh -c 'cat /from-stage; head -1 /from-image; ls -a /ctx | tr "\n" " "'
+  [ "${lines[0]}" = staged ]
+  [ "${lines[1]}" = "root:x:0:" ]
+  [[ "${lines[2]}" != *ignored* ]] && [[ "${lines[2]}" != *.env* ]] && [[ "${lines[2]}" == *pack.tgz*src* ]]
+}
+
+@test "cache: a no-op rebuild runs nothing; a source edit reruns from its COPY; an ignored edit runs nothing" {
+  mkdir -p "$CTX/app"
+  echo v1 > "$CTX/app/main.txt"; echo deps > "$CTX/deps.txt"; echo doc > "$CTX/README.md"
+  printf 'README.md\n' > "$CTX/.dockerignore"
+  df 'FROM busybox\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /installed\nCOPY app /app\nRUN cat /app/main.txt > /built\nRUN echo done > /final\n'
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 5 ]
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 0 ]
+  [ "$(grep -c CACHED <<<"$output")" = 5 ]
+  echo changed > "$CTX/README.md"
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 0 ]
+  touch "$CTX/deps.txt"  # a new mtime, the same content: still cached
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 0 ]
+  echo v2 > "$CTX/app/main.txt"
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  [[ "$output" == *"COPY deps.txt /deps.txt"*"CACHED"* ]]
+  run kiln run --rm cache:1 cat /built
+  [ "$output" = v2 ]
+}
+
+@test "cache: a build arg reruns only the steps that can see it; --no-cache reruns all and keeps cache mounts" {
+  df 'FROM busybox\nRUN echo before > /a\nARG FLAVOR=plain\nRUN echo $FLAVOR > /b\nRUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /count\n'
+  run kiln build --progress=plain -t args:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  run kiln build --progress=plain --build-arg FLAVOR=spicy -t args:1 "$CTX"
+  [ "$(executed "$output")" = 2 ]
+  [[ "$output" == *"RUN echo before > /a"*"CACHED"* ]]
+  run kiln build --progress=plain --no-cache --build-arg FLAVOR=spicy -t args:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  run kiln run --rm args:1 sh -c 'cat /b /count'
+  [ "${lines[0]}" = spicy ]
+  [ "${lines[1]}" = 3 ]
+}
+
+@test "secrets reach RUN but never a layer, the history or the cache key" {
+  printf "s3cr3t-value" > "$TMP/secret"
+  df 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && test -s /run/secrets/tok && echo used > /used\nRUN --mount=type=secret,id=tok,env=TOKEN,required [ "$TOKEN" = s3cr3t-value ]\n'
+  run kiln build --secret id=tok,src="$TMP/secret" -t sec:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  kiln save -o "$TMP/img.tar" sec:1
+  ! grep -a -q s3cr3t-value "$TMP/img.tar"
+  ! grep -a -rq s3cr3t-value "$KILN_ROOT/blobs" "$KILN_ROOT/snapshots"
+  ! grep -a -q s3cr3t-value "$KILN_ROOT/kiln.db"
+  run kiln build -t sec:2 "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'secret "tok" is required but was not given'* ]]
+}
+
+@test "SOURCE_DATE_EPOCH gives the same image digest twice" {
+  echo x > "$CTX/f"
+  df 'FROM busybox\nCOPY f /f\nRUN date > /date-made && touch /new\n'
+  a=$(SOURCE_DATE_EPOCH=1700000000 kiln build -q --no-cache "$CTX")
+  b=$(SOURCE_DATE_EPOCH=1700000000 kiln build -q --no-cache "$CTX")
+  [ "$a" = "$b" ]
+  run kiln inspect "$a"
+  [[ "$output" == *'"Created": "2023-11-14T22:13:20Z"'* ]]
+}
+
+@test "outputs: --iidfile, -q, a Dockerfile on stdin, --output local/tar/oci" {
+  df 'FROM busybox\nRUN echo out > /o\n'
+  run kiln build -q --iidfile "$TMP/iid" "$CTX"
+  [ "$output" = "$(cat "$TMP/iid")" ]
+  run sh -c "printf 'FROM busybox\nRUN echo stdin > /s\n' | '$KILN' build -q -"
+  [[ "$output" =~ ^sha256: ]]
+  kiln build -o type=tar,dest="$TMP/fs.tar" "$CTX"
+  tar -tf "$TMP/fs.tar" | grep -qx o
+  kiln build -t outs:1 -o type=oci,dest="$TMP/img.tar" "$CTX"
+  skopeo inspect oci-archive:"$TMP/img.tar" >/dev/null
+}
+
+@test "kiln run: env, env-file, user, workdir, entrypoint, volumes, read-only, exit codes" {
+  df 'FROM busybox\nENV A=image B=image\nWORKDIR /w\nCMD ["sh", "-c", "echo $A $B $C; pwd; id -un"]\n'
+  kiln build -q -t runopts:1 "$CTX" >/dev/null
+  printf 'B=file\n# comment\nC=file\n' > "$TMP/env"
+  run kiln run --rm -e A=flag --env-file "$TMP/env" -u nobody -w /tmp runopts:1
+  [ "$output" = "$(printf 'flag file file\n/tmp\nnobody')" ]
+  mkdir -p "$TMP/vol"; echo host > "$TMP/vol/h"
+  run kiln run --rm -v "$TMP/vol:/mnt/v:ro" runopts:1 sh -c 'cat /mnt/v/h; touch /mnt/v/x 2>/dev/null || echo ro'
+  [ "$output" = "$(printf 'host\nro')" ]
+  run kiln run --rm --read-only runopts:1 sh -c 'touch /x 2>/dev/null || echo readonly'
+  [ "$output" = readonly ]
+  run kiln run --rm --entrypoint /bin/echo runopts:1 via entrypoint
+  [ "$output" = "via entrypoint" ]
+  run kiln run --rm runopts:1 sh -c 'exit 42'
+  [ "$status" -eq 42 ]
+  run kiln run --rm --network none runopts:1 ls /sys/class/net
+  [ "$output" = lo ]
+  echo in | kiln run --rm -i runopts:1 cat > "$TMP/stdin-out"
+  [ "$(cat "$TMP/stdin-out")" = in ]
+}
+
+@test "another tool runs what kiln built: kiln save, podman load, podman run print what kiln run prints" {
+  df 'FROM busybox AS b\nRUN echo "built by kiln" > /msg\nFROM busybox\nCOPY --from=b /msg /msg\nCMD ["cat", "/msg"]\n'
+  kiln build -q -t kiln-test/built:1 "$CTX" >/dev/null
+  want=$(kiln run --rm kiln-test/built:1)
+  [ "$want" = "built by kiln" ]
+  kiln save -o "$TMP/b.tar" kiln-test/built:1
+  podman load -q -i "$TMP/b.tar" >/dev/null
+  run podman --runtime runc run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 kiln-test/built:1
+  [ "$output" = "$want" ]
+}
