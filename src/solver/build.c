@@ -340,33 +340,19 @@ struct output_reader
   size_t n_tail;
 };
 
-static void *
-read_output (void *arg)
+static void
+on_output (void *arg, const char *line, size_t len)
 {
   struct output_reader *r = arg;
-  FILE *f = fdopen (r->fd, "r");
-  if (f == NULL)
-    return NULL;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  while ((n = getline (&line, &cap, f)) > 0)
+  if (!r->quiet)
     {
-      if (line[n - 1] == '\n')
-        line[--n] = '\0';
-      if (!r->quiet)
-        {
-          fprintf (stderr, "#%d %.3f %s\n", r->step, now_s () - r->start, line);
-          fflush (stderr);
-        }
-      size_t slot = r->n_tail % TAIL_LINES;
-      free (r->tail[slot]);
-      r->tail[slot] = xstrdup (line);
-      r->n_tail++;
+      fprintf (stderr, "#%d %.3f %.*s\n", r->step, now_s () - r->start, (int) len, line);
+      fflush (stderr);
     }
-  free (line);
-  fclose (f);
-  return NULL;
+  size_t slot = r->n_tail % TAIL_LINES;
+  free (r->tail[slot]);
+  r->tail[slot] = xstrndup (line, len);
+  r->n_tail++;
 }
 
 /* ---------- context sources (cache keys) ---------- */
@@ -1035,22 +1021,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.hostname = "buildkitsandbox";
   spec.network = net;
   spec.stdin_fd = -1;
-  int pipefd[2];
-  if (pipe2 (pipefd, O_CLOEXEC) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      kiln_err_set (b->err, errno, "pipe: %s", strerror (errno));
-      goto out;
-    }
-  spec.stdout_fd = pipefd[1];
-  spec.stderr_fd = pipefd[1];
-  struct output_reader rd = {.fd = pipefd[0], .step = b->step, .start = t0, .quiet = b->quiet};
-  pthread_t reader;
-  pthread_create (&reader, NULL, read_output, &rd);
+  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet};
+  spec.on_output = on_output;
+  spec.output_ud = &rd;
   int code = 0;
   int r = sandbox_run (&spec, &code, b->err);
-  close (pipefd[1]);
-  pthread_join (reader, NULL);
   if (r < 0 || code != 0)
     {
       if (r == 0)

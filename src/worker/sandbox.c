@@ -610,9 +610,18 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
 {
   if (s->argv.n == 0)
     return kiln_err_set (err, EINVAL, "nothing to run");
-  int status[2], go[2];
+  int status[2], go[2], outp[2] = {-1, -1};
   if (pipe2 (status, O_CLOEXEC) < 0 || pipe2 (go, O_CLOEXEC) < 0)
     return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+  struct sandbox_spec local;
+  if (s->on_output)
+    {
+      if (pipe2 (outp, O_CLOEXEC) < 0)
+        return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+      local = *s;
+      local.stdout_fd = local.stderr_fd = outp[1];
+      s = &local;
+    }
   pid_t child = fork ();
   if (child < 0)
     return kiln_err_set (err, errno, "fork: %s", strerror (errno));
@@ -649,6 +658,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
     }
   close (status[1]);
   close (go[0]);
+  if (outp[1] >= 0)
+    close (outp[1]);
   pid_t slirp = -1;
   int ret = 0;
   if (s->network == SANDBOX_NET_DEFAULT && sandbox_have_slirp ())
@@ -678,6 +689,36 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   while ((got = read (status[0], msg + n, sizeof msg - 1 - (size_t) n)) > 0)
     n += got;
   close (status[0]);
+  if (outp[0] >= 0)
+    {
+      /* The command's output, line by line, until every writer has gone. */
+      struct buf line = BUF_INIT;
+      char chunk[8192];
+      ssize_t got2;
+      while ((got2 = read (outp[0], chunk, sizeof chunk)) != 0)
+        {
+          if (got2 < 0)
+            {
+              if (errno == EINTR)
+                continue;
+              break;
+            }
+          for (ssize_t i = 0; i < got2; i++)
+            {
+              if (chunk[i] == '\n')
+                {
+                  s->on_output (s->output_ud, buf_str (&line), line.len);
+                  buf_reset (&line);
+                }
+              else if (line.len < 65536)
+                buf_putc (&line, chunk[i]);
+            }
+        }
+      if (line.len)
+        s->on_output (s->output_ud, buf_str (&line), line.len);
+      buf_free (&line);
+      close (outp[0]);
+    }
   int st = 0;
   while (waitpid (child, &st, 0) < 0 && errno == EINTR)
     ;

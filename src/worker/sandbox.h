@@ -62,6 +62,11 @@ struct sandbox_spec
   int stdin_fd;             /* -1: /dev/null */
   int stdout_fd;
   int stderr_fd;
+  /* If set, stdout and stderr go to a pipe whose lines are passed here as they
+   * come (no thread: forking from a threaded process is not safe under every
+   * allocator). */
+  void (*on_output) (void *ud, const char *line, size_t len);
+  void *output_ud;
   bool tty;                 /* stdin/stdout are a terminal: make it the controlling tty */
 };
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Build benchmark: kiln vs buildah bud and podman build (when installed), same
+# contexts, same base image (kiln's busybox, loaded into containers-storage), in one
+# run. Workloads: the multi-stage example; 20,000 files / ~200 MB in one COPY; 30
+# small RUN steps; a no-op rebuild; a one-file-change rebuild. Prints seconds per
+# tool and kiln's speed-up, plus the final image sizes. Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kiln=$(realpath "${KILN:-build/kiln}")
+work=$(mktemp -d /var/tmp/kiln-bench-build.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export KILN_ROOT=$work/store
+scripts/base-images --kiln "$kiln" >/dev/null
+"$kiln" save -o "$work/busybox.tar" busybox:latest
+peers=()
+if command -v buildah >/dev/null; then peers+=(buildah); fi
+if command -v podman >/dev/null; then peers+=(podman); fi
+for p in "${peers[@]}"; do :; done
+if [ ${#peers[@]} -gt 0 ]; then podman load -q -i "$work/busybox.tar" >/dev/null; fi
+
+mk_contexts() {
+  mkdir -p "$work/multi" && cp -a examples/busybox-service/. "$work/multi/"
+  mkdir -p "$work/files/tree"
+  python3 - "$work/files/tree" <<'PY'
+import os, sys
+root = sys.argv[1]
+blob = os.urandom(1 << 20)
+for i in range(20000):
+    d = os.path.join(root, f"d{i % 200}")
+    os.makedirs(d, exist_ok=True)
+    n = 10 * 1024
+    with open(os.path.join(d, f"f{i}"), "wb") as f:
+        off = (i * 4099) % ((1 << 20) - n)
+        f.write(blob[off:off + n])
+PY
+  printf 'FROM busybox:latest\nCOPY tree /tree\n' > "$work/files/Dockerfile"
+  mkdir -p "$work/steps"
+  { echo 'FROM busybox:latest'; for i in $(seq 1 30); do echo "RUN echo step $i > /s$i"; done; } > "$work/steps/Dockerfile"
+  mkdir -p "$work/edit/src"
+  for i in $(seq 1 200); do echo "line $i" > "$work/edit/src/f$i"; done
+  printf 'FROM busybox:latest\nRUN echo deps > /deps\nCOPY src /src\nRUN cat /src/* | wc -l > /count\n' > "$work/edit/Dockerfile"
+}
+mk_contexts
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
+build_with() { # TOOL CONTEXT TAG
+  case $1 in
+    kiln) "$kiln" build --progress=quiet -t "$3" "$2" ;;
+    buildah) buildah bud --quiet --runtime runc --network host --layers -t "$3" "$2" ;;
+    podman) podman build --quiet --runtime runc --network host --layers -t "$3" "$2" ;;
+  esac
+}
+size_of() { # TOOL TAG
+  case $1 in
+    kiln) "$kiln" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | awk -v t="$2" '$1==t {print $2}' ;;
+    *) podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' "localhost/$2" | awk '{print $2 $3}' | head -1 ;;
+  esac
+}
+
+tools=(kiln "${peers[@]}")
+printf '%-22s' workload; for tool in "${tools[@]}"; do printf '%10s' "$tool"; done; printf '%14s\n' "kiln speed-up"
+row() { # NAME then one time per tool
+  local name=$1; shift
+  printf '%-22s' "$name"
+  local k=$1 best=""
+  for v in "$@"; do printf '%10.3f' "$v"; done
+  for v in "${@:2}"; do best=$(echo "if ($best+0 == 0 || $v < $best+0) $v else $best" | bc 2>/dev/null || echo "$v"); done
+  if [ -n "$best" ]; then printf '%13.1fx' "$(echo "$best / $k" | bc -l)"; fi
+  echo
+}
+declare -A T
+for w in multi files steps edit; do
+  for tool in "${tools[@]}"; do T[$w,$tool]=$(t build_with "$tool" "$work/$w" "bench/$w:1"); done
+done
+for w in multi files steps; do row "$w (cold)" $(for tool in "${tools[@]}"; do echo "${T[$w,$tool]}"; done); done
+for tool in "${tools[@]}"; do T[noop,$tool]=$(t build_with "$tool" "$work/files" "bench/files:1"); done
+row "no-op rebuild" $(for tool in "${tools[@]}"; do echo "${T[noop,$tool]}"; done)
+echo "line changed" > "$work/edit/src/f7"
+for tool in "${tools[@]}"; do T[edit2,$tool]=$(t build_with "$tool" "$work/edit" "bench/edit:1"); done
+row "one-file change" $(for tool in "${tools[@]}"; do echo "${T[edit2,$tool]}"; done)
+# The cost of one trivial RUN step: 30 steps, cold, per step.
+printf '%-22s' "per trivial RUN (ms)"; for tool in "${tools[@]}"; do printf '%10.1f' "$(echo "${T[steps,$tool]} * 1000 / 30" | bc -l)"; done; echo
+echo
+printf '%-22s' "image size (multi)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/multi:1)"; done; echo
+printf '%-22s' "image size (files)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/files:1)"; done; echo
+for tool in "${peers[@]}"; do podman rmi -f bench/multi:1 bench/files:1 bench/steps:1 bench/edit:1 >/dev/null 2>&1 || true; done
+echo "(seconds; speed-up = fastest peer / kiln; docker's BuildKit is not started by this script)"
