@@ -1,5 +1,6 @@
 /* main.c — kiln's entry point: global options, then one command. */
 #include <getopt.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,10 @@ default_root (void)
 int
 main (int argc, char **argv)
 {
+  /* File names in layers are UTF-8 (or raw bytes): libarchive converts names
+   * through the locale, so use one that round-trips them. */
+  if (setlocale (LC_CTYPE, "C.UTF-8") == NULL)
+    setlocale (LC_CTYPE, "");
   struct kiln_ctx ctx = {.root = NULL};
   static const struct option opts[] = {
     {"root", required_argument, NULL, 'r'},

@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "util/utf8.h"
 
 enum tok_kind
@@ -575,25 +576,7 @@ ignore_load (const char *path, bool missing_ok, struct kiln_err *err)
       return NULL;
     }
   _cleanup_buf_ struct buf data = BUF_INIT;
-  char chunk[65536];
-  for (;;)
-    {
-      ssize_t got = read (fd, chunk, sizeof chunk);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got < 0)
-        {
-          kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
-          return NULL;
-        }
-      if (got == 0)
-        break;
-      if (data.len + (size_t) got > 64u * 1024 * 1024)
-        {
-          kiln_err_set (err, KILN_EPARSE, "%s: larger than 64 MiB", path);
-          return NULL;
-        }
-      buf_append (&data, chunk, (size_t) got);
-    }
+  if (read_all (fd, 64u * 1024 * 1024, &data, path, err) < 0)
+    return NULL;
   return ignore_parse (path, buf_str (&data), data.len, err);
 }

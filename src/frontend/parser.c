@@ -16,6 +16,7 @@
 
 #include "frontend/shell.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "util/utf8.h"
 
 /* ---------- reading physical lines ---------- */
@@ -941,26 +942,8 @@ df_parse_file (const char *path, struct kiln_err *err)
       return NULL;
     }
   _cleanup_buf_ struct buf data = BUF_INIT;
-  char chunk[65536];
-  for (;;)
-    {
-      ssize_t got = read (fd, chunk, sizeof chunk);
-      if (got < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
-          return NULL;
-        }
-      if (got == 0)
-        break;
-      if (data.len + (size_t) got > DF_MAX_FILE)
-        {
-          kiln_err_set (err, KILN_EPARSE, "%s: Dockerfile is larger than %u bytes", path, DF_MAX_FILE);
-          return NULL;
-        }
-      buf_append (&data, chunk, (size_t) got);
-    }
+  if (read_all (fd, DF_MAX_FILE, &data, path, err) < 0)
+    return NULL;
   return df_parse (strcmp (path, "-") == 0 ? "<stdin>" : path, buf_str (&data), data.len, err);
 }
 

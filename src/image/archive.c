@@ -17,6 +17,7 @@
 #include "image/ref.h"
 #include "store/blobs.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "util/envmap.h"
 
 #define CHUNK (1u << 20)
@@ -205,20 +206,7 @@ out_data (void *ud, const void *buf, size_t len, struct kiln_err *err)
 {
   struct out *o = ud;
   if (o->fmt == FORMAT_OCI_DIR)
-    {
-      const char *p = buf;
-      while (len)
-        {
-          ssize_t n = write (file_fd, p, len);
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n < 0)
-            return kiln_err_set (err, errno, "writing: %s", strerror (errno));
-          p += n;
-          len -= (size_t) n;
-        }
-      return 0;
-    }
+    return write_all (file_fd, buf, len, o->tmp, err);
   if (archive_write_data (o->a, buf, len) != (la_ssize_t) len)
     return kiln_err_set (err, EIO, "writing the archive: %s", archive_error_string (o->a));
   return 0;

@@ -15,6 +15,7 @@
 #include "store/layer.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 struct pipe_writer
 {
@@ -29,19 +30,7 @@ struct pipe_writer
 static int
 write_fd (void *ud, const void *buf, size_t len, struct kiln_err *err)
 {
-  int fd = *(int *) ud;
-  const char *p = buf;
-  while (len)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return kiln_err_set (err, errno, "streaming the layer: %s", strerror (errno));
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
+  return write_all (*(int *) ud, buf, len, "streaming the layer", err);
 }
 
 static void *

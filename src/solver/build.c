@@ -672,6 +672,56 @@ shell_join (json_t *cfg, const char *cmd, struct strv *argv)
   return NULL;
 }
 
+/* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
+ * announced and 0 returned. */
+static int
+step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by)
+{
+  _cleanup_free_ char *hit = cache_get (b, key);
+  if (hit)
+    {
+      if (label)
+        say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+      take_result (b, o, hit, created_by);
+      return 1;
+    }
+  if (label)
+    say (b, "#%d %s\n", b->step, label);
+  return 0;
+}
+
+/* Makes the scratch dirs of a step and the lowers of the image so far. */
+static int
+step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers)
+{
+  if (step_begin (b, sd) < 0)
+    return -1;
+  if (lowers_of (b, &o->layers, lowers) < 0)
+    {
+      snapshot_abort (&sd->sn);
+      return -1;
+    }
+  return 0;
+}
+
+/* After the step filled its upper: snapshot it, record it in the cache, apply it. */
+static int
+step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
+             double t0, bool announce)
+{
+  struct digest diff;
+  int changed = step_finish (b, sd, &diff);
+  if (changed < 0)
+    return -1;
+  const char *result = changed ? diff.str : "none";
+  if (cache_put (b, key, result) < 0)
+    return -1;
+  take_result (b, o, result, created_by);
+  if (announce)
+    say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  return 0;
+}
+
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
@@ -679,7 +729,6 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   struct sandbox_spec spec = {0};
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
-  _cleanup_free_ char *hit = NULL;
   /* argv: exec form as is; shell form and heredocs through the SHELL. */
   if (in->json)
     for (size_t i = 0; i < in->args.n; i++)
@@ -994,24 +1043,15 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     created_by = buf_steal (&cb);
   }
   memcpy (o->key, key, sizeof key);
-  hit = cache_get (b, key);
-  if (hit)
+  if (step_cached (b, o, key, label, created_by))
     {
-      say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
-      take_result (b, o, hit, created_by);
       ret = 0;
       goto out;
     }
-  say (b, "#%d %s\n", b->step, label);
   double t0 = now_s ();
   struct step_dirs sd;
-  if (step_begin (b, &sd) < 0)
+  if (step_prepare (b, o, &sd, &spec.lowers) < 0)
     goto out;
-  if (lowers_of (b, &o->layers, &spec.lowers) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      goto out;
-    }
   spec.store_root = b->st->root;
   spec.upper = sd.upper;
   spec.work = sd.work;
@@ -1054,15 +1094,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   for (size_t k = 0; k < TAIL_LINES; k++)
     free (rd.tail[k]);
   clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  struct digest diff;
-  int changed = step_finish (b, &sd, &diff);
-  if (changed < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
     goto out;
-  const char *result = changed ? diff.str : "none";
-  if (cache_put (b, key, result) < 0)
-    goto out;
-  take_result (b, o, result, created_by);
-  say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
   ret = 0;
 out:
   for (size_t k = 0; k < n_locks; k++)
@@ -1085,7 +1118,6 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   _cleanup_free_ char *cwd = workdir_of (o->config);
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
-  _cleanup_free_ char *hit = NULL;
   const char *dest_raw = in->args.v[in->args.n - 1];
   struct buf dest = BUF_INIT;
   if (dest_raw[0] == '/')
@@ -1192,24 +1224,15 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  hit = cache_get (b, key);
-  if (hit)
+  if (step_cached (b, o, key, label, created_by))
     {
-      say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
-      take_result (b, o, hit, created_by);
       ret = 0;
       goto out;
     }
-  say (b, "#%d %s\n", b->step, label);
   double t0 = now_s ();
   struct step_dirs sd;
-  if (step_begin (b, &sd) < 0)
+  if (step_prepare (b, o, &sd, &op.lowers) < 0)
     goto out;
-  if (lowers_of (b, &o->layers, &op.lowers) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      goto out;
-    }
   op.store_root = b->st->root;
   op.upper = sd.upper;
   op.work = sd.work;
@@ -1228,15 +1251,8 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       step_fail_located (b, in);
       goto out;
     }
-  struct digest diff;
-  int changed = step_finish (b, &sd, &diff);
-  if (changed < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
     goto out;
-  const char *result = changed ? diff.str : "none";
-  if (cache_put (b, key, result) < 0)
-    goto out;
-  take_result (b, o, result, created_by);
-  say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
   ret = 0;
 out:
   op.dest = NULL;
@@ -1258,19 +1274,12 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   key_of (o->key, buf_str (&mat), mat.len, key);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = config_created_by (in);
-  _cleanup_free_ char *hit = cache_get (b, key);
-  if (hit)
-    {
-      take_result (b, o, hit, created_by);
-      return 0;
-    }
+  if (step_cached (b, o, key, NULL, created_by))
+    return 0;
   struct step_dirs sd;
-  if (step_begin (b, &sd) < 0)
-    return -1;
   struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
-  if (lowers_of (b, &o->layers, &op.lowers) < 0)
+  if (step_prepare (b, o, &sd, &op.lowers) < 0)
     {
-      snapshot_abort (&sd.sn);
       fileop_clear (&op);
       return -1;
     }
@@ -1289,16 +1298,8 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       snapshot_abort (&sd.sn);
       return step_fail_located (b, in);
     }
-  struct digest diff;
-  int changed = step_finish (b, &sd, &diff);
-  if (changed < 0)
-    return -1;
-  const char *result = changed ? diff.str : "none";
-  if (cache_put (b, key, result) < 0)
-    return -1;
-  take_result (b, o, result, created_by);
   (void) label;
-  return 0;
+  return step_commit (b, o, &sd, key, created_by, 0, false);
 }
 
 /* ---------- stages ---------- */
@@ -1560,19 +1561,7 @@ load_secrets (struct builder *b)
 static int
 write_all_sink (void *ud, const void *buf, size_t len, struct kiln_err *err)
 {
-  int fd = *(int *) ud;
-  const char *p = buf;
-  while (len)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return kiln_err_set (err, errno, "writing: %s", strerror (errno));
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
+  return write_all (*(int *) ud, buf, len, "--output", err);
 }
 
 static int

@@ -11,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 struct blob_writer
 {
@@ -48,20 +49,8 @@ blob_begin (struct kiln_store *st, struct kiln_err *err)
 int
 blob_write (struct blob_writer *w, const void *buf, size_t len, struct kiln_err *err)
 {
-  const char *p = buf;
-  size_t left = len;
-  while (left > 0)
-    {
-      ssize_t n = write (w->fd, p, left);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return kiln_err_set (err, errno, "%s/%s: %s", w->st->root, w->tmp, strerror (errno));
-        }
-      p += n;
-      left -= (size_t) n;
-    }
+  if (write_all (w->fd, buf, len, w->tmp, err) < 0)
+    return -1;
   hasher_update (w->h, buf, len);
   w->size += len;
   return 0;

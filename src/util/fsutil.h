@@ -18,3 +18,12 @@ dir_reopen (int dirfd)
     close (fd);
   return d;
 }
+
+#include "util/buf.h"
+#include "util/err.h"
+
+/* Writes all of buf (retrying short writes and EINTR); `what` names the target in errors. */
+int write_all (int fd, const void *buf, size_t len, const char *what, struct kiln_err *err);
+
+/* Appends everything readable from fd to `out`; fails beyond `max` bytes. */
+int read_all (int fd, size_t max, struct buf *out, const char *what, struct kiln_err *err);
