@@ -59,13 +59,13 @@ size_of() { # TOOL TAG
 
 tools=(kiln "${peers[@]}")
 printf '%-22s' workload; for tool in "${tools[@]}"; do printf '%10s' "$tool"; done; printf '%14s\n' "kiln speed-up"
-row() { # NAME then one time per tool
+row() { # NAME then one time per tool (kiln first)
   local name=$1; shift
   printf '%-22s' "$name"
-  local k=$1 best=""
   for v in "$@"; do printf '%10.3f' "$v"; done
-  for v in "${@:2}"; do best=$(echo "if ($best+0 == 0 || $v < $best+0) $v else $best" | bc 2>/dev/null || echo "$v"); done
-  if [ -n "$best" ]; then printf '%13.1fx' "$(echo "$best / $k" | bc -l)"; fi
+  if [ $# -gt 1 ]; then
+    printf '%13.1fx' "$(printf '%s\n' "${@:2}" | sort -g | head -1 | awk -v k="$1" '{print $1 / k}')"
+  fi
   echo
 }
 declare -A T

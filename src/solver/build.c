@@ -60,6 +60,8 @@ struct stage_out
 
 struct builder
 {
+  struct sandbox_netns net; /* shared by the RUN steps that use the default network */
+  bool net_started;
   struct kiln_store *st;
   const struct build_request *rq;
   struct df_ast *ast;
@@ -479,11 +481,30 @@ ignore_freep (struct ignore_rules **r)
 }
 
 /* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
+static int hash_context_sources_locked (struct builder *b, const struct strv *sources,
+                                        const struct strv *excludes, struct hasher *h);
+
+/* One transaction for all the file digests a step records (not one fsync each). */
 static int
 hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h)
 {
   if (b->ctx_fd < 0)
     return 0;
+  if (store_begin (b->st, b->err) < 0)
+    return -1;
+  int r = hash_context_sources_locked (b, sources, excludes, h);
+  if (r < 0)
+    {
+      store_rollback (b->st);
+      return -1;
+    }
+  return store_commit (b->st, b->err);
+}
+
+static int
+hash_context_sources_locked (struct builder *b, const struct strv *sources, const struct strv *excludes,
+                             struct hasher *h)
+{
   _cleanup_ (ignore_freep) struct ignore_rules *excl = NULL;
   if (excludes && excludes->n)
     {
@@ -1061,6 +1082,17 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.hostname = "buildkitsandbox";
   spec.network = net;
   spec.stdin_fd = -1;
+  spec.netns_fd = -1;
+  if (net == SANDBOX_NET_DEFAULT)
+    {
+      if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)
+        {
+          snapshot_abort (&sd.sn);
+          goto out;
+        }
+      b->net_started = true;
+      spec.netns_fd = b->net.fd;
+    }
   struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet};
   spec.on_output = on_output;
   spec.output_ud = &rd;
@@ -1791,6 +1823,8 @@ out:
   free (b.ctx_path);
   envmap_free (&b.secrets_src);
   envmap_free (&b.secrets_env);
+  if (b.net_started)
+    sandbox_net_stop (&b.net);
   strv_free (&b.trigger_asts_text);
   return ret;
 }

@@ -312,10 +312,6 @@ layer_write_tar (int dirfd, const struct layer_write_opts *o, const struct layer
   if (archive_write_set_format_pax_restricted (w.a) != ARCHIVE_OK
       || archive_write_set_bytes_per_block (w.a, 65536) != ARCHIVE_OK
       || archive_write_set_bytes_in_last_block (w.a, 1) != ARCHIVE_OK
-      /* Names are bytes: never converted through the locale (which may not
-       * represent them), so every tree can be archived and the tar is the same
-       * wherever kiln runs. */
-      || archive_write_set_options (w.a, "hdrcharset=BINARY") < ARCHIVE_OK
       || archive_write_open2 (w.a, &w, NULL, on_write, NULL, NULL) != ARCHIVE_OK)
     {
       kiln_err_set (err, EIO, "starting a layer: %s", archive_error_string (w.a));

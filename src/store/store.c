@@ -231,7 +231,7 @@ store_open (const char *root, struct kiln_err *err)
       goto fail;
     }
   sqlite3_busy_timeout (st->db, 60000);
-  if (exec_plain (st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) < 0
+  if (exec_plain (st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0
       || migrate (st, err) < 0)
     goto fail;
   return st;

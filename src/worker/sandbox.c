@@ -630,8 +630,11 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       close (status[0]);
       close (go[1]);
       int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-      if (s->network != SANDBOX_NET_HOST)
+      bool shared_net = s->network == SANDBOX_NET_DEFAULT && s->netns_fd >= 0;
+      if (s->network != SANDBOX_NET_HOST && !shared_net)
         flags |= CLONE_NEWNET;
+      if (shared_net && setns (s->netns_fd, CLONE_NEWNET) < 0)
+        die (status[1], "joining the build's network: %s", strerror (errno));
       if (unshare (flags) < 0)
         die (status[1], "creating namespaces: %s", strerror (errno));
       /* Wait until the parent has connected the network namespace. */
@@ -662,7 +665,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
     close (outp[1]);
   pid_t slirp = -1;
   int ret = 0;
-  if (s->network == SANDBOX_NET_DEFAULT && sandbox_have_slirp ())
+  if (s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ())
     {
       /* The child unshared before reading from `go`: its namespace exists once
        * /proc shows a different net namespace than ours. */
@@ -736,6 +739,76 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
     }
   *exit_code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
   return 0;
+}
+
+int
+sandbox_net_start (struct sandbox_netns *n, struct kiln_err *err)
+{
+  n->holder = n->slirp = -1;
+  n->fd = -1;
+  int ready[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+  pid_t h = fork ();
+  if (h < 0)
+    return kiln_err_set (err, errno, "fork: %s", strerror (errno));
+  if (h == 0)
+    {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      close (ready[0]);
+      if (unshare (CLONE_NEWNET) < 0)
+        _exit (1);
+      loopback_up ();
+      if (write (ready[1], "r", 1) != 1)
+        _exit (1);
+      close (ready[1]);
+      for (;;)
+        pause ();
+    }
+  close (ready[1]);
+  char c;
+  ssize_t r = read (ready[0], &c, 1);
+  close (ready[0]);
+  n->holder = h;
+  if (r != 1)
+    {
+      sandbox_net_stop (n);
+      return kiln_err_set (err, EIO, "could not create a network namespace");
+    }
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int) h);
+  n->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (n->fd < 0)
+    {
+      sandbox_net_stop (n);
+      return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
+    }
+  n->slirp = start_slirp (h, err);
+  if (n->slirp < 0)
+    {
+      sandbox_net_stop (n);
+      return -1;
+    }
+  return 0;
+}
+
+void
+sandbox_net_stop (struct sandbox_netns *n)
+{
+  if (n->slirp > 0)
+    {
+      kill (n->slirp, SIGTERM);
+      waitpid (n->slirp, NULL, 0);
+    }
+  if (n->holder > 0)
+    {
+      kill (n->holder, SIGKILL);
+      waitpid (n->holder, NULL, 0);
+    }
+  if (n->fd >= 0)
+    close (n->fd);
+  n->holder = n->slirp = -1;
+  n->fd = -1;
 }
 
 void

@@ -67,6 +67,9 @@ struct sandbox_spec
    * allocator). */
   void (*on_output) (void *ud, const char *line, size_t len);
   void *output_ud;
+  /* SANDBOX_NET_DEFAULT: join this network namespace (see sandbox_net_start)
+   * instead of making one per run; -1 for a private one. */
+  int netns_fd;
   bool tty;                 /* stdin/stdout are a terminal: make it the controlling tty */
 };
 
@@ -81,3 +84,15 @@ void sandbox_spec_clear (struct sandbox_spec *s);
 
 /* True if slirp4netns can be used for SANDBOX_NET_DEFAULT. */
 bool sandbox_have_slirp (void);
+
+/* A network namespace with outbound access that several runs share (a build's
+ * RUN steps): starting slirp4netns once instead of once per step. */
+struct sandbox_netns
+{
+  pid_t holder; /* a process that keeps the namespace alive */
+  pid_t slirp;
+  int fd;       /* the namespace, for setns() */
+};
+
+int sandbox_net_start (struct sandbox_netns *n, struct kiln_err *err);
+void sandbox_net_stop (struct sandbox_netns *n);
