@@ -13,12 +13,6 @@
 #include "util/fsutil.h"
 
 static int
-cmp_names (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static int
 walk_dir (int dfd, struct buf *path, unsigned depth, const struct ignore_rules *rules, context_walk_fn fn,
           void *ud, struct kiln_err *err)
 {
@@ -41,8 +35,7 @@ walk_dir (int dfd, struct buf *path, unsigned depth, const struct ignore_rules *
   closedir (d);
   if (rerr)
     return kiln_err_set (err, rerr, "%s: %s", buf_str (path), strerror (rerr));
-  if (names.n > 1)
-    qsort (names.v, names.n, sizeof (char *), cmp_names);
+  strv_sort (&names);
 
   size_t base = path->len;
   for (size_t i = 0; i < names.n; i++)

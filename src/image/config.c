@@ -305,8 +305,7 @@ config_created_by (const struct inst *in)
         struct strv ports = STRV_INIT;
         for (size_t i = 0; i < in->args.n; i++)
           expose_parse (in->args.v[i], &ports);
-        if (ports.n > 1)
-          qsort (ports.v, ports.n, sizeof (char *), (int (*) (const void *, const void *)) strcmp);
+        strv_sort (&ports);
         for (size_t i = 0; i < ports.n; i++)
           buf_printf (&b, "%s%s:{}", i ? " " : "", ports.v[i]);
         strv_free (&ports);

@@ -408,8 +408,7 @@ hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsi
     if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
       strv_push (&names, de->d_name);
   closedir (d);
-  if (names.n > 1)
-    qsort (names.v, names.n, sizeof (char *), (int (*) (const void *, const void *)) strcmp);
+  strv_sort (&names);
   int ret = 0;
   for (size_t i = 0; i < names.n && ret == 0; i++)
     {
@@ -1245,6 +1244,8 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
   material = json_canonical (km, &klen);
+  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
+    fprintf (stderr, "#%d key material (parent %s): %s\n", b->step, o->key, material);
   char key[DIGEST_STR_LEN + 1];
   key_of (o->key, material, klen, key);
   memcpy (o->key, key, sizeof key);

@@ -1,5 +1,11 @@
 /* store/layer_write.c — a tree → a deterministic layer tar, streamed.
  *
+ * The bytes this writes are part of the store's format: a layer built here is
+ * kept only as a snapshot plus its diff_id, and regenerated from the snapshot
+ * when it leaves the machine.  Any change to what is written (options, order,
+ * headers) would make every stored layer unexportable; tests/unit/test_layer.c
+ * pins the output.  Change it only with a store migration.
+ *
  * libarchive writes the tar; we feed it entries in sorted order and file data in
  * 1 MiB chunks.  Its output goes through sha256 (the diff_id) to the sink. */
 #include "store/layer.h"
@@ -101,8 +107,7 @@ add_xattrs (struct writer *w, struct archive_entry *e, int fd, const char *path)
   for (char *p = names; p < names + n; p += strlen (p) + 1)
     if (!skip_xattr (p))
       strv_push (&sorted, p);
-  if (sorted.n > 1)
-    qsort (sorted.v, sorted.n, sizeof (char *), (int (*) (const void *, const void *)) strcmp);
+  strv_sort (&sorted);
   for (size_t i = 0; i < sorted.n; i++)
     {
       ssize_t vn = fgetxattr (fd, sorted.v[i], NULL, 0);
@@ -173,12 +178,6 @@ copy_data (struct writer *w, int fd, const char *path, uint64_t expect)
       done += (uint64_t) n;
     }
   return 0;
-}
-
-static int
-cmp_names (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 static int walk (struct writer *w, int dfd, const char *rel, unsigned depth);
@@ -291,8 +290,7 @@ walk (struct writer *w, int dfd, const char *rel, unsigned depth)
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
       strv_push (&names, de->d_name);
   closedir (d);
-  if (names.n > 1)
-    qsort (names.v, names.n, sizeof (char *), cmp_names);
+  strv_sort (&names);
   int ret = 0;
   for (size_t i = 0; i < names.n && ret == 0; i++)
     ret = emit (w, dfd, rel, names.v[i], depth);

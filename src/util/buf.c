@@ -209,6 +209,22 @@ strv_pushn (struct strv *sv, const char *s, size_t len)
   strv_push_len (sv, p, len);
 }
 
+static int
+cmp_strp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+void
+strv_sort (struct strv *sv)
+{
+  if (sv->n < 2)
+    return;
+  qsort (sv->v, sv->n, sizeof (char *), cmp_strp);
+  for (size_t i = 0; i < sv->n; i++)
+    sv->lens[i] = strlen (sv->v[i]);
+}
+
 void
 strv_free (struct strv *sv)
 {

@@ -297,12 +297,6 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
   apply_meta (c, dpfd, dname, &st, srel);
 }
 
-static int
-cmp_names (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
 /* Copies the contents of directory sfd into dpfd/dname. */
 static void
 copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth)
@@ -321,8 +315,7 @@ copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
       strv_push (&names, de->d_name);
   closedir (d);
-  if (names.n > 1)
-    qsort (names.v, names.n, sizeof (char *), cmp_names);
+  strv_sort (&names);
   for (size_t i = 0; i < names.n; i++)
     {
       char rel[4096];
@@ -391,8 +384,7 @@ match_sources (struct ctx *c, const char *pattern, struct strv *out)
               strv_push (&names, de->d_name);
           if (dd)
             closedir (dd);
-          if (names.n > 1)
-            qsort (names.v, names.n, sizeof (char *), cmp_names);
+          strv_sort (&names);
           for (size_t i = 0; i < names.n; i++)
             {
               char rel[4096];

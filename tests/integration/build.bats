@@ -111,8 +111,9 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
 }
 
 @test "cache: a no-op rebuild runs nothing; a source edit reruns from its COPY; an ignored edit runs nothing" {
-  mkdir -p "$CTX/app"
+  mkdir -p "$CTX/app/lib"
   echo v1 > "$CTX/app/main.txt"; echo deps > "$CTX/deps.txt"; echo doc > "$CTX/README.md"
+  for i in $(seq 1 60); do echo "$i" > "$CTX/app/lib/m$i.txt"; done  # many names: order must not matter
   printf 'README.md\n' > "$CTX/.dockerignore"
   df 'FROM busybox\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /installed\nCOPY app /app\nRUN cat /app/main.txt > /built\nRUN echo done > /final\n'
   run kiln build --progress=plain -t cache:1 "$CTX"
