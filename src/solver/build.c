@@ -32,6 +32,7 @@
 #include "util/fsutil.h"
 #include "util/envmap.h"
 #include "util/utf8.h"
+#include "worker/fetch.h"
 #include "worker/fileop.h"
 #include "worker/sandbox.h"
 
@@ -1146,6 +1147,9 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
 {
   struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
   int ret = -1;
+  _cleanup_strv_ struct strv urls = STRV_INIT;
+  _cleanup_free_ char *fetch_dir = NULL;
+  _cleanup_close_ int fetch_fd = -1;
   _cleanup_free_ char *cwd = workdir_of (o->config);
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
@@ -1205,13 +1209,40 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       if (!is_hd)
         {
           if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
+            strv_push (&urls, s);
+          else
+            strv_push (&op.sources, s);
+          json_array_append_new (json_object_get (km, "src"), json_string (s));
+        }
+    }
+  if (urls.n)
+    {
+      if (op.sources.n || in->from)
+        {
+          kiln_err_set (b->err, ENOTSUP, "ADD: URLs cannot be mixed with local files or --from in one instruction");
+          step_fail_located (b, in);
+          goto out;
+        }
+      /* The downloads become the source root. With --checksum the content is
+       * known before downloading, so a cache hit downloads nothing. */
+      fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
+      if (fetch_dir == NULL)
+        goto out;
+      fetch_fd = openat (b->st->root_fd, fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      for (size_t u = 0; u < urls.n; u++)
+        {
+          char *name = fetch_url_basename (urls.v[u]);
+          strv_push_owned (&op.sources, name);
+          if (in->checksum)
+            continue;
+          struct digest got;
+          say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+          if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
             {
-              kiln_err_set (b->err, ENOTSUP, "ADD %s: downloading URLs is not supported by this kiln yet", s);
               step_fail_located (b, in);
               goto out;
             }
-          strv_push (&op.sources, s);
-          json_array_append_new (json_object_get (km, "src"), json_string (s));
+          json_array_append_new (json_object_get (km, "src"), json_string (got.str));
         }
     }
   char fkey[DIGEST_STR_LEN + 1] = "";
@@ -1220,6 +1251,11 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       if (resolve_from (b, si, in->from, in, &op.src_lowers, fkey) < 0)
         goto out;
       json_object_set_new (km, "from", json_string (fkey));
+    }
+  else if (urls.n)
+    {
+      op.context_fd = fetch_fd;
+      json_object_set_new (km, "checksum", json_string (in->checksum ? in->checksum : ""));
     }
   else
     {
@@ -1263,6 +1299,17 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       goto out;
     }
   double t0 = now_s ();
+  /* --checksum: downloaded only now, on a miss, and verified. */
+  for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
+    {
+      struct digest got;
+      say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+      if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
+        {
+          step_fail_located (b, in);
+          goto out;
+        }
+    }
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &op.lowers) < 0)
     goto out;
@@ -1274,7 +1321,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   op.dest = buf_str (&dest);
   op.chown = in->chown;
   op.chmod = in->chmod;
-  op.add = in->kind == I_ADD;
+  op.add = in->kind == I_ADD && urls.n == 0; /* a downloaded archive is not extracted (docker) */
   op.parents = in->parents;
   for (size_t k = 0; k < in->excludes.n; k++)
     strv_push (&op.excludes, in->excludes.v[k]);
@@ -1292,6 +1339,12 @@ out:
   fileop_clear (&op);
   buf_free (&dest);
   json_decref (km);
+  if (fetch_dir)
+    {
+      struct kiln_err e = {0};
+      store_remove_tree (b->st->root_fd, fetch_dir, &e);
+      kiln_err_clear (&e);
+    }
   return ret;
 }
 

@@ -216,3 +216,28 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   run podman --runtime runc run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 kiln-test/built:1
   [ "$output" = "$want" ]
 }
+
+@test "ADD of an http(s) URL: downloaded (0600, not extracted), --checksum verified, cached by checksum" {
+  mkdir -p "$TMP/www"
+  printf 'remote content\n' > "$TMP/www/file.txt"
+  tar -C "$TMP/www" -czf "$TMP/www/pack.tgz" file.txt
+  port=$((20000 + RANDOM % 20000))
+  (cd "$TMP/www" && exec timeout 120 python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1) &
+  srv=$!
+  for i in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/file.txt" >/dev/null 2>&1 && break; sleep 0.1; done
+  sum=$(sha256sum "$TMP/www/file.txt" | cut -c1-64)
+  df "FROM busybox\nADD http://127.0.0.1:$port/file.txt /dl/\nADD --checksum=sha256:$sum http://127.0.0.1:$port/file.txt /dl/checked.txt\nADD http://127.0.0.1:$port/pack.tgz /dl/\n"
+  run kiln build --progress=plain -t urls:1 "$CTX"
+  [ "$status" -eq 0 ] || { kill $srv; echo "$output"; false; }
+  run kiln run --rm urls:1 sh -c 'cat /dl/file.txt /dl/checked.txt; stat -c %a /dl/file.txt; ls /dl'
+  [ "${lines[0]}" = "remote content" ] && [ "${lines[1]}" = "remote content" ] && [ "${lines[2]}" = 600 ]
+  [[ "$output" == *pack.tgz* ]]
+  # With --checksum a rebuild does not even download.
+  run kiln build --progress=plain -t urls:1 "$CTX"
+  [ "$(grep -c 'downloading.*checked' <<<"$output" || true)" = 0 ]
+  df "FROM busybox\nADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 http://127.0.0.1:$port/file.txt /x\n"
+  run kiln build "$CTX"
+  kill $srv 2>/dev/null || true
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"checksum mismatch"* ]]
+}

@@ -37,12 +37,16 @@ EX=$BATS_TEST_DIRNAME/../../examples
   run kiln inspect hello:prod
   [[ "$output" == *'"User": "app:app"'* && *'"--healthcheck"'* && *'"GREETING=hello from kiln"'* ]]
   # It serves, and its own health check says so.
-  kiln run --rm --network host hello:prod > "$TMP/server.log" 2>&1 &
+  # Started with "$KILN" itself (not the helper function) so that $! is kiln.
+  "$KILN" run --rm --network host hello:prod > "$TMP/server.log" 2>&1 3>&- &
   pid=$!
   for i in $(seq 1 50); do grep -q listening "$TMP/server.log" && break; sleep 0.1; done
   run kiln run --rm --network host --entrypoint /usr/local/bin/hello hello:prod --healthcheck
   kill "$pid"; wait "$pid" 2>/dev/null || true
   [ "$status" -eq 0 ]
+  # Killing kiln takes the container with it.
+  sleep 0.2
+  ! pgrep -f "hello:prod" >/dev/null
 }
 
 @test "c-service development: the toolchain image with the sources" {

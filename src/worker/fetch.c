@@ -1,0 +1,141 @@
+/* worker/fetch.c — downloads with libcurl, streamed to a file and hashed. */
+#include "worker/fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+
+struct sink
+{
+  int fd;
+  struct hasher *sha256;
+  EVP_MD_CTX *check; /* the --checksum algorithm, when given */
+  uint64_t size;
+  struct kiln_err *err;
+  bool failed;
+};
+
+static size_t
+on_data (char *ptr, size_t size, size_t n, void *ud)
+{
+  struct sink *s = ud;
+  size_t len = size * n;
+  s->size += len;
+  if (s->size > FETCH_MAX_BYTES || write_all (s->fd, ptr, len, "download", s->err) < 0)
+    {
+      s->failed = true;
+      return 0;
+    }
+  hasher_update (s->sha256, ptr, len);
+  if (s->check)
+    EVP_DigestUpdate (s->check, ptr, len);
+  return len;
+}
+
+char *
+fetch_url_basename (const char *url)
+{
+  const char *p = strstr (url, "://");
+  p = p ? p + 3 : url;
+  const char *path = strchr (p, '/');
+  if (path == NULL)
+    return xstrdup ("index.html");
+  size_t n = strcspn (path, "?#");
+  const char *end = path + n;
+  while (end > path && end[-1] == '/')
+    end--;
+  const char *start = end;
+  while (start > path && start[-1] != '/')
+    start--;
+  if (start == end)
+    return xstrdup ("index.html");
+  return xstrndup (start, (size_t) (end - start));
+}
+
+int
+fetch_url (const char *url, int dirfd, const char *name, const char *checksum, struct digest *content,
+           struct kiln_err *err)
+{
+  const EVP_MD *md = NULL;
+  const char *want_hex = NULL;
+  if (checksum)
+    {
+      const char *colon = strchr (checksum, ':');
+      if (colon == NULL)
+        return kiln_err_set (err, KILN_EINVAL, "--checksum %s: use ALGORITHM:HEX", checksum);
+      _cleanup_free_ char *alg = xstrndup (checksum, (size_t) (colon - checksum));
+      md = EVP_get_digestbyname (alg);
+      if (md == NULL || (strcmp (alg, "sha256") && strcmp (alg, "sha384") && strcmp (alg, "sha512")))
+        return kiln_err_set (err, KILN_EINVAL, "--checksum: unsupported algorithm \"%s\" (sha256, sha384, sha512)", alg);
+      want_hex = colon + 1;
+    }
+  int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  struct sink s = {.fd = fd, .sha256 = hasher_new (), .err = err};
+  if (md)
+    {
+      s.check = EVP_MD_CTX_new ();
+      EVP_DigestInit_ex (s.check, md, NULL);
+    }
+  CURL *c = curl_easy_init ();
+  char errbuf[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt (c, CURLOPT_URL, url);
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt (c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt (c, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
+  curl_easy_setopt (c, CURLOPT_USERAGENT, "kiln");
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt (c, CURLOPT_WRITEDATA, &s);
+  CURLcode rc = curl_easy_perform (c);
+  long filetime = -1;
+  curl_easy_getinfo (c, CURLINFO_FILETIME, &filetime);
+  curl_easy_cleanup (c);
+  int ret = 0;
+  if (s.failed)
+    ret = kiln_err_is_set (err) ? -1 : kiln_err_set (err, EFBIG, "%s: larger than %llu bytes", url, FETCH_MAX_BYTES);
+  else if (rc != CURLE_OK)
+    ret = kiln_err_set (err, EIO, "downloading %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror (rc));
+  hasher_final (s.sha256, content);
+  hasher_free (s.sha256);
+  if (ret == 0 && s.check)
+    {
+      unsigned char out[EVP_MAX_MD_SIZE];
+      unsigned int n = 0;
+      EVP_DigestFinal_ex (s.check, out, &n);
+      char hex[2 * EVP_MAX_MD_SIZE + 1];
+      for (unsigned i = 0; i < n; i++)
+        snprintf (hex + 2 * i, 3, "%02x", out[i]);
+      if (strcmp (hex, want_hex) != 0)
+        ret = kiln_err_set (err, EIO, "ADD %s: checksum mismatch: expected %s, got %.*s:%s", url, checksum,
+                            (int) (strchr (checksum, ':') - checksum), checksum, hex);
+    }
+  if (s.check)
+    EVP_MD_CTX_free (s.check);
+  if (ret == 0 && filetime > 0)
+    {
+      struct timespec t[2] = {{filetime, 0}, {filetime, 0}};
+      futimens (fd, t);
+    }
+  close (fd);
+  if (ret < 0)
+    unlinkat (dirfd, name, 0);
+  return ret;
+}
