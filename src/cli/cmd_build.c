@@ -468,6 +468,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   spec.network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_HOST : net;
   spec.stdin_fd = interactive ? 0 : -1;
   spec.netns_fd = -1;
+  spec.forward_signals = true;
   spec.stdout_fd = 1;
   spec.stderr_fd = 2;
   spec.tty = tty && isatty (0);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,19 @@ struct builder
   struct kiln_err *err;
   struct strv trigger_asts_text;
 };
+
+/* ---------- interruption ---------- */
+
+/* Ctrl-C or SIGTERM: the running step gets the signal (the sandbox passes it
+ * on); between steps the build stops at the next one and cleans up like any
+ * failure, so the store never keeps half a step. */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt (int sig)
+{
+  interrupted = sig;
+}
 
 /* ---------- output ---------- */
 
@@ -1083,6 +1097,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.network = net;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
+  spec.forward_signals = true;
   if (net == SANDBOX_NET_DEFAULT)
     {
       if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)
@@ -1588,6 +1603,11 @@ build_stage (struct builder *b, size_t si)
   for (size_t k = 0; k < s->n_insts && ret == 0; k++)
     {
       const struct inst *in = s->insts[k];
+      if (interrupted)
+        {
+          ret = kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) interrupted);
+          break;
+        }
       b->step++;
       struct buf label = BUF_INIT;
       const char *orig = in->node->original;
@@ -1760,6 +1780,13 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   double t0 = now_s ();
   if (store_lock_shared (st, err) < 0)
     return -1;
+  interrupted = 0;
+  struct sigaction sa, old_int, old_term;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_interrupt;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, &old_int);
+  sigaction (SIGTERM, &sa, &old_term);
 
   /* The Dockerfile: -f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile. */
   _cleanup_free_ char *df_path = NULL;
@@ -1879,6 +1906,8 @@ out:
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
   strv_free (&b.trigger_asts_text);
   return ret;
 }

@@ -429,6 +429,40 @@ run_command (const struct sandbox_spec *s, const struct user_ids *ids, int statu
   die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
 }
 
+/* ---------- passing signals on ---------- */
+
+static volatile pid_t forward_to = -1;
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define N_FORWARDED (sizeof forwarded / sizeof *forwarded)
+
+static void
+forward_signal (int sig)
+{
+  if (forward_to > 0)
+    kill (forward_to, sig);
+}
+
+static void
+forward_signals_to (pid_t pid, struct sigaction *saved)
+{
+  forward_to = pid;
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = forward_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset (&sa.sa_mask);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded[i], &sa, saved ? &saved[i] : NULL);
+}
+
+static void
+restore_signals (struct sigaction *saved)
+{
+  forward_to = -1;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded[i], &saved[i], NULL);
+}
+
 /* PID 1 of the sandbox: builds the root, starts the command, reaps, exits with its status. */
 static void __attribute__ ((noreturn))
 sandbox_init (struct child_args *a)
@@ -537,8 +571,19 @@ sandbox_init (struct child_args *a)
   if (cmd < 0)
     die (status_fd, "fork: %s", strerror (errno));
   if (cmd == 0)
-    run_command (s, &ids, status_fd);
+    {
+      /* The command starts with default dispositions, whatever init does. */
+      struct sigaction dfl;
+      memset (&dfl, 0, sizeof dfl);
+      dfl.sa_handler = SIG_DFL;
+      for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaction (forwarded[i], &dfl, NULL);
+      run_command (s, &ids, status_fd);
+    }
   close (status_fd);
+  /* PID 1 ignores signals it has no handler for: pass them to the command. */
+  if (s->forward_signals)
+    forward_signals_to (cmd, NULL);
   /* Reap everything; leave when the command exits (the kernel then kills the rest). */
   for (;;)
     {
@@ -654,6 +699,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       close (status[1]);
       /* Forward termination to the sandbox, then report its status. */
       prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (s->forward_signals)
+        forward_signals_to (init, NULL);
       int st;
       while (waitpid (init, &st, 0) < 0 && errno == EINTR)
         ;
@@ -663,6 +710,9 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   close (go[0]);
   if (outp[1] >= 0)
     close (outp[1]);
+  struct sigaction saved[N_FORWARDED];
+  if (s->forward_signals)
+    forward_signals_to (child, saved);
   pid_t slirp = -1;
   int ret = 0;
   if (s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ())
@@ -730,6 +780,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       kill (slirp, SIGTERM);
       waitpid (slirp, NULL, 0);
     }
+  if (s->forward_signals)
+    restore_signals (saved);
   if (ret < 0)
     return -1;
   if (n > 0)

@@ -71,6 +71,9 @@ struct sandbox_spec
    * instead of making one per run; -1 for a private one. */
   int netns_fd;
   bool tty;                 /* stdin/stdout are a terminal: make it the controlling tty */
+  /* Signals kiln receives (INT, TERM, HUP, QUIT, USR1, USR2) are passed on to
+   * the command, as `docker run` does. */
+  bool forward_signals;
 };
 
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if

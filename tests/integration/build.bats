@@ -241,3 +241,23 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [ "$status" -eq 1 ]
   [[ "$output" == *"checksum mismatch"* ]]
 }
+
+@test "signals: kiln run passes TERM to the container; an interrupted build stops cleanly" {
+  "$KILN" run --rm busybox sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while true; do sleep 0.1; done' > "$TMP/run.log" 3>&- &
+  pid=$!
+  for i in $(seq 1 50); do grep -q ready "$TMP/run.log" && break; sleep 0.1; done
+  kill -TERM "$pid"
+  status=0; wait "$pid" || status=$?
+  [ "$status" -eq 7 ]
+  [ "$(tail -1 "$TMP/run.log")" = "got TERM" ]
+  df 'FROM busybox\nRUN echo one > /one\nRUN sleep 30\nRUN echo never\n'
+  "$KILN" build --no-cache "$CTX" > "$TMP/build.log" 2>&1 3>&- &
+  pid=$!
+  for i in $(seq 1 100); do grep -q "sleep 30" "$TMP/build.log" && break; sleep 0.1; done
+  kill -INT "$pid"
+  status=0; wait "$pid" || status=$?
+  [ "$status" -eq 1 ]
+  ! grep -q never "$TMP/build.log"
+  run kiln system check
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
