@@ -37,7 +37,8 @@ const char cmd_build_usage[]
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
-      "      --compression gzip|zstd   layer compression for --output oci/docker\n";
+      "      --compression gzip|zstd   layer compression for --output oci/docker\n"
+      "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n";
 
 static enum sandbox_net
 parse_net (const char *s, bool *ok)
@@ -83,7 +84,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"progress", required_argument, NULL, 'P'},    {"quiet", no_argument, NULL, 'q'},
     {"output", required_argument, NULL, 'o'},      {"secret", required_argument, NULL, 's'},
     {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
-    {"pull", no_argument, NULL, 'u'},              {0}};
+    {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
+    {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   _cleanup_strv_ struct strv build_args = STRV_INIT;
   rq.stage.build_args = &build_args;
@@ -161,6 +163,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           }
         case 'u':
           break; /* bases come from the store; there is nothing to pull from yet */
+        case 'R':
+          rq.runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg;
+          break;
         default:
           rc = cli_usage_error ("build", "unknown option");
           goto done;
@@ -241,7 +246,8 @@ const char cmd_run_usage[]
       "      --network default|none|host\n"
       "      --name NAME          a name (accepted; containers are not kept yet)\n"
       "  -i, --interactive        keep standard input open\n"
-      "  -t, --tty                standard input is a terminal\n";
+      "  -t, --tty                standard input is a terminal\n"
+      "      --runtime runc|crun|PATH  run with an OCI runtime instead of kiln's sandbox\n";
 
 static int
 read_env_file (const char *path, struct strv *env, struct kiln_err *err)
@@ -297,11 +303,11 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
     {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
     {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
-    {0}};
+    {"runtime", required_argument, NULL, 'T'}, {0}};
   struct sandbox_spec spec = {0};
   _cleanup_strv_ struct strv extra_env = STRV_INIT;
   _cleanup_strv_ struct strv volumes = STRV_INIT;
-  const char *user = NULL, *workdir = NULL, *entrypoint = NULL;
+  const char *user = NULL, *workdir = NULL, *entrypoint = NULL, *runtime = NULL;
   bool entrypoint_set = false, interactive = false, tty = false, readonly = false;
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   struct kiln_err err = {0};
@@ -340,6 +346,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
         }
       case 'i': interactive = true; break;
       case 't': tty = true; break;
+      case 'T': runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg; break;
       default: return cli_usage_error ("run", "unknown option");
       }
   if (optind >= argc)
@@ -469,6 +476,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   spec.stdin_fd = interactive ? 0 : -1;
   spec.netns_fd = -1;
   spec.forward_signals = true;
+  spec.runtime = runtime;
   spec.stdout_fd = 1;
   spec.stderr_fd = 2;
   spec.tty = tty && isatty (0);

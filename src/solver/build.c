@@ -1098,6 +1098,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
   spec.forward_signals = true;
+  spec.runtime = b->rq->runtime;
   if (net == SANDBOX_NET_DEFAULT)
     {
       if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)

@@ -41,6 +41,7 @@ struct build_request
   enum sandbox_net network;   /* for RUN steps that do not say */
   const char *output;         /* --output spec, NULL: the store only */
   enum compression compression;
+  const char *runtime;        /* OCI runtime for RUN steps; NULL: kiln's own sandbox */
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include <jansson.h>
+#include <time.h>
 #include "worker/users.h"
 
 /* ---------- small helpers used in the child (no allocation after fork where avoidable) ---------- */
@@ -429,6 +431,139 @@ run_command (const struct sandbox_spec *s, const struct user_ids *ids, int statu
   die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
 }
 
+/* ---------- an OCI runtime instead of kiln's own confinement ---------- */
+
+static json_t *
+mount_json (const char *dest, const char *type, const char *source, const char *const *opts)
+{
+  json_t *o = json_pack ("{s:s, s:s, s:s, s:[]}", "destination", dest, "type", type, "source", source, "options");
+  for (; opts && *opts; opts++)
+    json_array_append_new (json_object_get (o, "options"), json_string (*opts));
+  return o;
+}
+
+/* Writes BUNDLE/config.json for the spec (the root is already mounted) and
+ * execs the runtime; runs as PID 1 of kiln's namespaces, so the container shares
+ * kiln's network namespace (none, the build's, or the host's). */
+static void __attribute__ ((noreturn))
+exec_runtime (const struct sandbox_spec *s, const struct user_ids *ids, const char *etc, int status_fd)
+{
+  char bundle[4300], cfgpath[4400];
+  snprintf (bundle, sizeof bundle, "%s.bundle", s->merged);
+  mkdir (bundle, 0700);
+  snprintf (cfgpath, sizeof cfgpath, "%s/config.json", bundle);
+  bool root = ids->uid == 0;
+  json_t *caps = json_array ();
+  static const char *const cap_names[] = {
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",       "CAP_FOWNER",     "CAP_MKNOD",
+    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",       "CAP_SETFCAP",    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+  for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++)
+    json_array_append_new (caps, json_string (cap_names[i]));
+  json_t *gids = json_array ();
+  for (size_t i = 0; i < ids->n_groups; i++)
+    json_array_append_new (gids, json_integer (ids->groups[i]));
+  json_t *env = json_array ();
+  bool has_path = false;
+  for (size_t i = 0; i < s->env.n; i++)
+    {
+      json_array_append_new (env, json_string (s->env.v[i]));
+      has_path |= strncmp (s->env.v[i], "PATH=", 5) == 0;
+    }
+  if (!has_path)
+    json_array_append_new (env, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  json_t *args = json_array ();
+  for (size_t i = 0; i < s->argv.n; i++)
+    json_array_append_new (args, json_string (s->argv.v[i]));
+  json_t *process = json_pack (
+      "{s:b, s:{s:i, s:i, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o, s:o}, s:b}", "terminal", 0, "user", "uid",
+      (int) ids->uid, "gid", (int) ids->gid, "additionalGids", gids, "args", args, "env", env, "cwd",
+      s->cwd && *s->cwd ? s->cwd : "/", "capabilities", "bounding", json_deep_copy (caps), "effective",
+      root ? json_deep_copy (caps) : json_array (), "permitted", root ? json_deep_copy (caps) : json_array (),
+      "inheritable", root ? json_deep_copy (caps) : json_array (), "noNewPrivileges", 1);
+  json_decref (caps);
+  json_t *mounts = json_array ();
+  static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
+  static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
+  static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
+  static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+  static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+  static const char *const bind_ro[] = {"rbind", "ro", NULL};
+  static const char *const bind_rw[] = {"rbind", "rw", NULL};
+  json_array_append_new (mounts, mount_json ("/proc", "proc", "proc", proc_o));
+  json_array_append_new (mounts, mount_json ("/dev", "tmpfs", "tmpfs", dev_o));
+  json_array_append_new (mounts, mount_json ("/dev/pts", "devpts", "devpts", pts_o));
+  json_array_append_new (mounts, mount_json ("/dev/shm", "tmpfs", "shm", shm_o));
+  json_array_append_new (mounts, mount_json ("/sys", "sysfs", "sysfs", sys_o));
+  char src[4500];
+  snprintf (src, sizeof src, "%s/hosts", etc);
+  json_array_append_new (mounts, mount_json ("/etc/hosts", "bind", src, s->readonly_root ? bind_ro : bind_rw));
+  snprintf (src, sizeof src, "%s/resolv.conf", etc);
+  json_array_append_new (mounts, mount_json ("/etc/resolv.conf", "bind", src, s->readonly_root ? bind_ro : bind_rw));
+  for (size_t i = 0; i < s->n_mounts; i++)
+    {
+      const struct sandbox_mount *m = &s->mounts[i];
+      if (m->type == SMOUNT_TMPFS)
+        {
+          static const char *const t_o[] = {"nosuid", "nodev", NULL};
+          json_array_append_new (mounts, mount_json (m->target, "tmpfs", "tmpfs", t_o));
+        }
+      else if (m->type == SMOUNT_BIND)
+        json_array_append_new (mounts, mount_json (m->target, "bind", m->source, m->readonly ? bind_ro : bind_rw));
+      else
+        {
+          /* Mount the read-only overlay here; the runtime binds it. */
+          char tmpl[] = "/tmp/kiln-ovl-XXXXXX", empty[] = "/tmp/kiln-ovl-empty-XXXXXX", opts[8192];
+          if (mkdtemp (tmpl) == NULL || mkdtemp (empty) == NULL)
+            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+          snprintf (opts, sizeof opts, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
+          if (mount ("overlay", tmpl, "overlay", MS_RDONLY, opts) < 0)
+            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+          snprintf (src, sizeof src, "%s/%s", tmpl, m->subpath ? m->subpath : "");
+          json_array_append_new (mounts, mount_json (m->target, "bind", src, bind_ro));
+        }
+    }
+  json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:{s:[{s:s}, {s:s}, {s:s}, {s:s}], s:[s, s, s, s, s, s, s, s], s:[s, s, s, s, s, s]}}",
+                           "ociVersion", "1.0.2", "process", process, "root", "path", s->merged, "readonly",
+                           s->readonly_root, "hostname", s->hostname ? s->hostname : "kiln", "mounts", mounts,
+                           "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
+                           "maskedPaths", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                           "readonlyPaths", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                           "/proc/sysrq-trigger");
+  if (cfg == NULL || json_dump_file (cfg, cfgpath, JSON_INDENT (2)) < 0)
+    die (status_fd, "writing %s", cfgpath);
+  json_decref (cfg);
+  if (s->stdin_fd >= 0)
+    dup2 (s->stdin_fd, 0);
+  else
+    {
+      int n = open ("/dev/null", O_RDONLY);
+      if (n >= 0)
+        dup2 (n, 0);
+    }
+  if (s->stdout_fd >= 0)
+    dup2 (s->stdout_fd, 1);
+  if (s->stderr_fd >= 0)
+    dup2 (s->stderr_fd, 2);
+  /* The runtime looks at /proc of its own PID namespace (ours): mount it. */
+  if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    die (status_fd, "mounting /proc for %s: %s", s->runtime, strerror (errno));
+  unsigned char rnd[8] = {0};
+  int ur = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (ur >= 0)
+    {
+      if (read (ur, rnd, sizeof rnd) < 0)
+        rnd[0] = 0;
+      close (ur);
+    }
+  char id[64];
+  snprintf (id, sizeof id, "kiln-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+            rnd[6], rnd[7]);
+  execlp (s->runtime, s->runtime, "run", "--bundle", bundle, id, (char *) NULL);
+  die (status_fd, "exec %s: %s", s->runtime, strerror (errno));
+}
+
 /* ---------- passing signals on ---------- */
 
 static volatile pid_t forward_to = -1;
@@ -500,7 +635,8 @@ sandbox_init (struct child_args *a)
   if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0)
     die (status_fd, "%s", why);
 
-  setup_mounts (s, root_fd, status_fd);
+  if (s->runtime == NULL)
+    setup_mounts (s, root_fd, status_fd);
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   char etc[4300];
@@ -531,7 +667,7 @@ sandbox_init (struct child_args *a)
     }
   close (etc_fd);
   static const char *const etc_files[] = {"hosts", "resolv.conf"};
-  for (size_t i = 0; i < 2; i++)
+  for (size_t i = 0; i < 2 && s->runtime == NULL; i++)
     {
       char target[64], src[4400], path[64];
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
@@ -551,6 +687,29 @@ sandbox_init (struct child_args *a)
       if (w < 0)
         die (status_fd, "working directory %s: %s", s->cwd, strerror (errno));
       close (w);
+    }
+
+  if (s->runtime)
+    {
+      /* The mount points the runtime binds over must exist in the image. */
+      char t[64];
+      static const char *const points[] = {"/proc", "/dev", "/sys", "/etc/hosts", "/etc/resolv.conf"};
+      for (size_t i = 0; i < sizeof points / sizeof *points; i++)
+        {
+          int fd = mount_target (root_fd, points[i], i < 3, t, sizeof t);
+          if (fd >= 0)
+            close (fd);
+        }
+      for (size_t i = 0; i < s->n_mounts; i++)
+        {
+          struct stat sb;
+          bool dir = !(s->mounts[i].type == SMOUNT_BIND && stat (s->mounts[i].source, &sb) == 0 && !S_ISDIR (sb.st_mode));
+          int fd = mount_target (root_fd, s->mounts[i].target, dir, t, sizeof t);
+          if (fd >= 0)
+            close (fd);
+        }
+      close (root_fd);
+      exec_runtime (s, &ids, etc, status_fd); /* status_fd closes on exec */
     }
 
   if (s->readonly_root && mount (NULL, s->merged, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)

@@ -74,6 +74,9 @@ struct sandbox_spec
   /* Signals kiln receives (INT, TERM, HUP, QUIT, USR1, USR2) are passed on to
    * the command, as `docker run` does. */
   bool forward_signals;
+  /* An OCI runtime (runc, crun, a path) to run the command with, through a
+   * generated bundle; NULL for kiln's own sandbox. */
+  const char *runtime;
 };
 
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if

@@ -261,3 +261,13 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   run kiln system check
   [ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "--runtime runc runs RUN steps and containers through a generated OCI bundle" {
+  df 'FROM busybox\nRUN echo via runc > /r && id -u >> /r\nRUN --mount=type=cache,target=/c echo x >> /c/log\nUSER nobody\nRUN id -un > /tmp/who\nCMD ["sh", "-c", "cat /r /tmp/who; grep NoNewPrivs /proc/self/status"]\n'
+  run kiln build --no-cache --runtime runc -t viarunc:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln run --rm --runtime runc viarunc:1
+  [ "$output" = "$(printf 'via runc\n0\nnobody\nNoNewPrivs:\t1')" ]
+  run kiln run --rm --runtime runc viarunc:1 sh -c 'exit 5'
+  [ "$status" -eq 5 ]
+}
