@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -1622,6 +1623,145 @@ build_stage (struct builder *b, size_t si)
   return ret;
 }
 
+/* ---------- independent stages in parallel ---------- */
+
+/* Stages that do not depend on each other are built at the same time, each in
+ * a child process with its own store connection; they leave their steps in the
+ * cache, and the build then walks all stages in order, finding every step of
+ * those stages cached.  (A child never touches the parent's SQLite handle.) */
+static bool
+depends_on (const struct stage_model *m, size_t s, size_t d)
+{
+  if (s == d)
+    return true;
+  for (size_t i = 0; i < m->stages[s].n_deps; i++)
+    if (depends_on (m, (size_t) m->stages[s].deps[i], d))
+      return true;
+  return false;
+}
+
+/* Step numbers do not depend on which process prints them: stage s starts at
+ * the sum of the steps of the needed stages before it. */
+static int
+stage_step_base (const struct stage_model *m, size_t s)
+{
+  int base = 0;
+  for (size_t k = 0; k < s; k++)
+    if (m->stages[k].needed)
+      base += (int) m->stages[k].n_insts + 1;
+  return base;
+}
+
+/* Builds stage s and what it needs in a child process; only s itself is
+ * printed, its dependencies were built (and printed) at an earlier level. */
+static _Noreturn void
+prebuild_child (const struct builder *b, size_t s)
+{
+  const struct stage_model *m = b->m;
+  struct kiln_err e = {0};
+  struct builder child = *b;
+  child.err = &e;
+  child.net_started = false;
+  child.st = store_open (b->st->root, &e);
+  child.outs = xcalloc (m->n_stages, sizeof *child.outs);
+  int r = child.st ? 0 : -1;
+  if (r == 0)
+    r = store_lock_shared (child.st, &e);
+  for (size_t k = 0; k <= s && r == 0; k++)
+    if (m->stages[k].needed && depends_on (m, s, k))
+      {
+        child.quiet = b->quiet || k != s;
+        child.step = stage_step_base (m, k);
+        r = build_stage (&child, k);
+      }
+  if (child.net_started)
+    sandbox_net_stop (&child.net);
+  /* The parent reports an interruption once, for everyone. */
+  if (r < 0 && !interrupted)
+    kiln_err_print (&e, stderr);
+  _exit (r < 0 ? 1 : 0);
+}
+
+/* Fills prebuilt[s] for the stages built ahead by children.  Levels run one
+ * after the other (a stage's level is one more than its deepest dependency);
+ * within a level at most one child per core. */
+static int
+prebuild_in_parallel (struct builder *b, bool *prebuilt)
+{
+  const struct stage_model *m = b->m;
+  long cores = sysconf (_SC_NPROCESSORS_ONLN);
+  if (b->rq->no_cache || cores < 2 || m->n_stages < 2 || getenv ("KILN_SERIAL_STAGES"))
+    return 0;
+  size_t n = m->n_stages;
+  _cleanup_free_ int *level = xcalloc (n, sizeof *level);
+  int last_parallel = -1;
+  for (size_t s = 0; s < n; s++)
+    for (size_t i = 0; i < m->stages[s].n_deps; i++)
+      if (level[m->stages[s].deps[i]] + 1 > level[s])
+        level[s] = level[m->stages[s].deps[i]] + 1;
+  for (int L = 0; L < (int) n; L++)
+    {
+      size_t count = 0;
+      for (size_t s = 0; s < n; s++)
+        count += m->stages[s].needed && level[s] == L;
+      if (count >= 2)
+        last_parallel = L;
+    }
+  /* Levels before the last parallel one run in children too, even alone, so
+   * that the stages of later levels find them cached instead of each child
+   * building them again. */
+  int ret = 0;
+  for (int L = 0; L <= last_parallel && ret == 0 && !interrupted; L++)
+    {
+      size_t running = 0;
+      pid_t *pids = xcalloc (n, sizeof *pids);
+      for (size_t s = 0; s < n && ret == 0 && !interrupted; s++)
+        {
+          if (!m->stages[s].needed || level[s] != L)
+            continue;
+          while ((long) running >= cores)
+            {
+              int status;
+              pid_t done = wait (&status);
+              if (done < 0)
+                break;
+              running--;
+              for (size_t k = 0; k < n; k++)
+                if (pids[k] == done)
+                  prebuilt[k] = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+              if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+                ret = -1;
+            }
+          if (ret < 0)
+            break;
+          pid_t p = fork ();
+          if (p == 0)
+            prebuild_child (b, s);
+          if (p > 0)
+            {
+              pids[s] = p;
+              running++;
+            }
+        }
+      int status;
+      pid_t done;
+      while ((done = wait (&status)) > 0)
+        {
+          for (size_t k = 0; k < n; k++)
+            if (pids[k] == done)
+              prebuilt[k] = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+          if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+            ret = -1;
+        }
+      free (pids);
+    }
+  if (interrupted)
+    return kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) interrupted);
+  if (ret < 0)
+    return kiln_err_set (b->err, EIO, "a stage built in parallel failed (its error is above)");
+  return 0;
+}
+
 /* ---------- the whole build ---------- */
 
 static int
@@ -1778,6 +1918,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   b.now = store_now ();
   b.quiet = rq->progress == PROGRESS_QUIET;
   int ret = -1;
+  bool *prebuilt = NULL;
   double t0 = now_s ();
   if (store_lock_shared (st, err) < 0)
     return -1;
@@ -1833,10 +1974,26 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   if (load_secrets (&b) < 0)
     goto out;
+  /* Stages built ahead were printed by their child: here they are all cache
+   * hits, and say nothing. */
+  prebuilt = xcalloc (b.m->n_stages, sizeof *prebuilt);
+  if (prebuild_in_parallel (&b, prebuilt) < 0)
+    goto out;
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
+  bool quiet = b.quiet;
   for (size_t si = 0; si < b.m->n_stages; si++)
-    if (b.m->stages[si].needed && build_stage (&b, si) < 0)
-      goto out;
+    {
+      if (!b.m->stages[si].needed)
+        continue;
+      int base = stage_step_base (b.m, si);
+      if (b.step < base)
+        b.step = base;
+      b.quiet = quiet || prebuilt[si];
+      int r = build_stage (&b, si);
+      b.quiet = quiet;
+      if (r < 0)
+        goto out;
+    }
 
   struct stage_out *fin = &b.outs[b.m->target];
   /* --label adds to the final image's labels. */
@@ -1890,6 +2047,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   ret = 0;
 out:
+  free (prebuilt);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
       {

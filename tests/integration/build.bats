@@ -271,3 +271,26 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   run kiln run --rm --runtime runc viarunc:1 sh -c 'exit 5'
   [ "$status" -eq 5 ]
 }
+
+@test "independent stages build at the same time; a failure in one names its step and stops the build" {
+  [ "$(nproc)" -ge 2 ] || skip "one core: stages build one after the other"
+  # Each stage leaves a mark in a shared cache mount and waits up to 10 s for the
+  # other's: built one after the other, the first would give up and fail.
+  meet='RUN --mount=type=cache,id=meet,target=/m touch /m/%s && i=0 && while [ ! -e /m/%s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done && [ -e /m/%s ] && echo %s > /%s'
+  df "FROM busybox AS a\n$(printf "$meet" a b b a a)\nFROM busybox AS b\n$(printf "$meet" b a a b b)\nFROM busybox AS unused\nRUN false\nFROM busybox\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCMD cat /a /b\n"
+  run kiln build -t par:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # Each stage is printed once, by the process that built it.
+  [ "$(grep -c 'RUN --mount' <<<"$output")" -eq 2 ]
+  [ "$(grep -c ' DONE ' <<<"$output")" -eq 4 ]
+  run kiln run --rm par:1
+  [ "$output" = "a
+b" ]
+  # A failing stage stops the build with its own error, and no image is named.
+  df 'FROM busybox AS a\nRUN echo ok > /a\nFROM busybox AS b\nRUN echo boom && exit 3\nFROM busybox\nCOPY --from=a /a /a\nCOPY --from=b / /b\n'
+  run kiln build -t par:2 "$CTX"
+  [ "$status" -ne 0 ]
+  grep -q 'Dockerfile:4:1: process "/bin/sh -c echo boom && exit 3" did not complete successfully: exit code: 3' <<<"$output"
+  run kiln inspect par:2
+  [ "$status" -ne 0 ]
+}
