@@ -126,8 +126,12 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.stage.platform = optarg;
           break;
         case 'P':
-          if (strcmp (optarg, "plain") == 0 || strcmp (optarg, "auto") == 0 || strcmp (optarg, "tty") == 0)
+          if (strcmp (optarg, "plain") == 0)
             rq.progress = PROGRESS_PLAIN;
+          else if (strcmp (optarg, "auto") == 0)
+            rq.progress = PROGRESS_AUTO;
+          else if (strcmp (optarg, "tty") == 0)
+            rq.progress = PROGRESS_TTY;
           else if (strcmp (optarg, "quiet") == 0)
             rq.progress = PROGRESS_QUIET;
           else

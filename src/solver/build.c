@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -76,6 +77,8 @@ struct builder
   int step;
   int64_t now;
   bool quiet;
+  bool tty; /* live view: RUN output as a rolling window under its step */
+  int tty_cols;
   bool net_warned;
   struct envmap secrets_src; /* id → file */
   struct envmap secrets_env; /* id → value */
@@ -348,29 +351,74 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
 
 /* ---------- RUN output ---------- */
 
+/* How many lines of a running step the live view shows. */
+#define WINDOW_LINES 6
+
 struct output_reader
 {
   int fd;
   int step;
   double start;
   bool quiet;
+  bool tty;
+  int cols;
+  int shown; /* window lines on the terminal now */
   char *tail[TAIL_LINES];
   size_t n_tail;
 };
 
 static void
+window_clear (struct output_reader *r)
+{
+  if (r->shown > 0)
+    fprintf (stderr, "\033[%dA\033[J", r->shown);
+  r->shown = 0;
+}
+
+/* One output line in the window: control characters (a step's own escape
+ * sequences, carriage returns) would move the cursor under the view, so they
+ * become '?'; cut to the terminal's width so that one line stays one row. */
+static void
+window_line (const struct output_reader *r, const char *line, double t)
+{
+  char head[32];
+  int hl = snprintf (head, sizeof head, "  %5.1fs | ", t);
+  size_t room = r->cols > hl + 1 ? (size_t) (r->cols - hl - 1) : 1;
+  size_t len = strlen (line);
+  if (len > room)
+    {
+      len = room;
+      while (len > 0 && ((unsigned char) line[len] & 0xC0) == 0x80)
+        len--; /* not inside a UTF-8 sequence */
+    }
+  fprintf (stderr, "\033[2m%s", head);
+  for (size_t i = 0; i < len; i++)
+    fputc ((unsigned char) line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i], stderr);
+  fputs ("\033[0m\n", stderr);
+}
+
+static void
 on_output (void *arg, const char *line, size_t len)
 {
   struct output_reader *r = arg;
-  if (!r->quiet)
-    {
-      fprintf (stderr, "#%d %.3f %.*s\n", r->step, now_s () - r->start, (int) len, line);
-      fflush (stderr);
-    }
   size_t slot = r->n_tail % TAIL_LINES;
   free (r->tail[slot]);
   r->tail[slot] = xstrndup (line, len);
   r->n_tail++;
+  if (r->quiet)
+    return;
+  double t = now_s () - r->start;
+  if (r->tty)
+    {
+      window_clear (r);
+      size_t first = r->n_tail > WINDOW_LINES ? r->n_tail - WINDOW_LINES : 0;
+      for (size_t k = first; k < r->n_tail; k++)
+        window_line (r, r->tail[k % TAIL_LINES], t);
+      r->shown = (int) (r->n_tail - first);
+    }
+  else
+    fprintf (stderr, "#%d %.3f %.*s\n", r->step, t, (int) len, line);
+  fflush (stderr);
 }
 
 /* ---------- context sources (cache keys) ---------- */
@@ -1110,11 +1158,14 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
-  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet};
+  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
+                             .cols = b->tty_cols};
   spec.on_output = on_output;
   spec.output_ud = &rd;
   int code = 0;
   int r = sandbox_run (&spec, &code, b->err);
+  /* The window goes once the step ends: DONE or the error takes its place. */
+  window_clear (&rd);
   if (r < 0 || code != 0)
     {
       if (r == 0)
@@ -1662,6 +1713,7 @@ prebuild_child (const struct builder *b, size_t s)
   struct builder child = *b;
   child.err = &e;
   child.net_started = false;
+  child.tty = false; /* windows of two processes would erase each other's lines */
   child.st = store_open (b->st->root, &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
   int r = child.st ? 0 : -1;
@@ -1917,6 +1969,11 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   struct builder b = {.st = st, .rq = rq, .ctx_fd = -1, .err = err};
   b.now = store_now ();
   b.quiet = rq->progress == PROGRESS_QUIET;
+  const char *term = getenv ("TERM");
+  b.tty = rq->progress == PROGRESS_TTY
+          || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
+  struct winsize ws;
+  b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
   int ret = -1;
   bool *prebuilt = NULL;
   double t0 = now_s ();

@@ -46,7 +46,7 @@ EX=$BATS_TEST_DIRNAME/../../examples
   [ "$status" -eq 0 ]
   # Killing kiln takes the container with it.
   sleep 0.2
-  ! pgrep -f "hello:prod" >/dev/null
+  refute pgrep -f "hello:prod" >/dev/null
 }
 
 @test "c-service development: the toolchain image with the sources" {

@@ -53,7 +53,7 @@ load helpers
   [ "$output" = "$(printf '.dockerignore\nDockerfile\ndocs/README.md\nlogs/\nsrc/\nsrc/main.c')" ]
   # node_modules is excluded with no exception below it: it is never opened.
   ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=openat -o "$TMP/trace" "$KILN" debug context "$CTX" >/dev/null
-  ! grep -q 'node_modules"' "$TMP/trace"
+  refute grep -q 'node_modules"' "$TMP/trace"
   grep -q '"docs"' "$TMP/trace"
 }
 

@@ -13,3 +13,11 @@ setup() {
 teardown() {
   rm -rf "$TMP"
 }
+
+# `! cmd` never fails a bats test (set -e ignores negated commands); this does.
+refute() {
+  if "$@"; then
+    echo "unexpectedly succeeded: $*" >&2
+    return 1
+  fi
+}
