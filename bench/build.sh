@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# Build benchmark: kiln vs buildah bud and podman build (when installed), same
-# contexts, same base image (kiln's busybox, loaded into containers-storage), in one
-# run. Workloads: the multi-stage example; 20,000 files / ~200 MB in one COPY; 30
+# Build benchmark: kiln vs docker's BuildKit (a dockerd started by this script on
+# its own socket and data root, stopped at the end), buildah bud and podman build
+# (when installed), same contexts, same base image (kiln's busybox, loaded into each
+# peer's store), in one run. Workloads: the multi-stage example; 20,000 files / ~200 MB in one COPY; 30
 # small RUN steps; a no-op rebuild; a one-file-change rebuild. Prints seconds per
 # tool and kiln's speed-up, plus the final image sizes. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kiln=$(realpath "${KILN:-build/kiln}")
 work=$(mktemp -d /var/tmp/kiln-bench-build.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+dockerd_pid=
+cleanup() {
+  if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid" 2>/dev/null || true; wait "$dockerd_pid" 2>/dev/null || true; fi
+  umount -R "$work/docker" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export KILN_ROOT=$work/store
 scripts/base-images --kiln "$kiln" >/dev/null
 "$kiln" save -o "$work/busybox.tar" busybox:latest
 peers=()
 if command -v buildah >/dev/null; then peers+=(buildah); fi
 if command -v podman >/dev/null; then peers+=(podman); fi
-for p in "${peers[@]}"; do :; done
 if [ ${#peers[@]} -gt 0 ]; then podman load -q -i "$work/busybox.tar" >/dev/null; fi
+# Debian's docker.io 20.10: its own client (the newer one in /usr/local/bin needs buildx).
+if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] && [ "${KILN_BENCH_DOCKER:-1}" != 0 ]; then
+  export DOCKER_HOST=unix://$work/docker.sock DOCKER_BUILDKIT=1
+  /usr/sbin/dockerd --host "$DOCKER_HOST" --data-root "$work/docker" --exec-root "$work/docker-exec" \
+    --pidfile "$work/docker.pid" >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 60); do /usr/bin/docker version >/dev/null 2>&1 && break; sleep 0.5; done
+  if /usr/bin/docker load -q -i "$work/busybox.tar" >/dev/null; then peers=(buildkit "${peers[@]}"); else
+    echo "dockerd did not start (see $work/dockerd.log); BuildKit left out" >&2; fi
+fi
 
 mk_contexts() {
   mkdir -p "$work/multi" && cp -a examples/busybox-service/. "$work/multi/"
@@ -46,6 +62,7 @@ t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >
 build_with() { # TOOL CONTEXT TAG
   case $1 in
     kiln) "$kiln" build --progress=quiet -t "$3" "$2" ;;
+    buildkit) /usr/bin/docker build --quiet -t "$3" "$2" ;;
     buildah) buildah bud --quiet --runtime runc --network host --layers -t "$3" "$2" ;;
     podman) podman build --quiet --runtime runc --network host --layers -t "$3" "$2" ;;
   esac
@@ -53,18 +70,22 @@ build_with() { # TOOL CONTEXT TAG
 size_of() { # TOOL TAG
   case $1 in
     kiln) "$kiln" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | awk -v t="$2" '$1==t {print $2}' ;;
+    buildkit) /usr/bin/docker images --format '{{.Size}}' "$2" | head -1 ;;
     *) podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' "localhost/$2" | awk '{print $2 $3}' | head -1 ;;
   esac
 }
 
 tools=(kiln "${peers[@]}")
-printf '%-22s' workload; for tool in "${tools[@]}"; do printf '%10s' "$tool"; done; printf '%14s\n' "kiln speed-up"
+has_bk=0; if [ "${peers[0]:-}" = buildkit ]; then has_bk=1; fi
+printf '%-22s' workload; for tool in "${tools[@]}"; do printf '%10s' "$tool"; done; printf '%14s' "kiln speed-up"
+if [ $has_bk = 1 ]; then printf '%13s' "vs buildkit"; fi; echo
 row() { # NAME then one time per tool (kiln first)
   local name=$1; shift
   printf '%-22s' "$name"
   for v in "$@"; do printf '%10.3f' "$v"; done
   if [ $# -gt 1 ]; then
     printf '%13.1fx' "$(printf '%s\n' "${@:2}" | sort -g | head -1 | awk -v k="$1" '{print $1 / k}')"
+    if [ $has_bk = 1 ]; then printf '%12.1fx' "$(echo "$2 / $1" | bc -l)"; fi
   fi
   echo
 }
@@ -83,5 +104,5 @@ printf '%-22s' "per trivial RUN (ms)"; for tool in "${tools[@]}"; do printf '%10
 echo
 printf '%-22s' "image size (multi)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/multi:1)"; done; echo
 printf '%-22s' "image size (files)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/files:1)"; done; echo
-for tool in "${peers[@]}"; do podman rmi -f bench/multi:1 bench/files:1 bench/steps:1 bench/edit:1 >/dev/null 2>&1 || true; done
-echo "(seconds; speed-up = fastest peer / kiln; docker's BuildKit is not started by this script)"
+if [[ " ${peers[*]} " == *" podman "* ]]; then podman rmi -f bench/multi:1 bench/files:1 bench/steps:1 bench/edit:1 >/dev/null 2>&1 || true; fi
+echo "(seconds; speed-up = fastest peer / kiln; buildkit = dockerd $(/usr/bin/docker version --format '{{.Server.Version}}' 2>/dev/null || echo 'not run') with DOCKER_BUILDKIT=1)"
