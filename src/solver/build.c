@@ -84,6 +84,10 @@ struct builder
   struct envmap secrets_env; /* id → value */
   struct kiln_err *err;
   struct strv trigger_asts_text;
+  /* file_digests lookups, prepared once: a context of 20,000 files otherwise
+   * spends most of a no-op rebuild compiling the same SQL. */
+  sqlite3_stmt *digest_get;
+  sqlite3_stmt *digest_put;
 };
 
 /* ---------- interruption ---------- */
@@ -431,14 +435,16 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
   snprintf (key, sizeof key, "%llx:%llx:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long) st->st_dev,
             (unsigned long long) st->st_ino, (long long) st->st_size, (long long) st->st_mtim.tv_sec,
             st->st_mtim.tv_nsec, (long long) st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
-  sqlite3_stmt *s = store_prepare (b->st, "SELECT digest FROM file_digests WHERE stat_key = ?", b->err);
-  if (s == NULL)
+  if (b->digest_get == NULL
+      && (b->digest_get = store_prepare (b->st, "SELECT digest FROM file_digests WHERE stat_key = ?", b->err)) == NULL)
     return -1;
+  sqlite3_stmt *s = b->digest_get;
   sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
   bool hit = false;
   if (sqlite3_step (s) == SQLITE_ROW)
     hit = digest_parse ((const char *) sqlite3_column_text (s, 0), out, b->err) == 0;
-  sqlite3_finalize (s);
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
   if (hit)
     return 0;
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -453,8 +459,20 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
   close (fd);
   hasher_final (h, out);
   hasher_free (h);
-  return store_exec (b->st, b->err, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)", 2, key,
-                     out->str);
+  if (b->digest_put == NULL
+      && (b->digest_put = store_prepare (b->st, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)",
+                                         b->err))
+             == NULL)
+    return -1;
+  sqlite3_stmt *put = b->digest_put;
+  sqlite3_bind_text (put, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (put, 2, out->str, -1, SQLITE_STATIC);
+  int rc = sqlite3_step (put);
+  sqlite3_reset (put);
+  sqlite3_clear_bindings (put);
+  if (rc != SQLITE_DONE)
+    return kiln_err_set (b->err, EIO, "store: recording a file digest: %s", sqlite3_errstr (rc));
+  return 0;
 }
 
 static int
@@ -1713,6 +1731,7 @@ prebuild_child (const struct builder *b, size_t s)
   struct builder child = *b;
   child.err = &e;
   child.net_started = false;
+  child.digest_get = child.digest_put = NULL; /* the parent's connection */
   child.tty = false; /* windows of two processes would erase each other's lines */
   child.st = store_open (b->st->root, &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
@@ -2104,6 +2123,8 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   ret = 0;
 out:
+  sqlite3_finalize (b.digest_get);
+  sqlite3_finalize (b.digest_put);
   free (prebuilt);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
