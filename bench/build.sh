@@ -104,5 +104,17 @@ printf '%-22s' "per trivial RUN (ms)"; for tool in "${tools[@]}"; do printf '%10
 echo
 printf '%-22s' "image size (multi)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/multi:1)"; done; echo
 printf '%-22s' "image size (files)"; for tool in "${tools[@]}"; do printf '%10s' "$(size_of "$tool" bench/files:1)"; done; echo
+# Tools count "size" differently (docker: file bytes; the others: layer tar bytes), so
+# also the bytes of each tool's docker-archive of the same image: what leaves the machine.
+saved_of() { # TOOL TAG
+  case $1 in
+    kiln) "$kiln" save -o "$work/saved.tar" "$2" ;;
+    buildkit) /usr/bin/docker save -o "$work/saved.tar" "$2" ;;
+    *) podman save -q --format docker-archive -o "$work/saved.tar" "localhost/$2" ;;
+  esac >/dev/null 2>&1 && echo "$(( $(stat -c %s "$work/saved.tar") / 1000 ))kB"
+  rm -f "$work/saved.tar"
+}
+printf '%-22s' "saved archive (multi)"; for tool in "${tools[@]}"; do printf '%10s' "$(saved_of "$tool" bench/multi:1)"; done; echo
+printf '%-22s' "saved archive (files)"; for tool in "${tools[@]}"; do printf '%10s' "$(saved_of "$tool" bench/files:1)"; done; echo
 if [[ " ${peers[*]} " == *" podman "* ]]; then podman rmi -f bench/multi:1 bench/files:1 bench/steps:1 bench/edit:1 >/dev/null 2>&1 || true; fi
 echo "(seconds; speed-up = fastest peer / kiln; buildkit = dockerd $(/usr/bin/docker version --format '{{.Server.Version}}' 2>/dev/null || echo 'not run') with DOCKER_BUILDKIT=1)"
