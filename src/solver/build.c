@@ -1753,6 +1753,24 @@ prebuild_child (const struct builder *b, size_t s)
   _exit (r < 0 ? 1 : 0);
 }
 
+/* Waits for one child: its stage is prebuilt if it exited 0; any other end
+ * fails the whole prebuild.  -1 when there is no child left. */
+static int
+reap_child (const pid_t *pids, size_t n, bool *prebuilt, int *ret)
+{
+  int status;
+  pid_t done = wait (&status);
+  if (done < 0)
+    return -1;
+  bool ok = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+  for (size_t k = 0; k < n; k++)
+    if (pids[k] == done)
+      prebuilt[k] = ok;
+  if (!ok)
+    *ret = -1;
+  return 0;
+}
+
 /* Fills prebuilt[s] for the stages built ahead by children.  Levels run one
  * after the other (a stage's level is one more than its deepest dependency);
  * within a level at most one child per core. */
@@ -1792,16 +1810,9 @@ prebuild_in_parallel (struct builder *b, bool *prebuilt)
             continue;
           while ((long) running >= cores)
             {
-              int status;
-              pid_t done = wait (&status);
-              if (done < 0)
+              if (reap_child (pids, n, prebuilt, &ret) < 0)
                 break;
               running--;
-              for (size_t k = 0; k < n; k++)
-                if (pids[k] == done)
-                  prebuilt[k] = WIFEXITED (status) && WEXITSTATUS (status) == 0;
-              if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-                ret = -1;
             }
           if (ret < 0)
             break;
@@ -1814,16 +1825,8 @@ prebuild_in_parallel (struct builder *b, bool *prebuilt)
               running++;
             }
         }
-      int status;
-      pid_t done;
-      while ((done = wait (&status)) > 0)
-        {
-          for (size_t k = 0; k < n; k++)
-            if (pids[k] == done)
-              prebuilt[k] = WIFEXITED (status) && WEXITSTATUS (status) == 0;
-          if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-            ret = -1;
-        }
+      while (reap_child (pids, n, prebuilt, &ret) == 0)
+        ;
       free (pids);
     }
   if (interrupted)

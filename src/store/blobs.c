@@ -158,27 +158,12 @@ blob_read (struct kiln_store *st, const struct digest *d, size_t max, size_t *le
   if (fd < 0)
     return NULL;
   struct buf b = BUF_INIT;
-  char chunk[65536];
-  for (;;)
+  char what[DIGEST_STR_LEN + 8];
+  snprintf (what, sizeof what, "blob %s", d->str);
+  if (read_all (fd, max, &b, what, err) < 0)
     {
-      ssize_t n = read (fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          kiln_err_set (err, errno, "blob %s: %s", d->str, strerror (errno));
-          buf_free (&b);
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      if (b.len + (size_t) n > max)
-        {
-          kiln_err_set (err, EFBIG, "blob %s is larger than %zu bytes", d->str, max);
-          buf_free (&b);
-          return NULL;
-        }
-      buf_append (&b, chunk, (size_t) n);
+      buf_free (&b);
+      return NULL;
     }
   struct digest got;
   digest_bytes (buf_str (&b), b.len, &got);

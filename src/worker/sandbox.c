@@ -387,8 +387,9 @@ struct child_args
   int go_fd;     /* read end: the parent says the network is ready */
 };
 
-static void __attribute__ ((noreturn))
-run_command (const struct sandbox_spec *s, const struct user_ids *ids, int status_fd)
+/* The command's stdin is the spec's or /dev/null, never kiln's own. */
+static void
+attach_stdio (const struct sandbox_spec *s)
 {
   if (s->stdin_fd >= 0)
     dup2 (s->stdin_fd, 0);
@@ -402,6 +403,12 @@ run_command (const struct sandbox_spec *s, const struct user_ids *ids, int statu
     dup2 (s->stdout_fd, 1);
   if (s->stderr_fd >= 0)
     dup2 (s->stderr_fd, 2);
+}
+
+static void __attribute__ ((noreturn))
+run_command (const struct sandbox_spec *s, const struct user_ids *ids, int status_fd)
+{
+  attach_stdio (s);
   if (s->tty)
     {
       setsid ();
@@ -534,18 +541,7 @@ exec_runtime (const struct sandbox_spec *s, const struct user_ids *ids, const ch
   if (cfg == NULL || json_dump_file (cfg, cfgpath, JSON_INDENT (2)) < 0)
     die (status_fd, "writing %s", cfgpath);
   json_decref (cfg);
-  if (s->stdin_fd >= 0)
-    dup2 (s->stdin_fd, 0);
-  else
-    {
-      int n = open ("/dev/null", O_RDONLY);
-      if (n >= 0)
-        dup2 (n, 0);
-    }
-  if (s->stdout_fd >= 0)
-    dup2 (s->stdout_fd, 1);
-  if (s->stderr_fd >= 0)
-    dup2 (s->stderr_fd, 2);
+  attach_stdio (s);
   /* The runtime looks at /proc of its own PID namespace (ours): mount it. */
   if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     die (status_fd, "mounting /proc for %s: %s", s->runtime, strerror (errno));
