@@ -19,23 +19,9 @@ walk_dir (int dfd, struct buf *path, unsigned depth, const struct ignore_rules *
   if (depth > CONTEXT_MAX_DEPTH)
     return kiln_err_set (err, ELOOP, "%s: directories nested deeper than %u levels", buf_str (path),
                          CONTEXT_MAX_DEPTH);
-  DIR *d = dir_reopen (dfd);
-  if (d == NULL)
-      return kiln_err_set (err, errno, "%s: %s", buf_str (path), strerror (errno));
   _cleanup_strv_ struct strv names = STRV_INIT;
-  struct dirent *de;
-  errno = 0;
-  while ((de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      strv_push (&names, de->d_name);
-    }
-  int rerr = errno;
-  closedir (d);
-  if (rerr)
-    return kiln_err_set (err, rerr, "%s: %s", buf_str (path), strerror (rerr));
-  strv_sort (&names);
+  if (dir_sorted_names (dfd, &names) < 0)
+    return kiln_err_set (err, errno, "%s: %s", buf_str (path), strerror (errno));
 
   size_t base = path->len;
   for (size_t i = 0; i < names.n; i++)

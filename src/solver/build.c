@@ -450,15 +450,11 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
   int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return kiln_err_set (b->err, errno, "%s: %s", name, strerror (errno));
-  struct hasher *h = hasher_new ();
-  char *buf = xmalloc (1 << 20);
-  ssize_t n;
-  while ((n = read (fd, buf, 1 << 20)) > 0)
-    hasher_update (h, buf, (size_t) n);
-  free (buf);
+  int r = digest_fd (fd, out);
+  int saved = errno;
   close (fd);
-  hasher_final (h, out);
-  hasher_free (h);
+  if (r < 0)
+    return kiln_err_set (b->err, saved, "%s: %s", name, strerror (saved));
   if (b->digest_put == NULL
       && (b->digest_put = store_prepare (b->st, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)",
                                          b->err))
@@ -481,16 +477,13 @@ hash_tree (struct builder *b, int dirfd, const char *rel, struct hasher *h, unsi
 {
   if (depth > 512)
     return kiln_err_set (b->err, ELOOP, "%s: too deep", rel);
-  DIR *d = dir_reopen (dirfd);
-  if (d == NULL)
-    return kiln_err_set (b->err, errno, "%s: %s", rel, strerror (errno));
   struct strv names = STRV_INIT;
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
-      strv_push (&names, de->d_name);
-  closedir (d);
-  strv_sort (&names);
+  if (dir_sorted_names (dirfd, &names) < 0)
+    {
+      int e = errno;
+      strv_free (&names);
+      return kiln_err_set (b->err, e, "%s: %s", rel, strerror (e));
+    }
   int ret = 0;
   for (size_t i = 0; i < names.n && ret == 0; i++)
     {
@@ -648,15 +641,11 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
           if (f < 0)
             continue;
           struct digest d;
-          struct hasher *fh = hasher_new ();
-          char *buf = xmalloc (1 << 20);
-          ssize_t n;
-          while ((n = read (f, buf, 1 << 20)) > 0)
-            hasher_update (fh, buf, (size_t) n);
-          free (buf);
+          int r = digest_fd (f, &d);
+          int saved = errno;
           close (f);
-          hasher_final (fh, &d);
-          hasher_free (fh);
+          if (r < 0)
+            return kiln_err_set (b->err, saved, "%s: %s", dir, strerror (saved));
           char line[64];
           snprintf (line, sizeof line, " %o ", (unsigned) st.st_mode);
           hasher_update (h, line, strlen (line));

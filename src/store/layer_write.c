@@ -281,16 +281,13 @@ walk (struct writer *w, int dfd, const char *rel, unsigned depth)
 {
   if (depth > MAX_DEPTH)
     return kiln_err_set (w->err, ELOOP, "%s: directories nested deeper than %u levels", rel, MAX_DEPTH);
-  DIR *d = dir_reopen (dfd);
-  if (d == NULL)
-      return kiln_err_set (w->err, errno, "%s: %s", rel, strerror (errno));
   struct strv names = STRV_INIT;
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      strv_push (&names, de->d_name);
-  closedir (d);
-  strv_sort (&names);
+  if (dir_sorted_names (dfd, &names) < 0)
+    {
+      int e = errno;
+      strv_free (&names);
+      return kiln_err_set (w->err, e, "%s: %s", rel, strerror (e));
+    }
   int ret = 0;
   for (size_t i = 0; i < names.n && ret == 0; i++)
     ret = emit (w, dfd, rel, names.v[i], depth);

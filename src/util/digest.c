@@ -1,9 +1,11 @@
 /* util/digest.c — sha256 through OpenSSL's EVP interface. */
 #include "util/digest.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 
@@ -70,6 +72,29 @@ digest_bytes (const void *data, size_t len, struct digest *out)
   hasher_update (h, data, len);
   hasher_final (h, out);
   hasher_free (h);
+}
+
+int
+digest_fd (int fd, struct digest *out)
+{
+  struct hasher *h = hasher_new ();
+  char *chunk = xmalloc (1 << 20);
+  ssize_t n;
+  while ((n = read (fd, chunk, 1 << 20)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        break;
+      hasher_update (h, chunk, (size_t) n);
+    }
+  int saved = errno;
+  free (chunk);
+  if (n == 0)
+    hasher_final (h, out);
+  hasher_free (h);
+  errno = saved;
+  return n == 0 ? 0 : -1;
 }
 
 bool

@@ -24,6 +24,8 @@ void hasher_reset (struct hasher *h);
 void hasher_free (struct hasher *h);
 
 void digest_bytes (const void *data, size_t len, struct digest *out);
+/* The digest of what is left to read from fd; -1 with errno on a read error. */
+int digest_fd (int fd, struct digest *out);
 /* Parses and validates "sha256:<64 lowercase hex>". */
 int digest_parse (const char *s, struct digest *out, struct kiln_err *err);
 bool digest_valid (const char *s);

@@ -27,3 +27,9 @@ int write_all (int fd, const void *buf, size_t len, const char *what, struct kil
 
 /* Appends everything readable from fd to `out`; fails beyond `max` bytes. */
 int read_all (int fd, size_t max, struct buf *out, const char *what, struct kiln_err *err);
+
+struct strv;
+/* The names in directory `dirfd` but "." and "..", sorted bytewise (layers and
+ * cache keys must not depend on the order the file system lists them in).
+ * -1 with errno when the directory cannot be read to its end. */
+int dir_sorted_names (int dirfd, struct strv *names);

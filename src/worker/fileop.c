@@ -306,16 +306,9 @@ copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname
   int dfd = openat (dpfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     fail (c, "%s: %s", dname, strerror (errno));
-  DIR *d = dir_reopen (sfd);
-  if (d == NULL)
-    fail (c, "%s: %s", srel, strerror (errno));
   struct strv names = STRV_INIT;
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      strv_push (&names, de->d_name);
-  closedir (d);
-  strv_sort (&names);
+  if (dir_sorted_names (sfd, &names) < 0)
+    fail (c, "%s: %s", srel, strerror (errno));
   for (size_t i = 0; i < names.n; i++)
     {
       char rel[4096];
