@@ -314,3 +314,15 @@ b" ]
   run script -qec "$KILN --root $KILN_ROOT build --no-cache --progress plain -t prog:1 $CTX" /dev/null
   refute grep -q $'\e\\[[0-9]*A' <<<"$output"
 }
+
+@test "--label overrides the Dockerfile's LABEL; -o type=docker writes an archive another store loads and runs" {
+  df 'FROM busybox\nLABEL a=1\nRUN echo hi > /hi\n'
+  run kiln build -q --label b=2 --label a=3 -o type=docker,dest="$TMP/img.tar" -t lbl:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  tar tf "$TMP/img.tar" | grep -qx manifest.json
+  run env KILN_ROOT="$TMP/other" "$KILN" load -i "$TMP/img.tar"
+  [ "$output" = "Loaded image: lbl:1" ]
+  [ "$(KILN_ROOT="$TMP/other" cfg lbl:1 'c["Labels"]')" = '{"a": "3", "b": "2"}' ]
+  run env KILN_ROOT="$TMP/other" "$KILN" run --rm lbl:1 cat /hi
+  [ "$output" = hi ]
+}
