@@ -36,6 +36,8 @@ bool cli_wants_help (int argc, char **argv);
 
 struct kiln_store;
 struct kiln_store *cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err);
+void cli_store_freep (struct kiln_store **st);
+#define _cleanup_store_ __attribute__ ((cleanup (cli_store_freep)))
 
 #define DECLARE_COMMAND(name)                                                                      \
   int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \
@@ -53,3 +55,8 @@ DECLARE_COMMAND (save);
 DECLARE_COMMAND (load);
 DECLARE_COMMAND (build);
 DECLARE_COMMAND (run);
+DECLARE_COMMAND (pull);
+DECLARE_COMMAND (push);
+DECLARE_COMMAND (login);
+DECLARE_COMMAND (logout);
+DECLARE_COMMAND (manifest);

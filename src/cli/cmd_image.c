@@ -24,12 +24,11 @@ cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err)
   return store_open (ctx->root, err);
 }
 
-static void
-store_freep (struct kiln_store **st)
+void
+cli_store_freep (struct kiln_store **st)
 {
   store_close (*st);
 }
-#define _cleanup_store_ _cleanup_ (store_freep)
 
 /* A tag from the command line, normalised ("app" → "docker.io/library/app:latest"). */
 static char *

@@ -266,29 +266,17 @@ out_blob_file (struct out *o, struct kiln_store *st, const struct digest *d, uin
 
 /* ---------- save ---------- */
 
-struct planned
-{
-  struct digest id;
-  char *manifest;       /* the manifest bytes as saved */
-  size_t manifest_len;
-  struct digest manifest_digest;
-  struct image_layer *layers;
-  size_t n_layers;
-  uint64_t config_size;
-  struct strv tags;     /* full references */
-};
-
-static void
-planned_clear (struct planned *p)
+void
+export_plan_clear (struct export_plan *p)
 {
   free (p->manifest);
   free (p->layers);
   strv_free (&p->tags);
 }
 
-static int
-plan_image (struct kiln_store *st, const struct save_opts *o, const char *name, struct planned *p,
-            struct kiln_err *err)
+int
+export_plan_make (struct kiln_store *st, enum compression compression, const char *name, struct export_plan *p,
+                  struct kiln_err *err)
 {
   memset (p, 0, sizeof *p);
   if (image_resolve (st, name, &p->id, err) < 0)
@@ -321,7 +309,7 @@ plan_image (struct kiln_store *st, const struct save_opts *o, const char *name, 
   for (size_t i = 0; i < ii.n_layers && ret == 0; i++)
     {
       struct image_layer *l = &p->layers[i];
-      if (o->compression == COMPRESS_NONE)
+      if (compression == COMPRESS_NONE)
         {
           l->diff_id = ii.layers[i].diff_id;
           l->blob = ii.layers[i].diff_id;
@@ -329,7 +317,7 @@ plan_image (struct kiln_store *st, const struct save_opts *o, const char *name, 
           ret = layer_size (st, &l->diff_id, &l->blob_size, err);
         }
       else
-        ret = layer_blob_for (st, &ii.layers[i].diff_id, o->compression, false, l, err);
+        ret = layer_blob_for (st, &ii.layers[i].diff_id, compression, false, l, err);
     }
   if (ret == 0)
     {
@@ -389,15 +377,15 @@ image_save (struct kiln_store *st, const struct save_opts *o, const struct strv 
 {
   if (store_lock_shared (st, err) < 0)
     return -1;
-  struct planned *plan = xcalloc (images->n ? images->n : 1, sizeof *plan);
+  struct export_plan *plan = xcalloc (images->n ? images->n : 1, sizeof *plan);
   size_t n = 0;
   struct out out;
   int ret = -1;
   bool opened = false;
   for (; n < images->n; n++)
-    if (plan_image (st, o, images->v[n], &plan[n], err) < 0)
+    if (export_plan_make (st, o->compression, images->v[n], &plan[n], err) < 0)
       {
-        planned_clear (&plan[n]);
+        export_plan_clear (&plan[n]);
         goto done;
       }
   if (out_open (&out, o->format, o->output, err) < 0)
@@ -413,7 +401,7 @@ image_save (struct kiln_store *st, const struct save_opts *o, const struct strv 
   struct envmap written = ENVMAP_INIT;
   for (size_t i = 0; i < n; i++)
     {
-      struct planned *p = &plan[i];
+      struct export_plan *p = &plan[i];
       for (size_t l = 0; l < p->n_layers; l++)
         {
           if (envmap_get (&written, p->layers[l].blob.str, DIGEST_STR_LEN))
@@ -443,7 +431,7 @@ image_save (struct kiln_store *st, const struct save_opts *o, const struct strv 
     json_t *repos = json_object ();
     for (size_t i = 0; i < n; i++)
       {
-        struct planned *p = &plan[i];
+        struct export_plan *p = &plan[i];
         size_t entries = p->tags.n ? p->tags.n : 1;
         for (size_t t = 0; t < entries; t++)
           {
@@ -519,7 +507,7 @@ done:
   if (opened)
     out_abort (&out);
   for (size_t i = 0; i < n; i++)
-    planned_clear (&plan[i]);
+    export_plan_clear (&plan[i]);
   free (plan);
   return ret;
 }

@@ -7,6 +7,7 @@
  * against their digests and layers against their diff_ids before anything is
  * recorded. */
 #pragma once
+#include "image/image.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/compress.h"
@@ -27,6 +28,25 @@ struct save_opts
   enum compression compression; /* layer compression */
   const char *output;           /* file, directory (oci-dir), or "-" */
 };
+
+/* An image as it leaves the machine: its layers as blobs in one compression (made
+ * once and cached), and the manifest that describes them (the stored one when it
+ * already does, so pulled and loaded images keep their digests). */
+struct export_plan
+{
+  struct digest id;
+  char *manifest;       /* the manifest bytes */
+  size_t manifest_len;
+  struct digest manifest_digest;
+  struct image_layer *layers;
+  size_t n_layers;
+  uint64_t config_size;
+  struct strv tags;     /* full references: the one named, or all of an id's */
+};
+
+int export_plan_make (struct kiln_store *st, enum compression compression, const char *name, struct export_plan *p,
+                      struct kiln_err *err);
+void export_plan_clear (struct export_plan *p);
 
 /* `images` are names or ids as given on the command line. */
 int image_save (struct kiln_store *st, const struct save_opts *o, const struct strv *images, struct kiln_err *err);

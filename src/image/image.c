@@ -338,6 +338,27 @@ image_repo_digests (struct kiln_store *st, const struct digest *id, struct strv 
 }
 
 int
+image_add_repo_digest (struct kiln_store *st, const struct digest *id, const char *name, struct kiln_err *err)
+{
+  /* One digest per repository and image, as docker keeps it: the newest wins. */
+  const char *at = strchr (name, '@');
+  if (at == NULL)
+    return kiln_err_set (err, KILN_EINVAL, "\"%s\" is not REPOSITORY@DIGEST", name);
+  _cleanup_free_ char *like = xstrndup (name, (size_t) (at - name + 1));
+  if (store_begin (st, err) < 0)
+    return -1;
+  if (store_exec (st, err, "DELETE FROM repo_digests WHERE image = ? AND substr(name, 1, length(?)) = ?", 3, id->str,
+                  like, like)
+          < 0
+      || store_exec (st, err, "INSERT OR REPLACE INTO repo_digests (name, image) VALUES (?, ?)", 2, name, id->str) < 0)
+    {
+      store_rollback (st);
+      return -1;
+    }
+  return store_commit (st, err);
+}
+
+int
 image_list (struct kiln_store *st, struct strv *ids, struct kiln_err *err)
 {
   return collect (st, "SELECT id FROM images ORDER BY created DESC, id", NULL, ids, err);

@@ -74,6 +74,8 @@ int image_load (struct kiln_store *st, const struct digest *id, struct image_inf
 /* Tags of an image ("docker.io/library/x:1"), sorted. */
 int image_tags (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err);
 int image_repo_digests (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err);
+/* Records "REPO@sha256:…" (the manifest a registry has) for an image. */
+int image_add_repo_digest (struct kiln_store *st, const struct digest *id, const char *name, struct kiln_err *err);
 int image_tag (struct kiln_store *st, const struct digest *id, const char *tag, struct kiln_err *err);
 /* Removes a tag; 1 if it existed. */
 int image_untag (struct kiln_store *st, const char *tag, struct kiln_err *err);

@@ -34,7 +34,7 @@ blob_begin (struct kiln_store *st, struct kiln_err *err)
   struct blob_writer *w = xcalloc (1, sizeof *w);
   w->st = st;
   static unsigned counter;
-  snprintf (w->tmp, sizeof w->tmp, "tmp/blob-%d-%u-%lx", (int) getpid (), counter++, (unsigned long) (uintptr_t) w);
+  snprintf (w->tmp, sizeof w->tmp, "tmp/blob-%d-%u-%lx", (int) getpid (), __atomic_fetch_add (&counter, 1, __ATOMIC_RELAXED), (unsigned long) (uintptr_t) w);
   w->fd = openat (st->root_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0)
     {

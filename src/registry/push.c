@@ -1,0 +1,149 @@
+/* registry/push.c — an image in the store → a registry. */
+#include "registry/transfer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/archive.h"
+#include "image/image.h"
+#include "image/ref.h"
+#include "store/blobs.h"
+#include "util/cleanup.h"
+
+/* Another repository of the same registry that holds this image, for a mount. */
+static char *
+mount_source (struct kiln_store *st, const struct digest *id, const struct image_ref *dest)
+{
+  _cleanup_strv_ struct strv rds = STRV_INIT;
+  struct kiln_err ignored = {0};
+  image_repo_digests (st, id, &rds, &ignored);
+  kiln_err_clear (&ignored);
+  for (size_t i = 0; i < rds.n; i++)
+    {
+      struct image_ref r;
+      if (ref_parse (rds.v[i], false, &r, &ignored) == 0)
+        {
+          bool same_registry = strcmp (r.domain, dest->domain) == 0;
+          bool other_repo = strcmp (r.path, dest->path) != 0;
+          char *path = same_registry && other_repo ? xstrdup (r.path) : NULL;
+          ref_clear (&r);
+          if (path)
+            return path;
+        }
+      kiln_err_clear (&ignored);
+    }
+  return NULL;
+}
+
+static int
+push_one_blob (struct kiln_store *st, struct registry *reg, const char *repo, const struct digest *d,
+               const char *mount_from, FILE *out, struct kiln_err *err)
+{
+  char short_id[13];
+  snprintf (short_id, sizeof short_id, "%.12s", digest_hex (d));
+  int has = registry_blob_exists (reg, repo, d, err);
+  if (has < 0)
+    return -1;
+  if (has)
+    {
+      if (out)
+        fprintf (out, "%s: Layer already exists\n", short_id);
+      return 0;
+    }
+  _cleanup_close_ int fd = blob_open (st, d, err);
+  if (fd < 0)
+    return -1;
+  struct stat sb;
+  if (fstat (fd, &sb) < 0)
+    return kiln_err_set (err, errno, "blob %s: %s", d->str, strerror (errno));
+  int r = registry_push_blob (reg, repo, d, fd, (uint64_t) sb.st_size, mount_from, NULL, NULL, err);
+  if (r < 0)
+    return -1;
+  if (out)
+    {
+      if (r == 1)
+        fprintf (out, "%s: Mounted from %s\n", short_id, mount_from);
+      else
+        fprintf (out, "%s: Pushed\n", short_id);
+    }
+  return 0;
+}
+
+int
+image_push (struct kiln_store *st, const char *image, const char *dest, const struct push_opts *o,
+            struct digest *manifest, struct kiln_err *err)
+{
+  struct export_plan plan;
+  memset (&plan, 0, sizeof plan);
+  struct image_ref ref = {0};
+  struct registry *reg = NULL;
+  char *target = NULL;
+  char *mount_from = NULL;
+  char *media_type = NULL;
+  char *repo_full = NULL;
+  struct buf rd = BUF_INIT;
+  int ret = -1;
+  if (store_lock_shared (st, err) < 0)
+    return -1;
+  if (ref_parse (dest ? dest : image, true, &ref, err) < 0)
+    return -1;
+  target = ref_string (&ref);
+  if (ref.digest && ref.tag == NULL)
+    {
+      kiln_err_set (err, KILN_EUSAGE, "push to a tag, not to a digest (%s)", dest ? dest : image);
+      goto out;
+    }
+  if (export_plan_make (st, o->compression, image, &plan, err) < 0)
+    goto out;
+  reg = registry_open (ref.domain, &o->reg, err);
+  if (reg == NULL)
+    goto out;
+  if (o->out)
+    {
+      _cleanup_free_ char *repo = ref_familiar_repository (&ref);
+      fprintf (o->out, "The push refers to repository [%s]\n", repo);
+    }
+  mount_from = mount_source (st, &plan.id, &ref);
+  for (size_t i = 0; i < plan.n_layers; i++)
+    if (push_one_blob (st, reg, ref.path, &plan.layers[i].blob, mount_from, o->out, err) < 0)
+      goto out;
+  if (push_one_blob (st, reg, ref.path, &plan.id, mount_from, NULL, err) < 0)
+    goto out;
+  json_t *mj = json_loadb (plan.manifest, plan.manifest_len, 0, NULL);
+  const char *mt = json_string_value (json_object_get (mj, "mediaType"));
+  media_type = xstrdup (mt ? mt : MT_OCI_MANIFEST);
+  json_decref (mj);
+  struct digest md;
+  if (registry_put_manifest (reg, ref.path, ref.tag, plan.manifest, plan.manifest_len, media_type, &md, err) < 0)
+    goto out;
+  /* Keep the manifest kiln just published, so a later save or push gives the same digest. */
+  struct digest stored;
+  if (blob_put (st, plan.manifest, plan.manifest_len, &stored, err) < 0)
+    goto out;
+  repo_full = ref_repository (&ref);
+  buf_printf (&rd, "%s@%s", repo_full, md.str);
+  if (image_add_repo_digest (st, &plan.id, buf_str (&rd), err) < 0)
+    goto out;
+  if (o->out)
+    fprintf (o->out, "%s: digest: %s size: %zu\n", ref.tag, md.str, plan.manifest_len);
+  if (manifest)
+    *manifest = md;
+  ret = 0;
+out:
+  if (ret < 0)
+    kiln_err_wrap (err, "pushing %s", target ? target : image);
+  free (mount_from);
+  free (media_type);
+  free (repo_full);
+  buf_free (&rd);
+  free (target);
+  export_plan_clear (&plan);
+  registry_close (reg);
+  ref_clear (&ref);
+  return ret;
+}
