@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "registry/transfer.h"
 #include "image/image.h"
 #include "image/ref.h"
 #include "solver/build.h"
@@ -37,7 +38,11 @@ const char cmd_build_usage[]
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
-      "      --compression gzip|zstd   layer compression for --output oci/docker\n"
+      "      --compression gzip|zstd   layer compression for --output oci/docker and --push\n"
+      "      --pull                    fetch every base image again (bases the store lacks\n"
+      "                                are always pulled)\n"
+      "      --push                    push every -t tag when the build succeeds\n"
+      "      --tls-verify=false        for --pull/--push: any certificate, or plain HTTP\n"
       "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n";
 
 static enum sandbox_net
@@ -73,6 +78,15 @@ read_stdin_text (struct kiln_err *err)
   return buf_steal (&b);
 }
 
+static int
+fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err)
+{
+  struct pull_opts o = *(const struct pull_opts *) ud;
+  o.platform = platform;
+  o.out = NULL;
+  return image_pull (st, ref, &o, NULL, err);
+}
+
 int
 cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -85,8 +99,13 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"output", required_argument, NULL, 'o'},      {"secret", required_argument, NULL, 's'},
     {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
     {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
+    {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
+  struct pull_opts fetch = {0};
+  bool push = false;
+  rq.fetch_image = fetch_base_image;
+  rq.fetch_ud = &fetch;
   _cleanup_strv_ struct strv build_args = STRV_INIT;
   rq.stage.build_args = &build_args;
   struct kiln_err err = {0};
@@ -165,8 +184,16 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             rq.compression = (enum compression) z;
             break;
           }
-        case 'u':
-          break; /* bases come from the store; there is nothing to pull from yet */
+        case 'u': rq.pull = true; break;
+        case 'H': push = true; break;
+        case 'V':
+          if (optarg && strcmp (optarg, "false") != 0 && strcmp (optarg, "true") != 0)
+            {
+              rc = cli_usage_error ("build", "--tls-verify takes true or false");
+              goto done;
+            }
+          fetch.reg.tls_skip_verify = optarg && strcmp (optarg, "false") == 0;
+          break;
         case 'R':
           rq.runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg;
           break;
@@ -217,10 +244,21 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         goto done;
       }
     struct digest id;
-    if (build_run (st, &rq, &id, &err) < 0)
+    if (push && rq.tags.n == 0)
+      rc = cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
+    else if (build_run (st, &rq, &id, &err) < 0)
       rc = cli_fail (&err);
-    else if (rq.progress == PROGRESS_QUIET)
-      printf ("%s\n", id.str);
+    else
+      {
+        if (rq.progress == PROGRESS_QUIET)
+          printf ("%s\n", id.str);
+        /* Every tag, one after another: the second finds the layers already there. */
+        struct push_opts po = {.compression = rq.compression, .reg = fetch.reg,
+                               .out = rq.progress == PROGRESS_QUIET ? NULL : stderr};
+        for (size_t i = 0; push && rc == EXIT_OK && i < rq.tags.n; i++)
+          if (image_push (st, rq.tags.v[i], NULL, &po, NULL, &err) < 0)
+            rc = cli_fail (&err);
+      }
     store_close (st);
   }
 done:
@@ -363,7 +401,24 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   struct digest id;
   struct image_info ii = {0};
   char *tmp = NULL;
-  if (store_lock_shared (st, &err) < 0 || image_resolve (st, image, &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
+  if (store_lock_shared (st, &err) < 0)
+    {
+      rc = cli_fail (&err);
+      goto out;
+    }
+  if (image_resolve (st, image, &id, &err) < 0 && err.code == ENOENT)
+    {
+      /* As docker run does: an image the store lacks is pulled first. */
+      fprintf (stderr, "Unable to find image '%s' locally\n", image);
+      kiln_err_clear (&err);
+      struct pull_opts po = {.out = stderr};
+      if (image_pull (st, image, &po, &id, &err) < 0)
+        {
+          rc = cli_fail (&err);
+          goto out;
+        }
+    }
+  if (kiln_err_is_set (&err) || image_load (st, &id, &ii, &err) < 0)
     {
       rc = cli_fail (&err);
       goto out;

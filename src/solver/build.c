@@ -710,6 +710,25 @@ env_of (json_t *cfg)
   return json_is_array (e) ? e : NULL;
 }
 
+/* An image named by FROM, COPY --from or a mount's from=: from the store, or fetched
+ * through the request's fetch_image when the store lacks it (always, with --pull). */
+static int
+resolve_base_image (struct builder *b, const char *ref, struct digest *id)
+{
+  const struct build_request *rq = b->rq;
+  if (rq->fetch_image)
+    {
+      struct kiln_err probe = {0};
+      bool have = image_resolve (b->st, ref, id, &probe) == 0;
+      kiln_err_clear (&probe);
+      if (have && !rq->pull)
+        return 0;
+      if (rq->fetch_image (rq->fetch_ud, b->st, ref, rq->stage.platform, b->err) < 0)
+        return -1;
+    }
+  return image_resolve (b->st, ref, id, b->err);
+}
+
 static int
 resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
               char key[static DIGEST_STR_LEN + 1])
@@ -732,7 +751,7 @@ resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst 
   /* An image from the store. */
   struct digest id;
   struct image_info ii;
-  if (image_resolve (b->st, ref, &id, b->err) < 0 || image_load (b->st, &id, &ii, b->err) < 0)
+  if (resolve_base_image (b, ref, &id) < 0 || image_load (b->st, &id, &ii, b->err) < 0)
     return step_fail_located (b, in);
   struct layerlist l = {0};
   for (size_t i = 0; i < ii.n_layers; i++)
@@ -1491,12 +1510,14 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
     {
       struct digest id;
       struct image_info ii;
-      if (image_resolve (b->st, s->base, &id, b->err) < 0)
+      if (resolve_base_image (b, s->base, &id) < 0)
         {
-          kiln_err_set (b->err, ENOENT,
-                        "FROM %s: the image is not in the store; add it with kiln load, kiln import or "
-                        "scripts/base-images (pulling from registries is not available yet)",
-                        s->base);
+          if (b->rq->fetch_image)
+            kiln_err_wrap (b->err, "FROM %s", s->base);
+          else
+            kiln_err_set (b->err, ENOENT,
+                          "FROM %s: the image is not in the store; add it with kiln pull, kiln load or kiln import",
+                          s->base);
           df_ast_locate (b->ast, b->err, s->from->line, df_ast_find_col (b->ast, s->from->line, s->from->node->args.v[0]));
           return -1;
         }

@@ -42,6 +42,12 @@ struct build_request
   const char *output;         /* --output spec, NULL: the store only */
   enum compression compression;
   const char *runtime;        /* OCI runtime for RUN steps; NULL: kiln's own sandbox */
+  /* Fetches a base image the store lacks (or every base, with `pull`) — the CLI
+   * passes the registry's pull here, so the solver knows nothing of registries.
+   * NULL: bases must already be in the store. */
+  int (*fetch_image) (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err);
+  void *fetch_ud;
+  bool pull;                  /* --pull: fetch every base again, even when the store has it */
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);
