@@ -76,6 +76,7 @@ struct builder
   struct ignore_rules *ignore;
   int step;
   int64_t now;
+  bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
   bool quiet;
   bool tty; /* live view: RUN output as a rolling window under its step */
   int tty_cols;
@@ -127,18 +128,24 @@ now_s (void)
 
 /* ---------- cache ---------- */
 
+/* The recorded result of a step and when the step first ran (which its history keeps,
+ * so a cached rebuild, here or on another machine, gives the same image). */
 static char *
-cache_get (struct builder *b, const char *key)
+cache_get (struct builder *b, const char *key, int64_t *created)
 {
   if (b->rq->no_cache)
     return NULL;
-  sqlite3_stmt *s = store_prepare (b->st, "SELECT result FROM cache WHERE key = ?", b->err);
+  sqlite3_stmt *s = store_prepare (b->st, "SELECT result, created FROM cache WHERE key = ?", b->err);
   if (s == NULL)
     return NULL;
   sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
   char *r = NULL;
   if (sqlite3_step (s) == SQLITE_ROW)
-    r = xstrdup ((const char *) sqlite3_column_text (s, 0));
+    {
+      r = xstrdup ((const char *) sqlite3_column_text (s, 0));
+      /* With SOURCE_DATE_EPOCH every step carries that time instead. */
+      *created = b->epoch_pinned ? b->now : sqlite3_column_int64 (s, 1);
+    }
   sqlite3_finalize (s);
   /* A cached layer whose snapshot has gone is a miss. */
   if (r && digest_valid (r))
@@ -668,14 +675,15 @@ static int step_fail_located (struct builder *b, const struct inst *in)
 }
 
 static void
-history (struct builder *b, struct stage_out *o, const char *created_by, bool empty)
+history (struct builder *b, struct stage_out *o, const char *created_by, bool empty, int64_t when)
 {
-  config_add_history (o->config, b->now, created_by, NULL, empty);
+  (void) b;
+  config_add_history (o->config, when, created_by, NULL, empty);
 }
 
 /* Applies a step's result (a layer or none) to the stage. */
 static void
-take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by)
+take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by, int64_t when)
 {
   struct digest d;
   struct kiln_err e = {0};
@@ -686,7 +694,7 @@ take_result (struct builder *b, struct stage_out *o, const char *result, const c
       layers_push (&o->layers, &d);
       config_add_layer (o->config, d.str);
     }
-  history (b, o, created_by, !layer);
+  history (b, o, created_by, !layer, when);
 }
 
 static char *
@@ -787,12 +795,13 @@ shell_join (json_t *cfg, const char *cmd, struct strv *argv)
 static int
 step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by)
 {
-  _cleanup_free_ char *hit = cache_get (b, key);
+  int64_t when = b->now;
+  _cleanup_free_ char *hit = cache_get (b, key, &when);
   if (hit)
     {
       if (label)
         say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
-      take_result (b, o, hit, created_by);
+      take_result (b, o, hit, created_by, when);
       return 1;
     }
   if (label)
@@ -826,7 +835,7 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   const char *result = changed ? diff.str : "none";
   if (cache_put (b, key, result) < 0)
     return -1;
-  take_result (b, o, result, created_by);
+  take_result (b, o, result, created_by, b->now);
   if (announce)
     say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
   return 0;
@@ -1648,14 +1657,18 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
         if (ex->kind == I_CMD)
           *cmd_set = true;
         config_apply (o->config, ex, b->err);
-        char *cb = config_created_by (ex);
-        history (b, o, cb, true);
-        free (cb);
         /* Config steps are part of the chain: the same layers with another CMD are another image. */
         char key[DIGEST_STR_LEN + 1];
-        char *cfg_mat = config_created_by (ex);
-        key_of (o->key, cfg_mat, strlen (cfg_mat), key);
-        free (cfg_mat);
+        char *cb = config_created_by (ex);
+        key_of (o->key, cb, strlen (cb), key);
+        /* A record for the step too, so its history time survives a cached rebuild. */
+        int64_t when = b->now;
+        char *hit = cache_get (b, key, &when);
+        if (hit == NULL && cache_put (b, key, "none") < 0)
+          r = -1;
+        free (hit);
+        history (b, o, cb, true, when);
+        free (cb);
         memcpy (o->key, key, sizeof key);
         break;
       }
@@ -2000,6 +2013,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
 {
   struct builder b = {.st = st, .rq = rq, .ctx_fd = -1, .err = err};
   b.now = store_now ();
+  b.epoch_pinned = getenv ("SOURCE_DATE_EPOCH") && *getenv ("SOURCE_DATE_EPOCH");
   b.quiet = rq->progress == PROGRESS_QUIET;
   const char *term = getenv ("TERM");
   b.tty = rq->progress == PROGRESS_TTY
@@ -2095,6 +2109,25 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
       if (!json_is_object (l))
         json_object_set_new (c, "Labels", l = json_object ());
       json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
+    }
+  /* The image is as new as its newest step: a fully cached build gives the same image. */
+  if (!b.epoch_pinned)
+    {
+      int64_t newest = 0;
+      size_t hi;
+      json_t *h;
+      json_array_foreach (json_object_get (fin->config, "history"), hi, h)
+      {
+        int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")) ?: "");
+        if (t > newest)
+          newest = t;
+      }
+      if (newest > 0)
+        {
+          char ts[32];
+          format_rfc3339 (newest, ts);
+          json_object_set_new (fin->config, "created", json_string (ts));
+        }
     }
   struct image_layer *ls = xcalloc (fin->layers.n ? fin->layers.n : 1, sizeof *ls);
   uint64_t total = 0;
