@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "registry/cache.h"
 #include "registry/transfer.h"
 #include "image/image.h"
 #include "image/ref.h"
@@ -42,7 +43,11 @@ const char cmd_build_usage[]
       "      --pull                    fetch every base image again (bases the store lacks\n"
       "                                are always pulled)\n"
       "      --push                    push every -t tag when the build succeeds\n"
-      "      --tls-verify=false        for --pull/--push: any certificate, or plain HTTP\n"
+      "      --tls-verify=false        for registries: any certificate, or plain HTTP\n"
+      "      --cache-to type=registry,ref=R[,mode=min|max] | type=local,dest=DIR[,mode=...]\n"
+      "                                export the cache records and layers this build used\n"
+      "      --cache-from type=registry,ref=R | type=local,src=DIR | R   (repeatable)\n"
+      "                                import a cache before building\n"
       "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n";
 
 static enum sandbox_net
@@ -100,10 +105,15 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
     {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
     {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
+    {"cache-to", required_argument, NULL, 'C'},    {"cache-from", required_argument, NULL, 'F'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
   bool push = false;
+  struct cache_spec cache_to = {0};
+  bool want_cache_to = false;
+  _cleanup_strv_ struct strv cache_from = STRV_INIT;
+  _cleanup_strv_ struct strv cache_keys = STRV_INIT;
   rq.fetch_image = fetch_base_image;
   rq.fetch_ud = &fetch;
   _cleanup_strv_ struct strv build_args = STRV_INIT;
@@ -185,6 +195,27 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'u': rq.pull = true; break;
+        case 'C':
+          cache_spec_clear (&cache_to);
+          if (cache_spec_parse (optarg, true, &cache_to, &err) < 0)
+            {
+              rc = cli_fail (&err);
+              goto done;
+            }
+          want_cache_to = true;
+          break;
+        case 'F':
+          {
+            struct cache_spec probe;
+            if (cache_spec_parse (optarg, false, &probe, &err) < 0)
+              {
+                rc = cli_fail (&err);
+                goto done;
+              }
+            cache_spec_clear (&probe);
+            strv_push (&cache_from, optarg);
+            break;
+          }
         case 'H': push = true; break;
         case 'V':
           if (optarg && strcmp (optarg, "false") != 0 && strcmp (optarg, "true") != 0)
@@ -244,9 +275,26 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         goto done;
       }
     struct digest id;
-    if (push && rq.tags.n == 0)
+    FILE *note = rq.progress == PROGRESS_QUIET ? NULL : stderr;
+    if (want_cache_to)
+      {
+        rq.cache_keys = &cache_keys;
+        rq.cache_keys_all = cache_to.mode == CACHE_MODE_MAX;
+      }
+    for (size_t i = 0; rc == EXIT_OK && i < cache_from.n; i++)
+      {
+        struct cache_spec cs;
+        if (cache_spec_parse (cache_from.v[i], false, &cs, &err) < 0 || cache_import (st, &cs, &fetch.reg, note, &err) < 0)
+          rc = cli_fail (&err);
+        cache_spec_clear (&cs);
+      }
+    if (rc != EXIT_OK)
+      ;
+    else if (push && rq.tags.n == 0)
       rc = cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
     else if (build_run (st, &rq, &id, &err) < 0)
+      rc = cli_fail (&err);
+    else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
       rc = cli_fail (&err);
     else
       {
@@ -262,6 +310,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     store_close (st);
   }
 done:
+  cache_spec_clear (&cache_to);
   strv_free (&rq.tags);
   strv_free (&rq.labels);
   strv_free (&rq.secrets);

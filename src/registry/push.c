@@ -40,9 +40,9 @@ mount_source (struct kiln_store *st, const struct digest *id, const struct image
   return NULL;
 }
 
-static int
-push_one_blob (struct kiln_store *st, struct registry *reg, const char *repo, const struct digest *d,
-               const char *mount_from, FILE *out, struct kiln_err *err)
+int
+registry_push_stored_blob (struct kiln_store *st, struct registry *reg, const char *repo, const struct digest *d,
+                           const char *mount_from, FILE *out, struct kiln_err *err)
 {
   char short_id[13];
   snprintf (short_id, sizeof short_id, "%.12s", digest_hex (d));
@@ -110,9 +110,9 @@ image_push (struct kiln_store *st, const char *image, const char *dest, const st
     }
   mount_from = mount_source (st, &plan.id, &ref);
   for (size_t i = 0; i < plan.n_layers; i++)
-    if (push_one_blob (st, reg, ref.path, &plan.layers[i].blob, mount_from, o->out, err) < 0)
+    if (registry_push_stored_blob (st, reg, ref.path, &plan.layers[i].blob, mount_from, o->out, err) < 0)
       goto out;
-  if (push_one_blob (st, reg, ref.path, &plan.id, mount_from, NULL, err) < 0)
+  if (registry_push_stored_blob (st, reg, ref.path, &plan.id, mount_from, NULL, err) < 0)
     goto out;
   json_t *mj = json_loadb (plan.manifest, plan.manifest_len, 0, NULL);
   const char *mt = json_string_value (json_object_get (mj, "mediaType"));

@@ -89,7 +89,22 @@ struct builder
    * spends most of a no-op rebuild compiling the same SQL. */
   sqlite3_stmt *digest_get;
   sqlite3_stmt *digest_put;
+  /* Cache keys the build used, and the stage of each (for --cache-to). */
+  size_t cur_stage;
+  struct strv used_keys;
+  size_t *used_stage;
+  size_t used_cap;
 };
+
+static void
+note_key_used (struct builder *b, const char *key)
+{
+  if (b->rq->cache_keys == NULL)
+    return;
+  b->used_stage = xgrow (b->used_stage, &b->used_cap, b->used_keys.n + 1, sizeof *b->used_stage);
+  b->used_stage[b->used_keys.n] = b->cur_stage;
+  strv_push (&b->used_keys, key);
+}
 
 /* ---------- interruption ---------- */
 
@@ -145,6 +160,7 @@ cache_get (struct builder *b, const char *key, int64_t *created)
       r = xstrdup ((const char *) sqlite3_column_text (s, 0));
       /* With SOURCE_DATE_EPOCH every step carries that time instead. */
       *created = b->epoch_pinned ? b->now : sqlite3_column_int64 (s, 1);
+      note_key_used (b, key);
     }
   sqlite3_finalize (s);
   /* A cached layer whose snapshot has gone is a miss. */
@@ -168,6 +184,7 @@ cache_put (struct builder *b, const char *key, const char *result)
 {
   char now[32];
   snprintf (now, sizeof now, "%lld", (long long) b->now);
+  note_key_used (b, key);
   return store_exec (b->st, b->err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3, key,
                      result, now);
 }
@@ -1684,6 +1701,7 @@ build_stage (struct builder *b, size_t si)
   struct stage_out *o = &b->outs[si];
   struct stage_state ss;
   const char *sname = s->name ? s->name : "stage";
+  b->cur_stage = si;
   char namebuf[64];
   if (s->name == NULL)
     snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
@@ -2167,8 +2185,21 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
       _cleanup_free_ char *f = ref_familiar (rq->tags.v[i]);
       say (&b, "#%d naming to %s done\n", b.step + 1, f);
     }
+  if (rq->cache_keys)
+    {
+      /* mode=min: the target and the stages it is FROM; mode=max: every stage. */
+      bool *chain = xcalloc (b.m->n_stages ? b.m->n_stages : 1, sizeof *chain);
+      for (int si = b.m->target; si >= 0; si = b.m->stages[si].base_stage)
+        chain[si] = true;
+      for (size_t i = 0; i < b.used_keys.n; i++)
+        if (rq->cache_keys_all || chain[b.used_stage[i]])
+          strv_push (rq->cache_keys, b.used_keys.v[i]);
+      free (chain);
+    }
   ret = 0;
 out:
+  strv_free (&b.used_keys);
+  free (b.used_stage);
   sqlite3_finalize (b.digest_get);
   sqlite3_finalize (b.digest_put);
   free (prebuilt);

@@ -48,6 +48,11 @@ struct build_request
   int (*fetch_image) (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err);
   void *fetch_ud;
   bool pull;                  /* --pull: fetch every base again, even when the store has it */
+  /* When set, a successful build appends the cache keys it used (hit or made):
+   * with cache_keys_all every stage's, else only the target's own chain (the
+   * target and the stages it is FROM) — --cache-to's mode=max and mode=min. */
+  struct strv *cache_keys;
+  bool cache_keys_all;
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

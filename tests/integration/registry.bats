@@ -377,3 +377,68 @@ SH
   run kiln run --rm "$CUT/resume/app:1"
   [ "$output" = "pushed-and-pulled" ]
 }
+
+cache_dockerfile() { # a builder stage and a final stage on a base in the test registry
+  printf 'FROM %s/cachebase/busybox:1 AS builder\nRUN echo compiling-$((6*7)) && echo artifact > /artifact\nFROM %s/cachebase/busybox:1\nENV MODE=production\nCOPY --from=builder /artifact /app/artifact\nRUN echo final-step > /app/done\nCOPY src.txt /app/src.txt\nCMD ["cat", "/app/artifact"]\n' \
+    "$PLAIN" "$PLAIN" >"$CTX/Dockerfile"
+  echo source >"$CTX/src.txt"
+  kiln push busybox "$PLAIN/cachebase/busybox:1" >/dev/null
+}
+
+@test "a build cache shared through a registry: an empty store runs no step and gets the same image" {
+  cache_dockerfile
+  run kiln build --progress plain -t cached:1 --cache-to "type=registry,ref=$PLAIN/cache/app:buildcache,mode=max" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"exported the build cache to $PLAIN/cache/app:buildcache: "*" records, 4 layers"* ]]
+  id=$(image_id cached:1)
+  fresh_store
+  run kiln build --progress plain -t cached:1 --cache-from "type=registry,ref=$PLAIN/cache/app:buildcache" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"imported the build cache from $PLAIN/cache/app:buildcache"*"4 layers downloaded"* ]]
+  refute grep -q "compiling-42" <<<"$output"
+  refute grep -q " DONE " <<<"$output"
+  [ "$(grep -c CACHED <<<"$output")" -eq 4 ]
+  [ "$(image_id cached:1)" = "$id" ]
+  run kiln run --rm cached:1
+  [ "$output" = "artifact" ]
+  # mode=min carries the image's own chain: the builder stage runs again, the rest is cached.
+  export KILN_ROOT=$REGS/store
+  kiln build --progress plain -t cached:1 --cache-to "type=registry,ref=$PLAIN/cache/app:min" "$CTX" >/dev/null 2>&1
+  export KILN_ROOT=$TMP/min-store
+  run kiln build --progress plain -t cached:1 --cache-from "$PLAIN/cache/app:min" "$CTX"
+  [ "$status" -eq 0 ]
+  grep -q "compiling-42" <<<"$output"
+  [ "$(grep -c CACHED <<<"$output")" -eq 3 ]
+  [ "$(image_id cached:1)" = "$id" ]
+  # A cache that does not exist yet is not an error.
+  run kiln build --progress plain --cache-from "$PLAIN/cache/app:nothing-yet" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"no build cache at $PLAIN/cache/app:nothing-yet yet"* ]]
+}
+
+@test "a build cache in a directory; a tampered cache is refused and adds nothing" {
+  cache_dockerfile
+  kiln build --progress plain -t cached:2 --cache-to "type=local,dest=$TMP/cache,mode=max" "$CTX" >/dev/null 2>&1
+  [ -s "$TMP/cache/index.json" ] && [ -s "$TMP/cache/oci-layout" ]
+  id=$(image_id cached:2)
+  cp -r "$TMP/cache" "$TMP/tampered"
+  fresh_store
+  run kiln build --progress plain -t cached:2 --cache-from "type=local,src=$TMP/cache" "$CTX"
+  [ "$status" -eq 0 ]
+  refute grep -q " DONE " <<<"$output"
+  [ "$(image_id cached:2)" = "$id" ]
+
+  export KILN_ROOT=$TMP/tamper-store
+  layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"][7:])' \
+    "$TMP/tampered/blobs/sha256/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' "$TMP/tampered/index.json")")
+  printf 'X' | dd of="$TMP/tampered/blobs/sha256/$layer" bs=1 seek=20 conv=notrunc 2>/dev/null
+  run kiln build --progress plain -t cached:2 --cache-from "type=local,src=$TMP/tampered" "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"importing the build cache from $TMP/tampered"* ]]
+  run kiln build --progress plain -t cached:2 "$CTX"
+  [ "$status" -eq 0 ]
+  grep -q "compiling-42" <<<"$output"
+  run kiln build --cache-to type=local "$CTX"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--cache-to type=local needs dest=DIR"* ]]
+}
