@@ -193,6 +193,9 @@ registry_open (const char *domain, const struct registry_opts *o, struct kiln_er
 void
 registry_close (struct registry *r)
 {
+  /* The calling thread's connections go too: a process that forks later (parallel
+   * stages) must not share a socket with its children. */
+  http_thread_done ();
   if (r == NULL)
     return;
   for (size_t i = 0; i < r->n_tokens; i++)

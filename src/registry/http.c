@@ -267,11 +267,21 @@ http_do (const struct http_tls *tls, const struct http_request *req, struct http
   char *eff = NULL;
   curl_easy_getinfo (h, CURLINFO_EFFECTIVE_URL, &eff);
   resp->url = xstrdup (eff ? eff : req->url);
+  /* A failed exchange leaves nothing for the caller to free. */
   if (x.sink_failed)
-    return -1; /* the sink set err */
+    {
+      http_response_clear (resp);
+      return -1; /* the sink set err */
+    }
   if (x.too_big)
-    return kiln_err_set (err, EFBIG, "%s %s: the reply is larger than %u MiB", m, req->url, HTTP_MAX_BODY >> 20);
+    {
+      http_response_clear (resp);
+      return kiln_err_set (err, EFBIG, "%s %s: the reply is larger than %u MiB", m, req->url, HTTP_MAX_BODY >> 20);
+    }
   if (rc != CURLE_OK)
-    return kiln_err_set (err, EIO, "%s %s: %s", m, req->url, curl_msg[0] ? curl_msg : curl_easy_strerror (rc));
+    {
+      http_response_clear (resp);
+      return kiln_err_set (err, EIO, "%s %s: %s", m, req->url, curl_msg[0] ? curl_msg : curl_easy_strerror (rc));
+    }
   return 0;
 }

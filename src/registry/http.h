@@ -54,7 +54,8 @@ struct http_response
 
 void http_response_clear (struct http_response *r);
 
-/* The calling thread's connection cache; released by http_thread_done(). */
+/* Uses the calling thread's connection cache (released by http_thread_done()).
+ * On -1 the response holds nothing to free. */
 int http_do (const struct http_tls *tls, const struct http_request *req, struct http_response *resp,
              struct kiln_err *err);
 void http_thread_done (void);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "image/archive.h"
 #include "image/image.h"
 #include "image/ref.h"
+#include "registry/http.h"
 #include "store/blobs.h"
 #include "util/cleanup.h"
 
@@ -74,6 +76,77 @@ registry_push_stored_blob (struct kiln_store *st, struct registry *reg, const ch
   return 0;
 }
 
+#define PUSH_THREADS 4
+
+struct push_pool
+{
+  struct kiln_store *st;
+  struct registry *reg;
+  const char *repo;
+  const char *mount_from;
+  FILE *out;
+  const struct image_layer *layers;
+  size_t n;
+  size_t next;
+  bool failed;
+  struct kiln_err err; /* the first failure */
+  pthread_mutex_t lock;
+};
+
+static void *
+push_worker (void *ud)
+{
+  struct push_pool *p = ud;
+  for (;;)
+    {
+      pthread_mutex_lock (&p->lock);
+      size_t i = p->next++;
+      bool stop = p->failed || i >= p->n;
+      pthread_mutex_unlock (&p->lock);
+      if (stop)
+        break;
+      struct kiln_err e = {0};
+      if (registry_push_stored_blob (p->st, p->reg, p->repo, &p->layers[i].blob, p->mount_from, p->out, &e) < 0)
+        {
+          pthread_mutex_lock (&p->lock);
+          if (!p->failed)
+            {
+              p->failed = true;
+              p->err = e;
+              e = (struct kiln_err){0};
+            }
+          pthread_mutex_unlock (&p->lock);
+          kiln_err_clear (&e);
+        }
+    }
+  http_thread_done ();
+  return NULL;
+}
+
+/* Uploads the layers a few at a time: a registry takes parallel uploads much faster. */
+static int
+push_layers (struct push_pool *p, struct kiln_err *err)
+{
+  pthread_mutex_init (&p->lock, NULL);
+  size_t n_threads = p->n < PUSH_THREADS ? p->n : PUSH_THREADS;
+  pthread_t threads[PUSH_THREADS];
+  size_t started = 0;
+  for (; started < n_threads; started++)
+    if (pthread_create (&threads[started], NULL, push_worker, p) != 0)
+      break;
+  if (started == 0)
+    push_worker (p);
+  for (size_t t = 0; t < started; t++)
+    pthread_join (threads[t], NULL);
+  pthread_mutex_destroy (&p->lock);
+  if (p->failed)
+    {
+      *err = p->err;
+      return -1;
+    }
+  return 0;
+}
+
 int
 image_push (struct kiln_store *st, const char *image, const char *dest, const struct push_opts *o,
             struct digest *manifest, struct kiln_err *err)
@@ -109,9 +182,10 @@ image_push (struct kiln_store *st, const char *image, const char *dest, const st
       fprintf (o->out, "The push refers to repository [%s]\n", repo);
     }
   mount_from = mount_source (st, &plan.id, &ref);
-  for (size_t i = 0; i < plan.n_layers; i++)
-    if (registry_push_stored_blob (st, reg, ref.path, &plan.layers[i].blob, mount_from, o->out, err) < 0)
-      goto out;
+  struct push_pool pool = {.st = st, .reg = reg, .repo = ref.path, .mount_from = mount_from, .out = o->out,
+                           .layers = plan.layers, .n = plan.n_layers};
+  if (push_layers (&pool, err) < 0)
+    goto out;
   if (registry_push_stored_blob (st, reg, ref.path, &plan.id, mount_from, NULL, err) < 0)
     goto out;
   json_t *mj = json_loadb (plan.manifest, plan.manifest_len, 0, NULL);
