@@ -232,9 +232,8 @@ tls_of (const struct registry *r, bool https, struct http_tls *t)
 
 /* ---------- WWW-Authenticate ---------- */
 
-/* Reads `key="value"` or `key=token` pairs after the scheme. */
-static char *
-challenge_param (const char *h, const char *name)
+char *
+registry_challenge_param (const char *h, const char *name)
 {
   const char *p = h + strcspn (h, " ");
   size_t nl = strlen (name);
@@ -285,8 +284,8 @@ take_challenge (struct registry *r, const char *h)
   if (strncasecmp (h, "Bearer ", 7) == 0)
     {
       r->auth_scheme = xstrdup ("bearer");
-      r->realm = challenge_param (h, "realm");
-      r->service = challenge_param (h, "service");
+      r->realm = registry_challenge_param (h, "realm");
+      r->service = registry_challenge_param (h, "service");
     }
   else if (strncasecmp (h, "Basic", 5) == 0)
     r->auth_scheme = xstrdup ("basic");

@@ -70,5 +70,9 @@ int registry_fetch_blob (struct registry *r, const char *repo, const struct dige
 int registry_push_blob (struct registry *r, const char *repo, const struct digest *d, int fd, uint64_t size,
                         const char *mount_from, registry_progress_fn progress, void *ud, struct kiln_err *err);
 
+/* A parameter of a WWW-Authenticate challenge (`Bearer realm="…",service=x`):
+ * quoted (with backslash escapes) or bare; NULL when absent. */
+char *registry_challenge_param (const char *header, const char *name);
+
 /* Blobs above this size are uploaded in chunks (PATCH), smaller ones in one PUT. */
 extern uint64_t registry_chunk_size;

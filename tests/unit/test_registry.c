@@ -1,0 +1,167 @@
+/* Unit tests: the registry client's parsers — auth challenges, platforms,
+ * cache specs, and docker's config.json credentials. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registry/cache.h"
+#include "registry/client.h"
+#include "registry/creds.h"
+#include "registry/transfer.h"
+
+static void
+challenge_params (void **state)
+{
+  (void) state;
+  const char *h = "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                  "scope=\"repository:library/busybox:pull\"";
+  char *v = registry_challenge_param (h, "realm");
+  assert_string_equal (v, "https://auth.docker.io/token");
+  free (v);
+  v = registry_challenge_param (h, "SERVICE");
+  assert_string_equal (v, "registry.docker.io");
+  free (v);
+  v = registry_challenge_param (h, "scope");
+  assert_string_equal (v, "repository:library/busybox:pull");
+  free (v);
+  assert_null (registry_challenge_param (h, "error"));
+  /* Bare tokens, spaces after commas, escaped quotes. */
+  v = registry_challenge_param ("Bearer realm=http://h/t, service=svc", "service");
+  assert_string_equal (v, "svc");
+  free (v);
+  v = registry_challenge_param ("Bearer realm=\"a\\\"b\"", "realm");
+  assert_string_equal (v, "a\"b");
+  free (v);
+  assert_null (registry_challenge_param ("Basic", "realm"));
+  assert_null (registry_challenge_param ("Bearer realm", "realm"));
+}
+
+static void
+platforms (void **state)
+{
+  (void) state;
+  struct platform p;
+  struct kiln_err err = {0};
+  assert_int_equal (platform_parse ("linux/arm64/v8", &p, &err), 0);
+  assert_string_equal (p.os, "linux");
+  assert_string_equal (p.arch, "arm64");
+  assert_string_equal (p.variant, "v8");
+  assert_int_equal (platform_parse ("linux/amd64", &p, &err), 0);
+  assert_string_equal (p.variant, "");
+  assert_int_equal (platform_parse (NULL, &p, &err), 0);
+  assert_string_equal (p.os, "linux");
+  const char *bad[] = {"linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux/AMD64", "linux/amd 64", "linux//v7"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      assert_int_equal (platform_parse (bad[i], &p, &err), -1);
+      assert_non_null (strstr (err.msg, "OS/ARCH"));
+      kiln_err_clear (&err);
+    }
+}
+
+static void
+cache_specs (void **state)
+{
+  (void) state;
+  struct cache_spec c;
+  struct kiln_err err = {0};
+  assert_int_equal (cache_spec_parse ("type=registry,ref=r:5000/c:x,mode=max", true, &c, &err), 0);
+  assert_true (c.registry);
+  assert_string_equal (c.ref, "r:5000/c:x");
+  assert_int_equal (c.mode, CACHE_MODE_MAX);
+  cache_spec_clear (&c);
+  assert_int_equal (cache_spec_parse ("ghcr.io/a/b:cache", false, &c, &err), 0);
+  assert_true (c.registry);
+  assert_string_equal (c.ref, "ghcr.io/a/b:cache");
+  cache_spec_clear (&c);
+  assert_int_equal (cache_spec_parse ("type=local,dest=/tmp/c", true, &c, &err), 0);
+  assert_false (c.registry);
+  assert_string_equal (c.dir, "/tmp/c");
+  assert_int_equal (c.mode, CACHE_MODE_MIN);
+  cache_spec_clear (&c);
+  struct
+  {
+    const char *spec;
+    bool export;
+    const char *msg;
+  } bad[] = {
+    {"type=local", true, "needs dest=DIR"},
+    {"type=local,src=/x", true, "unknown option \"src\""},
+    {"type=local,dest=/x", false, "unknown option \"dest\""},
+    {"type=registry", true, "needs ref="},
+    {"type=s3,ref=x", true, "registry or local"},
+    {"type=registry,ref=x,mode=most", true, "min or max"},
+    {"type=registry,ref", true, "KEY=VALUE"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      assert_int_equal (cache_spec_parse (bad[i].spec, bad[i].export, &c, &err), -1);
+      if (strstr (err.msg, bad[i].msg) == NULL)
+        fail_msg ("%s: \"%s\" lacks \"%s\"", bad[i].spec, err.msg, bad[i].msg);
+      kiln_err_clear (&err);
+    }
+}
+
+static void
+config_json_credentials (void **state)
+{
+  (void) state;
+  char dir[] = "/tmp/kiln-test-creds-XXXXXX";
+  assert_non_null (mkdtemp (dir));
+  setenv ("DOCKER_CONFIG", dir, 1);
+  char path[128];
+  snprintf (path, sizeof path, "%s/config.json", dir);
+  FILE *f = fopen (path, "w");
+  assert_non_null (f);
+  /* "dXNlcjpwYTpzcw==" is "user:pa:ss": the password may hold colons. */
+  fputs ("{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"dXNlcjpwYTpzcw==\"},"
+         " \"http://localhost:5000/v2/\": {\"username\": \"u2\", \"password\": \"p2\"}}}",
+         f);
+  fclose (f);
+  struct registry_creds c;
+  struct kiln_err err = {0};
+  assert_int_equal (creds_lookup ("docker.io", &c, &err), 0);
+  assert_string_equal (c.username, "user");
+  assert_string_equal (c.secret, "pa:ss");
+  registry_creds_clear (&c);
+  assert_int_equal (creds_lookup ("localhost:5000", &c, &err), 0);
+  assert_string_equal (c.username, "u2");
+  registry_creds_clear (&c);
+  assert_int_equal (creds_lookup ("localhost:5001", &c, &err), 1);
+  /* store then erase round trip */
+  assert_int_equal (creds_store ("ghcr.io", "me", "tok", &err), 0);
+  assert_int_equal (creds_lookup ("ghcr.io", &c, &err), 0);
+  assert_string_equal (c.secret, "tok");
+  registry_creds_clear (&c);
+  assert_int_equal (creds_lookup ("docker.io", &c, &err), 0); /* others untouched */
+  registry_creds_clear (&c);
+  assert_int_equal (creds_erase ("ghcr.io", &err), 0);
+  assert_int_equal (creds_erase ("ghcr.io", &err), 1);
+  /* A broken file is an error naming it, not a crash. */
+  f = fopen (path, "w");
+  fputs ("{\"auths\": ", f);
+  fclose (f);
+  assert_int_equal (creds_lookup ("docker.io", &c, &err), -1);
+  assert_non_null (strstr (err.msg, "config.json"));
+  kiln_err_clear (&err);
+  unlink (path);
+  rmdir (dir);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (challenge_params),
+    cmocka_unit_test (platforms),
+    cmocka_unit_test (cache_specs),
+    cmocka_unit_test (config_json_credentials),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
