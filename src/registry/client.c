@@ -464,6 +464,12 @@ auth_header (struct registry *r, const char *scope, bool refresh, struct buf *ou
   return 0;
 }
 
+static bool
+retryable (long status)
+{
+  return status == 429 || status == 408 || status >= 500;
+}
+
 /* GET /v2/: learns the scheme and the auth challenge, once. */
 static int
 ping (struct registry *r, struct kiln_err *err)
@@ -492,7 +498,7 @@ ping (struct registry *r, struct kiln_err *err)
         {
           kiln_err_clear (&e);
           rc = http_do (&tls, &q, &resp, &e);
-          if (rc == 0 && resp.status < 500)
+          if (rc == 0 && !retryable (resp.status))
             break;
           if (rc == 0)
             http_response_clear (&resp);
@@ -502,7 +508,7 @@ ping (struct registry *r, struct kiln_err *err)
           if (attempt < 2)
             usleep (200000u << attempt);
         }
-      if (rc < 0 || resp.status >= 500)
+      if (rc < 0 || retryable (resp.status))
         {
           if (s == 0)
             {
@@ -552,12 +558,6 @@ ping (struct registry *r, struct kiln_err *err)
   kiln_err_set (err, code, "cannot reach registry %s: %s", r->domain, first.msg ? first.msg : "no reply");
   kiln_err_clear (&first);
   return -1;
-}
-
-static bool
-retryable (long status)
-{
-  return status == 429 || status == 408 || status >= 500;
 }
 
 /* One request with auth: a 401 gets a fresh token and one more try; connection

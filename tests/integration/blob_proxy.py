@@ -4,6 +4,8 @@
 mode corrupt: blob bodies arrive with one byte flipped.
 mode cut:     the first reply for each blob stops half-way and the connection
               closes; later requests (Range resumes) pass through untouched.
+mode flaky:   the first request for each path gets a 503, the second a 429;
+              later ones pass through.
 Every blob request's Range header is logged.
 
 usage: blob_proxy.py PORT UPSTREAM_PORT MODE LOGFILE
@@ -14,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream, mode, logfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 cut_done = set()
+flaky_seen = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -23,6 +26,18 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def relay(self, method):
+        if mode == "flaky":
+            n = flaky_seen.get(self.path, 0)
+            flaky_seen[self.path] = n + 1
+            if n < 2:
+                with open(logfile, "a") as log:
+                    log.write(f"flaky {self.path} {503 if n == 0 else 429}\n")
+                self.send_response(503 if n == 0 else 429)
+                self.send_header("Content-Length", "0")
+                if n == 1:
+                    self.send_header("Retry-After", "0")
+                self.end_headers()
+                return
         conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         body = None

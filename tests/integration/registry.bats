@@ -87,10 +87,11 @@ setup_file() {
     service: kiln-test-registry
     issuer: kiln-issuer
     rootcertbundle: $pki/token.crt"
-  export CORRUPT=127.0.0.1:$(free_port) CUT=127.0.0.1:$(free_port)
+  export CORRUPT=127.0.0.1:$(free_port) CUT=127.0.0.1:$(free_port) FLAKY=127.0.0.1:$(free_port)
   export PROXY_LOG=$REGS/proxy.log
   background "$REGS/corrupt" python3 "$BATS_TEST_DIRNAME/blob_proxy.py" "${CORRUPT#*:}" "${PLAIN#*:}" corrupt "$PROXY_LOG"
   background "$REGS/cut" python3 "$BATS_TEST_DIRNAME/blob_proxy.py" "${CUT#*:}" "${PLAIN#*:}" cut "$PROXY_LOG"
+  background "$REGS/flaky" python3 "$BATS_TEST_DIRNAME/blob_proxy.py" "${FLAKY#*:}" "${PLAIN#*:}" flaky "$PROXY_LOG"
   wait_url "http://$PLAIN/v2/"
   wait_url "https://$TLS/v2/"
   wait_url "http://$BASIC/v2/"
@@ -98,6 +99,7 @@ setup_file() {
   wait_url "http://$TOKEN/v2/"
   wait_url "http://$CORRUPT/v2/"
   wait_url "http://$CUT/v2/"
+  curl -s -o /dev/null "http://$FLAKY/v2/" || true # the proxy is up once it answers at all
 
   # Something to push: busybox plus a layer of its own.
   mkdir -p "$REGS/ctx"
@@ -441,4 +443,39 @@ cache_dockerfile() { # a builder stage and a final stage on a base in the test r
   run kiln build --cache-to type=local "$CTX"
   [ "$status" -eq 2 ]
   [[ "$output" == *"--cache-to type=local needs dest=DIR"* ]]
+}
+
+@test "503 and 429 replies are retried with backoff" {
+  kiln push app:1 "$PLAIN/flaky/app:1" >/dev/null
+  fresh_store
+  run kiln pull -q "$FLAKY/flaky/app:1"
+  [ "$status" -eq 0 ]
+  grep -q "flaky /v2/flaky/app/manifests/1 503" "$PROXY_LOG"
+  grep -q "flaky /v2/flaky/app/manifests/1 429" "$PROXY_LOG"
+  grep -q "flaky /v2/flaky/app/blobs/sha256:.* 429" "$PROXY_LOG"
+  run kiln run --rm "$FLAKY/flaky/app:1"
+  [ "$output" = "pushed-and-pulled" ]
+}
+
+@test "push -a pushes every tag of a repository; build --pull takes a newer base" {
+  kiln tag app:1 "$PLAIN/all/app:one"
+  kiln tag busybox "$PLAIN/all/app:two"
+  run kiln push -a "$PLAIN/all/app"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"one: digest: sha256:"* && "$output" == *"two: digest: sha256:"* ]]
+  run skopeo list-tags --tls-verify=false "docker://$PLAIN/all/app"
+  [[ "$output" == *'"one"'* && "$output" == *'"two"'* ]]
+
+  kiln push busybox "$PLAIN/moving/base:1" >/dev/null
+  printf 'FROM %s/moving/base:1\nCMD ["cat", "/greeting"]\n' "$PLAIN" >"$CTX/Dockerfile"
+  fresh_store
+  kiln build -q -t on-moving "$CTX" >/dev/null
+  # The tag moves to an image with /greeting; a plain build keeps the stored base, --pull takes the new one.
+  KILN_ROOT=$REGS/store kiln push app:1 "$PLAIN/moving/base:1" >/dev/null
+  kiln build -q -t on-moving "$CTX" >/dev/null
+  run kiln run --rm on-moving
+  [ "$status" -ne 0 ]
+  kiln build -q --pull -t on-moving "$CTX" >/dev/null
+  run kiln run --rm on-moving
+  [ "$output" = "pushed-and-pulled" ]
 }
