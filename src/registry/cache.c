@@ -308,9 +308,9 @@ export_registry (struct kiln_store *st, const char *refstr, const struct packed 
   if (reg == NULL)
     goto out;
   for (size_t i = 0; i < p->n_layers; i++)
-    if (registry_push_stored_blob (st, reg, ref.path, &p->layers[i].blob, NULL, NULL, err) < 0)
+    if (registry_push_stored_blob (st, reg, ref.path, &p->layers[i].blob, NULL, NULL, 0, err) < 0)
       goto out;
-  if (registry_push_stored_blob (st, reg, ref.path, &cfg_stored, NULL, NULL, err) < 0
+  if (registry_push_stored_blob (st, reg, ref.path, &cfg_stored, NULL, NULL, 0, err) < 0
       || registry_put_manifest (reg, ref.path, ref.tag, p->manifest, p->manifest_len, MT_OCI_MANIFEST, &md, err) < 0)
     goto out;
   ret = 0;

@@ -12,6 +12,7 @@
 #include "image/layers.h"
 #include "image/ref.h"
 #include "registry/http.h"
+#include "registry/progress.h"
 #include "store/blobs.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
@@ -116,8 +117,12 @@ known_layer_type (const char *mt)
   return false;
 }
 
+struct fetch_pool;
+
 struct layer_job
 {
+  struct fetch_pool *pool;
+  size_t index;
   struct digest blob;
   struct digest diff_id;
   int64_t size;
@@ -132,7 +137,7 @@ struct fetch_pool
   struct kiln_store *st;
   struct registry *reg;
   const char *repo;
-  FILE *out;
+  struct xfer_view *view;
   struct layer_job *jobs;
   size_t n;
   size_t next;
@@ -140,6 +145,13 @@ struct fetch_pool
   pthread_mutex_t lock;
   pthread_cond_t changed;
 };
+
+static void
+on_fetch_progress (void *ud, uint64_t done)
+{
+  struct layer_job *j = ud;
+  xfer_view_bytes (j->pool->view, j->index, "Downloading", done, j->size);
+}
 
 static void *
 fetch_worker (void *ud)
@@ -158,9 +170,9 @@ fetch_worker (void *ud)
       struct layer_job *j = &p->jobs[p->next++];
       pthread_mutex_unlock (&p->lock);
       struct kiln_err e = {0};
-      int rc = registry_fetch_blob (p->reg, p->repo, &j->blob, j->size, p->st, NULL, NULL, &e);
-      if (rc == 0 && p->out)
-        fprintf (p->out, "%s: Download complete\n", j->short_id);
+      int rc = registry_fetch_blob (p->reg, p->repo, &j->blob, j->size, p->st, on_fetch_progress, j, &e);
+      if (rc == 0)
+        xfer_view_status (p->view, j->index, "Download complete");
       pthread_mutex_lock (&p->lock);
       j->err = e;
       j->state = rc == 0 ? 1 : -1;
@@ -182,8 +194,7 @@ fetch_and_unpack (struct fetch_pool *p, struct kiln_err *err)
         n_fetch++;
       else
         p->jobs[i].state = 1;
-      if (p->out)
-        fprintf (p->out, "%s: %s\n", p->jobs[i].short_id, p->jobs[i].need_fetch ? "Pulling fs layer" : "Already exists");
+      xfer_view_status (p->view, i, p->jobs[i].need_fetch ? "Pulling fs layer" : "Already exists");
     }
   size_t n_threads = n_fetch < PULL_THREADS ? n_fetch : PULL_THREADS;
   pthread_t threads[PULL_THREADS];
@@ -208,6 +219,8 @@ fetch_and_unpack (struct fetch_pool *p, struct kiln_err *err)
           ret = -1;
           break;
         }
+      if (j->need_fetch)
+        xfer_view_transient (p->view, i, "Extracting");
       _cleanup_close_ int fd = blob_open (p->st, &j->blob, err);
       if (fd < 0 || layer_ensure_snapshot (p->st, &j->diff_id, fd, err) < 0)
         {
@@ -215,8 +228,8 @@ fetch_and_unpack (struct fetch_pool *p, struct kiln_err *err)
           ret = -1;
           break;
         }
-      if (p->out && j->need_fetch)
-        fprintf (p->out, "%s: Pull complete\n", j->short_id);
+      if (j->need_fetch)
+        xfer_view_status (p->view, i, "Pull complete");
     }
   pthread_mutex_lock (&p->lock);
   p->stop = true;
@@ -358,11 +371,20 @@ image_pull (struct kiln_store *st, const char *refstr, const struct pull_opts *o
         goto out;
       snprintf (jobs[i].short_id, sizeof jobs[i].short_id, "%.12s", digest_hex (&jobs[i].blob));
       jobs[i].need_fetch = !blob_exists (st, &jobs[i].blob);
+      jobs[i].index = i;
     }
-  struct fetch_pool pool = {.st = st, .reg = reg, .repo = ref.path, .out = o->out, .jobs = jobs, .n = n};
+  struct fetch_pool pool = {.st = st, .reg = reg, .repo = ref.path, .jobs = jobs, .n = n};
+  for (size_t i = 0; i < n; i++)
+    jobs[i].pool = &pool;
+  char (*ids)[13] = xcalloc (n ? n : 1, sizeof *ids);
+  for (size_t i = 0; i < n; i++)
+    memcpy (ids[i], jobs[i].short_id, sizeof ids[i]);
+  pool.view = xfer_view_new (o->out, n, ids);
+  free (ids);
   pthread_mutex_init (&pool.lock, NULL);
   pthread_cond_init (&pool.changed, NULL);
   int fr = fetch_and_unpack (&pool, err);
+  xfer_view_free (pool.view);
   pthread_mutex_destroy (&pool.lock);
   pthread_cond_destroy (&pool.changed);
   if (fr < 0)

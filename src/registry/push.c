@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "image/ref.h"
 #include "registry/http.h"
+#include "registry/progress.h"
 #include "store/blobs.h"
 #include "util/cleanup.h"
 
@@ -42,19 +43,30 @@ mount_source (struct kiln_store *st, const struct digest *id, const struct image
   return NULL;
 }
 
+struct blob_progress
+{
+  struct xfer_view *view;
+  size_t index;
+  uint64_t size;
+};
+
+static void
+on_push_progress (void *ud, uint64_t done)
+{
+  struct blob_progress *bp = ud;
+  xfer_view_bytes (bp->view, bp->index, "Pushing", done, (int64_t) bp->size);
+}
+
 int
 registry_push_stored_blob (struct kiln_store *st, struct registry *reg, const char *repo, const struct digest *d,
-                           const char *mount_from, FILE *out, struct kiln_err *err)
+                           const char *mount_from, struct xfer_view *view, size_t index, struct kiln_err *err)
 {
-  char short_id[13];
-  snprintf (short_id, sizeof short_id, "%.12s", digest_hex (d));
   int has = registry_blob_exists (reg, repo, d, err);
   if (has < 0)
     return -1;
   if (has)
     {
-      if (out)
-        fprintf (out, "%s: Layer already exists\n", short_id);
+      xfer_view_status (view, index, "Layer already exists");
       return 0;
     }
   _cleanup_close_ int fd = blob_open (st, d, err);
@@ -63,16 +75,19 @@ registry_push_stored_blob (struct kiln_store *st, struct registry *reg, const ch
   struct stat sb;
   if (fstat (fd, &sb) < 0)
     return kiln_err_set (err, errno, "blob %s: %s", d->str, strerror (errno));
-  int r = registry_push_blob (reg, repo, d, fd, (uint64_t) sb.st_size, mount_from, NULL, NULL, err);
+  struct blob_progress bp = {view, index, (uint64_t) sb.st_size};
+  int r = registry_push_blob (reg, repo, d, fd, (uint64_t) sb.st_size, mount_from, on_push_progress, &bp, err);
   if (r < 0)
     return -1;
-  if (out)
+  if (r == 1)
     {
-      if (r == 1)
-        fprintf (out, "%s: Mounted from %s\n", short_id, mount_from);
-      else
-        fprintf (out, "%s: Pushed\n", short_id);
+      struct buf m = BUF_INIT;
+      buf_printf (&m, "Mounted from %s", mount_from);
+      xfer_view_status (view, index, buf_str (&m));
+      buf_free (&m);
     }
+  else
+    xfer_view_status (view, index, "Pushed");
   return 0;
 }
 
@@ -84,7 +99,7 @@ struct push_pool
   struct registry *reg;
   const char *repo;
   const char *mount_from;
-  FILE *out;
+  struct xfer_view *view;
   const struct image_layer *layers;
   size_t n;
   size_t next;
@@ -106,7 +121,7 @@ push_worker (void *ud)
       if (stop)
         break;
       struct kiln_err e = {0};
-      if (registry_push_stored_blob (p->st, p->reg, p->repo, &p->layers[i].blob, p->mount_from, p->out, &e) < 0)
+      if (registry_push_stored_blob (p->st, p->reg, p->repo, &p->layers[i].blob, p->mount_from, p->view, i, &e) < 0)
         {
           pthread_mutex_lock (&p->lock);
           if (!p->failed)
@@ -182,11 +197,20 @@ image_push (struct kiln_store *st, const char *image, const char *dest, const st
       fprintf (o->out, "The push refers to repository [%s]\n", repo);
     }
   mount_from = mount_source (st, &plan.id, &ref);
-  struct push_pool pool = {.st = st, .reg = reg, .repo = ref.path, .mount_from = mount_from, .out = o->out,
-                           .layers = plan.layers, .n = plan.n_layers};
-  if (push_layers (&pool, err) < 0)
+  char (*ids)[13] = xcalloc (plan.n_layers ? plan.n_layers : 1, sizeof *ids);
+  for (size_t i = 0; i < plan.n_layers; i++)
+    snprintf (ids[i], sizeof ids[i], "%.12s", digest_hex (&plan.layers[i].blob));
+  struct push_pool pool = {.st = st, .reg = reg, .repo = ref.path, .mount_from = mount_from,
+                           .view = xfer_view_new (o->out, plan.n_layers, ids), .layers = plan.layers,
+                           .n = plan.n_layers};
+  free (ids);
+  for (size_t i = 0; i < plan.n_layers; i++)
+    xfer_view_transient (pool.view, i, "Preparing");
+  int pushed = push_layers (&pool, err);
+  xfer_view_free (pool.view);
+  if (pushed < 0)
     goto out;
-  if (registry_push_stored_blob (st, reg, ref.path, &plan.id, mount_from, NULL, err) < 0)
+  if (registry_push_stored_blob (st, reg, ref.path, &plan.id, mount_from, NULL, 0, err) < 0)
     goto out;
   json_t *mj = json_loadb (plan.manifest, plan.manifest_len, 0, NULL);
   const char *mt = json_string_value (json_object_get (mj, "mediaType"));

@@ -38,10 +38,11 @@ struct pull_opts
 int image_pull (struct kiln_store *st, const char *ref, const struct pull_opts *o, struct digest *id,
                 struct kiln_err *err);
 
+struct xfer_view;
 /* Uploads a blob of the store unless the registry has it (mounting from
- * `mount_from` when given); prints "HEX: Pushed" and the like on `out`. */
+ * `mount_from` when given); shows its progress as item `index` of `view` (may be NULL). */
 int registry_push_stored_blob (struct kiln_store *st, struct registry *reg, const char *repo, const struct digest *d,
-                               const char *mount_from, FILE *out, struct kiln_err *err);
+                               const char *mount_from, struct xfer_view *view, size_t index, struct kiln_err *err);
 
 struct push_opts
 {

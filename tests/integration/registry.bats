@@ -479,3 +479,19 @@ cache_dockerfile() { # a builder stage and a final stage on a base in the test r
   run kiln run --rm on-moving
   [ "$output" = "pushed-and-pulled" ]
 }
+
+@test "on a terminal, pull and push redraw one line per layer with a progress bar" {
+  kiln push app:1 "$PLAIN/tty/app:1" >/dev/null
+  fresh_store
+  run script -qec "'$KILN' pull $PLAIN/tty/app:1" /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" == *$'\033['*A* ]]
+  [[ "$output" == *"Downloading ["*"]"* ]]
+  [[ "$output" == *"Pull complete"* ]]
+  run script -qec "'$KILN' push $PLAIN/tty/app:1 $PLAIN/tty/again:1" /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Mounted from tty/app"* ]]
+  # Not a terminal: plain lines, no escape sequences.
+  run kiln pull "$PLAIN/tty/app:1"
+  refute grep -q $'\033' <<<"$output"
+}
