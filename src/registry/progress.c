@@ -17,6 +17,7 @@ struct xfer_view
   size_t n;
   char (*ids)[13];
   char (*lines)[160];
+  bool *bar_shown;   /* each item's first bar is drawn whatever the rate limit */
   size_t drawn;      /* lines on screen from the last redraw */
   double last_draw;
   pthread_mutex_t lock;
@@ -41,6 +42,7 @@ xfer_view_new (FILE *out, size_t n, char (*ids)[13])
   v->ids = xcalloc (n ? n : 1, sizeof *v->ids);
   memcpy (v->ids, ids, n * sizeof *ids);
   v->lines = xcalloc (n ? n : 1, sizeof *v->lines);
+  v->bar_shown = xcalloc (n ? n : 1, sizeof *v->bar_shown);
   pthread_mutex_init (&v->lock, NULL);
   return v;
 }
@@ -104,8 +106,9 @@ xfer_view_bytes (struct xfer_view *v, size_t i, const char *verb, uint64_t done,
     }
   else
     snprintf (v->lines[i], sizeof v->lines[i], "%s %s", verb, d);
-  if (mono_now () - v->last_draw >= 0.1)
+  if (!v->bar_shown[i] || mono_now () - v->last_draw >= 0.1)
     redraw (v);
+  v->bar_shown[i] = true;
   pthread_mutex_unlock (&v->lock);
 }
 
@@ -119,5 +122,6 @@ xfer_view_free (struct xfer_view *v)
   pthread_mutex_destroy (&v->lock);
   free (v->ids);
   free (v->lines);
+  free (v->bar_shown);
   free (v);
 }

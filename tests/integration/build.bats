@@ -133,6 +133,20 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [[ "$output" == *"COPY deps.txt /deps.txt"*"CACHED"* ]]
   run kiln run --rm cache:1 cat /built
   [ "$output" = v2 ]
+  # Deep in a subdirectory, the same size: directories are remembered, files still count.
+  echo 61 > "$CTX/app/lib/m61.txt"
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  printf '7\n' > "$CTX/app/lib/m8.txt" # was "8\n": same size
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  run kiln run --rm cache:1 cat /app/lib/m8.txt
+  [ "$output" = 7 ]
+  rm "$CTX/app/lib/m61.txt"
+  run kiln build --progress=plain -t cache:1 "$CTX"
+  [ "$(executed "$output")" = 3 ]
+  run kiln run --rm cache:1 ls /app/lib/m61.txt
+  [ "$status" -ne 0 ]
 }
 
 @test "cache: a build arg reruns only the steps that can see it; --no-cache reruns all and keeps cache mounts" {
