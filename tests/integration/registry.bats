@@ -291,6 +291,16 @@ PY
   [ "$status" -eq 0 ]
   run kiln pull --cert-dir "$REGS/pki/wrong" --tls-verify=false -q "$TLS/tls/app:1"
   [ "$status" -eq 0 ]
+  # Without --cert-dir: the CA from certs.d/HOST:PORT (containers' per-user location).
+  mkdir -p "$TMP/home/.config/containers/certs.d/$TLS"
+  cp "$REGS/pki/good/ca.crt" "$TMP/home/.config/containers/certs.d/$TLS/ca.crt"
+  fresh_store
+  run env HOME="$TMP/home" "$KILN" pull -q "$TLS/tls/app:1"
+  [ "$status" -eq 0 ]
+  cp "$REGS/pki/wrong/ca.crt" "$TMP/home/.config/containers/certs.d/$TLS/ca.crt"
+  run env HOME="$TMP/home" "$KILN" manifest inspect "$TLS/tls/app:1"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"certificate"* ]]
 }
 
 @test "basic auth: clear errors without or with wrong credentials; login, push, pull, logout" {
