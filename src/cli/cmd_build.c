@@ -584,6 +584,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   spec.stdin_fd = interactive ? 0 : -1;
   spec.netns_fd = -1;
   spec.forward_signals = true;
+  spec.init = true;
   spec.runtime = runtime;
   spec.stdout_fd = 1;
   spec.stderr_fd = 2;

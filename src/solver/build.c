@@ -258,10 +258,11 @@ clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, cons
       while (*path)
         {
           const char *rel = path[0] == '/' ? path + 1 : path;
-          if (*rel == '\0' || exists_in_lowers (b, lowers, rel))
-            break;
           struct stat st;
-          if (fstatat (fs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+          /* The upper first: most mount points were never copied up, and the
+           * lowers are many stats each. */
+          if (*rel == '\0' || fstatat (fs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0
+              || exists_in_lowers (b, lowers, rel))
             break;
           if (S_ISDIR (st.st_mode))
             {
@@ -1395,7 +1396,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.network = net;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
-  spec.forward_signals = true;
+  spec.cancel_on_signal = true;
   spec.runtime = b->rq->runtime;
   if (net == SANDBOX_NET_DEFAULT)
     {

@@ -85,13 +85,6 @@ int
 snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t size, struct kiln_err *err)
 {
   struct kiln_store *st = sn->st;
-  /* Every file of the tree must be on disk before its name is. */
-  if (syncfs (sn->fs_fd) < 0)
-    {
-      kiln_err_set (err, errno, "%s: syncfs: %s", st->root, strerror (errno));
-      snapshot_abort (sn);
-      return -1;
-    }
   char id[17];
   snapshot_id_for (diff_id, id);
   _cleanup_buf_ struct buf final = BUF_INIT;
@@ -121,13 +114,22 @@ snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t
     }
   free (sn->tmp);
   sn->tmp = NULL;
+  /* One syncfs puts every file of the tree and its new name on disk before the
+   * record that makes it a snapshot: a crash before it leaves an unrecorded
+   * directory, which is garbage (removed above by the next commit of it). */
+  int synced = syncfs (sn->fs_fd);
   close (sn->fs_fd);
   sn->fs_fd = -1;
+  if (synced < 0)
+    {
+      kiln_err_set (err, errno, "%s: syncfs: %s", st->root, strerror (errno));
+      store_rollback (st);
+      return -1;
+    }
   char sz[32], now[32];
   snprintf (sz, sizeof sz, "%llu", (unsigned long long) size);
   snprintf (now, sizeof now, "%lld", (long long) store_now ());
-  if (store_sync_dir (st, "snapshots", err) < 0
-      || store_exec (st, err, "INSERT INTO layers (diff_id, snapshot, size, created) VALUES (?, ?, ?, ?)", 4,
+  if (store_exec (st, err, "INSERT INTO layers (diff_id, snapshot, size, created) VALUES (?, ?, ?, ?)", 4,
                      diff_id->str, id, sz, now)
              < 0
       || store_commit (st, err) < 0)

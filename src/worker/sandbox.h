@@ -74,6 +74,13 @@ struct sandbox_spec
   /* Signals kiln receives (INT, TERM, HUP, QUIT, USR1, USR2) are passed on to
    * the command, as `docker run` does. */
   bool forward_signals;
+  /* Instead, such a signal kills the command: a build step is cancelled, not
+   * asked to stop (as PID 1 it would ignore INT and TERM it has no handler for). */
+  bool cancel_on_signal;
+  /* PID 1 is a small init that starts the command, passes signals on and reaps
+   * (kiln run: stopping kiln stops the container, whatever its command handles);
+   * without it the command is PID 1 (build steps, as under BuildKit). */
+  bool init;
   /* An OCI runtime (runc, crun, a path) to run the command with, through a
    * generated bundle; NULL for kiln's own sandbox. */
   const char *runtime;

@@ -66,11 +66,11 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
 }
 
 @test "the sandbox: namespaces, /proc /dev /sys, capabilities, no_new_privs, seccomp, network none" {
-  df 'FROM busybox\nRUN echo $$ > /pid && ls /dev > /devs && cat /proc/self/status | grep -E "^(CapEff|NoNewPrivs|Seccomp):" > /status && (mount -t tmpfs x /mnt 2>/dev/null && echo mounted || echo refused) > /mount && ls /sys/class/net > /nets && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /sysro && hostname > /host\n'
+  df 'FROM busybox\nRUN echo $$ > /pid && ls /dev > /devs && cat /proc/self/status | grep -E "^(CapEff|NoNewPrivs|Seccomp):" > /status && (mount -t tmpfs x /mnt 2>/dev/null && echo mounted || echo refused) > /mount && ls /sys/class/net > /nets && (touch /sys/x 2>/dev/null && echo rw || echo ro) > /sysro && hostname > /host && (mknod /blk b 8 0 2>/dev/null && echo made || echo refused) > /blk.txt && mknod /chr c 1 3 && echo x > /dev/null\n'
   run kiln build --network none -t sandbox:1 "$CTX"
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   run kiln run --rm sandbox:1 sh -c 'cat /pid; cat /devs | tr "\n" " "; echo; cat /status /mount /nets /sysro /host'
-  [ "${lines[0]}" = 2 ]
+  [ "${lines[0]}" = 1 ] # the step's command is PID 1 of its namespace, as under BuildKit
   [[ "${lines[1]}" == *"full "*"null "*"pts random shm"*"tty urandom zero"* ]]
   [ "${lines[2]}" = "CapEff:	00000000a80425fb" ]
   [ "${lines[3]}" = "NoNewPrivs:	1" ]
@@ -79,6 +79,11 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [ "${lines[6]}" = lo ]
   [ "${lines[7]}" = ro ]
   [ "${lines[8]}" = buildkitsandbox ]
+  # A step may make character devices (docker allows it) but never a block device.
+  run kiln run --rm sandbox:1 sh -c 'cat /blk.txt; stat -c "%F %t:%T" /chr; ls -l /dev/null'
+  [ "${lines[0]}" = refused ]
+  [ "${lines[1]}" = "character special file 1:3" ]
+  [[ "${lines[2]}" == "crw-rw-rw-"*" 1, "*"3 "*/dev/null ]]
   # Mount points made for the step do not end up in the image.
   df 'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/sh\nRUN ["/bin/sh", "-c", "echo hi > /f"]\n'
   kiln build -o type=local,dest="$TMP/out" "$CTX"
@@ -274,6 +279,17 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   refute grep -q never "$TMP/build.log"
   run kiln system check
   [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # Killed outright, kiln takes a step running as another user with it.
+  df 'FROM busybox\nUSER nobody\nRUN sleep 37\n'
+  "$KILN" build --no-cache "$CTX" > "$TMP/build.log" 2>&1 3>&- &
+  pid=$!
+  for i in $(seq 1 100); do grep -q "sleep 37" "$TMP/build.log" && break; sleep 0.1; done
+  sleep 0.3
+  pgrep -x -f "sleep 37" >/dev/null
+  kill -KILL "$pid"
+  wait "$pid" || true
+  for i in $(seq 1 20); do pgrep -x -f "sleep 37" >/dev/null || break; sleep 0.1; done
+  refute pgrep -x -f "sleep 37"
 }
 
 @test "--runtime runc runs RUN steps and containers through a generated OCI bundle" {
