@@ -468,7 +468,10 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
     }
   struct layer_write_opts o = {.clamp_mtime = -1};
   uint64_t size;
-  if (layer_write_tar (sd->sn.fs_fd, &o, NULL, diff_id, &size, b->err) < 0)
+  struct snapshot_writeback *wb = snapshot_writeback_start (&sd->sn, 50);
+  int wr = layer_write_tar (sd->sn.fs_fd, &o, NULL, diff_id, &size, b->err);
+  snapshot_writeback_finish (wb);
+  if (wr < 0)
     {
       snapshot_abort (&sd->sn);
       return -1;

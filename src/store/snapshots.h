@@ -25,6 +25,15 @@ int snapshot_begin (struct kiln_store *st, struct snapshot_new *sn, struct kiln_
 int snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t size, struct kiln_err *err);
 void snapshot_abort (struct snapshot_new *sn);
 
+/* While the caller reads a tree it just filled (to hash it), its data can already
+ * be going to disk: after `delay_ms` (small trees are read before that and never
+ * pay a second sync) a thread runs syncfs, so the commit's own has little left.
+ * NULL if no thread could be started (nothing is lost: the commit still syncs). */
+struct snapshot_writeback;
+struct snapshot_writeback *snapshot_writeback_start (struct snapshot_new *sn, unsigned delay_ms);
+/* Stops the wait, or waits for the syncfs once it has started. */
+void snapshot_writeback_finish (struct snapshot_writeback *w);
+
 /* 1 and the id/size if the layer has a snapshot, 0 if not, -1 on error. */
 int snapshot_lookup (struct kiln_store *st, const struct digest *diff_id, char **id, uint64_t *size,
                      struct kiln_err *err);

@@ -115,6 +115,7 @@ struct ctx
   struct user_ids owner;
   char *buf;
   int err_fd;
+  bool no_copy_range; /* copy_file_range refused once for these two filesystems */
 };
 
 static void __attribute__ ((noreturn, format (printf, 2, 3)))
@@ -208,6 +209,23 @@ apply_meta (struct ctx *c, int pfd, const char *name, const struct stat *st, con
   utimensat (pfd, name, t, AT_SYMLINK_NOFOLLOW);
 }
 
+/* apply_meta on an open regular file: no path walked again through the overlay. */
+static void
+apply_meta_fd (struct ctx *c, int fd, const struct stat *st, const char *what)
+{
+  mode_t mode = st->st_mode & 07777;
+  if (c->op->chmod)
+    chmod_apply (c->op->chmod, mode, false, &mode);
+  uid_t uid = c->chown_set ? c->owner.uid : c->from_context ? 0 : st->st_uid;
+  gid_t gid = c->chown_set ? c->owner.gid : c->from_context ? 0 : st->st_gid;
+  if (fchown (fd, uid, gid) < 0)
+    fail (c, "chown %s: %s", what, strerror (errno));
+  if (fchmod (fd, mode) < 0) /* after fchown, which clears set-id bits */
+    fail (c, "chmod %s: %s", what, strerror (errno));
+  struct timespec t[2] = {st->st_mtim, st->st_mtim};
+  futimens (fd, t);
+}
+
 static void
 remove_existing (struct ctx *c, int pfd, const char *name, bool keep_dir)
 {
@@ -250,7 +268,13 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       apply_meta (c, dpfd, dname, &st, srel);
       return;
     }
-  remove_existing (c, dpfd, dname, false);
+  /* A regular file is created at once; only when the name is taken is the old
+   * entry removed first (one stat fewer per file for the common case). */
+  int out = -1;
+  if (S_ISREG (st.st_mode))
+    out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0)
+    remove_existing (c, dpfd, dname, false);
   if (S_ISLNK (st.st_mode))
     {
       char target[4096];
@@ -266,13 +290,18 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       int in = follow ? in_root (spfd, sname, O_RDONLY, 0) : openat (spfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (in < 0)
         fail (c, "%s: %s", srel, strerror (errno));
-      int out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (out < 0)
+        out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (out < 0)
         fail (c, "%s: %s", dname, strerror (errno));
       off_t left = st.st_size;
       while (left > 0)
         {
-          ssize_t n = copy_file_range (in, NULL, out, NULL, (size_t) left, 0);
+          /* In-kernel copy where both ends allow it; an overlay destination and an
+           * ext4 source do not (EXDEV), and then read/write is used from then on. */
+          ssize_t n = c->no_copy_range ? -1 : copy_file_range (in, NULL, out, NULL, (size_t) left, 0);
+          if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
+            c->no_copy_range = true;
           if (n <= 0)
             {
               /* Fall back to read/write (other filesystems, special files). */
@@ -285,7 +314,9 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
           left -= n;
         }
       close (in);
+      apply_meta_fd (c, out, &st, srel);
       close (out);
+      return;
     }
   else if (S_ISFIFO (st.st_mode))
     {
@@ -608,7 +639,7 @@ child (const struct fileop *op, int err_fd)
       buf_printf (&opts, ":%s", empty);
     }
   if (op->upper)
-    buf_printf (&opts, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", op->upper, op->work);
+    buf_printf (&opts, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,volatile", op->upper, op->work);
   if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
     fail (&c, "mounting the image: %s", strerror (errno));
   c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
