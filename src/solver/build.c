@@ -64,6 +64,7 @@ struct stage_out
 
 struct builder
 {
+  struct envmap snapshot_ids; /* diff_id → snapshot id, of layers seen this build */
   struct sandbox_netns net; /* shared by the RUN steps that use the default network */
   bool net_started;
   struct kiln_store *st;
@@ -222,10 +223,17 @@ lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
         dup = strcmp (l->d[k].str, l->d[i].str) == 0;
       if (dup)
         continue;
-      _cleanup_free_ char *id = NULL;
-      int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
-      if (r <= 0)
-        return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
+      /* Every step mounts its whole chain: a layer's snapshot is looked up once a
+       * build (a prune cannot remove it meanwhile: the build holds the gc lock). */
+      const char *known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
+      _cleanup_free_ char *id = known ? xstrdup (known) : NULL;
+      if (id == NULL)
+        {
+          int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
+          if (r <= 0)
+            return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
+          envmap_set (&b->snapshot_ids, l->d[i].str, id);
+        }
       struct buf p = BUF_INIT;
       buf_printf (&p, "%s/fs", id);
       strv_push_owned (out, buf_steal (&p));
@@ -330,7 +338,7 @@ step_begin (struct builder *b, struct step_dirs *sd)
   snprintf (sd->work, sizeof sd->work, "%s/%s/work", b->st->root, sd->sn.tmp);
   snprintf (sd->merged, sizeof sd->merged, "%s/%s/merged", b->st->root, sd->sn.tmp);
   snprintf (sd->merged_src, sizeof sd->merged_src, "%s/%s/src", b->st->root, sd->sn.tmp);
-  if (mkdir (sd->work, 0700) < 0 || mkdir (sd->merged, 0755) < 0 || mkdir (sd->merged_src, 0755) < 0)
+  if (mkdir (sd->work, 0700) < 0 || mkdir (sd->merged, 0755) < 0)
     {
       kiln_err_set (b->err, errno, "%s: %s", sd->work, strerror (errno));
       snapshot_abort (&sd->sn);
@@ -2420,6 +2428,7 @@ out:
     close (b.ctx_fd);
   free (b.ctx_path);
   envmap_free (&b.secrets_src);
+  envmap_free (&b.snapshot_ids);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

@@ -683,6 +683,7 @@ child (const struct fileop *op, int err_fd)
           if (op->src_lowers.n == 0)
             buf_printf (&opts, ":%s", empty);
         }
+      mkdir (op->merged_src, 0755); /* made only by the steps that need it */
       if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
         fail (&c, "mounting the source: %s", strerror (errno));
       c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
