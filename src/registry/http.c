@@ -1,7 +1,6 @@
 /* registry/http.c — libcurl, one easy handle per thread so connections are reused. */
 #include "registry/http.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,15 +9,9 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/curl_lazy.h"
 
 static __thread CURL *thread_handle;
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-
-static void
-global_init (void)
-{
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-}
 
 void
 http_thread_done (void)
@@ -44,7 +37,8 @@ http_response_clear (struct http_response *r)
 char *
 http_escape (const char *s)
 {
-  pthread_once (&global_once, global_init);
+  if (curl_lazy_load (NULL) < 0)
+    return xstrdup (s); /* the request that follows reports the missing library */
   char *e = curl_easy_escape (NULL, s, 0);
   char *r = xstrdup (e ? e : "");
   curl_free (e);
@@ -186,9 +180,10 @@ int
 http_do (const struct http_tls *tls, const struct http_request *req, struct http_response *resp,
          struct kiln_err *err)
 {
-  pthread_once (&global_once, global_init);
   memset (resp, 0, sizeof *resp);
   resp->content_length = -1;
+  if (curl_lazy_load (err) < 0)
+    return -1;
   if (thread_handle == NULL && (thread_handle = curl_easy_init ()) == NULL)
     return kiln_err_set (err, ENOMEM, "%s: cannot start libcurl", req->url);
   CURL *h = thread_handle;

@@ -1,7 +1,6 @@
 /* worker/fetch.c — downloads with libcurl, streamed to a file and hashed. */
 #include "worker/fetch.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -13,6 +12,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/curl_lazy.h"
 #include "util/fsutil.h"
 
 struct sink
@@ -79,6 +79,8 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
         return kiln_err_set (err, KILN_EINVAL, "--checksum: unsupported algorithm \"%s\" (sha256, sha384, sha512)", alg);
       want_hex = colon + 1;
     }
+  if (curl_lazy_load (err) < 0)
+    return -1;
   int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
