@@ -193,37 +193,26 @@ excluded (struct ctx *c, const char *rel)
   return c->excludes && ignore_excluded (c->excludes, rel);
 }
 
+/* Owner, mode and times of a copied entry: through `fd` when the caller has the
+ * file open (no path walked again through the overlay), else by name in pfd. */
 static void
-apply_meta (struct ctx *c, int pfd, const char *name, const struct stat *st, const char *what)
+apply_meta (struct ctx *c, int pfd, const char *name, int fd, const struct stat *st, const char *what)
 {
   mode_t mode = st->st_mode & 07777;
   if (c->op->chmod && !S_ISLNK (st->st_mode))
     chmod_apply (c->op->chmod, mode, S_ISDIR (st->st_mode), &mode);
   uid_t uid = c->chown_set ? c->owner.uid : c->from_context ? 0 : st->st_uid;
   gid_t gid = c->chown_set ? c->owner.gid : c->from_context ? 0 : st->st_gid;
-  if (fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if ((fd >= 0 ? fchown (fd, uid, gid) : fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
     fail (c, "chown %s: %s", what, strerror (errno));
-  if (!S_ISLNK (st->st_mode) && fchmodat (pfd, name, mode, 0) < 0)
+  /* After the chown, which clears set-id bits. */
+  if (!S_ISLNK (st->st_mode) && (fd >= 0 ? fchmod (fd, mode) : fchmodat (pfd, name, mode, 0)) < 0)
     fail (c, "chmod %s: %s", what, strerror (errno));
   struct timespec t[2] = {st->st_mtim, st->st_mtim};
-  utimensat (pfd, name, t, AT_SYMLINK_NOFOLLOW);
-}
-
-/* apply_meta on an open regular file: no path walked again through the overlay. */
-static void
-apply_meta_fd (struct ctx *c, int fd, const struct stat *st, const char *what)
-{
-  mode_t mode = st->st_mode & 07777;
-  if (c->op->chmod)
-    chmod_apply (c->op->chmod, mode, false, &mode);
-  uid_t uid = c->chown_set ? c->owner.uid : c->from_context ? 0 : st->st_uid;
-  gid_t gid = c->chown_set ? c->owner.gid : c->from_context ? 0 : st->st_gid;
-  if (fchown (fd, uid, gid) < 0)
-    fail (c, "chown %s: %s", what, strerror (errno));
-  if (fchmod (fd, mode) < 0) /* after fchown, which clears set-id bits */
-    fail (c, "chmod %s: %s", what, strerror (errno));
-  struct timespec t[2] = {st->st_mtim, st->st_mtim};
-  futimens (fd, t);
+  if (fd >= 0)
+    futimens (fd, t);
+  else
+    utimensat (pfd, name, t, AT_SYMLINK_NOFOLLOW);
 }
 
 static void
@@ -242,6 +231,22 @@ remove_existing (struct ctx *c, int pfd, const char *name, bool keep_dir)
       return;
     }
   unlinkat (pfd, name, 0);
+}
+
+/* A new regular file to fill: created at once, and only when the name is taken
+ * is the old entry removed first (no stat per file in the common case). */
+static int
+create_file (struct ctx *c, int dpfd, const char *dname)
+{
+  int out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0 && errno == EEXIST)
+    {
+      remove_existing (c, dpfd, dname, false);
+      out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+  if (out < 0)
+    fail (c, "%s: %s", dname, strerror (errno));
+  return out;
 }
 
 static void copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth);
@@ -265,15 +270,10 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
         fail (c, "%s: %s", srel, strerror (errno));
       copy_tree (c, sfd, srel, dpfd, dname, depth + 1);
       close (sfd);
-      apply_meta (c, dpfd, dname, &st, srel);
+      apply_meta (c, dpfd, dname, -1, &st, srel);
       return;
     }
-  /* A regular file is created at once; only when the name is taken is the old
-   * entry removed first (one stat fewer per file for the common case). */
-  int out = -1;
-  if (S_ISREG (st.st_mode))
-    out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out < 0)
+  if (!S_ISREG (st.st_mode))
     remove_existing (c, dpfd, dname, false);
   if (S_ISLNK (st.st_mode))
     {
@@ -290,10 +290,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       int in = follow ? in_root (spfd, sname, O_RDONLY, 0) : openat (spfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (in < 0)
         fail (c, "%s: %s", srel, strerror (errno));
-      if (out < 0)
-        out = openat (dpfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (out < 0)
-        fail (c, "%s: %s", dname, strerror (errno));
+      int out = create_file (c, dpfd, dname);
       off_t left = st.st_size;
       while (left > 0)
         {
@@ -314,7 +311,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
           left -= n;
         }
       close (in);
-      apply_meta_fd (c, out, &st, srel);
+      apply_meta (c, dpfd, dname, out, &st, srel);
       close (out);
       return;
     }
@@ -325,7 +322,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
     }
   else
     return; /* devices and sockets are not copied */
-  apply_meta (c, dpfd, dname, &st, srel);
+  apply_meta (c, dpfd, dname, -1, &st, srel);
 }
 
 /* Copies the contents of directory sfd into dpfd/dname. */
@@ -509,7 +506,7 @@ do_copy (struct ctx *c)
       struct stat st = {.st_mode = S_IFREG | 0644};
       clock_gettime (CLOCK_REALTIME, &st.st_mtim);
       c->from_context = true;
-      apply_meta (c, pfd, name, &st, name);
+      apply_meta (c, pfd, name, -1, &st, name);
       close (pfd);
     }
 
