@@ -445,6 +445,19 @@ trash_empty (struct builder *b)
   b->cleaner = -1;
 }
 
+/* A layer this big (as tar bytes) starts going to disk while the rest of it is
+ * hashed; a trivial step's layer stays far below and costs no thread. */
+#define WRITEBACK_AFTER (16u << 20)
+
+static int
+count_for_writeback (void *ud, const void *buf, size_t len, struct kiln_err *err)
+{
+  (void) buf;
+  (void) err;
+  snapshot_writeback_saw (ud, len);
+  return 0;
+}
+
 static int
 step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
 {
@@ -476,9 +489,11 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
     }
   struct layer_write_opts o = {.clamp_mtime = -1};
   uint64_t size;
-  struct snapshot_writeback *wb = snapshot_writeback_start (&sd->sn, 50);
-  int wr = layer_write_tar (sd->sn.fs_fd, &o, NULL, diff_id, &size, b->err);
-  snapshot_writeback_finish (wb);
+  struct snapshot_writeback wb;
+  snapshot_writeback_init (&wb, &sd->sn, WRITEBACK_AFTER);
+  struct layer_sink count = {.write = count_for_writeback, .ud = &wb};
+  int wr = layer_write_tar (sd->sn.fs_fd, &o, &count, diff_id, &size, b->err);
+  snapshot_writeback_finish (&wb);
   if (wr < 0)
     {
       snapshot_abort (&sd->sn);

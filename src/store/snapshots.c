@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -173,71 +172,33 @@ snapshot_lock (struct kiln_store *st, const struct digest *diff_id, struct kiln_
   return fd;
 }
 
-struct snapshot_writeback
-{
-  pthread_t thread;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
-  int fd;
-  unsigned delay_ms;
-};
-
 static void *
 writeback_main (void *arg)
 {
-  struct snapshot_writeback *w = arg;
-  struct timespec until;
-  clock_gettime (CLOCK_MONOTONIC, &until);
-  until.tv_sec += w->delay_ms / 1000;
-  until.tv_nsec += (long) (w->delay_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L)
-    until.tv_sec++, until.tv_nsec -= 1000000000L;
-  pthread_mutex_lock (&w->lock);
-  int r = 0;
-  while (!w->done && r != ETIMEDOUT)
-    r = pthread_cond_timedwait (&w->cond, &w->lock, &until);
-  bool run = !w->done;
-  pthread_mutex_unlock (&w->lock);
-  if (run)
-    syncfs (w->fd); /* its result is the commit's syncfs's to report */
+  syncfs (((struct snapshot_writeback *) arg)->fd);
   return NULL;
 }
 
-struct snapshot_writeback *
-snapshot_writeback_start (struct snapshot_new *sn, unsigned delay_ms)
+void
+snapshot_writeback_init (struct snapshot_writeback *w, struct snapshot_new *sn, uint64_t threshold)
 {
-  struct snapshot_writeback *w = xmalloc (sizeof *w);
   memset (w, 0, sizeof *w);
   w->fd = sn->fs_fd;
-  w->delay_ms = delay_ms;
-  pthread_condattr_t ca;
-  pthread_condattr_init (&ca);
-  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
-  pthread_mutex_init (&w->lock, NULL);
-  pthread_cond_init (&w->cond, &ca);
-  pthread_condattr_destroy (&ca);
-  if (pthread_create (&w->thread, NULL, writeback_main, w) != 0)
-    {
-      pthread_cond_destroy (&w->cond);
-      pthread_mutex_destroy (&w->lock);
-      free (w);
-      return NULL;
-    }
-  return w;
+  w->threshold = threshold;
+}
+
+void
+snapshot_writeback_saw (struct snapshot_writeback *w, size_t bytes)
+{
+  w->seen += bytes;
+  if (!w->started && w->seen >= w->threshold)
+    w->started = pthread_create (&w->thread, NULL, writeback_main, w) == 0;
 }
 
 void
 snapshot_writeback_finish (struct snapshot_writeback *w)
 {
-  if (w == NULL)
-    return;
-  pthread_mutex_lock (&w->lock);
-  w->done = true;
-  pthread_cond_signal (&w->cond);
-  pthread_mutex_unlock (&w->lock);
-  pthread_join (w->thread, NULL);
-  pthread_cond_destroy (&w->cond);
-  pthread_mutex_destroy (&w->lock);
-  free (w);
+  if (w->started)
+    pthread_join (w->thread, NULL);
+  w->started = false;
 }

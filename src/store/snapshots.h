@@ -5,6 +5,7 @@
  * nobody sees it.  The id is short (16 hex digits of the diff_id) so that long
  * lowerdir chains fit in the mount options. */
 #pragma once
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,12 +27,20 @@ int snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint
 void snapshot_abort (struct snapshot_new *sn);
 
 /* While the caller reads a tree it just filled (to hash it), its data can already
- * be going to disk: after `delay_ms` (small trees are read before that and never
- * pay a second sync) a thread runs syncfs, so the commit's own has little left.
- * NULL if no thread could be started (nothing is lost: the commit still syncs). */
-struct snapshot_writeback;
-struct snapshot_writeback *snapshot_writeback_start (struct snapshot_new *sn, unsigned delay_ms);
-/* Stops the wait, or waits for the syncfs once it has started. */
+ * be going to disk: once `threshold` bytes have been read, a thread runs syncfs, so
+ * the commit's own has little left. A small tree never starts one (nor pays for
+ * a thread): the commit's syncfs stays its only sync. */
+struct snapshot_writeback
+{
+  int fd;
+  uint64_t seen, threshold;
+  bool started;
+  pthread_t thread;
+};
+void snapshot_writeback_init (struct snapshot_writeback *w, struct snapshot_new *sn, uint64_t threshold);
+/* Counts bytes read from the tree; starts the sync when they pass the threshold. */
+void snapshot_writeback_saw (struct snapshot_writeback *w, size_t bytes);
+/* Waits for the sync if it started (its result is the commit's syncfs's to report). */
 void snapshot_writeback_finish (struct snapshot_writeback *w);
 
 /* 1 and the id/size if the layer has a snapshot, 0 if not, -1 on error. */
