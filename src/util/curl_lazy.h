@@ -1,6 +1,6 @@
 /* util/curl_lazy.h — libcurl, loaded when kiln first speaks HTTP.
  *
- * libcurl brings some 35 libraries with it (TLS, Kerberos, LDAP, SSH, IDN …):
+ * libcurl brings some 26 libraries with it (TLS, Kerberos, LDAP, SSH, IDN …):
  * linked at start they cost every kiln command ~7 ms in the dynamic loader, and
  * every fork their page tables, while most commands never open a connection.
  * Include this instead of <curl/curl.h>: the curl_* calls below go through the

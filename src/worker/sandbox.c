@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/envmap.h"
 #include <jansson.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -438,53 +439,35 @@ struct child_args
   int go_fd;        /* read end: the parent says the network is ready, -1: do not wait */
   int go_close;     /* the parent's end of that pipe, closed in the child */
   /* The command's environment, made by the parent: the child may share the
-   * parent's memory and must not touch its `environ`. The HOME slot is filled
-   * once the user is known (NULL when the image sets HOME). */
+   * parent's memory and must not touch its `environ` (see command_env). */
   char **envp;
-  size_t home_slot;
+  char *home;
 };
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* The spec's environment as execve wants it: a later K=V replaces an earlier K
- * in place (as putenv would), then PATH, HOSTNAME and HOME defaults. Entries
- * point into the spec, except *owned (the HOSTNAME one), which the caller frees. */
-static char **
-command_envp (const struct sandbox_spec *s, size_t *home_slot, char **owned)
+/* The spec's environment as execve wants it (a later K=V replaces an earlier K in
+ * place, as docker keeps an image's Env), then PATH and HOSTNAME defaults, and
+ * HOME: "HOME=/root" when the image sets none, which the child cuts to "HOME=/"
+ * for a user other than root (*home points at it, NULL if the image sets HOME). */
+static void
+command_env (const struct sandbox_spec *s, struct strv *out, char **home)
 {
-  char **envp = xmalloc ((s->env.n + 4) * sizeof *envp);
-  size_t n = 0;
-  bool path = false, host = false, home = false;
-  *owned = NULL;
-  for (size_t i = 0; i < s->env.n; i++)
+  struct envmap m = ENVMAP_INIT;
+  envmap_from_strv (&m, &s->env);
+  if (envmap_get (&m, "PATH", 4) == NULL)
+    envmap_set (&m, "PATH", DEFAULT_PATH);
+  if (envmap_get (&m, "HOSTNAME", 8) == NULL && s->hostname)
+    envmap_set (&m, "HOSTNAME", s->hostname);
+  bool has_home = envmap_get (&m, "HOME", 4) != NULL;
+  envmap_to_strv (&m, out);
+  envmap_free (&m);
+  *home = NULL;
+  if (!has_home)
     {
-      const char *e = s->env.v[i];
-      const char *eq = strchr (e, '=');
-      size_t klen = eq ? (size_t) (eq - e) : strlen (e);
-      size_t j;
-      for (j = 0; j < n; j++)
-        if (strncmp (envp[j], e, klen) == 0 && (envp[j][klen] == '=' || envp[j][klen] == '\0'))
-          break;
-      envp[j] = (char *) e;
-      if (j == n)
-        n++;
-      path |= klen == 4 && strncmp (e, "PATH", 4) == 0;
-      host |= klen == 8 && strncmp (e, "HOSTNAME", 8) == 0;
-      home |= klen == 4 && strncmp (e, "HOME", 4) == 0;
+      strv_push (out, "HOME=/root");
+      *home = out->v[out->n - 1];
     }
-  if (!path)
-    envp[n++] = (char *) "PATH=" DEFAULT_PATH;
-  if (!host && s->hostname)
-    {
-      size_t len = strlen (s->hostname) + 10;
-      *owned = xmalloc (len);
-      snprintf (*owned, len, "HOSTNAME=%s", s->hostname);
-      envp[n++] = *owned;
-    }
-  *home_slot = home ? SIZE_MAX : n;
-  envp[n++] = NULL;
-  envp[n] = NULL;
-  return envp;
 }
 
 /* execvp with the command's own PATH (not kiln's), and no shell fallback for a
@@ -570,8 +553,8 @@ run_command (const struct child_args *a, const struct user_ids *ids)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || load_seccomp () < 0)
     die (status_fd, "seccomp: %s", strerror (errno));
-  if (a->home_slot != SIZE_MAX)
-    a->envp[a->home_slot] = (char *) (ids->uid == 0 ? "HOME=/root" : "HOME=/");
+  if (a->home && ids->uid != 0)
+    a->home[sizeof "HOME=/" - 1] = '\0';
   exec_in_path (s->argv.v[0], s->argv.v, a->envp);
   die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
 }
@@ -1043,16 +1026,16 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
    * starts: the child waits for it on `go`. */
   bool needs_go = s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ();
   pthread_once (&seccomp_once, compile_seccomp);
-  size_t home_slot;
-  _cleanup_free_ char *host_env = NULL;
-  _cleanup_free_ char **envp = command_envp (s, &home_slot, &host_env);
+  _cleanup_strv_ struct strv env = STRV_INIT;
+  char *home;
+  command_env (s, &env, &home);
   struct child_args args = {.s = s,
                             .status_fd = status[1],
                             .status_close = status[0],
                             .go_fd = needs_go ? go[0] : -1,
                             .go_close = go[1],
-                            .envp = envp,
-                            .home_slot = home_slot};
+                            .envp = env.v,
+                            .home = home};
   fflush (NULL);
   pid_t child = spawn_sandbox (flags, &args, !needs_go && s->runtime == NULL && !s->init);
   if (child < 0)

@@ -55,6 +55,25 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [ "$output" = "$(printf 'shell\nexec\nshell2\nheredoc\nroot\n/tmp/w\nnobody')" ]
 }
 
+@test "a step's command is found on the image's PATH, with HOME and HOSTNAME defaults; a missing one is a clear error" {
+  printf '#!/bin/sh\necho tool ran\n' > "$CTX/mytool"
+  chmod 755 "$CTX/mytool"
+  df 'FROM busybox\nCOPY mytool /opt/tools/\nENV PATH=/opt/tools:$PATH A=1\nENV A=2\nRUN ["mytool"]\nRUN mytool > /out && echo "$HOME $HOSTNAME $A" >> /out\nUSER nobody\nRUN echo "$HOME" > /tmp/home\n'
+  run kiln build -t pathy:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln run --rm pathy:1 sh -c 'cat /out /tmp/home'
+  [ "$output" = "$(printf 'tool ran\n/root buildkitsandbox 2\n/')" ]
+  run kiln run --rm -e A=3 -e A=4 pathy:1 sh -c 'mytool; echo $A; env | grep -c "^A="'
+  [ "$output" = "$(printf 'tool ran\n4\n1')" ]
+  run kiln run --rm pathy:1 nosuchtool
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"exec nosuchtool: No such file or directory"* ]]
+  df 'FROM busybox\nRUN ["nosuchtool"]\n'
+  run kiln build "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"exec nosuchtool: No such file or directory"* ]]
+}
+
 @test "a failing RUN names the step, the line, the exit code and the last output" {
   df 'FROM busybox\nRUN echo ok\nRUN echo about to fail && echo to stderr >&2 && exit 3\n'
   run kiln build "$CTX"
