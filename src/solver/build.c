@@ -64,7 +64,11 @@ struct stage_out
 
 struct builder
 {
-  struct envmap snapshot_ids; /* diff_id → snapshot id, of layers seen this build */
+  struct envmap snapshot_ids; /* diff_id → its tree relative to snapshots/, of layers seen this build */
+  /* Steps' snapshots and cache records not yet in the store: committed together
+   * (one syncfs) every BATCH_STEPS snapshots and when the build ends, however it ends. */
+  struct snapshot_batch pending;
+  struct envmap pending_cache; /* key → result */
   struct sandbox_netns net; /* shared by the RUN steps that use the default network */
   bool net_started;
   struct kiln_store *st;
@@ -157,6 +161,13 @@ cache_get (struct builder *b, const char *key, int64_t *created)
 {
   if (b->rq->no_cache)
     return NULL;
+  const char *mine = envmap_get (&b->pending_cache, key, strlen (key));
+  if (mine)
+    {
+      *created = b->now;
+      note_key_used (b, key);
+      return xstrdup (mine);
+    }
   sqlite3_stmt *s = store_prepare (b->st, "SELECT result, created FROM cache WHERE key = ?", b->err);
   if (s == NULL)
     return NULL;
@@ -186,14 +197,61 @@ cache_get (struct builder *b, const char *key, int64_t *created)
   return r;
 }
 
+/* A build's snapshots and cache records wait in memory for at most this many
+ * snapshots: the lowerdir option of a mount holds one page, and pending trees
+ * have longer names than recorded ones. */
+#define BATCH_STEPS 32
+
+static int
+put_cache_records (void *ud, struct kiln_err *err)
+{
+  struct builder *b = ud;
+  char now[32];
+  snprintf (now, sizeof now, "%lld", (long long) b->now);
+  for (size_t i = 0; i < b->pending_cache.n; i++)
+    if (store_exec (b->st, err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3,
+                    b->pending_cache.keys[i], b->pending_cache.values[i], now)
+        < 0)
+      return -1;
+  return 0;
+}
+
+/* Commits what the build made since the last commit. After an error too: the
+ * steps that succeeded stay cached. */
+static int
+build_flush (struct builder *b, struct kiln_err *err)
+{
+  if (b->pending.n == 0 && b->pending_cache.n == 0)
+    return 0;
+  struct strv made = STRV_INIT;
+  for (size_t i = 0; i < b->pending.n; i++)
+    strv_push (&made, b->pending.v[i].diff_id.str);
+  b->pending.st = b->st;
+  int r = snapshot_batch_commit (&b->pending, put_cache_records, b, err);
+  envmap_free (&b->pending_cache);
+  for (size_t i = 0; i < made.n && r == 0; i++)
+    {
+      struct digest d;
+      struct kiln_err ignored = {0};
+      if (digest_parse (made.v[i], &d, &ignored) == 0)
+        {
+          char id[17], lower[24];
+          snapshot_id_for (&d, id);
+          snprintf (lower, sizeof lower, "%s/fs", id);
+          envmap_set (&b->snapshot_ids, made.v[i], lower);
+        }
+      kiln_err_clear (&ignored);
+    }
+  strv_free (&made);
+  return r;
+}
+
 static int
 cache_put (struct builder *b, const char *key, const char *result)
 {
-  char now[32];
-  snprintf (now, sizeof now, "%lld", (long long) b->now);
   note_key_used (b, key);
-  return store_exec (b->st, b->err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3, key,
-                     result, now);
+  envmap_set (&b->pending_cache, key, result);
+  return b->pending.n >= BATCH_STEPS ? build_flush (b, b->err) : 0;
 }
 
 static void
@@ -226,17 +284,19 @@ lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
       /* Every step mounts its whole chain: a layer's snapshot is looked up once a
        * build (a prune cannot remove it meanwhile: the build holds the gc lock). */
       const char *known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
-      _cleanup_free_ char *id = known ? xstrdup (known) : NULL;
-      if (id == NULL)
+      if (known == NULL)
         {
+          _cleanup_free_ char *id = NULL;
           int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
           if (r <= 0)
             return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
-          envmap_set (&b->snapshot_ids, l->d[i].str, id);
+          struct buf p = BUF_INIT;
+          buf_printf (&p, "%s/fs", id);
+          envmap_set (&b->snapshot_ids, l->d[i].str, buf_str (&p));
+          buf_free (&p);
+          known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
         }
-      struct buf p = BUF_INIT;
-      buf_printf (&p, "%s/fs", id);
-      strv_push_owned (out, buf_steal (&p));
+      strv_push (out, known);
     }
   return 0;
 }
@@ -499,8 +559,8 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
       snapshot_abort (&sd->sn);
       return -1;
     }
-  if (snapshot_commit (&sd->sn, diff_id, size, b->err) < 0)
-    return -1;
+  const char *lower = snapshot_batch_add (&b->pending, &sd->sn, diff_id, size);
+  envmap_set (&b->snapshot_ids, diff_id->str, lower);
   return 1;
 }
 
@@ -1997,6 +2057,8 @@ prebuild_child (const struct builder *b, size_t s)
   child.err = &e;
   child.net_started = false;
   child.digest_get = child.digest_put = NULL; /* the parent's connection */
+  memset (&child.pending, 0, sizeof child.pending);
+  memset (&child.pending_cache, 0, sizeof child.pending_cache);
   child.tty = false; /* windows of two processes would erase each other's lines */
   child.st = store_open (b->st->root, &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
@@ -2010,6 +2072,8 @@ prebuild_child (const struct builder *b, size_t s)
         child.step = stage_step_base (m, k);
         r = build_stage (&child, k);
       }
+  if (build_flush (&child, &e) < 0)
+    r = -1;
   if (child.net_started)
     sandbox_net_stop (&child.net);
   trash_empty (&child);
@@ -2340,6 +2404,9 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
       if (r < 0)
         goto out;
     }
+  /* The image's layers must be recorded before the image is. */
+  if (build_flush (&b, err) < 0)
+    goto out;
 
   struct stage_out *fin = &b.outs[b.m->target];
   /* --label adds to the final image's labels. */
@@ -2423,6 +2490,13 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   ret = 0;
 out:
+  if (ret < 0)
+    {
+      /* What succeeded before the failure stays cached; the failure's own error is the one to report. */
+      struct kiln_err ignored = {0};
+      build_flush (&b, &ignored);
+      kiln_err_clear (&ignored);
+    }
   trash_empty (&b);
   strv_free (&b.used_keys);
   free (b.used_stage);
@@ -2444,6 +2518,7 @@ out:
   free (b.ctx_path);
   envmap_free (&b.secrets_src);
   envmap_free (&b.snapshot_ids);
+  envmap_free (&b.pending_cache);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

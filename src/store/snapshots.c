@@ -85,60 +85,130 @@ snapshot_lookup (struct kiln_store *st, const struct digest *diff_id, char **id,
 int
 snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t size, struct kiln_err *err)
 {
-  struct kiln_store *st = sn->st;
-  char id[17];
-  snapshot_id_for (diff_id, id);
-  _cleanup_buf_ struct buf final = BUF_INIT;
-  buf_printf (&final, "snapshots/%s", id);
-  if (store_begin (st, err) < 0)
-    {
-      snapshot_abort (sn);
-      return -1;
-    }
-  int found = snapshot_lookup (st, diff_id, NULL, NULL, err);
-  if (found != 0)
-    {
-      store_rollback (st);
-      snapshot_abort (sn);
-      return found < 0 ? -1 : 0; /* someone else made it: ours is not needed */
-    }
-  /* A directory left by a crash before its record was written is garbage. */
-  struct kiln_err ignored = {0};
-  store_remove_tree (st->root_fd, buf_str (&final), &ignored);
-  kiln_err_clear (&ignored);
-  if (renameat (st->root_fd, sn->tmp, st->root_fd, buf_str (&final)) < 0)
-    {
-      kiln_err_set (err, errno, "%s/%s: %s", st->root, buf_str (&final), strerror (errno));
-      store_rollback (st);
-      snapshot_abort (sn);
-      return -1;
-    }
-  free (sn->tmp);
+  struct snapshot_batch one = {.st = sn->st};
+  snapshot_batch_add (&one, sn, diff_id, size);
+  return snapshot_batch_commit (&one, NULL, NULL, err);
+}
+
+const char *
+snapshot_batch_add (struct snapshot_batch *bt, struct snapshot_new *sn, const struct digest *diff_id, uint64_t size)
+{
+  bt->st = sn->st;
+  for (size_t i = 0; i < bt->n; i++)
+    if (strcmp (bt->v[i].diff_id.str, diff_id->str) == 0)
+      {
+        /* The same layer twice in a batch (two steps that wrote the same): one tree will do. */
+        snapshot_abort (sn);
+        return bt->v[i].lower;
+      }
+  bt->v = xgrow (bt->v, &bt->cap, bt->n + 1, sizeof *bt->v);
+  struct snapshot_pending *p = &bt->v[bt->n++];
+  p->diff_id = *diff_id;
+  p->size = size;
+  p->tmp = sn->tmp;
+  struct buf lower = BUF_INIT;
+  buf_printf (&lower, "../%s/fs", sn->tmp);
+  p->lower = buf_steal (&lower);
   sn->tmp = NULL;
-  /* One syncfs puts every file of the tree and its new name on disk before the
-   * record that makes it a snapshot: a crash before it leaves an unrecorded
-   * directory, which is garbage (removed above by the next commit of it). */
-  int synced = syncfs (sn->fs_fd);
   close (sn->fs_fd);
   sn->fs_fd = -1;
-  if (synced < 0)
+  return p->lower;
+}
+
+static void
+batch_clear (struct snapshot_batch *bt)
+{
+  for (size_t i = 0; i < bt->n; i++)
+    {
+      if (bt->v[i].tmp)
+        {
+          struct kiln_err ignored = {0};
+          store_remove_tree (bt->st->root_fd, bt->v[i].tmp, &ignored);
+          kiln_err_clear (&ignored);
+        }
+      free (bt->v[i].tmp);
+      free (bt->v[i].lower);
+    }
+  free (bt->v);
+  bt->v = NULL;
+  bt->n = bt->cap = 0;
+}
+
+void
+snapshot_batch_abort (struct snapshot_batch *bt)
+{
+  batch_clear (bt);
+}
+
+int
+snapshot_batch_commit (struct snapshot_batch *bt, int (*also) (void *ud, struct kiln_err *err), void *ud,
+                       struct kiln_err *err)
+{
+  struct kiln_store *st = bt->st;
+  if (bt->n == 0 && also == NULL)
+    return 0;
+  if (store_begin (st, err) < 0)
+    {
+      batch_clear (bt);
+      return -1;
+    }
+  _cleanup_free_ bool *record = xcalloc (bt->n ? bt->n : 1, sizeof *record);
+  size_t n_record = 0;
+  for (size_t i = 0; i < bt->n; i++)
+    {
+      struct snapshot_pending *p = &bt->v[i];
+      int found = snapshot_lookup (st, &p->diff_id, NULL, NULL, err);
+      if (found < 0)
+        goto fail;
+      if (found)
+        continue; /* someone else recorded it meanwhile: ours is not needed (cleared below) */
+      char id[17];
+      snapshot_id_for (&p->diff_id, id);
+      _cleanup_buf_ struct buf final = BUF_INIT;
+      buf_printf (&final, "snapshots/%s", id);
+      /* A directory left by a crash before its record was written is garbage. */
+      struct kiln_err ignored = {0};
+      store_remove_tree (st->root_fd, buf_str (&final), &ignored);
+      kiln_err_clear (&ignored);
+      if (renameat (st->root_fd, p->tmp, st->root_fd, buf_str (&final)) < 0)
+        {
+          kiln_err_set (err, errno, "%s/%s: %s", st->root, buf_str (&final), strerror (errno));
+          goto fail;
+        }
+      free (p->tmp);
+      p->tmp = NULL;
+      record[i] = true;
+      n_record++;
+    }
+  /* One syncfs puts every file of the trees and their new names on disk before the
+   * records that make them snapshots: a crash before it leaves unrecorded
+   * directories, which are garbage (removed above by the next commit of them). */
+  if (n_record > 0 && syncfs (st->root_fd) < 0)
     {
       kiln_err_set (err, errno, "%s: syncfs: %s", st->root, strerror (errno));
-      store_rollback (st);
-      return -1;
+      goto fail;
     }
-  char sz[32], now[32];
-  snprintf (sz, sizeof sz, "%llu", (unsigned long long) size);
+  char now[32];
   snprintf (now, sizeof now, "%lld", (long long) store_now ());
-  if (store_exec (st, err, "INSERT INTO layers (diff_id, snapshot, size, created) VALUES (?, ?, ?, ?)", 4,
-                     diff_id->str, id, sz, now)
-             < 0
-      || store_commit (st, err) < 0)
-    {
-      store_rollback (st);
-      return -1;
-    }
+  for (size_t i = 0; i < bt->n; i++)
+    if (record[i])
+      {
+        char id[17], sz[32];
+        snapshot_id_for (&bt->v[i].diff_id, id);
+        snprintf (sz, sizeof sz, "%llu", (unsigned long long) bt->v[i].size);
+        if (store_exec (st, err, "INSERT INTO layers (diff_id, snapshot, size, created) VALUES (?, ?, ?, ?)", 4,
+                        bt->v[i].diff_id.str, id, sz, now)
+            < 0)
+          goto fail;
+      }
+  if ((also && also (ud, err) < 0) || store_commit (st, err) < 0)
+    goto fail;
+  batch_clear (bt);
   return 0;
+fail:
+  store_rollback (st);
+  batch_clear (bt);
+  return -1;
 }
 
 int

@@ -21,10 +21,39 @@ struct snapshot_new
 };
 
 int snapshot_begin (struct kiln_store *st, struct snapshot_new *sn, struct kiln_err *err);
-/* Syncs, renames into place and records (diff_id → snapshot). If another
+/* Renames into place, syncs and records (diff_id → snapshot). If another
  * process recorded the same layer meanwhile, this one is discarded. */
 int snapshot_commit (struct snapshot_new *sn, const struct digest *diff_id, uint64_t size, struct kiln_err *err);
 void snapshot_abort (struct snapshot_new *sn);
+
+/* Snapshots made one after the other (a build's steps), recorded together: one
+ * syncfs and one transaction for the lot, where a syncfs per step cost a RUN step
+ * as much as its command.  Until the commit the trees stay in their tmp/ dirs,
+ * where nobody else looks and from where the maker mounts them; a crash loses them
+ * as it loses any tmp/ dir, and a record never names a tree not on disk. */
+struct snapshot_pending
+{
+  struct digest diff_id;
+  uint64_t size;
+  char *tmp;   /* "tmp/snap-...", until renamed */
+  char *lower; /* the tree, relative to snapshots/ (as overlay lowers are) */
+};
+struct snapshot_batch
+{
+  struct kiln_store *st;
+  struct snapshot_pending *v;
+  size_t n, cap;
+};
+/* Takes a filled snapshot (sn is consumed) and returns where its tree is until
+ * the commit, relative to snapshots/; valid until the batch is committed. */
+const char *snapshot_batch_add (struct snapshot_batch *bt, struct snapshot_new *sn, const struct digest *diff_id,
+                                uint64_t size);
+/* In one transaction: each tree renamed into place (or dropped when another
+ * process recorded its layer meanwhile), one syncfs, the layer records, then
+ * whatever `also` writes (the build's cache records).  Empty after, either way. */
+int snapshot_batch_commit (struct snapshot_batch *bt, int (*also) (void *ud, struct kiln_err *err), void *ud,
+                           struct kiln_err *err);
+void snapshot_batch_abort (struct snapshot_batch *bt);
 
 /* While the caller reads a tree it just filled (to hash it), its data can already
  * be going to disk: once `threshold` bytes have been read, a thread runs syncfs, so

@@ -82,6 +82,25 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [[ "$output" == *"last lines of its output:"*"about to fail"*"to stderr"* ]]
   run kiln images -q
   [[ "$output" != *"<none>"* ]]
+  # What succeeded before the failure stays cached.
+  df 'FROM busybox\nRUN echo ok\nRUN echo fixed > /f\n'
+  run kiln build --progress=plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"RUN echo ok"*"CACHED"* ]]
+  [ "$(executed "$output")" = 1 ]
+}
+
+@test "a build of more steps than are committed at once: every step's file, and a rebuild runs none" {
+  { echo 'FROM busybox'; for i in $(seq 1 75); do echo "RUN echo step $i > /s$i"; done; echo 'RUN echo again > /s3'; } > "$CTX/Dockerfile"
+  run kiln build --progress=plain -t many:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(executed "$output")" = 76 ]
+  run kiln run --rm many:1 sh -c 'cat /s1 /s33 /s64 /s75 /s3'
+  [ "$output" = "$(printf 'step 1\nstep 33\nstep 64\nstep 75\nagain')" ]
+  run kiln build --progress=plain -t many:1 "$CTX"
+  [ "$(executed "$output")" = 0 ]
+  run kiln system check
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
 @test "the sandbox: namespaces, /proc /dev /sys, capabilities, no_new_privs, seccomp, network none" {

@@ -90,3 +90,41 @@ images_whole() {
     KILN_ROOT=$store "$KILN" save -o /dev/null "$img"
   done
 }
+
+@test "builds killed at random moments and builds side by side: the store stays clean, every image whole" {
+  store=$TMP/builds
+  ctx=$TMP/bctx
+  mkdir -p "$ctx"
+  { echo 'FROM busybox'; for i in $(seq 1 12); do echo "RUN echo $i > /s$i"; done; echo 'COPY . /ctx'; } > "$ctx/Dockerfile"
+  cp -r "$FIX/tree/d1" "$ctx/"
+  KILN_ROOT=$store "$KILN" load -q -i "$FIX/img-docker.tar"
+  helpers() { ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 == "slirp4netns"' | wc -l; } # live ones
+  helpers_before=$(helpers)
+  for i in $(seq 1 10); do
+    KILN_ROOT=$store "$KILN" build -q --no-cache -t "crash/b:$i" "$ctx" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    run env KILN_ROOT=$store "$KILN" system check
+    if [ "$status" -ne 0 ]; then
+      [[ "$output" != *"damaged"* ]] || { echo "iteration $i: $output"; false; }
+      run env KILN_ROOT=$store "$KILN" system check --repair
+      [ "$status" -eq 0 ] || { echo "iteration $i: repair: $output"; false; }
+    fi
+    for img in $(KILN_ROOT=$store "$KILN" images -q | sort -u); do
+      KILN_ROOT=$store "$KILN" save -o /dev/null "$img" || { echo "iteration $i: $img broken"; false; }
+    done
+  done
+  # A killed build leaves no network helper behind.
+  sleep 0.2
+  [ "$(helpers)" = "$helpers_before" ] || { ps -eo pid,ppid,stat,args | grep slirp; false; }
+  pids=()
+  for i in 1 2 3; do KILN_ROOT=$store "$KILN" build -q -t "crash/side:$i" "$ctx" >/dev/null & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+  run env KILN_ROOT=$store "$KILN" system check
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(KILN_ROOT=$store "$KILN" images -q crash/side:1)" = "$(KILN_ROOT=$store "$KILN" images -q crash/side:3)" ]
+  run env KILN_ROOT=$store "$KILN" run --rm crash/side:2 cat /s12
+  [ "$output" = 12 ]
+}
