@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "frontend/context.h"
+#include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
@@ -677,26 +678,12 @@ memo_put (struct builder *b, const void *key, size_t len, const struct digest *d
   return 0;
 }
 
-/* (device, inode, size, mtime, ctime, mode) as bytes: what says a file is unchanged. */
-static void
-stat_key (const struct stat *st, uint64_t key[static 8])
-{
-  key[0] = (uint64_t) st->st_dev;
-  key[1] = (uint64_t) st->st_ino;
-  key[2] = (uint64_t) st->st_size;
-  key[3] = (uint64_t) st->st_mtim.tv_sec;
-  key[4] = (uint64_t) st->st_mtim.tv_nsec;
-  key[5] = (uint64_t) st->st_ctim.tv_sec;
-  key[6] = (uint64_t) st->st_ctim.tv_nsec;
-  key[7] = (uint64_t) st->st_mode;
-}
-
 static int
 file_digest (struct builder *b, int dirfd, const char *name, const struct stat *st, struct digest *out)
 {
   /* Remembered per stat key: a warm rebuild reads nothing. */
   uint64_t key[8];
-  stat_key (st, key);
+  ctx_stat_key (st, key);
   int hit = memo_get (b, key, sizeof key, out);
   if (hit != 0)
     return hit < 0 ? -1 : 0;
@@ -711,137 +698,88 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
   return memo_put (b, key, sizeof key, out);
 }
 
-struct tree_entry
-{
-  const char *name;
-  size_t name_len;
-  struct stat st;
-  struct digest sub; /* a directory's own digest */
-};
-
 /* A directory of the context as one digest: the names (paths from the source),
- * modes, sizes and contents of what it holds, never mtimes.  Remembered per
- * directory under a key made of its entries' stat keys and its subdirectories'
- * digests, so a no-op rebuild of 20,000 files in 200 directories does 200 store
- * lookups instead of 20,000. */
+ * modes, sizes and contents of what it holds, never mtimes.  Remembered under the
+ * scan's key of the directory (its entries' stat numbers, its subdirectories'
+ * keys), so a no-op rebuild of 20,000 files does one store lookup; a change looks
+ * up the directories on its path and hashes only what changed. */
 static int
-hash_tree (struct builder *b, int dirfd, const char *rel, struct digest *out, unsigned depth,
-           const struct ignore_rules *excl)
+tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct digest *out)
 {
-  if (depth > 512)
-    return kiln_err_set (b->err, ELOOP, "%s: too deep", rel);
-  struct strv names = STRV_INIT;
-  if (dir_sorted_names (dirfd, &names) < 0)
-    {
-      int e = errno;
-      strv_free (&names);
-      return kiln_err_set (b->err, e, "%s: %s", rel, strerror (e));
-    }
-  struct tree_entry *ents = xcalloc (names.n ? names.n : 1, sizeof *ents);
-  size_t n = 0;
+  int hit = memo_get (b, n->key.str, DIGEST_STR_LEN, out);
+  if (hit != 0)
+    return hit < 0 ? -1 : 0;
   int ret = 0;
   _cleanup_buf_ struct buf p = BUF_INIT;
-  size_t rel_len = strlen (rel);
-  struct hasher *memo = hasher_new ();
-  hasher_update (memo, "kiln dir v1\n", 12);
-  hasher_update (memo, rel, rel_len + 1);
-  for (size_t i = 0; i < names.n && ret == 0; i++)
+  size_t rel_len = strlen (n->rel);
+  struct hasher *h = hasher_new ();
+  for (size_t i = 0; i < n->n && ret == 0; i++)
     {
-      size_t nl = names.lens ? names.lens[i] : strlen (names.v[i]);
+      const struct ctx_entry *e = &n->ents[i];
       buf_reset (&p);
-      buf_append (&p, rel, rel_len);
+      buf_append (&p, n->rel, rel_len);
       if (rel_len)
         buf_putc (&p, '/');
-      buf_append (&p, names.v[i], nl);
-      struct tree_entry *e = &ents[n];
-      if (fstatat (dirfd, names.v[i], &e->st, AT_SYMLINK_NOFOLLOW) < 0)
+      buf_append (&p, e->name, e->name_len);
+      /* "\n<mode octal> <size> ", formatted by hand: this runs once per context file. */
+      char line[64];
+      char *c = line + sizeof line;
+      unsigned long long v = (unsigned long long) e->st.st_size;
+      *--c = ' ';
+      do
+        *--c = (char) ('0' + v % 10);
+      while (v /= 10);
+      *--c = ' ';
+      unsigned m = (unsigned) e->st.st_mode;
+      do
+        *--c = (char) ('0' + (m & 7));
+      while (m >>= 3);
+      *--c = '\n';
+      hasher_update (h, buf_str (&p), p.len);
+      hasher_update (h, c, (size_t) (line + sizeof line - c));
+      if (S_ISREG (e->st.st_mode))
         {
-          ret = kiln_err_set (b->err, errno, "%s: %s", buf_str (&p), strerror (errno));
-          break;
+          struct digest fd_;
+          ret = file_digest (b, dirfd, e->name, &e->st, &fd_);
+          hasher_update (h, fd_.str, DIGEST_STR_LEN);
         }
-      /* An excluded directory may still hold an exception. */
-      if (ignore_excluded (b->ignore, buf_str (&p))
-          && !(S_ISDIR (e->st.st_mode) && ignore_may_include_below (b->ignore, buf_str (&p))))
-        continue;
-      if (excl && ignore_excluded (excl, buf_str (&p)))
-        continue;
-      e->name = names.v[i];
-      e->name_len = nl;
-      uint64_t key[8];
-      stat_key (&e->st, key);
-      hasher_update (memo, e->name, nl + 1);
-      hasher_update (memo, key, sizeof key);
-      if (S_ISDIR (e->st.st_mode))
+      else if (S_ISLNK (e->st.st_mode))
         {
+          char t[4096];
+          ssize_t tn = readlinkat (dirfd, e->name, t, sizeof t);
+          if (tn > 0)
+            hasher_update (h, t, (size_t) tn);
+        }
+      else if (e->sub)
+        {
+          struct digest sub_digest;
           int sub = openat (dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (sub < 0)
             ret = kiln_err_set (b->err, errno, "%s: %s", buf_str (&p), strerror (errno));
           else
             {
-              ret = hash_tree (b, sub, buf_str (&p), &e->sub, depth + 1, excl);
+              ret = tree_digest (b, sub, e->sub, &sub_digest);
               close (sub);
-              hasher_update (memo, e->sub.str, DIGEST_STR_LEN);
+              hasher_update (h, sub_digest.str, DIGEST_STR_LEN);
             }
         }
-      n++;
     }
-  struct digest memo_key;
-  hasher_final (memo, &memo_key);
-  hasher_free (memo);
-  int hit = ret == 0 ? memo_get (b, memo_key.str, DIGEST_STR_LEN, out) : 0;
-  if (hit < 0)
-    ret = -1;
-  if (ret == 0 && hit == 0)
-    {
-      struct hasher *h = hasher_new ();
-      for (size_t i = 0; i < n && ret == 0; i++)
-        {
-          struct tree_entry *e = &ents[i];
-          buf_reset (&p);
-          buf_append (&p, rel, rel_len);
-          if (rel_len)
-            buf_putc (&p, '/');
-          buf_append (&p, e->name, e->name_len);
-          /* "\n<mode octal> <size> ", formatted by hand: this runs once per context file. */
-          char line[64];
-          char *c = line + sizeof line;
-          unsigned long long v = (unsigned long long) e->st.st_size;
-          *--c = ' ';
-          do
-            *--c = (char) ('0' + v % 10);
-          while (v /= 10);
-          *--c = ' ';
-          unsigned m = (unsigned) e->st.st_mode;
-          do
-            *--c = (char) ('0' + (m & 7));
-          while (m >>= 3);
-          *--c = '\n';
-          hasher_update (h, buf_str (&p), p.len);
-          hasher_update (h, c, (size_t) (line + sizeof line - c));
-          if (S_ISREG (e->st.st_mode))
-            {
-              struct digest fd_;
-              ret = file_digest (b, dirfd, e->name, &e->st, &fd_);
-              hasher_update (h, fd_.str, DIGEST_STR_LEN);
-            }
-          else if (S_ISLNK (e->st.st_mode))
-            {
-              char t[4096];
-              ssize_t tn = readlinkat (dirfd, e->name, t, sizeof t);
-              if (tn > 0)
-                hasher_update (h, t, (size_t) tn);
-            }
-          else if (S_ISDIR (e->st.st_mode))
-            hasher_update (h, e->sub.str, DIGEST_STR_LEN);
-        }
-      hasher_final (h, out);
-      hasher_free (h);
-      if (ret == 0)
-        ret = memo_put (b, memo_key.str, DIGEST_STR_LEN, out);
-    }
-  free (ents);
-  strv_free (&names);
+  hasher_final (h, out);
+  hasher_free (h);
+  if (ret == 0)
+    ret = memo_put (b, n->key.str, DIGEST_STR_LEN, out);
   return ret;
+}
+
+static int
+hash_tree (struct builder *b, int dirfd, const char *rel, struct digest *out, const struct ignore_rules *excl)
+{
+  struct ctx_node *root = ctx_scan (dirfd, rel, b->ignore, excl, b->err);
+  if (root == NULL)
+    return -1;
+  int r = tree_digest (b, dirfd, root, out);
+  ctx_node_free (root);
+  return r;
 }
 
 static int
@@ -929,7 +867,7 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
           if (dfd < 0)
             continue;
           struct digest td;
-          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", &td, 0, excl);
+          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", &td, excl);
           close (dfd);
           if (r < 0)
             return -1;

@@ -1,0 +1,252 @@
+/* frontend/ctxscan.c — the context scanned by a pool of threads (see ctxscan.h). */
+#include "frontend/ctxscan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+
+#define SCAN_MAX_DEPTH 512u
+#define SCAN_MAX_THREADS 4
+
+struct scan
+{
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct ctx_node **queue;
+  size_t qn, qcap;
+  size_t busy; /* nodes being scanned */
+  size_t helpers;
+  pthread_t helper[SCAN_MAX_THREADS];
+  long cores;
+  const struct ignore_rules *ignore, *excl;
+  int err;
+  char *err_path; /* the first failure's */
+};
+
+void
+ctx_stat_key (const struct stat *st, uint64_t key[static 8])
+{
+  key[0] = (uint64_t) st->st_dev;
+  key[1] = (uint64_t) st->st_ino;
+  key[2] = (uint64_t) st->st_size;
+  key[3] = (uint64_t) st->st_mtim.tv_sec;
+  key[4] = (uint64_t) st->st_mtim.tv_nsec;
+  key[5] = (uint64_t) st->st_ctim.tv_sec;
+  key[6] = (uint64_t) st->st_ctim.tv_nsec;
+  key[7] = (uint64_t) st->st_mode;
+}
+
+static struct ctx_node *
+node_new (int fd, const char *rel, size_t rel_len, unsigned depth)
+{
+  struct ctx_node *n = xcalloc (1, sizeof *n);
+  n->rel = xstrndup (rel, rel_len);
+  n->fd = fd;
+  n->depth = depth;
+  return n;
+}
+
+static void
+fail_locked (struct scan *sc, int e, const char *path)
+{
+  if (sc->err == 0)
+    {
+      sc->err = e;
+      sc->err_path = xstrdup (path);
+    }
+  pthread_cond_broadcast (&sc->cv);
+}
+
+/* Reads one directory: its sorted names, each one's lstat, which are included,
+ * and a node (queued) for each subdirectory. */
+static void
+scan_dir (struct scan *sc, struct ctx_node *node)
+{
+  int e = 0;
+  _cleanup_buf_ struct buf p = BUF_INIT;
+  if (dir_sorted_names (node->fd, &node->names) < 0)
+    {
+      e = errno;
+      buf_puts (&p, node->rel);
+    }
+  node->ents = xcalloc (node->names.n ? node->names.n : 1, sizeof *node->ents);
+  size_t rel_len = strlen (node->rel);
+  struct ctx_node **subs = NULL;
+  size_t n_subs = 0, subs_cap = 0;
+  for (size_t i = 0; i < node->names.n && e == 0; i++)
+    {
+      size_t nl = node->names.lens ? node->names.lens[i] : strlen (node->names.v[i]);
+      buf_reset (&p);
+      buf_append (&p, node->rel, rel_len);
+      if (rel_len)
+        buf_putc (&p, '/');
+      buf_append (&p, node->names.v[i], nl);
+      struct ctx_entry *ent = &node->ents[node->n];
+      if (fstatat (node->fd, node->names.v[i], &ent->st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          e = errno;
+          break;
+        }
+      /* An excluded directory may still hold an exception. */
+      if (sc->ignore && ignore_excluded (sc->ignore, buf_str (&p))
+          && !(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->ignore, buf_str (&p))))
+        continue;
+      if (sc->excl && ignore_excluded (sc->excl, buf_str (&p)))
+        continue;
+      ent->name = node->names.v[i];
+      ent->name_len = nl;
+      node->n++;
+      if (!S_ISDIR (ent->st.st_mode))
+        continue;
+      if (node->depth + 1 > SCAN_MAX_DEPTH)
+        {
+          e = ELOOP;
+          break;
+        }
+      int sub = openat (node->fd, ent->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        {
+          e = errno;
+          break;
+        }
+      ent->sub = node_new (sub, buf_str (&p), p.len, node->depth + 1);
+      subs = xgrow (subs, &subs_cap, n_subs + 1, sizeof *subs);
+      subs[n_subs++] = ent->sub;
+    }
+  close (node->fd);
+  node->fd = -1;
+  pthread_mutex_lock (&sc->mu);
+  if (e)
+    fail_locked (sc, e, buf_str (&p));
+  /* Queued in reverse so that they are taken in order (the queue is a stack). */
+  sc->queue = xgrow (sc->queue, &sc->qcap, sc->qn + n_subs, sizeof *sc->queue);
+  for (size_t k = n_subs; k-- > 0;)
+    sc->queue[sc->qn++] = subs[k];
+  if (n_subs)
+    pthread_cond_broadcast (&sc->cv);
+  pthread_mutex_unlock (&sc->mu);
+  free (subs);
+}
+
+static void *scan_helper (void *arg);
+
+/* Takes nodes until none is queued and none is being scanned (which could queue
+ * more), or something failed. The caller's thread starts helpers once there is
+ * work for them. */
+static void
+scan_work (struct scan *sc, bool starter)
+{
+  pthread_mutex_lock (&sc->mu);
+  for (;;)
+    {
+      while (sc->qn == 0 && sc->busy > 0 && sc->err == 0)
+        pthread_cond_wait (&sc->cv, &sc->mu);
+      if (sc->qn == 0 || sc->err)
+        break;
+      struct ctx_node *node = sc->queue[--sc->qn];
+      sc->busy++;
+      while (starter && sc->qn > sc->helpers && (long) sc->helpers + 1 < sc->cores
+             && sc->helpers < SCAN_MAX_THREADS)
+        {
+          if (pthread_create (&sc->helper[sc->helpers], NULL, scan_helper, sc) != 0)
+            break;
+          sc->helpers++;
+        }
+      pthread_mutex_unlock (&sc->mu);
+      scan_dir (sc, node);
+      pthread_mutex_lock (&sc->mu);
+      sc->busy--;
+      if (sc->busy == 0 && sc->qn == 0)
+        pthread_cond_broadcast (&sc->cv);
+    }
+  pthread_mutex_unlock (&sc->mu);
+}
+
+static void *
+scan_helper (void *arg)
+{
+  scan_work (arg, false);
+  return NULL;
+}
+
+static void
+node_key (struct ctx_node *n)
+{
+  struct hasher *h = hasher_new ();
+  hasher_update (h, "kiln dir v2\n", 12);
+  hasher_update (h, n->rel, strlen (n->rel) + 1);
+  for (size_t i = 0; i < n->n; i++)
+    {
+      struct ctx_entry *e = &n->ents[i];
+      uint64_t key[8];
+      ctx_stat_key (&e->st, key);
+      hasher_update (h, e->name, e->name_len + 1);
+      hasher_update (h, key, sizeof key);
+      if (e->sub)
+        {
+          node_key (e->sub);
+          hasher_update (h, e->sub->key.str, DIGEST_STR_LEN);
+        }
+    }
+  hasher_final (h, &n->key);
+  hasher_free (h);
+}
+
+void
+ctx_node_free (struct ctx_node *n)
+{
+  if (n == NULL)
+    return;
+  for (size_t i = 0; i < n->n; i++)
+    ctx_node_free (n->ents[i].sub);
+  if (n->fd >= 0)
+    close (n->fd);
+  free (n->ents);
+  strv_free (&n->names);
+  free (n->rel);
+  free (n);
+}
+
+struct ctx_node *
+ctx_scan (int dirfd, const char *rel, const struct ignore_rules *ignore, const struct ignore_rules *excl,
+          struct kiln_err *err)
+{
+  int fd = dup (dirfd);
+  if (fd < 0)
+    {
+      kiln_err_set (err, errno, "%s: %s", *rel ? rel : ".", strerror (errno));
+      return NULL;
+    }
+  struct ctx_node *root = node_new (fd, rel, strlen (rel), 0);
+  struct scan sc = {.ignore = ignore, .excl = excl};
+  sc.cores = sysconf (_SC_NPROCESSORS_ONLN);
+  pthread_mutex_init (&sc.mu, NULL);
+  pthread_cond_init (&sc.cv, NULL);
+  sc.queue = xgrow (NULL, &sc.qcap, 1, sizeof *sc.queue);
+  sc.queue[sc.qn++] = root;
+  scan_work (&sc, true);
+  for (size_t i = 0; i < sc.helpers; i++)
+    pthread_join (sc.helper[i], NULL);
+  /* After a failure, queued nodes were never scanned: their fds are closed when
+   * the tree is freed (each is reachable from its parent). */
+  free (sc.queue);
+  pthread_cond_destroy (&sc.cv);
+  pthread_mutex_destroy (&sc.mu);
+  if (sc.err)
+    {
+      kiln_err_set (err, sc.err, "%s: %s", *sc.err_path ? sc.err_path : ".",
+                    sc.err == ELOOP ? "too deep" : strerror (sc.err));
+      free (sc.err_path);
+      ctx_node_free (root);
+      return NULL;
+    }
+  node_key (root);
+  return root;
+}
