@@ -29,6 +29,20 @@ images_whole() {
   done
 }
 
+# kill_then_check PID DELAY STORE ITERATION: SIGKILL after DELAY seconds; then the
+# store is clean, or only has leftovers (nothing damaged) that --repair clears.
+kill_then_check() {
+  sleep "$2"
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  run env KILN_ROOT=$3 "$KILN" system check
+  if [ "$status" -ne 0 ]; then
+    [[ "$output" != *"damaged"* ]] || { echo "iteration $4: $output"; false; }
+    run env KILN_ROOT=$3 "$KILN" system check --repair
+    [ "$status" -eq 0 ] || { echo "iteration $4: repair: $output"; false; }
+  fi
+}
+
 @test "SIGKILL at random moments during import and load: check is clean or --repair makes it so" {
   store=$TMP/victim
   for i in $(seq 1 24); do
@@ -37,16 +51,7 @@ images_whole() {
       1) KILN_ROOT=$store "$KILN" load -q -i "$FIX/img.tar" >/dev/null 2>&1 & ;;
       2) KILN_ROOT=$store "$KILN" load -q -i "$FIX/img-docker.tar" >/dev/null 2>&1 & ;;
     esac
-    pid=$!
-    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
-    run env KILN_ROOT=$store "$KILN" system check
-    if [ "$status" -ne 0 ]; then
-      [[ "$output" != *"damaged"* ]] || { echo "iteration $i: $output"; false; }
-      run env KILN_ROOT=$store "$KILN" system check --repair
-      [ "$status" -eq 0 ] || { echo "iteration $i: repair: $output"; false; }
-    fi
+    kill_then_check $! "0.0$((RANDOM % 10))$((RANDOM % 10))" "$store" "$i"
     run env KILN_ROOT=$store "$KILN" system check
     [ "$status" -eq 0 ] || { echo "iteration $i after repair: $output"; false; }
     # Whatever was recorded is whole.
@@ -102,16 +107,7 @@ images_whole() {
   helpers_before=$(helpers)
   for i in $(seq 1 10); do
     KILN_ROOT=$store "$KILN" build -q --no-cache -t "crash/b:$i" "$ctx" >/dev/null 2>&1 &
-    pid=$!
-    sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
-    run env KILN_ROOT=$store "$KILN" system check
-    if [ "$status" -ne 0 ]; then
-      [[ "$output" != *"damaged"* ]] || { echo "iteration $i: $output"; false; }
-      run env KILN_ROOT=$store "$KILN" system check --repair
-      [ "$status" -eq 0 ] || { echo "iteration $i: repair: $output"; false; }
-    fi
+    kill_then_check $! "0.$((RANDOM % 3))$((RANDOM % 10))" "$store" "$i"
     for img in $(KILN_ROOT=$store "$KILN" images -q | sort -u); do
       KILN_ROOT=$store "$KILN" save -o /dev/null "$img" || { echo "iteration $i: $img broken"; false; }
     done
