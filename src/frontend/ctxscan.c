@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -25,6 +27,8 @@ struct scan
   size_t helpers;
   pthread_t helper[SCAN_MAX_THREADS];
   long cores;
+  int root_fd;     /* the scanned directory; nodes are opened from it by path */
+  size_t root_len; /* of the root's rel, which every node's rel starts with */
   const struct ignore_rules *ignore, *excl;
   int err;
   char *err_path; /* the first failure's */
@@ -44,13 +48,26 @@ ctx_stat_key (const struct stat *st, uint64_t key[static 8])
 }
 
 static struct ctx_node *
-node_new (int fd, const char *rel, size_t rel_len, unsigned depth)
+node_new (const char *rel, size_t rel_len, unsigned depth)
 {
   struct ctx_node *n = xcalloc (1, sizeof *n);
   n->rel = xstrndup (rel, rel_len);
-  n->fd = fd;
   n->depth = depth;
   return n;
+}
+
+/* A queued directory is opened when it is scanned, not when it is found: a wide
+ * tree would otherwise hold a descriptor per waiting directory (and run out).
+ * No symlink is followed on the way, so a tree swapped meanwhile cannot lead out. */
+static int
+node_open (const struct scan *sc, const struct ctx_node *n)
+{
+  if (n->depth == 0)
+    return dup (sc->root_fd);
+  const char *below = n->rel + sc->root_len + (sc->root_len ? 1 : 0);
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  return (int) syscall (SYS_openat2, sc->root_fd, below, &how, sizeof how);
 }
 
 static void
@@ -71,7 +88,8 @@ scan_dir (struct scan *sc, struct ctx_node *node)
 {
   int e = 0;
   _cleanup_buf_ struct buf p = BUF_INIT;
-  if (dir_sorted_names (node->fd, &node->names) < 0)
+  int fd = node_open (sc, node);
+  if (fd < 0 || dir_sorted_names (fd, &node->names) < 0)
     {
       e = errno;
       buf_puts (&p, node->rel);
@@ -89,7 +107,7 @@ scan_dir (struct scan *sc, struct ctx_node *node)
         buf_putc (&p, '/');
       buf_append (&p, node->names.v[i], nl);
       struct ctx_entry *ent = &node->ents[node->n];
-      if (fstatat (node->fd, node->names.v[i], &ent->st, AT_SYMLINK_NOFOLLOW) < 0)
+      if (fstatat (fd, node->names.v[i], &ent->st, AT_SYMLINK_NOFOLLOW) < 0)
         {
           e = errno;
           break;
@@ -110,18 +128,12 @@ scan_dir (struct scan *sc, struct ctx_node *node)
           e = ELOOP;
           break;
         }
-      int sub = openat (node->fd, ent->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0)
-        {
-          e = errno;
-          break;
-        }
-      ent->sub = node_new (sub, buf_str (&p), p.len, node->depth + 1);
+      ent->sub = node_new (buf_str (&p), p.len, node->depth + 1);
       subs = xgrow (subs, &subs_cap, n_subs + 1, sizeof *subs);
       subs[n_subs++] = ent->sub;
     }
-  close (node->fd);
-  node->fd = -1;
+  if (fd >= 0)
+    close (fd);
   pthread_mutex_lock (&sc->mu);
   if (e)
     fail_locked (sc, e, buf_str (&p));
@@ -206,8 +218,6 @@ ctx_node_free (struct ctx_node *n)
     return;
   for (size_t i = 0; i < n->n; i++)
     ctx_node_free (n->ents[i].sub);
-  if (n->fd >= 0)
-    close (n->fd);
   free (n->ents);
   strv_free (&n->names);
   free (n->rel);
@@ -218,14 +228,8 @@ struct ctx_node *
 ctx_scan (int dirfd, const char *rel, const struct ignore_rules *ignore, const struct ignore_rules *excl,
           struct kiln_err *err)
 {
-  int fd = dup (dirfd);
-  if (fd < 0)
-    {
-      kiln_err_set (err, errno, "%s: %s", *rel ? rel : ".", strerror (errno));
-      return NULL;
-    }
-  struct ctx_node *root = node_new (fd, rel, strlen (rel), 0);
-  struct scan sc = {.ignore = ignore, .excl = excl};
+  struct ctx_node *root = node_new (rel, strlen (rel), 0);
+  struct scan sc = {.ignore = ignore, .excl = excl, .root_fd = dirfd, .root_len = strlen (rel)};
   sc.cores = sysconf (_SC_NPROCESSORS_ONLN);
   pthread_mutex_init (&sc.mu, NULL);
   pthread_cond_init (&sc.cv, NULL);
@@ -234,8 +238,8 @@ ctx_scan (int dirfd, const char *rel, const struct ignore_rules *ignore, const s
   scan_work (&sc, true);
   for (size_t i = 0; i < sc.helpers; i++)
     pthread_join (sc.helper[i], NULL);
-  /* After a failure, queued nodes were never scanned: their fds are closed when
-   * the tree is freed (each is reachable from its parent). */
+  /* After a failure, queued nodes were never scanned: they are freed with the
+   * tree (each is reachable from its parent). */
   free (sc.queue);
   pthread_cond_destroy (&sc.cv);
   pthread_mutex_destroy (&sc.mu);

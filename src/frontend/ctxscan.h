@@ -33,7 +33,6 @@ struct ctx_node
    * mode), and each subdirectory's key: equal keys, equal trees. */
   struct digest key;
   unsigned depth;
-  int fd; /* while queued */
 };
 
 /* Scans the directory open at dirfd (its path from the context root: rel), with

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +188,23 @@ a_tree_too_deep_is_refused_while_others_scan (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+static void
+a_wide_tree_needs_few_descriptors (void **state)
+{
+  (void) state;
+  /* 40 directories waiting to be scanned, 24 descriptors in all: waiting ones hold none. */
+  struct rlimit old, low;
+  assert_int_equal (getrlimit (RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = 24;
+  assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
+  struct ctx_node *n = scan (NULL);
+  setrlimit (RLIMIT_NOFILE, &old);
+  assert_non_null (n);
+  assert_int_equal (n->n, 41);
+  ctx_node_free (n);
+}
+
 int
 main (void)
 {
@@ -196,6 +214,7 @@ main (void)
     cmocka_unit_test (ignored_entries_are_left_out),
     cmocka_unit_test (an_unreadable_directory_is_an_error_naming_it),
     cmocka_unit_test (a_tree_too_deep_is_refused_while_others_scan),
+    cmocka_unit_test (a_wide_tree_needs_few_descriptors),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }
