@@ -223,27 +223,26 @@ static int
 build_flush (struct builder *b, struct kiln_err *err)
 {
   if (b->pending.n == 0 && b->pending_cache.n == 0)
-    return 0;
-  struct strv made = STRV_INIT;
-  for (size_t i = 0; i < b->pending.n; i++)
-    strv_push (&made, b->pending.v[i].diff_id.str);
+    {
+      snapshot_batch_abort (&b->pending); /* waits for an early sync, if one runs */
+      return 0;
+    }
+  size_t n = b->pending.n;
+  struct digest *made = xcalloc (n ? n : 1, sizeof *made);
+  for (size_t i = 0; i < n; i++)
+    made[i] = b->pending.v[i].diff_id;
   b->pending.st = b->st;
   int r = snapshot_batch_commit (&b->pending, put_cache_records, b, err);
   envmap_free (&b->pending_cache);
-  for (size_t i = 0; i < made.n && r == 0; i++)
+  /* Later steps mount the committed trees from their place in snapshots/. */
+  for (size_t i = 0; i < n && r == 0; i++)
     {
-      struct digest d;
-      struct kiln_err ignored = {0};
-      if (digest_parse (made.v[i], &d, &ignored) == 0)
-        {
-          char id[17], lower[24];
-          snapshot_id_for (&d, id);
-          snprintf (lower, sizeof lower, "%s/fs", id);
-          envmap_set (&b->snapshot_ids, made.v[i], lower);
-        }
-      kiln_err_clear (&ignored);
+      char id[17], lower[24];
+      snapshot_id_for (&made[i], id);
+      snprintf (lower, sizeof lower, "%s/fs", id);
+      envmap_set (&b->snapshot_ids, made[i].str, lower);
     }
-  strv_free (&made);
+  free (made);
   return r;
 }
 
@@ -506,16 +505,13 @@ trash_empty (struct builder *b)
   b->cleaner = -1;
 }
 
-/* A layer this big (as tar bytes) starts going to disk while the rest of it is
- * hashed; a trivial step's layer stays far below and costs no thread. */
-#define WRITEBACK_AFTER (16u << 20)
-
 static int
 count_for_writeback (void *ud, const void *buf, size_t len, struct kiln_err *err)
 {
   (void) buf;
   (void) err;
-  snapshot_writeback_saw (ud, len);
+  struct builder *b = ud;
+  snapshot_batch_saw (&b->pending, b->st, len);
   return 0;
 }
 
@@ -550,12 +546,8 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
     }
   struct layer_write_opts o = {.clamp_mtime = -1};
   uint64_t size;
-  struct snapshot_writeback wb;
-  snapshot_writeback_init (&wb, &sd->sn, WRITEBACK_AFTER);
-  struct layer_sink count = {.write = count_for_writeback, .ud = &wb};
-  int wr = layer_write_tar (sd->sn.fs_fd, &o, &count, diff_id, &size, b->err);
-  snapshot_writeback_finish (&wb);
-  if (wr < 0)
+  struct layer_sink count = {.write = count_for_writeback, .ud = b};
+  if (layer_write_tar (sd->sn.fs_fd, &o, &count, diff_id, &size, b->err) < 0)
     {
       snapshot_abort (&sd->sn);
       return -1;

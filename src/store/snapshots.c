@@ -115,9 +115,46 @@ snapshot_batch_add (struct snapshot_batch *bt, struct snapshot_new *sn, const st
   return p->lower;
 }
 
+#define WRITEBACK_AFTER (16u << 20)
+
+static void *
+early_sync (void *arg)
+{
+  struct snapshot_batch *bt = arg;
+  syncfs (bt->st->root_fd);
+  bt->sync_done = true;
+  return NULL;
+}
+
+static void
+early_sync_join (struct snapshot_batch *bt)
+{
+  if (bt->syncing)
+    pthread_join (bt->sync_thread, NULL);
+  bt->syncing = false;
+}
+
+void
+snapshot_batch_saw (struct snapshot_batch *bt, struct kiln_store *st, size_t bytes)
+{
+  bt->st = st;
+  bt->unsynced += bytes;
+  if (bt->unsynced < WRITEBACK_AFTER)
+    return;
+  if (bt->syncing && bt->sync_done)
+    early_sync_join (bt);
+  if (bt->syncing)
+    return; /* the running one, or the commit's, takes these bytes too */
+  bt->sync_done = false;
+  bt->syncing = pthread_create (&bt->sync_thread, NULL, early_sync, bt) == 0;
+  bt->unsynced = 0;
+}
+
 static void
 batch_clear (struct snapshot_batch *bt)
 {
+  early_sync_join (bt);
+  bt->unsynced = 0;
   for (size_t i = 0; i < bt->n; i++)
     {
       if (bt->v[i].tmp)
@@ -180,6 +217,7 @@ snapshot_batch_commit (struct snapshot_batch *bt, int (*also) (void *ud, struct 
       record[i] = true;
       n_record++;
     }
+  early_sync_join (bt);
   /* One syncfs puts every file of the trees and their new names on disk before the
    * records that make them snapshots: a crash before it leaves unrecorded
    * directories, which are garbage (removed above by the next commit of them). */
@@ -240,35 +278,4 @@ snapshot_lock (struct kiln_store *st, const struct digest *diff_id, struct kiln_
         return kiln_err_set (err, e, "%s/%s: %s", st->root, buf_str (&p), strerror (e));
       }
   return fd;
-}
-
-static void *
-writeback_main (void *arg)
-{
-  syncfs (((struct snapshot_writeback *) arg)->fd);
-  return NULL;
-}
-
-void
-snapshot_writeback_init (struct snapshot_writeback *w, struct snapshot_new *sn, uint64_t threshold)
-{
-  memset (w, 0, sizeof *w);
-  w->fd = sn->fs_fd;
-  w->threshold = threshold;
-}
-
-void
-snapshot_writeback_saw (struct snapshot_writeback *w, size_t bytes)
-{
-  w->seen += bytes;
-  if (!w->started && w->seen >= w->threshold)
-    w->started = pthread_create (&w->thread, NULL, writeback_main, w) == 0;
-}
-
-void
-snapshot_writeback_finish (struct snapshot_writeback *w)
-{
-  if (w->started)
-    pthread_join (w->thread, NULL);
-  w->started = false;
 }

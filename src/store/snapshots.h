@@ -43,7 +43,16 @@ struct snapshot_batch
   struct kiln_store *st;
   struct snapshot_pending *v;
   size_t n, cap;
+  uint64_t unsynced;       /* bytes counted since the last early sync started */
+  bool syncing;            /* sync_thread runs (or ran) syncfs; joined by the commit */
+  _Atomic bool sync_done;
+  pthread_t sync_thread;
 };
+/* Counts bytes of a tree as the caller reads it (to hash it) before adding it: once
+ * 16 MiB are counted, a thread runs syncfs, so that the data goes to disk while
+ * the caller goes on and the commit's own syncfs has little left.  Small trees
+ * never start one.  One thread at a time; the commit waits for it. */
+void snapshot_batch_saw (struct snapshot_batch *bt, struct kiln_store *st, size_t bytes);
 /* Takes a filled snapshot (sn is consumed) and returns where its tree is until
  * the commit, relative to snapshots/; valid until the batch is committed. */
 const char *snapshot_batch_add (struct snapshot_batch *bt, struct snapshot_new *sn, const struct digest *diff_id,
@@ -54,23 +63,6 @@ const char *snapshot_batch_add (struct snapshot_batch *bt, struct snapshot_new *
 int snapshot_batch_commit (struct snapshot_batch *bt, int (*also) (void *ud, struct kiln_err *err), void *ud,
                            struct kiln_err *err);
 void snapshot_batch_abort (struct snapshot_batch *bt);
-
-/* While the caller reads a tree it just filled (to hash it), its data can already
- * be going to disk: once `threshold` bytes have been read, a thread runs syncfs, so
- * the commit's own has little left. A small tree never starts one (nor pays for
- * a thread): the commit's syncfs stays its only sync. */
-struct snapshot_writeback
-{
-  int fd;
-  uint64_t seen, threshold;
-  bool started;
-  pthread_t thread;
-};
-void snapshot_writeback_init (struct snapshot_writeback *w, struct snapshot_new *sn, uint64_t threshold);
-/* Counts bytes read from the tree; starts the sync when they pass the threshold. */
-void snapshot_writeback_saw (struct snapshot_writeback *w, size_t bytes);
-/* Waits for the sync if it started (its result is the commit's syncfs's to report). */
-void snapshot_writeback_finish (struct snapshot_writeback *w);
 
 /* 1 and the id/size if the layer has a snapshot, 0 if not, -1 on error. */
 int snapshot_lookup (struct kiln_store *st, const struct digest *diff_id, char **id, uint64_t *size,
