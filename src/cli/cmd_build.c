@@ -39,6 +39,8 @@ const char cmd_build_usage[]
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
+      "      --allow ENTITLEMENT       security.insecure (RUN --security=insecure) or\n"
+      "                                network.host (RUN --network=host); repeatable\n"
       "      --compression gzip|zstd   layer compression for --output oci/docker and --push\n"
       "      --pull                    fetch every base image again (bases the store lacks\n"
       "                                are always pulled)\n"
@@ -106,6 +108,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
     {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
     {"cache-to", required_argument, NULL, 'C'},    {"cache-from", required_argument, NULL, 'F'},
+    {"allow", required_argument, NULL, 'A'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -195,6 +198,21 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'u': rq.pull = true; break;
+        case 'A':
+          /* BuildKit's entitlements, a list or repeated. */
+          for (char *save = NULL, *e = strtok_r (optarg, ",", &save); e; e = strtok_r (NULL, ",", &save))
+            {
+              if (strcmp (e, "security.insecure") == 0)
+                rq.allow_insecure = true;
+              else if (strcmp (e, "network.host") == 0)
+                rq.allow_network_host = true;
+              else
+                {
+                  rc = cli_usage_error ("build", "--allow: unknown entitlement \"%s\" (security.insecure, network.host)", e);
+                  goto done;
+                }
+            }
+          break;
         case 'C':
           cache_spec_clear (&cache_to);
           if (cache_spec_parse (optarg, true, &cache_to, &err) < 0)
@@ -580,7 +598,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   spec.user = user ? user : cfg_user ? cfg_user : "";
   spec.cwd = workdir ? workdir : cfg_wd && *cfg_wd ? cfg_wd : "/";
   spec.hostname = "kiln";
-  spec.network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_HOST : net;
+  spec.network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   spec.stdin_fd = interactive ? 0 : -1;
   spec.netns_fd = -1;
   spec.forward_signals = true;

@@ -1076,6 +1076,20 @@ static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
 {
+  /* Relaxing the sandbox from a Dockerfile takes the caller's word (BuildKit's
+   * entitlements); `kiln build --network host` is that word for every step. */
+  if (in->network && strcmp (in->network, "host") == 0 && b->rq->network != SANDBOX_NET_HOST && !b->rq->allow_network_host)
+    {
+      kiln_err_set (b->err, EPERM, "RUN --network=host: entitlement network.host is not allowed "
+                                   "(kiln build --allow network.host)");
+      return -1;
+    }
+  if (in->security && strcmp (in->security, "insecure") == 0 && !b->rq->allow_insecure)
+    {
+      kiln_err_set (b->err, EPERM, "RUN --security=insecure: entitlement security.insecure is not allowed "
+                                   "(kiln build --allow security.insecure)");
+      return -1;
+    }
   struct sandbox_spec spec = {0};
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
@@ -1165,10 +1179,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                                                : SANDBOX_NET_DEFAULT;
   if (net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp ())
     {
+      /* Never the host's network unasked: without slirp4netns a step has none. */
       if (!b->net_warned)
-        say (b, "note: slirp4netns is not installed: RUN steps use the host's network\n");
+        say (b, "note: slirp4netns is not installed: RUN steps have no network\n");
       b->net_warned = true;
-      net = SANDBOX_NET_HOST;
+      net = SANDBOX_NET_NONE;
     }
 
   /* The cache key: everything that decides what the step does. */
@@ -1229,8 +1244,12 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               strv_free (&lw);
               sm->type = SMOUNT_OVERLAY_RO;
               sm->source = buf_steal (&src);
-              _cleanup_free_ char *sub = path_clean (rm->source ? rm->source : "/");
-              sm->subpath = xstrdup (sub[0] == '/' ? sub + 1 : sub);
+              /* Resolved inside the stage's or image's root by the sandbox. */
+              sm->subpath = xstrdup (rm->source ? rm->source : "/");
+              sm->display = xstrdup (rm->source ? rm->source : "/");
+              struct buf what = BUF_INIT;
+              buf_printf (&what, "\"%s\"", rm->from);
+              sm->what = buf_steal (&what);
               json_object_set_new (jk, "from", json_string (fkey));
             }
           else
@@ -1245,13 +1264,16 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               if (strncmp (sub, "..", 2) == 0 || strstr (sub, "/../"))
                 {
                   json_decref (jk);
-                  kiln_err_set (b->err, EINVAL, "--mount source \"%s\" is outside the build context", rm->source);
+                  kiln_err_set (b->err, EINVAL, "--mount source \"%s\": not found in the build context (it leads outside it)", rm->source);
                   goto out;
                 }
-              struct buf src = BUF_INIT;
-              buf_printf (&src, "%s/%s", b->ctx_path, sub[0] == '/' ? sub + 1 : sub);
+              /* The context is the root the source is resolved in (by the
+               * sandbox, from a descriptor): a link in it cannot lead out. */
               sm->type = SMOUNT_BIND;
-              sm->source = buf_steal (&src);
+              sm->source = xstrdup (b->ctx_path);
+              sm->subpath = xstrdup (rm->source ? rm->source : "/");
+              sm->display = xstrdup (rm->source ? rm->source : ".");
+              sm->what = xstrdup ("the build context");
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
@@ -1267,7 +1289,9 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                 }
               json_object_set_new (jk, "context", json_string (cd.str));
             }
+          /* BuildKit's rw binds write to a throwaway layer. */
           sm->readonly = rm->readonly;
+          sm->scratch = true;
           break;
         case MOUNT_CACHE:
           {
@@ -1414,6 +1438,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.netns_fd = -1;
   spec.cancel_on_signal = true;
   spec.runtime = b->rq->runtime;
+  spec.privileged = in->security && strcmp (in->security, "insecure") == 0;
   if (net == SANDBOX_NET_DEFAULT)
     {
       if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)

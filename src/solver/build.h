@@ -42,6 +42,10 @@ struct build_request
   const char *output;         /* --output spec, NULL: the store only */
   enum compression compression;
   const char *runtime;        /* OCI runtime for RUN steps; NULL: kiln's own sandbox */
+  /* BuildKit's entitlements (--allow): without them RUN --security=insecure and
+   * RUN --network=host are refused. */
+  bool allow_insecure;
+  bool allow_network_host;
   /* Fetches a base image the store lacks (or every base, with `pull`) — the CLI
    * passes the registry's pull here, so the solver knows nothing of registries.
    * NULL: bases must already be in the store. */

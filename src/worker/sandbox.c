@@ -32,249 +32,188 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "worker/users.h"
-
-/* ---------- small helpers used in the child (no allocation after fork where avoidable) ---------- */
-
-static void __attribute__ ((noreturn)) die (int status_fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-/* Writes the reason to the status pipe (the parent turns it into the error) and exits. */
-static void
-die (int status_fd, const char *fmt, ...)
-{
-  char msg[1024];
-  va_list ap;
-  va_start (ap, fmt);
-  int n = vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  if (n > 0 && status_fd >= 0)
-    {
-      ssize_t w = write (status_fd, msg, (size_t) n < sizeof msg ? (size_t) n : sizeof msg - 1);
-      (void) w;
-    }
-  _exit (125);
-}
-
-static int
-openat2_in_root (int root_fd, const char *path, int flags, mode_t mode)
-{
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
-}
-
-/* mkdir -p inside the root (resolving symlinks inside it), returns an O_PATH fd. */
-static int
-mkdir_in_root (int root_fd, const char *path, mode_t mode)
-{
-  char buf[4096];
-  snprintf (buf, sizeof buf, "%s", path);
-  int cur = dup (root_fd);
-  char *p = buf;
-  while (*p == '/')
-    p++;
-  while (cur >= 0 && *p)
-    {
-      char *e = strchr (p, '/');
-      if (e)
-        *e = '\0';
-      if (*p)
-        {
-          if (mkdirat (cur, p, mode) < 0 && errno != EEXIST)
-            {
-              close (cur);
-              return -1;
-            }
-          int next = openat2_in_root (cur, p, O_PATH | O_DIRECTORY, 0);
-          close (cur);
-          cur = next;
-        }
-      if (!e)
-        break;
-      p = e + 1;
-      while (*p == '/')
-        p++;
-    }
-  return cur;
-}
-
-/* Makes sure `path` exists in the root as a file or directory to mount over;
- * writes the absolute host path of it into out (through /proc/self/fd). */
-static int
-mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen)
-{
-  /* Most targets exist in the image (/proc, /dev, /etc/hosts): found as they are,
-   * nothing is created, and a file of a lower layer is not copied up into the
-   * step's layer by an open for writing. */
-  int have = openat2_in_root (root_fd, path, O_PATH, 0);
-  struct stat st;
-  if (have >= 0 && fstat (have, &st) == 0 && (S_ISDIR (st.st_mode) == dir))
-    {
-      snprintf (out, outlen, "/proc/self/fd/%d", have);
-      return have;
-    }
-  if (have >= 0)
-    close (have);
-  const char *slash = strrchr (path, '/');
-  char parent[4096];
-  snprintf (parent, sizeof parent, "%.*s", slash ? (int) (slash - path) : 0, path);
-  int pfd = mkdir_in_root (root_fd, parent[0] ? parent : "/", 0755);
-  if (pfd < 0)
-    return -1;
-  const char *base = slash ? slash + 1 : path;
-  if (*base)
-    {
-      if (dir)
-        mkdirat (pfd, base, 0755);
-      else
-        {
-          int f = openat (pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-          if (f >= 0)
-            close (f);
-        }
-      int t = openat2_in_root (pfd, base, O_PATH, 0);
-      close (pfd);
-      if (t < 0)
-        return -1;
-      pfd = t;
-    }
-  snprintf (out, outlen, "/proc/self/fd/%d", pfd);
-  return pfd;
-}
-
-/* Remounts the mount at `path` (inside the root) read-only. The path is resolved
- * again so that the new mount, not the directory under it, is what is changed. */
-static int
-remount_readonly (int root_fd, const char *path)
-{
-  char target[64];
-  int fd = mount_target (root_fd, path, true, target, sizeof target);
-  if (fd < 0)
-    return -1;
-  int r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-  close (fd);
-  return r;
-}
+#include "worker/devices.h"
+#include "worker/rootfs.h"
+#include "worker/seccomp.h"
+#include "util/digest.h"
+#include <ctype.h>
+#include <sys/utsname.h>
 
 static void
 write_file (int dirfd, const char *name, const char *content, int status_fd)
 {
   int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write (fd, content, strlen (content)) < 0)
-    die (status_fd, "writing %s: %s", name, strerror (errno));
+    sandbox_die (status_fd, "writing %s: %s", name, strerror (errno));
   close (fd);
 }
 
 /* ---------- confinement ---------- */
 
+/* docker's default capability set (moby daemon/pkg/oci/caps/defaults.go). */
 static const cap_value_t default_caps[] = {
   CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,         CAP_FOWNER,     CAP_MKNOD,
   CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,         CAP_SETFCAP,    CAP_SETPCAP,
   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,   CAP_AUDIT_WRITE,
 };
+#define N_DEFAULT_CAPS (sizeof default_caps / sizeof *default_caps)
+
+/* The bounding set (1 << CAP_X): docker's default, or all for a privileged sandbox. */
+static uint64_t
+bounding_caps (const struct sandbox_spec *s)
+{
+  uint64_t m = 0;
+  if (s->privileged)
+    {
+      for (int c = 0; c <= CAP_LAST_CAP; c++)
+        m |= 1ULL << c;
+      return m;
+    }
+  for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
+    m |= 1ULL << default_caps[i];
+  return m;
+}
 
 /* Must run while still privileged (before setuid): dropping from the bounding
- * set needs CAP_SETPCAP. */
+ * set needs CAP_SETPCAP. Capabilities the running kernel has beyond kiln's
+ * headers are dropped too. */
 static int
-drop_bounding_set (void)
+drop_bounding_set (uint64_t keep)
 {
-  int last = CAP_LAST_CAP;
-  for (int c = 0; c <= last; c++)
+  for (int c = 0; c < 64; c++)
+    if (!(keep & (1ULL << c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+      return -1;
+  return 0;
+}
+
+/* After setuid: root keeps the bounding set as effective and permitted; any
+ * other user has none (setuid without KEEPCAPS cleared them). Inheritable and
+ * ambient are empty for everyone, as in docker. */
+static int
+set_capabilities (bool root, uint64_t caps)
+{
+  cap_t c = cap_init ();
+  if (root)
+    for (int v = 0; v <= CAP_LAST_CAP; v++)
+      if (caps & (1ULL << v))
+        {
+          cap_value_t one = v;
+          cap_set_flag (c, CAP_EFFECTIVE, 1, &one, CAP_SET);
+          cap_set_flag (c, CAP_PERMITTED, 1, &one, CAP_SET);
+        }
+  int r = cap_set_proc (c);
+  cap_free (c);
+  if (r == 0 && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    r = -1;
+  return r;
+}
+
+/* The filter of docker's profile for a bounding set.  Compiling it with
+ * libseccomp takes ~16 ms, more than a whole cached build: the program is kept in
+ * the store, keyed by everything that decides it, and read back in microseconds.
+ * The store is root's; a cached program that is not a whole number of
+ * instructions is compiled again. */
+static int
+seccomp_cache_key (uint64_t caps, char *out, size_t len)
+{
+  struct utsname u;
+  if (uname (&u) < 0)
+    return -1;
+  int maj = 0, min = 0;
+  sscanf (u.release, "%d.%d", &maj, &min);
+  const struct scmp_version *v = seccomp_version ();
+  char material[256];
+  int n = snprintf (material, sizeof material, "kiln-seccomp-1 docker-default %s %016llx %d.%d %u.%u.%u",
+                    seccomp_native_arch (), (unsigned long long) caps, maj, min, v ? v->major : 0,
+                    v ? v->minor : 0, v ? v->micro : 0);
+  struct digest d;
+  digest_bytes (material, (size_t) n, &d);
+  snprintf (out, len, "%.32s", digest_hex (&d));
+  return 0;
+}
+
+static int
+seccomp_cached (const char *store_root, uint64_t caps, struct sock_fprog *out, struct kiln_err *err)
+{
+  char key[40], dir[4200], path[4300];
+  bool cacheable = store_root && seccomp_cache_key (caps, key, sizeof key) == 0;
+  if (cacheable)
     {
-      bool keep = false;
-      for (size_t i = 0; i < sizeof default_caps / sizeof *default_caps; i++)
-        keep |= default_caps[i] == c;
-      if (!keep && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-        return -1;
+      snprintf (dir, sizeof dir, "%s/seccomp", store_root);
+      snprintf (path, sizeof path, "%s/%s.bpf", dir, key);
+      int fd = open (path, O_RDONLY | O_CLOEXEC);
+      struct stat sb;
+      if (fd >= 0 && fstat (fd, &sb) == 0 && sb.st_size > 0 && sb.st_size < (1 << 20)
+          && sb.st_size % (off_t) sizeof (struct sock_filter) == 0)
+        {
+          struct sock_filter *f = xmalloc ((size_t) sb.st_size);
+          if (pread (fd, f, (size_t) sb.st_size, 0) == sb.st_size)
+            {
+              close (fd);
+              out->filter = f;
+              out->len = (unsigned short) (sb.st_size / (off_t) sizeof *f);
+              return 0;
+            }
+          free (f);
+        }
+      if (fd >= 0)
+        close (fd);
+    }
+  if (seccomp_profile_compile (seccomp_default_profile (), caps, out, err) < 0)
+    return -1;
+  if (cacheable)
+    {
+      char tmp[4400];
+      snprintf (tmp, sizeof tmp, "%s.%d.tmp", path, (int) getpid ());
+      mkdir (dir, 0700);
+      int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      size_t bytes = (size_t) out->len * sizeof *out->filter;
+      if (fd >= 0 && write (fd, out->filter, bytes) == (ssize_t) bytes && close (fd) == 0)
+        {
+          if (rename (tmp, path) < 0)
+            unlink (tmp);
+        }
+      else
+        {
+          if (fd >= 0)
+            close (fd);
+          unlink (tmp);
+        }
     }
   return 0;
 }
 
-/* After setuid: root keeps docker's default set; any other user has none
- * (setuid without KEEPCAPS already cleared them). */
-static int
-drop_capabilities (bool root)
+/* One program per bounding set a process asks for (normally one). */
+static pthread_mutex_t seccomp_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct
 {
-  if (!root)
-    return 0;
-  cap_t caps = cap_init ();
-  if (root)
-    {
-      size_t n = sizeof default_caps / sizeof *default_caps;
-      cap_set_flag (caps, CAP_EFFECTIVE, (int) n, default_caps, CAP_SET);
-      cap_set_flag (caps, CAP_PERMITTED, (int) n, default_caps, CAP_SET);
-      cap_set_flag (caps, CAP_INHERITABLE, (int) n, default_caps, CAP_SET);
-    }
-  int r = cap_set_proc (caps);
-  cap_free (caps);
-  return r;
-}
+  uint64_t caps;
+  struct sock_fprog prog;
+} seccomp_progs[4];
+static size_t n_seccomp_progs;
 
-/* Syscalls a container must not make, refused with EPERM (docker's profile
- * refuses the same ones; kiln's is a deny list so unknown new syscalls still run). */
-static const char *const denied_syscalls[] = {
-  "acct",          "add_key",      "bpf",           "clock_adjtime", "clock_settime", "create_module",
-  "delete_module", "finit_module", "fsconfig",      "fsmount",       "fsopen",        "fspick",
-  "get_kernel_syms", "init_module", "ioperm",       "iopl",          "kcmp",          "kexec_file_load",
-  "kexec_load",    "keyctl",       "lookup_dcookie", "mount",        "mount_setattr", "move_mount",
-  "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
-  "query_module",  "quotactl",     "quotactl_fd",   "reboot",        "request_key",   "setns",
-  "settimeofday",  "stime",        "swapoff",       "swapon",        "sysfs",         "umount",
-  "umount2",       "unshare",      "uselib",        "userfaultfd",   "ustat",         "vm86",
-  "vm86old",       "adjtimex",     "syslog",
-};
-
-/* The filter is compiled once per process, before any sandbox is cloned, and
- * each step's command only loads the program: compiling it with libseccomp in
- * every step cost ~0.4 ms, loading it costs microseconds. */
-static struct sock_fprog seccomp_prog;
-static pthread_once_t seccomp_once = PTHREAD_ONCE_INIT;
-
-static void
-compile_seccomp (void)
+static const struct sock_fprog *
+seccomp_for (const char *store_root, uint64_t caps, struct kiln_err *err)
 {
-  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
-  if (ctx == NULL)
-    return;
-  for (size_t i = 0; i < sizeof denied_syscalls / sizeof *denied_syscalls; i++)
+  pthread_mutex_lock (&seccomp_lock);
+  const struct sock_fprog *r = NULL;
+  for (size_t i = 0; i < n_seccomp_progs && r == NULL; i++)
+    if (seccomp_progs[i].caps == caps)
+      r = &seccomp_progs[i].prog;
+  if (r == NULL)
     {
-      int nr = seccomp_syscall_resolve_name (denied_syscalls[i]);
-      if (nr != __NR_SCMP_ERROR)
-        seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
-    }
-  /* No cgroup keeps a step from opening a block device it makes (docker's device
-   * cgroup does that), so making one is refused: a RUN cannot read the host's disks. */
-  seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (mknod), 1, SCMP_A1 (SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
-  seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (mknodat), 1,
-                    SCMP_A2 (SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
-  int fd = memfd_create ("kiln-seccomp", MFD_CLOEXEC);
-  struct stat sb;
-  if (fd >= 0 && seccomp_export_bpf (ctx, fd) == 0 && fstat (fd, &sb) == 0 && sb.st_size > 0
-      && sb.st_size % (off_t) sizeof (struct sock_filter) == 0 && sb.st_size < (1 << 20))
-    {
-      struct sock_filter *f = xmalloc ((size_t) sb.st_size);
-      if (pread (fd, f, (size_t) sb.st_size, 0) == sb.st_size)
+      struct sock_fprog p;
+      if (seccomp_cached (store_root, caps, &p, err) == 0)
         {
-          seccomp_prog.filter = f;
-          seccomp_prog.len = (unsigned short) (sb.st_size / (off_t) sizeof (struct sock_filter));
+          size_t slot = n_seccomp_progs < 4 ? n_seccomp_progs++ : 3;
+          free (seccomp_progs[slot].prog.filter);
+          seccomp_progs[slot].caps = caps;
+          seccomp_progs[slot].prog = p;
+          r = &seccomp_progs[slot].prog;
         }
-      else
-        free (f);
     }
-  if (fd >= 0)
-    close (fd);
-  seccomp_release (ctx);
-}
-
-/* In the child, after no_new_privs: a filter that failed to compile fails the step. */
-static int
-load_seccomp (void)
-{
-  if (seccomp_prog.filter == NULL)
-    {
-      errno = EINVAL;
-      return -1;
-    }
-  return prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &seccomp_prog, 0, 0);
+  pthread_mutex_unlock (&seccomp_lock);
+  return r;
 }
 
 static void
@@ -312,135 +251,6 @@ overlay_options (const struct sandbox_spec *s, const struct strv *lowers, const 
   (void) s;
 }
 
-static void
-setup_dev (int root_fd, int status_fd)
-{
-  char target[64];
-  int dfd = mount_target (root_fd, "/dev", true, target, sizeof target);
-  if (dfd < 0 || mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0)
-    die (status_fd, "mounting /dev: %s", strerror (errno));
-  close (dfd);
-  int dev = openat2_in_root (root_fd, "/dev", O_PATH | O_DIRECTORY, 0);
-  if (dev < 0)
-    die (status_fd, "opening /dev: %s", strerror (errno));
-  static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-  static const unsigned minors[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}};
-  for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++)
-    {
-      /* As root the nodes are made, as runc makes them (a node costs less than a
-       * bind mount, here and at teardown); where mknod is refused, the host's
-       * node is bound instead. */
-      if (mknodat (dev, nodes[i], S_IFCHR | 0666, makedev (minors[i][0], minors[i][1])) == 0)
-        {
-          fchmodat (dev, nodes[i], 0666, 0);
-          continue;
-        }
-      int f = openat (dev, nodes[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-      if (f >= 0)
-        close (f);
-      char src[64], dst[128];
-      snprintf (src, sizeof src, "/dev/%s", nodes[i]);
-      int t = openat (dev, nodes[i], O_PATH | O_CLOEXEC);
-      snprintf (dst, sizeof dst, "/proc/self/fd/%d", t);
-      if (t < 0 || mount (src, dst, NULL, MS_BIND, NULL) < 0)
-        die (status_fd, "binding %s: %s", src, strerror (errno));
-      close (t);
-    }
-  mkdirat (dev, "pts", 0755);
-  mkdirat (dev, "shm", 01777);
-  mkdirat (dev, "mqueue", 0755);
-  int pts = openat (dev, "pts", O_PATH | O_CLOEXEC);
-  char p[64];
-  snprintf (p, sizeof p, "/proc/self/fd/%d", pts);
-  if (pts < 0 || mount ("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
-    die (status_fd, "mounting /dev/pts: %s", strerror (errno));
-  close (pts);
-  int shm = openat (dev, "shm", O_PATH | O_CLOEXEC);
-  snprintf (p, sizeof p, "/proc/self/fd/%d", shm);
-  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
-    die (status_fd, "mounting /dev/shm: %s", strerror (errno));
-  close (shm);
-  symlinkat ("pts/ptmx", dev, "ptmx");
-  symlinkat ("/proc/self/fd", dev, "fd");
-  symlinkat ("/proc/self/fd/0", dev, "stdin");
-  symlinkat ("/proc/self/fd/1", dev, "stdout");
-  symlinkat ("/proc/self/fd/2", dev, "stderr");
-  close (dev);
-}
-
-static void
-setup_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
-{
-  char target[64];
-  int fd;
-  /* /proc of the new PID namespace. */
-  if ((fd = mount_target (root_fd, "/proc", true, target, sizeof target)) < 0
-      || mount ("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-    die (status_fd, "mounting /proc: %s", strerror (errno));
-  close (fd);
-  setup_dev (root_fd, status_fd);
-  /* /sys read-only. */
-  if ((fd = mount_target (root_fd, "/sys", true, target, sizeof target)) < 0)
-    die (status_fd, "/sys: %s", strerror (errno));
-  if (mount ("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
-      && (mount ("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0
-          || mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0))
-    die (status_fd, "mounting /sys: %s", strerror (errno));
-  close (fd);
-
-  for (size_t i = 0; i < s->n_mounts; i++)
-    {
-      const struct sandbox_mount *m = &s->mounts[i];
-      struct stat sb;
-      bool dir = true;
-      if (m->type == SMOUNT_BIND && stat (m->source, &sb) == 0)
-        dir = S_ISDIR (sb.st_mode);
-      if ((fd = mount_target (root_fd, m->target, dir, target, sizeof target)) < 0)
-        die (status_fd, "mount target %s: %s", m->target, strerror (errno));
-      if (m->type == SMOUNT_TMPFS)
-        {
-          char o[64] = "";
-          if (m->size)
-            snprintf (o, sizeof o, "size=%llu", (unsigned long long) m->size);
-          if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
-            die (status_fd, "tmpfs on %s: %s", m->target, strerror (errno));
-        }
-      else if (m->type == SMOUNT_BIND)
-        {
-          if (mount (m->source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-            die (status_fd, "bind %s on %s: %s", m->source, m->target, strerror (errno));
-          if (m->readonly && remount_readonly (root_fd, m->target) < 0)
-            die (status_fd, "read-only %s: %s", m->target, strerror (errno));
-        }
-      else
-        {
-          /* A read-only overlay of another image or stage, mounted on a scratch
-           * point first so that a sub-path of it can be bound. */
-          char opts[8192];
-          char tmpl[] = "/tmp/kiln-ovl-XXXXXX";
-          char empty[] = "/tmp/kiln-ovl-empty-XXXXXX";
-          if (mkdtemp (empty) == NULL)
-            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-          /* A read-only overlay needs at least two lowers. */
-          snprintf (opts, sizeof opts, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
-          if (strchr (opts, ':') == NULL || *m->source == '\0')
-            snprintf (opts, sizeof opts, "lowerdir=%s:%s", empty, empty);
-          if (mkdtemp (tmpl) == NULL || mount ("overlay", tmpl, "overlay", MS_RDONLY, opts) < 0)
-            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-          char src[4200];
-          snprintf (src, sizeof src, "%s/%s", tmpl, m->subpath ? m->subpath : "");
-          if (mount (src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-            die (status_fd, "bind %s on %s: %s", m->subpath ? m->subpath : "/", m->target, strerror (errno));
-          if (m->readonly)
-            remount_readonly (root_fd, m->target);
-          umount2 (tmpl, MNT_DETACH);
-          rmdir (tmpl);
-          rmdir (empty);
-        }
-      close (fd);
-    }
-}
-
 /* ---------- the process tree ---------- */
 
 struct child_args
@@ -454,6 +264,9 @@ struct child_args
    * parent's memory and must not touch its `environ` (see command_env). */
   char **envp;
   char *home;
+  const struct sock_fprog *seccomp; /* NULL: none (privileged) */
+  const char *devices_procs;        /* the device cgroup to join; NULL: none */
+  uint64_t caps;                    /* the bounding set */
 };
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -552,23 +365,32 @@ run_command (const struct child_args *a, const struct user_ids *ids)
       ioctl (0, TIOCSCTTY, 0);
     }
   bool root = ids->uid == 0;
-  if (drop_bounding_set () < 0)
-    die (status_fd, "dropping capabilities: %s", strerror (errno));
+  if (drop_bounding_set (a->caps) < 0)
+    sandbox_die (status_fd, "dropping capabilities: %s", strerror (errno));
+  /* The filter goes on while kiln still holds CAP_SYS_ADMIN, so no_new_privs is
+   * not needed for it (as runc does): setuid programs keep working, as in docker.
+   * What follows (setgroups, setuid, capset, prctl, close_range, execve) is in
+   * every profile's allow-list. */
+  if (s->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    sandbox_die (status_fd, "no_new_privs: %s", strerror (errno));
+  if (a->seccomp && prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, a->seccomp, 0, 0) < 0)
+    sandbox_die (status_fd, "seccomp: %s", strerror (errno));
   if (setgroups (ids->n_groups, ids->groups) < 0 || setgid (ids->gid) < 0)
-    die (status_fd, "setting groups: %s", strerror (errno));
+    sandbox_die (status_fd, "setting groups: %s", strerror (errno));
   if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || setuid (ids->uid) < 0)
-    die (status_fd, "setting user %u: %s", (unsigned) ids->uid, strerror (errno));
-  if (drop_capabilities (root) < 0)
-    die (status_fd, "dropping capabilities: %s", strerror (errno));
+    sandbox_die (status_fd, "setting user %u: %s", (unsigned) ids->uid, strerror (errno));
+  if (set_capabilities (root, a->caps) < 0)
+    sandbox_die (status_fd, "dropping capabilities: %s", strerror (errno));
   /* setuid cleared the parent-death signal: a kiln killed outright must still
    * take the command (PID 1 of its namespace) with it. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || load_seccomp () < 0)
-    die (status_fd, "seccomp: %s", strerror (errno));
   if (a->home && ids->uid != 0)
     a->home[sizeof "HOME=/" - 1] = '\0';
+  /* Nothing of kiln's or its caller's reaches the command but stdio; the status
+   * pipe stays open until the exec, for the reason it fails. */
+  close_range (3, ~0U, CLOSE_RANGE_CLOEXEC);
   exec_in_path (s->argv.v[0], s->argv.v, a->envp);
-  die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
+  sandbox_die (status_fd, "exec %s: %s", s->argv.v[0], strerror (errno));
 }
 
 /* ---------- an OCI runtime instead of kiln's own confinement ---------- */
@@ -582,102 +404,106 @@ mount_json (const char *dest, const char *type, const char *source, const char *
   return o;
 }
 
-/* Writes BUNDLE/config.json for the spec (the root is already mounted) and
- * execs the runtime; runs as PID 1 of kiln's namespaces, so the container shares
- * kiln's network namespace (none, the build's, or the host's). */
-static void __attribute__ ((noreturn))
-exec_runtime (const struct sandbox_spec *s, const struct user_ids *ids, const char *etc, int status_fd)
+static json_t *
+cap_names_json (uint64_t caps)
 {
+  json_t *a = json_array ();
+  for (int v = 0; v <= CAP_LAST_CAP; v++)
+    if (caps & (1ULL << v))
+      {
+        char *n = cap_to_name (v);
+        if (n == NULL)
+          continue;
+        for (char *c = n; *c; c++)
+          *c = (char) toupper ((unsigned char) *c);
+        json_array_append_new (a, json_string (n));
+        cap_free (n);
+      }
+  return a;
+}
+
+static json_t *
+paths_json (const char *const *paths, size_t n)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (a, json_string (paths[i]));
+  return a;
+}
+
+/* Writes BUNDLE/config.json for the spec with the same profile as kiln's own
+ * sandbox (the root and the spec's mounts are already mounted: the runtime binds
+ * the root recursively) and execs the runtime; runs as PID 1 of kiln's
+ * namespaces, so the container shares kiln's network namespace (none, the
+ * build's, or the host's). */
+static void __attribute__ ((noreturn))
+exec_runtime (const struct child_args *a, const struct user_ids *ids, const char *etc)
+{
+  const struct sandbox_spec *s = a->s;
+  int status_fd = a->status_fd;
   char bundle[4300], cfgpath[4400];
   snprintf (bundle, sizeof bundle, "%s.bundle", s->merged);
   mkdir (bundle, 0700);
   snprintf (cfgpath, sizeof cfgpath, "%s/config.json", bundle);
   bool root = ids->uid == 0;
-  json_t *caps = json_array ();
-  static const char *const cap_names[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",       "CAP_FOWNER",     "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",       "CAP_SETFCAP",    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
-  for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++)
-    json_array_append_new (caps, json_string (cap_names[i]));
   json_t *gids = json_array ();
   for (size_t i = 0; i < ids->n_groups; i++)
     json_array_append_new (gids, json_integer (ids->groups[i]));
   json_t *env = json_array ();
-  bool has_path = false;
-  for (size_t i = 0; i < s->env.n; i++)
-    {
-      json_array_append_new (env, json_string (s->env.v[i]));
-      has_path |= strncmp (s->env.v[i], "PATH=", 5) == 0;
-    }
-  if (!has_path)
-    json_array_append_new (env, json_string ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  for (size_t i = 0; a->envp[i]; i++)
+    json_array_append_new (env, json_string (a->envp[i]));
   json_t *args = json_array ();
   for (size_t i = 0; i < s->argv.n; i++)
     json_array_append_new (args, json_string (s->argv.v[i]));
   json_t *process = json_pack (
-      "{s:b, s:{s:i, s:i, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o, s:o}, s:b}", "terminal", 0, "user", "uid",
+      "{s:b, s:{s:i, s:i, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o, s:[], s:[]}, s:b}", "terminal", 0, "user", "uid",
       (int) ids->uid, "gid", (int) ids->gid, "additionalGids", gids, "args", args, "env", env, "cwd",
-      s->cwd && *s->cwd ? s->cwd : "/", "capabilities", "bounding", json_deep_copy (caps), "effective",
-      root ? json_deep_copy (caps) : json_array (), "permitted", root ? json_deep_copy (caps) : json_array (),
-      "inheritable", root ? json_deep_copy (caps) : json_array (), "noNewPrivileges", 1);
-  json_decref (caps);
+      s->cwd && *s->cwd ? s->cwd : "/", "capabilities", "bounding", cap_names_json (a->caps), "effective",
+      cap_names_json (root ? a->caps : 0), "permitted", cap_names_json (root ? a->caps : 0), "inheritable",
+      "ambient", "noNewPrivileges", s->no_new_privs);
   json_t *mounts = json_array ();
   static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
-  static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
+  static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL};
   static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+  static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+  static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const bind_ro[] = {"rbind", "ro", NULL};
   static const char *const bind_rw[] = {"rbind", "rw", NULL};
   json_array_append_new (mounts, mount_json ("/proc", "proc", "proc", proc_o));
   json_array_append_new (mounts, mount_json ("/dev", "tmpfs", "tmpfs", dev_o));
   json_array_append_new (mounts, mount_json ("/dev/pts", "devpts", "devpts", pts_o));
   json_array_append_new (mounts, mount_json ("/dev/shm", "tmpfs", "shm", shm_o));
-  json_array_append_new (mounts, mount_json ("/sys", "sysfs", "sysfs", sys_o));
+  json_array_append_new (mounts, mount_json ("/dev/mqueue", "mqueue", "mqueue", mq_o));
+  json_array_append_new (mounts, mount_json ("/sys", "sysfs", "sysfs", s->privileged ? sys_rw : sys_o));
   char src[4500];
   snprintf (src, sizeof src, "%s/hosts", etc);
   json_array_append_new (mounts, mount_json ("/etc/hosts", "bind", src, s->readonly_root ? bind_ro : bind_rw));
   snprintf (src, sizeof src, "%s/resolv.conf", etc);
   json_array_append_new (mounts, mount_json ("/etc/resolv.conf", "bind", src, s->readonly_root ? bind_ro : bind_rw));
-  for (size_t i = 0; i < s->n_mounts; i++)
+  json_t *linux_ = json_pack ("{s:[{s:s}, {s:s}, {s:s}, {s:s}]}", "namespaces", "type", "pid", "type", "ipc", "type",
+                              "uts", "type", "mount");
+  if (s->privileged)
+    json_object_set_new (linux_, "resources",
+                         json_pack ("{s:[{s:b, s:s}]}", "devices", "allow", 1, "access", "rwm"));
+  else
     {
-      const struct sandbox_mount *m = &s->mounts[i];
-      if (m->type == SMOUNT_TMPFS)
-        {
-          static const char *const t_o[] = {"nosuid", "nodev", NULL};
-          json_array_append_new (mounts, mount_json (m->target, "tmpfs", "tmpfs", t_o));
-        }
-      else if (m->type == SMOUNT_BIND)
-        json_array_append_new (mounts, mount_json (m->target, "bind", m->source, m->readonly ? bind_ro : bind_rw));
-      else
-        {
-          /* Mount the read-only overlay here; the runtime binds it. */
-          char tmpl[] = "/tmp/kiln-ovl-XXXXXX", empty[] = "/tmp/kiln-ovl-empty-XXXXXX", opts[8192];
-          if (mkdtemp (tmpl) == NULL || mkdtemp (empty) == NULL)
-            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-          snprintf (opts, sizeof opts, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
-          if (mount ("overlay", tmpl, "overlay", MS_RDONLY, opts) < 0)
-            die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-          snprintf (src, sizeof src, "%s/%s", tmpl, m->subpath ? m->subpath : "");
-          json_array_append_new (mounts, mount_json (m->target, "bind", src, bind_ro));
-        }
+      json_object_set_new (linux_, "maskedPaths", paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
+      json_object_set_new (linux_, "readonlyPaths", paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
+      json_object_set_new (linux_, "resources", json_pack ("{s:o}", "devices", devices_oci ()));
+      json_object_set_new (linux_, "seccomp", seccomp_profile_oci (seccomp_default_profile (), a->caps));
     }
-  json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:{s:[{s:s}, {s:s}, {s:s}, {s:s}], s:[s, s, s, s, s, s, s, s], s:[s, s, s, s, s, s]}}",
-                           "ociVersion", "1.0.2", "process", process, "root", "path", s->merged, "readonly",
-                           s->readonly_root, "hostname", s->hostname ? s->hostname : "kiln", "mounts", mounts,
-                           "linux", "namespaces", "type", "pid", "type", "ipc", "type", "uts", "type", "mount",
-                           "maskedPaths", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-                           "readonlyPaths", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                           "/proc/sysrq-trigger");
+  json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process", process,
+                           "root", "path", s->merged, "readonly", s->readonly_root, "hostname",
+                           s->hostname ? s->hostname : "kiln", "mounts", mounts, "linux", linux_);
   if (cfg == NULL || json_dump_file (cfg, cfgpath, JSON_INDENT (2)) < 0)
-    die (status_fd, "writing %s", cfgpath);
+    sandbox_die (status_fd, "writing %s", cfgpath);
   json_decref (cfg);
   attach_stdio (s);
   /* The runtime looks at /proc of its own PID namespace (ours): mount it. */
   if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-    die (status_fd, "mounting /proc for %s: %s", s->runtime, strerror (errno));
+    sandbox_die (status_fd, "mounting /proc for %s: %s", s->runtime, strerror (errno));
   unsigned char rnd[8] = {0};
   int ur = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (ur >= 0)
@@ -689,8 +515,9 @@ exec_runtime (const struct sandbox_spec *s, const struct user_ids *ids, const ch
   char id[64];
   snprintf (id, sizeof id, "kiln-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
             rnd[6], rnd[7]);
+  close_range (3, ~0U, CLOSE_RANGE_CLOEXEC);
   execlp (s->runtime, s->runtime, "run", "--bundle", bundle, id, (char *) NULL);
-  die (status_fd, "exec %s: %s", s->runtime, strerror (errno));
+  sandbox_die (status_fd, "exec %s: %s", s->runtime, strerror (errno));
 }
 
 /* ---------- passing signals on ---------- */
@@ -736,8 +563,16 @@ sandbox_init (struct child_args *a)
 {
   const struct sandbox_spec *s = a->s;
   int status_fd = a->status_fd;
+  /* docker's device allow-list: every process of the sandbox is in the cgroup. */
+  if (a->devices_procs)
+    {
+      int cg = open (a->devices_procs, O_WRONLY | O_CLOEXEC);
+      if (cg < 0 || write (cg, "0", 1) != 1)
+        sandbox_die (status_fd, "joining the device cgroup %s: %s", a->devices_procs, strerror (errno));
+      close (cg);
+    }
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    die (status_fd, "making mounts private: %s", strerror (errno));
+    sandbox_die (status_fd, "making mounts private: %s", strerror (errno));
   if (s->hostname)
     sethostname (s->hostname, strlen (s->hostname));
   if (s->network != SANDBOX_NET_HOST)
@@ -747,7 +582,7 @@ sandbox_init (struct child_args *a)
   char snapdir[4096];
   snprintf (snapdir, sizeof snapdir, "%s/snapshots", s->store_root);
   if (chdir (snapdir) < 0)
-    die (status_fd, "%s: %s", snapdir, strerror (errno));
+    sandbox_die (status_fd, "%s: %s", snapdir, strerror (errno));
   char empty[4200];
   snprintf (empty, sizeof empty, "%s.empty", s->merged);
   if (s->lowers.n == 0)
@@ -756,24 +591,28 @@ sandbox_init (struct child_args *a)
   char *opts = xmalloc (optlen + 8192);
   overlay_options (s, &s->lowers, s->upper, s->work, opts, optlen + 8192, empty);
   if (mount ("overlay", s->merged, "overlay", s->upper ? 0 : MS_RDONLY, opts) < 0)
-    die (status_fd, "mounting the root overlay: %s", strerror (errno));
+    sandbox_die (status_fd, "mounting the root overlay: %s", strerror (errno));
   free (opts);
   int root_fd = open (s->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    die (status_fd, "%s: %s", s->merged, strerror (errno));
+    sandbox_die (status_fd, "%s: %s", s->merged, strerror (errno));
 
   struct user_ids ids;
   char why[512] = "";
   if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0)
-    die (status_fd, "%s", why);
+    sandbox_die (status_fd, "%s", why);
 
+  /* kiln's own directory beside the root: the generated /etc files, and mount
+   * points and a tmpfs for the spec's mounts (seen only in this namespace). */
+  char etc[4300], scratch[4400];
+  snprintf (etc, sizeof etc, "%s.etc", s->merged);
+  snprintf (scratch, sizeof scratch, "%s/mnt", etc);
+  mkdir (etc, 0755);
   if (s->runtime == NULL)
-    setup_mounts (s, root_fd, status_fd);
+    rootfs_kernel_mounts (s, root_fd, status_fd);
+  rootfs_user_mounts (s, root_fd, scratch, status_fd);
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
-  char etc[4300];
-  snprintf (etc, sizeof etc, "%s.etc", s->merged);
-  mkdir (etc, 0755);
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   char hosts[512];
   snprintf (hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
@@ -804,20 +643,20 @@ sandbox_init (struct child_args *a)
       char target[64], src[4400], path[64];
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
       snprintf (src, sizeof src, "%s/%s", etc, etc_files[i]);
-      int t = mount_target (root_fd, path, false, target, sizeof target);
+      int t = rootfs_mount_target (root_fd, path, false, target, sizeof target);
       if (t < 0 || mount (src, target, NULL, MS_BIND, NULL) < 0)
-        die (status_fd, "binding %s: %s", path, strerror (errno));
+        sandbox_die (status_fd, "binding %s: %s", path, strerror (errno));
       close (t);
       if (s->readonly_root)
-        remount_readonly (root_fd, path);
+        rootfs_remount_readonly (root_fd, path);
     }
 
   /* The working directory exists before the command runs, as docker makes it. */
   if (s->cwd && *s->cwd)
     {
-      int w = mkdir_in_root (root_fd, s->cwd, 0755);
+      int w = rootfs_mkdir_in_root (root_fd, s->cwd, 0755);
       if (w < 0)
-        die (status_fd, "working directory %s: %s", s->cwd, strerror (errno));
+        sandbox_die (status_fd, "working directory %s: %s", s->cwd, strerror (errno));
       close (w);
     }
 
@@ -828,20 +667,12 @@ sandbox_init (struct child_args *a)
       static const char *const points[] = {"/proc", "/dev", "/sys", "/etc/hosts", "/etc/resolv.conf"};
       for (size_t i = 0; i < sizeof points / sizeof *points; i++)
         {
-          int fd = mount_target (root_fd, points[i], i < 3, t, sizeof t);
-          if (fd >= 0)
-            close (fd);
-        }
-      for (size_t i = 0; i < s->n_mounts; i++)
-        {
-          struct stat sb;
-          bool dir = !(s->mounts[i].type == SMOUNT_BIND && stat (s->mounts[i].source, &sb) == 0 && !S_ISDIR (sb.st_mode));
-          int fd = mount_target (root_fd, s->mounts[i].target, dir, t, sizeof t);
+          int fd = rootfs_mount_target (root_fd, points[i], i < 3, t, sizeof t);
           if (fd >= 0)
             close (fd);
         }
       close (root_fd);
-      exec_runtime (s, &ids, etc, status_fd); /* status_fd closes on exec */
+      exec_runtime (a, &ids, etc); /* status_fd closes on exec */
     }
 
   if (s->readonly_root && mount (NULL, s->merged, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
@@ -853,10 +684,10 @@ sandbox_init (struct child_args *a)
   /* pivot_root into the overlay without a directory for the old root. */
   if (fchdir (root_fd) < 0 || syscall (SYS_pivot_root, ".", ".") < 0 || umount2 (".", MNT_DETACH) < 0
       || chdir ("/") < 0)
-    die (status_fd, "pivot_root: %s", strerror (errno));
+    sandbox_die (status_fd, "pivot_root: %s", strerror (errno));
   close (root_fd);
   if (s->cwd && *s->cwd && chdir (s->cwd) < 0)
-    die (status_fd, "chdir %s: %s", s->cwd, strerror (errno));
+    sandbox_die (status_fd, "chdir %s: %s", s->cwd, strerror (errno));
 
   /* The command starts with default dispositions, whatever kiln had. */
   struct sigaction dfl;
@@ -873,14 +704,17 @@ sandbox_init (struct child_args *a)
     }
   pid_t cmd = fork ();
   if (cmd < 0)
-    die (status_fd, "fork: %s", strerror (errno));
+    sandbox_die (status_fd, "fork: %s", strerror (errno));
   if (cmd == 0)
     {
       for (size_t i = 0; i < N_FORWARDED; i++)
         sigaction (forwarded[i], &dfl, NULL);
       run_command (a, &ids);
     }
-  close (status_fd);
+  /* The init keeps nothing of kiln's open, and the command cannot look into it
+   * (/proc/1/fd, /proc/1/mem) even as the same user. */
+  close_range (3, ~0U, 0);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* PID 1 ignores signals it has no handler for: pass them to the command, which
    * then stops on TERM or INT even without a handler of its own. */
   if (s->forward_signals)
@@ -968,7 +802,7 @@ sandbox_child (void *arg)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   const struct sandbox_spec *s = a->s;
   if (s->network == SANDBOX_NET_DEFAULT && s->netns_fd >= 0 && setns (s->netns_fd, CLONE_NEWNET) < 0)
-    die (a->status_fd, "joining the build's network: %s", strerror (errno));
+    sandbox_die (a->status_fd, "joining the build's network: %s", strerror (errno));
   if (a->go_fd >= 0)
     {
       char c;
@@ -1044,7 +878,17 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   /* A private network namespace is connected by the parent before the command
    * starts: the child waits for it on `go`. */
   bool needs_go = s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ();
-  pthread_once (&seccomp_once, compile_seccomp);
+  /* docker's profile, made ready here: the child only loads and joins. */
+  uint64_t caps = bounding_caps (s);
+  const struct sock_fprog *filter = NULL;
+  const char *devices_procs = NULL;
+  if (!s->privileged)
+    {
+      if ((filter = seccomp_for (s->store_root, caps, err)) == NULL)
+        return -1;
+      if (s->runtime == NULL && (devices_procs = devices_cgroup_procs (err)) == NULL)
+        return kiln_err_wrap (err, "kiln cannot keep the sandbox from the host's devices");
+    }
   _cleanup_strv_ struct strv env = STRV_INIT;
   char *home;
   command_env (s, &env, &home);
@@ -1054,7 +898,10 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
                             .go_fd = needs_go ? go[0] : -1,
                             .go_close = go[1],
                             .envp = env.v,
-                            .home = home};
+                            .home = home,
+                            .seccomp = filter,
+                            .devices_procs = devices_procs,
+                            .caps = caps};
   fflush (NULL);
   pid_t child = spawn_sandbox (flags, &args, !needs_go && s->runtime == NULL && !s->init);
   if (child < 0)
@@ -1171,6 +1018,12 @@ sandbox_net_start (struct sandbox_netns *n, struct kiln_err *err)
     {
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       close (ready[0]);
+      /* It lives as long as the build and holds nothing of it (a cache mount's
+       * lock held here would block the build's next step forever). */
+      if (ready[1] != 3 && dup2 (ready[1], 3) < 0)
+        _exit (1);
+      ready[1] = 3;
+      close_range (4, ~0U, 0);
       if (unshare (CLONE_NEWNET) < 0)
         _exit (1);
       loopback_up ();
@@ -1239,6 +1092,8 @@ sandbox_spec_clear (struct sandbox_spec *s)
       free (s->mounts[i].source);
       free (s->mounts[i].subpath);
       free (s->mounts[i].target);
+      free (s->mounts[i].display);
+      free (s->mounts[i].what);
     }
   free (s->mounts);
   s->mounts = NULL;

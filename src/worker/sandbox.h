@@ -6,10 +6,14 @@
  * first process in the PID namespace is a small init that reaps; when it exits
  * every process of the step dies and every mount disappears with the namespace.
  *
- * Inside: /proc, a /dev tmpfs (null zero full random urandom tty, pts, shm),
- * /sys read-only, /etc/hosts and /etc/resolv.conf, docker's default capability
- * set, no_new_privs, a seccomp filter that refuses what a container must not do,
- * the user, working directory and environment of the step. */
+ * Inside, docker's default profile (../shared/conformance/docker-defaults): /proc
+ * with docker's masked and read-only paths, a /dev tmpfs (null zero full random
+ * urandom tty, pts, shm), /sys read-only, /etc/hosts and /etc/resolv.conf,
+ * docker's capability set (none inheritable or ambient), docker's seccomp profile
+ * (worker/seccomp.h), docker's device allow-list (worker/devices.h), no
+ * descriptor of kiln's beyond stdio, the user, working directory and environment
+ * of the step.  Only the spec relaxes it: `privileged` (RUN --security=insecure,
+ * run --privileged) and the host's network. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,10 +39,16 @@ enum sandbox_mount_type
 struct sandbox_mount
 {
   enum sandbox_mount_type type;
-  char *source;       /* bind: host path; overlay: ':'-separated lowers relative to snapshots/ */
-  char *subpath;      /* overlay: the path inside it to mount (NULL: its root) */
-  char *target;       /* absolute path in the container */
+  char *source;       /* bind: a host path of kiln's or the caller's (the build context,
+                         a cache dir, a secret, a `run -v` path), trusted;
+                         overlay: ':'-separated lowers relative to snapshots/ */
+  char *subpath;      /* the path inside `source` to mount, untrusted: resolved inside
+                         it, symlinks and `..` never leading out (NULL: source itself) */
+  char *target;       /* absolute path in the container, resolved inside its root */
   bool readonly;
+  bool scratch;       /* writes go to a throwaway layer (BuildKit's rw binds) */
+  char *display;      /* the source as the user wrote it, for errors */
+  char *what;         /* what `source` is, for errors: "the build context", "stage \"b\"" */
   uint64_t size;      /* tmpfs */
   int mode;           /* tmpfs mode, -1 default */
 };
@@ -82,8 +92,14 @@ struct sandbox_spec
    * without it the command is PID 1 (build steps, as under BuildKit). */
   bool init;
   /* An OCI runtime (runc, crun, a path) to run the command with, through a
-   * generated bundle; NULL for kiln's own sandbox. */
+   * generated bundle with the same profile; NULL for kiln's own sandbox. */
   const char *runtime;
+  /* Every capability, no seccomp filter, no masked paths, every device, /sys
+   * writable: docker's --privileged, BuildKit's RUN --security=insecure. */
+  bool privileged;
+  /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
+   * in docker, so setuid programs work. */
+  bool no_new_privs;
 };
 
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if

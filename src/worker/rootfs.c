@@ -1,0 +1,559 @@
+/* worker/rootfs.c — the sandbox's mounts: kernel filesystems with docker's
+ * masked and read-only paths, /dev with docker's nodes, and the spec's mounts
+ * resolved inside their own roots. */
+#include "worker/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+
+void
+sandbox_die (int status_fd, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  if (n > 0 && status_fd >= 0)
+    {
+      ssize_t w = write (status_fd, msg, (size_t) n < sizeof msg ? (size_t) n : sizeof msg - 1);
+      (void) w;
+    }
+  _exit (125);
+}
+
+int
+rootfs_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+int
+rootfs_mkdir_in_root (int root_fd, const char *path, mode_t mode)
+{
+  /* Each prefix is resolved from the root, inside it: a link made by an earlier
+   * step (absolute, relative, through `..`) stays inside, and a link to a
+   * directory that is missing gets it made, as docker makes mount targets. */
+  char buf[8192], next[8192], pre[8192], name[4096];
+  if (strlen (path) >= 4096)
+    {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  snprintf (buf, sizeof buf, "/%s", path);
+  int links = 0;
+  size_t i = 0;
+  for (;;)
+    {
+      while (buf[i] == '/')
+        i++;
+      size_t start = i;
+      while (buf[i] && buf[i] != '/')
+        i++;
+      if (i == start)
+        break;
+      snprintf (pre, sizeof pre, "%.*s", (int) i, buf);
+      int fd = rootfs_open_in_root (root_fd, pre, O_PATH | O_DIRECTORY, 0);
+      if (fd >= 0)
+        {
+          close (fd);
+          continue;
+        }
+      if (errno != ENOENT)
+        return -1;
+      /* The parent resolved (the loop got here through it): make the entry. */
+      snprintf (pre, sizeof pre, "%.*s", (int) start, buf);
+      snprintf (name, sizeof name, "%.*s", (int) (i - start), buf + start);
+      int pfd = rootfs_open_in_root (root_fd, pre, O_PATH | O_DIRECTORY, 0);
+      if (pfd < 0)
+        return -1;
+      int made = mkdirat (pfd, name, mode) == 0 ? 0 : errno;
+      if (made != EEXIST)
+        {
+          close (pfd);
+          snprintf (pre, sizeof pre, "%.*s", (int) i, buf);
+          fd = rootfs_open_in_root (root_fd, pre, O_PATH | O_DIRECTORY, 0);
+          if (fd < 0)
+            {
+              errno = made ? made : errno;
+              return -1;
+            }
+          close (fd);
+          continue;
+        }
+      /* It exists and does not resolve: a dangling link. Follow it inside the
+       * root: its target, then the rest of the path. */
+      struct stat st;
+      char target[4096];
+      ssize_t n;
+      if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK (st.st_mode)
+          || (n = readlinkat (pfd, name, target, sizeof target - 1)) <= 0)
+        {
+          close (pfd);
+          errno = ENOTDIR;
+          return -1;
+        }
+      close (pfd);
+      target[n] = '\0';
+      if (++links > 40)
+        {
+          errno = ELOOP;
+          return -1;
+        }
+      int w = target[0] == '/' ? snprintf (next, sizeof next, "%s%s", target, buf + i)
+                               : snprintf (next, sizeof next, "%s/%s%s", pre, target, buf + i);
+      if (w < 0 || (size_t) w >= 4096)
+        {
+          errno = ENAMETOOLONG;
+          return -1;
+        }
+      buf[0] = '/';
+      memcpy (buf + (next[0] != '/'), next, (size_t) w + 1);
+      i = 0;
+    }
+  return rootfs_open_in_root (root_fd, buf, O_PATH | O_DIRECTORY, 0);
+}
+
+int
+rootfs_mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen)
+{
+  /* Most targets exist in the image (/proc, /dev, /etc/hosts): found as they are,
+   * nothing is created, and a file of a lower layer is not copied up into the
+   * step's layer by an open for writing. */
+  int have = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  struct stat st;
+  if (have >= 0 && fstat (have, &st) == 0 && (S_ISDIR (st.st_mode) == dir))
+    {
+      snprintf (out, outlen, "/proc/self/fd/%d", have);
+      return have;
+    }
+  if (have >= 0)
+    close (have);
+  int fd;
+  if (dir)
+    fd = rootfs_mkdir_in_root (root_fd, path, 0755);
+  else
+    {
+      const char *slash = strrchr (path, '/');
+      char parent[4096];
+      snprintf (parent, sizeof parent, "%.*s", slash ? (int) (slash - path) : 0, path);
+      int pfd = rootfs_mkdir_in_root (root_fd, parent[0] ? parent : "/", 0755);
+      if (pfd < 0)
+        return -1;
+      const char *base = slash ? slash + 1 : path;
+      int f = openat (pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+      if (f >= 0)
+        close (f);
+      close (pfd);
+      fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+    }
+  if (fd < 0)
+    return -1;
+  snprintf (out, outlen, "/proc/self/fd/%d", fd);
+  return fd;
+}
+
+int
+rootfs_remount_readonly (int root_fd, const char *path)
+{
+  /* Resolved again so that the new mount, not the directory under it, is changed. */
+  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  if (fd < 0)
+    return -1;
+  char target[64];
+  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
+  int r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+  if (r < 0)
+    r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  close (fd);
+  return r;
+}
+
+/* ---------- /dev ---------- */
+
+static void
+setup_dev (const struct sandbox_spec *s, int root_fd, int status_fd)
+{
+  char target[64];
+  int dfd = rootfs_mount_target (root_fd, "/dev", true, target, sizeof target);
+  if (dfd < 0 || mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+    sandbox_die (status_fd, "mounting /dev: %s", strerror (errno));
+  close (dfd);
+  int dev = rootfs_open_in_root (root_fd, "/dev", O_PATH | O_DIRECTORY, 0);
+  if (dev < 0)
+    sandbox_die (status_fd, "opening /dev: %s", strerror (errno));
+  /* The runtime-spec's default devices, as runc makes them. */
+  static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+  static const unsigned minors[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}};
+  for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++)
+    {
+      /* As root the nodes are made (a node costs less than a bind mount, here and
+       * at teardown); where mknod is refused, the host's node is bound instead. */
+      if (mknodat (dev, nodes[i], S_IFCHR | 0666, makedev (minors[i][0], minors[i][1])) == 0)
+        {
+          fchmodat (dev, nodes[i], 0666, 0);
+          continue;
+        }
+      int f = openat (dev, nodes[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+      if (f >= 0)
+        close (f);
+      char src[64], dst[128];
+      snprintf (src, sizeof src, "/dev/%s", nodes[i]);
+      int t = openat (dev, nodes[i], O_PATH | O_CLOEXEC);
+      snprintf (dst, sizeof dst, "/proc/self/fd/%d", t);
+      if (t < 0 || mount (src, dst, NULL, MS_BIND, NULL) < 0)
+        sandbox_die (status_fd, "binding %s: %s", src, strerror (errno));
+      close (t);
+    }
+  mkdirat (dev, "pts", 0755);
+  mkdirat (dev, "shm", 01777);
+  mkdirat (dev, "mqueue", 0755);
+  char p[64];
+  int pts = openat (dev, "pts", O_PATH | O_CLOEXEC);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", pts);
+  if (pts < 0
+      || mount ("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+    sandbox_die (status_fd, "mounting /dev/pts: %s", strerror (errno));
+  close (pts);
+  int shm = openat (dev, "shm", O_PATH | O_CLOEXEC);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", shm);
+  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    sandbox_die (status_fd, "mounting /dev/shm: %s", strerror (errno));
+  close (shm);
+  if (s->init)
+    {
+      /* A container's POSIX message queues, private to its IPC namespace. */
+      int mq = openat (dev, "mqueue", O_PATH | O_CLOEXEC);
+      snprintf (p, sizeof p, "/proc/self/fd/%d", mq);
+      if (mq >= 0)
+        {
+          mount ("mqueue", p, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+          close (mq);
+        }
+    }
+  symlinkat ("pts/ptmx", dev, "ptmx");
+  symlinkat ("/proc/self/fd", dev, "fd");
+  symlinkat ("/proc/self/fd/0", dev, "stdin");
+  symlinkat ("/proc/self/fd/1", dev, "stdout");
+  symlinkat ("/proc/self/fd/2", dev, "stderr");
+  if (access ("/proc/kcore", F_OK) == 0)
+    symlinkat ("/proc/kcore", dev, "core");
+  close (dev);
+}
+
+/* ---------- masked and read-only paths ---------- */
+
+/* docker's (moby daemon/pkg/oci/defaults.go); the sandbox tests compare them
+ * with ../shared/conformance/docker-defaults. */
+const char *const rootfs_masked_paths[] = {
+  "/proc/acpi",        "/proc/asound",      "/proc/interrupts", "/proc/kcore",
+  "/proc/keys",        "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
+  "/proc/timer_list",  "/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware",
+};
+const char *const rootfs_readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+const size_t rootfs_n_masked_paths = sizeof rootfs_masked_paths / sizeof *rootfs_masked_paths;
+const size_t rootfs_n_readonly_paths = sizeof rootfs_readonly_paths / sizeof *rootfs_readonly_paths;
+
+/* As runc: a directory gets an empty read-only tmpfs, a file /dev/null. */
+static void
+mask_path (int root_fd, const char *path, int status_fd)
+{
+  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  if (fd < 0)
+    return; /* not on this kernel */
+  struct stat st;
+  char target[64];
+  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
+  int r;
+  if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+    r = mount ("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
+  else
+    r = mount ("/dev/null", target, NULL, MS_BIND, NULL);
+  if (r < 0)
+    sandbox_die (status_fd, "masking %s: %s", path, strerror (errno));
+  close (fd);
+}
+
+static void
+readonly_path (int root_fd, const char *path, int status_fd)
+{
+  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  if (fd < 0)
+    return;
+  char target[64];
+  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
+  if (mount (target, target, NULL, MS_BIND | MS_REC, NULL) < 0 || rootfs_remount_readonly (root_fd, path) < 0)
+    sandbox_die (status_fd, "making %s read-only: %s", path, strerror (errno));
+  close (fd);
+}
+
+/* docker also masks each possible CPU's thermal_throttle directory where the host has one. */
+static void
+mask_thermal_throttle (int root_fd, int status_fd)
+{
+  char buf[64] = "";
+  int f = open ("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+  if (f < 0)
+    return;
+  ssize_t n = read (f, buf, sizeof buf - 1);
+  close (f);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  for (char *p = buf; *p && *p != '\n';)
+    {
+      char *end;
+      long a = strtol (p, &end, 10), b = a;
+      if (end == p)
+        break;
+      if (*end == '-')
+        b = strtol (end + 1, &end, 10);
+      for (long c = a; c <= b && c - a < 4096; c++)
+        {
+          char path[96];
+          snprintf (path, sizeof path, "/sys/devices/system/cpu/cpu%ld/thermal_throttle", c);
+          mask_path (root_fd, path, status_fd);
+        }
+      p = *end == ',' ? end + 1 : end;
+      if (*p != '\0' && *p != '\n' && (*p < '0' || *p > '9'))
+        break;
+    }
+}
+
+void
+rootfs_kernel_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
+{
+  char target[64];
+  int fd;
+  /* /proc of the new PID namespace. */
+  if ((fd = rootfs_mount_target (root_fd, "/proc", true, target, sizeof target)) < 0
+      || mount ("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    sandbox_die (status_fd, "mounting /proc: %s", strerror (errno));
+  close (fd);
+  setup_dev (s, root_fd, status_fd);
+  /* /sys read-only (read-write only for a privileged sandbox, as docker). */
+  unsigned long ro = s->privileged ? 0 : MS_RDONLY;
+  if ((fd = rootfs_mount_target (root_fd, "/sys", true, target, sizeof target)) < 0)
+    sandbox_die (status_fd, "/sys: %s", strerror (errno));
+  if (mount ("sysfs", target, "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
+      && (mount ("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0
+          || (ro && mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)))
+    sandbox_die (status_fd, "mounting /sys: %s", strerror (errno));
+  close (fd);
+  if (s->privileged)
+    return;
+  for (size_t i = 0; i < rootfs_n_masked_paths; i++)
+    mask_path (root_fd, rootfs_masked_paths[i], status_fd);
+  mask_thermal_throttle (root_fd, status_fd);
+  for (size_t i = 0; i < rootfs_n_readonly_paths; i++)
+    readonly_path (root_fd, rootfs_readonly_paths[i], status_fd);
+}
+
+/* ---------- the spec's mounts ---------- */
+
+/* A tmpfs in kiln's scratch dir, seen only in this mount namespace, for the
+ * uppers of `rw` binds: their writes vanish with the step, as in BuildKit. */
+struct scratch
+{
+  const char *dir;
+  bool mounted;
+  int status_fd;
+};
+
+static void
+scratch_path (struct scratch *sc, char *out, size_t len, const char *what, size_t i)
+{
+  if (!sc->mounted)
+    {
+      char t[4200];
+      snprintf (t, sizeof t, "%s/rw", sc->dir);
+      mkdir (sc->dir, 0700);
+      mkdir (t, 0700);
+      if (mount ("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+        sandbox_die (sc->status_fd, "a scratch tmpfs for rw mounts: %s", strerror (errno));
+      sc->mounted = true;
+    }
+  snprintf (out, len, "%s/rw/%s%zu", sc->dir, what, i);
+}
+
+static void
+mount_error (const struct sandbox_mount *m, int e, int status_fd)
+{
+  const char *src = m->display ? m->display : m->subpath ? m->subpath : m->source;
+  if (e == ENOENT || e == ENOTDIR || e == ELOOP)
+    sandbox_die (status_fd, "--mount source \"%s\": not found in %s", src, m->what ? m->what : "its root");
+  sandbox_die (status_fd, "--mount source \"%s\" in %s: %s", src, m->what ? m->what : "its root", strerror (e));
+}
+
+/* The mount's source, resolved inside `base` (a directory of kiln's or the
+ * user's): an O_PATH descriptor. */
+static int
+resolve_source (const struct sandbox_mount *m, int base, int status_fd)
+{
+  if (m->subpath == NULL || *m->subpath == '\0')
+    return fcntl (base, F_DUPFD_CLOEXEC, 3);
+  int fd = rootfs_open_in_root (base, m->subpath, O_PATH, 0);
+  if (fd < 0)
+    mount_error (m, errno, status_fd);
+  return fd;
+}
+
+/* Copies a file for a `rw` bind of a single file into the scratch tmpfs. */
+static void
+copy_to_scratch (int src_path_fd, const char *dst, int status_fd)
+{
+  char p[64];
+  snprintf (p, sizeof p, "/proc/self/fd/%d", src_path_fd);
+  int in = open (p, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  int out = open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (in < 0 || out < 0 || fstat (in, &st) < 0)
+    sandbox_die (status_fd, "copying a rw bind source: %s", strerror (errno));
+  for (off_t left = st.st_size; left > 0;)
+    {
+      ssize_t n = sendfile (out, in, NULL, (size_t) (left > (1 << 30) ? (1 << 30) : left));
+      if (n <= 0)
+        sandbox_die (status_fd, "copying a rw bind source: %s", strerror (n < 0 ? errno : EIO));
+      left -= n;
+    }
+  fchmod (out, st.st_mode & 07777);
+  fchown (out, st.st_uid, st.st_gid);
+  close (in);
+  close (out);
+}
+
+/* Mounts the resolved source `src` (O_PATH) at `target`: bound as it is, or, for
+ * a `scratch` mount that may be written, as the lower of an overlay whose upper is
+ * in the scratch tmpfs. */
+static void
+mount_resolved (const struct sandbox_mount *m, size_t i, int src, const char *target, struct scratch *sc,
+                int status_fd)
+{
+  char from[64];
+  snprintf (from, sizeof from, "/proc/self/fd/%d", src);
+  struct stat st;
+  if (fstat (src, &st) < 0)
+    sandbox_die (status_fd, "%s: %s", m->target, strerror (errno));
+  /* A stage's layers were mounted writable already (mount_layers). */
+  bool own_layer = m->scratch && !m->readonly && m->type == SMOUNT_BIND;
+  if (own_layer && S_ISDIR (st.st_mode))
+    {
+      char up[4300], wk[4300];
+      scratch_path (sc, up, sizeof up, "u", i);
+      scratch_path (sc, wk, sizeof wk, "w", i);
+      if (mkdir (up, 0755) < 0 || mkdir (wk, 0700) < 0)
+        sandbox_die (status_fd, "scratch for %s: %s", m->target, strerror (errno));
+      struct buf o = BUF_INIT;
+      buf_printf (&o, "lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", from, up, wk);
+      if (mount ("overlay", target, "overlay", MS_NOSUID | MS_NODEV, buf_str (&o)) < 0)
+        sandbox_die (status_fd, "a writable layer over %s: %s", m->target, strerror (errno));
+      buf_free (&o);
+      return;
+    }
+  if (own_layer)
+    {
+      char copy[4300];
+      scratch_path (sc, copy, sizeof copy, "f", i);
+      copy_to_scratch (src, copy, status_fd);
+      if (mount (copy, target, NULL, MS_BIND, NULL) < 0)
+        sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
+      return;
+    }
+  if (mount (from, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
+}
+
+/* A stage's or image's layers as an overlay at a scratch point: read-only (two
+ * lowers at least), or writable into the scratch tmpfs. Returns its root. */
+static int
+mount_layers (const struct sandbox_mount *m, size_t i, struct scratch *sc, char *point, size_t plen, int status_fd)
+{
+  char empty[4300];
+  scratch_path (sc, point, plen, "m", i);
+  scratch_path (sc, empty, sizeof empty, "e", i);
+  if (mkdir (point, 0755) < 0 || mkdir (empty, 0755) < 0)
+    sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+  struct buf o = BUF_INIT;
+  bool writable = m->scratch && !m->readonly;
+  buf_printf (&o, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
+  if (writable)
+    {
+      char up[4300], wk[4300];
+      scratch_path (sc, up, sizeof up, "u", i);
+      scratch_path (sc, wk, sizeof wk, "w", i);
+      if (mkdir (up, 0755) < 0 || mkdir (wk, 0700) < 0)
+        sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+      buf_printf (&o, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", up, wk);
+    }
+  else if (*m->source == '\0')
+    buf_printf (&o, ":%s", empty);
+  if (mount ("overlay", point, "overlay", writable ? 0 : MS_RDONLY, buf_str (&o)) < 0)
+    sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+  buf_free (&o);
+  int fd = open (point, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+  return fd;
+}
+
+void
+rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scratch_dir, int status_fd)
+{
+  struct scratch sc = {.dir = scratch_dir, .status_fd = status_fd};
+  for (size_t i = 0; i < s->n_mounts; i++)
+    {
+      const struct sandbox_mount *m = &s->mounts[i];
+      char target[64];
+      int fd;
+      if (m->type == SMOUNT_TMPFS)
+        {
+          if ((fd = rootfs_mount_target (root_fd, m->target, true, target, sizeof target)) < 0)
+            sandbox_die (status_fd, "mount target %s: %s", m->target, strerror (errno));
+          char o[64] = "";
+          if (m->size)
+            snprintf (o, sizeof o, "size=%llu", (unsigned long long) m->size);
+          if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
+            sandbox_die (status_fd, "tmpfs on %s: %s", m->target, strerror (errno));
+          close (fd);
+          continue;
+        }
+      /* The root the source is resolved in: a directory of kiln's or the user's
+       * (the build context, a cache, a -v host path), or a stage's layers. */
+      char point[4300] = "";
+      int base = m->type == SMOUNT_BIND ? open (m->source, O_PATH | O_CLOEXEC)
+                                        : mount_layers (m, i, &sc, point, sizeof point, status_fd);
+      if (base < 0)
+        sandbox_die (status_fd, "%s: %s", m->type == SMOUNT_BIND ? m->source : m->target, strerror (errno));
+      int src = resolve_source (m, base, status_fd);
+      struct stat st;
+      if (src < 0 || fstat (src, &st) < 0)
+        sandbox_die (status_fd, "%s: %s", m->target, strerror (errno));
+      if ((fd = rootfs_mount_target (root_fd, m->target, S_ISDIR (st.st_mode), target, sizeof target)) < 0)
+        sandbox_die (status_fd, "mount target %s: %s", m->target, strerror (errno));
+      mount_resolved (m, i, src, target, &sc, status_fd);
+      if (m->readonly && rootfs_remount_readonly (root_fd, m->target) < 0)
+        sandbox_die (status_fd, "read-only %s: %s", m->target, strerror (errno));
+      close (fd);
+      close (src);
+      close (base);
+      if (*point)
+        umount2 (point, MNT_DETACH); /* the bind keeps what it needs of it */
+    }
+}
