@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -77,85 +79,111 @@ devices_oci (void)
   return a;
 }
 
+/* ---------- where ---------- */
+
+static bool
+has_opt (const char *list, size_t len, const char *word)
+{
+  size_t wl = strlen (word);
+  for (size_t i = 0; i < len;)
+    {
+      size_t n = 0;
+      while (i + n < len && list[i + n] != ',')
+        n++;
+      if (n == wl && strncmp (list + i, word, wl) == 0)
+        return true;
+      i += n + 1;
+    }
+  return false;
+}
+
+/* The mount point of a cgroup (v1 with `devices`, or cgroup2) whose root is "/". */
+static bool
+find_mount (const char *mountinfo, bool v2, char *out, size_t len)
+{
+  for (const char *line = mountinfo; line && *line;)
+    {
+      const char *end = strchrnul (line, '\n');
+      const char *sep = strstr (line, " - ");
+      if (sep && sep < end)
+        {
+          const char *fs = sep + 3;
+          size_t fl = strcspn (fs, " \n");
+          bool match = false;
+          if (v2)
+            match = fl == 7 && strncmp (fs, "cgroup2", 7) == 0;
+          else if (fl == 6 && strncmp (fs, "cgroup", 6) == 0)
+            {
+              const char *super = fs + fl;
+              const char *last = super;
+              for (const char *q = super; q < end; q++)
+                if (*q == ' ')
+                  last = q + 1;
+              match = has_opt (last, (size_t) (end - last), "devices");
+            }
+          char root[4096], mnt[4096];
+          if (match && sscanf (line, "%*s %*s %*s %4095s %4095s", root, mnt) == 2 && strcmp (root, "/") == 0)
+            {
+              snprintf (out, len, "%s", mnt);
+              return true;
+            }
+        }
+      line = *end ? end + 1 : NULL;
+    }
+  return false;
+}
+
+/* kiln's own path in the v1 devices hierarchy ("N:devices:/p") or in v2 ("0::/p"). */
+static bool
+find_own (const char *self_cgroup, bool v2, char *out, size_t len)
+{
+  for (const char *line = self_cgroup; line && *line;)
+    {
+      const char *end = strchrnul (line, '\n');
+      const char *c1 = memchr (line, ':', (size_t) (end - line));
+      const char *c2 = c1 ? memchr (c1 + 1, ':', (size_t) (end - c1 - 1)) : NULL;
+      if (c2)
+        {
+          bool match = v2 ? c2 == c1 + 1 && strncmp (line, "0:", 2) == 0
+                          : has_opt (c1 + 1, (size_t) (c2 - c1 - 1), "devices");
+          if (match)
+            {
+              snprintf (out, len, "%.*s", (int) (end - c2 - 1), c2 + 1);
+              return true;
+            }
+        }
+      line = *end ? end + 1 : NULL;
+    }
+  return false;
+}
+
+enum devices_cgroup_version
+devices_find_parent (const char *mountinfo, const char *self_cgroup, const char *prefer, char *dir, size_t len)
+{
+  char mnt[4096], own[4096];
+  bool want_v2 = prefer && strcmp (prefer, "v2") == 0;
+  for (int round = 0; round < 2; round++, want_v2 = !want_v2)
+    {
+      if (prefer && round == 1)
+        break;
+      if (find_mount (mountinfo, want_v2, mnt, sizeof mnt) && find_own (self_cgroup, want_v2, own, sizeof own))
+        {
+          snprintf (dir, len, "%s%s", mnt, strcmp (own, "/") == 0 ? "" : own);
+          return want_v2 ? DEVCG_V2 : DEVCG_V1;
+        }
+    }
+  return DEVCG_NONE;
+}
+
 /* ---------- cgroup v1 ---------- */
-
-/* Where the v1 devices controller is mounted, from /proc/self/mountinfo. */
-static char *
-v1_devices_mount (void)
-{
-  _cleanup_fclose_ FILE *f = fopen ("/proc/self/mountinfo", "re");
-  if (f == NULL)
-    return NULL;
-  char *line = NULL;
-  size_t cap = 0;
-  char *found = NULL;
-  while (found == NULL && getline (&line, &cap, f) > 0)
-    {
-      /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
-      char *sep = strstr (line, " - ");
-      if (sep == NULL || strncmp (sep, " - cgroup ", 10) != 0)
-        continue;
-      char *super = strrchr (sep, ' ');
-      if (super == NULL)
-        continue;
-      super++;
-      super[strcspn (super, "\n")] = '\0';
-      bool devices = false;
-      for (char *o = super; *o;)
-        {
-          size_t n = strcspn (o, ",");
-          devices |= n == 7 && strncmp (o, "devices", 7) == 0;
-          o += n + (o[n] == ',');
-        }
-      char root[4096], mnt[4096];
-      if (devices && sscanf (line, "%*s %*s %*s %4095s %4095s", root, mnt) == 2 && strcmp (root, "/") == 0)
-        found = xstrdup (mnt);
-    }
-  free (line);
-  return found;
-}
-
-/* kiln's own cgroup in the devices hierarchy, from /proc/self/cgroup. */
-static char *
-v1_own_path (void)
-{
-  _cleanup_fclose_ FILE *f = fopen ("/proc/self/cgroup", "re");
-  if (f == NULL)
-    return NULL;
-  char *line = NULL;
-  size_t cap = 0;
-  char *found = NULL;
-  while (found == NULL && getline (&line, &cap, f) > 0)
-    {
-      char *c1 = strchr (line, ':');
-      char *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
-      if (c2 == NULL)
-        continue;
-      *c2 = '\0';
-      bool devices = false;
-      for (char *o = c1 + 1; *o;)
-        {
-          size_t n = strcspn (o, ",");
-          devices |= n == 7 && strncmp (o, "devices", 7) == 0;
-          o += n + (o[n] == ',');
-        }
-      if (devices)
-        {
-          char *p = c2 + 1;
-          p[strcspn (p, "\n")] = '\0';
-          found = xstrdup (p);
-        }
-    }
-  free (line);
-  return found;
-}
 
 static int
 write_rule (const char *dir, const char *file, const char *rule)
 {
   char path[4200];
   snprintf (path, sizeof path, "%s/%s", dir, file);
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  /* O_APPEND: a cgroup file takes each write whole; a test's plain file keeps them all. */
+  int fd = open (path, O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0)
     return -1;
   ssize_t w = write (fd, rule, strlen (rule));
@@ -196,46 +224,193 @@ v1_configured (const char *dir)
   return n > 0;
 }
 
+int
+devices_configure_v1 (const char *dir, struct kiln_err *err)
+{
+  if (v1_configured (dir))
+    return 0;
+  if (write_rule (dir, "devices.deny", "a") < 0)
+    return kiln_err_set (err, errno, "%s/devices.deny: %s", dir, strerror (errno));
+  for (size_t i = 0; i < devices_default_n; i++)
+    {
+      char r[64];
+      devices_rule_v1 (&devices_default[i], r, sizeof r);
+      if (devices_default[i].type != 'a'
+          && write_rule (dir, devices_default[i].allow ? "devices.allow" : "devices.deny", r) < 0)
+        return kiln_err_set (err, errno, "%s: %s: %s", dir, r, strerror (errno));
+    }
+  return 0;
+}
+
+/* ---------- cgroup v2: a device program ---------- */
+
+#define INSN(c, d, s_, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)})
+
+size_t
+devices_bpf_program (const struct device_rule *rules, size_t n, struct bpf_insn *out, size_t max)
+{
+  size_t k = 0;
+#define EMIT(x)                                                                                                        \
+  do                                                                                                                   \
+    {                                                                                                                  \
+      if (k >= max)                                                                                                    \
+        return 0;                                                                                                      \
+      out[k++] = (x);                                                                                                  \
+    }                                                                                                                  \
+  while (0)
+  /* r2 = type, r3 = access, r4 = major, r5 = minor (struct bpf_cgroup_dev_ctx). */
+  EMIT (INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0));
+  EMIT (INSN (BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xffff));
+  EMIT (INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, 0, 0));
+  EMIT (INSN (BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16));
+  EMIT (INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0));
+  EMIT (INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0));
+  /* The last rule that matches decides, as the rules are layered (docker's
+   * deny-all first); none: denied. */
+  for (size_t r = n; r-- > 0;)
+    {
+      const struct device_rule *d = &rules[r];
+      size_t jumps[4], nj = 0;
+      if (d->type != 'a')
+        {
+          jumps[nj++] = k;
+          EMIT (INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 0, d->type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
+        }
+      int acc = 0;
+      for (const char *a = d->access; *a; a++)
+        acc |= *a == 'r' ? BPF_DEVCG_ACC_READ : *a == 'w' ? BPF_DEVCG_ACC_WRITE : *a == 'm' ? BPF_DEVCG_ACC_MKNOD : 0;
+      if (acc != (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD))
+        {
+          /* What is asked must all be in the rule's access. */
+          EMIT (INSN (BPF_ALU | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0));
+          EMIT (INSN (BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, ~acc & 7));
+          jumps[nj++] = k;
+          EMIT (INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_1, 0, 0, 0));
+        }
+      if (d->type != 'a' && d->major >= 0)
+        {
+          jumps[nj++] = k;
+          EMIT (INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, (int32_t) d->major));
+        }
+      if (d->type != 'a' && d->minor >= 0)
+        {
+          jumps[nj++] = k;
+          EMIT (INSN (BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 0, (int32_t) d->minor));
+        }
+      EMIT (INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, d->allow ? 1 : 0));
+      EMIT (INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+      for (size_t j = 0; j < nj; j++)
+        out[jumps[j]].off = (int16_t) (k - jumps[j] - 1);
+      if (nj == 0)
+        return k; /* it matches everything: the rules before it never decide (the verifier refuses dead code) */
+    }
+  EMIT (INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
+  EMIT (INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+#undef EMIT
+  return k;
+}
+
+static int
+bpf_call (int cmd, union bpf_attr *attr)
+{
+  return (int) syscall (SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+static int
+attach_v2 (const char *dir, struct kiln_err *err)
+{
+  struct bpf_insn prog[512];
+  size_t n = devices_bpf_program (devices_default, devices_default_n, prog, sizeof prog / sizeof *prog);
+  if (n == 0)
+    return kiln_err_set (err, E2BIG, "device program: too many rules");
+  char log[4096] = "";
+  union bpf_attr load;
+  memset (&load, 0, sizeof load);
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = (uint64_t) (uintptr_t) prog;
+  load.insn_cnt = (uint32_t) n;
+  load.license = (uint64_t) (uintptr_t) "Apache";
+  int pfd = bpf_call (BPF_PROG_LOAD, &load);
+  int load_errno = errno;
+  if (pfd < 0)
+    {
+      /* Again with the verifier's words, for the error (a log that does not fit
+       * fails the load by itself: only asked for when needed). */
+      load.log_buf = (uint64_t) (uintptr_t) log;
+      load.log_size = sizeof log;
+      load.log_level = 1;
+      errno = 0;
+      int again = bpf_call (BPF_PROG_LOAD, &load);
+      if (again >= 0)
+        close (again);
+      log[sizeof log - 1] = '\0';
+    }
+  if (pfd < 0)
+    return kiln_err_set (err, load_errno, "loading the device program: %s %s", strerror (load_errno), log);
+  int cg = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0)
+    {
+      close (pfd);
+      return kiln_err_set (err, errno, "%s: %s", dir, strerror (errno));
+    }
+  /* Without flags an attach replaces the cgroup's program: one, whoever made it. */
+  union bpf_attr at;
+  memset (&at, 0, sizeof at);
+  at.target_fd = (uint32_t) cg;
+  at.attach_bpf_fd = (uint32_t) pfd;
+  at.attach_type = BPF_CGROUP_DEVICE;
+  int r = bpf_call (BPF_PROG_ATTACH, &at);
+  int e = errno;
+  close (cg);
+  close (pfd);
+  if (r < 0)
+    return kiln_err_set (err, e, "attaching the device program to %s: %s", dir, strerror (e));
+  return 0;
+}
+
+/* ---------- the shared cgroup ---------- */
+
+static char *
+read_text (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  struct buf b = BUF_INIT;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read (fd, chunk, sizeof chunk)) > 0 && b.len < (1u << 20))
+    buf_append (&b, chunk, (size_t) n);
+  close (fd);
+  return buf_steal (&b);
+}
+
 static char *procs_path;
-static char procs_why[8192];
+static struct kiln_err procs_err;
 static pthread_once_t procs_once = PTHREAD_ONCE_INIT;
 
 static void
-prepare_v1 (void)
+prepare (void)
 {
-  _cleanup_free_ char *mnt = v1_devices_mount ();
-  _cleanup_free_ char *own = mnt ? v1_own_path () : NULL;
-  if (mnt == NULL || own == NULL)
+  _cleanup_free_ char *mi = read_text ("/proc/self/mountinfo");
+  _cleanup_free_ char *cg = read_text ("/proc/self/cgroup");
+  char parent[4096], dir[4200];
+  const char *prefer = getenv ("KILN_DEVICE_CGROUP");
+  enum devices_cgroup_version v
+      = mi && cg ? devices_find_parent (mi, cg, prefer && *prefer ? prefer : NULL, parent, sizeof parent) : DEVCG_NONE;
+  if (v == DEVCG_NONE)
     {
-      snprintf (procs_why, sizeof procs_why, "no cgroup v1 devices controller");
+      kiln_err_set (&procs_err, ENOTSUP, "no devices cgroup (v1) or cgroup2 mount");
       return;
     }
-  char dir[4096];
-  snprintf (dir, sizeof dir, "%s%s%skiln-sandbox", mnt, own, own[strlen (own) - 1] == '/' ? "" : "/");
+  snprintf (dir, sizeof dir, "%s/kiln-sandbox", parent);
   if (mkdir (dir, 0755) < 0 && errno != EEXIST)
     {
-      snprintf (procs_why, sizeof procs_why, "%s: %s", dir, strerror (errno));
+      kiln_err_set (&procs_err, errno, "%s: %s", dir, strerror (errno));
       return;
     }
-  if (!v1_configured (dir))
-    {
-      if (write_rule (dir, "devices.deny", "a") < 0)
-        {
-          snprintf (procs_why, sizeof procs_why, "%s/devices.deny: %s", dir, strerror (errno));
-          return;
-        }
-      for (size_t i = 0; i < devices_default_n; i++)
-        {
-          char r[64];
-          devices_rule_v1 (&devices_default[i], r, sizeof r);
-          if (devices_default[i].type != 'a'
-              && write_rule (dir, devices_default[i].allow ? "devices.allow" : "devices.deny", r) < 0)
-            {
-              snprintf (procs_why, sizeof procs_why, "%s: %s: %s", dir, r, strerror (errno));
-              return;
-            }
-        }
-    }
+  if ((v == DEVCG_V1 ? devices_configure_v1 (dir, &procs_err) : attach_v2 (dir, &procs_err)) < 0)
+    return;
   struct buf p = BUF_INIT;
   buf_printf (&p, "%s/cgroup.procs", dir);
   procs_path = buf_steal (&p);
@@ -244,8 +419,8 @@ prepare_v1 (void)
 const char *
 devices_cgroup_procs (struct kiln_err *err)
 {
-  pthread_once (&procs_once, prepare_v1);
+  pthread_once (&procs_once, prepare);
   if (procs_path == NULL)
-    kiln_err_set (err, ENOTSUP, "device cgroup: %s", procs_why);
+    kiln_err_set (err, procs_err.code, "device cgroup: %s", procs_err.msg ? procs_err.msg : "unavailable");
   return procs_path;
 }

@@ -2,12 +2,13 @@
  * (its spec's rules, then those runc appends for every container), enforced by
  * the cgroup that every sandboxed process joins before it execs.
  *
- * cgroup v1 (a host whose devices controller is on v1, as this project's CI
- * machine): a child cgroup of kiln's own devices cgroup, `kiln-sandbox`, whose
- * devices.list is docker's list.  It is made once and shared by every sandbox;
- * nothing is left per container.  A host with no devices cgroup kiln can use gets
- * a stricter rule instead: making a device node is refused (seccomp), so no
- * device beyond /dev's own nodes can be opened. */
+ * A child cgroup of kiln's own, `kiln-sandbox`, made once and shared by every
+ * sandbox (nothing is left per container):
+ * - cgroup v1, where the host's devices controller is on v1 (this project's CI
+ *   machine): its devices.list is docker's list;
+ * - cgroup v2 (most hosts): a BPF_PROG_TYPE_CGROUP_DEVICE program made from the
+ *   same rules is attached to it, as runc does.
+ * KILN_DEVICE_CGROUP=v1|v2 picks one where both could serve (tests). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +38,27 @@ void devices_rule_v1 (const struct device_rule *r, char *out, size_t len);
  * default rules; made and configured on the first call of the process.  NULL
  * where the host has no devices cgroup kiln can use (err says why). */
 const char *devices_cgroup_procs (struct kiln_err *err);
+
+/* Where the sandbox cgroup goes: the v1 devices hierarchy's mount point joined
+ * with kiln's own v1 path, or the cgroup2 mount joined with kiln's v2 path.
+ * Read from the texts of /proc/self/mountinfo and /proc/self/cgroup; `prefer`
+ * is "v1", "v2" or NULL (v1 when the devices controller is on v1). */
+enum devices_cgroup_version
+{
+  DEVCG_NONE,
+  DEVCG_V1,
+  DEVCG_V2,
+};
+enum devices_cgroup_version devices_find_parent (const char *mountinfo, const char *self_cgroup, const char *prefer,
+                                                 char *dir, size_t len);
+
+/* Makes DIR (a v1 devices cgroup) carry the default rules unless it already does. */
+int devices_configure_v1 (const char *dir, struct kiln_err *err);
+
+/* The default rules as a cgroup device BPF program (struct bpf_insn); returns
+ * the number of instructions, at most `max`. */
+struct bpf_insn;
+size_t devices_bpf_program (const struct device_rule *rules, size_t n, struct bpf_insn *out, size_t max);
 
 /* linux.resources.devices for an OCI runtime: docker's spec rules (the runtime
  * appends its own defaults). */
