@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +22,9 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "worker/sandbox.h"
+#include "worker/seccomp.h"
 
 const char cmd_build_usage[]
     = "Usage: kiln build [OPTIONS] CONTEXT|-\n"
@@ -356,7 +361,11 @@ const char cmd_run_usage[]
       "      --name NAME          a name (accepted; containers are not kept yet)\n"
       "  -i, --interactive        keep standard input open\n"
       "  -t, --tty                standard input is a terminal\n"
-      "      --runtime runc|crun|PATH  run with an OCI runtime instead of kiln's sandbox\n";
+      "      --runtime runc|crun|PATH  run with an OCI runtime instead of kiln's sandbox\n"
+      "      --privileged         every capability and device, no seccomp, no masked paths\n"
+      "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"
+      "      --cap-drop CAP       drop a capability (ALL: every one)\n"
+      "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n";
 
 static int
 read_env_file (const char *path, struct strv *env, struct kiln_err *err)
@@ -402,6 +411,92 @@ read_env_file (const char *path, struct strv *env, struct kiln_err *err)
   return 0;
 }
 
+
+/* A capability as docker writes it: "NET_ADMIN", "CAP_NET_ADMIN", any case. */
+static int
+cap_bit (const char *name, int *bit, struct kiln_err *err)
+{
+  char full[64];
+  snprintf (full, sizeof full, "%s%s", strncasecmp (name, "CAP_", 4) == 0 ? "" : "CAP_", name);
+  cap_value_t v;
+  if (strlen (name) > 40 || cap_from_name (full, &v) < 0 || v < 0 || v > 63)
+    {
+      for (char *c = full; *c; c++)
+        *c = (char) toupper ((unsigned char) *c);
+      return kiln_err_set (err, KILN_EUSAGE, "unknown capability: \"%s\"", full);
+    }
+  *bit = v;
+  return 0;
+}
+
+/* --cap-add, --cap-drop and --security-opt into the spec, as docker reads them:
+ * drops first (ALL: every one), then adds (ALL: every one). */
+static int
+run_security (struct sandbox_spec *spec, const struct strv *add, const struct strv *drop, const struct strv *opts,
+              struct seccomp_profile **profile, struct kiln_err *err)
+{
+  uint64_t caps = sandbox_default_caps ();
+  for (size_t i = 0; i < drop->n; i++)
+    {
+      int b;
+      if (strcasecmp (drop->v[i], "ALL") == 0)
+        caps = 0;
+      else if (cap_bit (drop->v[i], &b, err) < 0)
+        return kiln_err_wrap (err, "invalid --cap-drop");
+      else
+        caps &= ~(1ULL << b);
+    }
+  for (size_t i = 0; i < add->n; i++)
+    {
+      int b;
+      if (strcasecmp (add->v[i], "ALL") == 0)
+        for (int c = 0; c <= CAP_LAST_CAP; c++)
+          caps |= 1ULL << c;
+      else if (cap_bit (add->v[i], &b, err) < 0)
+        return kiln_err_wrap (err, "invalid --cap-add");
+      else
+        caps |= 1ULL << b;
+    }
+  spec->caps_given = add->n || drop->n;
+  spec->caps = caps;
+  for (size_t i = 0; i < opts->n; i++)
+    {
+      const char *o = opts->v[i];
+      const char *eq = strpbrk (o, "=:");
+      size_t kl = eq ? (size_t) (eq - o) : strlen (o);
+      const char *val = eq ? eq + 1 : NULL;
+      if (kl == 17 && strncmp (o, "no-new-privileges", kl) == 0)
+        {
+          if (val && strcmp (val, "true") != 0 && strcmp (val, "false") != 0)
+            return kiln_err_set (err, KILN_EUSAGE, "invalid --security-opt %s: no-new-privileges takes true or false", o);
+          spec->no_new_privs = val == NULL || strcmp (val, "true") == 0;
+        }
+      else if (kl == 7 && strncmp (o, "seccomp", kl) == 0 && val && *val)
+        {
+          if (strcmp (val, "unconfined") == 0)
+            spec->seccomp_unconfined = true;
+          else if (strcmp (val, "builtin") != 0)
+            {
+              _cleanup_buf_ struct buf text = BUF_INIT;
+              _cleanup_close_ int fd = open (val, O_RDONLY | O_CLOEXEC);
+              if (fd < 0)
+                return kiln_err_set (err, errno, "--security-opt seccomp=%s: %s", val, strerror (errno));
+              if (read_all (fd, 4u << 20, &text, val, err) < 0)
+                return kiln_err_wrap (err, "--security-opt seccomp");
+              seccomp_profile_free (*profile);
+              if ((*profile = seccomp_profile_parse (buf_str (&text), text.len, err)) == NULL)
+                return kiln_err_wrap (err, "--security-opt seccomp=%s", val);
+              spec->seccomp_profile = *profile;
+            }
+        }
+      else if (kl == 8 && strncmp (o, "apparmor", kl) == 0)
+        ; /* kiln has no AppArmor profile to choose */
+      else
+        return kiln_err_set (err, KILN_EUSAGE, "invalid --security-opt: \"%s\"", o);
+    }
+  return 0;
+}
+
 int
 cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -412,8 +507,14 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
     {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
     {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
-    {"runtime", required_argument, NULL, 'T'}, {0}};
+    {"runtime", required_argument, NULL, 'T'}, {"privileged", no_argument, NULL, 'X'},
+    {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'd'},
+    {"security-opt", required_argument, NULL, 'S'}, {0}};
   struct sandbox_spec spec = {0};
+  _cleanup_strv_ struct strv cap_add = STRV_INIT;
+  _cleanup_strv_ struct strv cap_drop = STRV_INIT;
+  _cleanup_strv_ struct strv security_opts = STRV_INIT;
+  struct seccomp_profile *profile = NULL;
   _cleanup_strv_ struct strv extra_env = STRV_INIT;
   _cleanup_strv_ struct strv volumes = STRV_INIT;
   const char *user = NULL, *workdir = NULL, *entrypoint = NULL, *runtime = NULL;
@@ -456,10 +557,20 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       case 'i': interactive = true; break;
       case 't': tty = true; break;
       case 'T': runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg; break;
+      case 'X': spec.privileged = true; break;
+      case 'a': strv_push (&cap_add, optarg); break;
+      case 'd': strv_push (&cap_drop, optarg); break;
+      case 'S': strv_push (&security_opts, optarg); break;
       default: return cli_usage_error ("run", "unknown option");
       }
   if (optind >= argc)
     return cli_usage_error ("run", "expects an IMAGE");
+  if (run_security (&spec, &cap_add, &cap_drop, &security_opts, &profile, &err) < 0)
+    {
+      kiln_err_wrap (&err, "run");
+      err.code = KILN_EUSAGE;
+      return cli_fail (&err);
+    }
   const char *image = argv[optind];
   struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
@@ -627,6 +738,7 @@ out:
       free (tmp);
     }
   sandbox_spec_clear (&spec);
+  seccomp_profile_free (profile);
   image_info_clear (&ii);
   store_close (st);
   return rc;

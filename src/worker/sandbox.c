@@ -58,20 +58,27 @@ static const cap_value_t default_caps[] = {
 };
 #define N_DEFAULT_CAPS (sizeof default_caps / sizeof *default_caps)
 
-/* The bounding set (1 << CAP_X): docker's default, or all for a privileged sandbox. */
-static uint64_t
-bounding_caps (const struct sandbox_spec *s)
+uint64_t
+sandbox_default_caps (void)
 {
   uint64_t m = 0;
-  if (s->privileged)
-    {
-      for (int c = 0; c <= CAP_LAST_CAP; c++)
-        m |= 1ULL << c;
-      return m;
-    }
   for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
     m |= 1ULL << default_caps[i];
   return m;
+}
+
+/* The bounding set (1 << CAP_X): the spec's, docker's default, or all for a
+ * privileged sandbox; never more than kiln's own (a host may withhold some). */
+static uint64_t
+bounding_caps (const struct sandbox_spec *s)
+{
+  uint64_t own = 0;
+  for (int c = 0; c < 64; c++)
+    if (prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+      own |= 1ULL << c;
+  if (s->privileged)
+    return own;
+  return (s->caps_given ? s->caps : sandbox_default_caps ()) & own;
 }
 
 /* Must run while still privileged (before setuid): dropping from the bounding
@@ -94,7 +101,7 @@ set_capabilities (bool root, uint64_t caps)
 {
   cap_t c = cap_init ();
   if (root)
-    for (int v = 0; v <= CAP_LAST_CAP; v++)
+    for (int v = 0; v < 64; v++)
       if (caps & (1ULL << v))
         {
           cap_value_t one = v;
@@ -187,26 +194,29 @@ seccomp_cached (const char *store_root, uint64_t caps, struct sock_fprog *out, s
 static pthread_mutex_t seccomp_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct
 {
+  const struct seccomp_profile *profile;
   uint64_t caps;
   struct sock_fprog prog;
 } seccomp_progs[4];
 static size_t n_seccomp_progs;
 
 static const struct sock_fprog *
-seccomp_for (const char *store_root, uint64_t caps, struct kiln_err *err)
+seccomp_for (const char *store_root, const struct seccomp_profile *profile, uint64_t caps, struct kiln_err *err)
 {
   pthread_mutex_lock (&seccomp_lock);
   const struct sock_fprog *r = NULL;
   for (size_t i = 0; i < n_seccomp_progs && r == NULL; i++)
-    if (seccomp_progs[i].caps == caps)
+    if (seccomp_progs[i].caps == caps && seccomp_progs[i].profile == profile)
       r = &seccomp_progs[i].prog;
   if (r == NULL)
     {
+      /* Only docker's profile is kept in the store; a user's is compiled. */
       struct sock_fprog p;
-      if (seccomp_cached (store_root, caps, &p, err) == 0)
+      if ((profile ? seccomp_profile_compile (profile, caps, &p, err) : seccomp_cached (store_root, caps, &p, err)) == 0)
         {
           size_t slot = n_seccomp_progs < 4 ? n_seccomp_progs++ : 3;
           free (seccomp_progs[slot].prog.filter);
+          seccomp_progs[slot].profile = profile;
           seccomp_progs[slot].caps = caps;
           seccomp_progs[slot].prog = p;
           r = &seccomp_progs[slot].prog;
@@ -492,7 +502,10 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
       json_object_set_new (linux_, "maskedPaths", paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
       json_object_set_new (linux_, "readonlyPaths", paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
       json_object_set_new (linux_, "resources", json_pack ("{s:o}", "devices", devices_oci ()));
-      json_object_set_new (linux_, "seccomp", seccomp_profile_oci (seccomp_default_profile (), a->caps));
+      if (!s->seccomp_unconfined)
+        json_object_set_new (linux_, "seccomp", seccomp_profile_oci (s->seccomp_profile ? s->seccomp_profile
+                                                                                        : seccomp_default_profile (),
+                                                                     a->caps));
     }
   json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process", process,
                            "root", "path", s->merged, "readonly", s->readonly_root, "hostname",
@@ -884,7 +897,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   const char *devices_procs = NULL;
   if (!s->privileged)
     {
-      if ((filter = seccomp_for (s->store_root, caps, err)) == NULL)
+      if (!s->seccomp_unconfined && (filter = seccomp_for (s->store_root, s->seccomp_profile, caps, err)) == NULL)
         return -1;
       if (s->runtime == NULL && (devices_procs = devices_cgroup_procs (err)) == NULL)
         return kiln_err_wrap (err, "kiln cannot keep the sandbox from the host's devices");

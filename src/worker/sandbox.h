@@ -97,10 +97,23 @@ struct sandbox_spec
   /* Every capability, no seccomp filter, no masked paths, every device, /sys
    * writable: docker's --privileged, BuildKit's RUN --security=insecure. */
   bool privileged;
+  /* The bounding set (1 << CAP_X) when `caps_given` (run --cap-add/--cap-drop);
+   * else docker's default (sandbox_default_caps). */
+  bool caps_given;
+  uint64_t caps;
+  /* A seccomp profile (run --security-opt seccomp=FILE), NULL for docker's
+   * default; or none at all (seccomp=unconfined). */
+  const struct seccomp_profile *seccomp_profile;
+  bool seccomp_unconfined;
   /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
    * in docker, so setuid programs work. */
   bool no_new_privs;
 };
+
+struct seccomp_profile;
+
+/* docker's default bounding set, 1 << CAP_X. */
+uint64_t sandbox_default_caps (void);
 
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if
  * killed). Returns -1 only when the sandbox itself could not be set up. */
