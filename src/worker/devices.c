@@ -385,12 +385,13 @@ read_text (const char *path)
   return buf_steal (&b);
 }
 
-static char *procs_path;
-static struct kiln_err procs_err;
-static pthread_once_t procs_once = PTHREAD_ONCE_INIT;
+static char *outside_path;
+static struct kiln_err join_err;
+static int join_result = -1;
+static pthread_once_t join_once = PTHREAD_ONCE_INIT;
 
 static void
-prepare (void)
+join (void)
 {
   _cleanup_free_ char *mi = read_text ("/proc/self/mountinfo");
   _cleanup_free_ char *cg = read_text ("/proc/self/cgroup");
@@ -400,27 +401,46 @@ prepare (void)
       = mi && cg ? devices_find_parent (mi, cg, prefer && *prefer ? prefer : NULL, parent, sizeof parent) : DEVCG_NONE;
   if (v == DEVCG_NONE)
     {
-      kiln_err_set (&procs_err, ENOTSUP, "no devices cgroup (v1) or cgroup2 mount");
+      kiln_err_set (&join_err, ENOTSUP, "no devices cgroup (v1) or cgroup2 mount");
+      return;
+    }
+  /* Already in it (a kiln started by a kiln): nothing to do. */
+  size_t pl = strlen (parent);
+  if (pl >= 13 && strcmp (parent + pl - 13, "/kiln-sandbox") == 0)
+    {
+      join_result = 0;
       return;
     }
   snprintf (dir, sizeof dir, "%s/kiln-sandbox", parent);
   if (mkdir (dir, 0755) < 0 && errno != EEXIST)
     {
-      kiln_err_set (&procs_err, errno, "%s: %s", dir, strerror (errno));
+      kiln_err_set (&join_err, errno, "%s: %s", dir, strerror (errno));
       return;
     }
-  if ((v == DEVCG_V1 ? devices_configure_v1 (dir, &procs_err) : attach_v2 (dir, &procs_err)) < 0)
+  if ((v == DEVCG_V1 ? devices_configure_v1 (dir, &join_err) : attach_v2 (dir, &join_err)) < 0)
     return;
+  if (write_rule (dir, "cgroup.procs", "0") < 0)
+    {
+      kiln_err_set (&join_err, errno, "joining %s: %s", dir, strerror (errno));
+      return;
+    }
   struct buf p = BUF_INIT;
-  buf_printf (&p, "%s/cgroup.procs", dir);
-  procs_path = buf_steal (&p);
+  buf_printf (&p, "%s/cgroup.procs", parent);
+  outside_path = buf_steal (&p);
+  join_result = 0;
+}
+
+int
+devices_join (struct kiln_err *err)
+{
+  pthread_once (&join_once, join);
+  if (join_result < 0)
+    return kiln_err_set (err, join_err.code, "device cgroup: %s", join_err.msg ? join_err.msg : "unavailable");
+  return 0;
 }
 
 const char *
-devices_cgroup_procs (struct kiln_err *err)
+devices_outside_procs (void)
 {
-  pthread_once (&procs_once, prepare);
-  if (procs_path == NULL)
-    kiln_err_set (err, procs_err.code, "device cgroup: %s", procs_err.msg ? procs_err.msg : "unavailable");
-  return procs_path;
+  return outside_path;
 }

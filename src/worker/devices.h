@@ -34,10 +34,18 @@ extern const size_t devices_default_n;
 /* A rule as cgroup v1's devices.allow / devices.deny take it ("c 1:3 rwm"). */
 void devices_rule_v1 (const struct device_rule *r, char *out, size_t len);
 
-/* The cgroup.procs file a sandboxed process writes "0" to, to come under the
- * default rules; made and configured on the first call of the process.  NULL
- * where the host has no devices cgroup kiln can use (err says why). */
-const char *devices_cgroup_procs (struct kiln_err *err);
+/* Moves the whole calling process under the default rules, once: every sandbox
+ * it starts after is born in the cgroup.  A migration costs up to ~10 ms the
+ * first time a kernel sees one in a while (an RCU grace period) and microseconds
+ * after; paid once per kiln process instead of once per step.  kiln itself opens
+ * no device beyond docker's list.  -1 where the host has no devices cgroup kiln
+ * can use (err says why). */
+int devices_join (struct kiln_err *err);
+
+/* The cgroup.procs file of the cgroup kiln was in before devices_join: a
+ * privileged sandbox's first process writes "0" to it to leave the rules.
+ * NULL if kiln never joined. */
+const char *devices_outside_procs (void);
 
 /* Where the sandbox cgroup goes: the v1 devices hierarchy's mount point joined
  * with kiln's own v1 path, or the cgroup2 mount joined with kiln's v2 path.

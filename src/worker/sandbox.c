@@ -130,7 +130,7 @@ seccomp_cache_key (uint64_t caps, char *out, size_t len)
   sscanf (u.release, "%d.%d", &maj, &min);
   const struct scmp_version *v = seccomp_version ();
   char material[256];
-  int n = snprintf (material, sizeof material, "kiln-seccomp-1 docker-default %s %016llx %d.%d %u.%u.%u",
+  int n = snprintf (material, sizeof material, "kiln-seccomp-2 docker-default %s %016llx %d.%d %u.%u.%u",
                     seccomp_native_arch (), (unsigned long long) caps, maj, min, v ? v->major : 0,
                     v ? v->minor : 0, v ? v->micro : 0);
   struct digest d;
@@ -275,7 +275,7 @@ struct child_args
   char **envp;
   char *home;
   const struct sock_fprog *seccomp; /* NULL: none (privileged) */
-  const char *devices_procs;        /* the device cgroup to join; NULL: none */
+  const char *leave_devices;        /* privileged: the cgroup to go back to; NULL: stay */
   uint64_t caps;                    /* the bounding set */
 };
 
@@ -576,12 +576,13 @@ sandbox_init (struct child_args *a)
 {
   const struct sandbox_spec *s = a->s;
   int status_fd = a->status_fd;
-  /* docker's device allow-list: every process of the sandbox is in the cgroup. */
-  if (a->devices_procs)
+  /* docker's device allow-list holds kiln and what it starts (devices_join); a
+   * privileged sandbox leaves it. */
+  if (a->leave_devices)
     {
-      int cg = open (a->devices_procs, O_WRONLY | O_CLOEXEC);
+      int cg = open (a->leave_devices, O_WRONLY | O_CLOEXEC);
       if (cg < 0 || write (cg, "0", 1) != 1)
-        sandbox_die (status_fd, "joining the device cgroup %s: %s", a->devices_procs, strerror (errno));
+        sandbox_die (status_fd, "leaving the device cgroup for %s: %s", a->leave_devices, strerror (errno));
       close (cg);
     }
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -894,12 +895,14 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   /* docker's profile, made ready here: the child only loads and joins. */
   uint64_t caps = bounding_caps (s);
   const struct sock_fprog *filter = NULL;
-  const char *devices_procs = NULL;
-  if (!s->privileged)
+  const char *leave_devices = NULL;
+  if (s->privileged)
+    leave_devices = devices_outside_procs ();
+  else
     {
       if (!s->seccomp_unconfined && (filter = seccomp_for (s->store_root, s->seccomp_profile, caps, err)) == NULL)
         return -1;
-      if (s->runtime == NULL && (devices_procs = devices_cgroup_procs (err)) == NULL)
+      if (s->runtime == NULL && devices_join (err) < 0)
         return kiln_err_wrap (err, "kiln cannot keep the sandbox from the host's devices");
     }
   _cleanup_strv_ struct strv env = STRV_INIT;
@@ -913,7 +916,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
                             .envp = env.v,
                             .home = home,
                             .seccomp = filter,
-                            .devices_procs = devices_procs,
+                            .leave_devices = leave_devices,
                             .caps = caps};
   fflush (NULL);
   pid_t child = spawn_sandbox (flags, &args, !needs_go && s->runtime == NULL && !s->init);

