@@ -459,6 +459,7 @@ case_targets() {
 probe_words() { # probe_words GROUP: the probe's arguments for that group
   case $1 in
     status) echo status syscalls ;;
+    caps) echo status ;;
     devices) echo devices $("$PY" "$EXPECT" "$DEFAULTS" --device-args) nodes $("$PY" "$EXPECT" "$DEFAULTS" --node-args) ;;
     paths) echo paths $("$PY" "$EXPECT" "$DEFAULTS" --masked-args) $("$PY" "$EXPECT" "$DEFAULTS" --readonly-args) \
       sysctl $("$PY" "$EXPECT" "$DEFAULTS" --sysctl-args) ;;
@@ -490,10 +491,10 @@ probe_case() {
 @test "probe RUN: capabilities, Seccomp, NoNewPrivs and the seccomp policy are docker's [runc]" { probe_case runc build status root status,syscalls; }
 @test "probe kiln run: capabilities, Seccomp, NoNewPrivs and the seccomp policy are docker's [kiln]" { probe_case kiln run status root status,syscalls; }
 @test "probe kiln run: capabilities, Seccomp, NoNewPrivs and the seccomp policy are docker's [runc]" { probe_case runc run status root status,syscalls; }
-@test "probe RUN as USER nobody: no capabilities but docker's bounding set [kiln]" { probe_case kiln build status nobody status; }
-@test "probe RUN as USER nobody: no capabilities but docker's bounding set [runc]" { probe_case runc build status nobody status; }
-@test "probe kiln run -u nobody: no capabilities but docker's bounding set [kiln]" { probe_case kiln run status nobody status; }
-@test "probe kiln run -u nobody: no capabilities but docker's bounding set [runc]" { probe_case runc run status nobody status; }
+@test "probe RUN as USER nobody: no capabilities but docker's bounding set [kiln]" { probe_case kiln build caps nobody status; }
+@test "probe RUN as USER nobody: no capabilities but docker's bounding set [runc]" { probe_case runc build caps nobody status; }
+@test "probe kiln run -u nobody: no capabilities but docker's bounding set [kiln]" { probe_case kiln run caps nobody status; }
+@test "probe kiln run -u nobody: no capabilities but docker's bounding set [runc]" { probe_case runc run caps nobody status; }
 @test "probe RUN: devices: mknod works, only docker's allowed devices open [kiln]" { probe_case kiln build devices root devices; }
 @test "probe RUN: devices: mknod works, only docker's allowed devices open [runc]" { probe_case runc build devices root devices; }
 @test "probe kiln run: devices: mknod works, only docker's allowed devices open [kiln]" { probe_case kiln run devices root devices; }
@@ -601,3 +602,32 @@ network_host_case() {
 }
 @test "entitlements: RUN --network=host needs --allow network.host [kiln]" { network_host_case kiln; }
 @test "entitlements: RUN --network=host needs --allow network.host [runc]" { network_host_case runc; }
+
+# ---------- the oracle itself ----------
+
+# sandbox_expect.py's answers must be reachable: runc, configured as docker
+# configures it (from the same data), meets every one of them. A failure here is a
+# bug in the test, not in kiln.
+@test "oracle: a runc bundle configured as docker's defaults meets every probe expectation" {
+  local b=$TMP/bundle d
+  d=$(dirname "$KILN_ROOT")/probe-ctx
+  mkdir -p "$b/rootfs"/{bin,proc,sys,dev,tmp,etc}
+  cp /bin/busybox "$b/rootfs/bin/" && ln -s busybox "$b/rootfs/bin/sh"
+  cp -a "$d/probe" "$d/probe-suid" "$b/rootfs/"
+  (cd "$b" && runc spec)
+  local words
+  words="all $(probe_words devices) $(probe_words paths)"
+  "$PY" "$EXPECT" "$DEFAULTS" --docker-spec "$b/config.json" 0 /probe $words
+  run runc run --bundle "$b" "kiln-oracle-$$-$BATS_TEST_NUMBER" </dev/null
+  printf '%s\n' "$output" > "$TMP/probe.out"
+  run "$PY" "$EXPECT" "$DEFAULTS" --user root --require status,syscalls,fds,devices,sysctl "$TMP/probe.out"
+  [ "$status" -eq 0 ] || { complain "root in a docker-configured runc bundle"; return 1; }
+  "$PY" "$EXPECT" "$DEFAULTS" --docker-spec "$b/config.json" 65534 /probe status
+  run runc run --bundle "$b" "kiln-oracle-$$-$BATS_TEST_NUMBER" </dev/null
+  printf '%s\n' "$output" > "$TMP/probe.out"
+  run "$PY" "$EXPECT" "$DEFAULTS" --user nonroot --require status "$TMP/probe.out"
+  [ "$status" -eq 0 ] || { complain "nobody in a docker-configured runc bundle"; return 1; }
+  "$PY" "$EXPECT" "$DEFAULTS" --docker-spec "$b/config.json" 65534 /probe-suid euid
+  run runc run --bundle "$b" "kiln-oracle-$$-$BATS_TEST_NUMBER" </dev/null
+  [[ "$output" == *"PROBE uid=65534"*"PROBE euid=0"* ]] || { complain "a setuid-root program as nobody in a docker-configured runc bundle"; return 1; }
+}

@@ -8,8 +8,13 @@ readonly-paths.txt), never from values written to match kiln.
 
 OUTPUT_FILE holds the probe's "PROBE key=value" lines anywhere in its lines (a
 build log is fine). Prints one line per difference and exits 1 if there is one.
-  sandbox_expect.py DEFAULTS_DIR --masked-args | --readonly-args | --device-args | --node-args
+  sandbox_expect.py DEFAULTS_DIR --masked-args | --readonly-args | --device-args | --node-args | --sysctl-args
 print the probe's arguments for those lists (one word a line).
+  sandbox_expect.py DEFAULTS_DIR --docker-spec CONFIG_JSON UID ARG...
+rewrites a `runc spec` config.json into docker's defaults (capabilities, the
+seccomp profile as moby filters it, masked and read-only paths, device rules, no
+no_new_privs) running ARG... as UID: the oracle's own check, that a sandbox
+configured as docker is configured meets every expectation here.
 """
 import errno
 import json
@@ -278,6 +283,45 @@ def expectations(conf, user, got):
     return exp
 
 
+def docker_spec(conf, path, uid, args):
+    with open(path) as f:
+        c = json.load(f)
+    caps = read_lines(os.path.join(conf, "capabilities.txt"))
+    p = c["process"]
+    p["terminal"] = False
+    p["args"] = args
+    p["user"] = {"uid": uid, "gid": uid}
+    p["noNewPrivileges"] = False
+    p["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+    with open(os.path.join(conf, "seccomp-default.json")) as f:
+        profile = json.load(f)
+    arch = [a for a in profile["archMap"] if a["architecture"] == "SCMP_ARCH_X86_64"][0]
+    seccomp = {"defaultAction": profile["defaultAction"], "defaultErrnoRet": profile.get("defaultErrnoRet", 1),
+               "architectures": [arch["architecture"]] + (arch.get("subArchitectures") or []), "syscalls": []}
+    for r in seccomp_rules(profile, set(caps)):
+        seccomp["syscalls"].append({k: r[k] for k in ("names", "action", "args", "errnoRet") if r.get(k) is not None})
+    lx = c["linux"]
+    lx["seccomp"] = seccomp
+    lx["maskedPaths"] = masked_paths(conf)
+    lx["readonlyPaths"] = readonly_paths(conf)
+    devices = []
+    for r in device_rules(conf)[0]:
+        if r["layer"] != "docker":
+            continue  # runc appends its own rows itself
+        d = {"allow": r["allow"] == "true", "access": r["access"]}
+        if r["type"] != "a":
+            d["type"] = r["type"]
+        if r["major"] != "*":
+            d["major"] = int(r["major"])
+        if r["minor"] != "*":
+            d["minor"] = int(r["minor"])
+        devices.append(d)
+    lx.setdefault("resources", {})["devices"] = devices
+    c["root"]["readonly"] = False
+    with open(path, "w") as f:
+        json.dump(c, f, indent=1)
+
+
 GROUP_KEYS = {
     "status": ["status.CapBnd", "status.CapPrm", "status.CapEff", "status.CapInh", "status.CapAmb",
                "status.Seccomp", "status.NoNewPrivs"],
@@ -305,6 +349,9 @@ def main():
         return 0
     if a and a[0] == "--sysctl-args":
         print("\n".join(SYSCTLS))
+        return 0
+    if a and a[0] == "--docker-spec":
+        docker_spec(conf, a[1], int(a[2]), a[3:])
         return 0
     user, require = "root", []
     while a and a[0].startswith("--"):
