@@ -2167,8 +2167,8 @@ output_parse (const char *spec, struct output_spec *os)
         os->dest = f + 5;
       else if (strchr (f, '=') == NULL && os->type == NULL)
         {
-          /* docker's shorthand: -o DIR means type=local,dest=DIR */
-          os->type = "local";
+          /* docker's shorthands: -o DIR means type=local,dest=DIR, -o - a tar on stdout */
+          os->type = strcmp (f, "-") == 0 ? "tar" : "local";
           os->dest = f;
         }
     }

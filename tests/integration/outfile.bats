@@ -150,3 +150,13 @@ PY
   [ "$(tar -xOf "$TMP/fs.tar" b)" = built ]
   [ "$(cat "$TMP/iid.txt")" = "$output" ]
 }
+
+@test "build -o - and -o type=tar,dest=- write the filesystem tar to standard output" {
+  printf 'FROM busybox\nRUN echo built > /b\n' > "$CTX/Dockerfile"
+  cd "$TMP"
+  kiln build -o - "$CTX" > "$TMP/short.tar"
+  kiln build -o type=tar,dest=- "$CTX" > "$TMP/long.tar"
+  [ "$(tar -xOf "$TMP/short.tar" b)" = built ]
+  cmp "$TMP/short.tar" "$TMP/long.tar"
+  [ "$(names "$TMP")" = "$(printf 'ctx\nlong.tar\nshort.tar')" ]
+}
