@@ -42,6 +42,7 @@ const char cmd_build_usage[]
       "      --progress auto|tty|plain|quiet\n"
       "  -q, --quiet                   print only the image id\n"
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
+      "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
       "      --allow ENTITLEMENT       security.insecure (RUN --security=insecure) or\n"

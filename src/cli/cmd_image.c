@@ -710,7 +710,8 @@ const char cmd_save_usage[]
       "default; docker load and podman load read it), oci-archive, or oci-dir (an OCI\n"
       "image layout directory). Layers are compressed on the way out, on all cores:\n"
       "gzip by default for the OCI formats, none for docker-archive (as docker save).\n"
-      "The file appears only when it is complete.\n";
+      "The file appears only when it is complete; a named pipe is written in place;\n"
+      "a device or a socket is refused.\n";
 
 int
 cmd_save (struct kiln_ctx *ctx, int argc, char **argv)

@@ -18,6 +18,7 @@
 #include "store/blobs.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/outfile.h"
 #include "util/envmap.h"
 
 #define CHUNK (1u << 20)
@@ -35,17 +36,17 @@ archive_format_parse (const char *s)
   return -1;
 }
 
-/* ---------- writing: a tar or a directory, under a temporary name ---------- */
+/* ---------- writing: a tar (util/outfile) or a directory under a temporary name ---------- */
 
 struct out
 {
   enum archive_format fmt;
   struct archive *a;
-  int fd;      /* tar output */
-  int dirfd;   /* oci-dir output */
-  char *tmp;   /* temporary path, renamed to final on success */
+  struct outfile *file; /* tar output */
+  int fd;               /* its descriptor */
+  int dirfd;            /* oci-dir output */
+  char *tmp;            /* oci-dir: temporary path, renamed to final on success */
   char *final;
-  bool to_stdout;
   struct kiln_err *err;
 };
 
@@ -78,18 +79,16 @@ out_open (struct out *o, enum archive_format fmt, const char *path, struct kiln_
   o->fmt = fmt;
   o->fd = o->dirfd = -1;
   o->err = err;
-  o->to_stdout = strcmp (path, "-") == 0;
-  if (fmt == FORMAT_OCI_DIR && o->to_stdout)
-    return kiln_err_set (err, KILN_EUSAGE, "oci-dir needs a directory, not standard output");
-  if (!o->to_stdout)
+  if (fmt == FORMAT_OCI_DIR)
     {
+      if (strcmp (path, "-") == 0)
+        return kiln_err_set (err, KILN_EUSAGE, "oci-dir needs a directory, not standard output");
+      if (outfile_check (path, OUTFILE_DIR, err) < 0)
+        return -1;
       o->final = xstrdup (path);
       struct buf b = BUF_INIT;
       buf_printf (&b, "%s.kiln-tmp-%d", path, (int) getpid ());
       o->tmp = buf_steal (&b);
-    }
-  if (fmt == FORMAT_OCI_DIR)
-    {
       struct stat sb;
       if (stat (path, &sb) == 0 && (!S_ISDIR (sb.st_mode) || rmdir (path) < 0))
         return kiln_err_set (err, EEXIST, "%s already exists and is not an empty directory", path);
@@ -98,9 +97,9 @@ out_open (struct out *o, enum archive_format fmt, const char *path, struct kiln_
         return kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
       return 0;
     }
-  o->fd = o->to_stdout ? dup (1) : open (o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (o->fd < 0)
-    return kiln_err_set (err, errno, "%s: %s", o->tmp ? o->tmp : "stdout", strerror (errno));
+  if ((o->file = outfile_open (path, OUTFILE_STDOUT, err)) == NULL)
+    return -1;
+  o->fd = outfile_fd (o->file);
   o->a = archive_write_new ();
   archive_write_set_format_pax_restricted (o->a);
   archive_write_set_bytes_per_block (o->a, 65536);
@@ -110,18 +109,16 @@ out_open (struct out *o, enum archive_format fmt, const char *path, struct kiln_
   return 0;
 }
 
+/* Frees what out_open() made; `keep` when the output was committed. */
 static void
-out_abort (struct out *o)
+out_free (struct out *o, bool keep)
 {
   if (o->a)
     archive_write_free (o->a);
-  o->a = NULL;
-  if (o->fd >= 0)
-    close (o->fd);
+  outfile_abort (o->file);
   if (o->dirfd >= 0)
     close (o->dirfd);
-  o->fd = o->dirfd = -1;
-  if (o->tmp)
+  if (o->tmp && !keep)
     {
       struct kiln_err ignored = {0};
       store_remove_tree (AT_FDCWD, o->tmp, &ignored);
@@ -129,7 +126,14 @@ out_abort (struct out *o)
     }
   free (o->tmp);
   free (o->final);
-  o->tmp = o->final = NULL;
+  memset (o, 0, sizeof *o);
+  o->fd = o->dirfd = -1;
+}
+
+static void
+out_abort (struct out *o)
+{
+  out_free (o, false);
 }
 
 static int
@@ -138,27 +142,17 @@ out_close (struct out *o, struct kiln_err *err)
   int r = 0;
   if (o->a && archive_write_close (o->a) != ARCHIVE_OK)
     r = kiln_err_set (err, EIO, "writing the archive: %s", archive_error_string (o->a));
-  if (r == 0 && o->fd >= 0 && !o->to_stdout && fsync (o->fd) < 0)
-    r = kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
+  if (r == 0 && o->file)
+    {
+      r = outfile_commit (o->file, err);
+      o->file = NULL;
+    }
   if (r == 0 && o->dirfd >= 0 && syncfs (o->dirfd) < 0)
     r = kiln_err_set (err, errno, "%s: %s", o->tmp, strerror (errno));
   if (r == 0 && o->tmp && rename (o->tmp, o->final) < 0)
     r = kiln_err_set (err, errno, "%s: %s", o->final, strerror (errno));
-  if (r < 0)
-    {
-      out_abort (o);
-      return -1;
-    }
-  if (o->a)
-    archive_write_free (o->a);
-  if (o->fd >= 0)
-    close (o->fd);
-  if (o->dirfd >= 0)
-    close (o->dirfd);
-  free (o->tmp);
-  free (o->final);
-  memset (o, 0, sizeof *o);
-  return 0;
+  out_free (o, r == 0);
+  return r;
 }
 
 static void
@@ -375,6 +369,9 @@ write_layer_entry (struct out *o, struct kiln_store *st, const struct image_laye
 int
 image_save (struct kiln_store *st, const struct save_opts *o, const struct strv *images, struct kiln_err *err)
 {
+  /* A path that cannot be written is refused before any work; out_open() looks again. */
+  if (outfile_check (o->output, o->format == FORMAT_OCI_DIR ? OUTFILE_DIR : OUTFILE_STDOUT, err) < 0)
+    return -1;
   if (store_lock_shared (st, err) < 0)
     return -1;
   struct export_plan *plan = xcalloc (images->n ? images->n : 1, sizeof *plan);

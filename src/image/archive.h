@@ -2,10 +2,11 @@
  *
  * Formats: docker-archive (what `docker save` writes since 25: manifest.json plus
  * an OCI layout inside the tar, read by docker and podman), oci-archive (a tar of
- * an OCI image layout) and oci-dir (the layout as a directory).  Output is written
- * under a temporary name and renamed when complete; input blobs are verified
- * against their digests and layers against their diff_ids before anything is
- * recorded. */
+ * an OCI image layout) and oci-dir (the layout as a directory).  A tar goes out
+ * through util/outfile (a file appears whole or not at all, a named pipe is written
+ * in place, a device is refused); a directory is made under a temporary name and
+ * renamed when complete.  Input blobs are verified against their digests and layers
+ * against their diff_ids before anything is recorded. */
 #pragma once
 #include "image/image.h"
 #include "store/store.h"

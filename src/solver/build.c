@@ -35,6 +35,7 @@
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/envmap.h"
+#include "util/outfile.h"
 #include "util/utf8.h"
 #include "worker/fetch.h"
 #include "worker/fileop.h"
@@ -2163,33 +2164,69 @@ write_all_sink (void *ud, const void *buf, size_t len, struct kiln_err *err)
   return write_all (*(int *) ud, buf, len, "--output", err);
 }
 
+/* --output's type= and dest=, pointing into `copy` (the caller frees it). */
+struct output_spec
+{
+  char *copy;
+  const char *type;
+  const char *dest;
+};
+
+static void
+output_parse (const char *spec, struct output_spec *os)
+{
+  os->copy = xstrdup (spec);
+  os->type = os->dest = NULL;
+  for (char *save = NULL, *f = strtok_r (os->copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
+    {
+      if (strncmp (f, "type=", 5) == 0)
+        os->type = f + 5;
+      else if (strncmp (f, "dest=", 5) == 0)
+        os->dest = f + 5;
+      else if (strchr (f, '=') == NULL && os->type == NULL)
+        {
+          /* docker's shorthands: -o DIR means type=local,dest=DIR, -o - a tar on stdout */
+          os->type = strcmp (f, "-") == 0 ? "tar" : "local";
+          os->dest = f;
+        }
+    }
+  if (os->type == NULL)
+    os->type = "local";
+}
+
+/* Refuses an --output dest= or --iidfile that cannot be written (a device, a
+ * socket...) before anything is built, as docker refuses them. */
+static int
+outputs_check (const struct build_request *rq, struct kiln_err *err)
+{
+  if (rq->iidfile && outfile_check (rq->iidfile, 0, err) < 0)
+    return -1;
+  if (rq->output == NULL)
+    return 0;
+  struct output_spec os;
+  output_parse (rq->output, &os);
+  int r = 0;
+  if (os.dest && strcmp (os.type, "image") != 0)
+    r = outfile_check (os.dest, strcmp (os.type, "local") == 0 ? OUTFILE_DIR : OUTFILE_STDOUT, err);
+  free (os.copy);
+  return r;
+}
+
 static int
 export_output (struct builder *b, const struct stage_out *o, const struct digest *id)
 {
-  const char *spec = b->rq->output;
-  _cleanup_free_ char *copy = xstrdup (spec);
-  const char *type = NULL, *dest = NULL;
-  for (char *save = NULL, *f = strtok_r (copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
-    {
-      if (strncmp (f, "type=", 5) == 0)
-        type = f + 5;
-      else if (strncmp (f, "dest=", 5) == 0)
-        dest = f + 5;
-      else if (strchr (f, '=') == NULL && type == NULL)
-        {
-          /* docker's shorthand: -o DIR means type=local,dest=DIR */
-          type = "local";
-          dest = f;
-        }
-    }
-  if (type == NULL)
-    type = "local";
+  struct output_spec os;
+  output_parse (b->rq->output, &os);
+  _cleanup_free_ char *copy = os.copy;
+  const char *type = os.type, *dest = os.dest;
   if (strcmp (type, "image") == 0)
     return 0;
   if (dest == NULL)
     return kiln_err_set (b->err, KILN_EUSAGE, "--output type=%s needs dest=PATH", type);
   if (strcmp (type, "local") == 0)
     {
+      if (outfile_check (dest, OUTFILE_DIR, b->err) < 0)
+        return -1;
       if (mkdir (dest, 0755) < 0 && errno != EEXIST)
         return kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
       struct step_dirs sd;
@@ -2223,25 +2260,21 @@ export_output (struct builder *b, const struct stage_out *o, const struct digest
         r = fileop_run (&op, b->err);
       op.dest = NULL;
       fileop_clear (&op);
-      if (r == 0)
+      struct outfile *out = r == 0 ? outfile_open (dest, OUTFILE_STDOUT, b->err) : NULL;
+      if (out)
         {
-          struct buf tmp = BUF_INIT;
-          buf_printf (&tmp, "%s.kiln-tmp", dest);
-          int fd = strcmp (dest, "-") == 0 ? dup (1) : open (buf_str (&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-          if (fd < 0)
-            r = kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
+          int fd = outfile_fd (out);
+          struct layer_write_opts lo = {.clamp_mtime = -1};
+          struct layer_sink sink = {write_all_sink, &fd};
+          struct digest d;
+          r = layer_write_tar (sd.sn.fs_fd, &lo, &sink, &d, NULL, b->err);
+          if (r == 0)
+            r = outfile_commit (out, b->err);
           else
-            {
-              struct layer_write_opts lo = {.clamp_mtime = -1};
-              struct layer_sink sink = {write_all_sink, &fd};
-              struct digest d;
-              r = layer_write_tar (sd.sn.fs_fd, &lo, &sink, &d, NULL, b->err);
-              close (fd);
-              if (r == 0 && strcmp (dest, "-") != 0 && rename (buf_str (&tmp), dest) < 0)
-                r = kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
-            }
-          buf_free (&tmp);
+            outfile_abort (out);
         }
+      else
+        r = -1;
       snapshot_abort (&sd.sn);
       return r;
     }
@@ -2278,7 +2311,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   int ret = -1;
   bool *prebuilt = NULL;
   double t0 = now_s ();
-  if (store_lock_shared (st, err) < 0)
+  if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
     return -1;
   interrupted = 0;
   struct sigaction sa, old_int, old_term;
@@ -2407,14 +2440,10 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
   if (rq->output && export_output (&b, fin, id) < 0)
     goto out;
-  if (rq->iidfile)
+  if (rq->iidfile && outfile_put (rq->iidfile, id->str, strlen (id->str), err) < 0)
     {
-      FILE *f = fopen (rq->iidfile, "w");
-      if (f == NULL || fprintf (f, "%s", id->str) < 0 || fclose (f) != 0)
-        {
-          kiln_err_set (err, errno, "--iidfile %s: %s", rq->iidfile, strerror (errno));
-          goto out;
-        }
+      kiln_err_wrap (err, "--iidfile");
+      goto out;
     }
   char size[32];
   format_size (total, size);
