@@ -285,7 +285,15 @@ mask_path (int root_fd, const char *path, int status_fd)
   if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
     r = mount ("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
   else
-    r = mount ("/dev/null", target, NULL, MS_BIND, NULL);
+    {
+      /* The sandbox's own /dev/null, made above: never a host path. */
+      int null = rootfs_open_in_root (root_fd, "/dev/null", O_PATH, 0);
+      char src[64];
+      snprintf (src, sizeof src, "/proc/self/fd/%d", null);
+      r = null < 0 ? -1 : mount (src, target, NULL, MS_BIND, NULL);
+      if (null >= 0)
+        close (null);
+    }
   if (r < 0)
     sandbox_die (status_fd, "masking %s: %s", path, strerror (errno));
   close (fd);

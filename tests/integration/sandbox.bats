@@ -101,8 +101,10 @@ canary_make() {
 }
 
 # A listing (type, mode, owner, size, link target) and the sha256 of each file.
+# The context as the host sees it, but the Dockerfile (each variant writes its own).
 tree_state() {
-  (cd "$1" && find . -printf '%y %m %u:%g %s %p -> %l\n' | sort && find . -type f -exec sha256sum {} + | sort)
+  (cd "$1" && find . ! -path ./Dockerfile -printf '%y %m %u:%g %s %p -> %l\n' | sort &&
+    find . -type f ! -path ./Dockerfile -exec sha256sum {} + | sort)
 }
 
 canary_watch() {
@@ -574,7 +576,7 @@ fds_case() {
 insecure_case() {
   RUNTIME=$1
   local bad=0
-  df 'FROM busybox' "RUN --security=insecure sh -c 'mount -t tmpfs none /mnt && echo MOUNTED-$ITOKEN'"
+  df 'FROM busybox' "RUN --security=insecure sh -c 'mkdir -p /mnt && mount -t tmpfs none /mnt && echo MOUNTED-$ITOKEN'"
   run kb "$CTX"
   [ "$status" -ne 0 ] || { complain "RUN --security=insecure ran without --allow security.insecure"; bad=1; }
   [[ "$output" == *"security.insecure"* && "$output" == *"not allowed"* ]] \
