@@ -633,3 +633,85 @@ network_host_case() {
   run runc run --bundle "$b" "kiln-oracle-$$-$BATS_TEST_NUMBER" </dev/null
   [[ "$output" == *"PROBE uid=65534"*"PROBE euid=0"* ]] || { complain "a setuid-root program as nobody in a docker-configured runc bundle"; return 1; }
 }
+
+# ---------- relaxing is explicit (kiln run's flags), and the device rules on cgroup v2 ----------
+
+# docker's default bounding set as a mask, from capabilities.txt (capsh knows the numbers).
+caps_mask() { # caps_mask [+CAP|-CAP]...
+  "$PY" - "$DEFAULTS/capabilities.txt" "$@" <<'PYEOF'
+import sys, ctypes, ctypes.util
+libcap = ctypes.CDLL(ctypes.util.find_library("cap"))
+def num(name):
+    v = ctypes.c_int()
+    assert libcap.cap_from_name(name.lower().encode(), ctypes.byref(v)) == 0, name
+    return v.value
+caps = {num(l.strip()) for l in open(sys.argv[1]) if l.strip()}
+for a in sys.argv[2:]:
+    (caps.add if a[0] == "+" else caps.discard)(num(a[1:]))
+print("%016x" % sum(1 << c for c in caps))
+PYEOF
+}
+
+status_of() { # status_of FIELD (from the probe image's /proc/self/status)
+  grep "^$1:" | awk '{print $2}'
+}
+
+@test "run: --cap-add/--cap-drop change the bounding set from docker's; an unknown one is refused" {
+  run kiln run --rm --cap-add NET_ADMIN --cap-drop chown sbx-probe:1 cat /proc/self/status
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(status_of CapBnd <<<"$output")" = "$(caps_mask +CAP_NET_ADMIN -CAP_CHOWN)" ]
+  [ "$(status_of CapEff <<<"$output")" = "$(caps_mask +CAP_NET_ADMIN -CAP_CHOWN)" ]
+  [ "$(status_of CapInh <<<"$output")" = 0000000000000000 ]
+  run kiln run --rm --cap-drop ALL --cap-add KILL sbx-probe:1 cat /proc/self/status
+  [ "$(status_of CapBnd <<<"$output")" = 0000000000000020 ]
+  # With CAP_SYS_ADMIN, docker's profile lets a namespace be made.
+  run kiln run --rm sbx-probe:1 unshare -U true
+  [ "$status" -ne 0 ]
+  run kiln run --rm --cap-add SYS_ADMIN sbx-probe:1 unshare -U true
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln run --rm --cap-add CAP_NOPE sbx-probe:1 true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid --cap-add: unknown capability: "CAP_NOPE"'* ]]
+}
+
+@test "run: --privileged gets every capability kiln has, no seccomp, nothing masked; --security-opt relaxes or tightens one thing" {
+  own=$(grep '^CapBnd:' /proc/self/status | awk '{print $2}')
+  run kiln run --rm --privileged sbx-probe:1 sh -c 'cat /proc/self/status; mkdir -p /m && mount -t tmpfs x /m && echo MOUNTED; grep -c " /proc/sys " /proc/self/mountinfo; true'
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(status_of CapBnd <<<"$output")" = "$own" ]
+  [ "$(status_of Seccomp <<<"$output")" = 0 ]
+  [[ "$output" == *MOUNTED* ]]
+  [ "${lines[-1]}" = 0 ] # /proc/sys is not a read-only mount of its own
+  run kiln run --rm --security-opt no-new-privileges sbx-probe:1 cat /proc/self/status
+  [ "$(status_of NoNewPrivs <<<"$output")" = 1 ]
+  run kiln run --rm --security-opt seccomp=unconfined sbx-probe:1 cat /proc/self/status
+  [ "$(status_of Seccomp <<<"$output")" = 0 ]
+  echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' > "$TMP/profile.json"
+  run kiln run --rm --security-opt "seccomp=$TMP/profile.json" sbx-probe:1 mkdir /x
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Permission denied"* ]]
+  echo '{"defaultAction":"SCMP_ACT_NOPE"}' > "$TMP/bad.json"
+  run kiln run --rm --security-opt "seccomp=$TMP/bad.json" sbx-probe:1 true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"seccomp profile: defaultAction is missing or unknown"* ]]
+  run kiln run --rm --security-opt bogus sbx-probe:1 true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid --security-opt: "bogus"'* ]]
+}
+
+@test "devices: the same allow-list through a cgroup v2 device program (KILN_DEVICE_CGROUP=v2)" {
+  grep -q ' - cgroup2 ' /proc/self/mountinfo || { echo "no cgroup2 mount on this host" >&2; false; }
+  cmd='mknod /tmp/kvm c 10 232 && echo MADE; cat /tmp/kvm; mknod /tmp/fuse c 10 229; cat /tmp/fuse; head -c 4 /dev/urandom | wc -c; : > /dev/null && echo NULL-OK'
+  for how in build run; do
+    if [ $how = build ]; then
+      printf 'FROM busybox\nRUN %s\n' "$cmd" > "$CTX/Dockerfile"
+      run env KILN_DEVICE_CGROUP=v2 "$KILN" build --no-cache --progress plain "$CTX"
+    else
+      run env KILN_DEVICE_CGROUP=v2 "$KILN" run --rm busybox sh -c "$cmd"
+    fi
+    [[ "$output" == *MADE* ]] || { echo "$how: $output"; false; }
+    [[ "$output" == *"can't open '/tmp/kvm': Operation not permitted"* ]] || { echo "$how: $output"; false; }
+    [[ "$output" == *"can't open '/tmp/fuse': Operation not permitted"* ]] || { echo "$how: $output"; false; }
+    [[ "$output" == *NULL-OK* ]] || { echo "$how: $output"; false; }
+  done
+}
