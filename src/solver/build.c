@@ -433,7 +433,15 @@ cleaner_start (struct builder *b)
   pid_t c = fork ();
   if (c == 0)
     {
+      /* It keeps only the store's root and its pipe: a lock, a cache mount's
+       * flock or a caller's pipe held here would outlive the build. */
       close (p[1]);
+      int pin = fcntl (p[0], F_DUPFD, 64), root = fcntl (b->st->root_fd, F_DUPFD, 64);
+      if (pin < 0 || root < 0 || dup2 (pin, 3) < 0 || dup2 (root, 4) < 0)
+        _exit (1);
+      close_range (5, ~0U, 0);
+      p[0] = 3;
+      b->st->root_fd = 4;
       FILE *in = fdopen (p[0], "r");
       char line[128];
       /* An empty line ends the work: processes forked later (the build's network
