@@ -414,7 +414,8 @@ step_begin (struct builder *b, struct step_dirs *sd)
 /* A finished step's scratch dirs (overlay work dir, mount points, /etc files) are
  * moved into tmp/trash-PID and removed by a helper process while the next step runs:
  * removing them in line cost every RUN one to two milliseconds.  Whatever is left
- * after a crash is in tmp/, which `system check --repair` and prune clear. */
+ * after a crash is in tmp/: the next writer to lock the store removes it once this
+ * process is gone (store.c, clean_dead_tmp); `system check --repair` and prune too. */
 static void
 cleaner_start (struct builder *b)
 {

@@ -33,7 +33,9 @@ struct kiln_store
 struct kiln_store *store_open (const char *root, struct kiln_err *err);
 void store_close (struct kiln_store *st);
 
-/* Takes the GC lock shared (writers) or exclusive (collectors). Idempotent. */
+/* Takes the GC lock shared (writers) or exclusive (collectors). Idempotent.
+ * A process's first shared lock also removes the tmp/ entries of processes that
+ * are gone (every tmp/ name is PREFIX-PID-...; see store_tmp_dir). */
 int store_lock_shared (struct kiln_store *st, struct kiln_err *err);
 int store_lock_exclusive (struct kiln_store *st, struct kiln_err *err);
 
