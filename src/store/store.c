@@ -380,8 +380,10 @@ store_tmp_dir (struct kiln_store *st, const char *prefix, struct kiln_err *err)
   return NULL;
 }
 
+static int remove_tree (int dirfd, const char *name, uint64_t *freed, unsigned depth, struct kiln_err *err);
+
 static int
-remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
+remove_children (int fd, const char *what, uint64_t *freed, unsigned depth, struct kiln_err *err)
 {
   if (depth > 4096)
     return kiln_err_set (err, ELOOP, "%s: tree too deep to remove", what);
@@ -394,40 +396,73 @@ remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (unlinkat (fd, de->d_name, 0) == 0)
-        continue;
-      if (errno != EISDIR && errno != EPERM)
+      if (freed == NULL)
         {
-          ret = kiln_err_set (err, errno, "%s/%s: %s", what, de->d_name, strerror (errno));
-          break;
+          if (unlinkat (fd, de->d_name, 0) == 0)
+            continue;
+          if (errno != EISDIR && errno != EPERM)
+            {
+              ret = kiln_err_set (err, errno, "%s/%s: %s", what, de->d_name, strerror (errno));
+              break;
+            }
         }
-      ret = store_remove_tree (fd, de->d_name, err);
-      if (ret == 0)
+      /* Counting stats every entry first; only a directory's removal rewinds. */
+      bool dir = freed == NULL || de->d_type == DT_DIR || de->d_type == DT_UNKNOWN;
+      ret = remove_tree (fd, de->d_name, freed, depth + 1, err);
+      if (ret == 0 && dir)
         rewinddir (d); /* the directory changed under readdir */
     }
   closedir (d);
   return ret;
 }
 
-int
-store_remove_tree (int dirfd, const char *name, struct kiln_err *err)
+/* Removes `name`; with `freed`, first adds the blocks each inode gives back (a
+ * file also linked from elsewhere frees nothing yet). */
+static int
+remove_tree (int dirfd, const char *name, uint64_t *freed, unsigned depth, struct kiln_err *err)
 {
-  if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0)
+  struct stat s;
+  if (freed)
+    {
+      if (fstatat (dirfd, name, &s, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+      if (!S_ISDIR (s.st_mode))
+        {
+          if (unlinkat (dirfd, name, 0) < 0)
+            return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+          if (s.st_nlink <= 1)
+            *freed += (uint64_t) s.st_blocks * 512;
+          return 0;
+        }
+    }
+  else if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT || unlinkat (dirfd, name, AT_REMOVEDIR) == 0)
     return 0;
   int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
   /* A directory made read-only by its layer must be writable to be emptied. */
   fchmod (fd, 0700);
-  int r = remove_children (fd, name, err, 0);
+  int r = remove_children (fd, name, freed, depth, err);
   close (fd);
   if (r < 0)
     return -1;
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0)
+    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  if (freed)
+    *freed += (uint64_t) s.st_blocks * 512;
   return 0;
+}
+
+int
+store_remove_tree (int dirfd, const char *name, struct kiln_err *err)
+{
+  return remove_tree (dirfd, name, NULL, 0, err);
+}
+
+int
+store_remove_tree_counted (int dirfd, const char *name, uint64_t *freed, struct kiln_err *err)
+{
+  return remove_tree (dirfd, name, freed, 0, err);
 }
 
 int

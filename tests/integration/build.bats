@@ -396,3 +396,30 @@ b" ]
   run env KILN_ROOT="$TMP/other" "$KILN" run --rm lbl:1 cat /hi
   [ "$output" = hi ]
 }
+
+@test "system df counts the layers only the build cache keeps; prune reports what it frees on disk" {
+  export KILN_ROOT=$TMP/dfstore
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" --root "$KILN_ROOT" >/dev/null
+  df 'FROM busybox\nRUN head -c 20000000 /dev/urandom > /big\n'
+  id=$(kiln build -q "$CTX")
+  kiln rmi "$id" >/dev/null
+  run kiln system df
+  [ "$status" -eq 0 ]
+  read -r _ _ total active size recl <<<"${lines[2]}"
+  [ "$total" = 1 ] && [ "$size" = 20MB ] && [ "$recl" = 20MB ] || { echo "$output"; false; }
+  before=$(du -sB1 "$KILN_ROOT" | cut -f1)
+  run kiln system prune -f
+  [ "$status" -eq 0 ]
+  after=$(du -sB1 "$KILN_ROOT" | cut -f1)
+  reported=$(sed -n 's/^Total reclaimed space: //p' <<<"$output")
+  python3 - "$reported" "$((before - after))" <<'PY' || { echo "$output"; false; }
+import re, sys
+n, unit = re.fullmatch(r"([0-9.]+)([kMG]?B)", sys.argv[1]).groups()
+reported = float(n) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
+freed = int(sys.argv[2])
+assert freed > 19e6 and abs(reported - freed) <= 0.02 * freed, (reported, freed)
+PY
+  run kiln system df
+  read -r _ _ total active size recl <<<"${lines[2]}"
+  [ "$total" = 0 ] && [ "$size" = 0B ] || { echo "$output"; false; }
+}
