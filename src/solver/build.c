@@ -1905,6 +1905,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
         break;
       }
     }
+  /* Whatever failed in the step (making its snapshot, mounting its layers) names its line. */
+  if (r < 0)
+    step_fail_located (b, ex);
   inst_free (ex);
   return r;
 }

@@ -423,3 +423,11 @@ PY
   read -r _ _ total active size recl <<<"${lines[2]}"
   [ "$total" = 0 ] && [ "$size" = 0B ] || { echo "$output"; false; }
 }
+
+@test "a WORKDIR nested deeper than 1024 levels is refused with its Dockerfile line" {
+  python3 -c 'import sys; open(sys.argv[1], "w").write("FROM busybox\nRUN true\nWORKDIR /" + "/".join(["d"] * 1100) + "\n")' "$CTX/Dockerfile"
+  run kiln build "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"$CTX/Dockerfile:3:1: "*": directories nested deeper than 1024 levels"* ]] || { echo "${output:0:600}"; false; }
+  [[ "$output" == *"    WORKDIR /d/d/d"* ]]
+}
