@@ -38,6 +38,7 @@
 #include "util/utf8.h"
 #include "worker/fetch.h"
 #include "worker/fileop.h"
+#include "worker/overlay.h"
 #include "worker/sandbox.h"
 
 #define TAIL_LINES 20
@@ -1041,18 +1042,30 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   return 0;
 }
 
-/* Makes the scratch dirs of a step and the lowers of the image so far. */
+/* Makes the scratch dirs of a step and the lowers of the image so far, which one
+ * overlay mount must hold.  Trees not committed yet have longer paths: near the
+ * limit they are committed first, so that it is the same wherever a batch ends. */
 static int
 step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers)
 {
   if (step_begin (b, sd) < 0)
     return -1;
   if (lowers_of (b, &o->layers, lowers) < 0)
+    goto fail;
+  if (overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
     {
-      snapshot_abort (&sd->sn);
-      return -1;
+      if (b->pending.n == 0)
+        goto fail;
+      kiln_err_clear (b->err);
+      strv_free (lowers);
+      if (build_flush (b, b->err) < 0 || lowers_of (b, &o->layers, lowers) < 0
+          || overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
+        goto fail;
     }
   return 0;
+fail:
+  snapshot_abort (&sd->sn);
+  return -1;
 }
 
 /* After the step filled its upper: snapshot it, record it in the cache, apply it. */

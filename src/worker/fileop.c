@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "worker/overlay.h"
 #include "worker/users.h"
 
 #define CHUNK (1u << 20)
@@ -616,27 +617,12 @@ child (const struct fileop *op, int err_fd)
   snprintf (snapdir, sizeof snapdir, "%s/snapshots", op->store_root);
   if (chdir (snapdir) < 0)
     fail (&c, "%s: %s", snapdir, strerror (errno));
+  char empty[4200];
+  snprintf (empty, sizeof empty, "%s.empty", op->merged);
+  if (op->lowers.n < (op->upper ? 1u : 2u))
+    mkdir (empty, 0755);
   struct buf opts = BUF_INIT;
-  buf_puts (&opts, "lowerdir=");
-  if (op->lowers.n == 0)
-    {
-      char empty[4200];
-      snprintf (empty, sizeof empty, "%s.empty", op->merged);
-      mkdir (empty, 0755);
-      buf_puts (&opts, empty);
-    }
-  for (size_t i = 0; i < op->lowers.n; i++)
-    buf_printf (&opts, "%s%s", i ? ":" : "", op->lowers.v[i]);
-  if (op->upper == NULL && op->lowers.n == 1)
-    {
-      /* A read-only overlay needs two lowers: add an empty one. */
-      char empty[4200];
-      snprintf (empty, sizeof empty, "%s.empty", op->merged);
-      mkdir (empty, 0755);
-      buf_printf (&opts, ":%s", empty);
-    }
-  if (op->upper)
-    buf_printf (&opts, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,volatile", op->upper, op->work);
+  overlay_options (&opts, &op->lowers, empty, op->upper, op->work);
   if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
     fail (&c, "mounting the image: %s", strerror (errno));
   c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -668,18 +654,10 @@ child (const struct fileop *op, int err_fd)
   else
     {
       buf_reset (&opts);
-      buf_puts (&opts, "lowerdir=");
-      for (size_t i = 0; i < op->src_lowers.n; i++)
-        buf_printf (&opts, "%s%s", i ? ":" : "", op->src_lowers.v[i]);
-      if (op->src_lowers.n <= 1)
-        {
-          char empty[4200];
-          snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
-          mkdir (empty, 0755);
-          buf_printf (&opts, "%s%s", op->src_lowers.n ? ":" : "", empty);
-          if (op->src_lowers.n == 0)
-            buf_printf (&opts, ":%s", empty);
-        }
+      snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
+      if (op->src_lowers.n < 2)
+        mkdir (empty, 0755);
+      overlay_options (&opts, &op->src_lowers, empty, NULL, NULL);
       mkdir (op->merged_src, 0755); /* made only by the steps that need it */
       if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
         fail (&c, "mounting the source: %s", strerror (errno));

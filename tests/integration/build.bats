@@ -431,3 +431,15 @@ PY
   [[ "$output" == *"$CTX/Dockerfile:3:1: "*": directories nested deeper than 1024 levels"* ]] || { echo "${output:0:600}"; false; }
   [[ "$output" == *"    WORKDIR /d/d/d"* ]]
 }
+
+@test "more layers than one overlay mount stacks: a clear error naming the limit, at the step's line" {
+  # 190 layers fit whatever batch of steps is still uncommitted.
+  { echo 'FROM busybox'; for i in $(seq 1 189); do echo "RUN echo $i > /f$i"; done; } > "$CTX/Dockerfile"
+  run kiln build -q -t layers:190 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  { echo 'FROM busybox'; for i in $(seq 1 230); do echo "RUN echo $i > /f$i"; done; } > "$CTX/Dockerfile"
+  run kiln build -q "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" =~ ^"$CTX/Dockerfile:"(19[0-9]|20[0-9]):1:" the image has "[0-9]+" layers, more than the "[0-9]+" or so an overlay mount can stack here" ]] || { echo "$output"; false; }
+  [[ "$output" == *"one page of mount options"*"combine steps"* ]]
+}
