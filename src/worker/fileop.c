@@ -605,6 +605,33 @@ do_mkdir (struct ctx *c)
   close (fd);
 }
 
+/* Mounts `lowers` (and `upper`, if any) on `target` and opens the tree.  With
+ * neither (a scratch stage or image) there is nothing to stack, and overlayfs
+ * refuses one empty directory as both of the lowers a read-only mount needs
+ * (ELOOP): the tree is then an empty directory, opened as it is. */
+static int
+mount_layers (struct ctx *c, const struct strv *lowers, const char *upper, const char *work, const char *target,
+              const char *what)
+{
+  char empty[4200];
+  snprintf (empty, sizeof empty, "%s.empty", target);
+  if (lowers->n < (upper ? 1u : 2u))
+    mkdir (empty, 0755);
+  if (lowers->n == 0 && upper == NULL)
+    target = empty;
+  else
+    {
+      _cleanup_buf_ struct buf opts = BUF_INIT;
+      overlay_options (&opts, lowers, empty, upper, work);
+      if (mount ("overlay", target, "overlay", upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
+        fail (c, "mounting %s: %s", what, strerror (errno));
+    }
+  int fd = open (target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    fail (c, "%s: %s", target, strerror (errno));
+  return fd;
+}
+
 static void __attribute__ ((noreturn))
 child (const struct fileop *op, int err_fd)
 {
@@ -617,17 +644,7 @@ child (const struct fileop *op, int err_fd)
   snprintf (snapdir, sizeof snapdir, "%s/snapshots", op->store_root);
   if (chdir (snapdir) < 0)
     fail (&c, "%s: %s", snapdir, strerror (errno));
-  char empty[4200];
-  snprintf (empty, sizeof empty, "%s.empty", op->merged);
-  if (op->lowers.n < (op->upper ? 1u : 2u))
-    mkdir (empty, 0755);
-  struct buf opts = BUF_INIT;
-  overlay_options (&opts, &op->lowers, empty, op->upper, op->work);
-  if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
-    fail (&c, "mounting the image: %s", strerror (errno));
-  c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (c.dst_root < 0)
-    fail (&c, "%s: %s", op->merged, strerror (errno));
+  c.dst_root = mount_layers (&c, &op->lowers, op->upper, op->work, op->merged, "the image");
   if (op->kind == FOP_MKDIR)
     {
       do_mkdir (&c);
@@ -653,17 +670,8 @@ child (const struct fileop *op, int err_fd)
     }
   else
     {
-      buf_reset (&opts);
-      snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
-      if (op->src_lowers.n < 2)
-        mkdir (empty, 0755);
-      overlay_options (&opts, &op->src_lowers, empty, NULL, NULL);
       mkdir (op->merged_src, 0755); /* made only by the steps that need it */
-      if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
-        fail (&c, "mounting the source: %s", strerror (errno));
-      c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (c.src_root < 0)
-        fail (&c, "%s: %s", op->merged_src, strerror (errno));
+      c.src_root = mount_layers (&c, &op->src_lowers, NULL, NULL, op->merged_src, "the source");
     }
   if (op->excludes.n)
     {

@@ -15,7 +15,8 @@
 
 /* Appends "lowerdir=L1:L2…[,upperdir=U,workdir=W,…]" to `out`.  `empty` (an empty
  * directory) stands in for the missing lowers: none at all, or fewer than the two
- * a mount without an upper needs. */
+ * a mount without an upper needs.  With no lowers and no upper there is nothing
+ * to mount (overlayfs refuses the same directory twice): open `empty` instead. */
 void overlay_options (struct buf *out, const struct strv *lowers, const char *empty, const char *upper,
                       const char *work);
 

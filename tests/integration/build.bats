@@ -443,3 +443,13 @@ PY
   [[ "${lines[0]}" =~ ^"$CTX/Dockerfile:"(19[0-9]|20[0-9]):1:" the image has "[0-9]+" layers, more than the "[0-9]+" or so an overlay mount can stack here" ]] || { echo "$output"; false; }
   [[ "$output" == *"one page of mount options"*"combine steps"* ]]
 }
+
+@test "COPY --from a scratch stage copies nothing and works, onto an image or onto scratch" {
+  df 'FROM scratch AS s0\nFROM busybox\nCOPY --from=s0 / /\nRUN test -x /bin/sh\n'
+  run kiln build -q -t fromscratch:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  df 'FROM scratch AS s0\nFROM scratch\nCOPY --from=s0 / /\n'
+  run kiln build -q -o "type=local,dest=$TMP/out" "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ -d "$TMP/out" ] && [ -z "$(ls -A "$TMP/out")" ]
+}
