@@ -26,15 +26,17 @@ system_df (struct kiln_store *st)
   struct df_row img, cache;
   if (store_df (st, &img, &cache, &err) < 0)
     return cli_fail (&err);
-  char size[32], recl[32], csize[32];
+  char size[32], recl[32], csize[32], crecl[32];
   format_size (img.size, size);
   format_size (img.reclaimable, recl);
   format_size (cache.size, csize);
+  format_size (cache.reclaimable, crecl);
   int pct = img.size ? (int) (img.reclaimable * 100 / img.size) : 0;
   printf ("%-15s %-9s %-9s %-10s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
   printf ("%-15s %-9llu %-9llu %-10s %s (%d%%)\n", "Images", (unsigned long long) img.total,
           (unsigned long long) img.active, size, recl, pct);
-  printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total, 0ULL, csize, csize);
+  printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total,
+          (unsigned long long) cache.active, csize, crecl);
   return EXIT_OK;
 }
 

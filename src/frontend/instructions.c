@@ -474,6 +474,28 @@ parse_int64 (const char *s, int64_t *out, int base)
   return true;
 }
 
+/* The numeric part of a --chown USER[:GROUP] too large for an ID, or NULL.  (A
+ * number wrapped into 32 bits would chown to someone else; (uid_t) -1 means
+ * "unchanged" to chown(2).) */
+static const char *
+chown_bad_id (const char *spec)
+{
+  for (const char *part = spec;; part++)
+    {
+      size_t n = strcspn (part, ":");
+      if (n > 0 && strspn (part, "0123456789") == n) /* else a name */
+        {
+          _cleanup_free_ char *num = xstrndup (part, n);
+          int64_t v;
+          if (!parse_int64 (num, &v, 10) || v >= (int64_t) UINT32_MAX)
+            return part;
+        }
+      part += n;
+      if (*part == '\0')
+        return NULL;
+    }
+}
+
 /* Splits a --mount value on commas, honouring double quotes (CSV as BuildKit reads it). */
 static int
 split_csv (const char *s, struct strv *out)
@@ -973,6 +995,14 @@ build_body (struct builder *b, struct inst *in, bool nested)
         if (in->chown && (b->env || !has_var (in->chown)) && (in->chown[0] == '\0' || in->chown[0] == ':'))
           {
             fail (b, "--chown", "invalid --chown \"%s\": use USER[:GROUP]", in->chown);
+            goto out;
+          }
+        const char *bad_id = in->chown && (b->env || !has_var (in->chown)) ? chown_bad_id (in->chown) : NULL;
+        if (bad_id)
+          {
+            fail (b, "--chown", "invalid --chown \"%s\": %s %.*s is out of range (IDs go from 0 to %u)",
+                  in->chown, bad_id == in->chown ? "user ID" : "group ID", (int) strcspn (bad_id, ":"), bad_id,
+                  UINT32_MAX - 1);
             goto out;
           }
         if (in->checksum && (b->env || !has_var (in->checksum)) && strncmp (in->checksum, "sha256:", 7) != 0

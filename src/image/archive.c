@@ -726,22 +726,33 @@ report_loaded (struct strv *report, const struct strv *tags, const struct digest
     }
 }
 
+/* The tags an archive gives an image, normalised.  A name that is no valid tag
+ * refuses the whole archive, as docker load does: loading the image under fewer
+ * names than asked would go unnoticed.  `what` names the list in errors. */
 static int
-normalize_tags (json_t *names, struct strv *out)
+normalize_tags (json_t *names, const char *what, struct strv *out, struct kiln_err *err)
 {
+  if (names == NULL || json_is_null (names))
+    return 0;
+  if (!json_is_array (names))
+    return kiln_err_set (err, EINVAL, "%s is not a list", what);
   size_t i;
   json_t *v;
   json_array_foreach (names, i, v)
   {
     struct image_ref r;
-    struct kiln_err e = {0};
-    if (json_is_string (v) && ref_parse (json_string_value (v), true, &r, &e) == 0)
+    if (!json_is_string (v))
+      return kiln_err_set (err, EINVAL, "%s: entry %zu is not a string", what, i + 1);
+    if (ref_parse (json_string_value (v), true, &r, err) < 0)
+      return kiln_err_wrap (err, "%s", what);
+    if (r.digest)
       {
-        if (r.digest == NULL)
-          strv_push_owned (out, ref_string (&r));
         ref_clear (&r);
+        return kiln_err_set (err, EINVAL, "%s: invalid tag \"%s\": a tag holds no digest", what,
+                             json_string_value (v));
       }
-    kiln_err_clear (&e);
+    strv_push_owned (out, ref_string (&r));
+    ref_clear (&r);
   }
   return 0;
 }
@@ -844,14 +855,25 @@ load_docker_manifest (struct source *src, json_t *index, struct strv *report, st
   int ret = 0;
   size_t i;
   json_t *img;
+  /* Every image's tags are checked before any image is stored. */
+  struct strv *tags_of = xcalloc (json_array_size (arr) + 1, sizeof *tags_of);
   json_array_foreach (arr, i, img)
   {
+    char what[64];
+    snprintf (what, sizeof what, "manifest.json: RepoTags of image %zu", i + 1);
+    if ((ret = normalize_tags (json_object_get (img, "RepoTags"), what, &tags_of[i], err)) < 0)
+      break;
+  }
+  json_array_foreach (arr, i, img)
+  {
+    if (ret < 0)
+      break;
     struct digest cfg;
     json_t *layers = json_object_get (img, "Layers");
     size_t n = json_array_size (layers);
     struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
-    struct strv tags = STRV_INIT;
-    normalize_tags (json_object_get (img, "RepoTags"), &tags);
+    struct strv tags = tags_of[i];
+    tags_of[i] = (struct strv) STRV_INIT;
     json_t *config = NULL;
     ret = member_digest (src, json_string_value (json_object_get (img, "Config")) ?: "", &cfg, err);
     for (size_t l = 0; ret == 0 && l < n; l++)
@@ -919,9 +941,10 @@ load_docker_manifest (struct source *src, json_t *index, struct strv *report, st
     json_decref (config);
     strv_free (&tags);
     free (blobs);
-    if (ret < 0)
-      break;
   }
+  for (i = 0; i < json_array_size (arr); i++)
+    strv_free (&tags_of[i]);
+  free (tags_of);
   json_decref (arr);
   return ret;
 }
@@ -968,19 +991,32 @@ image_load_archive (struct kiln_store *st, const char *input, struct strv *repor
       ret = 0;
       size_t i;
       json_t *desc;
-      json_array_foreach (json_object_get (index, "manifests"), i, desc)
+      json_t *manifests = json_object_get (index, "manifests");
+      /* Every image's name is checked before any image is stored. */
+      struct strv *tags_of = xcalloc (json_array_size (manifests) + 1, sizeof *tags_of);
+      json_array_foreach (manifests, i, desc)
       {
         json_t *ann = json_object_get (desc, "annotations");
         const char *name = json_string_value (json_object_get (ann, "io.containerd.image.name"));
         if (name == NULL)
           name = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
-        struct strv tags = STRV_INIT;
         if (name && (strchr (name, '/') || strchr (name, ':')))
           {
+            char what[64];
+            snprintf (what, sizeof what, "index.json: the name of manifest %zu", i + 1);
             json_t *one = json_pack ("[s]", name);
-            normalize_tags (one, &tags);
+            ret = normalize_tags (one, what, &tags_of[i], err);
             json_decref (one);
+            if (ret < 0)
+              break;
           }
+      }
+      json_array_foreach (manifests, i, desc)
+      {
+        if (ret < 0)
+          break;
+        struct strv tags = tags_of[i];
+        tags_of[i] = (struct strv) STRV_INIT;
         struct digest md;
         _cleanup_buf_ struct buf bn = BUF_INIT;
         const char *d = json_string_value (json_object_get (desc, "digest"));
@@ -989,9 +1025,10 @@ image_load_archive (struct kiln_store *st, const char *input, struct strv *repor
         if (ret == 0)
           ret = load_oci_manifest (&src, &md, &tags, report, 0, err);
         strv_free (&tags);
-        if (ret < 0)
-          break;
       }
+      for (i = 0; i < json_array_size (manifests); i++)
+        strv_free (&tags_of[i]);
+      free (tags_of);
     }
   else
     kiln_err_set (err, EINVAL, "%s: neither manifest.json nor index.json: not a docker or OCI archive", input);

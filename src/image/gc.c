@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,13 +102,6 @@ mark (struct kiln_store *st, struct marks *m, struct strv *damage, struct kiln_e
   return 0;
 }
 
-static uint64_t
-file_size_at (int dfd, const char *name)
-{
-  struct stat s;
-  return fstatat (dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 ? (uint64_t) s.st_size : 0;
-}
-
 /* Lists a directory of the store (names only, no . and ..). */
 static int
 list_dir (struct kiln_store *st, const char *rel, struct strv *out, struct kiln_err *err)
@@ -152,9 +146,9 @@ found (struct sweep *sw, const char *dir, const char *name, const char *what, bo
       buf_printf (&b, "%s: %s", buf_str (&rel), what);
       strv_push_owned (to, buf_steal (&b));
     }
-  if (sw->stats)
-    sw->stats->bytes += file_size_at (sw->st->root_fd, buf_str (&rel));
-  if (sw->remove && store_remove_tree (sw->st->root_fd, buf_str (&rel), sw->err) < 0)
+  if (sw->remove
+      && store_remove_tree_counted (sw->st->root_fd, buf_str (&rel), sw->stats ? &sw->stats->bytes : NULL, sw->err)
+             < 0)
     return -1;
   return 0;
 }
@@ -366,6 +360,22 @@ out:
   return r;
 }
 
+/* A layer's size as df counts it: its snapshot's, or its blob's when it has none. */
+static uint64_t
+layer_size (struct kiln_store *st, const struct digest *diff_id, uint64_t blob_size)
+{
+  uint64_t sz = 0;
+  struct kiln_err ignored = {0};
+  if (snapshot_lookup (st, diff_id, NULL, &sz, &ignored) != 1)
+    sz = blob_size;
+  kiln_err_clear (&ignored);
+  return sz;
+}
+
+/* Images: every layer counted once; reclaimable is what only untagged images use.
+ * Build cache: the layers cache records keep that no image uses (docker's df
+ * counts a build's intermediate snapshots there too); all of it is reclaimable,
+ * as prune drops the whole cache. */
 int
 store_df (struct kiln_store *st, struct df_row *images, struct df_row *cache, struct kiln_err *err)
 {
@@ -374,7 +384,8 @@ store_df (struct kiln_store *st, struct df_row *images, struct df_row *cache, st
   _cleanup_strv_ struct strv ids = STRV_INIT;
   if (image_list (st, &ids, err) < 0)
     return -1;
-  struct envmap counted = ENVMAP_INIT;
+  /* diff_id → "t<size>" when a tagged image uses it, "d<size>" when only untagged ones do */
+  _cleanup_ (envmap_free) struct envmap uses = ENVMAP_INIT;
   for (size_t i = 0; i < ids.n; i++)
     {
       struct digest id;
@@ -388,30 +399,53 @@ store_df (struct kiln_store *st, struct df_row *images, struct df_row *cache, st
       images->total++;
       _cleanup_strv_ struct strv tags = STRV_INIT;
       image_tags (st, &id, &tags, &ierr);
-      bool dangling = tags.n == 0;
-      if (!dangling)
+      kiln_err_clear (&ierr);
+      bool tagged = tags.n > 0;
+      if (tagged)
         images->active++;
       for (size_t l = 0; l < ii.n_layers; l++)
         {
-          if (envmap_get (&counted, ii.layers[l].diff_id.str, DIGEST_STR_LEN))
-            continue;
-          envmap_set (&counted, ii.layers[l].diff_id.str, "");
-          uint64_t sz = 0;
-          if (snapshot_lookup (st, &ii.layers[l].diff_id, NULL, &sz, &ierr) != 1)
-            sz = ii.layers[l].blob_size;
-          images->size += sz;
-          if (dangling)
-            images->reclaimable += sz;
+          const char *key = ii.layers[l].diff_id.str;
+          const char *prev = envmap_get (&uses, key, strlen (key));
+          char v[32];
+          if (prev == NULL)
+            {
+              uint64_t sz = layer_size (st, &ii.layers[l].diff_id, ii.layers[l].blob_size);
+              images->size += sz;
+              snprintf (v, sizeof v, "%c%llu", tagged ? 't' : 'd', (unsigned long long) sz);
+              envmap_set (&uses, key, v);
+            }
+          else if (tagged && prev[0] == 'd')
+            {
+              snprintf (v, sizeof v, "t%s", prev + 1);
+              envmap_set (&uses, key, v);
+            }
         }
-      kiln_err_clear (&ierr);
       image_info_clear (&ii);
     }
-  envmap_free (&counted);
-  sqlite3_stmt *s = store_prepare (st, "SELECT COUNT(*) FROM cache", err);
-  if (s == NULL)
+  for (size_t i = 0; i < uses.n; i++)
+    if (uses.values[i][0] == 'd')
+      images->reclaimable += strtoull (uses.values[i] + 1, NULL, 10);
+
+  _cleanup_strv_ struct strv results = STRV_INIT;
+  if (collect_strings (st, "SELECT result FROM cache", &results, err) < 0)
     return -1;
-  if (sqlite3_step (s) == SQLITE_ROW)
-    cache->total = (uint64_t) sqlite3_column_int64 (s, 0);
-  sqlite3_finalize (s);
+  cache->total = results.n;
+  _cleanup_ (envmap_free) struct envmap counted = ENVMAP_INIT;
+  for (size_t i = 0; i < results.n; i++)
+    {
+      const char *r = results.v[i];
+      struct digest d;
+      struct kiln_err ierr = {0};
+      if (!digest_valid (r) || envmap_get (&uses, r, strlen (r)) || envmap_get (&counted, r, strlen (r))
+          || digest_parse (r, &d, &ierr) < 0)
+        {
+          kiln_err_clear (&ierr);
+          continue;
+        }
+      envmap_set (&counted, r, "");
+      cache->size += layer_size (st, &d, 0);
+    }
+  cache->reclaimable = cache->size;
   return 0;
 }

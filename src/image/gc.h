@@ -16,7 +16,7 @@ struct gc_stats
   uint64_t blobs;     /* removed (or, dry run, removable) */
   uint64_t snapshots;
   uint64_t tmp;
-  uint64_t bytes;
+  uint64_t bytes;     /* on disk, given back by what was removed (0 in a dry run) */
 };
 
 /* Removes blobs, snapshots and layer records no image references, and tmp/. */

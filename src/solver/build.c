@@ -39,6 +39,7 @@
 #include "util/utf8.h"
 #include "worker/fetch.h"
 #include "worker/fileop.h"
+#include "worker/overlay.h"
 #include "worker/sandbox.h"
 
 #define TAIL_LINES 20
@@ -415,7 +416,8 @@ step_begin (struct builder *b, struct step_dirs *sd)
 /* A finished step's scratch dirs (overlay work dir, mount points, /etc files) are
  * moved into tmp/trash-PID and removed by a helper process while the next step runs:
  * removing them in line cost every RUN one to two milliseconds.  Whatever is left
- * after a crash is in tmp/, which `system check --repair` and prune clear. */
+ * after a crash is in tmp/: the next writer to lock the store removes it once this
+ * process is gone (store.c, clean_dead_tmp); `system check --repair` and prune too. */
 static void
 cleaner_start (struct builder *b)
 {
@@ -1049,18 +1051,30 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   return 0;
 }
 
-/* Makes the scratch dirs of a step and the lowers of the image so far. */
+/* Makes the scratch dirs of a step and the lowers of the image so far, which one
+ * overlay mount must hold.  Trees not committed yet have longer paths: near the
+ * limit they are committed first, so that it is the same wherever a batch ends. */
 static int
 step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers)
 {
   if (step_begin (b, sd) < 0)
     return -1;
   if (lowers_of (b, &o->layers, lowers) < 0)
+    goto fail;
+  if (overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
     {
-      snapshot_abort (&sd->sn);
-      return -1;
+      if (b->pending.n == 0)
+        goto fail;
+      kiln_err_clear (b->err);
+      strv_free (lowers);
+      if (build_flush (b, b->err) < 0 || lowers_of (b, &o->layers, lowers) < 0
+          || overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
+        goto fail;
     }
   return 0;
+fail:
+  snapshot_abort (&sd->sn);
+  return -1;
 }
 
 /* After the step filled its upper: snapshot it, record it in the cache, apply it. */
@@ -1931,6 +1945,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
         break;
       }
     }
+  /* Whatever failed in the step (making its snapshot, mounting its layers) names its line. */
+  if (r < 0)
+    step_fail_located (b, ex);
   inst_free (ex);
   return r;
 }

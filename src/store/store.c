@@ -4,7 +4,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -255,6 +258,76 @@ store_close (struct kiln_store *st)
   free (st);
 }
 
+/* The process that made a tmp/ entry: every name is PREFIX-PID[-...] (snap-, blob-,
+ * trash-, run-, fetch-); 0 for any other name (tmp/locks, anything foreign). */
+static pid_t
+tmp_owner (const char *name)
+{
+  const char *p = name;
+  while (*p >= 'a' && *p <= 'z')
+    p++;
+  if (p == name || *p != '-' || p[1] < '1' || p[1] > '9')
+    return 0;
+  long v = 0;
+  for (p++; *p >= '0' && *p <= '9'; p++)
+    if ((v = v * 10 + (*p - '0')) > INT32_MAX)
+      return 0;
+  return *p == '\0' || *p == '-' ? (pid_t) v : 0;
+}
+
+/* True only when no process `pid` runs: it does not exist, or is a zombie (a
+ * SIGKILLed kiln whose parent has not waited for it yet). */
+static bool
+process_gone (pid_t pid)
+{
+  if (kill (pid, 0) < 0 && errno == ESRCH)
+    return true;
+  char path[40], stat[512];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT;
+  ssize_t n = read (fd, stat, sizeof stat - 1);
+  if (n <= 0)
+    return false;
+  stat[n] = '\0';
+  const char *end = strrchr (stat, ')'); /* the command name may hold anything */
+  return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* Removes the tmp/ entries of processes that are gone (a build killed half-way).
+ * One readdir of tmp/; a live process's entries are never touched.  Names are
+ * listed before their owners are looked at, so an entry made by a new process
+ * that reuses a dead one's pid was made while that process lived: it is kept.
+ * A pid reused before this runs keeps the dead one's leftovers for
+ * `system check --repair`; that errs on the safe side.  Best effort: an entry
+ * that cannot be removed now is tried again next time. */
+static void
+clean_dead_tmp (struct kiln_store *st)
+{
+  _cleanup_close_ int fd = openat (st->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  _cleanup_strv_ struct strv names = STRV_INIT;
+  if (dir_sorted_names (fd, &names) < 0)
+    return;
+  pid_t self = getpid (), last = 0;
+  bool last_gone = false;
+  for (size_t i = 0; i < names.n; i++)
+    {
+      pid_t pid = tmp_owner (names.v[i]);
+      if (pid == 0 || pid == self)
+        continue;
+      if (pid != last) /* sorted: one process's entries are mostly side by side */
+        last = pid, last_gone = process_gone (pid);
+      if (!last_gone)
+        continue;
+      struct kiln_err ignored = {0};
+      store_remove_tree (fd, names.v[i], &ignored);
+      kiln_err_clear (&ignored);
+    }
+}
+
 static int
 take_lock (struct kiln_store *st, int mode, struct kiln_err *err)
 {
@@ -263,6 +336,10 @@ take_lock (struct kiln_store *st, int mode, struct kiln_err *err)
   while (flock (st->gc_lock_fd, mode) < 0)
     if (errno != EINTR)
       return kiln_err_set (err, errno, "%s/gc.lock: %s", st->root, strerror (errno));
+  /* A writer's first lock clears what killed writers left; collectors (prune,
+   * check) sweep tmp/ themselves and report what they find. */
+  if (st->gc_lock_mode == 0 && mode == LOCK_SH)
+    clean_dead_tmp (st);
   st->gc_lock_mode = mode;
   return 0;
 }
@@ -303,8 +380,10 @@ store_tmp_dir (struct kiln_store *st, const char *prefix, struct kiln_err *err)
   return NULL;
 }
 
+static int remove_tree (int dirfd, const char *name, uint64_t *freed, unsigned depth, struct kiln_err *err);
+
 static int
-remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
+remove_children (int fd, const char *what, uint64_t *freed, unsigned depth, struct kiln_err *err)
 {
   if (depth > 4096)
     return kiln_err_set (err, ELOOP, "%s: tree too deep to remove", what);
@@ -317,40 +396,73 @@ remove_children (int fd, const char *what, struct kiln_err *err, unsigned depth)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (unlinkat (fd, de->d_name, 0) == 0)
-        continue;
-      if (errno != EISDIR && errno != EPERM)
+      if (freed == NULL)
         {
-          ret = kiln_err_set (err, errno, "%s/%s: %s", what, de->d_name, strerror (errno));
-          break;
+          if (unlinkat (fd, de->d_name, 0) == 0)
+            continue;
+          if (errno != EISDIR && errno != EPERM)
+            {
+              ret = kiln_err_set (err, errno, "%s/%s: %s", what, de->d_name, strerror (errno));
+              break;
+            }
         }
-      ret = store_remove_tree (fd, de->d_name, err);
-      if (ret == 0)
+      /* Counting stats every entry first; only a directory's removal rewinds. */
+      bool dir = freed == NULL || de->d_type == DT_DIR || de->d_type == DT_UNKNOWN;
+      ret = remove_tree (fd, de->d_name, freed, depth + 1, err);
+      if (ret == 0 && dir)
         rewinddir (d); /* the directory changed under readdir */
     }
   closedir (d);
   return ret;
 }
 
-int
-store_remove_tree (int dirfd, const char *name, struct kiln_err *err)
+/* Removes `name`; with `freed`, first adds the blocks each inode gives back (a
+ * file also linked from elsewhere frees nothing yet). */
+static int
+remove_tree (int dirfd, const char *name, uint64_t *freed, unsigned depth, struct kiln_err *err)
 {
-  if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0)
+  struct stat s;
+  if (freed)
+    {
+      if (fstatat (dirfd, name, &s, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+      if (!S_ISDIR (s.st_mode))
+        {
+          if (unlinkat (dirfd, name, 0) < 0)
+            return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+          if (s.st_nlink <= 1)
+            *freed += (uint64_t) s.st_blocks * 512;
+          return 0;
+        }
+    }
+  else if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT || unlinkat (dirfd, name, AT_REMOVEDIR) == 0)
     return 0;
   int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
   /* A directory made read-only by its layer must be writable to be emptied. */
   fchmod (fd, 0700);
-  int r = remove_children (fd, name, err, 0);
+  int r = remove_children (fd, name, freed, depth, err);
   close (fd);
   if (r < 0)
     return -1;
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0)
+    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
+  if (freed)
+    *freed += (uint64_t) s.st_blocks * 512;
   return 0;
+}
+
+int
+store_remove_tree (int dirfd, const char *name, struct kiln_err *err)
+{
+  return remove_tree (dirfd, name, NULL, 0, err);
+}
+
+int
+store_remove_tree_counted (int dirfd, const char *name, uint64_t *freed, struct kiln_err *err)
+{
+  return remove_tree (dirfd, name, freed, 0, err);
 }
 
 int

@@ -33,7 +33,9 @@ struct kiln_store
 struct kiln_store *store_open (const char *root, struct kiln_err *err);
 void store_close (struct kiln_store *st);
 
-/* Takes the GC lock shared (writers) or exclusive (collectors). Idempotent. */
+/* Takes the GC lock shared (writers) or exclusive (collectors). Idempotent.
+ * A process's first shared lock also removes the tmp/ entries of processes that
+ * are gone (every tmp/ name is PREFIX-PID-...; see store_tmp_dir). */
 int store_lock_shared (struct kiln_store *st, struct kiln_err *err);
 int store_lock_exclusive (struct kiln_store *st, struct kiln_err *err);
 
@@ -53,6 +55,9 @@ char *store_tmp_dir (struct kiln_store *st, const char *prefix, struct kiln_err 
 
 /* Removes a tree below the store root (openat-based, never follows symlinks). */
 int store_remove_tree (int dirfd, const char *name, struct kiln_err *err);
+/* The same, adding to *freed the bytes on disk it gave back (st_blocks of every
+ * inode whose last link it removed). */
+int store_remove_tree_counted (int dirfd, const char *name, uint64_t *freed, struct kiln_err *err);
 
 /* fsyncs the directory holding `path` (relative to the root). */
 int store_sync_dir (struct kiln_store *st, const char *rel_dir, struct kiln_err *err);

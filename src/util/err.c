@@ -84,6 +84,16 @@ kiln_err_clear (struct kiln_err *err)
   memset (err, 0, sizeof *err);
 }
 
+/* The part of a long source line shown under an error: at most this many bytes,
+ * around the column, with "..." where it was cut. */
+#define SHOWN_MAX 240
+
+static bool
+utf8_cont (const char *s, size_t i)
+{
+  return ((unsigned char) s[i] & 0xC0) == 0x80;
+}
+
 void
 kiln_err_print (const struct kiln_err *err, FILE *out)
 {
@@ -93,11 +103,32 @@ kiln_err_print (const struct kiln_err *err, FILE *out)
       fprintf (out, "%s:%d:%d: %s\n", err->file, err->line, err->col > 0 ? err->col : 1, msg);
       if (err->source_line)
         {
+          const char *src = err->source_line;
+          size_t len = strlen (src);
+          size_t at = err->col > 1 ? (size_t) err->col - 1 : 0; /* the caret's byte */
+          if (at > len)
+            at = len;
+          size_t start = 0, end = len;
+          if (len > SHOWN_MAX)
+            {
+              /* The head of the line when the column is in it, else a window
+               * around the column; never cut inside a UTF-8 sequence. */
+              if (at >= SHOWN_MAX - SHOWN_MAX / 4)
+                start = at - SHOWN_MAX / 2;
+              if (start + SHOWN_MAX > len)
+                start = len - SHOWN_MAX;
+              end = start + SHOWN_MAX;
+              while (start < at && utf8_cont (src, start))
+                start++;
+              while (end > at && end < len && utf8_cont (src, end))
+                end--;
+            }
+          const char *pre = start > 0 ? "..." : "";
+          fprintf (out, "    %s%.*s%s\n    %s", pre, (int) (end - start), src + start, end < len ? "..." : "",
+                   start > 0 ? "   " : "");
           /* Tabs stay tabs in the caret line so the caret lands under the column. */
-          fprintf (out, "    %s\n    ", err->source_line);
-          size_t len = strlen (err->source_line);
-          for (int i = 1; i < err->col && (size_t) (i - 1) < len; i++)
-            fputc (err->source_line[i - 1] == '\t' ? '\t' : ' ', out);
+          for (size_t i = start; i < at; i++)
+            fputc (src[i] == '\t' ? '\t' : ' ', out);
           fputs ("^\n", out);
         }
     }

@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "worker/overlay.h"
 #include "worker/users.h"
 
 #define CHUNK (1u << 20)
@@ -604,6 +605,33 @@ do_mkdir (struct ctx *c)
   close (fd);
 }
 
+/* Mounts `lowers` (and `upper`, if any) on `target` and opens the tree.  With
+ * neither (a scratch stage or image) there is nothing to stack, and overlayfs
+ * refuses one empty directory as both of the lowers a read-only mount needs
+ * (ELOOP): the tree is then an empty directory, opened as it is. */
+static int
+mount_layers (struct ctx *c, const struct strv *lowers, const char *upper, const char *work, const char *target,
+              const char *what)
+{
+  char empty[4200];
+  snprintf (empty, sizeof empty, "%s.empty", target);
+  if (lowers->n < (upper ? 1u : 2u))
+    mkdir (empty, 0755);
+  if (lowers->n == 0 && upper == NULL)
+    target = empty;
+  else
+    {
+      _cleanup_buf_ struct buf opts = BUF_INIT;
+      overlay_options (&opts, lowers, empty, upper, work);
+      if (mount ("overlay", target, "overlay", upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
+        fail (c, "mounting %s: %s", what, strerror (errno));
+    }
+  int fd = open (target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    fail (c, "%s: %s", target, strerror (errno));
+  return fd;
+}
+
 static void __attribute__ ((noreturn))
 child (const struct fileop *op, int err_fd)
 {
@@ -616,32 +644,7 @@ child (const struct fileop *op, int err_fd)
   snprintf (snapdir, sizeof snapdir, "%s/snapshots", op->store_root);
   if (chdir (snapdir) < 0)
     fail (&c, "%s: %s", snapdir, strerror (errno));
-  struct buf opts = BUF_INIT;
-  buf_puts (&opts, "lowerdir=");
-  if (op->lowers.n == 0)
-    {
-      char empty[4200];
-      snprintf (empty, sizeof empty, "%s.empty", op->merged);
-      mkdir (empty, 0755);
-      buf_puts (&opts, empty);
-    }
-  for (size_t i = 0; i < op->lowers.n; i++)
-    buf_printf (&opts, "%s%s", i ? ":" : "", op->lowers.v[i]);
-  if (op->upper == NULL && op->lowers.n == 1)
-    {
-      /* A read-only overlay needs two lowers: add an empty one. */
-      char empty[4200];
-      snprintf (empty, sizeof empty, "%s.empty", op->merged);
-      mkdir (empty, 0755);
-      buf_printf (&opts, ":%s", empty);
-    }
-  if (op->upper)
-    buf_printf (&opts, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,volatile", op->upper, op->work);
-  if (mount ("overlay", op->merged, "overlay", op->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
-    fail (&c, "mounting the image: %s", strerror (errno));
-  c.dst_root = open (op->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (c.dst_root < 0)
-    fail (&c, "%s: %s", op->merged, strerror (errno));
+  c.dst_root = mount_layers (&c, &op->lowers, op->upper, op->work, op->merged, "the image");
   if (op->kind == FOP_MKDIR)
     {
       do_mkdir (&c);
@@ -667,25 +670,8 @@ child (const struct fileop *op, int err_fd)
     }
   else
     {
-      buf_reset (&opts);
-      buf_puts (&opts, "lowerdir=");
-      for (size_t i = 0; i < op->src_lowers.n; i++)
-        buf_printf (&opts, "%s%s", i ? ":" : "", op->src_lowers.v[i]);
-      if (op->src_lowers.n <= 1)
-        {
-          char empty[4200];
-          snprintf (empty, sizeof empty, "%s.empty", op->merged_src);
-          mkdir (empty, 0755);
-          buf_printf (&opts, "%s%s", op->src_lowers.n ? ":" : "", empty);
-          if (op->src_lowers.n == 0)
-            buf_printf (&opts, ":%s", empty);
-        }
       mkdir (op->merged_src, 0755); /* made only by the steps that need it */
-      if (mount ("overlay", op->merged_src, "overlay", MS_RDONLY, buf_str (&opts)) < 0)
-        fail (&c, "mounting the source: %s", strerror (errno));
-      c.src_root = open (op->merged_src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (c.src_root < 0)
-        fail (&c, "%s: %s", op->merged_src, strerror (errno));
+      c.src_root = mount_layers (&c, &op->src_lowers, NULL, NULL, op->merged_src, "the source");
     }
   if (op->excludes.n)
     {

@@ -146,3 +146,35 @@ PY=${PY:-/usr/bin/python3}
   run kiln system check
   [ "$status" -eq 0 ]
 }
+
+@test "a name that is no valid tag refuses the whole archive, and nothing is stored" {
+  kiln save -o "$TMP/two.tar" kiln-test/marker:1 busybox:latest
+  mkdir "$TMP/x" && tar -C "$TMP/x" -xf "$TMP/two.tar"
+  # The second image's RepoTags climb out with ../ : the first must not be loaded either.
+  python3 - "$TMP/x/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m[1]["RepoTags"] = ["../evil:1", "fine:1"]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+  (cd "$TMP/x" && tar -cf "$TMP/bad.tar" .)
+  export KILN_ROOT=$TMP/victim
+  run kiln load -i "$TMP/bad.tar"
+  [ "$status" -eq 1 ]
+  [ "$output" = 'kiln: manifest.json: RepoTags of image 2: invalid reference "../evil:1": bad registry host ".."' ]
+  [ -z "$(kiln images -q)" ]
+  [ -z "$(ls "$KILN_ROOT/blobs/sha256")" ] && [ -z "$(ls "$KILN_ROOT/snapshots")" ]
+  # The same through index.json (an OCI archive names its images there).
+  rm "$TMP/x/manifest.json"
+  python3 - "$TMP/x/index.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["manifests"][0]["annotations"]["io.containerd.image.name"] = "../evil:1"
+json.dump(m, open(sys.argv[1], "w"))
+PY
+  (cd "$TMP/x" && tar -cf "$TMP/bad-oci.tar" .)
+  run kiln load -i "$TMP/bad-oci.tar"
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'kiln: index.json: the name of manifest 1: invalid reference "../evil:1"'* ]]
+  [ -z "$(kiln images -q)" ]
+}

@@ -396,3 +396,60 @@ b" ]
   run env KILN_ROOT="$TMP/other" "$KILN" run --rm lbl:1 cat /hi
   [ "$output" = hi ]
 }
+
+@test "system df counts the layers only the build cache keeps; prune reports what it frees on disk" {
+  export KILN_ROOT=$TMP/dfstore
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" --root "$KILN_ROOT" >/dev/null
+  df 'FROM busybox\nRUN head -c 20000000 /dev/urandom > /big\n'
+  id=$(kiln build -q "$CTX")
+  kiln rmi "$id" >/dev/null
+  run kiln system df
+  [ "$status" -eq 0 ]
+  read -r _ _ total active size recl <<<"${lines[2]}"
+  [ "$total" = 1 ] && [ "$size" = 20MB ] && [ "$recl" = 20MB ] || { echo "$output"; false; }
+  before=$(du -sB1 "$KILN_ROOT" | cut -f1)
+  run kiln system prune -f
+  [ "$status" -eq 0 ]
+  after=$(du -sB1 "$KILN_ROOT" | cut -f1)
+  reported=$(sed -n 's/^Total reclaimed space: //p' <<<"$output")
+  python3 - "$reported" "$((before - after))" <<'PY' || { echo "$output"; false; }
+import re, sys
+n, unit = re.fullmatch(r"([0-9.]+)([kMG]?B)", sys.argv[1]).groups()
+reported = float(n) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
+freed = int(sys.argv[2])
+assert freed > 19e6 and abs(reported - freed) <= 0.02 * freed, (reported, freed)
+PY
+  run kiln system df
+  read -r _ _ total active size recl <<<"${lines[2]}"
+  [ "$total" = 0 ] && [ "$size" = 0B ] || { echo "$output"; false; }
+}
+
+@test "a WORKDIR nested deeper than 1024 levels is refused with its Dockerfile line" {
+  python3 -c 'import sys; open(sys.argv[1], "w").write("FROM busybox\nRUN true\nWORKDIR /" + "/".join(["d"] * 1100) + "\n")' "$CTX/Dockerfile"
+  run kiln build "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"$CTX/Dockerfile:3:1: "*": directories nested deeper than 1024 levels"* ]] || { echo "${output:0:600}"; false; }
+  [[ "$output" == *"    WORKDIR /d/d/d"* ]]
+}
+
+@test "more layers than one overlay mount stacks: a clear error naming the limit, at the step's line" {
+  # 190 layers fit whatever batch of steps is still uncommitted.
+  { echo 'FROM busybox'; for i in $(seq 1 189); do echo "RUN echo $i > /f$i"; done; } > "$CTX/Dockerfile"
+  run kiln build -q -t layers:190 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  { echo 'FROM busybox'; for i in $(seq 1 230); do echo "RUN echo $i > /f$i"; done; } > "$CTX/Dockerfile"
+  run kiln build -q "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" =~ ^"$CTX/Dockerfile:"(19[0-9]|20[0-9]):1:" the image has "[0-9]+" layers, more than the "[0-9]+" or so an overlay mount can stack here" ]] || { echo "$output"; false; }
+  [[ "$output" == *"one page of mount options"*"combine steps"* ]]
+}
+
+@test "COPY --from a scratch stage copies nothing and works, onto an image or onto scratch" {
+  df 'FROM scratch AS s0\nFROM busybox\nCOPY --from=s0 / /\nRUN test -x /bin/sh\n'
+  run kiln build -q -t fromscratch:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  df 'FROM scratch AS s0\nFROM scratch\nCOPY --from=s0 / /\n'
+  run kiln build -q -o "type=local,dest=$TMP/out" "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ -d "$TMP/out" ] && [ -z "$(ls -A "$TMP/out")" ]
+}

@@ -128,3 +128,37 @@ kill_then_check() {
   run env KILN_ROOT=$store "$KILN" run --rm crash/side:2 cat /s12
   [ "$output" = 12 ]
 }
+
+# wait_for_tmp STORE PID: until a build with that pid has scratch dirs in tmp/.
+wait_for_tmp() {
+  for _ in $(seq 1 100); do
+    ls "$1/tmp" | grep -q -- "-$2-" && return 0
+    sleep 0.1
+  done
+  echo "no tmp/*-$2-* appeared"; ls "$1/tmp"; return 1
+}
+
+@test "a SIGKILLed build's tmp/ leftovers go at the next command that takes the store lock; a live build's stay" {
+  store=$TMP/killed
+  KILN_ROOT=$store "$KILN" load -q -i "$FIX/img-docker.tar"
+  mkdir -p "$TMP/dead" "$TMP/live" "$TMP/next"
+  printf 'FROM busybox\nRUN echo dead > /d\nRUN sleep 60\n' > "$TMP/dead/Dockerfile"
+  printf 'FROM busybox\nRUN echo live > /l\nRUN sleep 60\n' > "$TMP/live/Dockerfile"
+  printf 'FROM busybox\nRUN echo next > /n\n' > "$TMP/next/Dockerfile"
+  KILN_ROOT=$store "$KILN" build -q "$TMP/dead" >/dev/null 2>&1 &
+  dead=$!
+  KILN_ROOT=$store "$KILN" build -q "$TMP/live" >/dev/null 2>&1 &
+  live=$!
+  wait_for_tmp "$store" "$dead"
+  wait_for_tmp "$store" "$live"
+  ls "$store/tmp" | grep -q "^trash-$dead\$"
+  kill -9 "$dead"
+  wait "$dead" || true
+  run env KILN_ROOT=$store "$KILN" build -q "$TMP/next"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  left=$(ls "$store/tmp")
+  kill -9 "$live"
+  wait "$live" || true
+  [[ "$left" != *"-$dead-"* && "$left" != *"trash-$dead"* ]] || { echo "$left"; false; }
+  [[ "$left" == *"snap-$live-"* && "$left" == *"trash-$live"* ]] || { echo "$left"; false; }
+}

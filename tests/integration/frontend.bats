@@ -11,6 +11,24 @@ load helpers
   [ "${lines[2]}" = "    ^" ]
 }
 
+@test "a very long line is shown cut, with the caret still under its column" {
+  python3 -c 'import sys; open(sys.argv[1], "w").write("FROM busybox\nRUN echo " + "a" * 10_000_000 + "\n")' "$CTX/Dockerfile"
+  run kiln debug parse "$CTX/Dockerfile"
+  [ "$status" -eq 1 ]
+  [ "${#output}" -lt 1000 ] || { echo "${#output} bytes"; false; }
+  [ "${lines[0]}" = "$CTX/Dockerfile:2:1: line is longer than the maximum of 65535 bytes" ]
+  [[ "${lines[1]}" == "    RUN echo aaaa"*"a..." ]]
+  [ "${lines[2]}" = "    ^" ]
+  # A column far into the line: the part around it is shown, the caret under it.
+  python3 -c 'import sys; open(sys.argv[1], "w").write("FROM busybox" + " " * 5000 + "AS b@d" + " " * 5000 + "\n")' "$CTX/Dockerfile"
+  run kiln debug stages "$CTX/Dockerfile"
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" == "$CTX/Dockerfile:1:5016: invalid stage name \"b@d\""* ]]
+  [ "${#lines[1]}" -lt 300 ] && [[ "${lines[1]}" == "    ..."*"AS b@d   "*"..." ]] || { echo "$output"; false; }
+  shown=${lines[1]%%b@d*}
+  [ "${lines[2]}" = "$(printf '%*s^' "${#shown}" '')" ] || { echo "$output"; false; }
+}
+
 @test "debug parse prints BuildKit's dump of a Dockerfile" {
   printf 'FROM busybox AS b\nCOPY --from=b ["/a", "/b"]\nRUN echo "$X"\n' > "$CTX/Dockerfile"
   run kiln debug parse "$CTX/Dockerfile"

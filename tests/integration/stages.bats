@@ -134,6 +134,22 @@ write() { printf "$1" > "$CTX/Dockerfile"; }
   done
 }
 
+@test "a --chown ID that does not fit 32 bits is refused at its line, not wrapped" {
+  write 'FROM busybox\nCOPY --chown=99999999999 a /a\n'
+  run kiln debug stages "$CTX/Dockerfile"
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "$CTX/Dockerfile:2:6: invalid --chown \"99999999999\": user ID 99999999999 is out of range (IDs go from 0 to 4294967294)" ]
+  [ "${lines[2]}" = "         ^" ]
+  # After expansion too, and for the group; the largest valid ID and names pass.
+  write 'FROM busybox\nARG G=4294967295\nCOPY --chown=app:$G a /a\n'
+  run kiln debug stages "$CTX/Dockerfile"
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" == "$CTX/Dockerfile:3:6: invalid --chown \"app:4294967295\": group ID 4294967295 is out of range"* ]]
+  write 'FROM busybox\nADD --chown=4294967294:app a /a\nCOPY --chown=99999999999x a /b\n'
+  run kiln debug stages "$CTX/Dockerfile"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
 @test "every flag of the reference is accepted and shown after expansion" {
   write 'FROM busybox AS b\nFROM --platform=linux/amd64 busybox AS c\nARG D=/dst\nRUN --mount=type=cache,id=gomod,target=/go/pkg/mod,sharing=locked,mode=0755,uid=1,gid=2 --mount=type=bind,from=b,source=/etc,target=/e,rw --mount=type=tmpfs,target=/t,size=64m --mount=type=secret,id=tok,env=TOKEN,required --mount=type=ssh --network=none --security=sandbox make\nCOPY --from=b --chown=app:app --chmod=u+x,g-w --link --parents --exclude=*.md a b ${D}/\nADD --chown=1:1 --chmod=0644 --link --keep-git-dir --checksum=sha256:abc --exclude=x https://example.com/f /f\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=5s --start-interval=1s --retries=2 CMD ["true"]\nEXPOSE 80 53/udp 8000-8001/tcp\nVOLUME ["/data", "/logs"]\nSTOPSIGNAL SIGRTMIN+3\nONBUILD RUN echo later\nMAINTAINER someone\n'
   run kiln debug stages "$CTX/Dockerfile"
