@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "worker/overlay.h"
 
 void
 sandbox_die (int status_fd, const char *fmt, ...)
@@ -488,8 +489,9 @@ mount_resolved (const struct sandbox_mount *m, size_t i, int src, const char *ta
     sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
 }
 
-/* A stage's or image's layers as an overlay at a scratch point: read-only (two
- * lowers at least), or writable into the scratch tmpfs. Returns its root. */
+/* A stage's or image's layers as an overlay at a scratch point, read-only or
+ * writable into the scratch tmpfs; returns its root.  A stage with no layers
+ * (scratch) is the empty directory itself. */
 static int
 mount_layers (const struct sandbox_mount *m, size_t i, struct scratch *sc, char *point, size_t plen, int status_fd)
 {
@@ -498,24 +500,38 @@ mount_layers (const struct sandbox_mount *m, size_t i, struct scratch *sc, char 
   scratch_path (sc, empty, sizeof empty, "e", i);
   if (mkdir (point, 0755) < 0 || mkdir (empty, 0755) < 0)
     sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-  struct buf o = BUF_INIT;
   bool writable = m->scratch && !m->readonly;
-  buf_printf (&o, "lowerdir=%s%s%s", m->source, *m->source ? ":" : "", empty);
-  if (writable)
+  struct strv lowers = STRV_INIT;
+  for (const char *p = m->source; *p;)
     {
-      char up[4300], wk[4300];
-      scratch_path (sc, up, sizeof up, "u", i);
-      scratch_path (sc, wk, sizeof wk, "w", i);
-      if (mkdir (up, 0755) < 0 || mkdir (wk, 0700) < 0)
-        sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-      buf_printf (&o, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", up, wk);
+      size_t n = strcspn (p, ":");
+      strv_pushn (&lowers, p, n);
+      p += n + (p[n] == ':');
     }
-  else if (*m->source == '\0')
-    buf_printf (&o, ":%s", empty);
-  if (mount ("overlay", point, "overlay", writable ? 0 : MS_RDONLY, buf_str (&o)) < 0)
-    sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
-  buf_free (&o);
-  int fd = open (point, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd;
+  if (lowers.n == 0 && !writable)
+    {
+      fd = open (empty, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      *point = '\0'; /* nothing mounted there */
+    }
+  else
+    {
+      char up[4300] = "", wk[4300] = "";
+      if (writable)
+        {
+          scratch_path (sc, up, sizeof up, "u", i);
+          scratch_path (sc, wk, sizeof wk, "w", i);
+          if (mkdir (up, 0755) < 0 || mkdir (wk, 0700) < 0)
+            sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+        }
+      struct buf o = BUF_INIT;
+      overlay_options (&o, &lowers, empty, writable ? up : NULL, writable ? wk : NULL);
+      if (mount ("overlay", point, "overlay", writable ? 0 : MS_RDONLY, buf_str (&o)) < 0)
+        sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
+      buf_free (&o);
+      fd = open (point, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  strv_free (&lowers);
   if (fd < 0)
     sandbox_die (status_fd, "overlay for %s: %s", m->target, strerror (errno));
   return fd;

@@ -33,6 +33,7 @@
 #include <time.h>
 #include "worker/users.h"
 #include "worker/devices.h"
+#include "worker/overlay.h"
 #include "worker/rootfs.h"
 #include "worker/seccomp.h"
 #include "util/digest.h"
@@ -241,24 +242,6 @@ loopback_up (void)
       ioctl (s, SIOCSIFFLAGS, &ifr);
     }
   close (s);
-}
-
-/* ---------- the root filesystem ---------- */
-
-static void
-overlay_options (const struct sandbox_spec *s, const struct strv *lowers, const char *upper, const char *work,
-                 char *opts, size_t len, const char *empty_lower)
-{
-  size_t off = 0;
-  off += (size_t) snprintf (opts + off, len - off, "lowerdir=");
-  if (lowers->n == 0)
-    off += (size_t) snprintf (opts + off, len - off, "%s", empty_lower);
-  for (size_t i = 0; i < lowers->n && off < len; i++)
-    off += (size_t) snprintf (opts + off, len - off, "%s%s", i ? ":" : "", lowers->v[i]);
-  if (upper && off < len)
-    off += (size_t) snprintf (opts + off, len - off, ",upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,volatile",
-                              upper, work);
-  (void) s;
 }
 
 /* ---------- the process tree ---------- */
@@ -599,14 +582,13 @@ sandbox_init (struct child_args *a)
     sandbox_die (status_fd, "%s: %s", snapdir, strerror (errno));
   char empty[4200];
   snprintf (empty, sizeof empty, "%s.empty", s->merged);
-  if (s->lowers.n == 0)
+  if (s->lowers.n == 0 || (s->upper == NULL && s->lowers.n < 2))
     mkdir (empty, 0755);
-  size_t optlen = 256 + s->lowers.n * 32 + 2 * strlen (s->merged) + (s->upper ? strlen (s->upper) + strlen (s->work) : 0);
-  char *opts = xmalloc (optlen + 8192);
-  overlay_options (s, &s->lowers, s->upper, s->work, opts, optlen + 8192, empty);
-  if (mount ("overlay", s->merged, "overlay", s->upper ? 0 : MS_RDONLY, opts) < 0)
+  struct buf opts = BUF_INIT;
+  overlay_options (&opts, &s->lowers, empty, s->upper, s->work);
+  if (mount ("overlay", s->merged, "overlay", s->upper ? 0 : MS_RDONLY, buf_str (&opts)) < 0)
     sandbox_die (status_fd, "mounting the root overlay: %s", strerror (errno));
-  free (opts);
+  buf_free (&opts);
   int root_fd = open (s->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     sandbox_die (status_fd, "%s: %s", s->merged, strerror (errno));
