@@ -151,7 +151,11 @@ wait_for_tmp() {
   live=$!
   wait_for_tmp "$store" "$dead"
   wait_for_tmp "$store" "$live"
-  ls "$store/tmp" | grep -q "^trash-$dead\$"
+  # Its first step finished (its scratch went to the trash): the sleep is running.
+  for p in $dead $live; do
+    for _ in $(seq 1 100); do ls "$store/tmp" | grep -q "^trash-$p\$" && break; sleep 0.1; done
+    ls "$store/tmp" | grep -q "^trash-$p\$"
+  done
   kill -9 "$dead"
   wait "$dead" || true
   run env KILN_ROOT=$store "$KILN" build -q "$TMP/next"
