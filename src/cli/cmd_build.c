@@ -573,6 +573,8 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       return cli_fail (&err);
     }
   const char *image = argv[optind];
+  if (runtime == NULL && !spec.privileged)
+    sandbox_warm_up ();
   struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);

@@ -2325,6 +2325,10 @@ int
 build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
 {
   struct builder b = {.st = st, .rq = rq, .ctx_fd = -1, .err = err};
+  /* The sandbox's device cgroup is joined while the Dockerfile is read and the
+   * context hashed (an OCI runtime brings its own). */
+  if (rq->runtime == NULL)
+    sandbox_warm_up ();
   b.now = store_now ();
   b.epoch_pinned = getenv ("SOURCE_DATE_EPOCH") && *getenv ("SOURCE_DATE_EPOCH");
   b.quiet = rq->progress == PROGRESS_QUIET;

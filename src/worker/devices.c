@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -386,57 +387,110 @@ read_text (const char *path)
 }
 
 static char *outside_path;
-static struct kiln_err join_err;
-static int join_result = -1;
-static pthread_once_t join_once = PTHREAD_ONCE_INIT;
+static bool joined;
+static pid_t joiner = -1, joiner_owner = -1;
+static pthread_mutex_t join_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void
-join (void)
+/* The cgroup kiln is in and the sandbox cgroup beside it (DIR = PARENT/kiln-sandbox). */
+static enum devices_cgroup_version
+find_dirs (char *parent, size_t plen, char *dir, size_t dlen)
 {
   _cleanup_free_ char *mi = read_text ("/proc/self/mountinfo");
   _cleanup_free_ char *cg = read_text ("/proc/self/cgroup");
-  char parent[4096], dir[4200];
   const char *prefer = getenv ("KILN_DEVICE_CGROUP");
   enum devices_cgroup_version v
-      = mi && cg ? devices_find_parent (mi, cg, prefer && *prefer ? prefer : NULL, parent, sizeof parent) : DEVCG_NONE;
+      = mi && cg ? devices_find_parent (mi, cg, prefer && *prefer ? prefer : NULL, parent, plen) : DEVCG_NONE;
+  snprintf (dir, dlen, "%s/kiln-sandbox", parent);
+  return v;
+}
+
+/* Makes the cgroup ready and moves process `who` (0: the caller) into it. */
+static int
+join_now (pid_t who, struct kiln_err *err)
+{
+  char parent[4096], dir[4200];
+  enum devices_cgroup_version v = find_dirs (parent, sizeof parent, dir, sizeof dir);
   if (v == DEVCG_NONE)
-    {
-      kiln_err_set (&join_err, ENOTSUP, "no devices cgroup (v1) or cgroup2 mount");
-      return;
-    }
-  /* Already in it (a kiln started by a kiln): nothing to do. */
+    return kiln_err_set (err, ENOTSUP, "no devices cgroup (v1) or cgroup2 mount");
   size_t pl = strlen (parent);
   if (pl >= 13 && strcmp (parent + pl - 13, "/kiln-sandbox") == 0)
-    {
-      join_result = 0;
-      return;
-    }
-  snprintf (dir, sizeof dir, "%s/kiln-sandbox", parent);
+    return 0; /* already in it (a kiln started by a kiln, or joined before) */
   if (mkdir (dir, 0755) < 0 && errno != EEXIST)
-    {
-      kiln_err_set (&join_err, errno, "%s: %s", dir, strerror (errno));
-      return;
-    }
-  if ((v == DEVCG_V1 ? devices_configure_v1 (dir, &join_err) : attach_v2 (dir, &join_err)) < 0)
+    return kiln_err_set (err, errno, "%s: %s", dir, strerror (errno));
+  if ((v == DEVCG_V1 ? devices_configure_v1 (dir, err) : attach_v2 (dir, err)) < 0)
+    return -1;
+  char pid[24];
+  snprintf (pid, sizeof pid, "%d", (int) who);
+  if (write_rule (dir, "cgroup.procs", pid) < 0)
+    return kiln_err_set (err, errno, "joining %s: %s", dir, strerror (errno));
+  return 0;
+}
+
+static void
+remember_outside (void)
+{
+  if (outside_path)
     return;
-  if (write_rule (dir, "cgroup.procs", "0") < 0)
-    {
-      kiln_err_set (&join_err, errno, "joining %s: %s", dir, strerror (errno));
-      return;
-    }
+  char parent[4096], dir[4200];
+  if (find_dirs (parent, sizeof parent, dir, sizeof dir) == DEVCG_NONE)
+    return;
+  size_t pl = strlen (parent);
+  if (pl >= 13 && strcmp (parent + pl - 13, "/kiln-sandbox") == 0)
+    return;
   struct buf p = BUF_INIT;
   buf_printf (&p, "%s/cgroup.procs", parent);
   outside_path = buf_steal (&p);
-  join_result = 0;
+}
+
+void
+devices_join_start (void)
+{
+  pthread_mutex_lock (&join_lock);
+  if (!joined && joiner_owner != getpid ())
+    {
+      remember_outside ();
+      pid_t self = getpid ();
+      fflush (NULL);
+      pid_t c = fork ();
+      if (c == 0)
+        {
+          struct kiln_err e = {0};
+          _exit (join_now (self, &e) == 0 ? 0 : 1);
+        }
+      joiner = c;
+      joiner_owner = self;
+    }
+  pthread_mutex_unlock (&join_lock);
 }
 
 int
 devices_join (struct kiln_err *err)
 {
-  pthread_once (&join_once, join);
-  if (join_result < 0)
-    return kiln_err_set (err, join_err.code, "device cgroup: %s", join_err.msg ? join_err.msg : "unavailable");
-  return 0;
+  pthread_mutex_lock (&join_lock);
+  int r = 0;
+  if (!joined)
+    {
+      remember_outside ();
+      int st = 0;
+      bool done = false;
+      if (joiner > 0 && joiner_owner == getpid ())
+        {
+          pid_t w;
+          while ((w = waitpid (joiner, &st, 0)) < 0 && errno == EINTR)
+            ;
+          done = w == joiner && WIFEXITED (st) && WEXITSTATUS (st) == 0;
+          joiner = -1;
+        }
+      /* Not started here, failed, or reaped by someone else: now, with the reason. */
+      if (!done && join_now (0, err) < 0)
+        {
+          kiln_err_wrap (err, "device cgroup");
+          r = -1;
+        }
+      joined = r == 0;
+    }
+  pthread_mutex_unlock (&join_lock);
+  return r;
 }
 
 const char *

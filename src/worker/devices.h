@@ -42,6 +42,11 @@ void devices_rule_v1 (const struct device_rule *r, char *out, size_t len);
  * can use (err says why). */
 int devices_join (struct kiln_err *err);
 
+/* Starts that move in a short-lived child process while the caller goes on
+ * (parsing, hashing the context): most of its cost is waiting for the kernel.
+ * devices_join waits for it, or does the move itself in a process forked since. */
+void devices_join_start (void);
+
 /* The cgroup.procs file of the cgroup kiln was in before devices_join: a
  * privileged sandbox's first process writes "0" to it to leave the rules.
  * NULL if kiln never joined. */

@@ -850,6 +850,12 @@ spawn_sandbox (int flags, struct child_args *a, bool share_vm)
   return pid;
 }
 
+void
+sandbox_warm_up (void)
+{
+  devices_join_start ();
+}
+
 int
 sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
 {

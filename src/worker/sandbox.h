@@ -115,6 +115,10 @@ struct seccomp_profile;
 /* docker's default bounding set, 1 << CAP_X. */
 uint64_t sandbox_default_caps (void);
 
+/* Starts, in the background, what the first sandbox of this process would
+ * otherwise wait for (joining the device cgroup). Optional. */
+void sandbox_warm_up (void);
+
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if
  * killed). Returns -1 only when the sandbox itself could not be set up. */
 int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err);
