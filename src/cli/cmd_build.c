@@ -721,6 +721,10 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   spec.stdout_fd = 1;
   spec.stderr_fd = 2;
   spec.tty = tty && isatty (0);
+  /* As docker: the container gets pipes, not kiln's own descriptors (a file it
+   * could reopen and change through /proc/self/fd). A terminal stays the terminal
+   * until containers get their own pty (issue 13). */
+  spec.pipe_stdio = !spec.tty;
   int code = 0;
   if (sandbox_run (&spec, &code, &err) < 0)
     {

@@ -317,6 +317,23 @@ exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path
   return false;
 }
 
+/* The parent directory of `rel` inside the upper, every component a real
+ * directory there (no symlink followed: a step may have swapped one in, and
+ * what it points at is the host's). */
+static int
+upper_parent (int fs_fd, const char *rel, const char **base)
+{
+  const char *slash = strrchr (rel, '/');
+  *base = slash ? slash + 1 : rel;
+  if (slash == NULL)
+    return fcntl (fs_fd, F_DUPFD_CLOEXEC, 3);
+  char parent[4096];
+  snprintf (parent, sizeof parent, "%.*s", (int) (slash - rel), rel);
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  return (int) syscall (SYS_openat2, fs_fd, parent, &how, sizeof how);
+}
+
 /* Removes mount points the sandbox created for itself from the step's upper. */
 static void
 clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths)
@@ -328,20 +345,26 @@ clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, cons
       while (*path)
         {
           const char *rel = path[0] == '/' ? path + 1 : path;
+          const char *base;
           struct stat st;
+          if (*rel == '\0')
+            break;
+          int pfd = upper_parent (fs_fd, rel, &base);
           /* The upper first: most mount points were never copied up, and the
            * lowers are many stats each. */
-          if (*rel == '\0' || fstatat (fs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0
-              || exists_in_lowers (b, lowers, rel))
-            break;
-          if (S_ISDIR (st.st_mode))
+          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || exists_in_lowers (b, lowers, rel))
             {
-              if (unlinkat (fs_fd, rel, AT_REMOVEDIR) < 0)
-                break; /* not empty: the step put something there */
+              if (pfd >= 0)
+                close (pfd);
+              break;
             }
+          int r = -1;
+          if (S_ISDIR (st.st_mode))
+            r = unlinkat (pfd, base, AT_REMOVEDIR); /* fails if the step put something there */
           else if (S_ISREG (st.st_mode) && st.st_size == 0)
-            unlinkat (fs_fd, rel, 0);
-          else
+            r = unlinkat (pfd, base, 0);
+          close (pfd);
+          if (r < 0)
             break;
           char *slash = strrchr (path, '/');
           if (slash == NULL || slash == path)
@@ -529,7 +552,9 @@ count_for_writeback (void *ud, const void *buf, size_t len, struct kiln_err *err
 static int
 step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
 {
-  static const char *const aux[] = {"work", "merged", "src", "merged.etc", "merged.empty", "src.empty"};
+  /* merged.bundle: an OCI runtime's config.json, which holds the step's environment
+   * (secrets given as env=) and must never reach snapshots/. */
+  static const char *const aux[] = {"work", "merged", "src", "merged.etc", "merged.empty", "src.empty", "merged.bundle"};
   for (size_t i = 0; i < sizeof aux / sizeof *aux; i++)
     {
       _cleanup_buf_ struct buf p = BUF_INIT;
@@ -1095,6 +1120,9 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   return 0;
 }
 
+/* BuildKit's MaxSecretSize. */
+#define SECRET_MAX (500u * 1024)
+
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
@@ -1227,7 +1255,6 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   strv_push (&mountpoints, "/dev");
   strv_push (&mountpoints, "/etc/hosts");
   strv_push (&mountpoints, "/etc/resolv.conf");
-  struct strv secret_files = STRV_INIT;
   int lock_fds[16];
   size_t n_locks = 0;
   int ret = -1;
@@ -1287,6 +1314,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                * sandbox, from a descriptor): a link in it cannot lead out. */
               sm->type = SMOUNT_BIND;
               sm->source = xstrdup (b->ctx_path);
+              sm->source_is_fd = true; /* the context opened once: its path could be swapped */
+              sm->source_fd = b->ctx_fd;
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
@@ -1365,13 +1394,27 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                 int fd = open (srcf, O_RDONLY | O_CLOEXEC);
                 char chunk[4096];
                 ssize_t n;
-                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len < (1u << 20))
+                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
                   buf_append (&val, chunk, (size_t) n);
                 if (fd >= 0)
                   close (fd);
+                else
+                  {
+                    json_decref (jk);
+                    kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
+                    goto out;
+                  }
               }
             else
               buf_puts (&val, envv);
+            if (val.len > SECRET_MAX)
+              {
+                /* Never cut short without a word: a truncated key fails far from here. */
+                json_decref (jk);
+                kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
+                              SECRET_MAX / 1024);
+                goto out;
+              }
             if (rm->env)
               {
                 struct buf e = BUF_INIT;
@@ -1383,20 +1426,14 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                 json_array_append_new (jm, jk);
                 continue;
               }
-            char tmpl[] = "/dev/shm/kiln-secret-XXXXXX";
-            int fd = mkstemp (tmpl);
-            if (fd < 0 || write (fd, buf_str (&val), val.len) < 0)
-              {
-                json_decref (jk);
-                kiln_err_set (b->err, errno, "secret %s: %s", rm->id, strerror (errno));
-                goto out;
-              }
-            fchmod (fd, (mode_t) (rm->mode >= 0 ? rm->mode : 0400));
-            fchown (fd, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0);
-            close (fd);
-            strv_push (&secret_files, tmpl);
-            sm->type = SMOUNT_BIND;
-            sm->source = xstrdup (tmpl);
+            /* Made by the sandbox in its own tmpfs: no host file to race for or to
+             * leave behind. */
+            sm->type = SMOUNT_FILE;
+            sm->content_len = val.len;
+            sm->content = buf_steal (&val);
+            sm->mode = rm->mode >= 0 ? rm->mode : 0400;
+            sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
+            sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
             sm->readonly = true;
             break;
           }
@@ -1507,9 +1544,6 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
 out:
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
-  for (size_t k = 0; k < secret_files.n; k++)
-    unlink (secret_files.v[k]);
-  strv_free (&secret_files);
   strv_free (&mountpoints);
   json_decref (km);
   sandbox_spec_clear (&spec);

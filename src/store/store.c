@@ -226,6 +226,16 @@ store_open (const char *root, struct kiln_err *err)
       goto fail;
     }
   buf_printf (&dbpath, "%s/kiln.db", root);
+  /* The metadata names every image, tag and context file digest: root's alone.
+   * Made before SQLite opens it (its -wal and -shm files copy its mode). */
+  int dbfd = open (buf_str (&dbpath), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (dbfd >= 0)
+    {
+      struct stat dst;
+      if (fstat (dbfd, &dst) == 0 && (dst.st_mode & 077) && dst.st_uid == geteuid ())
+        fchmod (dbfd, dst.st_mode & 0700);
+      close (dbfd);
+    }
   if (sqlite3_open_v2 (buf_str (&dbpath), &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                        NULL)
       != SQLITE_OK)

@@ -252,23 +252,56 @@ create_file (struct ctx *c, int dpfd, const char *dname)
 
 static void copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth);
 
-/* Copies one entry (src: fd of its directory + name) to dst (fd of the target dir + name). */
+/* A copy source given by the user, followed if it is a symlink: resolved from
+ * the source's root by its whole path (a link leads where it would inside that
+ * root, never to the host), opened for reading only if it is a regular file or a
+ * directory — a device or a FIFO is never opened. */
+static int
+open_followed (struct ctx *c, const char *srel, struct stat *st, bool want_dir)
+{
+  int p = in_root (c->src_root, srel, O_PATH, 0);
+  if (p < 0 || fstat (p, st) < 0)
+    fail (c, "%s: %s", srel, strerror (errno));
+  if (!(want_dir ? S_ISDIR (st->st_mode) : S_ISREG (st->st_mode)))
+    {
+      close (p);
+      return -1;
+    }
+  char self[64];
+  snprintf (self, sizeof self, "/proc/self/fd/%d", p);
+  int fd = open (self, (want_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY | O_NONBLOCK | O_NOCTTY) | O_CLOEXEC);
+  struct stat again;
+  if (fd < 0 || fstat (fd, &again) < 0 || again.st_ino != st->st_ino || again.st_dev != st->st_dev)
+    fail (c, "%s: %s", srel, fd < 0 ? strerror (errno) : "changed while it was copied");
+  close (p);
+  return fd;
+}
+
+/* Copies one entry (src: fd of its directory + name) to dst (fd of the target dir
+ * + name); `follow`: the entry is a source the user named (`srel` from the root). */
 static void
 copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dpfd, const char *dname, bool follow,
             unsigned depth)
 {
   struct stat st;
-  if (fstatat (spfd, sname, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+  if (follow)
+    {
+      int p = in_root (c->src_root, srel, O_PATH, 0);
+      if (p < 0 || fstat (p, &st) < 0)
+        fail (c, "%s: %s", srel, strerror (errno));
+      close (p);
+    }
+  else if (fstatat (spfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
     fail (c, "%s: %s", srel, strerror (errno));
   if (S_ISDIR (st.st_mode))
     {
       remove_existing (c, dpfd, dname, true);
       if (mkdirat (dpfd, dname, 0700) < 0 && errno != EEXIST)
         fail (c, "%s: %s", dname, strerror (errno));
-      int sfd = follow ? in_root (spfd, sname, O_RDONLY | O_DIRECTORY, 0)
+      int sfd = follow ? open_followed (c, srel, &st, true)
                        : openat (spfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0)
-        fail (c, "%s: %s", srel, strerror (errno));
+        fail (c, "%s: %s", srel, follow ? "changed while it was copied" : strerror (errno));
       copy_tree (c, sfd, srel, dpfd, dname, depth + 1);
       close (sfd);
       apply_meta (c, dpfd, dname, -1, &st, srel);
@@ -288,9 +321,10 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
     }
   else if (S_ISREG (st.st_mode))
     {
-      int in = follow ? in_root (spfd, sname, O_RDONLY, 0) : openat (spfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int in = follow ? open_followed (c, srel, &st, false)
+                      : openat (spfd, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       if (in < 0)
-        fail (c, "%s: %s", srel, strerror (errno));
+        fail (c, "%s: %s", srel, follow ? "changed while it was copied" : strerror (errno));
       int out = create_file (c, dpfd, dname);
       off_t left = st.st_size;
       while (left > 0)
@@ -561,7 +595,8 @@ do_copy (struct ctx *c)
         fail (c, "%s: %s", src, strerror (errno));
       if (op->add && S_ISREG (st.st_mode))
         {
-          int afd = in_root (spfd, base, O_RDONLY, 0);
+          struct stat ast;
+          int afd = open_followed (c, src, &ast, false);
           if (afd >= 0 && is_archive (afd))
             {
               /* ADD of a local archive: its contents land in the destination directory. */

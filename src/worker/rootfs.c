@@ -170,19 +170,54 @@ rootfs_mount_target (int root_fd, const char *path, bool dir, char *out, size_t 
 }
 
 int
-rootfs_remount_readonly (int root_fd, const char *path)
+rootfs_bind (int src_fd, int target_fd, bool readonly, bool recursive)
 {
-  /* Resolved again so that the new mount, not the directory under it, is changed. */
-  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
-  if (fd < 0)
+  /* A detached copy of the source, made read-only before it is attached: the
+   * target is never looked up again by path (a path could lead elsewhere once
+   * the mount is there). */
+  unsigned rec = recursive ? AT_RECURSIVE : 0;
+  int t = (int) syscall (SYS_open_tree, src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+  if (t < 0)
     return -1;
-  char target[64];
-  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
-  int r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-  if (r < 0)
-    r = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-  close (fd);
+  if (readonly)
+    {
+      struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+      if (syscall (SYS_mount_setattr, t, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0)
+        {
+          int e = errno;
+          close (t);
+          errno = e;
+          return -1;
+        }
+    }
+  int r = (int) syscall (SYS_move_mount, t, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int e = errno;
+  close (t);
+  errno = e;
   return r;
+}
+
+/* A directory the kernel's filesystems go on (/proc, /dev, /sys): an ordinary
+ * directory of the image, reached through no symlink (an image could otherwise
+ * put /proc elsewhere, where docker's masks would not find it), made if missing. */
+static int
+kernel_target (int root_fd, const char *path, char *out, size_t outlen, int status_fd)
+{
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  if (fd < 0 && errno == ENOENT && strchr (path + 1, '/') == NULL)
+    {
+      mkdirat (root_fd, path + 1, 0755);
+      fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+    }
+  if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
+    sandbox_die (status_fd, "%s must be mounted on an ordinary directory (the image has a symlink or a file there)",
+                 path);
+  if (fd < 0)
+    sandbox_die (status_fd, "%s: %s", path, strerror (errno));
+  snprintf (out, outlen, "/proc/self/fd/%d", fd);
+  return fd;
 }
 
 /* ---------- /dev ---------- */
@@ -191,8 +226,8 @@ static void
 setup_dev (const struct sandbox_spec *s, int root_fd, int status_fd)
 {
   char target[64];
-  int dfd = rootfs_mount_target (root_fd, "/dev", true, target, sizeof target);
-  if (dfd < 0 || mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+  int dfd = kernel_target (root_fd, "/dev", target, sizeof target, status_fd);
+  if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
     sandbox_die (status_fd, "mounting /dev: %s", strerror (errno));
   close (dfd);
   int dev = rootfs_open_in_root (root_fd, "/dev", O_PATH | O_DIRECTORY, 0);
@@ -273,10 +308,23 @@ const size_t rootfs_n_masked_paths = sizeof rootfs_masked_paths / sizeof *rootfs
 const size_t rootfs_n_readonly_paths = sizeof rootfs_readonly_paths / sizeof *rootfs_readonly_paths;
 
 /* As runc: a directory gets an empty read-only tmpfs, a file /dev/null. */
+/* A kernel path to mask or make read-only: reached through no symlink; -1 only
+ * when this kernel has no such path, anything else fails the sandbox. */
+static int
+kernel_path (int root_fd, const char *path, int status_fd)
+{
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  if (fd < 0 && errno != ENOENT)
+    sandbox_die (status_fd, "%s: %s", path, strerror (errno));
+  return fd;
+}
+
 static void
 mask_path (int root_fd, const char *path, int status_fd)
 {
-  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  int fd = kernel_path (root_fd, path, status_fd);
   if (fd < 0)
     return; /* not on this kernel */
   struct stat st;
@@ -303,12 +351,10 @@ mask_path (int root_fd, const char *path, int status_fd)
 static void
 readonly_path (int root_fd, const char *path, int status_fd)
 {
-  int fd = rootfs_open_in_root (root_fd, path, O_PATH, 0);
+  int fd = kernel_path (root_fd, path, status_fd);
   if (fd < 0)
     return;
-  char target[64];
-  snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
-  if (mount (target, target, NULL, MS_BIND | MS_REC, NULL) < 0 || rootfs_remount_readonly (root_fd, path) < 0)
+  if (rootfs_bind (fd, fd, true, true) < 0)
     sandbox_die (status_fd, "making %s read-only: %s", path, strerror (errno));
   close (fd);
 }
@@ -352,19 +398,23 @@ rootfs_kernel_mounts (const struct sandbox_spec *s, int root_fd, int status_fd)
   char target[64];
   int fd;
   /* /proc of the new PID namespace. */
-  if ((fd = rootfs_mount_target (root_fd, "/proc", true, target, sizeof target)) < 0
-      || mount ("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+  fd = kernel_target (root_fd, "/proc", target, sizeof target, status_fd);
+  if (mount ("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     sandbox_die (status_fd, "mounting /proc: %s", strerror (errno));
   close (fd);
   setup_dev (s, root_fd, status_fd);
   /* /sys read-only (read-write only for a privileged sandbox, as docker). */
   unsigned long ro = s->privileged ? 0 : MS_RDONLY;
-  if ((fd = rootfs_mount_target (root_fd, "/sys", true, target, sizeof target)) < 0)
-    sandbox_die (status_fd, "/sys: %s", strerror (errno));
-  if (mount ("sysfs", target, "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
-      && (mount ("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0
-          || (ro && mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)))
-    sandbox_die (status_fd, "mounting /sys: %s", strerror (errno));
+  fd = kernel_target (root_fd, "/sys", target, sizeof target, status_fd);
+  if (mount ("sysfs", target, "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    {
+      /* Where a new sysfs is refused (the host's network namespace), the host's,
+       * read-only all the way down. */
+      int host = open ("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (host < 0 || rootfs_bind (host, fd, ro != 0, true) < 0)
+        sandbox_die (status_fd, "mounting /sys: %s", strerror (errno));
+      close (host);
+    }
   close (fd);
   if (s->privileged)
     return;
@@ -452,8 +502,8 @@ copy_to_scratch (int src_path_fd, const char *dst, int status_fd)
  * a `scratch` mount that may be written, as the lower of an overlay whose upper is
  * in the scratch tmpfs. */
 static void
-mount_resolved (const struct sandbox_mount *m, size_t i, int src, const char *target, struct scratch *sc,
-                int status_fd)
+mount_resolved (const struct sandbox_mount *m, size_t i, int src, int target_fd, const char *target,
+                struct scratch *sc, int status_fd)
 {
   char from[64];
   snprintf (from, sizeof from, "/proc/self/fd/%d", src);
@@ -485,7 +535,8 @@ mount_resolved (const struct sandbox_mount *m, size_t i, int src, const char *ta
         sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
       return;
     }
-  if (mount (from, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+  (void) target;
+  if (rootfs_bind (src, target_fd, m->readonly, true) < 0)
     sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
 }
 
@@ -558,11 +609,39 @@ rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scrat
           close (fd);
           continue;
         }
+      if (m->type == SMOUNT_FILE)
+        {
+          char path[4300];
+          scratch_path (&sc, path, sizeof path, "s", i);
+          int f = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+          if (f < 0 || write (f, m->content, m->content_len) != (ssize_t) m->content_len
+              || fchown (f, m->uid, m->gid) < 0 || fchmod (f, (mode_t) (m->mode >= 0 ? m->mode : 0400)) < 0)
+            sandbox_die (status_fd, "a file for %s: %s", m->target, strerror (errno));
+          close (f);
+          int from = open (path, O_PATH | O_CLOEXEC);
+          if (from < 0 || (fd = rootfs_mount_target (root_fd, m->target, false, target, sizeof target)) < 0
+              || rootfs_bind (from, fd, true, false) < 0)
+            sandbox_die (status_fd, "mount target %s: %s", m->target, strerror (errno));
+          close (from);
+          close (fd);
+          continue;
+        }
       /* The root the source is resolved in: a directory of kiln's or the user's
        * (the build context, a cache, a -v host path), or a stage's layers. */
       char point[4300] = "";
-      int base = m->type == SMOUNT_BIND ? open (m->source, O_PATH | O_CLOEXEC)
-                                        : mount_layers (m, i, &sc, point, sizeof point, status_fd);
+      int base = m->type != SMOUNT_BIND ? mount_layers (m, i, &sc, point, sizeof point, status_fd)
+                                        : open (m->source, O_PATH | O_CLOEXEC);
+      if (base >= 0 && m->type == SMOUNT_BIND && m->source_is_fd)
+        {
+          /* A mount is made from this namespace's own view of the path; it must
+           * still be the directory kiln opened at the start (whoever owns its
+           * parent could have put a link to elsewhere in its place). */
+          struct stat now, then;
+          if (fstat (base, &now) < 0 || fstat (m->source_fd, &then) < 0 || now.st_dev != then.st_dev
+              || now.st_ino != then.st_ino)
+            sandbox_die (status_fd, "%s changed during the build: it is no longer the directory kiln started with",
+                         m->source);
+        }
       if (base < 0)
         sandbox_die (status_fd, "%s: %s", m->type == SMOUNT_BIND ? m->source : m->target, strerror (errno));
       int src = resolve_source (m, base, status_fd);
@@ -571,9 +650,7 @@ rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scrat
         sandbox_die (status_fd, "%s: %s", m->target, strerror (errno));
       if ((fd = rootfs_mount_target (root_fd, m->target, S_ISDIR (st.st_mode), target, sizeof target)) < 0)
         sandbox_die (status_fd, "mount target %s: %s", m->target, strerror (errno));
-      mount_resolved (m, i, src, target, &sc, status_fd);
-      if (m->readonly && rootfs_remount_readonly (root_fd, m->target) < 0)
-        sandbox_die (status_fd, "read-only %s: %s", m->target, strerror (errno));
+      mount_resolved (m, i, src, fd, target, &sc, status_fd);
       close (fd);
       close (src);
       close (base);

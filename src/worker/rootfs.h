@@ -27,7 +27,9 @@ int rootfs_mkdir_in_root (int root_fd, const char *path, mode_t mode);
 /* Makes sure `path` exists in the root as a directory or a file to mount over;
  * writes "/proc/self/fd/N" of it into out and returns N. */
 int rootfs_mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen);
-int rootfs_remount_readonly (int root_fd, const char *path);
+/* Binds what `src_fd` is onto what `target_fd` is (descriptors, O_PATH will
+ * do), read-only from the start if asked, with its submounts if `recursive`. */
+int rootfs_bind (int src_fd, int target_fd, bool readonly, bool recursive);
 
 /* /proc (docker's masked and read-only paths unless privileged), /dev (docker's
  * nodes and links, pts, shm, mqueue) and /sys (read-only unless privileged). */

@@ -34,6 +34,7 @@
 #include "worker/users.h"
 #include "worker/devices.h"
 #include "worker/overlay.h"
+#include "worker/relay.h"
 #include "worker/rootfs.h"
 #include "worker/seccomp.h"
 #include "util/digest.h"
@@ -552,6 +553,26 @@ restore_signals (struct sigaction *saved)
     sigaction (forwarded[i], &saved[i], NULL);
 }
 
+/* The init is kiln's own process, and /proc/1/cmdline would show the container
+ * kiln's command line (host paths, -e values): it is blanked to "kiln-init". */
+static void
+hide_command_line (void)
+{
+  int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  char buf[4096];
+  size_t total = 0;
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    total += (size_t) n;
+  close (fd);
+  if (program_invocation_name == NULL || total < sizeof "kiln-init")
+    return;
+  memset (program_invocation_name, 0, total);
+  memcpy (program_invocation_name, "kiln-init", sizeof "kiln-init");
+}
+
 /* PID 1 of the sandbox: builds the root, then becomes the command (or, with
  * an init, starts it, passes signals on and reaps). */
 static void __attribute__ ((noreturn))
@@ -640,11 +661,11 @@ sandbox_init (struct child_args *a)
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
       snprintf (src, sizeof src, "%s/%s", etc, etc_files[i]);
       int t = rootfs_mount_target (root_fd, path, false, target, sizeof target);
-      if (t < 0 || mount (src, target, NULL, MS_BIND, NULL) < 0)
+      int from = open (src, O_PATH | O_CLOEXEC);
+      if (t < 0 || from < 0 || rootfs_bind (from, t, s->readonly_root, false) < 0)
         sandbox_die (status_fd, "binding %s: %s", path, strerror (errno));
+      close (from);
       close (t);
-      if (s->readonly_root)
-        rootfs_remount_readonly (root_fd, path);
     }
 
   /* The working directory exists before the command runs, as docker makes it. */
@@ -711,6 +732,7 @@ sandbox_init (struct child_args *a)
    * (/proc/1/fd, /proc/1/mem) even as the same user. */
   close_range (3, ~0U, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  hide_command_line ();
   /* PID 1 ignores signals it has no handler for: pass them to the command, which
    * then stops on TERM or INT even without a handler of its own. */
   if (s->forward_signals)
@@ -873,6 +895,26 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       local.stdout_fd = local.stderr_fd = outp[1];
       s = &local;
     }
+  struct relay relay = {.in_src = -1, .in_dst = -1, .out_src = -1, .err_src = -1};
+  int relay_child[3] = {-1, -1, -1}; /* the command's ends */
+  if (s->pipe_stdio && !s->on_output)
+    {
+      int pin[2] = {-1, -1}, pout[2], perr[2];
+      if ((s->stdin_fd >= 0 && pipe2 (pin, O_CLOEXEC) < 0) || pipe2 (pout, O_CLOEXEC) < 0
+          || pipe2 (perr, O_CLOEXEC) < 0)
+        return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+      relay = (struct relay){.in_src = s->stdin_fd, .in_dst = pin[1], .out_src = pout[0], .err_src = perr[0],
+                             .out_dst = s->stdout_fd >= 0 ? s->stdout_fd : 1,
+                             .err_dst = s->stderr_fd >= 0 ? s->stderr_fd : 2};
+      relay_child[0] = pin[0];
+      relay_child[1] = pout[1];
+      relay_child[2] = perr[1];
+      local = *s;
+      local.stdin_fd = pin[0];
+      local.stdout_fd = pout[1];
+      local.stderr_fd = perr[1];
+      s = &local;
+    }
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
   bool shared_net = s->network == SANDBOX_NET_DEFAULT && s->netns_fd >= 0;
   if (s->network != SANDBOX_NET_HOST && !shared_net)
@@ -917,12 +959,20 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       close (go[1]);
       if (outp[0] >= 0)
         close (outp[0]), close (outp[1]);
+      for (int k = 0; k < 3; k++)
+        if (relay_child[k] >= 0)
+          close (relay_child[k]);
+      relay.in_src = -1;
+      relay_run (&relay); /* closes its ends: the writers are gone, it returns at once */
       return kiln_err_set (err, e, "creating the sandbox's namespaces: %s", strerror (e));
     }
   close (status[1]);
   close (go[0]);
   if (outp[1] >= 0)
     close (outp[1]);
+  for (int k = 0; k < 3; k++)
+    if (relay_child[k] >= 0)
+      close (relay_child[k]);
   struct sigaction saved[N_FORWARDED];
   forward_as_kill = s->cancel_on_signal && s->runtime == NULL; /* runc passes signals on itself */
   if (s->forward_signals || s->cancel_on_signal)
@@ -985,6 +1035,14 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
         s->on_output (s->output_ud, buf_str (&line), line.len);
       buf_free (&line);
       close (outp[0]);
+    }
+  if (relay.out_src >= 0)
+    {
+      /* A reader that went away (kiln run | head) is the relay's to absorb. */
+      struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+      sigaction (SIGPIPE, &ign, &old);
+      relay_run (&relay);
+      sigaction (SIGPIPE, &old, NULL);
     }
   int st = 0;
   while (waitpid (child, &st, 0) < 0 && errno == EINTR)
@@ -1098,6 +1156,9 @@ sandbox_spec_clear (struct sandbox_spec *s)
       free (s->mounts[i].target);
       free (s->mounts[i].display);
       free (s->mounts[i].what);
+      if (s->mounts[i].content)
+        explicit_bzero (s->mounts[i].content, s->mounts[i].content_len);
+      free (s->mounts[i].content);
     }
   free (s->mounts);
   s->mounts = NULL;

@@ -34,6 +34,8 @@ enum sandbox_mount_type
   SMOUNT_BIND,
   SMOUNT_TMPFS,
   SMOUNT_OVERLAY_RO, /* a read-only overlay of snapshots (RUN --mount=from=) */
+  SMOUNT_FILE,       /* `content` as a read-only file (secrets): made in the sandbox's
+                        own tmpfs, never on the host's disk or in a shared directory */
 };
 
 struct sandbox_mount
@@ -42,6 +44,9 @@ struct sandbox_mount
   char *source;       /* bind: a host path of kiln's or the caller's (the build context,
                          a cache dir, a secret, a `run -v` path), trusted;
                          overlay: ':'-separated lowers relative to snapshots/ */
+  bool source_is_fd;  /* bind: `source` must still be `source_fd` (a directory kiln
+                         opened once, the build context), or the sandbox fails */
+  int source_fd;
   char *subpath;      /* the path inside `source` to mount, untrusted: resolved inside
                          it, symlinks and `..` never leading out (NULL: source itself) */
   char *target;       /* absolute path in the container, resolved inside its root */
@@ -50,7 +55,11 @@ struct sandbox_mount
   char *display;      /* the source as the user wrote it, for errors */
   char *what;         /* what `source` is, for errors: "the build context", "stage \"b\"" */
   uint64_t size;      /* tmpfs */
-  int mode;           /* tmpfs mode, -1 default */
+  int mode;           /* tmpfs and file mode, -1 default */
+  char *content;      /* file */
+  size_t content_len;
+  uid_t uid;          /* file owner */
+  gid_t gid;
 };
 
 struct sandbox_spec
@@ -77,6 +86,10 @@ struct sandbox_spec
    * allocator). */
   void (*on_output) (void *ud, const char *line, size_t len);
   void *output_ud;
+  /* stdin (when stdin_fd is set), stdout and stderr reach the command through
+   * pipes kiln copies (worker/relay.h), never as the caller's own descriptors
+   * (kiln run without a terminal, as docker). */
+  bool pipe_stdio;
   /* SANDBOX_NET_DEFAULT: join this network namespace (see sandbox_net_start)
    * instead of making one per run; -1 for a private one. */
   int netns_fd;
