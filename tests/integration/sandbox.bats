@@ -715,3 +715,136 @@ status_of() { # status_of FIELD (from the probe image's /proc/self/status)
     [[ "$output" == *NULL-OK* ]] || { echo "$how: $output"; false; }
   done
 }
+
+# ---------- found by an attacker's pass over the new sandbox ----------
+
+case_proc_moved() {
+  RUNTIME=$1
+  local bad=0
+  # The control: a plain image runs.
+  df 'FROM busybox' 'RUN echo plain-ok'
+  run kb "$CTX"
+  expect_ok "a plain step (positive control)" plain-ok || bad=1
+  # An image whose /proc is a link: proc would land elsewhere, past every mask.
+  df 'FROM busybox AS a' 'RUN mkdir -p /o/dev && ln -s /dev/x /o/proc && ln -s /D /o/dev/x' \
+    'FROM busybox' 'COPY --from=a /o/ /' \
+    'RUN test -w /D/sys/kernel/core_pattern && echo "PROC-SYS-W""RITABLE"; echo ran'
+  run kb -t sbx-proc-moved:1 "$CTX"
+  [ "$status" -ne 0 ] || { complain "an image with /proc -> /dev/x -> /D built"; bad=1; }
+  [[ "$output" != *PROC-SYS-WRITABLE* ]] || { complain "/proc/sys was writable at the moved proc"; bad=1; }
+  if [ "$RUNTIME" = kiln ]; then
+    [[ "$output" == *"/proc must be mounted on an ordinary directory"* ]] || { complain "no clear refusal"; bad=1; }
+  fi
+  return $bad
+}
+@test "an image whose /proc is a symlink is refused (the masks would miss a proc mounted elsewhere) [kiln]" { case_proc_moved kiln; }
+@test "an image whose /proc is a symlink is refused (the masks would miss a proc mounted elsewhere) [runc]" { case_proc_moved runc; }
+
+case_ro_bind_relookup() {
+  RUNTIME=$1
+  local bad=0
+  ln -s /proc "$CTX/link"
+  tree_state "$CTX" > "$TMP/ctx.before"
+  # The target /d/link, looked up again after the bind, would lead into the
+  # mounted context and make the wrong mount read-only.
+  df 'FROM busybox' 'RUN mkdir /d && ln -s /d /d/link' \
+    'RUN --mount=type=bind,target=/d/link sh -c "echo PWNED > /d/victim.txt; ls /d; echo step-ran"'
+  run kb "$CTX"
+  expect_ok "the step runs (positive control: the context is there)" step-ran || bad=1
+  [[ "$output" == *"Read-only file system"* ]] || { complain "the bind was writable"; bad=1; }
+  tree_state "$CTX" > "$TMP/ctx.after"
+  diff -u "$TMP/ctx.before" "$TMP/ctx.after" >&2 || { complain "the host's context changed"; bad=1; }
+  return $bad
+}
+@test "a read-only bind stays read-only when its target resolves through the mounted context [kiln]" { case_ro_bind_relookup kiln; }
+@test "a read-only bind stays read-only when its target resolves through the mounted context [runc]" { case_ro_bind_relookup runc; }
+
+@test "COPY follows a source link inside its own root, and never opens a device or a FIFO" {
+  RUNTIME=kiln
+  canary_setup
+  ln -s "$CANARY/secret" "$CTX/abs"
+  mkdir -p "$CTX/sub"
+  ln -s ../../canary/secret "$CTX/sub/up"
+  echo inside > "$CTX/inside"
+  ln -s /inside "$CTX/good"
+  local bad=0
+  df 'FROM busybox' 'COPY good /g' 'RUN cat /g'
+  run kb "$CTX"
+  expect_ok "a context link to a file inside the context (positive control)" inside || bad=1
+  for l in abs sub/up; do
+    df 'FROM busybox' "COPY $l /stolen" 'RUN ls -l /stolen; cat /stolen'
+    run kb "$CTX"
+    [ "$status" -ne 0 ] || { complain "COPY $l (a link out of the context) built"; bad=1; }
+    [[ "$output" == *"not found in the build context"* ]] || { complain "COPY $l: no clear refusal"; bad=1; }
+  done
+  # A stage's link to a FIFO and to a device: copied as what they are, never
+  # opened (a FIFO would hang the build, a device would be read by kiln).
+  df 'FROM busybox AS a' 'RUN mkfifo /f && ln -s /f /lf && mknod /n c 1 3 && ln -s /n /ln && mkdir /d && echo in-stage > /d/x && ln -s /d/x /lx' \
+    'FROM busybox' 'COPY --from=a /lf /fifo' 'COPY --from=a /ln /node' 'COPY --from=a /lx /x' \
+    'RUN ls -l /fifo; cat /x; test -e /node && echo NODE-COPIED || echo no-node'
+  run timeout 60 "$KILN" build --no-cache --progress=plain "$CTX"
+  expect_ok "COPY of stage links to a FIFO, a device and a file" in-stage || bad=1
+  [[ "$output" == *"prw-"* ]] || { complain "the FIFO was not made as a FIFO"; bad=1; }
+  canary_check || bad=1
+  [ $bad -eq 0 ]
+}
+
+@test "mount-point cleanup follows no link a step swapped in: the host is not touched" {
+  RUNTIME=kiln
+  canary_make
+  mkdir "$CANARY/y"
+  tree_state "$CANARY" > "$TMP/canary.before"
+  canary_watch
+  df 'FROM busybox' "RUN --mount=type=tmpfs,target=/x/y sh -c 'mv /x /x2 && ln -s $CANARY /x && echo swapped'"
+  run kb "$CTX"
+  expect_ok "the step ran" swapped || { canary_check; false; }
+  [ -d "$CANARY/y" ] || { complain "kiln removed the host's $CANARY/y"; false; }
+  canary_check
+}
+
+@test "secrets: a file in the step's own tmpfs, owned as asked; never in the host's /dev/shm" {
+  RUNTIME=kiln
+  echo "s3cr3t-$ITOKEN" > "$TMP/secret"
+  df 'FROM busybox' 'RUN --mount=type=secret,id=tok,target=/run/tok,uid=1000,mode=0440 sh -c "ls -ln /run/tok; cat /run/tok; sleep 2"'
+  kb --secret "id=tok,src=$TMP/secret" "$CTX" > "$TMP/out" 2>&1 &
+  pid=$!
+  leaked=
+  for _ in $(seq 1 30); do
+    ls /dev/shm | grep -q kiln-secret && leaked=1
+    grep -q "s3cr3t" "$TMP/out" && break
+    sleep 0.1
+  done
+  ls /dev/shm | grep -q kiln-secret && leaked=1
+  status=0
+  wait "$pid" || status=$?
+  output=$(cat "$TMP/out")
+  expect_ok "the secret reached the step" "s3cr3t-$ITOKEN"
+  [[ "$output" == *"-r--r-----"*" 1000 "* ]] || { complain "owner or mode not as asked"; false; }
+  [ -z "$leaked" ] || { complain "a secret file appeared in the host's /dev/shm"; false; }
+}
+
+@test "kiln run: the container's stdio are pipes, not the caller's files; its init shows no host command line" {
+  echo before > "$TMP/out.log"
+  chmod 644 "$TMP/out.log"
+  kiln run --rm busybox sh -c 'ls -l /proc/self/fd/1; chmod 777 /proc/self/fd/1 2>/dev/null; echo appended' >> "$TMP/out.log"
+  [ "$(stat -c %a "$TMP/out.log")" = 644 ]
+  grep -q 'pipe:' "$TMP/out.log"
+  [ "$(head -1 "$TMP/out.log")" = before ]
+  grep -qx appended "$TMP/out.log"
+  run kiln run --rm -e "HOSTSECRET=$ITOKEN" -v "$TMP:/mnt/h" busybox sh -c 'tr "\0" " " < /proc/1/cmdline'
+  [ "$status" -eq 0 ]
+  [[ "$output" == kiln-init* ]]
+  [[ "$output" != *"$ITOKEN"* && "$output" != *"$TMP"* ]]
+  # Standard input still reaches it, through its pipe.
+  run bash -c "printf 'a\nb\n' | '$KILN' run --rm -i busybox wc -l"
+  [ "$output" = 2 ]
+}
+
+@test "an OCI runtime's bundle, with a step's environment, never reaches the store's snapshots" {
+  RUNTIME=runc
+  echo "envsecret-$ITOKEN" > "$TMP/secret"
+  df 'FROM busybox' 'RUN --mount=type=secret,id=tok,env=TOK sh -c "test -n \"$TOK\" && echo > /made"'
+  run kb --secret "id=tok,src=$TMP/secret" "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  refute grep -rq "envsecret-$ITOKEN" "$KILN_ROOT/snapshots" "$KILN_ROOT/blobs"
+}
