@@ -1,5 +1,6 @@
 /* worker/fileop.c — COPY, ADD and WORKDIR's mkdir, inside a private mount namespace. */
 #include "worker/fileop.h"
+#include "worker/rootfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,42 +149,11 @@ in_root (int root, const char *path, int flags, mode_t mode)
 static int
 mkdirs (struct ctx *c, const char *path, mode_t mode)
 {
-  char buf[4096];
-  snprintf (buf, sizeof buf, "%s", path);
-  int cur = dup (c->dst_root);
-  char *p = buf;
-  while (*p == '/')
-    p++;
-  while (*p)
-    {
-      char *e = strchr (p, '/');
-      if (e)
-        *e = '\0';
-      if (*p && strcmp (p, ".") != 0)
-        {
-          if (mkdirat (cur, p, 0700) == 0)
-            {
-              int nd = openat (cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-              if (nd >= 0)
-                {
-                  if (fchmod (nd, mode) < 0 || (c->chown_set && fchown (nd, c->owner.uid, c->owner.gid) < 0))
-                    fail (c, "%s: %s", path, strerror (errno));
-                  close (nd);
-                }
-            }
-          else if (errno != EEXIST)
-            fail (c, "creating %s: %s", path, strerror (errno));
-          int next = in_root (cur, p, O_PATH | O_DIRECTORY, 0);
-          if (next < 0)
-            fail (c, "%s: %s is not a directory", path, p);
-          close (cur);
-          cur = next;
-        }
-      if (!e)
-        break;
-      p = e + 1;
-    }
-  return cur;
+  struct rootfs_owner own = {.chown = c->chown_set, .uid = c->owner.uid, .gid = c->owner.gid};
+  int fd = rootfs_mkdirs_in_root (c->dst_root, path, mode, &own);
+  if (fd < 0)
+    fail (c, "%s: %s", path, errno == ENOTDIR || errno == EEXIST ? "not a directory" : strerror (errno));
+  return fd;
 }
 
 static bool

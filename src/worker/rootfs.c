@@ -47,6 +47,12 @@ rootfs_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
 int
 rootfs_mkdir_in_root (int root_fd, const char *path, mode_t mode)
 {
+  return rootfs_mkdirs_in_root (root_fd, path, mode, NULL);
+}
+
+int
+rootfs_mkdirs_in_root (int root_fd, const char *path, mode_t mode, const struct rootfs_owner *own)
+{
   /* Each prefix is resolved from the root, inside it: a link made by an earlier
    * step (absolute, relative, through `..`) stays inside, and a link to a
    * directory that is missing gets it made, as docker makes mount targets. */
@@ -83,7 +89,22 @@ rootfs_mkdir_in_root (int root_fd, const char *path, mode_t mode)
       int pfd = rootfs_open_in_root (root_fd, pre, O_PATH | O_DIRECTORY, 0);
       if (pfd < 0)
         return -1;
-      int made = mkdirat (pfd, name, mode) == 0 ? 0 : errno;
+      int made = mkdirat (pfd, name, own ? 0700 : mode) == 0 ? 0 : errno;
+      if (made == 0 && own)
+        {
+          /* Exactly `mode` (no umask) and the owner, before anything can use it. */
+          int nd = openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (nd < 0 || fchmod (nd, mode) < 0 || (own->chown && fchown (nd, own->uid, own->gid) < 0))
+            made = errno ? errno : EIO;
+          if (nd >= 0)
+            close (nd);
+          if (made)
+            {
+              close (pfd);
+              errno = made;
+              return -1;
+            }
+        }
       if (made != EEXIST)
         {
           close (pfd);

@@ -1,5 +1,6 @@
 /* worker/rootfs.h — the sandbox's filesystem, built inside its mount namespace
- * before the command starts (worker-internal: sandbox.c is the only caller).
+ * before the command starts, and paths resolved inside a root (worker-internal:
+ * sandbox.c and fileop.c call it).
  *
  * Every path taken from a Dockerfile, an image or a stage — mount targets, bind
  * sources inside the build context or a stage — is resolved inside its own root
@@ -22,8 +23,20 @@ extern const size_t rootfs_n_readonly_paths;
 void sandbox_die (int status_fd, const char *fmt, ...) __attribute__ ((noreturn, format (printf, 2, 3)));
 
 int rootfs_open_in_root (int root_fd, const char *path, int flags, mode_t mode);
-/* mkdir -p inside the root; an O_PATH descriptor of the last directory. */
+/* mkdir -p inside the root; an O_PATH descriptor of the last directory.  Each
+ * prefix is resolved from the root; a link to a missing directory gets it made
+ * (docker's WORKDIR, COPY destinations and mount targets do the same). */
 int rootfs_mkdir_in_root (int root_fd, const char *path, mode_t mode);
+
+/* The same, new directories getting exactly `mode` and, if `chown`, the owner
+ * (COPY --chown gives implicitly made parents both). */
+struct rootfs_owner
+{
+  bool chown;
+  uid_t uid;
+  gid_t gid;
+};
+int rootfs_mkdirs_in_root (int root_fd, const char *path, mode_t mode, const struct rootfs_owner *own);
 /* Makes sure `path` exists in the root as a directory or a file to mount over;
  * writes "/proc/self/fd/N" of it into out and returns N. */
 int rootfs_mount_target (int root_fd, const char *path, bool dir, char *out, size_t outlen);

@@ -848,3 +848,13 @@ case_ro_bind_relookup() {
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   refute grep -rq "envsecret-$ITOKEN" "$KILN_ROOT/snapshots" "$KILN_ROOT/blobs"
 }
+
+@test "COPY destinations resolve every link from the image's root, and one to a missing directory makes it" {
+  RUNTIME=kiln
+  echo payload > "$CTX/f"
+  df 'FROM busybox' 'RUN mkdir -p /real/b && ln -s /real /a && ln -s /nowhere/x /dang' \
+    'COPY f /a/b/' 'COPY f /dang/' 'RUN cat /real/b/f /nowhere/x/f; readlink /dang'
+  run kb "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"payload"*"payload"*"/nowhere/x"* ]]
+}
