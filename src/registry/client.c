@@ -23,6 +23,7 @@
 
 #define ATTEMPTS 5
 #define TOKEN_MAX (64u * 1024)
+#define TOKEN_LIFE_MAX (24 * 3600)
 
 uint64_t registry_chunk_size = 64u * 1024 * 1024;
 
@@ -325,7 +326,9 @@ registry_token_reply (const char *body, size_t len, int64_t *expires_in)
   char *token = NULL;
   if (t && *t && strlen (t) <= TOKEN_MAX && !strpbrk (t, "\r\n"))
     token = xstrdup (t);
-  *expires_in = life > 0 ? (int64_t) life : 0;
+  /* Kept at most a day: renewing costs one request, and time_t + a registry's
+   * 9223372036854775807 would overflow. */
+  *expires_in = life <= 0 ? 0 : life > TOKEN_LIFE_MAX ? TOKEN_LIFE_MAX : (int64_t) life;
   json_decref (j);
   return token;
 }

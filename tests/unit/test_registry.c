@@ -187,6 +187,10 @@ token_and_error_replies (void **state)
   free (t);
   const char *bad = "{\"token\":\"a\\r\\nX-Evil: 1\"}";
   assert_null (registry_token_reply (bad, strlen (bad), &life));
+  const char *forever = "{\"token\":\"t\",\"expires_in\":9223372036854775807}";
+  t = registry_token_reply (forever, strlen (forever), &life);
+  assert_int_equal (life, 24 * 3600); /* the caller adds it to time(): no overflow */
+  free (t);
   assert_null (registry_token_reply ("[]", 2, &life));
   assert_int_equal (life, 0);
   const char *e = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}";
