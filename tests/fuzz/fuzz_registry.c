@@ -2,6 +2,8 @@
  * --cache-to/--cache-from specs, --platform values, docker's config.json, and a
  * registry's replies: header lines, token endpoint bodies, error bodies.
  * The first byte picks which. */
+/* fuzz-floor: 125: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 226; before the library was instrumented, 21. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
