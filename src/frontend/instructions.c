@@ -528,6 +528,14 @@ split_csv (const char *s, struct strv *out)
   return quoted ? -1 : 0;
 }
 
+/* A mount option given twice keeps the last value, as BuildKit's. */
+static void
+set_option (char **field, char **val)
+{
+  free (*field);
+  *field = steal_pointer (val);
+}
+
 static int
 parse_mount (struct builder *b, const char *raw, const char *spec, struct run_mount *m)
 {
@@ -600,15 +608,15 @@ parse_mount (struct builder *b, const char *raw, const char *spec, struct run_mo
       if (val == NULL)
         return fail (b, raw, "--mount: \"%s\" needs a value (%s=...)", key, key);
       if (strcmp (key, "target") == 0 || strcmp (key, "dst") == 0 || strcmp (key, "destination") == 0)
-        m->target = steal_pointer (&val);
+        set_option (&m->target, &val);
       else if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
-        m->source = steal_pointer (&val);
+        set_option (&m->source, &val);
       else if (strcmp (key, "from") == 0)
-        m->from = steal_pointer (&val);
+        set_option (&m->from, &val);
       else if (strcmp (key, "id") == 0)
-        m->id = steal_pointer (&val);
+        set_option (&m->id, &val);
       else if (strcmp (key, "env") == 0 && m->type == MOUNT_SECRET)
-        m->env = steal_pointer (&val);
+        set_option (&m->env, &val);
       else if (strcmp (key, "sharing") == 0 && m->type == MOUNT_CACHE)
         {
           if (strcmp (val, "shared") == 0)

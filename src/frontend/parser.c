@@ -917,7 +917,8 @@ df_parse (const char *file, const char *data, size_t len, struct kiln_err *err)
     {
       kiln_err_set (err, KILN_EPARSE, "the Dockerfile has no instructions");
       kiln_err_locate (err, ast->file, r.lineno > 0 ? r.lineno : 1, 1, NULL, 0);
-      return NULL;
+      ret = -1;
+      goto out; /* the directives' values are freed there */
     }
   ast->escape = d.escape;
   ast->syntax = d.syntax;

@@ -511,6 +511,218 @@ done:
 
 /* ---------- load ---------- */
 
+/* ---------- an archive's metadata: outside input, read into plain names ---------- */
+
+void
+archive_image_clear (struct archive_image *im)
+{
+  free (im->manifest);
+  free (im->config);
+  strv_free (&im->layers);
+  strv_free (&im->tags);
+  memset (im, 0, sizeof *im);
+}
+
+void
+archive_images_free (struct archive_image *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++)
+    archive_image_clear (&v[i]);
+  free (v);
+}
+
+/* The member an OCI descriptor's digest names ("blobs/sha256/" alone when it names none). */
+static char *
+blob_member (json_t *desc)
+{
+  const char *d = json_string_value (json_object_get (desc, "digest"));
+  struct buf b = BUF_INIT;
+  buf_printf (&b, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
+  return buf_steal (&b);
+}
+
+/* The tags an archive gives an image, normalised.  A name that is no valid tag
+ * refuses the whole archive, as docker load does: loading the image under fewer
+ * names than asked would go unnoticed.  `what` names the list in errors. */
+static int
+normalize_tags (json_t *names, const char *what, struct strv *out, struct kiln_err *err)
+{
+  if (names == NULL || json_is_null (names))
+    return 0;
+  if (!json_is_array (names))
+    return kiln_err_set (err, EINVAL, "%s is not a list", what);
+  size_t i;
+  json_t *v;
+  json_array_foreach (names, i, v)
+  {
+    struct image_ref r;
+    if (!json_is_string (v))
+      return kiln_err_set (err, EINVAL, "%s: entry %zu is not a string", what, i + 1);
+    if (ref_parse (json_string_value (v), true, &r, err) < 0)
+      return kiln_err_wrap (err, "%s", what);
+    if (r.digest)
+      {
+        ref_clear (&r);
+        return kiln_err_set (err, EINVAL, "%s: invalid tag \"%s\": a tag holds no digest", what,
+                             json_string_value (v));
+      }
+    strv_push_owned (out, ref_string (&r));
+    ref_clear (&r);
+  }
+  return 0;
+}
+
+int
+archive_parse_docker_manifest (const char *s, size_t len, struct archive_image **out, size_t *n_out,
+                               struct kiln_err *err)
+{
+  *out = NULL;
+  *n_out = 0;
+  json_error_t je;
+  json_t *arr = json_loadb (s, len, 0, &je);
+  if (!json_is_array (arr))
+    {
+      json_decref (arr);
+      return kiln_err_set (err, EINVAL, "manifest.json is not a JSON array");
+    }
+  size_t n = json_array_size (arr);
+  struct archive_image *v = xcalloc (n ? n : 1, sizeof *v);
+  size_t i;
+  json_t *img;
+  int ret = 0;
+  json_array_foreach (arr, i, img)
+  {
+    v[i].config = xstrdup (json_string_value (json_object_get (img, "Config")) ?: "");
+    json_t *layers = json_object_get (img, "Layers");
+    for (size_t l = 0; l < json_array_size (layers); l++)
+      strv_push (&v[i].layers, json_string_value (json_array_get (layers, l)) ?: "");
+    char what[64];
+    snprintf (what, sizeof what, "manifest.json: RepoTags of image %zu", i + 1);
+    if ((ret = normalize_tags (json_object_get (img, "RepoTags"), what, &v[i].tags, err)) < 0)
+      break;
+  }
+  json_decref (arr);
+  if (ret < 0)
+    {
+      archive_images_free (v, n);
+      return -1;
+    }
+  *out = v;
+  *n_out = n;
+  return 0;
+}
+
+int
+archive_parse_index (const char *s, size_t len, struct archive_image **out, size_t *n_out, struct kiln_err *err)
+{
+  *out = NULL;
+  *n_out = 0;
+  json_error_t je;
+  json_t *index = json_loadb (s, len, 0, &je);
+  if (!json_is_object (index))
+    {
+      json_decref (index);
+      return kiln_err_set (err, KILN_EPARSE, "index.json is not a JSON object");
+    }
+  json_t *descs = json_object_get (index, "manifests");
+  size_t n = json_array_size (descs);
+  struct archive_image *v = xcalloc (n ? n : 1, sizeof *v);
+  size_t i;
+  json_t *desc;
+  int ret = 0;
+  json_array_foreach (descs, i, desc)
+  {
+    json_t *ann = json_object_get (desc, "annotations");
+    const char *name = json_string_value (json_object_get (ann, "io.containerd.image.name"));
+    if (name == NULL)
+      name = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
+    v[i].manifest = blob_member (desc);
+    /* A bare ref.name ("latest") is a tag of nothing in particular: not an image name. */
+    if (name && (strchr (name, '/') || strchr (name, ':')))
+      {
+        char what[64];
+        snprintf (what, sizeof what, "index.json: the name of manifest %zu", i + 1);
+        json_t *one = json_pack ("[s]", name);
+        ret = normalize_tags (one, what, &v[i].tags, err);
+        json_decref (one);
+        if (ret < 0)
+          break;
+      }
+  }
+  json_decref (index);
+  if (ret < 0)
+    {
+      archive_images_free (v, n);
+      return -1;
+    }
+  *out = v;
+  *n_out = n;
+  return 0;
+}
+
+/* Picks the manifest for this platform out of an index. */
+static json_t *
+pick_platform (json_t *manifests)
+{
+  const char *host = "amd64";
+#if defined(__aarch64__)
+  host = "arm64";
+#endif
+  size_t i;
+  json_t *m;
+  json_array_foreach (manifests, i, m)
+  {
+    json_t *p = json_object_get (m, "platform");
+    const char *arch = json_string_value (json_object_get (p, "architecture"));
+    const char *os = json_string_value (json_object_get (p, "os"));
+    if (p == NULL || (arch && strcmp (arch, host) == 0 && (!os || strcmp (os, "linux") == 0)))
+      return m;
+  }
+  return json_array_size (manifests) == 1 ? json_array_get (manifests, 0) : NULL;
+}
+
+int
+archive_parse_oci_manifest (const char *s, size_t len, struct archive_image *out, struct kiln_err *err)
+{
+  memset (out, 0, sizeof *out);
+  json_error_t je;
+  json_t *m = json_loadb (s, len, 0, &je);
+  if (!json_is_object (m))
+    {
+      json_decref (m);
+      return kiln_err_set (err, EINVAL, "not a JSON object (%s)", m ? "" : je.text);
+    }
+  int ret = 0;
+  const char *mt = json_string_value (json_object_get (m, "mediaType"));
+  if (json_is_array (json_object_get (m, "manifests"))
+      || (mt && (strcmp (mt, MT_OCI_INDEX) == 0 || strcmp (mt, MT_DOCKER_LIST) == 0)))
+    {
+      json_t *pick = pick_platform (json_object_get (m, "manifests"));
+      if (pick == NULL)
+        ret = kiln_err_set (err, ENOENT, "the image index has no manifest for this platform");
+      else
+        {
+          out->manifest = blob_member (pick);
+          ret = 1;
+        }
+      json_decref (m);
+      return ret;
+    }
+  json_t *layers = json_object_get (m, "layers");
+  if (!json_is_array (layers))
+    ret = kiln_err_set (err, EINVAL, "no layers list");
+  else
+    {
+      out->config = blob_member (json_object_get (m, "config"));
+      for (size_t i = 0; i < json_array_size (layers); i++)
+        strv_push_owned (&out->layers, blob_member (json_array_get (layers, i)));
+    }
+  json_decref (m);
+  return ret;
+}
+
+/* ---------- loading ---------- */
+
 struct source
 {
   struct kiln_store *st;
@@ -726,226 +938,124 @@ report_loaded (struct strv *report, const struct strv *tags, const struct digest
     }
 }
 
-/* The tags an archive gives an image, normalised.  A name that is no valid tag
- * refuses the whole archive, as docker load does: loading the image under fewer
- * names than asked would go unnoticed.  `what` names the list in errors. */
-static int
-normalize_tags (json_t *names, const char *what, struct strv *out, struct kiln_err *err)
-{
-  if (names == NULL || json_is_null (names))
-    return 0;
-  if (!json_is_array (names))
-    return kiln_err_set (err, EINVAL, "%s is not a list", what);
-  size_t i;
-  json_t *v;
-  json_array_foreach (names, i, v)
-  {
-    struct image_ref r;
-    if (!json_is_string (v))
-      return kiln_err_set (err, EINVAL, "%s: entry %zu is not a string", what, i + 1);
-    if (ref_parse (json_string_value (v), true, &r, err) < 0)
-      return kiln_err_wrap (err, "%s", what);
-    if (r.digest)
-      {
-        ref_clear (&r);
-        return kiln_err_set (err, EINVAL, "%s: invalid tag \"%s\": a tag holds no digest", what,
-                             json_string_value (v));
-      }
-    strv_push_owned (out, ref_string (&r));
-    ref_clear (&r);
-  }
-  return 0;
-}
-
-/* Picks the manifest for this platform out of an index. */
-static json_t *
-pick_platform (json_t *manifests)
-{
-  const char *host = "amd64";
-#if defined(__aarch64__)
-  host = "arm64";
-#endif
-  size_t i;
-  json_t *m;
-  json_array_foreach (manifests, i, m)
-  {
-    json_t *p = json_object_get (m, "platform");
-    const char *arch = json_string_value (json_object_get (p, "architecture"));
-    const char *os = json_string_value (json_object_get (p, "os"));
-    if (p == NULL || (arch && strcmp (arch, host) == 0 && (!os || strcmp (os, "linux") == 0)))
-      return m;
-  }
-  return json_array_size (manifests) == 1 ? json_array_get (manifests, 0) : NULL;
-}
-
 static int
 load_oci_manifest (struct source *src, const struct digest *md, const struct strv *tags, struct strv *report,
                    unsigned depth, struct kiln_err *err)
 {
-  json_t *m = load_json_blob (src->st, md, err);
-  if (m == NULL)
+  size_t len;
+  _cleanup_free_ char *s = blob_read (src->st, md, IMAGE_MAX_JSON, &len, err);
+  if (s == NULL)
     return -1;
+  struct archive_image im;
+  int kind = archive_parse_oci_manifest (s, len, &im, err);
   int ret = -1;
-  const char *mt = json_string_value (json_object_get (m, "mediaType"));
-  if (json_is_array (json_object_get (m, "manifests")) || (mt && (strcmp (mt, MT_OCI_INDEX) == 0 || strcmp (mt, MT_DOCKER_LIST) == 0)))
+  if (kind < 0)
+    kiln_err_wrap (err, "manifest %s", md->str);
+  else if (kind == 1)
     {
-      json_t *pick = pick_platform (json_object_get (m, "manifests"));
       struct digest sub;
       if (depth > 4)
         kiln_err_set (err, EINVAL, "image indexes nested too deep");
-      else if (pick == NULL)
-        kiln_err_set (err, ENOENT, "the image index has no manifest for this platform");
-      else
+      else if (member_digest (src, im.manifest, &sub, err) == 0)
+        ret = load_oci_manifest (src, &sub, tags, report, depth + 1, err);
+    }
+  else
+    {
+      size_t n = im.layers.n;
+      struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
+      struct digest cfg;
+      json_t *config = NULL;
+      int r = member_digest (src, im.config, &cfg, err);
+      for (size_t i = 0; r == 0 && i < n; i++)
+        r = member_digest (src, im.layers.v[i], &blobs[i], err);
+      if (r == 0 && (config = load_json_blob (src->st, &cfg, err)) != NULL
+          && ensure_layers (src->st, config, blobs, n, err) == 0 && image_record (src->st, &cfg, md, tags, err) == 0)
         {
-          _cleanup_buf_ struct buf name = BUF_INIT;
-          const char *d = json_string_value (json_object_get (pick, "digest"));
-          buf_printf (&name, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
-          if (member_digest (src, buf_str (&name), &sub, err) == 0)
-            ret = load_oci_manifest (src, &sub, tags, report, depth + 1, err);
+          report_loaded (report, tags, &cfg);
+          ret = 0;
         }
-      json_decref (m);
-      return ret;
+      json_decref (config);
+      free (blobs);
     }
-  json_t *layers = json_object_get (m, "layers");
-  const char *cd = json_string_value (json_object_get (json_object_get (m, "config"), "digest"));
-  size_t n = json_array_size (layers);
-  struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
-  struct digest cfg;
-  _cleanup_buf_ struct buf name = BUF_INIT;
-  buf_printf (&name, "blobs/sha256/%s", cd && strlen (cd) > 7 ? cd + 7 : "");
-  if (!json_is_array (layers) || member_digest (src, buf_str (&name), &cfg, err) < 0)
-    {
-      if (!json_is_array (layers))
-        kiln_err_set (err, EINVAL, "manifest %s has no layers list", md->str);
-      goto out;
-    }
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *ld = json_string_value (json_object_get (json_array_get (layers, i), "digest"));
-      buf_reset (&name);
-      buf_printf (&name, "blobs/sha256/%s", ld && strlen (ld) > 7 ? ld + 7 : "");
-      if (member_digest (src, buf_str (&name), &blobs[i], err) < 0)
-        goto out;
-    }
-  json_t *config = load_json_blob (src->st, &cfg, err);
-  if (config == NULL)
-    goto out;
-  if (ensure_layers (src->st, config, blobs, n, err) == 0 && image_record (src->st, &cfg, md, tags, err) == 0)
-    {
-      report_loaded (report, tags, &cfg);
-      ret = 0;
-    }
-  json_decref (config);
-out:
-  free (blobs);
-  json_decref (m);
+  archive_image_clear (&im);
   return ret;
 }
 
 static int
-load_docker_manifest (struct source *src, json_t *index, struct strv *report, struct kiln_err *err)
+load_docker_manifest (struct source *src, const struct archive_image *index, size_t n_index, struct strv *report,
+                      struct kiln_err *err)
 {
-  json_error_t je;
-  json_t *arr = json_loadb (src->meta[0], src->meta_len[0], 0, &je);
-  if (!json_is_array (arr))
-    {
-      json_decref (arr);
-      return kiln_err_set (err, EINVAL, "manifest.json is not a JSON array");
-    }
+  struct archive_image *imgs;
+  size_t n_imgs;
+  if (archive_parse_docker_manifest (src->meta[0], src->meta_len[0], &imgs, &n_imgs, err) < 0)
+    return -1;
   int ret = 0;
-  size_t i;
-  json_t *img;
-  /* Every image's tags are checked before any image is stored. */
-  struct strv *tags_of = xcalloc (json_array_size (arr) + 1, sizeof *tags_of);
-  json_array_foreach (arr, i, img)
-  {
-    char what[64];
-    snprintf (what, sizeof what, "manifest.json: RepoTags of image %zu", i + 1);
-    if ((ret = normalize_tags (json_object_get (img, "RepoTags"), what, &tags_of[i], err)) < 0)
-      break;
-  }
-  json_array_foreach (arr, i, img)
-  {
-    if (ret < 0)
-      break;
-    struct digest cfg;
-    json_t *layers = json_object_get (img, "Layers");
-    size_t n = json_array_size (layers);
-    struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
-    struct strv tags = tags_of[i];
-    tags_of[i] = (struct strv) STRV_INIT;
-    json_t *config = NULL;
-    ret = member_digest (src, json_string_value (json_object_get (img, "Config")) ?: "", &cfg, err);
-    for (size_t l = 0; ret == 0 && l < n; l++)
-      ret = member_digest (src, json_string_value (json_array_get (layers, l)) ?: "", &blobs[l], err);
-    if (ret == 0 && (config = load_json_blob (src->st, &cfg, err)) == NULL)
-      ret = -1;
-    if (ret == 0)
-      ret = ensure_layers (src->st, config, blobs, n, err);
-    /* docker 25+ also wrote an OCI manifest for it: keep that one (its digest). */
-    struct digest md;
-    bool have_manifest = false;
-    json_t *descs = json_object_get (index, "manifests");
-    size_t k;
-    json_t *desc;
-    json_array_foreach (descs, k, desc)
+  for (size_t i = 0; i < n_imgs && ret == 0; i++)
     {
-      if (ret < 0 || have_manifest)
-        break;
-      _cleanup_buf_ struct buf name = BUF_INIT;
-      const char *d = json_string_value (json_object_get (desc, "digest"));
-      buf_printf (&name, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
-      struct kiln_err e2 = {0};
-      if (member_digest (src, buf_str (&name), &md, &e2) == 0)
+      const struct archive_image *im = &imgs[i];
+      struct digest cfg;
+      size_t n = im->layers.n;
+      struct digest *blobs = xcalloc (n ? n : 1, sizeof *blobs);
+      json_t *config = NULL;
+      ret = member_digest (src, im->config, &cfg, err);
+      for (size_t l = 0; ret == 0 && l < n; l++)
+        ret = member_digest (src, im->layers.v[l], &blobs[l], err);
+      if (ret == 0 && (config = load_json_blob (src->st, &cfg, err)) == NULL)
+        ret = -1;
+      if (ret == 0)
+        ret = ensure_layers (src->st, config, blobs, n, err);
+      /* docker 25+ also wrote an OCI manifest for it: keep that one (its digest). */
+      struct digest md;
+      bool have_manifest = false;
+      for (size_t k = 0; ret == 0 && !have_manifest && k < n_index; k++)
         {
-          json_t *m = load_json_blob (src->st, &md, &e2);
-          const char *mc = json_string_value (json_object_get (json_object_get (m, "config"), "digest"));
-          have_manifest = mc && strcmp (mc, cfg.str) == 0;
-          json_decref (m);
+          struct kiln_err e2 = {0};
+          if (member_digest (src, index[k].manifest, &md, &e2) == 0)
+            {
+              json_t *m = load_json_blob (src->st, &md, &e2);
+              const char *mc = json_string_value (json_object_get (json_object_get (m, "config"), "digest"));
+              have_manifest = mc && strcmp (mc, cfg.str) == 0;
+              json_decref (m);
+            }
+          kiln_err_clear (&e2);
         }
-      kiln_err_clear (&e2);
+      if (ret == 0 && !have_manifest)
+        {
+          /* Classic docker-archive: describe the layers as they are. */
+          char cp[80];
+          blob_path (&cfg, cp);
+          struct stat sb;
+          fstatat (src->st->root_fd, cp, &sb, 0);
+          json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
+                                 MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cfg.str, "size",
+                                 (json_int_t) sb.st_size, "layers");
+          for (size_t l = 0; l < n; l++)
+            {
+              unsigned char head[4] = {0};
+              _cleanup_close_ int fd = blob_open (src->st, &blobs[l], err);
+              ssize_t got = fd >= 0 ? read (fd, head, sizeof head) : -1;
+              struct stat lb;
+              fstat (fd, &lb);
+              json_array_append_new (json_object_get (m, "layers"),
+                                     json_pack ("{s:s, s:s, s:I}", "mediaType",
+                                                layer_media_type_sniff (head, got > 0 ? (size_t) got : 0, false),
+                                                "digest", blobs[l].str, "size", (json_int_t) lb.st_size));
+            }
+          size_t len;
+          char *s = json_canonical (m, &len);
+          json_decref (m);
+          ret = blob_put (src->st, s, len, &md, err);
+          free (s);
+          envmap_set (&src->used, md.str, "");
+        }
+      if (ret == 0)
+        ret = image_record (src->st, &cfg, &md, &im->tags, err);
+      if (ret == 0)
+        report_loaded (report, &im->tags, &cfg);
+      json_decref (config);
+      free (blobs);
     }
-    if (ret == 0 && !have_manifest)
-      {
-        /* Classic docker-archive: describe the layers as they are. */
-        char cp[80];
-        blob_path (&cfg, cp);
-        struct stat sb;
-        fstatat (src->st->root_fd, cp, &sb, 0);
-        json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
-                               MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cfg.str, "size",
-                               (json_int_t) sb.st_size, "layers");
-        for (size_t l = 0; l < n; l++)
-          {
-            unsigned char head[4] = {0};
-            _cleanup_close_ int fd = blob_open (src->st, &blobs[l], err);
-            ssize_t got = fd >= 0 ? read (fd, head, sizeof head) : -1;
-            struct stat lb;
-            fstat (fd, &lb);
-            json_array_append_new (json_object_get (m, "layers"),
-                                   json_pack ("{s:s, s:s, s:I}", "mediaType",
-                                              layer_media_type_sniff (head, got > 0 ? (size_t) got : 0, false),
-                                              "digest", blobs[l].str, "size", (json_int_t) lb.st_size));
-          }
-        size_t len;
-        char *s = json_canonical (m, &len);
-        json_decref (m);
-        ret = blob_put (src->st, s, len, &md, err);
-        free (s);
-        envmap_set (&src->used, md.str, "");
-      }
-    if (ret == 0)
-      ret = image_record (src->st, &cfg, &md, &tags, err);
-    if (ret == 0)
-      report_loaded (report, &tags, &cfg);
-    json_decref (config);
-    strv_free (&tags);
-    free (blobs);
-  }
-  for (i = 0; i < json_array_size (arr); i++)
-    strv_free (&tags_of[i]);
-  free (tags_of);
-  json_decref (arr);
+  archive_images_free (imgs, n_imgs);
   return ret;
 }
 
@@ -982,57 +1092,34 @@ image_load_archive (struct kiln_store *st, const char *input, struct strv *repor
   else if (read_archive (&src, input, err) < 0)
     goto out;
 
-  json_error_t je;
-  json_t *index = src.meta[1] ? json_loadb (src.meta[1], src.meta_len[1], 0, &je) : NULL;
+  /* index.json: the OCI layout's images (docker 25+ writes one next to manifest.json).
+   * Every image's names are read, and checked, before any image is stored. */
+  struct archive_image *index = NULL;
+  size_t n_index = 0;
+  struct kiln_err ierr = {0};
+  int ir = src.meta[1] ? archive_parse_index (src.meta[1], src.meta_len[1], &index, &n_index, &ierr) : -1;
   if (src.meta[0])
-    ret = load_docker_manifest (&src, index, report, err);
-  else if (json_is_object (index))
+    ret = load_docker_manifest (&src, index, n_index, report, err); /* its names are manifest.json's */
+  else if (ir < 0 && src.meta[1] && ierr.code != KILN_EPARSE)
+    {
+      *err = ierr; /* an image named with no valid tag */
+      memset (&ierr, 0, sizeof ierr);
+    }
+  else if (ir == 0)
     {
       ret = 0;
-      size_t i;
-      json_t *desc;
-      json_t *manifests = json_object_get (index, "manifests");
-      /* Every image's name is checked before any image is stored. */
-      struct strv *tags_of = xcalloc (json_array_size (manifests) + 1, sizeof *tags_of);
-      json_array_foreach (manifests, i, desc)
-      {
-        json_t *ann = json_object_get (desc, "annotations");
-        const char *name = json_string_value (json_object_get (ann, "io.containerd.image.name"));
-        if (name == NULL)
-          name = json_string_value (json_object_get (ann, "org.opencontainers.image.ref.name"));
-        if (name && (strchr (name, '/') || strchr (name, ':')))
-          {
-            char what[64];
-            snprintf (what, sizeof what, "index.json: the name of manifest %zu", i + 1);
-            json_t *one = json_pack ("[s]", name);
-            ret = normalize_tags (one, what, &tags_of[i], err);
-            json_decref (one);
-            if (ret < 0)
-              break;
-          }
-      }
-      json_array_foreach (manifests, i, desc)
-      {
-        if (ret < 0)
-          break;
-        struct strv tags = tags_of[i];
-        tags_of[i] = (struct strv) STRV_INIT;
-        struct digest md;
-        _cleanup_buf_ struct buf bn = BUF_INIT;
-        const char *d = json_string_value (json_object_get (desc, "digest"));
-        buf_printf (&bn, "blobs/sha256/%s", d && strlen (d) > 7 ? d + 7 : "");
-        ret = member_digest (&src, buf_str (&bn), &md, err);
-        if (ret == 0)
-          ret = load_oci_manifest (&src, &md, &tags, report, 0, err);
-        strv_free (&tags);
-      }
-      for (i = 0; i < json_array_size (manifests); i++)
-        strv_free (&tags_of[i]);
-      free (tags_of);
+      for (size_t i = 0; i < n_index && ret == 0; i++)
+        {
+          struct digest md;
+          ret = member_digest (&src, index[i].manifest, &md, err);
+          if (ret == 0)
+            ret = load_oci_manifest (&src, &md, &index[i].tags, report, 0, err);
+        }
     }
   else
     kiln_err_set (err, EINVAL, "%s: neither manifest.json nor index.json: not a docker or OCI archive", input);
-  json_decref (index);
+  kiln_err_clear (&ierr);
+  archive_images_free (index, n_index);
 out:
   /* Blobs this load added that no image uses (a failed load, or extra members). */
   for (size_t i = 0; i < src.created.n; i++)

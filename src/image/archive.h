@@ -52,6 +52,34 @@ void export_plan_clear (struct export_plan *p);
 /* `images` are names or ids as given on the command line. */
 int image_save (struct kiln_store *st, const struct save_opts *o, const struct strv *images, struct kiln_err *err);
 
+/* What an archive's metadata says of one image, as member names: paths inside the
+ * archive, "blobs/sha256/HEX" for an OCI blob; "" (or "blobs/sha256/") where the
+ * metadata names nothing usable, which no member matches.  Parsed from outside
+ * input and not trusted further: the loader finds each member and checks its digest. */
+struct archive_image
+{
+  char *manifest;     /* index.json and indexes: the member holding its manifest (or an index) */
+  char *config;       /* manifest.json and OCI manifests: the member holding its config */
+  struct strv layers; /* manifest.json and OCI manifests: the members holding its layers, in order */
+  struct strv tags;   /* normalised references ("docker.io/library/x:1") */
+};
+void archive_image_clear (struct archive_image *im);
+void archive_images_free (struct archive_image *v, size_t n);
+
+/* The parsers read every image's names before the loader stores anything: a name that
+ * is no valid tag (or holds a digest) fails the parse, and so refuses the archive. */
+
+/* docker-archive's manifest.json: one image per entry ("Config", "Layers", "RepoTags"). */
+int archive_parse_docker_manifest (const char *s, size_t len, struct archive_image **out, size_t *n,
+                                   struct kiln_err *err);
+/* An OCI layout's index.json: one image per descriptor in "manifests" (`manifest` set),
+ * tagged with its annotated name when that is a full reference.  KILN_EPARSE when the
+ * document is no JSON object. */
+int archive_parse_index (const char *s, size_t len, struct archive_image **out, size_t *n, struct kiln_err *err);
+/* An OCI manifest blob: 0, `config` and `layers` set.  An index: 1, `manifest` set to the
+ * member of this machine's platform.  `out` is cleared first and always needs clearing. */
+int archive_parse_oci_manifest (const char *s, size_t len, struct archive_image *out, struct kiln_err *err);
+
 /* Loads every image in the archive (file, "-" or an OCI layout directory);
  * appends "Loaded image: NAME" / "Loaded image ID: ID" lines to `report`. */
 int image_load_archive (struct kiln_store *st, const char *input, struct strv *report, struct kiln_err *err);

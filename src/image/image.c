@@ -104,6 +104,36 @@ image_commit (struct kiln_store *st, const json_t *config, const struct image_la
 }
 
 int
+image_layers_parse (const json_t *manifest, const json_t *config, struct image_layer **out, size_t *n_out,
+                    struct kiln_err *err)
+{
+  *out = NULL;
+  *n_out = 0;
+  json_t *layers = json_object_get (manifest, "layers");
+  json_t *diffs = json_object_get (json_object_get (config, "rootfs"), "diff_ids");
+  size_t n = json_array_size (layers);
+  if (!json_is_array (layers) || !json_is_array (diffs) || json_array_size (diffs) != n)
+    return kiln_err_set (err, EINVAL, "manifest and config disagree on the layers");
+  struct image_layer *ls = xcalloc (n ? n : 1, sizeof *ls);
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *l = json_array_get (layers, i);
+      const char *mt = json_string_value (json_object_get (l, "mediaType"));
+      if (digest_parse (json_string_value (json_object_get (l, "digest")), &ls[i].blob, err) < 0
+          || digest_parse (json_string_value (json_array_get (diffs, i)), &ls[i].diff_id, err) < 0)
+        {
+          free (ls);
+          return kiln_err_wrap (err, "layer %zu", i + 1);
+        }
+      snprintf (ls[i].media_type, sizeof ls[i].media_type, "%s", mt ? mt : MT_OCI_LAYER);
+      ls[i].blob_size = (uint64_t) json_integer_value (json_object_get (l, "size"));
+    }
+  *out = ls;
+  *n_out = n;
+  return 0;
+}
+
+int
 image_record (struct kiln_store *st, const struct digest *config, const struct digest *manifest,
               const struct strv *tags, struct kiln_err *err)
 {
@@ -121,36 +151,15 @@ image_record (struct kiln_store *st, const struct digest *config, const struct d
       return -1;
     }
   json_t *c = json_loadb (cfg, len, 0, &je);
-  json_t *layers = json_object_get (m, "layers");
-  json_t *diffs = json_object_get (json_object_get (c, "rootfs"), "diff_ids");
-  size_t n = json_array_size (layers);
-  if (m == NULL || c == NULL || !json_is_array (layers) || !json_is_array (diffs) || json_array_size (diffs) != n)
-    {
-      json_decref (m);
-      json_decref (c);
-      return kiln_err_set (err, EINVAL, "image %s: manifest and config disagree on the layers", config->str);
-    }
-  struct image_layer *ls = xcalloc (n ? n : 1, sizeof *ls);
-  for (size_t i = 0; i < n; i++)
-    {
-      json_t *l = json_array_get (layers, i);
-      const char *d = json_string_value (json_object_get (l, "digest"));
-      const char *mt = json_string_value (json_object_get (l, "mediaType"));
-      const char *di = json_string_value (json_array_get (diffs, i));
-      if (digest_parse (d, &ls[i].blob, err) < 0 || digest_parse (di, &ls[i].diff_id, err) < 0)
-        {
-          free (ls);
-          json_decref (m);
-          json_decref (c);
-          return -1;
-        }
-      snprintf (ls[i].media_type, sizeof ls[i].media_type, "%s", mt ? mt : MT_OCI_LAYER);
-      ls[i].blob_size = (uint64_t) json_integer_value (json_object_get (l, "size"));
-    }
-  int r = record (st, config, manifest, ls, n, tags, err);
-  free (ls);
+  struct image_layer *ls;
+  size_t n;
+  int r = image_layers_parse (m, c, &ls, &n, err);
   json_decref (m);
   json_decref (c);
+  if (r < 0)
+    return kiln_err_wrap (err, "image %s", config->str);
+  r = record (st, config, manifest, ls, n, tags, err);
+  free (ls);
   return r;
 }
 
@@ -275,26 +284,14 @@ image_load (struct kiln_store *st, const struct digest *id, struct image_info *o
       kiln_err_set (err, EINVAL, "image %s: config or manifest is not valid JSON", id->str);
       goto fail;
     }
-  json_t *layers = json_object_get (out->manifest_json, "layers");
-  json_t *diffs = json_object_get (json_object_get (out->config, "rootfs"), "diff_ids");
-  size_t n = json_array_size (layers);
-  if (!json_is_array (layers) || !json_is_array (diffs) || json_array_size (diffs) != n)
+  if (image_layers_parse (out->manifest_json, out->config, &out->layers, &out->n_layers, err) < 0)
     {
-      kiln_err_set (err, EINVAL, "image %s: manifest and config disagree on the layers", id->str);
+      kiln_err_wrap (err, "image %s", id->str);
       goto fail;
     }
-  out->layers = xcalloc (n ? n : 1, sizeof *out->layers);
-  out->n_layers = n;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < out->n_layers; i++)
     {
-      json_t *l = json_array_get (layers, i);
       struct image_layer *il = &out->layers[i];
-      if (digest_parse (json_string_value (json_object_get (l, "digest")), &il->blob, err) < 0
-          || digest_parse (json_string_value (json_array_get (diffs, i)), &il->diff_id, err) < 0)
-        goto fail;
-      const char *mt = json_string_value (json_object_get (l, "mediaType"));
-      snprintf (il->media_type, sizeof il->media_type, "%s", mt ? mt : MT_OCI_LAYER);
-      il->blob_size = (uint64_t) json_integer_value (json_object_get (l, "size"));
       sqlite3_stmt *q = store_prepare (st, "SELECT size FROM layers WHERE diff_id = ?", err);
       if (q == NULL)
         goto fail;

@@ -62,6 +62,13 @@ char *json_canonical (const json_t *j, size_t *len);
 int image_commit (struct kiln_store *st, const json_t *config, const struct image_layer *layers, size_t n_layers,
                   const struct strv *tags, struct digest *id, struct kiln_err *err);
 
+/* An image's layers as its manifest and config (parsed, from outside) describe them:
+ * blob digest, media type and size from the manifest's "layers", diff_id from the
+ * config's rootfs.diff_ids.  Fails unless both list the same number of layers with
+ * valid digests.  `*out` is the caller's (free); NULL on failure. */
+int image_layers_parse (const json_t *manifest, const json_t *config, struct image_layer **out, size_t *n,
+                        struct kiln_err *err);
+
 /* Records an image from existing config and manifest blobs (load, pull). */
 int image_record (struct kiln_store *st, const struct digest *config, const struct digest *manifest,
                   const struct strv *tags, struct kiln_err *err);

@@ -23,6 +23,7 @@
 
 #define ATTEMPTS 5
 #define TOKEN_MAX (64u * 1024)
+#define TOKEN_LIFE_MAX (24 * 3600)
 
 uint64_t registry_chunk_size = 64u * 1024 * 1024;
 
@@ -292,11 +293,10 @@ take_challenge (struct registry *r, const char *h)
   pthread_mutex_unlock (&r->lock);
 }
 
-/* The registry's own words for an error reply: "UNAUTHORIZED: authentication required". */
-static char *
-error_words (const struct http_response *resp)
+char *
+registry_error_words (const char *body, size_t len, long status)
 {
-  json_t *j = json_loadb (buf_str (&resp->body), resp->body.len, 0, NULL);
+  json_t *j = json_loadb (body, len, 0, NULL);
   json_t *e = json_array_get (json_object_get (j, "errors"), 0);
   const char *code = json_string_value (json_object_get (e, "code"));
   const char *msg = json_string_value (json_object_get (e, "message"));
@@ -304,9 +304,33 @@ error_words (const struct http_response *resp)
   if (code || msg)
     buf_printf (&b, "%s%s%.200s", code ? code : "", code && msg ? ": " : "", msg ? msg : "");
   else
-    buf_printf (&b, "HTTP %ld", resp->status);
+    buf_printf (&b, "HTTP %ld", status);
   json_decref (j);
   return buf_steal (&b);
+}
+
+static char *
+error_words (const struct http_response *resp)
+{
+  return registry_error_words (buf_str (&resp->body), resp->body.len, resp->status);
+}
+
+char *
+registry_token_reply (const char *body, size_t len, int64_t *expires_in)
+{
+  json_t *j = json_loadb (body, len, 0, NULL);
+  const char *t = json_string_value (json_object_get (j, "token"));
+  if (t == NULL || *t == '\0')
+    t = json_string_value (json_object_get (j, "access_token"));
+  json_int_t life = json_integer_value (json_object_get (j, "expires_in"));
+  char *token = NULL;
+  if (t && *t && strlen (t) <= TOKEN_MAX && !strpbrk (t, "\r\n"))
+    token = xstrdup (t);
+  /* Kept at most a day: renewing costs one request, and time_t + a registry's
+   * 9223372036854775807 would overflow. */
+  *expires_in = life <= 0 ? 0 : life > TOKEN_LIFE_MAX ? TOKEN_LIFE_MAX : (int64_t) life;
+  json_decref (j);
+  return token;
 }
 
 static void
@@ -397,21 +421,14 @@ fetch_token (struct registry *r, const char *scope, char **token, time_t *expire
                              words, r->have_creds ? ": check them with `kiln login`" : ": log in with `kiln login`");
       return kiln_err_set (err, EIO, "%s: %s", realm, words);
     }
-  json_t *j = json_loadb (buf_str (&resp.body), resp.body.len, 0, NULL);
+  int64_t life;
+  char *t = registry_token_reply (buf_str (&resp.body), resp.body.len, &life);
   http_response_clear (&resp);
-  const char *t = json_string_value (json_object_get (j, "token"));
-  if (t == NULL || *t == '\0')
-    t = json_string_value (json_object_get (j, "access_token"));
-  json_int_t life = json_integer_value (json_object_get (j, "expires_in"));
-  if (t == NULL || *t == '\0' || strlen (t) > TOKEN_MAX || strpbrk (t, "\r\n"))
-    {
-      json_decref (j);
-      return kiln_err_set (err, EPROTO, "%s: the token endpoint's reply has no token", realm);
-    }
-  *token = xstrdup (t);
+  if (t == NULL)
+    return kiln_err_set (err, EPROTO, "%s: the token endpoint's reply has no token", realm);
+  *token = t;
   /* The spec's default is 60 s; renew a little early. */
   *expires = time (NULL) + (life >= 60 ? life : 60) - 10;
-  json_decref (j);
   return 0;
 }
 

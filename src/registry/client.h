@@ -74,5 +74,14 @@ int registry_push_blob (struct registry *r, const char *repo, const struct diges
  * quoted (with backslash escapes) or bare; NULL when absent. */
 char *registry_challenge_param (const char *header, const char *name);
 
+/* The words of an error reply's body ({"errors":[{"code":…,"message":…}]}, as the
+ * distribution spec has it): "UNAUTHORIZED: authentication required", else "HTTP 401". */
+char *registry_error_words (const char *body, size_t len, long status);
+
+/* The bearer token in a token endpoint's reply ("token" or "access_token"); NULL when it
+ * has none fit for a header.  `expires_in` gets its lifetime in seconds (0 when unsaid,
+ * at most a day). */
+char *registry_token_reply (const char *body, size_t len, int64_t *expires_in);
+
 /* Blobs above this size are uploaded in chunks (PATCH), smaller ones in one PUT. */
 extern uint64_t registry_chunk_size;

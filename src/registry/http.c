@@ -88,15 +88,12 @@ set_header_field (char **field, const char *v, size_t n)
   *field = xstrndup (v, n);
 }
 
-static size_t
-on_header (char *ptr, size_t size, size_t n, void *ud)
+void
+http_response_header (struct http_response *r, const char *line, size_t len)
 {
-  struct exchange *x = ud;
-  size_t len = size * n;
-  if (len >= 5 && strncmp (ptr, "HTTP/", 5) == 0)
+  if (len >= 5 && strncmp (line, "HTTP/", 5) == 0)
     {
       /* A new response (after a redirect or a 100 Continue): forget the last one's headers. */
-      struct http_response *r = x->resp;
       free (r->www_authenticate);
       free (r->location);
       free (r->content_type);
@@ -104,39 +101,46 @@ on_header (char *ptr, size_t size, size_t n, void *ud)
       free (r->content_range);
       r->www_authenticate = r->location = r->content_type = r->docker_digest = r->content_range = NULL;
       r->content_length = -1;
-      return len;
+      return;
     }
-  const char *colon = memchr (ptr, ':', len);
+  const char *colon = memchr (line, ':', len);
   if (colon == NULL)
-    return len;
-  size_t nlen = (size_t) (colon - ptr);
+    return;
+  size_t nlen = (size_t) (colon - line);
   const char *v = colon + 1;
-  const char *end = ptr + len;
+  const char *end = line + len;
   while (v < end && (*v == ' ' || *v == '\t'))
     v++;
   while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
     end--;
   size_t vlen = (size_t) (end - v);
-#define IS(name) (nlen == sizeof name - 1 && strncasecmp (ptr, name, nlen) == 0)
+#define IS(name) (nlen == sizeof name - 1 && strncasecmp (line, name, nlen) == 0)
   if (IS ("WWW-Authenticate"))
-    set_header_field (&x->resp->www_authenticate, v, vlen);
+    set_header_field (&r->www_authenticate, v, vlen);
   else if (IS ("Location"))
-    set_header_field (&x->resp->location, v, vlen);
+    set_header_field (&r->location, v, vlen);
   else if (IS ("Content-Type"))
-    set_header_field (&x->resp->content_type, v, vlen);
+    set_header_field (&r->content_type, v, vlen);
   else if (IS ("Docker-Content-Digest"))
-    set_header_field (&x->resp->docker_digest, v, vlen);
+    set_header_field (&r->docker_digest, v, vlen);
   else if (IS ("Content-Range"))
-    set_header_field (&x->resp->content_range, v, vlen);
+    set_header_field (&r->content_range, v, vlen);
   else if (IS ("Content-Length"))
     {
       _cleanup_free_ char *s = xstrndup (v, vlen);
       char *e;
       long long cl = strtoll (s, &e, 10);
-      x->resp->content_length = (*s && *e == '\0' && cl >= 0) ? cl : -1;
+      r->content_length = (*s && *e == '\0' && cl >= 0) ? cl : -1;
     }
 #undef IS
-  return len;
+}
+
+static size_t
+on_header (char *ptr, size_t size, size_t n, void *ud)
+{
+  struct exchange *x = ud;
+  http_response_header (x->resp, ptr, size * n);
+  return size * n;
 }
 
 static size_t

@@ -54,6 +54,10 @@ struct http_response
 
 void http_response_clear (struct http_response *r);
 
+/* Takes one header line of a reply ("Name: value\r\n"; a status line starts the
+ * headers of a new reply) into `r`.  The server chose the bytes: any, any length. */
+void http_response_header (struct http_response *r, const char *line, size_t len);
+
 /* Uses the calling thread's connection cache (released by http_thread_done()).
  * On -1 the response holds nothing to free. */
 int http_do (const struct http_tls *tls, const struct http_request *req, struct http_response *resp,

@@ -267,6 +267,88 @@ descriptor_digest (json_t *desc, struct digest *d, int64_t *size, struct kiln_er
 }
 
 int
+pull_manifest_parse (const char *body, size_t len, const char *content_type, const struct platform *want,
+                     struct pull_desc *next, struct kiln_err *err)
+{
+  json_t *m = parse_object (body, len, "the manifest", err);
+  if (m == NULL)
+    return -1;
+  int ret = 0;
+  if (is_index (m, content_type))
+    {
+      json_t *d = pick (json_object_get (m, "manifests"), want);
+      if (d == NULL)
+        ret = kiln_err_set (err, ENOENT, "the index has no image for %s/%s%s%s", want->os, want->arch,
+                            want->variant[0] ? "/" : "", want->variant);
+      else
+        ret = descriptor_digest (d, &next->digest, &next->size, err) < 0 ? -1 : 1;
+      json_decref (m);
+      return ret;
+    }
+  json_t *layers = json_object_get (m, "layers");
+  if (!json_is_array (layers) || json_array_size (layers) > MAX_LAYERS)
+    ret = kiln_err_set (err, EBADMSG, "the manifest has no usable layer list (schema 1 manifests are not supported)");
+  else if (descriptor_digest (json_object_get (m, "config"), &next->digest, &next->size, err) < 0)
+    ret = -1;
+  else if (next->size > (int64_t) IMAGE_MAX_JSON)
+    ret = kiln_err_set (err, EFBIG, "the image config is larger than %u MiB", IMAGE_MAX_JSON >> 20);
+  json_decref (m);
+  return ret;
+}
+
+int
+pull_layers_parse (const char *manifest, size_t mlen, const char *config, size_t clen, struct pull_layer **out,
+                   size_t *n_out, struct kiln_err *err)
+{
+  *out = NULL;
+  *n_out = 0;
+  json_t *man = parse_object (manifest, mlen, "the manifest", err);
+  if (man == NULL)
+    return -1;
+  json_t *cfg = parse_object (config, clen, "the image config", err);
+  if (cfg == NULL)
+    {
+      json_decref (man);
+      return -1;
+    }
+  json_t *layers = json_object_get (man, "layers");
+  json_t *diffs = json_object_get (json_object_get (cfg, "rootfs"), "diff_ids");
+  size_t n = json_array_size (layers);
+  struct pull_layer *v = NULL;
+  int ret = -1;
+  if (!json_is_array (layers) || n > MAX_LAYERS)
+    kiln_err_set (err, EBADMSG, "the manifest has no usable layer list");
+  else if (!json_is_array (diffs) || json_array_size (diffs) != n)
+    kiln_err_set (err, EBADMSG, "the config lists %zu layers, the manifest %zu", json_array_size (diffs), n);
+  else
+    {
+      v = xcalloc (n ? n : 1, sizeof *v);
+      ret = 0;
+      for (size_t i = 0; i < n && ret == 0; i++)
+        {
+          json_t *l = json_array_get (layers, i);
+          const char *mt = json_string_value (json_object_get (l, "mediaType"));
+          if (mt == NULL || !known_layer_type (mt))
+            ret = kiln_err_set (err, EBADMSG, "layer %zu has media type \"%s\", which is not a layer kiln can unpack",
+                                i + 1, mt ? mt : "");
+          else if (descriptor_digest (l, &v[i].blob, &v[i].size, err) < 0
+                   || digest_parse (json_string_value (json_array_get (diffs, i)), &v[i].diff_id, err) < 0)
+            ret = -1;
+        }
+    }
+  json_decref (man);
+  json_decref (cfg);
+  if (ret < 0)
+    {
+      free (v);
+      return -1;
+    }
+  *out = v;
+  *n_out = n;
+  return 0;
+}
+
+int
 image_pull (struct kiln_store *st, const char *refstr, const struct pull_opts *o, struct digest *id,
             struct kiln_err *err)
 {
@@ -279,7 +361,6 @@ image_pull (struct kiln_store *st, const char *refstr, const struct pull_opts *o
   _cleanup_free_ char *full = ref_string (&ref);
   _cleanup_free_ char *repo_full = ref_repository (&ref);
   struct registry *reg = NULL;
-  json_t *top = NULL, *man = NULL, *config = NULL;
   struct registry_manifest m = {0}, sub = {0};
   struct layer_job *jobs = NULL;
   size_t n = 0;
@@ -297,82 +378,42 @@ image_pull (struct kiln_store *st, const char *refstr, const struct pull_opts *o
     fprintf (o->out, "%s: Pulling from %s\n", ref.digest ? ref.digest : ref.tag, ref.path);
   if (registry_get_manifest (reg, ref.path, reference, &m, err) < 0)
     goto out;
-  top = parse_object (m.body, m.len, "the manifest", err);
-  if (top == NULL)
-    goto out;
   struct registry_manifest *chosen = &m;
-  man = json_incref (top);
-  if (is_index (top, m.media_type))
+  struct pull_desc next;
+  int kind = pull_manifest_parse (m.body, m.len, m.media_type, &want, &next, err);
+  if (kind == 1)
     {
-      json_t *d = pick (json_object_get (top, "manifests"), &want);
-      if (d == NULL)
-        {
-          kiln_err_set (err, ENOENT, "%s has no image for %s/%s%s%s", full, want.os, want.arch,
-                        want.variant[0] ? "/" : "", want.variant);
-          goto out;
-        }
-      struct digest dd;
-      int64_t ds;
-      if (descriptor_digest (d, &dd, &ds, err) < 0 || registry_get_manifest (reg, ref.path, dd.str, &sub, err) < 0)
+      if (registry_get_manifest (reg, ref.path, next.digest.str, &sub, err) < 0)
         goto out;
-      json_decref (man);
-      man = parse_object (sub.body, sub.len, "the platform's manifest", err);
-      if (man == NULL)
-        goto out;
-      if (is_index (man, sub.media_type))
-        {
-          kiln_err_set (err, EBADMSG, "%s: an index inside an index is not supported", full);
-          goto out;
-        }
       chosen = &sub;
+      kind = pull_manifest_parse (sub.body, sub.len, sub.media_type, &want, &next, err);
+      if (kind == 1)
+        {
+          kiln_err_set (err, EBADMSG, "an index inside an index is not supported");
+          goto out;
+        }
     }
-  json_t *layers = json_object_get (man, "layers");
-  struct digest cfg;
-  int64_t cfg_size;
-  if (!json_is_array (layers) || json_array_size (layers) > MAX_LAYERS)
-    {
-      kiln_err_set (err, EBADMSG, "%s: the manifest has no usable layer list (schema 1 manifests are not supported)",
-                    full);
-      goto out;
-    }
-  if (descriptor_digest (json_object_get (man, "config"), &cfg, &cfg_size, err) < 0)
+  if (kind < 0)
     goto out;
-  if (cfg_size > (int64_t) IMAGE_MAX_JSON)
-    {
-      kiln_err_set (err, EFBIG, "%s: the image config is larger than %u MiB", full, IMAGE_MAX_JSON >> 20);
-      goto out;
-    }
-  if (!blob_exists (st, &cfg) && registry_fetch_blob (reg, ref.path, &cfg, cfg_size, st, NULL, NULL, err) < 0)
+  struct digest cfg = next.digest;
+  if (!blob_exists (st, &cfg) && registry_fetch_blob (reg, ref.path, &cfg, next.size, st, NULL, NULL, err) < 0)
     goto out;
   size_t clen;
   cs = blob_read (st, &cfg, IMAGE_MAX_JSON, &clen, err);
-  if (cs == NULL || (config = parse_object (cs, clen, "the image config", err)) == NULL)
+  struct pull_layer *pl;
+  if (cs == NULL || pull_layers_parse (chosen->body, chosen->len, cs, clen, &pl, &n, err) < 0)
     goto out;
-  json_t *diffs = json_object_get (json_object_get (config, "rootfs"), "diff_ids");
-  n = json_array_size (layers);
-  if (!json_is_array (diffs) || json_array_size (diffs) != n)
-    {
-      kiln_err_set (err, EBADMSG, "%s: the config lists %zu layers, the manifest %zu", full, json_array_size (diffs), n);
-      goto out;
-    }
   jobs = xcalloc (n ? n : 1, sizeof *jobs);
   for (size_t i = 0; i < n; i++)
     {
-      json_t *l = json_array_get (layers, i);
-      const char *mt = json_string_value (json_object_get (l, "mediaType"));
-      if (mt == NULL || !known_layer_type (mt))
-        {
-          kiln_err_set (err, EBADMSG, "%s: layer %zu has media type \"%s\", which is not a layer kiln can unpack", full,
-                        i + 1, mt ? mt : "");
-          goto out;
-        }
-      if (descriptor_digest (l, &jobs[i].blob, &jobs[i].size, err) < 0
-          || digest_parse (json_string_value (json_array_get (diffs, i)), &jobs[i].diff_id, err) < 0)
-        goto out;
+      jobs[i].blob = pl[i].blob;
+      jobs[i].diff_id = pl[i].diff_id;
+      jobs[i].size = pl[i].size;
       snprintf (jobs[i].short_id, sizeof jobs[i].short_id, "%.12s", digest_hex (&jobs[i].blob));
       jobs[i].need_fetch = !blob_exists (st, &jobs[i].blob);
       jobs[i].index = i;
     }
+  free (pl);
   struct fetch_pool pool = {.st = st, .reg = reg, .repo = ref.path, .jobs = jobs, .n = n};
   for (size_t i = 0; i < n; i++)
     jobs[i].pool = &pool;
@@ -423,9 +464,6 @@ out:
   free (cs);
   strv_free (&tags);
   buf_free (&rd);
-  json_decref (top);
-  json_decref (man);
-  json_decref (config);
   registry_manifest_clear (&m);
   registry_manifest_clear (&sub);
   registry_close (reg);

@@ -27,6 +27,32 @@ struct platform
 /* "linux/amd64", "linux/arm64/v8", "linux/arm/v7"; NULL or "" gives the host's. */
 int platform_parse (const char *s, struct platform *out, struct kiln_err *err);
 
+/* A descriptor a manifest points at. */
+struct pull_desc
+{
+  struct digest digest;
+  int64_t size; /* -1 when the descriptor says none */
+};
+
+/* What a registry's manifest reply (body, Content-Type) asks of a pull.  An index: 1,
+ * and `next` is the manifest of `want`.  An image manifest: 0, and `next` is its config
+ * (at most IMAGE_MAX_JSON).  -1 when it is neither, or no image for `want`. */
+int pull_manifest_parse (const char *body, size_t len, const char *content_type, const struct platform *want,
+                         struct pull_desc *next, struct kiln_err *err);
+
+/* One layer a pull fetches: the manifest's blob, the config's diff_id for it. */
+struct pull_layer
+{
+  struct digest blob;
+  struct digest diff_id;
+  int64_t size; /* -1 when the manifest says none */
+};
+
+/* The layers of an image manifest and its config, checked: a known layer media type
+ * each, valid digests, as many diff_ids as layers (at most 1000).  `*out` is the caller's. */
+int pull_layers_parse (const char *manifest, size_t mlen, const char *config, size_t clen, struct pull_layer **out,
+                       size_t *n, struct kiln_err *err);
+
 struct pull_opts
 {
   const char *platform;

@@ -2276,7 +2276,8 @@ export_output (struct builder *b, const struct stage_out *o, const struct digest
 {
   struct output_spec os;
   output_parse (b->rq->output, &os);
-  _cleanup_free_ char *copy = os.copy;
+  _cleanup_free_ char *copy = os.copy; /* type and dest point into it */
+  (void) copy;                          /* only freed: clang counts that as unused */
   const char *type = os.type, *dest = os.dest;
   if (strcmp (type, "image") == 0)
     return 0;

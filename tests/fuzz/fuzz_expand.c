@@ -1,4 +1,6 @@
 /* libFuzzer: word expansion. The first byte picks the options; a few variables are set. */
+/* fuzz-floor: 210: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 384; before the library was instrumented, 5. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* libFuzzer: .dockerignore parsing and matching. Input: pattern file, NUL, paths by '\n'. */
+/* fuzz-floor: 160: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 293; before the library was instrumented, 10. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* libFuzzer: a layer tar (any compression) applied onto a scratch snapshot tree. */
+/* fuzz-floor: 80: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 149; before the library was instrumented, 3. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,6 @@
 /* libFuzzer: the Dockerfile parser and dump on arbitrary bytes. */
+/* fuzz-floor: 360: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 659; before the library was instrumented, 3. */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,4 +1,6 @@
 /* libFuzzer: image reference parsing and printing. */
+/* fuzz-floor: 95: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 171; before the library was instrumented, 3. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

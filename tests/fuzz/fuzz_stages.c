@@ -1,4 +1,6 @@
 /* libFuzzer: parser + instruction model + stage model + expansion, end to end. */
+/* fuzz-floor: 750: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 1367; before the library was instrumented, 4. */
 #include <stddef.h>
 #include <stdint.h>
 

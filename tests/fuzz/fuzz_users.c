@@ -1,5 +1,7 @@
 /* libFuzzer: USER / --chown resolution against hostile /etc/passwd and /etc/group.
  * Input: spec, NUL, passwd, NUL, group. */
+/* fuzz-floor: 50: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 95; before the library was instrumented, 14. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>

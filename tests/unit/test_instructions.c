@@ -142,10 +142,30 @@ target_pruning (void **state)
   df_ast_free (ast);
 }
 
+static void
+mount_option_given_twice_keeps_the_last (void **state)
+{
+  (void) state;
+  /* Leaked the first value before (ASan); found by fuzz_stages. */
+  const char *text = "RUN --mount=type=bind,source=a,src=b,target=/x,dst=/y,from=s1,from=s2 true\n";
+  struct kiln_err err = {0};
+  struct df_ast *ast = df_parse ("Dockerfile", text, strlen (text), &err);
+  assert_non_null (ast);
+  struct inst *in = inst_from_node (ast, &ast->nodes[0], &err);
+  assert_non_null (in);
+  assert_int_equal (in->n_mounts, 1);
+  assert_string_equal (in->mounts[0].source, "b");
+  assert_string_equal (in->mounts[0].target, "/y");
+  assert_string_equal (in->mounts[0].from, "s2");
+  inst_free (in);
+  df_ast_free (ast);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test (mount_option_given_twice_keeps_the_last),
     cmocka_unit_test (go_durations),    cmocka_unit_test (chmod_specs),
     cmocka_unit_test (expose_specs),    cmocka_unit_test (signals),
     cmocka_unit_test (hints_use_edit_distance), cmocka_unit_test (arg_scoping),

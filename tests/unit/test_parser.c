@@ -87,6 +87,12 @@ errors_name_the_line (void **state)
   assert_int_equal (err.line, 2);
   assert_string_equal (err.msg, "unterminated heredoc \"EOF\"");
   kiln_err_clear (&err);
+
+  /* Directives and nothing else: an error, and the directives' values are freed (ASan). */
+  text = "# syntax=docker/dockerfile:1\n# check=skip=all\n";
+  assert_null (df_parse ("Dockerfile", text, strlen (text), &err));
+  assert_string_equal (err.msg, "the Dockerfile has no instructions");
+  kiln_err_clear (&err);
 }
 
 static void

@@ -1,5 +1,5 @@
 /* Unit tests: the registry client's parsers — auth challenges, platforms,
- * cache specs, and docker's config.json credentials. */
+ * cache specs, docker's config.json credentials, and a registry's replies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "registry/cache.h"
 #include "registry/client.h"
 #include "registry/creds.h"
+#include "registry/http.h"
 #include "registry/transfer.h"
 
 static void
@@ -154,6 +155,91 @@ config_json_credentials (void **state)
   rmdir (dir);
 }
 
+static void
+reply_headers (void **state)
+{
+  (void) state;
+  struct http_response r = {.content_length = -1};
+  const char *lines[] = {"HTTP/1.1 307 Temporary Redirect\r\n", "Location: https://cdn/x\r\n",
+                         "HTTP/1.1 200 OK\r\n", "content-type: application/vnd.oci.image.index.v1+json \r\n",
+                         "Docker-Content-Digest:\tsha256:ab\r\n", "Content-Length: 12x\r\n", "no colon\r\n"};
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+    http_response_header (&r, lines[i], strlen (lines[i]));
+  /* The redirect's Location belongs to the reply before the last one. */
+  assert_null (r.location);
+  assert_string_equal (r.content_type, "application/vnd.oci.image.index.v1+json");
+  assert_string_equal (r.docker_digest, "sha256:ab");
+  assert_int_equal (r.content_length, -1);
+  http_response_header (&r, "Content-Length: 42\r\n", 20);
+  assert_int_equal (r.content_length, 42);
+  http_response_clear (&r);
+}
+
+static void
+token_and_error_replies (void **state)
+{
+  (void) state;
+  int64_t life;
+  const char *reply = "{\"token\":\"\",\"access_token\":\"abc\",\"expires_in\":300}";
+  char *t = registry_token_reply (reply, strlen (reply), &life);
+  assert_string_equal (t, "abc");
+  assert_int_equal (life, 300);
+  free (t);
+  const char *bad = "{\"token\":\"a\\r\\nX-Evil: 1\"}";
+  assert_null (registry_token_reply (bad, strlen (bad), &life));
+  const char *forever = "{\"token\":\"t\",\"expires_in\":9223372036854775807}";
+  t = registry_token_reply (forever, strlen (forever), &life);
+  assert_int_equal (life, 24 * 3600); /* the caller adds it to time(): no overflow */
+  free (t);
+  assert_null (registry_token_reply ("[]", 2, &life));
+  assert_int_equal (life, 0);
+  const char *e = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}";
+  char *w = registry_error_words (e, strlen (e), 401);
+  assert_string_equal (w, "UNAUTHORIZED: authentication required");
+  free (w);
+  w = registry_error_words ("<html>", 6, 502);
+  assert_string_equal (w, "HTTP 502");
+  free (w);
+}
+
+static void
+manifest_replies (void **state)
+{
+  (void) state;
+  struct platform want;
+  struct kiln_err err = {0};
+  struct pull_desc next;
+  platform_parse ("linux/arm64", &want, &err);
+  const char *index = "{\"manifests\":[{\"digest\":\"sha256:" "1111111111111111111111111111111111111111111111111111111111111111\","
+                      "\"size\":9,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+                      "{\"digest\":\"sha256:" "2222222222222222222222222222222222222222222222222222222222222222\","
+                      "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}";
+  assert_int_equal (pull_manifest_parse (index, strlen (index), NULL, &want, &next, &err), 1);
+  assert_string_equal (next.digest.str, "sha256:2222222222222222222222222222222222222222222222222222222222222222");
+  assert_int_equal (next.size, -1);
+  platform_parse ("linux/s390x", &want, &err);
+  assert_int_equal (pull_manifest_parse (index, strlen (index), NULL, &want, &next, &err), -1);
+  assert_non_null (strstr (err.msg, "has no image for linux/s390x"));
+  kiln_err_clear (&err);
+
+  const char *man = "{\"config\":{\"digest\":\"sha256:" "3333333333333333333333333333333333333333333333333333333333333333\",\"size\":100},"
+                    "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:"
+                    "4444444444444444444444444444444444444444444444444444444444444444\",\"size\":5}]}";
+  assert_int_equal (pull_manifest_parse (man, strlen (man), NULL, &want, &next, &err), 0);
+  assert_int_equal (next.size, 100);
+  const char *cfg = "{\"rootfs\":{\"diff_ids\":[\"sha256:" "5555555555555555555555555555555555555555555555555555555555555555\"]}}";
+  struct pull_layer *pl;
+  size_t n;
+  assert_int_equal (pull_layers_parse (man, strlen (man), cfg, strlen (cfg), &pl, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (pl[0].size, 5);
+  assert_string_equal (pl[0].diff_id.str, "sha256:5555555555555555555555555555555555555555555555555555555555555555");
+  free (pl);
+  assert_int_equal (pull_layers_parse (man, strlen (man), "{}", 2, &pl, &n, &err), -1);
+  assert_non_null (strstr (err.msg, "the config lists 0 layers, the manifest 1"));
+  kiln_err_clear (&err);
+}
+
 int
 main (void)
 {
@@ -162,6 +248,9 @@ main (void)
     cmocka_unit_test (platforms),
     cmocka_unit_test (cache_specs),
     cmocka_unit_test (config_json_credentials),
+    cmocka_unit_test (reply_headers),
+    cmocka_unit_test (token_and_error_replies),
+    cmocka_unit_test (manifest_replies),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes run-time seeds for a fuzz target from real inputs: the conformance corpora
+(never copied into the repository) and the hostile tars of the store tests.
+
+usage: seeds.py TARGET CONFORMANCE OUTDIR   (TARGET as in fuzz_TARGET; others get none)"""
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+target, conf, out = sys.argv[1], sys.argv[2], sys.argv[3]
+here = os.path.dirname(os.path.abspath(__file__))
+MAX = 65536  # the fuzz loop's -max_len
+written = 0
+
+
+def seed(name, data):
+    global written
+    if len(data) > MAX:
+        return
+    with open(os.path.join(out, "conf-" + name.replace("/", "_")), "wb") as f:
+        f.write(data)
+    written += 1
+
+
+def files(*patterns):
+    for p in patterns:
+        for f in sorted(glob.glob(os.path.join(conf, p), recursive=True)):
+            if os.path.isfile(f):
+                with open(f, "rb") as fh:
+                    yield os.path.relpath(f, conf), fh.read()
+
+
+if target in ("parser", "stages"):
+    for name, data in files("buildkit-parser/**/Dockerfile*", "real-dockerfiles/*",
+                            "buildkit-integration/*/Dockerfile"):
+        seed(name, data)
+elif target == "expand":
+    # Words of BuildKit's shell tables; the first byte is the harness's options (none).
+    for name, data in files("buildkit-shell/wordsTest", "buildkit-shell/envVarTest"):
+        for i, line in enumerate(data.split(b"\n")):
+            if not line or line.startswith(b"#") or line.startswith(b"ENV "):
+                continue
+            parts = line.split(b"|")
+            word = parts[1] if name.endswith("envVarTest") and len(parts) >= 3 else parts[0]
+            seed("%s-%d" % (name, i), b"\0" + word.strip())
+elif target == "ignore":
+    # moby/patternmatcher's tables: patterns (0x1F-joined) become the file, then NUL, the path.
+    for name, data in files("dockerignore/cases.tsv"):
+        for i, line in enumerate(data.split(b"\n")[1:]):
+            cols = line.split(b"\t")
+            if len(cols) >= 2:
+                seed("%s-%d" % (name, i), cols[0].replace(b"\x1f", b"\n") + b"\0" + cols[1])
+elif target == "image":
+    for name, data in files("oci-image-spec-schema/examples/*.json"):
+        seed(name, data)
+elif target == "layer":
+    with tempfile.TemporaryDirectory() as tmp:
+        # OUTSIDE is where an escape would write: a directory of this run, never used.
+        subprocess.run([sys.executable, os.path.join(here, "..", "integration", "hostile_tars.py"),
+                        os.path.join(tmp, "tars"), os.path.join(tmp, "outside")],
+                       check=True, stdout=subprocess.DEVNULL)
+        for f in sorted(glob.glob(os.path.join(tmp, "tars", "*.tar"))):
+            with open(f, "rb") as fh:
+                seed("hostile-" + os.path.basename(f), fh.read())
+print(written)
