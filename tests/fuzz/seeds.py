@@ -55,6 +55,16 @@ elif target == "ignore":
 elif target == "image":
     for name, data in files("oci-image-spec-schema/examples/*.json"):
         seed(name, data)
+elif target == "seccomp":
+    # docker's default profile, whole (under max_len) and as single rules.
+    import json
+    for name, data in files("docker-defaults/seccomp-default.json"):
+        seed(name, data)
+        prof = json.loads(data)
+        for i, rule in enumerate(prof["syscalls"]):
+            one = dict(prof, syscalls=[rule])
+            one.pop("archMap", None)
+            seed("%s-rule%d" % (name, i), json.dumps(one).encode())
 elif target == "layer":
     with tempfile.TemporaryDirectory() as tmp:
         # OUTSIDE is where an escape would write: a directory of this run, never used.
