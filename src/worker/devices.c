@@ -454,6 +454,9 @@ devices_join_start (void)
       pid_t c = fork ();
       if (c == 0)
         {
+          /* It needs nothing of kiln's: a lock or a pipe held here would be held
+           * for as long as the kernel makes it wait. */
+          close_range (3, ~0U, 0);
           struct kiln_err e = {0};
           _exit (join_now (self, &e) == 0 ? 0 : 1);
         }
