@@ -458,73 +458,98 @@ print_logs (const char *root, const char *id, const struct logs_opts *lo, struct
   return logs_print (path, lo, stdout, stderr, err);
 }
 
-int
-cmd_start (struct kiln_ctx *ctx, int argc, char **argv)
+/* What a command does to one of its CONTAINER arguments: 0 done (it printed what
+ * it says), -1 failed with `err`, 1 failed and said so. */
+typedef int (*container_act) (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud,
+                              struct kiln_err *err);
+
+/* docker's multi-container commands: every argument from optind is looked up and
+ * acted on, an unknown or failing one reported and the others still done; exit 1
+ * when any failed. */
+static int
+for_each_container (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, container_act act, void *ud)
 {
-  static const struct option opts[] = {{"attach", no_argument, NULL, 'a'}, {0}};
-  bool attach = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "a", opts, NULL)) != -1)
-    if (c == 'a')
-      attach = true;
-    else
-      return cli_usage_error ("start", "unknown option");
   if (optind >= argc)
-    return cli_usage_error ("start", "expects at least one CONTAINER");
-  if (attach && argc - optind > 1)
-    return cli_usage_error ("start", "you cannot start and attach multiple containers at once");
+    return cli_usage_error (cmd, "expects at least one CONTAINER");
   struct kiln_err err = {0};
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);
-  _cleanup_buf_ struct buf failed = BUF_INIT;
   int rc = EXIT_OK;
   for (int i = optind; i < argc; i++)
     {
-      struct container_rec rec;
-      if (find_container (st, argv[i], &rec) < 0)
-        {
-          buf_printf (&failed, "%s%s", failed.len ? ", " : "", argv[i]);
-          continue;
-        }
-      long long from = log_size (st->root, rec.id);
-      int code;
-      if (container_start (st, rec.id, &code, &err) < 0)
-        {
-          kiln_err_print (&err, stderr);
-          kiln_err_clear (&err);
-          buf_printf (&failed, "%s%s", failed.len ? ", " : "", argv[i]);
-        }
-      else if (!attach)
-        printf ("%s\n", argv[i]);
-      else
-        {
-          /* Its output from this start on, until its monitor has recorded the end. */
-          struct container_state s;
-          if (container_state_get (st->root, rec.id, &s, &err) < 0)
-            rc = cli_fail (&err);
-          else
-            {
-              struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = from};
-              if (print_logs (st->root, rec.id, &lo, &err) < 0)
-                rc = cli_fail (&err);
-              if (lo.follow_fd >= 0)
-                close (lo.follow_fd);
-              container_state_clear (&s);
-              if (rc == EXIT_OK && container_state_get (st->root, rec.id, &s, &err) == 0)
-                rc = s.exit_code;
-              kiln_err_clear (&err);
-              container_state_clear (&s);
-            }
-        }
+      struct container_rec rec = {0};
+      int r = find_container (st, argv[i], &rec) < 0 ? 1 : act (st, &rec, argv[i], ud, &err);
+      if (r < 0)
+        rc = cli_fail (&err);
+      else if (r > 0)
+        rc = EXIT_FAIL;
       container_rec_clear (&rec);
     }
-  if (failed.len)
+  return rc;
+}
+
+struct start_args
+{
+  bool attach;
+  struct buf failed; /* the references that did not start, for docker's last line */
+  int code;          /* -a: the container's exit code */
+};
+
+static int
+start_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  struct start_args *a = ud;
+  long long from = log_size (st->root, rec->id);
+  int code;
+  if (container_start (st, rec->id, &code, err) < 0)
     {
-      fprintf (stderr, "Error: failed to start containers: %s\n", buf_str (&failed));
+      kiln_err_print (err, stderr);
+      kiln_err_clear (err);
+      buf_printf (&a->failed, "%s%s", a->failed.len ? ", " : "", ref);
+      return 1;
+    }
+  if (!a->attach)
+    {
+      printf ("%s\n", ref);
+      return 0;
+    }
+  /* Its output from this start on, until its monitor has recorded the end. */
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = from};
+  int r = print_logs (st->root, rec->id, &lo, err);
+  if (lo.follow_fd >= 0)
+    close (lo.follow_fd);
+  container_state_clear (&s);
+  if (r == 0 && (r = container_state_get (st->root, rec->id, &s, err)) == 0)
+    a->code = s.exit_code;
+  container_state_clear (&s);
+  return r;
+}
+
+int
+cmd_start (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"attach", no_argument, NULL, 'a'}, {0}};
+  struct start_args a = {.failed = BUF_INIT};
+  int c;
+  while ((c = getopt_long (argc, argv, "a", opts, NULL)) != -1)
+    if (c == 'a')
+      a.attach = true;
+    else
+      return cli_usage_error ("start", "unknown option");
+  if (a.attach && argc - optind > 1)
+    return cli_usage_error ("start", "you cannot start and attach multiple containers at once");
+  int rc = for_each_container (ctx, "start", argc, argv, start_one, &a);
+  if (a.failed.len)
+    {
+      fprintf (stderr, "Error: failed to start containers: %s\n", buf_str (&a.failed));
       rc = EXIT_FAIL;
     }
-  return rc;
+  buf_free (&a.failed);
+  return rc == EXIT_OK && a.attach ? a.code : rc;
 }
 
 const char cmd_stop_usage[] = "Usage: kiln stop [-t SECONDS] CONTAINER...\n"
@@ -534,10 +559,11 @@ const char cmd_stop_usage[] = "Usage: kiln stop [-t SECONDS] CONTAINER...\n"
                               "\n"
                               "  -t, --time SECONDS   how long to wait before KILL (default 10)\n";
 
-/* Stops a running container as `kiln stop` does; 0 also when it was not running. */
+/* Stops a running container as `kiln stop` does; also done when it was not running. */
 static int
-stop_one (struct kiln_store *st, const struct container_rec *rec, int timeout_s, struct kiln_err *err)
+stop_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
+  int timeout_s = *(const int *) ud;
   struct container_state s;
   if (container_state_get (st->root, rec->id, &s, err) < 0)
     return -1;
@@ -555,6 +581,8 @@ stop_one (struct kiln_store *st, const struct container_rec *rec, int timeout_s,
         container_wait_monitor (&s, -1);
     }
   container_state_clear (&s);
+  if (ret == 0)
+    printf ("%s\n", ref);
   return ret;
 }
 
@@ -570,33 +598,36 @@ cmd_stop (struct kiln_ctx *ctx, int argc, char **argv)
         return c == 't' ? cli_usage_error ("stop", "invalid --time \"%s\"", optarg)
                         : cli_usage_error ("stop", "unknown option");
     }
-  if (optind >= argc)
-    return cli_usage_error ("stop", "expects at least one CONTAINER");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  int rc = EXIT_OK;
-  for (int i = optind; i < argc; i++)
-    {
-      struct container_rec rec;
-      if (find_container (st, argv[i], &rec) < 0)
-        {
-          rc = EXIT_FAIL;
-          continue;
-        }
-      if (stop_one (st, &rec, timeout, &err) < 0)
-        rc = cli_fail (&err);
-      else
-        printf ("%s\n", argv[i]);
-      container_rec_clear (&rec);
-    }
-  return rc;
+  return for_each_container (ctx, "stop", argc, argv, stop_one, &timeout);
 }
 
 const char cmd_kill_usage[] = "Usage: kiln kill [-s SIGNAL] CONTAINER...\n"
                               "\n"
                               "Sends a signal (default KILL) to running containers; prints each name as given.\n";
+
+static int
+kill_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  int sig = *(const int *) ud;
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  int ret = 0;
+  if (!container_state_live (&s))
+    {
+      fprintf (stderr, "kiln: Cannot kill container: %s: Container %s is not running\n", ref, rec->id);
+      ret = 1;
+    }
+  else if ((ret = container_signal (&s, sig, err)) == 0)
+    {
+      /* As docker: KILL returns once the container is gone. */
+      if (sig == SIGKILL)
+        container_wait_monitor (&s, 10000);
+      printf ("%s\n", ref);
+    }
+  container_state_clear (&s);
+  return ret;
+}
 
 int
 cmd_kill (struct kiln_ctx *ctx, int argc, char **argv)
@@ -611,42 +642,7 @@ cmd_kill (struct kiln_ctx *ctx, int argc, char **argv)
         fprintf (stderr, "kiln: Invalid signal: %s\n", optarg);
         return EXIT_FAIL;
       }
-  if (optind >= argc)
-    return cli_usage_error ("kill", "expects at least one CONTAINER");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  int rc = EXIT_OK;
-  for (int i = optind; i < argc; i++)
-    {
-      struct container_rec rec;
-      struct container_state s;
-      if (find_container (st, argv[i], &rec) < 0)
-        {
-          rc = EXIT_FAIL;
-          continue;
-        }
-      if (container_state_get (st->root, rec.id, &s, &err) < 0)
-        rc = cli_fail (&err);
-      else if (!container_state_live (&s))
-        {
-          fprintf (stderr, "kiln: Cannot kill container: %s: Container %s is not running\n", argv[i], rec.id);
-          rc = EXIT_FAIL;
-        }
-      else if (container_signal (&s, sig, &err) < 0)
-        rc = cli_fail (&err);
-      else
-        {
-          /* As docker: KILL returns once the container is gone. */
-          if (sig == SIGKILL)
-            container_wait_monitor (&s, 10000);
-          printf ("%s\n", argv[i]);
-        }
-      container_state_clear (&s);
-      container_rec_clear (&rec);
-    }
-  return rc;
+  return for_each_container (ctx, "kill", argc, argv, kill_one, &sig);
 }
 
 const char cmd_rm_usage[] = "Usage: kiln rm [-f] CONTAINER...\n"
@@ -656,37 +652,32 @@ const char cmd_rm_usage[] = "Usage: kiln rm [-f] CONTAINER...\n"
                             "\n"
                             "  -f, --force     kill a running container first\n";
 
-/* Removes a container, killing it first when `force`. */
+/* Removes a container, killing it first when forced. */
 static int
-rm_one (struct kiln_store *st, const struct container_rec *rec, bool force, struct kiln_err *err)
+rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
+  bool force = *(const bool *) ud;
   for (int round = 0;; round++)
     {
       int lock = containers_lock (st->root, err);
       if (lock < 0)
         return -1;
       _cleanup_free_ char *dir = container_path (st->root, rec->id, NULL);
-      if (access (dir, F_OK) < 0)
+      struct container_state s = {0};
+      int r = 0;
+      bool live = false;
+      /* Gone meanwhile (its monitor's AutoRemove): done. */
+      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
+          && !(live = container_state_live (&s)))
+        r = containers_remove (st, rec->id, err);
+      containers_unlock (lock);
+      if (r < 0 || !live)
         {
-          /* Removed meanwhile (its monitor's AutoRemove). */
-          containers_unlock (lock);
-          return 0;
-        }
-      struct container_state s;
-      if (container_state_get_locked (st->root, rec->id, &s, err) < 0)
-        {
-          containers_unlock (lock);
-          return -1;
-        }
-      bool live = container_state_live (&s);
-      if (!live)
-        {
-          int r = containers_remove (st, rec->id, err);
-          containers_unlock (lock);
           container_state_clear (&s);
+          if (r == 0)
+            printf ("%s\n", ref);
           return r;
         }
-      containers_unlock (lock);
       if (!force || round > 0)
         {
           container_state_clear (&s);
@@ -696,7 +687,7 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, bool force, stru
                                rec->id);
         }
       /* Killed, then removed once its monitor has recorded the end. */
-      int r = container_signal (&s, SIGKILL, err);
+      r = container_signal (&s, SIGKILL, err);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);
@@ -716,33 +707,30 @@ cmd_rm (struct kiln_ctx *ctx, int argc, char **argv)
       force = true;
     else if (c != 'v')
       return cli_usage_error ("rm", "unknown option");
-  if (optind >= argc)
-    return cli_usage_error ("rm", "expects at least one CONTAINER");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  int rc = EXIT_OK;
-  for (int i = optind; i < argc; i++)
-    {
-      struct container_rec rec;
-      if (find_container (st, argv[i], &rec) < 0)
-        {
-          rc = EXIT_FAIL;
-          continue;
-        }
-      if (rm_one (st, &rec, force, &err) < 0)
-        rc = cli_fail (&err);
-      else
-        printf ("%s\n", argv[i]);
-      container_rec_clear (&rec);
-    }
-  return rc;
+  return for_each_container (ctx, "rm", argc, argv, rm_one, &force);
 }
 
 const char cmd_wait_usage[] = "Usage: kiln wait CONTAINER...\n"
                               "\n"
                               "Waits until each container has stopped and prints its exit code.\n";
+
+static int
+wait_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  if (container_state_live (&s))
+    {
+      container_wait_monitor (&s, -1);
+      container_state_clear (&s);
+      if (container_state_get (st->root, rec->id, &s, err) < 0)
+        return err->code == ENOENT ? (kiln_err_clear (err), no_such_container (ref)) : -1;
+    }
+  printf ("%d\n", s.exit_code);
+  container_state_clear (&s);
+  return 0;
+}
 
 int
 cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
@@ -750,37 +738,7 @@ cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
   static const struct option opts[] = {{0}};
   if (getopt_long (argc, argv, "", opts, NULL) != -1)
     return cli_usage_error ("wait", "unknown option");
-  if (optind >= argc)
-    return cli_usage_error ("wait", "expects at least one CONTAINER");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  int rc = EXIT_OK;
-  for (int i = optind; i < argc; i++)
-    {
-      struct container_rec rec;
-      struct container_state s;
-      if (find_container (st, argv[i], &rec) < 0)
-        {
-          rc = EXIT_FAIL;
-          continue;
-        }
-      if (container_state_get (st->root, rec.id, &s, &err) == 0 && container_state_live (&s))
-        {
-          container_wait_monitor (&s, -1);
-          container_state_clear (&s);
-          container_state_get (st->root, rec.id, &s, &err);
-        }
-      if (kiln_err_is_set (&err))
-        rc = err.code == ENOENT ? no_such_container (argv[i]) : cli_fail (&err);
-      else
-        printf ("%d\n", s.exit_code);
-      kiln_err_clear (&err);
-      container_state_clear (&s);
-      container_rec_clear (&rec);
-    }
-  return rc;
+  return for_each_container (ctx, "wait", argc, argv, wait_one, NULL);
 }
 
 /* ---------- logs ---------- */

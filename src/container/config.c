@@ -313,6 +313,7 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   json_t *secopts = NULL;
   if (sec < 0 || security_opts_json (&o->security_opt, &secopts, err) < 0)
     {
+      err->code = KILN_EUSAGE; /* a flag that does not make a sandbox is bad usage */
       json_decref (ep);
       json_decref (cmd);
       json_decref (labels);

@@ -9,6 +9,7 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "worker/rootfs.h"
+#include "worker/sandbox.h"
 
 /* docker's HostConfig for a container it made with no flags: the keys kiln keeps
  * in config.json replace these values. */
@@ -38,15 +39,6 @@ static const char network_settings_defaults[] =
   "teway\":\"\",\"MacAddress\":\"\",\"Networks\":{}}";
 
 static json_t *
-paths_json (const char *const *paths, size_t n)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new (a, json_string (paths[i]));
-  return a;
-}
-
-static json_t *
 host_config (const json_t *kept)
 {
   json_t *h = json_loads (host_config_defaults, JSON_DECODE_ANY, NULL);
@@ -55,9 +47,9 @@ host_config (const json_t *kept)
   json_object_foreach ((json_t *) kept, k, v) json_object_set (h, k, v);
   bool privileged = json_is_true (json_object_get (kept, "Privileged"));
   json_object_set_new (h, "MaskedPaths",
-                       privileged ? json_null () : paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
+                       privileged ? json_null () : sandbox_paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
   json_object_set_new (h, "ReadonlyPaths",
-                       privileged ? json_null () : paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
+                       privileged ? json_null () : sandbox_paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
   return h;
 }
 

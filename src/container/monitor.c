@@ -266,7 +266,10 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
       containers_unlock (lock);
       return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
     }
-  char *const argv[] = {"kiln", "--root", st->root, "container-monitor", "--notify-fd", "3", (char *) id, NULL};
+  /* The monitor works from "/": it gets the store's absolute path. */
+  _cleanup_free_ char *root = realpath (st->root, NULL);
+  char *const argv[] = {"kiln", "--root", root ? root : st->root, "container-monitor", "--notify-fd", "3",
+                        (char *) id, NULL};
   fflush (NULL);
   pid_t pid = fork ();
   if (pid == 0)

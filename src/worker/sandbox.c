@@ -416,8 +416,8 @@ cap_names_json (uint64_t caps)
   return a;
 }
 
-static json_t *
-paths_json (const char *const *paths, size_t n)
+json_t *
+sandbox_paths_json (const char *const *paths, size_t n)
 {
   json_t *a = json_array ();
   for (size_t i = 0; i < n; i++)
@@ -483,8 +483,8 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
                          json_pack ("{s:[{s:b, s:s}]}", "devices", "allow", 1, "access", "rwm"));
   else
     {
-      json_object_set_new (linux_, "maskedPaths", paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
-      json_object_set_new (linux_, "readonlyPaths", paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
+      json_object_set_new (linux_, "maskedPaths", sandbox_paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
+      json_object_set_new (linux_, "readonlyPaths", sandbox_paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
       json_object_set_new (linux_, "resources", json_pack ("{s:o}", "devices", devices_oci ()));
       if (!s->seccomp_unconfined)
         json_object_set_new (linux_, "seccomp", seccomp_profile_oci (s->seccomp_profile ? s->seccomp_profile

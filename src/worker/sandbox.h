@@ -154,6 +154,11 @@ int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *
  * on the upper dir after the run with the list sandbox_run filled. */
 void sandbox_spec_clear (struct sandbox_spec *s);
 
+/* A list of paths (docker's masked and read-only ones) as a JSON array: an OCI
+ * bundle's and `kiln inspect`'s. */
+struct json_t;
+struct json_t *sandbox_paths_json (const char *const *paths, size_t n);
+
 /* True if slirp4netns can be used for SANDBOX_NET_DEFAULT. */
 bool sandbox_have_slirp (void);
 
