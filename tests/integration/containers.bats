@@ -89,7 +89,7 @@ monitor_pid() {
   kiln run -d --name st2 busybox sh -c 'trap "" TERM; echo ready; while true; do sleep 0.1; done' >/dev/null
   until_true 5 sh -c "'$KILN' logs st2 | grep -q ready"
   start=$(date +%s%N)
-  run kiln stop -t 1 st2
+  run timeout 20 "$KILN" stop -t 1 st2
   elapsed=$((($(date +%s%N) - start) / 1000000))
   [ "$status" -eq 0 ] && [ "$output" = st2 ]
   [ "$elapsed" -ge 900 ] && [ "$elapsed" -lt 5000 ]
