@@ -56,7 +56,7 @@ container_state_read (const char *root, const char *id, struct container_state *
   json_error_t je;
   json_t *j = json_load_file (path, 0, &je);
   if (j == NULL)
-    return kiln_err_set (err, errno == ENOENT ? ENOENT : EIO, "%s: %s", path, je.text);
+    return kiln_err_set (err, access (path, F_OK) < 0 && errno == ENOENT ? ENOENT : EIO, "%s: %s", path, je.text);
   const char *status = json_string_value (json_object_get (j, "Status"));
   s->status = status && strcmp (status, "running") == 0  ? CONTAINER_RUNNING
               : status && strcmp (status, "exited") == 0 ? CONTAINER_EXITED
