@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ struct run
   const char *root;
   const char *id;
   struct container_state state; /* as this run last wrote it */
-  int notify_fd;                /* detached: the starter's pipe; -1 */
+  int notify_fd;                /* detached: the starter's socket; -1 */
   int lock_fd;                  /* attached: containers.lock, held until the start */
   bool started;
   struct log_writer log;
@@ -55,9 +56,10 @@ notify (struct run *r, const char *msg)
 {
   if (r->notify_fd >= 0)
     {
-      struct kiln_err ignored = {0};
-      write_all (r->notify_fd, msg, strlen (msg), "the notify pipe", &ignored);
-      kiln_err_clear (&ignored);
+      /* A starter that is gone is no reason for the container to go: no SIGPIPE
+       * (the socket's MSG_NOSIGNAL), whose default would kill the monitor. */
+      ssize_t sent = send (r->notify_fd, msg, strlen (msg), MSG_NOSIGNAL);
+      (void) sent; /* a starter that does not hear it: the state says it all */
       close (r->notify_fd);
       r->notify_fd = -1;
     }
@@ -261,10 +263,10 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
       return 1;
     }
   int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
     {
       containers_unlock (lock);
-      return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
+      return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
     }
   /* The monitor works from "/": it gets the store's absolute path. */
   _cleanup_free_ char *root = realpath (st->root, NULL);
@@ -274,7 +276,7 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
   pid_t pid = fork ();
   if (pid == 0)
     {
-      /* Only the notify pipe goes with it, as descriptor 3. */
+      /* Only the notify socket goes with it, as descriptor 3. */
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
         _exit (125);
@@ -296,7 +298,7 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
     ;
   _cleanup_buf_ struct buf msg = BUF_INIT;
   struct kiln_err rerr = {0};
-  read_all (p[0], 64 * 1024, &msg, "the monitor's pipe", &rerr);
+  read_all (p[0], 64 * 1024, &msg, "the monitor's socket", &rerr);
   kiln_err_clear (&rerr);
   close (p[0]);
   containers_unlock (lock);
@@ -341,9 +343,14 @@ container_monitor_main (const char *root, const char *id, int notify_fd)
       dup2 (null, 1);
       dup2 (null, 2);
     }
-  if (notify_fd >= 0 && notify_fd != 3 && (dup2 (notify_fd, 3) < 0 || (notify_fd = 3) < 0))
-    _exit (125);
-  fcntl (3, F_SETFD, FD_CLOEXEC);
+  if (notify_fd >= 0 && notify_fd != 3)
+    {
+      if (dup2 (notify_fd, 3) < 0)
+        _exit (125);
+      notify_fd = 3;
+    }
+  if (notify_fd >= 0)
+    fcntl (notify_fd, F_SETFD, FD_CLOEXEC); /* the sandbox's processes never get it */
   close_range (notify_fd >= 0 ? 4 : 3, ~0U, 0);
   struct kiln_err err = {0};
   int code;

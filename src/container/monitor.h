@@ -9,8 +9,8 @@
  *   containers.lock taken           forks, setsid()s, forks again: the parent
  *   fork + exec ───────────────▶    returns at once, the grandchild lives on in a
  *   waits for the first process     session of its own, stdio on /dev/null and
- *   reads the notify pipe   ◀─────  nothing else of the caller's open but the
- *     "ok" or the failure           notify pipe; reads config.json, builds the spec
+ *   reads the notify socket ◀─────  nothing else of the caller's open but the
+ *     "ok" or the failure           notify socket; reads config.json, builds the spec
  *   containers.lock released        (container_spec_build), closes the store;
  *                                   sandbox_run: on_start writes state `running`
  *                                   (the init's pid, its own pid and start time)
