@@ -504,7 +504,7 @@ format_rfc3339_nano (int64_t ns, char out[static 40])
   for (size_t n = strlen (f); n > 0 && f[n - 1] == '0'; n--)
     f[n - 1] = '\0';
   secs[strlen (secs) - 1] = '\0'; /* the Z */
-  snprintf (out, 40, "%s.%sZ", secs, f);
+  snprintf (out, 40, "%.20s.%.9sZ", secs, f);
 }
 
 int64_t
