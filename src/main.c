@@ -19,6 +19,17 @@ static const char help_usage[] = "Usage: kiln help [COMMAND]\n\nShows the help o
 static const struct kiln_command commands[] = {
   {"build", "Build an image from a Dockerfile", cmd_build_usage, cmd_build},
   {"run", "Run a command in a new container", cmd_run_usage, cmd_run},
+  {"create", "Create a new container", cmd_create_usage, cmd_create},
+  {"start", "Start one or more stopped containers", cmd_start_usage, cmd_start},
+  {"stop", "Stop one or more running containers", cmd_stop_usage, cmd_stop},
+  {"kill", "Kill one or more running containers", cmd_kill_usage, cmd_kill},
+  {"rm", "Remove one or more containers", cmd_rm_usage, cmd_rm},
+  {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
+  {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
+  {"ps", "List containers", cmd_ps_usage, cmd_ps},
+  {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
+   cmd_container_usage, cmd_container},
+  {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},
   {"images", "List images", cmd_images_usage, cmd_images},
   {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
   {"inspect", "Show an image's details as JSON", cmd_inspect_usage, cmd_inspect},
@@ -55,7 +66,8 @@ print_main_help (FILE *out)
          "Commands:\n",
          out);
   for (size_t i = 0; i < N_COMMANDS; i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    if (commands[i].summary) /* kiln's own commands (container-monitor) are not listed */
+      fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fputs ("\nRun 'kiln COMMAND --help' for more on a command.\n", out);
 }
 
@@ -87,6 +99,20 @@ cli_usage_error (const char *cmd, const char *fmt, ...)
   va_end (ap);
   fprintf (stderr, "\nRun 'kiln %s --help' for usage.\n", cmd);
   return EXIT_USAGE;
+}
+
+bool
+cli_confirm (const char *warning)
+{
+  printf ("%sAre you sure you want to continue? [y/N] ", warning);
+  fflush (stdout);
+  char answer[16] = {0};
+  if (!isatty (0) || fgets (answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+    {
+      printf ("\nNothing removed (use -f to skip this question).\n");
+      return false;
+    }
+  return true;
 }
 
 bool
@@ -197,6 +223,7 @@ main (int argc, char **argv)
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
+      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
       && (strcmp (cmd->name, "run") != 0 || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
     {
       fputs (cmd->usage, stdout);

@@ -4,6 +4,7 @@
  * Only the CLI prints errors; everything below it fills a struct kiln_err. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/err.h"
 
@@ -34,6 +35,10 @@ int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((form
 /* True if argv holds -h/--help before any "--". */
 bool cli_wants_help (int argc, char **argv);
 
+/* A table as docker prints one: a header row, then `nrows` rows of `ncol` cells. */
+struct strv;
+void cli_print_table (const char *const *headers, size_t ncol, const struct strv *cells, size_t nrows);
+
 struct kiln_store;
 struct kiln_store *cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err);
 void cli_store_freep (struct kiln_store **st);
@@ -60,3 +65,27 @@ DECLARE_COMMAND (push);
 DECLARE_COMMAND (login);
 DECLARE_COMMAND (logout);
 DECLARE_COMMAND (manifest);
+DECLARE_COMMAND (create);
+DECLARE_COMMAND (start);
+DECLARE_COMMAND (stop);
+DECLARE_COMMAND (kill);
+DECLARE_COMMAND (rm);
+DECLARE_COMMAND (wait);
+DECLARE_COMMAND (logs);
+DECLARE_COMMAND (ps);
+DECLARE_COMMAND (container);
+DECLARE_COMMAND (container_monitor);
+
+/* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
+ * nothing was removed) unless a terminal answers yes. */
+bool cli_confirm (const char *warning);
+
+/* Appends `kiln inspect` of container `ref` to `into`: 1, or 0 when no container
+ * has that name, id or id prefix (containers come before images, as in docker). */
+struct json_t;
+int cli_container_inspect (struct kiln_store *st, const char *ref, struct json_t *into, struct kiln_err *err);
+/* The ids of the containers made from an image, running and not. */
+int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
+                             struct kiln_err *err);
+/* Removes every container that is not running; their ids in `removed`. */
+int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -187,26 +187,40 @@ render_template (const char *tpl, const struct image_row *r, struct buf *out, st
   return 0;
 }
 
-static void
-print_table (const char *const *headers, size_t ncol, struct strv *cells, size_t nrows)
+/* Columns a cell takes: its runes (tabwriter counts UTF-8 runes, not bytes). */
+static size_t
+cell_width (const char *s)
 {
-  size_t w[8] = {0};
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char) *s & 0xC0) != 0x80;
+  return n;
+}
+
+void
+cli_print_table (const char *const *headers, size_t ncol, const struct strv *cells, size_t nrows)
+{
+  /* docker's tabwriter: cells padded by 3, every column at least 10 wide
+   * (padding included), the last column not padded. */
+  size_t *w = xcalloc (ncol, sizeof *w);
   for (size_t c = 0; c < ncol; c++)
     {
-      w[c] = strlen (headers[c]);
+      w[c] = cell_width (headers[c]);
       for (size_t r = 0; r < nrows; r++)
-        if (strlen (cells->v[r * ncol + c]) > w[c])
-          w[c] = strlen (cells->v[r * ncol + c]);
+        if (cell_width (cells->v[r * ncol + c]) > w[c])
+          w[c] = cell_width (cells->v[r * ncol + c]);
+      w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
     }
   for (size_t r = 0; r <= nrows; r++)
     for (size_t c = 0; c < ncol; c++)
       {
         const char *v = r == 0 ? headers[c] : cells->v[(r - 1) * ncol + c];
         if (c + 1 < ncol)
-          printf ("%-*s   ", (int) w[c], v);
+          printf ("%s%*s", v, (int) (w[c] - cell_width (v)), "");
         else
           printf ("%s\n", v);
       }
+  free (w);
 }
 
 int
@@ -341,12 +355,12 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
       if (digests)
         {
           const char *h[] = {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"};
-          print_table (h, 6, &cells, nrows);
+          cli_print_table (h, 6, &cells, nrows);
         }
       else
         {
           const char *h[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
-          print_table (h, 5, &cells, nrows);
+          cli_print_table (h, 5, &cells, nrows);
         }
       strv_free (&cells);
     }
@@ -358,10 +372,10 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- inspect ---------- */
 
-const char cmd_inspect_usage[] = "Usage: kiln inspect IMAGE...\n"
+const char cmd_inspect_usage[] = "Usage: kiln inspect [--type container|image] NAME|ID...\n"
                                  "\n"
-                                 "Prints a JSON array describing each image, shaped like\n"
-                                 "`docker image inspect`.\n";
+                                 "Prints a JSON array describing each container or image (a container\n"
+                                 "first, when both have the name), shaped like `docker inspect`.\n";
 
 static json_t *
 inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_err *err)
@@ -451,11 +465,18 @@ inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_er
 int
 cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{0}};
-  while (getopt_long (argc, argv, "", opts, NULL) != -1)
-    return cli_usage_error ("inspect", "unknown option");
+  static const struct option opts[] = {{"type", required_argument, NULL, 't'}, {0}};
+  const char *type = NULL;
+  int c;
+  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+    if (c == 't' && (strcmp (optarg, "container") == 0 || strcmp (optarg, "image") == 0))
+      type = optarg;
+    else if (c == 't')
+      return cli_usage_error ("inspect", "\"%s\" is not a valid value for --type", optarg);
+    else
+      return cli_usage_error ("inspect", "unknown option");
   if (optind >= argc)
-    return cli_usage_error ("inspect", "expects at least one IMAGE");
+    return cli_usage_error ("inspect", "expects at least one CONTAINER or IMAGE");
   struct kiln_err err = {0};
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
@@ -464,6 +485,21 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
   int rc = EXIT_OK;
   for (int i = optind; i < argc; i++)
     {
+      /* Containers first, as docker looks. */
+      if (type == NULL || strcmp (type, "container") == 0)
+        {
+          int r = cli_container_inspect (st, argv[i], all, &err);
+          if (r < 0)
+            rc = cli_fail (&err);
+          if (r != 0)
+            continue;
+          if (type)
+            {
+              fprintf (stderr, "Error: No such container: %s\n", argv[i]);
+              rc = EXIT_FAIL;
+              continue;
+            }
+        }
       struct digest id;
       struct image_info ii;
       if (image_resolve (st, argv[i], &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
@@ -573,7 +609,7 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
   if (!quiet)
     {
       const char *hd[] = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
-      print_table (hd, 5, &cells, n);
+      cli_print_table (hd, 5, &cells, n);
     }
   strv_free (&cells);
   free (sizes);
@@ -676,11 +712,46 @@ cmd_rmi (struct kiln_ctx *ctx, int argc, char **argv)
           rc = EXIT_FAIL;
           continue;
         }
+      /* An image a container uses stays (docker's conflicts); forced, a stopped
+       * container's image loses its names but stays for the container. */
+      _cleanup_strv_ struct strv running = STRV_INIT, stopped = STRV_INIT;
+      if (cli_containers_of_image (st, id.str, &running, &stopped, &err) < 0)
+        {
+          rc = cli_fail (&err);
+          continue;
+        }
+      if (running.n || (stopped.n && !force))
+        {
+          if (running.n)
+            fprintf (stderr,
+                     "kiln: conflict: unable to delete %.12s (cannot be forced) - image is being used by running "
+                     "container %.12s\n",
+                     digest_hex (&id), running.v[0]);
+          else if (by_tag)
+            {
+              _cleanup_free_ char *f = ref_familiar (as_tag);
+              fprintf (stderr,
+                       "kiln: conflict: unable to remove repository reference \"%s\" (must force) - container "
+                       "%.12s is using its referenced image %.12s\n",
+                       f, stopped.v[0], digest_hex (&id));
+            }
+          else
+            fprintf (stderr,
+                     "kiln: conflict: unable to delete %.12s (must be forced) - image is being used by stopped "
+                     "container %.12s\n",
+                     digest_hex (&id), stopped.v[0]);
+          rc = EXIT_FAIL;
+          continue;
+        }
       for (size_t t = 0; t < tags.n; t++)
         {
           _cleanup_free_ char *f = ref_familiar (tags.v[t]);
           printf ("Untagged: %s\n", f);
+          if (stopped.n)
+            image_untag (st, tags.v[t], &err);
         }
+      if (stopped.n)
+        continue;
       if (image_delete (st, &id, &err) < 0)
         {
           kiln_err_print (&err, stderr);

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
+#include "store/containers.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 
@@ -14,10 +15,12 @@ const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
       "  df                       disk used by images and the build cache\n"
-      "  prune [-a] [-f]          remove untagged images (-a: all images), unused layers,\n"
-      "                           and leftovers of interrupted work; -f: do not ask\n"
-      "  check [--repair]         verify every image's blobs and snapshots and the database;\n"
-      "                           --repair removes leftovers (never what an image needs)\n";
+      "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
+      "                           no container uses), unused layers, and leftovers of\n"
+      "                           interrupted work; -f: do not ask\n"
+      "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
+      "                           records and directories, and the database; --repair\n"
+      "                           removes leftovers (never what an image or container needs)\n";
 
 static int
 system_df (struct kiln_store *st)
@@ -56,20 +59,28 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       }
   if (!force)
     {
-      printf ("WARNING! This will remove:\n  - %s\n  - unused layers and build cache\n"
-              "Are you sure you want to continue? [y/N] ",
-              all ? "all images" : "all dangling (untagged) images");
-      fflush (stdout);
-      char answer[16] = {0};
-      if (!isatty (0) || fgets (answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
-        {
-          printf ("\nNothing removed (use -f to skip this question).\n");
-          return EXIT_OK;
-        }
+      char warning[256];
+      snprintf (warning, sizeof warning,
+                "WARNING! This will remove:\n  - all stopped containers\n  - %s\n  - unused layers and build cache\n",
+                all ? "all images without at least one container associated to them"
+                    : "all dangling (untagged) images");
+      if (!cli_confirm (warning))
+        return EXIT_OK;
     }
   struct kiln_err err = {0};
   if (store_lock_exclusive (st, &err) < 0)
     return cli_fail (&err);
+  /* Stopped containers first: the images they held may go next. */
+  _cleanup_strv_ struct strv gone = STRV_INIT;
+  if (cli_containers_prune (st, &gone, &err) < 0)
+    return cli_fail (&err);
+  if (gone.n)
+    {
+      printf ("Deleted Containers:\n");
+      for (size_t i = 0; i < gone.n; i++)
+        printf ("%s\n", gone.v[i]);
+      printf ("\n");
+    }
   _cleanup_strv_ struct strv ids = STRV_INIT;
   if (image_list (st, &ids, &err) < 0)
     return cli_fail (&err);
@@ -79,10 +90,10 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       struct digest id;
       if (digest_parse (ids.v[i], &id, &err) < 0)
         return cli_fail (&err);
-      _cleanup_strv_ struct strv tags = STRV_INIT;
-      if (image_tags (st, &id, &tags, &err) < 0)
+      _cleanup_strv_ struct strv tags = STRV_INIT, users = STRV_INIT;
+      if (image_tags (st, &id, &tags, &err) < 0 || containers_using_image (st, id.str, &users, &err) < 0)
         return cli_fail (&err);
-      if (tags.n && !all)
+      if ((tags.n && !all) || users.n)
         continue;
       if (image_delete (st, &id, &err) < 0)
         return cli_fail (&err);
@@ -117,6 +128,11 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
+  if (containers_check (st, repair, &rep.garbage, &err) < 0)
+    {
+      check_report_clear (&rep);
+      return cli_fail (&err);
+    }
   for (size_t i = 0; i < rep.damage.n; i++)
     printf ("damaged: %s\n", rep.damage.v[i]);
   for (size_t i = 0; i < rep.garbage.n; i++)

@@ -446,30 +446,83 @@ format_size (uint64_t bytes, char out[static 32])
 }
 
 void
+human_duration (int64_t secs, char out[static 48])
+{
+  /* go-units HumanDuration: hours are rounded, the rest cut. */
+  int64_t hours = (secs + 1800) / 3600;
+  if (secs < 1)
+    snprintf (out, 48, "Less than a second");
+  else if (secs == 1)
+    snprintf (out, 48, "1 second");
+  else if (secs < 60)
+    snprintf (out, 48, "%lld seconds", (long long) secs);
+  else if (secs / 60 == 1)
+    snprintf (out, 48, "About a minute");
+  else if (secs / 60 < 60)
+    snprintf (out, 48, "%lld minutes", (long long) (secs / 60));
+  else if (hours == 1)
+    snprintf (out, 48, "About an hour");
+  else if (hours < 48)
+    snprintf (out, 48, "%lld hours", (long long) hours);
+  else if (hours < 24 * 7 * 2)
+    snprintf (out, 48, "%lld days", (long long) (hours / 24));
+  else if (hours < 24 * 30 * 2)
+    snprintf (out, 48, "%lld weeks", (long long) (hours / 24 / 7));
+  else if (hours < 24 * 365 * 2)
+    snprintf (out, 48, "%lld months", (long long) (hours / 24 / 30));
+  else
+    snprintf (out, 48, "%lld years", (long long) (secs / 3600 / 24 / 365));
+}
+
+void
 format_ago (int64_t then, int64_t now, char out[static 48])
 {
-  int64_t d = now - then;
-  const char *suffix = " ago";
-  if (d < 1)
-    snprintf (out, 48, "Less than a second%s", suffix);
-  else if (d == 1)
-    snprintf (out, 48, "1 second%s", suffix);
-  else if (d < 60)
-    snprintf (out, 48, "%lld seconds%s", (long long) d, suffix);
-  else if (d / 60 == 1)
-    snprintf (out, 48, "About a minute%s", suffix);
-  else if (d < 3600)
-    snprintf (out, 48, "%lld minutes%s", (long long) (d / 60), suffix);
-  else if (d / 3600 == 1)
-    snprintf (out, 48, "About an hour%s", suffix);
-  else if (d < 48 * 3600)
-    snprintf (out, 48, "%lld hours%s", (long long) (d / 3600), suffix);
-  else if (d < 14 * 86400)
-    snprintf (out, 48, "%lld days%s", (long long) (d / 86400), suffix);
-  else if (d < 60 * 86400)
-    snprintf (out, 48, "%lld weeks%s", (long long) (d / (7 * 86400)), suffix);
-  else if (d < 730 * 86400)
-    snprintf (out, 48, "%lld months%s", (long long) (d / (30 * 86400)), suffix);
-  else
-    snprintf (out, 48, "%lld years%s", (long long) (d / (365 * 86400)), suffix);
+  char d[48];
+  human_duration (now - then, d);
+  snprintf (out, 48, "%.40s ago", d);
+}
+
+void
+format_rfc3339_nano (int64_t ns, char out[static 40])
+{
+  if (ns <= 0)
+    {
+      snprintf (out, 40, "0001-01-01T00:00:00Z");
+      return;
+    }
+  char secs[32];
+  format_rfc3339 (ns / 1000000000, secs);
+  long frac = (long) (ns % 1000000000);
+  if (frac == 0)
+    {
+      snprintf (out, 40, "%s", secs);
+      return;
+    }
+  /* Go's RFC3339Nano: the fraction without its trailing zeros. */
+  char f[16];
+  snprintf (f, sizeof f, "%09ld", frac);
+  for (size_t n = strlen (f); n > 0 && f[n - 1] == '0'; n--)
+    f[n - 1] = '\0';
+  secs[strlen (secs) - 1] = '\0'; /* the Z */
+  snprintf (out, 40, "%.20s.%.9sZ", secs, f);
+}
+
+int64_t
+parse_rfc3339_nano (const char *s)
+{
+  int64_t secs = parse_rfc3339 (s);
+  if (secs < 0)
+    return strcmp (s ? s : "", "0001-01-01T00:00:00Z") == 0 ? 0 : -1;
+  const char *dot = strchr (s, '.');
+  int64_t frac = 0;
+  if (dot)
+    {
+      int digits = 0;
+      for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++)
+        if (digits < 9)
+          frac = frac * 10 + (*p - '0'), digits++;
+      for (; digits < 9; digits++)
+        frac *= 10;
+    }
+  return secs * 1000000000 + frac;
 }

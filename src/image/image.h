@@ -100,3 +100,11 @@ int64_t parse_rfc3339 (const char *s);
 void format_size (uint64_t bytes, char out[static 32]);
 /* docker's "About a minute ago", "3 days ago". */
 void format_ago (int64_t then, int64_t now, char out[static 48]);
+/* go-units' HumanDuration of `secs`: "Less than a second", "About a minute",
+ * "2 hours" (hours rounded), "3 days", … (ps's "Up 5 seconds"). */
+void human_duration (int64_t secs, char out[static 48]);
+/* Go's RFC3339Nano of ns since the epoch, in UTC ("2026-12-01T13:04:00.8484Z");
+ * 0 is Go's zero time, "0001-01-01T00:00:00Z". */
+void format_rfc3339_nano (int64_t ns, char out[static 40]);
+/* The reverse (any RFC 3339 time), in ns; Go's zero time is 0; -1 if invalid. */
+int64_t parse_rfc3339_nano (const char *s);

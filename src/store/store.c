@@ -57,6 +57,14 @@ static const char *const migrations[] = {
   "CREATE TABLE file_digests ("
   "  stat_key TEXT PRIMARY KEY,"
   "  digest TEXT NOT NULL);",
+  /* 2 → 3: containers (store/containers.h): a record per container, its files in
+   * containers/<id>/.  An image a container uses cannot be deleted under it. */
+  "CREATE TABLE containers ("
+  "  id TEXT PRIMARY KEY,"
+  "  name TEXT UNIQUE NOT NULL,"
+  "  image TEXT NOT NULL REFERENCES images (id),"
+  "  created INTEGER NOT NULL);"
+  "CREATE INDEX containers_by_image ON containers (image);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 

@@ -75,9 +75,12 @@ relay_run (struct relay *r)
               close_end (src);
               continue;
             }
+          if (r->on_chunk)
+            r->on_chunk (r->ud, k + 1, buf, (size_t) got);
           /* Output the caller no longer takes ends the command's pipe too: it
            * then sees EPIPE, as if it wrote to the caller directly. */
-          if (!put (k == 0 ? r->out_dst : r->err_dst, buf, (size_t) got))
+          int dst = k == 0 ? r->out_dst : r->err_dst;
+          if (dst >= 0 && !put (dst, buf, (size_t) got))
             close_end (src);
         }
       if (i_in >= 0 && (p[i_in].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -416,8 +416,8 @@ cap_names_json (uint64_t caps)
   return a;
 }
 
-static json_t *
-paths_json (const char *const *paths, size_t n)
+json_t *
+sandbox_paths_json (const char *const *paths, size_t n)
 {
   json_t *a = json_array ();
   for (size_t i = 0; i < n; i++)
@@ -483,8 +483,8 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
                          json_pack ("{s:[{s:b, s:s}]}", "devices", "allow", 1, "access", "rwm"));
   else
     {
-      json_object_set_new (linux_, "maskedPaths", paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
-      json_object_set_new (linux_, "readonlyPaths", paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
+      json_object_set_new (linux_, "maskedPaths", sandbox_paths_json (rootfs_masked_paths, rootfs_n_masked_paths));
+      json_object_set_new (linux_, "readonlyPaths", sandbox_paths_json (rootfs_readonly_paths, rootfs_n_readonly_paths));
       json_object_set_new (linux_, "resources", json_pack ("{s:o}", "devices", devices_oci ()));
       if (!s->seccomp_unconfined)
         json_object_set_new (linux_, "seccomp", seccomp_profile_oci (s->seccomp_profile ? s->seccomp_profile
@@ -753,6 +753,20 @@ sandbox_init (struct child_args *a)
     }
 }
 
+int
+sandbox_net_parse (const char *s, enum sandbox_net *out)
+{
+  if (strcmp (s, "default") == 0 || strcmp (s, "bridge") == 0)
+    *out = SANDBOX_NET_DEFAULT;
+  else if (strcmp (s, "none") == 0)
+    *out = SANDBOX_NET_NONE;
+  else if (strcmp (s, "host") == 0)
+    *out = SANDBOX_NET_HOST;
+  else
+    return -1;
+  return 0;
+}
+
 static bool slirp_checked, slirp_ok;
 
 bool
@@ -904,8 +918,9 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
           || pipe2 (perr, O_CLOEXEC) < 0)
         return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
       relay = (struct relay){.in_src = s->stdin_fd, .in_dst = pin[1], .out_src = pout[0], .err_src = perr[0],
-                             .out_dst = s->stdout_fd >= 0 ? s->stdout_fd : 1,
-                             .err_dst = s->stderr_fd >= 0 ? s->stderr_fd : 2};
+                             .out_dst = s->stdout_fd >= 0 || s->on_stdio ? s->stdout_fd : 1,
+                             .err_dst = s->stderr_fd >= 0 || s->on_stdio ? s->stderr_fd : 2,
+                             .on_chunk = s->on_stdio, .ud = s->stdio_ud};
       relay_child[0] = pin[0];
       relay_child[1] = pout[1];
       relay_child[2] = perr[1];
@@ -1006,6 +1021,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   while ((got = read (status[0], msg + n, sizeof msg - 1 - (size_t) n)) > 0)
     n += got;
   close (status[0]);
+  if (ret == 0 && n == 0 && s->on_start)
+    s->on_start (s->start_ud, child);
   if (outp[0] >= 0)
     {
       /* The command's output, line by line, until every writer has gone. */

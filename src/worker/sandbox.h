@@ -38,6 +38,9 @@ enum sandbox_mount_type
                         own tmpfs, never on the host's disk or in a shared directory */
 };
 
+/* "default" (or docker's "bridge"), "none", "host"; -1 for anything else. */
+int sandbox_net_parse (const char *s, enum sandbox_net *out);
+
 struct sandbox_mount
 {
   enum sandbox_mount_type type;
@@ -90,6 +93,16 @@ struct sandbox_spec
    * pipes kiln copies (worker/relay.h), never as the caller's own descriptors
    * (kiln run without a terminal, as docker). */
   bool pipe_stdio;
+  /* With pipe_stdio: every chunk of the command's stdout (stream 1) and stderr (2)
+   * is also handed here as it comes (a container's log); stdout_fd and stderr_fd
+   * then get the output only when set (>= 0). */
+  void (*on_stdio) (void *ud, int stream, const char *buf, size_t len);
+  void *stdio_ud;
+  /* Called once the command has started (its exec succeeded) with the host pid of
+   * the sandbox's first process (kiln's init, with `init`): a container's monitor
+   * records it. Not called when the sandbox fails before the command runs. */
+  void (*on_start) (void *ud, pid_t pid);
+  void *start_ud;
   /* SANDBOX_NET_DEFAULT: join this network namespace (see sandbox_net_start)
    * instead of making one per run; -1 for a private one. */
   int netns_fd;
@@ -140,6 +153,11 @@ int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *
  * layer when the step created them (/proc, /sys, /dev, /etc/hosts, ...). Called
  * on the upper dir after the run with the list sandbox_run filled. */
 void sandbox_spec_clear (struct sandbox_spec *s);
+
+/* A list of paths (docker's masked and read-only ones) as a JSON array: an OCI
+ * bundle's and `kiln inspect`'s. */
+struct json_t;
+struct json_t *sandbox_paths_json (const char *const *paths, size_t n);
 
 /* True if slirp4netns can be used for SANDBOX_NET_DEFAULT. */
 bool sandbox_have_slirp (void);

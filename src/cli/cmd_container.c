@@ -1,0 +1,1115 @@
+/* cli/cmd_container.c — containers: run, create, start, stop, kill, rm, wait,
+ * logs, ps, container inspect and prune, and the hidden container-monitor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "container/config.h"
+#include "container/inspect.h"
+#include "container/logs.h"
+#include "container/monitor.h"
+#include "container/names.h"
+#include "container/state.h"
+#include "image/image.h"
+#include "registry/transfer.h"
+#include "store/containers.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+
+/* ---------- finding containers ---------- */
+
+static int
+no_such_container (const char *ref)
+{
+  fprintf (stderr, "Error: No such container: %s\n", ref);
+  return EXIT_FAIL;
+}
+
+/* The container `ref` names (a full id, a name, a unique id prefix): CONTAINER_FOUND
+ * and *out filled (the caller clears it), or why not. */
+static enum container_match
+lookup (struct kiln_store *st, const char *ref, struct container_rec *out, struct kiln_err *err)
+{
+  struct container_rec *recs;
+  size_t n, i = 0;
+  if (containers_list (st, &recs, &n, err) < 0)
+    return CONTAINER_NONE;
+  enum container_match m = container_ref_match (recs, n, ref, &i);
+  if (m == CONTAINER_FOUND)
+    {
+      *out = recs[i];
+      memset (&recs[i], 0, sizeof recs[i]);
+    }
+  container_recs_free (recs, n);
+  return m;
+}
+
+/* lookup, saying why not on stderr; 0 when found. */
+static int
+find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  struct kiln_err err = {0};
+  enum container_match m = lookup (st, ref, out, &err);
+  if (kiln_err_is_set (&err))
+    return cli_fail (&err), -1;
+  if (m == CONTAINER_AMBIGUOUS)
+    fprintf (stderr, "kiln: multiple IDs found with provided prefix: %s\n", ref);
+  else if (m == CONTAINER_NONE)
+    no_such_container (ref);
+  return m == CONTAINER_FOUND ? 0 : -1;
+}
+
+static json_t *
+load_config (const char *root, const char *id, struct kiln_err *err)
+{
+  _cleanup_free_ char *path = container_path (root, id, "config.json");
+  json_error_t je;
+  json_t *j = json_load_file (path, JSON_DECODE_ANY, &je);
+  if (j == NULL)
+    kiln_err_set (err, EIO, "%s: %s", path, je.text);
+  return j;
+}
+
+/* Removes a container that is not running, under containers.lock. */
+static int
+remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
+{
+  int lock = containers_lock (st->root, err);
+  if (lock < 0)
+    return -1;
+  int r = containers_remove (st, id, err);
+  containers_unlock (lock);
+  return r;
+}
+
+/* ---------- run and create ---------- */
+
+#define CREATE_FLAGS                                                                                          \
+  "      --name NAME          a name (default: a generated one)\n"                                           \
+  "      --rm                 remove the container when it exits\n"                                          \
+  "  -e, --env K=V            set an environment variable (K alone: from kiln's environment)\n"              \
+  "      --env-file FILE      read K=V lines from FILE\n"                                                    \
+  "  -u, --user USER[:GROUP]  run as this user\n"                                                            \
+  "  -w, --workdir DIR        working directory\n"                                                           \
+  "      --entrypoint CMD     override the image's ENTRYPOINT\n"                                             \
+  "  -v, --volume HOST:CTR[:ro]  bind a host path\n"                                                         \
+  "  -l, --label K=V          add a label to the container\n"                                                \
+  "      --read-only          mount the root filesystem read-only\n"                                         \
+  "      --network default|none|host\n"                                                                      \
+  "  -i, --interactive        keep standard input open (foreground)\n"                                       \
+  "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
+  "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
+  "      --runtime runc|crun|PATH  run with an OCI runtime instead of kiln's sandbox\n"                      \
+  "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
+  "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
+  "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"
+
+const char cmd_run_usage[]
+    = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+      "\n"
+      "Runs a command in a new container from IMAGE: in the foreground, exiting with\n"
+      "its status, or with -d in the background under a monitor of its own (then\n"
+      "kiln ps, logs, stop, rm and the rest see it).\n"
+      "\n"
+      "  -d, --detach             run in the background and print the container's id\n" CREATE_FLAGS;
+
+const char cmd_create_usage[] = "Usage: kiln create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+                                "\n"
+                                "Makes a container without starting it (kiln start starts it) and prints its id.\n"
+                                "\n" CREATE_FLAGS;
+
+static int
+read_env_file (const char *path, struct strv *env, struct kiln_err *err)
+{
+  FILE *f = fopen (path, "r");
+  if (f == NULL)
+    return kiln_err_set (err, errno, "--env-file %s: %s", path, strerror (errno));
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int lineno = 0;
+  while ((n = getline (&line, &cap, f)) >= 0)
+    {
+      lineno++;
+      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+      char *p = line;
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p == '\0' || *p == '#')
+        continue;
+      if (strchr (p, '=') == NULL)
+        {
+          const char *v = getenv (p);
+          if (v)
+            {
+              struct buf b = BUF_INIT;
+              buf_printf (&b, "%s=%s", p, v);
+              strv_push_owned (env, buf_steal (&b));
+            }
+          continue;
+        }
+      if (*p == '=')
+        {
+          free (line);
+          fclose (f);
+          return kiln_err_set (err, KILN_EUSAGE, "%s:%d: variable name is empty", path, lineno);
+        }
+      strv_push (env, p);
+    }
+  free (line);
+  fclose (f);
+  return 0;
+}
+
+/* The flags of run and create into `o`; -1 (after printing) on bad usage. */
+static int
+parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct container_opts *o, const char **name)
+{
+  static const struct option opts[] = {
+    {"rm", no_argument, NULL, 'r'},           {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
+    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 'P'},
+    {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
+    {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
+    {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
+    {"runtime", required_argument, NULL, 'T'}, {"privileged", no_argument, NULL, 'X'},
+    {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
+    {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
+    {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {0}};
+  struct kiln_err err = {0};
+  int c;
+  /* Options end at the image name: what follows is the container's command. */
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r': o->auto_remove = true; break;
+      case 'n': *name = optarg; break;
+      case 'e':
+        if (strchr (optarg, '='))
+          strv_push (&o->env, optarg);
+        else if (getenv (optarg))
+          {
+            struct buf b = BUF_INIT;
+            buf_printf (&b, "%s=%s", optarg, getenv (optarg));
+            strv_push_owned (&o->env, buf_steal (&b));
+          }
+        break;
+      case 'E':
+        if (read_env_file (optarg, &o->env, &err) < 0)
+          return cli_fail (&err), -1;
+        break;
+      case 'u': o->user = optarg; break;
+      case 'w': o->workdir = optarg; break;
+      case 'P': o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 'v': strv_push (&o->binds, optarg); break;
+      case 'l': strv_push (&o->labels, optarg); break;
+      case 'R': o->readonly = true; break;
+      case 'N':
+        {
+          enum sandbox_net net;
+          if (sandbox_net_parse (optarg, &net) < 0)
+            return cli_usage_error (cmd, "--network must be default, none or host"), -1;
+          o->network = optarg;
+          break;
+        }
+      case 'i': o->interactive = true; break;
+      case 't': o->tty = true; break;
+      case 'T': o->runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg; break;
+      case 'X': o->privileged = true; break;
+      case 'a': strv_push (&o->cap_add, optarg); break;
+      case 'D': strv_push (&o->cap_drop, optarg); break;
+      case 'S': strv_push (&o->security_opt, optarg); break;
+      case 's':
+        if (container_signal_parse (optarg) < 0)
+          return cli_usage_error (cmd, "invalid --stop-signal \"%s\"", optarg), -1;
+        o->stop_signal = optarg;
+        break;
+      case 'd':
+        if (!run)
+          return cli_usage_error (cmd, "unknown option"), -1;
+        o->detach = true;
+        break;
+      default: return cli_usage_error (cmd, "unknown option"), -1;
+      }
+  if (optind >= argc)
+    return cli_usage_error (cmd, "expects an IMAGE"), -1;
+  o->image_ref = argv[optind];
+  for (int i = optind + 1; i < argc; i++)
+    strv_push (&o->cmd, argv[i]);
+  if (*name && !container_name_valid (*name))
+    {
+      fprintf (stderr, "kiln: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n", *name);
+      return -1;
+    }
+  if (*name && **name == '/')
+    (*name)++;
+  return 0;
+}
+
+/* The image `ref` names, pulled when the store lacks it (as docker run does). */
+static int
+image_for_container (struct kiln_store *st, const char *ref, struct image_info *ii, struct kiln_err *err)
+{
+  struct digest id;
+  if (image_resolve (st, ref, &id, err) < 0)
+    {
+      if (err->code != ENOENT)
+        return -1;
+      fprintf (stderr, "Unable to find image '%s' locally\n", ref);
+      kiln_err_clear (err);
+      struct pull_opts po = {.out = stderr};
+      if (image_pull (st, ref, &po, &id, err) < 0)
+        return -1;
+    }
+  return image_load (st, &id, ii, err);
+}
+
+/* Makes the record and directory of a new container; its id in `id`. */
+static int
+create_container (struct kiln_store *st, const struct container_opts *o, const char *name, char id[static 65],
+                  struct kiln_err *err)
+{
+  struct image_info ii = {0};
+  if (store_lock_shared (st, err) < 0 || image_for_container (st, o->image_ref, &ii, err) < 0)
+    return -1;
+  int ret = -1;
+  for (int attempt = 0; attempt < 20; attempt++)
+    {
+      char generated[64];
+      if (name == NULL)
+        {
+          uint32_t r[2] = {0, 0};
+          if (getrandom (r, sizeof r, 0) < 0)
+            r[0] = (uint32_t) getpid (), r[1] = (uint32_t) attempt;
+          container_name_generate (r[0], r[1], generated);
+        }
+      container_id_generate (id);
+      json_t *config = container_config_new (o, id, &ii, err);
+      if (config == NULL)
+        break;
+      char *tmp = containers_new_dir (st, err);
+      if (tmp == NULL)
+        {
+          json_decref (config);
+          break;
+        }
+      _cleanup_buf_ struct buf dir = BUF_INIT, cfg = BUF_INIT;
+      buf_printf (&dir, "%s/%s", st->root, tmp);
+      buf_printf (&cfg, "%s/config.json", buf_str (&dir));
+      struct container_state s = {.status = CONTAINER_CREATED};
+      struct container_rec rec = {.id = id, .name = (char *) (name ? name : generated), .image = ii.id.str,
+                                  .created = container_now ()};
+      if (json_dump_file (config, buf_str (&cfg), JSON_INDENT (2) | JSON_PRESERVE_ORDER) < 0)
+        kiln_err_set (err, EIO, "%s: cannot write", buf_str (&cfg));
+      else if (container_state_write_dir (buf_str (&dir), &s, err) == 0)
+        ret = containers_add (st, &rec, tmp, err);
+      json_decref (config);
+      if (ret < 0)
+        {
+          struct kiln_err ignored = {0};
+          store_remove_tree (st->root_fd, tmp, &ignored);
+          kiln_err_clear (&ignored);
+        }
+      free (tmp);
+      /* A generated name another container has: another name. */
+      if (ret == 0 || name || err->code != CONTAINER_ENAME_IN_USE)
+        break;
+      kiln_err_clear (err);
+    }
+  image_info_clear (&ii);
+  return ret;
+}
+
+/* run's and create's failures before the container runs: docker's run exits 125,
+ * create 1; bad flags 2 as everywhere in kiln. */
+static int
+create_failed (struct kiln_err *err, int code)
+{
+  bool usage = err->code == KILN_EUSAGE;
+  kiln_err_print (err, stderr);
+  kiln_err_clear (err);
+  return usage ? EXIT_USAGE : code;
+}
+
+int
+cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  struct container_opts o = {0};
+  const char *name = NULL;
+  struct kiln_err err = {0};
+  int rc = EXIT_USAGE;
+  char id[65];
+  char *root = NULL;
+  if (parse_create_opts ("run", argc, argv, true, &o, &name) < 0)
+    goto out;
+  if (o.runtime == NULL && !o.privileged && !o.detach)
+    sandbox_warm_up ();
+  struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    {
+      rc = create_failed (&err, 125);
+      goto out;
+    }
+  if (create_container (st, &o, name, id, &err) < 0)
+    {
+      store_close (st);
+      rc = create_failed (&err, 125);
+      goto out;
+    }
+  if (o.detach)
+    {
+      if (container_start (st, id, &rc, &err) < 0)
+        {
+          kiln_err_print (&err, stderr);
+          kiln_err_clear (&err);
+          if (o.auto_remove && remove_stopped (st, id, &err) < 0)
+            cli_fail (&err);
+        }
+      else
+        printf ("%s\n", id);
+      store_close (st);
+      goto out;
+    }
+  /* In the foreground, kiln is the container's monitor: nothing of the store
+   * stays open while it runs. */
+  root = xstrdup (st->root);
+  store_close (st);
+  if (container_run_attached (root, id, 0, &rc, &err) < 0)
+    {
+      kiln_err_print (&err, stderr);
+      kiln_err_clear (&err);
+      if (o.auto_remove && (st = store_open (root, &err)) != NULL)
+        {
+          if (remove_stopped (st, id, &err) < 0)
+            cli_fail (&err);
+          store_close (st);
+        }
+    }
+out:
+  free (root);
+  container_opts_clear (&o);
+  kiln_err_clear (&err);
+  return rc;
+}
+
+int
+cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  struct container_opts o = {0};
+  const char *name = NULL;
+  struct kiln_err err = {0};
+  int rc = EXIT_USAGE;
+  char id[65];
+  if (parse_create_opts ("create", argc, argv, false, &o, &name) == 0)
+    {
+      _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+      if (st == NULL || create_container (st, &o, name, id, &err) < 0)
+        rc = create_failed (&err, EXIT_FAIL);
+      else
+        {
+          printf ("%s\n", id);
+          rc = EXIT_OK;
+        }
+    }
+  container_opts_clear (&o);
+  return rc;
+}
+
+/* ---------- start, stop, kill, rm, wait ---------- */
+
+const char cmd_start_usage[] = "Usage: kiln start [-a] CONTAINER...\n"
+                               "\n"
+                               "Starts created or exited containers, each under a monitor of its own,\n"
+                               "and prints each name as given.\n"
+                               "\n"
+                               "  -a, --attach   print the container's output until it exits, and exit\n"
+                               "                 with its status (one container)\n";
+
+/* The log's size now: where the output of a start about to happen begins. */
+static long long
+log_size (const char *root, const char *id)
+{
+  _cleanup_buf_ struct buf name = BUF_INIT;
+  buf_printf (&name, "%s-json.log", id);
+  _cleanup_free_ char *path = container_path (root, id, buf_str (&name));
+  struct stat sb;
+  return stat (path, &sb) == 0 ? (long long) sb.st_size : 0;
+}
+
+static int
+print_logs (const char *root, const char *id, const struct logs_opts *lo, struct kiln_err *err)
+{
+  _cleanup_buf_ struct buf name = BUF_INIT;
+  buf_printf (&name, "%s-json.log", id);
+  _cleanup_free_ char *path = container_path (root, id, buf_str (&name));
+  return logs_print (path, lo, stdout, stderr, err);
+}
+
+/* What a command does to one of its CONTAINER arguments: 0 done (it printed what
+ * it says), -1 failed with `err`, 1 failed and said so. */
+typedef int (*container_act) (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud,
+                              struct kiln_err *err);
+
+/* docker's multi-container commands: every argument from optind is looked up and
+ * acted on, an unknown or failing one reported and the others still done; exit 1
+ * when any failed. */
+static int
+for_each_container (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, container_act act, void *ud)
+{
+  if (optind >= argc)
+    return cli_usage_error (cmd, "expects at least one CONTAINER");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  int rc = EXIT_OK;
+  for (int i = optind; i < argc; i++)
+    {
+      struct container_rec rec = {0};
+      int r = find_container (st, argv[i], &rec) < 0 ? 1 : act (st, &rec, argv[i], ud, &err);
+      if (r < 0)
+        rc = cli_fail (&err);
+      else if (r > 0)
+        rc = EXIT_FAIL;
+      container_rec_clear (&rec);
+    }
+  return rc;
+}
+
+struct start_args
+{
+  bool attach;
+  struct buf failed; /* the references that did not start, for docker's last line */
+  int code;          /* -a: the container's exit code */
+};
+
+static int
+start_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  struct start_args *a = ud;
+  long long from = log_size (st->root, rec->id);
+  int code;
+  if (container_start (st, rec->id, &code, err) < 0)
+    {
+      kiln_err_print (err, stderr);
+      kiln_err_clear (err);
+      buf_printf (&a->failed, "%s%s", a->failed.len ? ", " : "", ref);
+      return 1;
+    }
+  if (!a->attach)
+    {
+      printf ("%s\n", ref);
+      return 0;
+    }
+  /* Its output from this start on, until its monitor has recorded the end. */
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = from};
+  int r = print_logs (st->root, rec->id, &lo, err);
+  if (lo.follow_fd >= 0)
+    close (lo.follow_fd);
+  container_state_clear (&s);
+  if (r == 0 && (r = container_state_get (st->root, rec->id, &s, err)) == 0)
+    a->code = s.exit_code;
+  container_state_clear (&s);
+  return r;
+}
+
+int
+cmd_start (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"attach", no_argument, NULL, 'a'}, {0}};
+  struct start_args a = {.failed = BUF_INIT};
+  int c;
+  while ((c = getopt_long (argc, argv, "a", opts, NULL)) != -1)
+    if (c == 'a')
+      a.attach = true;
+    else
+      return cli_usage_error ("start", "unknown option");
+  if (a.attach && argc - optind > 1)
+    return cli_usage_error ("start", "you cannot start and attach multiple containers at once");
+  int rc = for_each_container (ctx, "start", argc, argv, start_one, &a);
+  if (a.failed.len)
+    {
+      fprintf (stderr, "Error: failed to start containers: %s\n", buf_str (&a.failed));
+      rc = EXIT_FAIL;
+    }
+  buf_free (&a.failed);
+  return rc == EXIT_OK && a.attach ? a.code : rc;
+}
+
+const char cmd_stop_usage[] = "Usage: kiln stop [-t SECONDS] CONTAINER...\n"
+                              "\n"
+                              "Stops running containers: the image's STOPSIGNAL (or TERM) to the container,\n"
+                              "KILL when it has not exited after the timeout. Prints each name as given.\n"
+                              "\n"
+                              "  -t, --time SECONDS   how long to wait before KILL (default 10)\n";
+
+/* Stops a running container as `kiln stop` does; also done when it was not running. */
+static int
+stop_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  int timeout_s = *(const int *) ud;
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  int ret = 0;
+  if (container_state_live (&s))
+    {
+      json_t *config = load_config (st->root, rec->id, err);
+      int sig = container_stop_signal (config);
+      json_decref (config);
+      kiln_err_clear (err);
+      ret = container_signal (&s, sig, err);
+      if (ret == 0 && !container_wait_init (&s, timeout_s < 0 ? -1 : timeout_s * 1000))
+        ret = container_signal (&s, SIGKILL, err);
+      if (ret == 0)
+        container_wait_monitor (&s, -1);
+    }
+  container_state_clear (&s);
+  if (ret == 0)
+    printf ("%s\n", ref);
+  return ret;
+}
+
+int
+cmd_stop (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {0}};
+  int timeout = 10, c;
+  while ((c = getopt_long (argc, argv, "t:", opts, NULL)) != -1)
+    {
+      char *end;
+      if (c != 't' || (timeout = (int) strtol (optarg, &end, 10), *end != '\0' || end == optarg))
+        return c == 't' ? cli_usage_error ("stop", "invalid --time \"%s\"", optarg)
+                        : cli_usage_error ("stop", "unknown option");
+    }
+  return for_each_container (ctx, "stop", argc, argv, stop_one, &timeout);
+}
+
+const char cmd_kill_usage[] = "Usage: kiln kill [-s SIGNAL] CONTAINER...\n"
+                              "\n"
+                              "Sends a signal (default KILL) to running containers; prints each name as given.\n";
+
+static int
+kill_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  int sig = *(const int *) ud;
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  int ret = 0;
+  if (!container_state_live (&s))
+    {
+      fprintf (stderr, "kiln: Cannot kill container: %s: Container %s is not running\n", ref, rec->id);
+      ret = 1;
+    }
+  else if ((ret = container_signal (&s, sig, err)) == 0)
+    {
+      /* As docker: KILL returns once the container is gone. */
+      if (sig == SIGKILL)
+        container_wait_monitor (&s, 10000);
+      printf ("%s\n", ref);
+    }
+  container_state_clear (&s);
+  return ret;
+}
+
+int
+cmd_kill (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"signal", required_argument, NULL, 's'}, {0}};
+  int sig = SIGKILL, c;
+  while ((c = getopt_long (argc, argv, "s:", opts, NULL)) != -1)
+    if (c != 's')
+      return cli_usage_error ("kill", "unknown option");
+    else if ((sig = container_signal_parse (optarg)) < 0)
+      {
+        fprintf (stderr, "kiln: Invalid signal: %s\n", optarg);
+        return EXIT_FAIL;
+      }
+  return for_each_container (ctx, "kill", argc, argv, kill_one, &sig);
+}
+
+const char cmd_rm_usage[] = "Usage: kiln rm [-f] CONTAINER...\n"
+                            "\n"
+                            "Removes containers (their record, root filesystem and log); prints each name\n"
+                            "as given.\n"
+                            "\n"
+                            "  -f, --force     kill a running container first\n";
+
+/* Removes a container, killing it first when forced. */
+static int
+rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  bool force = *(const bool *) ud;
+  for (int round = 0;; round++)
+    {
+      int lock = containers_lock (st->root, err);
+      if (lock < 0)
+        return -1;
+      _cleanup_free_ char *dir = container_path (st->root, rec->id, NULL);
+      struct container_state s = {0};
+      int r = 0;
+      bool live = false;
+      /* Gone meanwhile (its monitor's AutoRemove): done. */
+      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
+          && !(live = container_state_live (&s)))
+        r = containers_remove (st, rec->id, err);
+      containers_unlock (lock);
+      if (r < 0 || !live)
+        {
+          container_state_clear (&s);
+          if (r == 0)
+            printf ("%s\n", ref);
+          return r;
+        }
+      if (!force || round > 0)
+        {
+          container_state_clear (&s);
+          return kiln_err_set (err, EBUSY,
+                               "You cannot remove a running container %s. Stop the container before attempting "
+                               "removal or force remove",
+                               rec->id);
+        }
+      /* Killed, then removed once its monitor has recorded the end. */
+      r = container_signal (&s, SIGKILL, err);
+      if (r == 0)
+        container_wait_monitor (&s, -1);
+      container_state_clear (&s);
+      if (r < 0)
+        return -1;
+    }
+}
+
+int
+cmd_rm (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'}, {0}};
+  bool force = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "fv", opts, NULL)) != -1)
+    if (c == 'f')
+      force = true;
+    else if (c != 'v')
+      return cli_usage_error ("rm", "unknown option");
+  return for_each_container (ctx, "rm", argc, argv, rm_one, &force);
+}
+
+const char cmd_wait_usage[] = "Usage: kiln wait CONTAINER...\n"
+                              "\n"
+                              "Waits until each container has stopped and prints its exit code.\n";
+
+static int
+wait_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  struct container_state s;
+  if (container_state_get (st->root, rec->id, &s, err) < 0)
+    return -1;
+  if (container_state_live (&s))
+    {
+      container_wait_monitor (&s, -1);
+      container_state_clear (&s);
+      if (container_state_get (st->root, rec->id, &s, err) < 0)
+        return err->code == ENOENT ? (kiln_err_clear (err), no_such_container (ref)) : -1;
+    }
+  printf ("%d\n", s.exit_code);
+  container_state_clear (&s);
+  return 0;
+}
+
+int
+cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{0}};
+  if (getopt_long (argc, argv, "", opts, NULL) != -1)
+    return cli_usage_error ("wait", "unknown option");
+  return for_each_container (ctx, "wait", argc, argv, wait_one, NULL);
+}
+
+/* ---------- logs ---------- */
+
+const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] CONTAINER\n"
+                              "\n"
+                              "Prints a container's output: its stdout to stdout, its stderr to stderr.\n"
+                              "\n"
+                              "  -f, --follow       go on printing until the container exits\n"
+                              "  -n, --tail N|all   only the last N lines\n"
+                              "  -t, --timestamps   each line after the time it was written\n";
+
+int
+cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                       {"tail", required_argument, NULL, 'n'},
+                                       {"timestamps", no_argument, NULL, 't'},
+                                       {0}};
+  struct logs_opts lo = {.tail = -1, .follow_fd = -1};
+  bool follow = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "fn:t", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f': follow = true; break;
+      case 't': lo.timestamps = true; break;
+      case 'n':
+        {
+          char *end;
+          if (strcmp (optarg, "all") == 0)
+            lo.tail = -1;
+          else if ((lo.tail = strtol (optarg, &end, 10)) < 0 || *end || end == optarg)
+            return cli_usage_error ("logs", "invalid --tail \"%s\"", optarg);
+          break;
+        }
+      default: return cli_usage_error ("logs", "unknown option");
+      }
+  if (optind + 1 != argc)
+    return cli_usage_error ("logs", "expects exactly one CONTAINER");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct container_rec rec;
+  if (find_container (st, argv[optind], &rec) < 0)
+    return EXIT_FAIL;
+  struct container_state s;
+  int rc = EXIT_OK;
+  if (container_state_get (st->root, rec.id, &s, &err) < 0)
+    rc = cli_fail (&err);
+  else
+    {
+      if (follow)
+        lo.follow_fd = container_monitor_fd (&s);
+      if (print_logs (st->root, rec.id, &lo, &err) < 0)
+        rc = cli_fail (&err);
+      if (lo.follow_fd >= 0)
+        close (lo.follow_fd);
+      container_state_clear (&s);
+    }
+  container_rec_clear (&rec);
+  return rc;
+}
+
+/* ---------- ps ---------- */
+
+const char cmd_ps_usage[] = "Usage: kiln ps [-a] [-q] [--no-trunc] [-n N] [-l]\n"
+                            "\n"
+                            "Lists containers: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.\n"
+                            "\n"
+                            "  -a, --all        every container (default: running ones)\n"
+                            "  -q, --quiet      only ids\n"
+                            "      --no-trunc   full ids and commands\n"
+                            "  -n, --last N     the N containers made last (any state)\n"
+                            "  -l, --latest     the container made last (any state)\n";
+
+int
+cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"all", no_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
+                                       {"no-trunc", no_argument, NULL, 'N'}, {"last", required_argument, NULL, 'n'},
+                                       {"latest", no_argument, NULL, 'l'},  {0}};
+  bool all = false, quiet = false, no_trunc = false;
+  long last = -1;
+  int c;
+  while ((c = getopt_long (argc, argv, "aqn:l", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a': all = true; break;
+      case 'q': quiet = true; break;
+      case 'N': no_trunc = true; break;
+      case 'l': last = 1; break;
+      case 'n':
+        {
+          char *end;
+          last = strtol (optarg, &end, 10);
+          if (*end || end == optarg)
+            return cli_usage_error ("ps", "invalid --last \"%s\"", optarg);
+          break;
+        }
+      default: return cli_usage_error ("ps", "unknown option");
+      }
+  if (optind != argc)
+    return cli_usage_error ("ps", "takes no arguments");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct container_rec *recs;
+  size_t n;
+  if (containers_list (st, &recs, &n, &err) < 0)
+    return cli_fail (&err);
+  if (last >= 0)
+    {
+      all = true; /* docker: -n and -l look at every state */
+      if ((size_t) last < n)
+        {
+          for (size_t i = (size_t) last; i < n; i++)
+            container_rec_clear (&recs[i]);
+          n = (size_t) last;
+        }
+    }
+  int64_t now = container_now ();
+  _cleanup_strv_ struct strv cells = STRV_INIT;
+  size_t rows = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct container_state s;
+      if (container_state_get (st->root, recs[i].id, &s, &err) < 0)
+        {
+          /* One unreadable container does not hide the others. */
+          kiln_err_print (&err, stderr);
+          kiln_err_clear (&err);
+          continue;
+        }
+      if (!all && s.status != CONTAINER_RUNNING)
+        {
+          container_state_clear (&s);
+          continue;
+        }
+      char idcol[65];
+      snprintf (idcol, sizeof idcol, "%.*s", no_trunc ? 64 : 12, recs[i].id);
+      if (quiet)
+        printf ("%s\n", idcol);
+      else
+        {
+          json_t *config = load_config (st->root, recs[i].id, &err);
+          kiln_err_clear (&err);
+          _cleanup_strv_ struct strv argv_ = STRV_INIT;
+          container_config_argv (config, &argv_);
+          _cleanup_buf_ struct buf cmd = BUF_INIT, cell = BUF_INIT;
+          container_command_text (&argv_, &cmd);
+          container_command_cell (buf_str (&cmd), no_trunc, &cell);
+          const char *image = json_string_value (json_object_get (json_object_get (config, "Config"), "Image"));
+          char created[48], status[96];
+          format_ago (recs[i].created / 1000000000, now / 1000000000, created);
+          container_status_text (&s, now, status);
+          strv_push (&cells, idcol);
+          strv_push (&cells, image ? image : recs[i].image);
+          strv_push (&cells, buf_str (&cell));
+          strv_push (&cells, created);
+          strv_push (&cells, status);
+          strv_push (&cells, "");
+          strv_push (&cells, recs[i].name);
+          rows++;
+          json_decref (config);
+        }
+      container_state_clear (&s);
+    }
+  if (!quiet)
+    {
+      static const char *const h[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
+      cli_print_table (h, 7, &cells, rows);
+    }
+  container_recs_free (recs, n);
+  return EXIT_OK;
+}
+
+/* ---------- inspect, prune ---------- */
+
+int
+cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, struct kiln_err *err)
+{
+  struct container_rec rec;
+  enum container_match m = lookup (st, ref, &rec, err);
+  if (kiln_err_is_set (err))
+    return -1;
+  if (m != CONTAINER_FOUND)
+    return 0;
+  int ret = -1;
+  struct container_state s;
+  json_t *config = load_config (st->root, rec.id, err);
+  _cleanup_strv_ struct strv lowers = STRV_INIT;
+  if (config && container_state_get (st->root, rec.id, &s, err) == 0)
+    {
+      /* An image whose layers cannot be listed shows none: inspect still works. */
+      struct kiln_err ignored = {0};
+      container_image_lowers (st, rec.image, &lowers, &ignored);
+      kiln_err_clear (&ignored);
+      json_array_append_new (into, container_inspect_json (st->root, &rec, config, &s, &lowers));
+      container_state_clear (&s);
+      ret = 1;
+    }
+  json_decref (config);
+  container_rec_clear (&rec);
+  return ret;
+}
+
+int
+cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
+                         struct kiln_err *err)
+{
+  _cleanup_strv_ struct strv ids = STRV_INIT;
+  if (containers_using_image (st, image_id, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ids.n; i++)
+    {
+      struct container_state s;
+      if (container_state_get (st->root, ids.v[i], &s, err) < 0)
+        return -1;
+      strv_push (container_state_live (&s) ? running : stopped, ids.v[i]);
+      container_state_clear (&s);
+    }
+  return 0;
+}
+
+int
+cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err)
+{
+  struct container_rec *recs;
+  size_t n;
+  if (containers_list (st, &recs, &n, err) < 0)
+    return -1;
+  int ret = 0;
+  for (size_t i = 0; i < n && ret == 0; i++)
+    {
+      int lock = containers_lock (st->root, err);
+      if (lock < 0)
+        {
+          ret = -1;
+          break;
+        }
+      struct container_state s;
+      if (container_state_get_locked (st->root, recs[i].id, &s, err) < 0)
+        ret = -1;
+      else if (!container_state_live (&s))
+        {
+          if ((ret = containers_remove (st, recs[i].id, err)) == 0)
+            strv_push (removed, recs[i].id);
+        }
+      container_state_clear (&s);
+      containers_unlock (lock);
+    }
+  container_recs_free (recs, n);
+  return ret;
+}
+
+static int
+container_prune (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+  bool force = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    if (c == 'f')
+      force = true;
+    else
+      return cli_usage_error ("container prune", "unknown option");
+  if (!force && !cli_confirm ("WARNING! This will remove all stopped containers.\n"))
+    return EXIT_OK;
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  _cleanup_strv_ struct strv removed = STRV_INIT;
+  int rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
+  if (removed.n)
+    {
+      printf ("Deleted Containers:\n");
+      for (size_t i = 0; i < removed.n; i++)
+        printf ("%s\n", removed.v[i]);
+      printf ("\n");
+    }
+  printf ("Total reclaimed space: 0B\n");
+  return rc;
+}
+
+static int
+container_inspect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{0}};
+  if (getopt_long (argc, argv, "", opts, NULL) != -1)
+    return cli_usage_error ("container inspect", "unknown option");
+  if (optind >= argc)
+    return cli_usage_error ("container inspect", "expects at least one CONTAINER");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  json_t *all = json_array ();
+  int rc = EXIT_OK;
+  for (int i = optind; i < argc; i++)
+    {
+      int r = cli_container_inspect (st, argv[i], all, &err);
+      if (r < 0)
+        rc = cli_fail (&err);
+      else if (r == 0)
+        rc = no_such_container (argv[i]);
+    }
+  json_dumpf (all, stdout, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
+  fputc ('\n', stdout);
+  json_decref (all);
+  return rc;
+}
+
+const char cmd_container_usage[]
+    = "Usage: kiln container COMMAND\n"
+      "\n"
+      "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
+      "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
+      "  inspect CONTAINER...    prune [-f]\n";
+
+int
+cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct
+  {
+    const char *name;
+    int (*run) (struct kiln_ctx *, int, char **);
+    const char *usage;
+  } subs[] = {
+    {"ls", cmd_ps, cmd_ps_usage},           {"ps", cmd_ps, cmd_ps_usage},
+    {"list", cmd_ps, cmd_ps_usage},         {"create", cmd_create, cmd_create_usage},
+    {"run", cmd_run, cmd_run_usage},        {"start", cmd_start, cmd_start_usage},
+    {"stop", cmd_stop, cmd_stop_usage},     {"kill", cmd_kill, cmd_kill_usage},
+    {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
+    {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
+    {"prune", container_prune, cmd_container_usage},
+  };
+  if (argc < 2)
+    return cli_usage_error ("container", "expects a command (ls, create, start, stop, kill, rm, wait, logs, "
+                                         "inspect, prune)");
+  for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
+    if (strcmp (subs[i].name, argv[1]) == 0)
+      {
+        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run)
+          return fputs (subs[i].usage, stdout), EXIT_OK;
+        optind = 0;
+        return subs[i].run (ctx, argc - 1, argv + 1);
+      }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    return fputs (cmd_container_usage, stdout), EXIT_OK;
+  return cli_usage_error ("container", "unknown command \"%s\"", argv[1]);
+}
+
+const char cmd_container_monitor_usage[] = "Usage: kiln container-monitor [--notify-fd N] ID\n"
+                                           "\n"
+                                           "kiln's own: runs a container under a monitor (kiln run -d, kiln start).\n";
+
+int
+cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"notify-fd", required_argument, NULL, 'n'}, {0}};
+  int notify = -1, c;
+  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+    if (c == 'n')
+      notify = atoi (optarg);
+    else
+      return cli_usage_error ("container-monitor", "unknown option");
+  if (optind + 1 != argc || strlen (argv[optind]) != CONTAINER_ID_LEN)
+    return cli_usage_error ("container-monitor", "expects a container ID");
+  return container_monitor_main (ctx->root, argv[optind], notify);
+}

@@ -1,0 +1,425 @@
+/* container/monitor.c — running a container to its end and recording it (the
+ * process tree and the hand-over are in the header). */
+#include "container/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container/config.h"
+#include "container/logs.h"
+#include "store/containers.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "util/proc.h"
+
+/* What one run of a container needs between the sandbox's callbacks. */
+struct run
+{
+  const char *root;
+  const char *id;
+  struct container_state state; /* as this run last wrote it */
+  int notify_fd;                /* detached: the starter's socket; -1 */
+  int lock_fd;                  /* attached: containers.lock, held until the start */
+  bool started;
+  struct log_writer log;
+  struct kiln_err start_err;    /* recording `running` failed */
+};
+
+/* docker's exit codes for a container that did not start (its client's
+ * runStartContainerErr), and the ExitCode its State records (the daemon's). */
+static int
+start_failure_code (const char *msg, bool for_state)
+{
+  msg = msg ? msg : "";
+  if (strcasestr (msg, "no such file or directory") || strcasestr (msg, "executable file not found"))
+    return 127;
+  if (strcasestr (msg, "permission denied"))
+    return 126;
+  return for_state ? 128 : 125;
+}
+
+static void
+notify (struct run *r, const char *msg)
+{
+  if (r->notify_fd >= 0)
+    {
+      /* A starter that is gone is no reason for the container to go: no SIGPIPE
+       * (the socket's MSG_NOSIGNAL), whose default would kill the monitor. */
+      ssize_t sent = send (r->notify_fd, msg, strlen (msg), MSG_NOSIGNAL);
+      (void) sent; /* a starter that does not hear it: the state says it all */
+      close (r->notify_fd);
+      r->notify_fd = -1;
+    }
+  containers_unlock (r->lock_fd);
+  r->lock_fd = -1;
+}
+
+static void
+on_output (void *ud, int stream, const char *buf, size_t len)
+{
+  log_writer_chunk (ud, stream, buf, len);
+}
+
+/* The command runs: record it, then tell whoever waits. */
+static void
+on_start (void *ud, pid_t pid)
+{
+  struct run *r = ud;
+  struct container_state *s = &r->state;
+  s->status = CONTAINER_RUNNING;
+  s->pid = pid;
+  s->pid_start = proc_start_time (pid);
+  s->monitor_pid = getpid ();
+  s->monitor_start = proc_start_time (s->monitor_pid);
+  s->started = container_now ();
+  s->exit_code = 0;
+  free (s->error);
+  s->error = NULL;
+  if (container_state_write (r->root, r->id, s, &r->start_err) < 0)
+    {
+      /* A container nobody can see running must not run. */
+      kill (pid, SIGKILL);
+      return;
+    }
+  r->started = true;
+  notify (r, "ok");
+}
+
+/* The start failed: the status stays what it was, with the reason. */
+static void
+record_failure (struct run *r, struct kiln_err *err, int *exit_code)
+{
+  *exit_code = start_failure_code (err->msg, false);
+  struct container_state *s = &r->state;
+  s->exit_code = start_failure_code (err->msg, true);
+  free (s->error);
+  s->error = xstrdup (err->msg ? err->msg : "the container did not start");
+  struct kiln_err ignored = {0};
+  container_state_write (r->root, r->id, s, &ignored);
+  kiln_err_clear (&ignored);
+  struct buf m = BUF_INIT;
+  buf_printf (&m, "%d %s", *exit_code, s->error);
+  notify (r, buf_str (&m));
+  buf_free (&m);
+}
+
+/* The end: recorded under containers.lock; AutoRemove removes the container. */
+static int
+record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
+{
+  int lock = containers_lock (r->root, err);
+  if (lock < 0)
+    return -1;
+  struct container_state *s = &r->state;
+  s->status = CONTAINER_EXITED;
+  s->exit_code = code;
+  s->finished = container_now ();
+  s->pid = 0;
+  s->pid_start = 0;
+  int ret = container_state_write (r->root, r->id, s, err);
+  if (ret == 0 && auto_remove)
+    {
+      struct kiln_store *st = store_open (r->root, err);
+      ret = st ? containers_remove (st, r->id, err) : -1;
+      store_close (st);
+    }
+  containers_unlock (lock);
+  return ret;
+}
+
+/* Runs container `id` to its end in this process (the monitor, or the foreground
+ * run). The caller holds containers.lock: its own (`lock_fd`, released once the
+ * command runs) or a starter's that waits on `notify_fd`. */
+static int
+monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int notify_fd, int lock_fd,
+             int *exit_code, struct kiln_err *err)
+{
+  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd};
+  struct container_spec cs = {0};
+  json_t *config = NULL;
+  _cleanup_close_ int log_fd = -1;
+  int ret = -1;
+  if (container_state_read (root, id, &r.state, err) < 0)
+    {
+      notify (&r, "125 the container's state cannot be read");
+      *exit_code = 125;
+      return -1;
+    }
+  _cleanup_free_ char *cfg_path = container_path (root, id, "config.json");
+  json_error_t je;
+  struct kiln_store *st = NULL;
+  if ((config = json_load_file (cfg_path, 0, &je)) == NULL)
+    kiln_err_set (err, EIO, "%s: %s", cfg_path, je.text);
+  else if ((st = store_open (root, err)) != NULL)
+    {
+      const char *image = json_string_value (json_object_get (config, "Image"));
+      container_spec_build (st, id, image ? image : "", config, &cs, err);
+      /* Nothing of the store stays open while the container runs. */
+      store_close (st);
+    }
+  if (kiln_err_is_set (err))
+    goto failed;
+  {
+    _cleanup_buf_ struct buf log_name = BUF_INIT;
+    buf_printf (&log_name, "%s-json.log", id);
+    _cleanup_free_ char *log_path = container_path (root, id, buf_str (&log_name));
+    log_fd = open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (log_fd < 0)
+      {
+        kiln_err_set (err, errno, "%s: %s", log_path, strerror (errno));
+        goto failed;
+      }
+  }
+  log_writer_init (&r.log, log_fd);
+  struct sandbox_spec *sb = &cs.sb;
+  sb->on_start = on_start;
+  sb->start_ud = &r;
+  sb->on_stdio = on_output;
+  sb->stdio_ud = &r.log;
+  if (attached)
+    {
+      const json_t *c = json_object_get (config, "Config");
+      sb->stdout_fd = 1;
+      sb->stderr_fd = 2;
+      sb->stdin_fd = json_is_true (json_object_get (c, "OpenStdin")) ? stdin_fd : -1;
+      /* A terminal stays the terminal (and the log stays empty) until containers
+       * get a pty of their own. */
+      sb->tty = json_is_true (json_object_get (c, "Tty")) && isatty (0);
+      sb->pipe_stdio = !sb->tty;
+    }
+  if (sb->runtime == NULL && !sb->privileged)
+    sandbox_warm_up ();
+  int code = 0;
+  if (sandbox_run (sb, &code, err) < 0 || !r.started)
+    {
+      log_writer_finish (&r.log);
+      if (kiln_err_is_set (&r.start_err))
+        {
+          kiln_err_clear (err);
+          *err = r.start_err;
+          memset (&r.start_err, 0, sizeof r.start_err);
+        }
+      else if (!kiln_err_is_set (err))
+        kiln_err_set (err, EIO, "the container did not start");
+      goto failed;
+    }
+  log_writer_finish (&r.log);
+  *exit_code = code;
+  ret = record_end (&r, code, json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove")),
+                    err);
+  goto out;
+failed:
+  kiln_err_wrap (err, "starting the container");
+  record_failure (&r, err, exit_code);
+out:
+  container_spec_clear (&cs);
+  json_decref (config);
+  container_state_clear (&r.state);
+  kiln_err_clear (&r.start_err);
+  return ret;
+}
+
+int
+container_run_attached (const char *root, const char *id, int stdin_fd, int *exit_code, struct kiln_err *err)
+{
+  *exit_code = 125;
+  int lock = containers_lock (root, err);
+  if (lock < 0)
+    return -1;
+  return monitor_run (root, id, true, stdin_fd, -1, lock, exit_code, err);
+}
+
+int
+container_start (struct kiln_store *st, const char *id, int *exit_code, struct kiln_err *err)
+{
+  *exit_code = 125;
+  int lock = containers_lock (st->root, err);
+  if (lock < 0)
+    return -1;
+  struct container_state s;
+  if (container_state_get_locked (st->root, id, &s, err) < 0)
+    {
+      containers_unlock (lock);
+      return -1;
+    }
+  bool live = container_state_live (&s);
+  container_state_clear (&s);
+  if (live)
+    {
+      containers_unlock (lock);
+      return 1;
+    }
+  int p[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+    {
+      containers_unlock (lock);
+      return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
+    }
+  /* The monitor works from "/": it gets the store's absolute path. */
+  _cleanup_free_ char *root = realpath (st->root, NULL);
+  char *const argv[] = {"kiln", "--root", root ? root : st->root, "container-monitor", "--notify-fd", "3",
+                        (char *) id, NULL};
+  fflush (NULL);
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      /* Only the notify socket goes with it, as descriptor 3. */
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
+        _exit (125);
+      if (p[1] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (p[1], 3) < 0)
+        _exit (125);
+      close_range (4, ~0U, 0);
+      execv ("/proc/self/exe", argv);
+      _exit (125);
+    }
+  int e = errno;
+  close (p[1]);
+  if (pid < 0)
+    {
+      close (p[0]);
+      containers_unlock (lock);
+      return kiln_err_set (err, e, "fork: %s", strerror (e));
+    }
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  _cleanup_buf_ struct buf msg = BUF_INIT;
+  struct kiln_err rerr = {0};
+  read_all (p[0], 64 * 1024, &msg, "the monitor's socket", &rerr);
+  kiln_err_clear (&rerr);
+  close (p[0]);
+  containers_unlock (lock);
+  if (strcmp (buf_str (&msg), "ok") == 0)
+    {
+      *exit_code = 0;
+      return 0;
+    }
+  char *end;
+  long code = strtol (buf_str (&msg), &end, 10);
+  if (end == buf_str (&msg) || *end != ' ')
+    return kiln_err_set (err, EIO, "starting the container: its monitor ended before the container started");
+  *exit_code = (int) code;
+  return kiln_err_set (err, EIO, "%s", end + 1);
+}
+
+int
+container_monitor_main (const char *root, const char *id, int notify_fd)
+{
+  /* Whatever the starter ignored or blocked is not the container's business. */
+  sigset_t all;
+  sigemptyset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal (sig, SIG_DFL);
+  pid_t p = fork ();
+  if (p != 0)
+    return p > 0 ? 0 : 125; /* the starter waits for this process: it goes now */
+  setsid ();
+  p = fork ();
+  if (p != 0)
+    _exit (p > 0 ? 0 : 125);
+  /* A session of its own, no terminal, not the starter's child: it outlives the
+   * command that started it and holds none of its descriptors or its directory. */
+  if (chdir ("/") < 0)
+    _exit (125);
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0)
+    {
+      dup2 (null, 0);
+      dup2 (null, 1);
+      dup2 (null, 2);
+    }
+  if (notify_fd >= 0 && notify_fd != 3)
+    {
+      if (dup2 (notify_fd, 3) < 0)
+        _exit (125);
+      notify_fd = 3;
+    }
+  if (notify_fd >= 0)
+    fcntl (notify_fd, F_SETFD, FD_CLOEXEC); /* the sandbox's processes never get it */
+  close_range (notify_fd >= 0 ? 4 : 3, ~0U, 0);
+  struct kiln_err err = {0};
+  int code;
+  monitor_run (root, id, false, -1, notify_fd, -1, &code, &err);
+  kiln_err_clear (&err);
+  _exit (0);
+}
+
+static int
+pidfd_of (pid_t pid, uint64_t start)
+{
+  if (pid <= 0)
+    return -1;
+  int fd = pidfd_open (pid, 0);
+  if (fd < 0)
+    return -1;
+  /* The descriptor holds this process whatever happens next; it is the one
+   * recorded only if it started when the record says. */
+  if (!proc_is (pid, start))
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+int
+container_signal (const struct container_state *s, int sig, struct kiln_err *err)
+{
+  if (s->status != CONTAINER_RUNNING)
+    return 0;
+  int fd = pidfd_of (s->pid, s->pid_start);
+  if (fd < 0)
+    return 0;
+  int r = pidfd_send_signal (fd, sig, NULL, 0);
+  int e = errno;
+  close (fd);
+  if (r < 0 && e != ESRCH)
+    return kiln_err_set (err, e, "signalling the container: %s", strerror (e));
+  return 0;
+}
+
+static int
+wait_fd (int fd, int timeout_ms)
+{
+  if (fd < 0)
+    return 1;
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int r;
+  while ((r = poll (&p, 1, timeout_ms)) < 0 && errno == EINTR)
+    ;
+  close (fd);
+  return r != 0;
+}
+
+int
+container_monitor_fd (const struct container_state *s)
+{
+  return s->status == CONTAINER_RUNNING ? pidfd_of (s->monitor_pid, s->monitor_start) : -1;
+}
+
+int
+container_wait_monitor (const struct container_state *s, int timeout_ms)
+{
+  return wait_fd (container_monitor_fd (s), timeout_ms);
+}
+
+int
+container_wait_init (const struct container_state *s, int timeout_ms)
+{
+  return wait_fd (s->status == CONTAINER_RUNNING ? pidfd_of (s->pid, s->pid_start) : -1, timeout_ms);
+}
