@@ -1398,7 +1398,9 @@ expect (struct parser *p, enum tok typ, const char *context)
     parse_unexpected (p, t, context);
 }
 
-static char *
+/* The quoted name of a define/template/block; the string belongs to a node of the arena,
+ * so an error after it leaks nothing. */
+static const char *
 parse_template_name (struct parser *p, const struct token *t, const char *context, size_t *len)
 {
   if (t->typ != T_STRING && t->typ != T_RAWSTRING)
@@ -1409,51 +1411,42 @@ parse_template_name (struct parser *p, const struct token *t, const char *contex
       buf_free (&b);
       parse_errorf (p, "invalid syntax");
     }
-  *len = b.len;
-  return b.len ? buf_steal (&b) : xstrdup ("");
+  struct node *holder = new_node (p, N_STRING, t->pos);
+  holder->len = *len = b.len;
+  holder->text = b.len ? buf_steal (&b) : xstrdup ("");
+  return holder->text;
 }
 
+/* Records a definition (a copy of its name); a later one replaces it, as Go lets a
+ * definition replace an empty one. */
 static void
-add_definition (struct parser *p, char *name, struct node *root)
+add_definition (struct parser *p, const char *name, struct node *root)
 {
   struct gotemplate *t = p->t;
   for (size_t i = 0; i < t->ndefs; i++)
     if (strcmp (t->defs[i].name, name) == 0)
       {
-        /* Go lets a definition replace an empty one */
-        free (t->defs[i].name);
-        t->defs[i] = (struct def){name, root};
+        t->defs[i].root = root;
         return;
       }
   t->defs = xgrow (t->defs, &t->dcap, t->ndefs + 1, sizeof *t->defs);
-  t->defs[t->ndefs++] = (struct def){name, root};
+  t->defs[t->ndefs++] = (struct def){xstrdup (name), root};
 }
 
-/* {{define "name"}} ... {{end}}; "define" is past. */
+/* {{define "name"}} ... {{end}}; "define" is past.  Go would refuse outer variables in
+ * the body; here they fail when the definition runs instead. */
 static void
 parse_definition (struct parser *p)
 {
   enter (p);
   size_t len;
-  char *name = parse_template_name (p, next_nonspace (p), "define clause", &len);
-  /* Go would refuse outer variables here; they fail when the definition runs instead. */
+  const char *name = parse_template_name (p, next_nonspace (p), "define clause", &len);
+  expect (p, T_RDELIM, "define clause");
   size_t mark = p->nvars;
   struct node *stop;
-  struct node *list;
-  {
-    const struct token *t = next_nonspace (p);
-    if (t->typ != T_RDELIM)
-      {
-        free (name);
-        parse_unexpected (p, t, "define clause");
-      }
-  }
-  list = parse_item_list (p, &stop);
+  struct node *list = parse_item_list (p, &stop);
   if (stop->kind != N_END)
-    {
-      free (name);
-      parse_errorf (p, "unexpected {{else}} in define clause");
-    }
+    parse_errorf (p, "unexpected {{else}} in define clause");
   p->nvars = mark;
   add_definition (p, name, list);
   p->depth--;
@@ -1471,9 +1464,9 @@ parse_action (struct parser *p)
         enter (p);
         const struct token *nt = next_nonspace (p);
         size_t len;
-        char *name = parse_template_name (p, nt, "block clause", &len);
+        const char *name = parse_template_name (p, nt, "block clause", &len);
         n = new_node (p, N_TEMPLATE, nt->pos);
-        n->text = name;
+        n->text = xstrndup (name, len);
         n->len = len;
         n->pipe = parse_pipeline (p, "block clause", T_RDELIM);
         size_t mark = p->nvars;
@@ -1482,7 +1475,7 @@ parse_action (struct parser *p)
         if (stop->kind != N_END)
           parse_errorf (p, "unexpected {{else}} in block clause");
         p->nvars = mark;
-        add_definition (p, xstrdup (name), list);
+        add_definition (p, name, list);
         p->depth--;
         return n;
       }
@@ -1520,9 +1513,9 @@ parse_action (struct parser *p)
       {
         const struct token *nt = next_nonspace (p);
         size_t len;
-        char *name = parse_template_name (p, nt, "template clause", &len);
+        const char *name = parse_template_name (p, nt, "template clause", &len);
         n = new_node (p, N_TEMPLATE, nt->pos);
-        n->text = name;
+        n->text = xstrndup (name, len);
         n->len = len;
         if (next_nonspace (p)->typ != T_RDELIM)
           {
