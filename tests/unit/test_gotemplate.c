@@ -671,6 +671,40 @@ hostile_templates_are_bounded (void **state)
   free (e);
 }
 
+/* The --format lines of docker-shapes/errors-and-formats.txt, over the fields they read
+ * from docker's inspect JSON; the outputs are docker 20.10's. */
+static void
+docker_shapes_inspect_formats (void **state)
+{
+  const char *web = "{\"State\":{\"ExitCode\":0,\"Status\":\"running\",\"Health\":null},\"RestartCount\":0,"
+                    "\"Name\":\"/shp-web\",\"HostConfig\":{\"RestartPolicy\":{\"Name\":\"on-failure\"}},"
+                    "\"NetworkSettings\":{\"Ports\":{\"81/udp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"18301\"}],"
+                    "\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"18300\"}]}},"
+                    "\"Config\":{\"Labels\":{\"tier\":\"front\"},\"Cmd\":[\"sh\",\"-c\",\"exec httpd -f -p 80\"],"
+                    "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O /dev/null http://127.0.0.1:80/ || exit 1\"],"
+                    "\"Interval\":1000000000,\"StartPeriod\":2000000000,\"Retries\":3}}}";
+  EXPECT ("{{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}", web,
+          "0 running 0 on-failure");
+  EXPECT ("{{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} {{end}}", web,
+          "80/tcp=18300 81/udp=18301 ");
+  EXPECT ("{{index .Config.Labels \"tier\"}} {{join .Config.Cmd \",\"}} {{upper .Name}} {{json .Config.Healthcheck}}", web,
+          "front sh,-c,exec httpd -f -p 80 /SHP-WEB {\"Interval\":1000000000,\"Retries\":3,\"StartPeriod\":2000000000,"
+          "\"Test\":[\"CMD-SHELL\",\"wget -q -O /dev/null http://127.0.0.1:80/ || exit 1\"]}");
+  /* a container without a healthcheck: docker's typed struct prints a nil pointer */
+  EXPECT ("{{.State.Health}}", web, "<nil>");
+  /* docker ps --format 'table {{.Names}}\t{{.Status}}' */
+  struct formatter f;
+  struct kiln_err err = {0};
+  assert_int_equal (formatter_init (&f, "table {{.Names}}\\t{{.Status}}", &err), 0);
+  _cleanup_json_ json_t *rows = json_pack ("[{s:s, s:s}]", "Names", "shp-web", "Status", "Up 14 seconds (healthy)");
+  _cleanup_json_ json_t *header = json_pack ("{s:s, s:s}", "Names", "NAMES", "Status", "STATUS");
+  struct buf out = BUF_INIT;
+  assert_int_equal (formatter_write (&f, rows, header, NULL, &out, &err), 0);
+  assert_string_equal (buf_str (&out), "NAMES     STATUS\nshp-web   Up 14 seconds (healthy)\n");
+  buf_free (&out);
+  formatter_clear (&f);
+}
+
 static void
 tabwriter_aligns_as_docker (void **state)
 {
@@ -695,6 +729,7 @@ main (void)
     cmocka_unit_test (functions_as_go_and_docker),
     cmocka_unit_test (errors_read_as_go),
     cmocka_unit_test (hostile_templates_are_bounded),
+    cmocka_unit_test (docker_shapes_inspect_formats),
     cmocka_unit_test (tabwriter_aligns_as_docker),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
