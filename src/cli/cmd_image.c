@@ -32,6 +32,23 @@ cli_store_freep (struct kiln_store **st)
   store_close (*st);
 }
 
+int
+cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type)
+{
+  struct kiln_err err = {0};
+  struct formatter f;
+  if (formatter_init (&f, format, &err) < 0)
+    return cli_fail (&err);
+  const struct gotemplate_opts go = {.root_type = root_type};
+  _cleanup_buf_ struct buf out = BUF_INIT;
+  int rc = formatter_write (&f, rows, header, &go, &out, &err);
+  formatter_clear (&f);
+  if (rc < 0)
+    return cli_fail (&err);
+  fwrite (buf_str (&out), 1, out.len, stdout);
+  return EXIT_OK;
+}
+
 /* A tag from the command line, normalised ("app" → "docker.io/library/app:latest"). */
 static char *
 normalize_tag (const char *s, struct kiln_err *err)
@@ -198,17 +215,7 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
       imagefmt_rows (summary, &o, rows);
     }
   _cleanup_json_ json_t *header = imagefmt_header ();
-  const struct gotemplate_opts go = {.root_type = IMAGEFMT_TYPE};
-  _cleanup_buf_ struct buf out = BUF_INIT;
-  struct formatter f;
-  if (formatter_init (&f, format, &err) < 0)
-    return cli_fail (&err);
-  int rc = formatter_write (&f, rows, header, &go, &out, &err);
-  formatter_clear (&f);
-  if (rc < 0)
-    return cli_fail (&err);
-  fwrite (buf_str (&out), 1, out.len, stdout);
-  return EXIT_OK;
+  return cli_print_format (format, rows, header, IMAGEFMT_TYPE);
 }
 
 /* ---------- inspect ---------- */
@@ -443,17 +450,7 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
   _cleanup_json_ json_t *header = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
                                              "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
                                              "Comment", "COMMENT");
-  const struct gotemplate_opts go = {.root_type = "*history.historyContext"};
-  _cleanup_buf_ struct buf out = BUF_INIT;
-  struct formatter f;
-  if (formatter_init (&f, format, &err) < 0)
-    return cli_fail (&err);
-  int rc = formatter_write (&f, rows, header, &go, &out, &err);
-  formatter_clear (&f);
-  if (rc < 0)
-    return cli_fail (&err);
-  fwrite (buf_str (&out), 1, out.len, stdout);
-  return EXIT_OK;
+  return cli_print_format (format, rows, header, "*history.historyContext");
 }
 
 /* ---------- tag / rmi ---------- */

@@ -340,48 +340,43 @@ lex_quote (struct lexer *l, char q, enum tok typ, const char *what)
   lex_emit (l, typ);
 }
 
+/* Absorbs letters, digits and '_'; false (the error token emitted) when what follows
+ * cannot end a word. */
+static bool
+scan_word (struct lexer *l)
+{
+  uint32_t r;
+  size_t w;
+  for (;;)
+    {
+      r = lex_peek (l, &w);
+      if (r == LEX_EOF || !is_alnum (r))
+        break;
+      l->pos += w;
+    }
+  if (at_terminator (l))
+    return true;
+  char u[32];
+  fmt_U (u, r);
+  lex_errorf (l, "bad character %s", u);
+  return false;
+}
+
 /* .Field or $var; the '.' or '$' is consumed. */
 static void
 lex_field_or_var (struct lexer *l, enum tok typ)
 {
   if (at_terminator (l))
     return lex_emit (l, typ == T_VAR ? T_VAR : T_DOT);
-  uint32_t r;
-  size_t w;
-  for (;;)
-    {
-      r = lex_peek (l, &w);
-      if (r == LEX_EOF || !is_alnum (r))
-        break;
-      l->pos += w;
-    }
-  if (!at_terminator (l))
-    {
-      char u[32];
-      fmt_U (u, r);
-      return lex_errorf (l, "bad character %s", u);
-    }
-  lex_emit (l, typ);
+  if (scan_word (l))
+    lex_emit (l, typ);
 }
 
 static void
 lex_identifier (struct lexer *l)
 {
-  uint32_t r;
-  size_t w;
-  for (;;)
-    {
-      r = lex_peek (l, &w);
-      if (r == LEX_EOF || !is_alnum (r))
-        break;
-      l->pos += w;
-    }
-  if (!at_terminator (l))
-    {
-      char u[32];
-      fmt_U (u, r);
-      return lex_errorf (l, "bad character %s", u);
-    }
+  if (!scan_word (l))
+    return;
   const char *word = l->s + l->start;
   size_t n = l->pos - l->start;
   for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
@@ -1731,57 +1726,6 @@ sorted_keys (const json_t *o, size_t *n)
 }
 
 static void
-print_value (struct buf *b, const json_t *v)
-{
-  if (v == NULL)
-    {
-      buf_puts (b, "<no value>");
-      return;
-    }
-  switch (json_typeof (v))
-    {
-    case JSON_NULL: buf_puts (b, "<nil>"); break;
-    case JSON_TRUE: buf_puts (b, "true"); break;
-    case JSON_FALSE: buf_puts (b, "false"); break;
-    case JSON_INTEGER: buf_printf (b, "%" JSON_INTEGER_FORMAT, json_integer_value (v)); break;
-    case JSON_REAL: put_float_v (b, json_real_value (v)); break;
-    case JSON_STRING: buf_append (b, json_string_value (v), json_string_length (v)); break;
-    case JSON_ARRAY:
-      buf_putc (b, '[');
-      for (size_t i = 0; i < json_array_size (v); i++)
-        {
-          if (i)
-            buf_putc (b, ' ');
-          print_value (b, json_array_get (v, i));
-        }
-      buf_putc (b, ']');
-      break;
-    case JSON_OBJECT:
-      {
-        size_t n;
-        _cleanup_free_ const char **keys = sorted_keys (v, &n);
-        buf_puts (b, "map[");
-        for (size_t i = 0; i < n; i++)
-          {
-            if (i)
-              buf_putc (b, ' ');
-            buf_puts (b, keys[i]);
-            buf_putc (b, ':');
-            print_value (b, json_object_get (v, keys[i]));
-          }
-        buf_putc (b, ']');
-        break;
-      }
-    }
-}
-
-void
-gotemplate_print (struct buf *out, const json_t *v)
-{
-  print_value (out, v);
-}
-
-static void
 json_string_go (struct buf *b, const char *s, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
@@ -1823,49 +1767,81 @@ json_string_go (struct buf *b, const char *s, size_t n)
   buf_putc (b, '"');
 }
 
-void
-gotemplate_json (struct buf *b, const json_t *v)
+/* One walk for both ways a value is written: fmt.Print (`as_json` false: maps as
+ * map[k:v], slices as [a b], strings bare) and encoding/json (compact, keys sorted, no HTML
+ * escaping).  Both order map keys bytewise, as Go's fmt and encoding/json do. */
+static void
+put_value (struct buf *b, const json_t *v, bool as_json)
 {
-  if (v == NULL)
+  if (v == NULL || json_is_null (v))
     {
-      buf_puts (b, "null");
+      buf_puts (b, as_json ? "null" : v ? "<nil>" : "<no value>");
       return;
     }
   switch (json_typeof (v))
     {
-    case JSON_NULL: buf_puts (b, "null"); break;
     case JSON_TRUE: buf_puts (b, "true"); break;
     case JSON_FALSE: buf_puts (b, "false"); break;
     case JSON_INTEGER: buf_printf (b, "%" JSON_INTEGER_FORMAT, json_integer_value (v)); break;
-    case JSON_REAL: put_float_json (b, json_real_value (v)); break;
-    case JSON_STRING: json_string_go (b, json_string_value (v), json_string_length (v)); break;
+    case JSON_REAL:
+      if (as_json)
+        put_float_json (b, json_real_value (v));
+      else
+        put_float_v (b, json_real_value (v));
+      break;
+    case JSON_STRING:
+      if (as_json)
+        json_string_go (b, json_string_value (v), json_string_length (v));
+      else
+        buf_append (b, json_string_value (v), json_string_length (v));
+      break;
     case JSON_ARRAY:
       buf_putc (b, '[');
       for (size_t i = 0; i < json_array_size (v); i++)
         {
           if (i)
-            buf_putc (b, ',');
-          gotemplate_json (b, json_array_get (v, i));
+            buf_putc (b, as_json ? ',' : ' ');
+          put_value (b, json_array_get (v, i), as_json);
         }
       buf_putc (b, ']');
       break;
-    case JSON_OBJECT:
+    default:
       {
         size_t n;
         _cleanup_free_ const char **keys = sorted_keys (v, &n);
-        buf_putc (b, '{');
+        buf_puts (b, as_json ? "{" : "map[");
         for (size_t i = 0; i < n; i++)
           {
             if (i)
-              buf_putc (b, ',');
-            json_string_go (b, keys[i], strlen (keys[i]));
+              buf_putc (b, as_json ? ',' : ' ');
+            if (as_json)
+              json_string_go (b, keys[i], strlen (keys[i]));
+            else
+              buf_puts (b, keys[i]);
             buf_putc (b, ':');
-            gotemplate_json (b, json_object_get (v, keys[i]));
+            put_value (b, json_object_get (v, keys[i]), as_json);
           }
-        buf_putc (b, '}');
-        break;
+        buf_putc (b, as_json ? '}' : ']');
       }
     }
+}
+
+static void
+print_value (struct buf *b, const json_t *v)
+{
+  put_value (b, v, false);
+}
+
+void
+gotemplate_print (struct buf *out, const json_t *v)
+{
+  put_value (out, v, false);
+}
+
+void
+gotemplate_json (struct buf *b, const json_t *v)
+{
+  put_value (b, v, true);
 }
 
 /* ------------------------------------------------------------------ execution */
@@ -3433,47 +3409,18 @@ walk_range (struct state *st, json_t *dot, const struct node *r)
   size_t outer = st->nvars;
   json_t *val = eval_pipeline (st, dot, r->pipe);
   size_t mark = st->nvars;
-  bool any = false;
+  size_t n = 0;
+  const char **keys = NULL;
   if (val != NULL && json_is_array (val))
-    {
-      for (size_t i = 0; i < json_array_size (val); i++)
-        {
-          any = true;
-          range_iteration (st, r, mark, mkint (st, (json_int_t) i), json_array_get (val, i));
-          if (st->ctl == CTL_BREAK)
-            break;
-          st->ctl = CTL_NONE;
-        }
-    }
+    n = json_array_size (val);
   else if (val != NULL && json_is_object (val))
-    {
-      size_t n;
-      /* the key array lives in the pool in case the body fails */
-      const char **keys = pool_alloc (st, sorted_keys (val, &n));
-      for (size_t i = 0; i < n; i++)
-        {
-          any = true;
-          json_t *k = mkstr (st, keys[i], strlen (keys[i]));
-          range_iteration (st, r, mark, k, json_object_get (val, keys[i]));
-          if (st->ctl == CTL_BREAK)
-            break;
-          st->ctl = CTL_NONE;
-        }
-    }
+    keys = pool_alloc (st, sorted_keys (val, &n)); /* in the pool in case the body fails */
   else if (val != NULL && json_is_integer (val))
     {
       if (r->pipe->ndecl > 1)
         exec_errorf (st, "can't use %" JSON_INTEGER_FORMAT " to iterate over more than one variable",
                      json_integer_value (val));
-      for (json_int_t i = 0; i < json_integer_value (val); i++)
-        {
-          any = true;
-          json_t *x = mkint (st, i);
-          range_iteration (st, r, mark, x, x);
-          if (st->ctl == CTL_BREAK)
-            break;
-          st->ctl = CTL_NONE;
-        }
+      n = json_integer_value (val) > 0 ? (size_t) json_integer_value (val) : 0;
     }
   else if (val != NULL && !json_is_null (val))
     {
@@ -3485,6 +3432,14 @@ walk_range (struct state *st, json_t *dot, const struct node *r)
       st->node = r;
       exec_errorf (st, "range can't iterate over %s", str);
     }
+  for (size_t i = 0; i < n && st->ctl != CTL_BREAK; i++)
+    {
+      st->ctl = CTL_NONE;
+      json_t *index = keys ? mkstr (st, keys[i], strlen (keys[i])) : mkint (st, (json_int_t) i);
+      json_t *elem = keys ? json_object_get (val, keys[i]) : json_is_array (val) ? json_array_get (val, i) : index;
+      range_iteration (st, r, mark, index, elem);
+    }
+  bool any = n > 0;
   st->ctl = CTL_NONE;
   if (!any && r->elselist)
     walk (st, dot, r->elselist);
