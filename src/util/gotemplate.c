@@ -1913,11 +1913,15 @@ exec_errorf (struct state *st, const char *fmt, ...)
   longjmp (st->jb, 1);
 }
 
+/* Takes a value made during the execution.  Each counts as a step, so max_steps bounds
+ * the memory an execution holds as well as its time; the check waits for the next node
+ * (functions call this with buffers of their own still live, which a longjmp would leak). */
 static json_t *
 keep (struct state *st, json_t *v)
 {
   st->pool = xgrow (st->pool, &st->pcap, st->npool + 1, sizeof *st->pool);
   st->pool[st->npool++] = v;
+  st->steps++;
   return v;
 }
 
