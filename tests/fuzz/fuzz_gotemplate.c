@@ -2,7 +2,7 @@
  * over JSON, alone and through docker's table formatter and tabwriter.  Input: one flag
  * byte, the template, a NUL, then the JSON data (optional). */
 /* fuzz-floor: 725: scripts/test fails a run whose final cov is lower.  A 60 s run with the
- * seeds reached 1320 (471k runs). */
+ * seeds reached 1270-1320 (360k-470k runs); 5 minutes, 1444 and no finding. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
