@@ -90,11 +90,12 @@ put_f (struct buf *b, const char *digs, int nd, int dp)
     }
 }
 
-/* fmt's %v of a float64: strconv's shortest %g (exponent form below 1e-4 or from 1e6 on). */
-void
-gt_put_float_v (struct buf *b, double f)
+/* A float64 as fmt's %v writes it (strconv's shortest %g: exponent form below 1e-4 or
+ * from 1e6 on) or as encoding/json does (fixed unless below 1e-6 or from 1e21 on). */
+static void
+put_float (struct buf *b, double f, bool go_json)
 {
-  if (float_special (b, f, false))
+  if (float_special (b, f, go_json))
     return;
   char digs[32];
   int nd, dp;
@@ -102,28 +103,17 @@ gt_put_float_v (struct buf *b, double f)
   if (f < 0)
     buf_putc (b, '-');
   int exp = dp - 1;
-  if (exp < -4 || exp >= 6)
-    put_e (b, digs, nd, dp, false);
+  double a = fabs (f);
+  if (go_json ? a < 1e-6 || a >= 1e21 : exp < -4 || exp >= 6)
+    put_e (b, digs, nd, dp, go_json);
   else
     put_f (b, digs, nd, dp);
 }
 
-/* encoding/json's float64: fixed notation unless below 1e-6 or from 1e21 on. */
-static void
-put_float_json (struct buf *b, double f)
+void
+gt_put_float_v (struct buf *b, double f)
 {
-  if (float_special (b, f, true))
-    return;
-  char digs[32];
-  int nd, dp;
-  shortest_digits (f, digs, &nd, &dp);
-  if (f < 0)
-    buf_putc (b, '-');
-  double a = fabs (f);
-  if (a < 1e-6 || a >= 1e21)
-    put_e (b, digs, nd, dp, true);
-  else
-    put_f (b, digs, nd, dp);
+  put_float (b, f, false);
 }
 
 static int
@@ -206,10 +196,7 @@ put_value (struct buf *b, const json_t *v, bool as_json)
     case JSON_FALSE: buf_puts (b, "false"); break;
     case JSON_INTEGER: buf_printf (b, "%" JSON_INTEGER_FORMAT, json_integer_value (v)); break;
     case JSON_REAL:
-      if (as_json)
-        put_float_json (b, json_real_value (v));
-      else
-        gt_put_float_v (b, json_real_value (v));
+      put_float (b, json_real_value (v), as_json);
       break;
     case JSON_STRING:
       if (as_json)
