@@ -3,6 +3,7 @@
  * Handlers return the process exit code: 0 ok, 1 the operation failed, 2 bad usage.
  * Only the CLI prints errors; everything below it fills a struct kiln_err. */
 #pragma once
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,6 +44,11 @@ struct kiln_store;
 struct kiln_store *cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err);
 void cli_store_freep (struct kiln_store **st);
 #define _cleanup_store_ __attribute__ ((cleanup (cli_store_freep)))
+
+/* Prints the rows (an array of objects) through a --format, docker's way (util/formatter),
+ * with the column titles in `header`; `root_type` names the rows' type in errors.  Returns
+ * the exit code. */
+int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
 #define DECLARE_COMMAND(name)                                                                      \
   int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \

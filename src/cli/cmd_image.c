@@ -12,11 +12,13 @@
 #include "image/archive.h"
 #include "image/gc.h"
 #include "image/image.h"
+#include "image/imagefmt.h"
 #include "image/import.h"
 #include "image/ref.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/formatter.h"
 
 struct kiln_store *
 cli_open_store (struct kiln_ctx *ctx, struct kiln_err *err)
@@ -28,6 +30,23 @@ void
 cli_store_freep (struct kiln_store **st)
 {
   store_close (*st);
+}
+
+int
+cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type)
+{
+  struct kiln_err err = {0};
+  struct formatter f;
+  if (formatter_init (&f, format, &err) < 0)
+    return cli_fail (&err);
+  const struct gotemplate_opts go = {.root_type = root_type};
+  _cleanup_buf_ struct buf out = BUF_INIT;
+  int rc = formatter_write (&f, rows, header, &go, &out, &err);
+  formatter_clear (&f);
+  if (rc < 0)
+    return cli_fail (&err);
+  fwrite (buf_str (&out), 1, out.len, stdout);
+  return EXIT_OK;
 }
 
 /* A tag from the command line, normalised ("app" → "docker.io/library/app:latest"). */
@@ -105,122 +124,58 @@ cmd_import (struct kiln_ctx *ctx, int argc, char **argv)
 /* ---------- images ---------- */
 
 const char cmd_images_usage[]
-    = "Usage: kiln images [-q] [--digests] [--no-trunc] [--format TEMPLATE]\n"
+    = "Usage: kiln images [-q] [--digests] [--no-trunc] [--format FORMAT]\n"
       "\n"
       "Lists the images in the store: REPOSITORY TAG IMAGE ID CREATED SIZE.\n"
       "\n"
       "  -q, --quiet        only image ids\n"
       "      --digests      add a DIGEST column (the repository digest, if any)\n"
       "      --no-trunc     full image ids\n"
-      "      --format T     Go-template-like: {{.Repository}} {{.Tag}} {{.ID}} {{.Digest}}\n"
-      "                     {{.CreatedSince}} {{.CreatedAt}} {{.Size}}; a leading \"table \"\n"
-      "                     prints a header\n";
+      "      --format F     a Go template, as docker's: {{.Repository}} {{.Tag}} {{.Digest}}\n"
+      "                     {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}} {{.Containers}}\n"
+      "                     {{.SharedSize}} {{.UniqueSize}}; \"table ...\" adds a header and\n"
+      "                     aligns columns, \"json\" prints a JSON object a line, \"raw\" a\n"
+      "                     listing\n";
 
-struct image_row
+/* docker's image.Summary of a stored image: what `docker images` formats. */
+static json_t *
+image_summary (struct kiln_store *st, const struct digest *id, const struct image_info *ii, struct kiln_err *err)
 {
-  char *repo, *tag, *id, *digest, *since, *at, *size;
-};
-
-static void
-row_free (struct image_row *r)
-{
-  free (r->repo);
-  free (r->tag);
-  free (r->id);
-  free (r->digest);
-  free (r->since);
-  free (r->at);
-  free (r->size);
-}
-
-static const char *
-row_field (const struct image_row *r, const char *name, size_t n)
-{
-#define F(s, v)                                                                                    \
-  if (n == strlen (s) && strncmp (name, s, n) == 0)                                               \
-    return v;
-  F ("Repository", r->repo);
-  F ("Tag", r->tag);
-  F ("ID", r->id);
-  F ("Digest", r->digest);
-  F ("CreatedSince", r->since);
-  F ("CreatedAt", r->at);
-  F ("Size", r->size);
-#undef F
-  return NULL;
-}
-
-/* Expands {{.Field}} and \t, \n in a --format template. */
-static int
-render_template (const char *tpl, const struct image_row *r, struct buf *out, struct kiln_err *err)
-{
-  for (const char *p = tpl; *p;)
-    {
-      if (p[0] == '{' && p[1] == '{')
-        {
-          const char *end = strstr (p, "}}");
-          if (end == NULL)
-            return kiln_err_set (err, KILN_EUSAGE, "--format: unterminated {{ in \"%s\"", tpl);
-          const char *f = p + 2;
-          while (*f == ' ')
-            f++;
-          if (*f != '.')
-            return kiln_err_set (err, KILN_EUSAGE, "--format: expected {{.Field}} in \"%s\"", tpl);
-          f++;
-          size_t n = 0;
-          while (f + n < end && f[n] != ' ')
-            n++;
-          const char *v = row_field (r, f, n);
-          if (v == NULL)
-            return kiln_err_set (err, KILN_EUSAGE, "--format: unknown field .%.*s", (int) n, f);
-          buf_puts (out, v);
-          p = end + 2;
-        }
-      else if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n'))
-        {
-          buf_putc (out, p[1] == 't' ? '\t' : '\n');
-          p += 2;
-        }
-      else
-        buf_putc (out, *p++);
-    }
-  return 0;
-}
-
-/* Columns a cell takes: its runes (tabwriter counts UTF-8 runes, not bytes). */
-static size_t
-cell_width (const char *s)
-{
-  size_t n = 0;
-  for (; *s; s++)
-    n += ((unsigned char) *s & 0xC0) != 0x80;
-  return n;
+  _cleanup_strv_ struct strv tags = STRV_INIT;
+  _cleanup_strv_ struct strv rds = STRV_INIT;
+  image_tags (st, id, &tags, err);
+  image_repo_digests (st, id, &rds, err);
+  int64_t created = parse_rfc3339 (json_string_value (json_object_get (ii->config, "created")));
+  if (created < 0)
+    created = ii->created;
+  json_t *jt = json_array (), *jd = json_array ();
+  for (size_t i = 0; i < tags.n; i++)
+    json_array_append_new (jt, json_string (tags.v[i]));
+  for (size_t i = 0; i < rds.n; i++)
+    json_array_append_new (jd, json_string (rds.v[i]));
+  /* Containers and SharedSize are not counted: -1 shows as N/A, as in docker */
+  return json_pack ("{s:s, s:o, s:o, s:I, s:I, s:I, s:I}", "ID", id->str, "RepoTags", jt, "RepoDigests", jd, "Created",
+                    (json_int_t) created, "Size", (json_int_t) ii->size, "SharedSize", (json_int_t) -1, "Containers",
+                    (json_int_t) -1);
 }
 
 void
 cli_print_table (const char *const *headers, size_t ncol, const struct strv *cells, size_t nrows)
 {
-  /* docker's tabwriter: cells padded by 3, every column at least 10 wide
-   * (padding included), the last column not padded. */
-  size_t *w = xcalloc (ncol, sizeof *w);
-  for (size_t c = 0; c < ncol; c++)
-    {
-      w[c] = cell_width (headers[c]);
-      for (size_t r = 0; r < nrows; r++)
-        if (cell_width (cells->v[r * ncol + c]) > w[c])
-          w[c] = cell_width (cells->v[r * ncol + c]);
-      w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
-    }
+  /* Tab-separated lines through docker's tabwriter (util/formatter): the one
+   * place that knows its widths and padding. */
+  _cleanup_buf_ struct buf text = BUF_INIT;
   for (size_t r = 0; r <= nrows; r++)
     for (size_t c = 0; c < ncol; c++)
       {
         const char *v = r == 0 ? headers[c] : cells->v[(r - 1) * ncol + c];
-        if (c + 1 < ncol)
-          printf ("%s%*s", v, (int) (w[c] - cell_width (v)), "");
-        else
-          printf ("%s\n", v);
+        for (const char *p = v; *p; p++)
+          buf_putc (&text, *p == '\t' || *p == '\n' ? ' ' : *p);
+        buf_putc (&text, c + 1 < ncol ? '\t' : '\n');
       }
-  free (w);
+  _cleanup_buf_ struct buf out = BUF_INIT;
+  formatter_tabwrite (&out, buf_str (&text), text.len);
+  fwrite (buf_str (&out), 1, out.len, stdout);
 }
 
 int
@@ -232,7 +187,7 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
                                        {"format", required_argument, NULL, 'f'},
                                        {0}};
   bool quiet = false, digests = false, no_trunc = false;
-  const char *format = NULL;
+  const char *source = "";
   int c;
   while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
     switch (c)
@@ -240,21 +195,22 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
       case 'q': quiet = true; break;
       case 'd': digests = true; break;
       case 'n': no_trunc = true; break;
-      case 'f': format = optarg; break;
+      case 'f': source = optarg; break;
       default: return cli_usage_error ("images", "unknown option");
       }
   if (optind != argc)
     return cli_usage_error ("images", "takes no arguments");
   struct kiln_err err = {0};
+  _cleanup_free_ char *format = imagefmt_format (source, quiet, digests);
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);
   _cleanup_strv_ struct strv ids = STRV_INIT;
   if (image_list (st, &ids, &err) < 0)
     return cli_fail (&err);
-  int64_t now = (int64_t) time (NULL);
-  struct image_row *rows = NULL;
-  size_t nrows = 0, cap = 0;
+  struct imagefmt_opts o = {.trunc = !no_trunc, .digest = imagefmt_need_digest (format, digests),
+                            .now = (int64_t) time (NULL)};
+  _cleanup_json_ json_t *rows = json_array ();
   for (size_t i = 0; i < ids.n; i++)
     {
       struct digest id;
@@ -266,116 +222,32 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
           kiln_err_clear (&err);
           continue;
         }
-      struct strv tags = STRV_INIT, rds = STRV_INIT;
-      image_tags (st, &id, &tags, &err);
-      image_repo_digests (st, &id, &rds, &err);
-      int64_t created = parse_rfc3339 (json_string_value (json_object_get (ii.config, "created")));
-      if (created < 0)
-        created = ii.created;
-      char since[48], at[32], size[32];
-      format_ago (created, now, since);
-      format_rfc3339 (created, at);
-      format_size (ii.size, size);
-      size_t ntags = tags.n ? tags.n : 1;
-      for (size_t t = 0; t < ntags; t++)
-        {
-          rows = xgrow (rows, &cap, nrows + 1, sizeof *rows);
-          struct image_row *r = &rows[nrows++];
-          memset (r, 0, sizeof *r);
-          if (tags.n)
-            {
-              struct image_ref ref;
-              ref_parse (tags.v[t], false, &ref, &err);
-              r->repo = ref_familiar_repository (&ref);
-              r->tag = xstrdup (ref.tag ? ref.tag : "<none>");
-              _cleanup_free_ char *repo_full = ref_repository (&ref);
-              r->digest = NULL;
-              for (size_t k = 0; k < rds.n; k++)
-                if (strncmp (rds.v[k], repo_full, strlen (repo_full)) == 0 && rds.v[k][strlen (repo_full)] == '@')
-                  r->digest = xstrdup (rds.v[k] + strlen (repo_full) + 1);
-              ref_clear (&ref);
-            }
-          else
-            {
-              r->repo = xstrdup ("<none>");
-              r->tag = xstrdup ("<none>");
-            }
-          if (r->digest == NULL)
-            r->digest = xstrdup ("<none>");
-          r->id = no_trunc ? xstrdup (id.str) : xstrndup (digest_hex (&id), 12);
-          r->since = xstrdup (since);
-          r->at = xstrdup (at);
-          r->size = xstrdup (size);
-        }
-      strv_free (&tags);
-      strv_free (&rds);
+      _cleanup_json_ json_t *summary = image_summary (st, &id, &ii, &err);
+      kiln_err_clear (&err);
       image_info_clear (&ii);
+      if (quiet && strcmp (format, "{{.ID}}") == 0)
+        {
+          /* -q names each image once, however many tags it has */
+          json_array_append_new (rows, imagefmt_context (summary, "", "", "", &o));
+          continue;
+        }
+      imagefmt_rows (summary, &o, rows);
     }
-  int rc = EXIT_OK;
-  if (quiet)
-    {
-      for (size_t r = 0; r < nrows; r++)
-        if (r == 0 || strcmp (rows[r].id, rows[r - 1].id) != 0)
-          printf ("%s\n", rows[r].id);
-    }
-  else if (format)
-    {
-      bool table = strncmp (format, "table ", 6) == 0;
-      const char *tpl = table ? format + 6 : format;
-      if (table)
-        {
-          struct image_row h = {"REPOSITORY", "TAG", "IMAGE ID", "DIGEST", "CREATED", "CREATED AT", "SIZE"};
-          _cleanup_buf_ struct buf out = BUF_INIT;
-          if (render_template (tpl, &h, &out, &err) < 0)
-            return cli_fail (&err);
-          printf ("%s\n", buf_str (&out));
-        }
-      for (size_t r = 0; r < nrows && rc == EXIT_OK; r++)
-        {
-          _cleanup_buf_ struct buf out = BUF_INIT;
-          if (render_template (tpl, &rows[r], &out, &err) < 0)
-            rc = cli_fail (&err);
-          else
-            printf ("%s\n", buf_str (&out));
-        }
-    }
-  else
-    {
-      struct strv cells = STRV_INIT;
-      for (size_t r = 0; r < nrows; r++)
-        {
-          strv_push (&cells, rows[r].repo);
-          strv_push (&cells, rows[r].tag);
-          if (digests)
-            strv_push (&cells, rows[r].digest);
-          strv_push (&cells, rows[r].id);
-          strv_push (&cells, rows[r].since);
-          strv_push (&cells, rows[r].size);
-        }
-      if (digests)
-        {
-          const char *h[] = {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"};
-          cli_print_table (h, 6, &cells, nrows);
-        }
-      else
-        {
-          const char *h[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
-          cli_print_table (h, 5, &cells, nrows);
-        }
-      strv_free (&cells);
-    }
-  for (size_t r = 0; r < nrows; r++)
-    row_free (&rows[r]);
-  free (rows);
-  return rc;
+  _cleanup_json_ json_t *header = imagefmt_header ();
+  return cli_print_format (format, rows, header, IMAGEFMT_TYPE);
 }
 
 /* ---------- inspect ---------- */
 
-const char cmd_inspect_usage[] = "Usage: kiln inspect [--type container|image] NAME|ID...\n"
+const char cmd_inspect_usage[] = "Usage: kiln inspect [-f FORMAT] [--type container|image] NAME|ID...\n"
                                  "\n"
                                  "Prints a JSON array describing each container or image (a container\n"
-                                 "first, when both have the name), shaped like `docker inspect`.\n";
+                                 "first, when both have the name), shaped like `docker inspect`.\n"
+                                 "\n"
+                                 "  -f, --format F   a Go template for each object, as docker's:\n"
+                                 "                   {{.Id}} {{json .Config}} {{index .Config.Labels \"k\"}};\n"
+                                 "                   \"json\" prints the array on one line\n"
+                                 "      --type T     only containers or only images\n";
 
 static json_t *
 inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_err *err)
@@ -465,16 +337,22 @@ inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_er
 int
 cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"type", required_argument, NULL, 't'}, {0}};
+  static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                       {"type", required_argument, NULL, 't'}, {0}};
+  const char *format = "";
   const char *type = NULL;
   int c;
-  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
-    if (c == 't' && (strcmp (optarg, "container") == 0 || strcmp (optarg, "image") == 0))
-      type = optarg;
-    else if (c == 't')
-      return cli_usage_error ("inspect", "\"%s\" is not a valid value for --type", optarg);
-    else
-      return cli_usage_error ("inspect", "unknown option");
+  while ((c = getopt_long (argc, argv, "f:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f': format = optarg; break;
+      case 't':
+        if (strcmp (optarg, "container") != 0 && strcmp (optarg, "image") != 0)
+          return cli_usage_error ("inspect", "\"%s\" is not a valid value for --type", optarg);
+        type = optarg;
+        break;
+      default: return cli_usage_error ("inspect", "unknown option");
+      }
   if (optind >= argc)
     return cli_usage_error ("inspect", "expects at least one CONTAINER or IMAGE");
   struct kiln_err err = {0};
@@ -512,35 +390,50 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
       json_array_append_new (all, inspect_json (st, &ii, &err));
       image_info_clear (&ii);
     }
-  json_dumpf (all, stdout, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
-  fputc ('\n', stdout);
+  _cleanup_buf_ struct buf out = BUF_INIT;
+  if (formatter_inspect (format, all, &out, &err) < 0)
+    rc = cli_fail (&err);
+  else
+    fwrite (buf_str (&out), 1, out.len, stdout);
   json_decref (all);
   return rc;
 }
 
 /* ---------- history ---------- */
 
-const char cmd_history_usage[] = "Usage: kiln history [--no-trunc] [-q] IMAGE\n"
+const char cmd_history_usage[] = "Usage: kiln history [--no-trunc] [-q] [--format FORMAT] IMAGE\n"
                                  "\n"
                                  "Shows how an image was made, newest step first:\n"
-                                 "IMAGE CREATED CREATED BY SIZE COMMENT.\n";
+                                 "IMAGE CREATED CREATED BY SIZE COMMENT.\n"
+                                 "\n"
+                                 "      --format F   a Go template over {{.ID}} {{.CreatedSince}} {{.CreatedAt}}\n"
+                                 "                   {{.CreatedBy}} {{.Size}} {{.Comment}}, as docker's\n";
+
+/* docker's history context: its default table and column titles. */
+#define HISTORY_TABLE "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
 
 int
 cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"no-trunc", no_argument, NULL, 'n'}, {"quiet", no_argument, NULL, 'q'}, {0}};
+  static const struct option opts[] = {{"no-trunc", no_argument, NULL, 'n'},
+                                       {"quiet", no_argument, NULL, 'q'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {0}};
   bool no_trunc = false, quiet = false;
+  const char *source = "";
   int c;
   while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
     switch (c)
       {
       case 'n': no_trunc = true; break;
       case 'q': quiet = true; break;
+      case 'f': source = optarg; break;
       default: return cli_usage_error ("history", "unknown option");
       }
   if (optind + 1 != argc)
     return cli_usage_error ("history", "expects exactly one IMAGE");
   struct kiln_err err = {0};
+  const char *format = quiet ? "{{.ID}}" : *source == 0 || strcmp (source, "table") == 0 ? HISTORY_TABLE : source;
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);
@@ -567,7 +460,7 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
         layer++;
       }
   int64_t now = (int64_t) time (NULL);
-  struct strv cells = STRV_INIT;
+  _cleanup_json_ json_t *rows = json_array ();
   for (size_t k = n; k-- > 0;)
     {
       json_t *h = json_array_get (hist, k);
@@ -576,45 +469,30 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
         snprintf (idcol, sizeof idcol, "%.*s", no_trunc ? DIGEST_STR_LEN : 12, no_trunc ? id.str : digest_hex (&id));
       else
         snprintf (idcol, sizeof idcol, "<missing>");
-      if (quiet)
-        {
-          printf ("%s\n", idcol);
-          continue;
-        }
-      char since[48], size[32];
+      char since[48] = "N/A", at[64] = "N/A", size[32];
       int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")));
-      if (t < 0)
-        snprintf (since, sizeof since, "N/A");
-      else
-        format_ago (t, now, since);
+      if (t >= 0)
+        {
+          format_ago (t, now, since);
+          format_go_time (t, at);
+        }
       format_size (sizes[k], size);
       const char *by = json_string_value (json_object_get (h, "created_by"));
       const char *comment = json_string_value (json_object_get (h, "comment"));
       _cleanup_buf_ struct buf b = BUF_INIT;
-      buf_puts (&b, by ? by : "");
-      if (!no_trunc && b.len > 45)
-        {
-          b.len = 44;
-          while (b.len > 0 && ((unsigned char) b.data[b.len] & 0xC0) == 0x80)
-            b.len--;
-          b.data[b.len] = '\0';
-          buf_puts (&b, "…");
-        }
-      strv_push (&cells, idcol);
-      strv_push (&cells, since);
-      strv_push (&cells, buf_str (&b));
-      strv_push (&cells, size);
-      strv_push (&cells, comment ? comment : "");
+      for (const char *p = by ? by : ""; *p; p++)
+        buf_putc (&b, *p == '\t' ? ' ' : *p);
+      _cleanup_free_ char *shown = no_trunc ? xstrdup (buf_str (&b)) : formatter_ellipsis (buf_str (&b), 45);
+      json_array_append_new (rows, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", idcol, "CreatedSince", since,
+                                              "CreatedAt", at, "CreatedBy", shown, "Size", size, "Comment",
+                                              comment ? comment : ""));
     }
-  if (!quiet)
-    {
-      const char *hd[] = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
-      cli_print_table (hd, 5, &cells, n);
-    }
-  strv_free (&cells);
   free (sizes);
   image_info_clear (&ii);
-  return EXIT_OK;
+  _cleanup_json_ json_t *header = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
+                                             "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
+                                             "Comment", "COMMENT");
+  return cli_print_format (format, rows, header, "*history.historyContext");
 }
 
 /* ---------- tag / rmi ---------- */

@@ -435,14 +435,38 @@ parse_rfc3339 (const char *s)
 }
 
 void
-format_size (uint64_t bytes, char out[static 32])
+format_size_prec (double bytes, int precision, char out[static 32])
 {
-  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  double v = (double) bytes;
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+  double v = bytes;
   size_t u = 0;
   while (v >= 1000 && u + 1 < sizeof units / sizeof *units)
     v /= 1000, u++;
-  snprintf (out, 32, "%.3g%s", v, units[u]);
+  snprintf (out, 32, "%.*g%s", precision, v, units[u]);
+}
+
+void
+format_size (uint64_t bytes, char out[static 32])
+{
+  format_size_prec ((double) bytes, 3, out);
+}
+
+void
+format_go_time (int64_t t, char out[static 64])
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+  if (localtime_r (&tt, &tm) == NULL)
+    {
+      snprintf (out, 64, "%lld", (long long) t);
+      return;
+    }
+  long off = tm.tm_gmtoff;
+  char sign = off < 0 ? '-' : '+';
+  off = off < 0 ? -off : off;
+  /* Go writes the year with at least four digits (the zero time is 0001-01-01) */
+  snprintf (out, 64, "%04d-%02d-%02d %02d:%02d:%02d %c%02ld%02ld %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+            tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 3600, off / 60 % 60, tm.tm_zone ? tm.tm_zone : "UTC");
 }
 
 void

@@ -96,8 +96,12 @@ int image_list (struct kiln_store *st, struct strv *ids, struct kiln_err *err);
 void format_rfc3339 (int64_t t, char out[static 32]);
 /* Parses RFC 3339 (fractional seconds and offsets allowed); -1 if invalid. */
 int64_t parse_rfc3339 (const char *s);
-/* docker's sizes: "4.26MB", "512B". */
+/* docker's sizes: "4.26MB", "512B" (go-units HumanSizeWithPrecision, 3 digits). */
 void format_size (uint64_t bytes, char out[static 32]);
+/* The same with `precision` significant digits (HumanSize is 4). */
+void format_size_prec (double bytes, int precision, char out[static 32]);
+/* Go's time.Time.String() in the local zone: "2026-11-30 13:05:31 +0000 UTC". */
+void format_go_time (int64_t t, char out[static 64]);
 /* docker's "About a minute ago", "3 days ago". */
 void format_ago (int64_t then, int64_t now, char out[static 48]);
 /* go-units' HumanDuration of `secs`: "Less than a second", "About a minute",

@@ -1,5 +1,6 @@
 /* util/cleanup.h — resources that release themselves when they go out of scope. */
 #pragma once
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,10 +23,17 @@ kiln_fclosep (FILE **f)
     fclose (*f);
 }
 
+static inline void
+kiln_json_decrefp (json_t **j)
+{
+  json_decref (*j);
+}
+
 #define _cleanup_(f) __attribute__ ((cleanup (f)))
 #define _cleanup_free_ _cleanup_ (kiln_freep)
 #define _cleanup_close_ _cleanup_ (kiln_closep)
 #define _cleanup_fclose_ _cleanup_ (kiln_fclosep)
+#define _cleanup_json_ _cleanup_ (kiln_json_decrefp)
 
 /* Hands a pointer over to the caller: the cleanup of the variable then sees NULL. */
 #define steal_pointer(pp)                                                                          \

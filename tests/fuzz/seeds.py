@@ -65,6 +65,24 @@ elif target == "seccomp":
             one = dict(prof, syscalls=[rule])
             one.pop("archMap", None)
             seed("%s-rule%d" % (name, i), json.dumps(one).encode())
+elif target == "gotemplate":
+    # docker's --format corpus: flag byte, template, NUL, the row's JSON input.
+    for name, data in files("docker-format/cases.tsv"):
+        def unescape(b):
+            out, i = bytearray(), 0
+            while i < len(b):
+                if b[i:i + 1] == b"\\" and i + 1 < len(b):
+                    c = b[i + 1:i + 2]
+                    out += {b"t": b"\t", b"n": b"\n", b"r": b"\r"}.get(c, c)
+                    i += 2
+                else:
+                    out += b[i:i + 1]
+                    i += 1
+            return bytes(out)
+        for i, line in enumerate(data.split(b"\n")[1:]):
+            cols = line.split(b"\t")
+            if len(cols) >= 3:
+                seed("%s-%d" % (name, i), bytes([8 * (i & 1)]) + unescape(cols[1]) + b"\0" + unescape(cols[2]))
 elif target == "layer":
     with tempfile.TemporaryDirectory() as tmp:
         # OUTSIDE is where an escape would write: a directory of this run, never used.
