@@ -155,11 +155,16 @@ class_item (const char *s, size_t n, size_t *i, uint32_t *out)
   return 0;
 }
 
+/* Matching costs tokens x path runes (memoized): a pattern is bounded as a path is. */
+#define PATTERN_MAX 4096
+
 static int
 compile_pattern (struct pattern *p, struct kiln_err *err)
 {
   const char *s = p->text;
   size_t n = strlen (s);
+  if (n > PATTERN_MAX)
+    return kiln_err_set (err, KILN_EPARSE, "invalid pattern: longer than %d bytes", PATTERN_MAX);
   p->toks = xcalloc (n + 1, sizeof *p->toks);
   p->type = M_EXACT;
   size_t k = 0, i = 0;
@@ -198,7 +203,10 @@ compile_pattern (struct pattern *p, struct kiln_err *err)
             }
           else
             {
-              p->toks[k++].kind = T_STAR;
+              /* `**` inside an element matches as `*` does: one token for a run,
+               * so a pattern of stars costs no more than one. */
+              if (k == 0 || p->toks[k - 1].kind != T_STAR)
+                p->toks[k++].kind = T_STAR;
               p->type = M_TOKENS;
             }
         }
@@ -287,6 +295,8 @@ struct matcher
   const uint32_t *s;
   size_t ns;
   unsigned char *failed; /* (nt+1)*(ns+1) memo of failed states */
+  const size_t *next_slash; /* for each rune, the index of the next '/' (ns: none) */
+  bool parents;             /* a match may also end where a parent directory ends */
 };
 
 static bool
@@ -295,7 +305,7 @@ match_at (struct matcher *m, size_t ti, size_t si)
   for (;;)
     {
       if (ti == m->nt)
-        return si == m->ns;
+        return si == m->ns || (m->parents && m->s[si] == '/');
       unsigned char *memo = &m->failed[ti * (m->ns + 1) + si];
       if (*memo)
         return false;
@@ -325,28 +335,23 @@ match_at (struct matcher *m, size_t ti, size_t si)
             }
           break;
         case T_STAR:
-          for (size_t e = si;; e++)
-            {
-              if (match_at (m, ti + 1, e))
-                {
-                  ok = true;
-                  break;
-                }
-              if (e >= m->ns || m->s[e] == '/')
-                break;
-            }
+          /* Nothing more, or one more non-slash rune and the same star again:
+           * each memoized state does constant work. */
+          ok = match_at (m, ti + 1, si) || (si < m->ns && m->s[si] != '/' && match_at (m, ti, si + 1));
           break;
         case T_DSTAR_END:
           ok = true; /* .* then end of pattern */
           break;
         case T_DSTAR_MID:
-          /* nothing, or anything that ends with a slash */
+          /* Nothing, or everything up to and including the next slash, and the
+           * same `**` again. */
           if (match_at (m, ti + 1, si))
             ok = true;
           else
-            for (size_t e = si; e < m->ns && !ok; e++)
-              if (m->s[e] == '/' && match_at (m, ti + 1, e + 1))
-                ok = true;
+            {
+              size_t e = si < m->ns ? m->next_slash[si] : m->ns;
+              ok = e < m->ns && match_at (m, ti, e + 1);
+            }
           break;
         }
       if (!ok)
@@ -355,8 +360,10 @@ match_at (struct matcher *m, size_t ti, size_t si)
     }
 }
 
+/* The pattern matches the path (or, with `parents`, one of its parent
+ * directories: all of them in one memoized pass). */
 static bool
-pattern_matches (const struct pattern *p, const char *path)
+pattern_matches (const struct pattern *p, const char *path, bool parents)
 {
   size_t pl = strlen (path);
   switch (p->type)
@@ -394,8 +401,15 @@ pattern_matches (const struct pattern *p, const char *path)
   size_t memo_n = (p->n_toks + 1) * (nr + 1);
   unsigned char *memo = memo_n <= sizeof stack_memo ? stack_memo : xmalloc (memo_n);
   memset (memo, 0, memo_n);
-  struct matcher m = {p->toks, p->n_toks, runes, nr, memo};
+  size_t stack_next[256];
+  size_t *next = nr + 1 <= 256 ? stack_next : xmalloc ((nr + 1) * sizeof *next);
+  next[nr] = nr;
+  for (size_t i = nr; i-- > 0;)
+    next[i] = runes[i] == '/' ? i : next[i + 1];
+  struct matcher m = {p->toks, p->n_toks, runes, nr, memo, next, parents};
   bool ok = match_at (&m, 0, 0);
+  if (next != stack_next)
+    free (next);
   if (memo != stack_memo)
     free (memo);
   if (runes != stack_runes)
@@ -407,13 +421,15 @@ pattern_matches (const struct pattern *p, const char *path)
 static bool
 pattern_hits (const struct pattern *p, const char *path)
 {
-  if (pattern_matches (p, path))
+  if (p->type == M_TOKENS)
+    return pattern_matches (p, path, true);
+  if (pattern_matches (p, path, false))
     return true;
   _cleanup_free_ char *parent = xstrdup (path);
   for (char *slash = strchr (parent, '/'); slash; slash = strchr (slash + 1, '/'))
     {
       *slash = '\0';
-      bool hit = pattern_matches (p, parent);
+      bool hit = pattern_matches (p, parent, false);
       *slash = '/';
       if (hit)
         return true;

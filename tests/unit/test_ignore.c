@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frontend/ignore.h"
+#include "util/buf.h"
 
 static struct ignore_rules *
 rules (const char *text)
@@ -73,6 +74,48 @@ path_clean_is_lexical (void **state)
     }
 }
 
+/* Hostile patterns (a fuzzer found the first): runs of stars, many `**`, a star
+ * per rune, against long paths. Matching is memoized with constant work a state;
+ * before, these took minutes and recursed once per star. */
+static void
+hostile_patterns_match_quickly (void **state)
+{
+  (void) state;
+  struct buf text = BUF_INIT;
+  for (int i = 0; i < 4000; i++)
+    buf_putc (&text, '*');
+  buf_puts (&text, "b\n");
+  for (int i = 0; i < 1300; i++)
+    buf_puts (&text, "**/");
+  buf_puts (&text, "x\n");
+  for (int i = 0; i < 2000; i++)
+    buf_puts (&text, "*a");
+  buf_puts (&text, "c\n");
+  struct kiln_err err = {0};
+  struct ignore_rules *r = ignore_parse (".dockerignore", buf_str (&text), text.len, &err);
+  assert_non_null (r);
+  struct buf path = BUF_INIT;
+  for (int i = 0; i < 3000; i++)
+    buf_putc (&path, 'a');
+  assert_false (ignore_excluded (r, buf_str (&path)));
+  buf_reset (&path);
+  for (int i = 0; i < 1500; i++)
+    buf_puts (&path, "a/");
+  buf_puts (&path, "y");
+  assert_false (ignore_excluded (r, buf_str (&path)));
+  assert_true (ignore_excluded (r, "a/a/x"));
+  ignore_free (r);
+  /* And a pattern longer than any path is refused. */
+  buf_reset (&text);
+  for (int i = 0; i < 5000; i++)
+    buf_putc (&text, 'q');
+  assert_null (ignore_parse (".dockerignore", buf_str (&text), text.len, &err));
+  assert_non_null (strstr (err.msg, "longer than"));
+  kiln_err_clear (&err);
+  buf_free (&text);
+  buf_free (&path);
+}
+
 int
 main (void)
 {
@@ -81,6 +124,7 @@ main (void)
     cmocka_unit_test (exceptions_decide_whether_to_descend),
     cmocka_unit_test (errors_name_the_line),
     cmocka_unit_test (path_clean_is_lexical),
+    cmocka_unit_test (hostile_patterns_match_quickly),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
