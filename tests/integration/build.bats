@@ -455,3 +455,10 @@ PY
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [ -d "$TMP/out" ] && [ -z "$(ls -A "$TMP/out")" ]
 }
+
+@test "two RUN steps with a locked cache mount: the second gets the lock (no helper process holds it)" {
+  df 'FROM busybox\nRUN --mount=type=cache,target=/c,sharing=locked touch /c/a\nRUN --mount=type=cache,target=/c,sharing=locked ls /c\n'
+  run timeout 60 "$KILN" build --no-cache --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"#3 "*" a"* ]]
+}
