@@ -19,50 +19,13 @@
 
 #define LOG_LINE_MAX (16 * 1024) /* docker's copier cuts longer lines into parts */
 
-/* docker's jsonlog string writer (ffjsonWriteJSONBytesAsString). */
-static void
-json_bytes (struct buf *out, const char *s, size_t len)
-{
-  static const char hex[] = "0123456789abcdef";
-  buf_putc (out, '"');
-  for (size_t i = 0; i < len;)
-    {
-      unsigned char b = (unsigned char) s[i];
-      if (b < 0x80)
-        {
-          if (b >= 0x20 && b != '\\' && b != '"' && b != '<' && b != '>' && b != '&')
-            buf_putc (out, (char) b);
-          else if (b == '\\' || b == '"')
-            buf_putc (out, '\\'), buf_putc (out, (char) b);
-          else if (b == '\n')
-            buf_puts (out, "\\n");
-          else if (b == '\r')
-            buf_puts (out, "\\r");
-          else
-            buf_printf (out, "\\u00%c%c", hex[b >> 4], hex[b & 0xF]);
-          i++;
-          continue;
-        }
-      size_t w;
-      uint32_t r = utf8_decode (s + i, len - i, &w);
-      if (r == RUNE_ERROR && w == 1)
-        buf_puts (out, "\\ufffd");
-      else if (r == 0x2028 || r == 0x2029)
-        buf_printf (out, "\\u202%c", hex[r & 0xF]);
-      else
-        buf_append (out, s + i, w);
-      i += w;
-    }
-  buf_putc (out, '"');
-}
-
 void
 log_entry_format (struct buf *out, const char *line, size_t len, int stream, int64_t ns)
 {
   char t[40];
   format_rfc3339_nano (ns, t);
   buf_puts (out, "{\"log\":");
-  json_bytes (out, line, len);
+  utf8_json_string (out, line, len, true); /* docker's ffjson jsonlog writer */
   buf_printf (out, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream == LOG_STDERR ? "stderr" : "stdout", t);
 }
 

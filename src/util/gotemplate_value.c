@@ -137,48 +137,6 @@ gt_sorted_keys (const json_t *o, size_t *n)
   return keys;
 }
 
-static void
-json_string_go (struct buf *b, const char *s, size_t n)
-{
-  static const char hex[] = "0123456789abcdef";
-  buf_putc (b, '"');
-  for (size_t i = 0; i < n;)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (c < 0x80)
-        {
-          i++;
-          if (c >= 0x20 && c != '"' && c != '\\')
-            buf_putc (b, (char) c);
-          else
-            switch (c)
-              {
-              case '"': case '\\': buf_putc (b, '\\'); buf_putc (b, (char) c); break;
-              case '\b': buf_puts (b, "\\b"); break;
-              case '\f': buf_puts (b, "\\f"); break;
-              case '\n': buf_puts (b, "\\n"); break;
-              case '\r': buf_puts (b, "\\r"); break;
-              case '\t': buf_puts (b, "\\t"); break;
-              default:
-                buf_puts (b, "\\u00");
-                buf_putc (b, hex[c >> 4]);
-                buf_putc (b, hex[c & 15]);
-              }
-          continue;
-        }
-      size_t w;
-      uint32_t r = utf8_decode (s + i, n - i, &w);
-      if (r == RUNE_ERROR && w == 1)
-        buf_puts (b, "\\ufffd");
-      else if (r == 0x2028 || r == 0x2029)
-        buf_printf (b, "\\u%04x", (unsigned) r);
-      else
-        buf_append (b, s + i, w);
-      i += w;
-    }
-  buf_putc (b, '"');
-}
-
 /* One walk for both ways a value is written: fmt.Print (`as_json` false: maps as
  * map[k:v], slices as [a b], strings bare) and encoding/json (compact, keys sorted, no HTML
  * escaping).  Both order map keys bytewise, as Go's fmt and encoding/json do. */
@@ -200,7 +158,7 @@ put_value (struct buf *b, const json_t *v, bool as_json)
       break;
     case JSON_STRING:
       if (as_json)
-        json_string_go (b, json_string_value (v), json_string_length (v));
+        utf8_json_string (b, json_string_value (v), json_string_length (v), false);
       else
         buf_append (b, json_string_value (v), json_string_length (v));
       break;
@@ -224,7 +182,7 @@ put_value (struct buf *b, const json_t *v, bool as_json)
             if (i)
               buf_putc (b, as_json ? ',' : ' ');
             if (as_json)
-              json_string_go (b, keys[i], strlen (keys[i]));
+              utf8_json_string (b, keys[i], strlen (keys[i]), false);
             else
               buf_puts (b, keys[i]);
             buf_putc (b, ':');

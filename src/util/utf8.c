@@ -186,3 +186,53 @@ utf8_go_quote (struct buf *out, const char *s, size_t len)
     }
   buf_putc (out, '"');
 }
+
+void
+utf8_json_string (struct buf *b, const char *s, size_t n, bool jsonlog)
+{
+  static const char hex[] = "0123456789abcdef";
+  buf_putc (b, '"');
+  for (size_t i = 0; i < n;)
+    {
+      unsigned char c = (unsigned char) s[i];
+      if (c < 0x80)
+        {
+          i++;
+          bool html = c == '<' || c == '>' || c == '&';
+          if (c >= 0x20 && c != '"' && c != '\\' && !(jsonlog && html))
+            buf_putc (b, (char) c);
+          else if (c == '"' || c == '\\')
+            {
+              buf_putc (b, '\\');
+              buf_putc (b, (char) c);
+            }
+          else if (c == '\n')
+            buf_puts (b, "\\n");
+          else if (c == '\r')
+            buf_puts (b, "\\r");
+          else if (!jsonlog && c == '\t')
+            buf_puts (b, "\\t");
+          else if (!jsonlog && c == '\b')
+            buf_puts (b, "\\b");
+          else if (!jsonlog && c == '\f')
+            buf_puts (b, "\\f");
+          else
+            {
+              buf_puts (b, "\\u00");
+              buf_putc (b, hex[c >> 4]);
+              buf_putc (b, hex[c & 15]);
+            }
+          continue;
+        }
+      size_t w;
+      uint32_t r = utf8_decode (s + i, n - i, &w);
+      if (r == RUNE_ERROR && w == 1)
+        buf_puts (b, "\\ufffd");
+      else if (r == 0x2028 || r == 0x2029)
+        buf_printf (b, "\\u%04x", (unsigned) r);
+      else
+        buf_append (b, s + i, w);
+      i += w;
+    }
+  buf_putc (b, '"');
+}

@@ -26,3 +26,9 @@ size_t utf8_space_suffix (const char *s, size_t len);
 
 /* Appends Go's strconv.Quote(s) for the bytes s[0..len). */
 void utf8_go_quote (struct buf *out, const char *s, size_t len);
+
+/* A string as Go writes it in JSON, invalid UTF-8 as U+FFFD and U+2028/2029
+ * escaped: encoding/json without HTML escaping (`docker --format '{{json}}'`), or,
+ * with `jsonlog`, docker's json-file log writer (ffjson: < > & escaped, control
+ * characters but \n and \r as \u00XX). */
+void utf8_json_string (struct buf *b, const char *s, size_t n, bool jsonlog);
