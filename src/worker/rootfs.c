@@ -547,7 +547,7 @@ mount_resolved (const struct sandbox_mount *m, size_t i, int src, int target_fd,
       buf_free (&o);
       return;
     }
-  if (own_layer)
+  if (own_layer && S_ISREG (st.st_mode))
     {
       char copy[4300];
       scratch_path (sc, copy, sizeof copy, "f", i);
@@ -556,8 +556,10 @@ mount_resolved (const struct sandbox_mount *m, size_t i, int src, int target_fd,
         sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
       return;
     }
-  (void) target;
-  if (rootfs_bind (src, target_fd, m->readonly, true) < 0)
+  /* Anything else a rw bind names (a FIFO, a socket, a device) is bound
+   * read-only: opening it to copy could block the step forever, and writes must
+   * not reach the host. */
+  if (rootfs_bind (src, target_fd, m->readonly || own_layer, true) < 0)
     sandbox_die (status_fd, "bind on %s: %s", m->target, strerror (errno));
 }
 
