@@ -27,6 +27,8 @@ static const struct kiln_command commands[] = {
   {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
+  {"diff", "Show what a container changed in its filesystem", cmd_diff_usage, cmd_diff},
+  {"rename", "Rename a container", cmd_rename_usage, cmd_rename},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},

@@ -1001,3 +1001,9 @@ cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
     return cli_usage_error ("container-monitor", "expects a container ID");
   return container_monitor_main (ctx->root, argv[optind], notify);
 }
+
+int
+cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  return find_container (st, ref, out);
+}

@@ -28,6 +28,18 @@ struct walk
 };
 
 static bool
+dir_is_empty (int dirfd, const char *name)
+{
+  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  _cleanup_strv_ struct strv names = STRV_INIT;
+  bool empty = dir_sorted_names (fd, &names) == 0 && names.n == 0;
+  close (fd);
+  return empty;
+}
+
+static bool
 is_whiteout (const struct stat *st)
 {
   return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
@@ -65,8 +77,25 @@ in_lowers (const struct strv *lowers, const char *path)
   return false;
 }
 
+/* The mount points the sandbox makes in the root (docker keeps the same in its "-init"
+ * layer, which diff does not show): empty, they are not the container's changes. */
+static bool
+init_path (const char *path, const struct stat *st)
+{
+  static const char *const paths[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/etc/mtab",
+                                      "/.dockerenv", "/dev",            "/proc",         "/sys"};
+  if (st->st_size != 0 && !S_ISDIR (st->st_mode))
+    return false;
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+    if (strcmp (path, paths[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Walks one directory of the upper; *skipped counts the sandbox's own mount points met
+ * directly in it. */
 static int
-walk_dir (struct walk *w, int dirfd, struct buf *path, int depth, struct kiln_err *err)
+walk_dir (struct walk *w, int dirfd, struct buf *path, int depth, size_t *skipped, struct kiln_err *err)
 {
   if (depth > MAX_DEPTH)
     return kiln_err_set (err, ELOOP, "%s: too deep", buf_str (path));
@@ -80,6 +109,14 @@ walk_dir (struct walk *w, int dirfd, struct buf *path, int depth, struct kiln_er
       if (fstatat (dirfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue; /* gone meanwhile: a running container changes its files */
       buf_printf (path, "/%s", names.v[i]);
+      size_t line_at = w->lines ? w->lines->n : 0;
+      if (w->lines && init_path (buf_str (path), &st) && !(S_ISDIR (st.st_mode) && !dir_is_empty (dirfd, names.v[i])))
+        {
+          (*skipped)++;
+          path->len = base;
+          path->data[base] = 0;
+          continue;
+        }
       if (w->lines)
         {
           char kind = is_whiteout (&st) ? 'D' : in_lowers (w->lowers, buf_str (path)) ? 'C' : 'A';
@@ -92,10 +129,17 @@ walk_dir (struct walk *w, int dirfd, struct buf *path, int depth, struct kiln_er
           int sub = openat (dirfd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (sub >= 0)
             {
-              int r = walk_dir (w, sub, path, depth + 1, err);
+              size_t sub_skipped = 0;
+              int r = walk_dir (w, sub, path, depth + 1, &sub_skipped, err);
               close (sub);
               if (r < 0)
                 return -1;
+              /* a directory of the image that holds only the sandbox's mount points */
+              if (w->lines && sub_skipped && w->lines->n == line_at + 1 && w->lines->v[line_at][0] == 'C')
+                {
+                  free (w->lines->v[--w->lines->n]);
+                  w->lines->v[w->lines->n] = NULL;
+                }
             }
         }
       else if (!is_whiteout (&st))
@@ -129,7 +173,8 @@ walk_upper (const char *upper_dir, struct walk *w, struct kiln_err *err)
     return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s: %s", upper_dir, strerror (errno));
   _cleanup_buf_ struct buf path = BUF_INIT;
   buf_puts (&path, "");
-  int r = walk_dir (w, fd, &path, 0, err);
+  size_t skipped = 0;
+  int r = walk_dir (w, fd, &path, 0, &skipped, err);
   close (fd);
   free (w->seen);
   return r;
