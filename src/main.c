@@ -29,6 +29,8 @@ static const struct kiln_command commands[] = {
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
   {"diff", "Show what a container changed in its filesystem", cmd_diff_usage, cmd_diff},
   {"rename", "Rename a container", cmd_rename_usage, cmd_rename},
+  {"cp", "Copy files between a container and the host", cmd_cp_usage, cmd_cp},
+  {"export", "Write a container's filesystem as a tar", cmd_export_usage, cmd_export},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},

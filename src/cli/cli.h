@@ -83,6 +83,8 @@ DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
 DECLARE_COMMAND (diff);
 DECLARE_COMMAND (rename);
+DECLARE_COMMAND (cp);
+DECLARE_COMMAND (export);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
  * nothing was removed) unless a terminal answers yes. */
