@@ -115,7 +115,7 @@ copy_out (struct kiln_store *st, const char *ref, const char *src, const char *d
       char *base = strrchr (what, '/');
       const char *as = contents || strcmp (what, "/") == 0 ? "" : base ? base + 1 : what;
       struct archive *a = ctr_tar_writer (1, &err);
-      struct ctr_tar_opts o = {.as = as, .follow = follow};
+      struct ctr_tar_opts o = {.as = as, .follow = follow, .no_mounts = true};
       if (a == NULL || ctr_tar_tree (a, sfd, NULL, &o, &err) < 0)
         {
           if (a)
@@ -156,7 +156,7 @@ copy_out (struct kiln_store *st, const char *ref, const char *src, const char *d
   if (archive_mode)
     flags |= ARCHIVE_EXTRACT_OWNER;
   archive_write_disk_set_options (a, flags);
-  struct ctr_tar_opts o = {.as = name, .follow = follow};
+  struct ctr_tar_opts o = {.as = name, .follow = follow, .no_mounts = true};
   if (fchdir (dfd) < 0)
     rc = (kiln_err_set (&err, errno, "%s: %s", dir, strerror (errno)), cli_fail (&err));
   else if (ctr_tar_tree (a, sfd, NULL, &o, &err) < 0)

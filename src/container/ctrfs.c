@@ -219,6 +219,10 @@ put (struct tarw *t, int fd, const struct stat *st, const char *path, int depth,
     return kiln_err_set (t->err, ELOOP, "%s: too deep", path);
   if (*path)
     {
+      const char *base = strrchr (path, '/');
+      base = base ? base + 1 : path;
+      if (t->o->no_whiteouts && strncmp (base, ".wh.", 4) == 0)
+        return kiln_err_set (t->err, EINVAL, "%s: a name overlayfs keeps for itself (.wh.*) cannot be copied", path);
       struct archive_entry *e = archive_entry_new ();
       archive_entry_copy_stat (e, st);
       if (S_ISDIR (st->st_mode))
@@ -314,9 +318,6 @@ put (struct tarw *t, int fd, const struct stat *st, const char *path, int depth,
       struct stat cst;
       if (cfd < 0 || fstat (cfd, &cst) < 0)
         continue; /* gone meanwhile: a running container changes its files */
-      if (t->o->no_whiteouts && strncmp (names.v[i], ".wh.", 4) == 0)
-        return kiln_err_set (t->err, EINVAL, "%s%s%s: a name overlayfs keeps for itself (.wh.*) cannot be copied",
-                             path, *path ? "/" : "", names.v[i]);
       struct buf child = BUF_INIT;
       buf_printf (&child, "%s%s%s", path, *path ? "/" : "", names.v[i]);
       bool sub = !(t->o->no_mounts && is_mount_root (dfd, names.v[i]));

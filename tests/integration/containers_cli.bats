@@ -127,3 +127,123 @@ PY
   [ "$(names -a --filter name=^rn)" = "rn2 " ]
   kiln rm rn2
 }
+
+@test "cp out: files, directories, SRC/., into an existing directory, a tar on stdout, -L" {
+  cd "$TMP"
+  kiln run --name co1 busybox sh -c 'mkdir -p /d/sub; echo one > /d/sub/f; echo top > /d/t; ln -s /d/t /lnk'
+  kiln cp co1:/d/t t1
+  [ "$(cat t1)" = top ]
+  kiln cp co1:/d newdir                       # a directory becomes DEST
+  [ "$(cat newdir/sub/f)" = one ]
+  mkdir have
+  kiln cp co1:/d have                         # lands under its own name
+  [ "$(cat have/d/t)" = top ]
+  mkdir have2
+  kiln cp co1:/d/. have2                      # its contents
+  [ "$(cat have2/t)" = top ] && [ ! -e have2/d ]
+  kiln cp co1:/lnk l1                         # a symlink is copied as a link
+  [ "$(readlink l1)" = /d/t ]
+  kiln cp -L co1:/lnk l2                      # -L: what it points to, in the container
+  [ "$(cat l2)" = top ] && [ ! -L l2 ]
+  kiln cp co1:/d - > d.tar
+  [ "$(tar -tf d.tar | sort | tr '\n' ' ')" = "d/ d/sub/ d/sub/f d/t " ]
+  run kiln cp co1:/nosuch x
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: Could not find the file /nosuch in container co1" ]
+  run kiln cp co1:/d t1
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: cannot copy directory" ]
+  run kiln cp co1:/d/t/ x
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: not a directory" ]
+  run kiln cp nosuch:/x y
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: No such container: nosuch" ]
+  run kiln cp a b
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: must specify at least one container source" ]
+  kiln rm co1
+}
+
+@test "cp in: a file, a directory, SRC/., a tar on stdin; owners are root unless -a" {
+  cd "$TMP"
+  kiln run -d --name ci1 busybox sleep 600 >/dev/null
+  echo hello > f
+  mkdir d && echo in > d/a && chown 1234:1234 d/a
+  kiln cp f ci1:/tmp/
+  kiln cp d ci1:/tmp
+  kiln cp d ci1:/tmp/renamed
+  kiln cp d/. ci1:/root
+  kiln cp -a d ci1:/keep
+  tar -C d -cf - a | kiln cp - ci1:/home    # a tar: its entries in DEST, owners root
+  run kiln cp - ci1:/tmp/f < <(tar -C d -cf - a)
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: extraction point is not a directory" ]
+  kiln cp ci1:/ - > all.tar                  # what is mounted in it (proc, sys) is not walked
+  tar -tvf all.tar > list
+  grep -Eq ' 0/0 +6 .* tmp/f$' list
+  grep -Eq ' 0/0 +3 .* tmp/d/a$' list
+  grep -Eq ' 0/0 +3 .* tmp/renamed/a$' list
+  grep -Eq ' 0/0 +3 .* root/a$' list
+  grep -Eq ' 1234/1234 +3 .* keep/a$' list
+  grep -Eq ' 0/0 +3 .* home/a$' list
+  run kiln cp f ci1:/nosuchdir/x
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: Could not find the file /nosuchdir in container ci1" ]
+  # overlay's own names cannot be smuggled in: a .wh. file would delete a path
+  touch .wh.passwd
+  run kiln cp .wh.passwd ci1:/etc/
+  [ "$status" -eq 1 ]
+  [[ "$output" == *".wh.passwd: a name overlayfs keeps for itself"* ]]
+  kiln cp ci1:/etc/passwd - | tar -xO | grep -q ^root:
+  kiln rm -f ci1 >/dev/null
+}
+
+@test "cp: a symlink the container swapped in cannot lead to the host, running or stopped" {
+  cd "$TMP"
+  kiln run -d --name sym1 busybox sh -c 'ln -s / /esc; ln -s ../../../../../../.. /up; ln -s /root /rootlink; sleep 600' >/dev/null
+  until_true() { local n=$(($1 * 10)); shift; for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done; "$@"; }
+  until_true 5 kiln cp sym1:/rootlink - >/dev/null 2>&1
+  name=kiln-escape-$$-$RANDOM
+  for state in running stopped; do
+    # reading through the links reads the container's /etc/passwd, never the host's
+    kiln cp sym1:/esc/etc/passwd p
+    kiln cp sym1:/up/etc/passwd q
+    [ "$(head -1 p)" = "root:x:0:0:root:/root:/bin/sh" ]
+    cmp p q
+    refute cmp -s p /etc/passwd
+    # writing through them writes inside the container
+    echo "$state" > m
+    kiln cp m "sym1:/up/tmp/$name-$state"
+    kiln cp m "sym1:/rootlink/$name-$state"
+    [ ! -e "/tmp/$name-$state" ]
+    [ ! -e "/root/$name-$state" ]
+    [ "$(kiln cp "sym1:/tmp/$name-$state" - | tar -xO)" = "$state" ]
+    [ "$(kiln cp "sym1:/root/$name-$state" - | tar -xO)" = "$state" ]
+    kiln stop -t 0 sym1 >/dev/null
+  done
+  kiln rm sym1
+}
+
+@test "export: the container's filesystem as a tar, to stdout or -o, never to a terminal" {
+  cd "$TMP"
+  kiln run --name exp1 busybox sh -c 'echo mine > /mine; rm /bin/ls'
+  kiln export exp1 > e.tar
+  tar -tf e.tar > list
+  grep -qx mine list
+  grep -qx bin/sh list
+  refute grep -qx bin/ls list
+  [ "$(tar -xOf e.tar mine)" = mine ]
+  kiln export -o e2.tar exp1
+  cmp <(tar -tf e.tar) <(tar -tf e2.tar)
+  run kiln export -o /dev/null exp1
+  [ "$status" -ne 0 ]
+  [ -c /dev/null ]
+  # a running container: what is mounted in it (proc, sys, dev) is not walked
+  kiln run -d --name exp2 busybox sleep 600 >/dev/null
+  sleep 0.5
+  kiln export exp2 > r.tar
+  grep -qx proc/ <(tar -tf r.tar)
+  refute grep -q '^proc/.' <(tar -tf r.tar)
+  kiln rm -f exp1 exp2 >/dev/null
+}
