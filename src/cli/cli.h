@@ -85,6 +85,7 @@ DECLARE_COMMAND (diff);
 DECLARE_COMMAND (rename);
 DECLARE_COMMAND (cp);
 DECLARE_COMMAND (export);
+DECLARE_COMMAND (commit);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
  * nothing was removed) unless a terminal answers yes. */

@@ -1,12 +1,14 @@
-/* cli/cmd_changes.c — what a container changed and what it is called: diff, rename. */
+/* cli/cmd_changes.c — what a container changed and what it is called: diff, commit, rename. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "container/changes.h"
+#include "container/commit.h"
 #include "container/config.h"
 #include "container/names.h"
+#include "image/ref.h"
 #include "store/containers.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -92,6 +94,70 @@ cmd_rename (struct kiln_ctx *ctx, int argc, char **argv)
       kiln_err_clear (&err);
       rc = EXIT_FAIL;
     }
+  container_rec_clear (&rec);
+  return rc;
+}
+
+const char cmd_commit_usage[]
+    = "Usage: kiln commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n"
+      "\n"
+      "Makes an image of a container: its image's layers and one more with what the\n"
+      "container changed, its config as the image's.  Prints the new image's id.\n"
+      "\n"
+      "  -a, --author TEXT    the image's author\n"
+      "  -c, --change INSTR   a Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE,\n"
+      "                       LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, HEALTHCHECK, ONBUILD)\n"
+      "  -m, --message TEXT   the history entry's comment\n"
+      "  -p, --pause          (accepted: kiln reads a running container as it is)\n";
+
+int
+cmd_commit (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"author", required_argument, NULL, 'a'},
+                                       {"change", required_argument, NULL, 'c'},
+                                       {"message", required_argument, NULL, 'm'},
+                                       {"pause", optional_argument, NULL, 'p'},
+                                       {0}};
+  _cleanup_strv_ struct strv changes = STRV_INIT;
+  struct commit_opts co = {.changes = &changes};
+  int c;
+  while ((c = getopt_long (argc, argv, "a:c:m:p", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a': co.author = optarg; break;
+      case 'c': strv_push (&changes, optarg); break;
+      case 'm': co.message = optarg; break;
+      case 'p': break;
+      default: return cli_usage_error ("commit", "unknown option");
+      }
+  if (optind + 1 != argc && optind + 2 != argc)
+    return cli_usage_error ("commit", "requires at least 1 and at most 2 arguments");
+  struct kiln_err err = {0};
+  _cleanup_free_ char *tag = NULL;
+  if (optind + 2 == argc)
+    {
+      struct image_ref r;
+      if (ref_parse (argv[optind + 1], true, &r, &err) < 0)
+        return cli_fail (&err);
+      bool digest = r.digest != NULL;
+      tag = ref_string (&r);
+      ref_clear (&r);
+      if (digest)
+        return fprintf (stderr, "Error: invalid reference format: a tag cannot hold a digest\n"), EXIT_FAIL;
+      co.tag = tag;
+    }
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct container_rec rec;
+  if (cli_find_container (st, argv[optind], &rec) < 0)
+    return EXIT_FAIL;
+  struct digest id;
+  int rc = EXIT_OK;
+  if (container_commit (st, rec.id, rec.image, &co, &id, &err) < 0)
+    rc = cli_fail (&err);
+  else
+    printf ("%s\n", id.str);
   container_rec_clear (&rec);
   return rc;
 }

@@ -112,8 +112,8 @@ snapshot_from_tar (struct kiln_store *st, int fd, struct digest *diff_id, uint64
   return snapshot_commit (&sn, diff_id, *size, err);
 }
 
-static int
-apply_changes (json_t *cfg, const struct strv *changes, struct kiln_err *err)
+int
+config_apply_changes (json_t *cfg, const struct strv *changes, const char *cmd, struct kiln_err *err)
 {
   for (size_t i = 0; changes && i < changes->n; i++)
     {
@@ -129,8 +129,8 @@ apply_changes (json_t *cfg, const struct strv *changes, struct kiln_err *err)
             r = -1;
           else if (ex->kind == I_RUN || ex->kind == I_COPY || ex->kind == I_ADD || ex->kind == I_FROM
                    || ex->kind == I_ARG)
-            r = kiln_err_set (err, KILN_EUSAGE, "--change \"%s\": %s cannot be used with import", changes->v[i],
-                              inst_kind_name (ex->kind));
+            r = kiln_err_set (err, KILN_EUSAGE, "--change \"%s\": %s cannot be used with %s", changes->v[i],
+                              inst_kind_name (ex->kind), cmd);
           else
             r = config_apply (cfg, ex, err);
           inst_free (ex);
@@ -150,7 +150,7 @@ image_import (struct kiln_store *st, const struct import_opts *o, struct digest 
     return -1;
   int64_t now = store_now ();
   json_t *cfg = config_new (o->platform, now);
-  if (apply_changes (cfg, o->changes, err) < 0)
+  if (config_apply_changes (cfg, o->changes, "import", err) < 0)
     {
       json_decref (cfg);
       return -1;

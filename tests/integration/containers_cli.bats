@@ -247,3 +247,25 @@ PY
   refute grep -q '^proc/.' <(tar -tf r.tar)
   kiln rm -f exp1 exp2 >/dev/null
 }
+
+@test "commit: the container's changes become a layer on its image, its config the image's" {
+  kiln run --name cm1 -e FOO=bar busybox sh -c 'echo data > /data; rm /bin/ls'
+  run kiln commit -m "my message" -a "A. Author" -c 'CMD ["cat","/data"]' -c 'LABEL stage=two' cm1 committed:v1
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
+  [ "$(kiln run --rm committed:v1)" = data ]
+  run kiln run --rm committed:v1 sh -c 'ls /bin/ls 2>&1; echo $FOO'
+  [ "${lines[0]}" = "ls: /bin/ls: No such file or directory" ]   # the deletion is a whiteout in the layer
+  [ "${lines[1]}" = bar ]                                          # the container's Env is the image's
+  [ "$(kiln inspect -f '{{.Author}} {{.Comment}} {{index .Config.Labels "stage"}}' committed:v1)" = "A. Author my message two" ]
+  run kiln history committed:v1
+  [[ "${lines[1]}" == *"sh -c 'echo data > /data; rm /bin/ls'"*"my message" ]]
+  run kiln commit -c 'RUN true' cm1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'--change "RUN true": RUN cannot be used with commit'* ]]
+  run kiln commit nosuch
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: No such container: nosuch" ]
+  kiln rm cm1
+  kiln rmi committed:v1 >/dev/null
+}
