@@ -16,6 +16,7 @@
 #include "container/config.h"
 #include "container/inspect.h"
 #include "container/logs.h"
+#include "container/logtime.h"
 #include "container/monitor.h"
 #include "container/names.h"
 #include "container/state.h"
@@ -743,13 +744,16 @@ cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- logs ---------- */
 
-const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] CONTAINER\n"
+const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] CONTAINER\n"
                               "\n"
                               "Prints a container's output: its stdout to stdout, its stderr to stderr.\n"
                               "\n"
                               "  -f, --follow       go on printing until the container exits\n"
                               "  -n, --tail N|all   only the last N lines\n"
-                              "  -t, --timestamps   each line after the time it was written\n";
+                              "  -t, --timestamps   each line after the time it was written\n"
+                              "      --since T      only lines written since T: 10m, 2026-12-01T13:04:00Z, 1764594240\n"
+                              "      --until T      only lines written before T (same forms)\n"
+                              "      --details      each line after the attributes it was logged with\n";
 
 int
 cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
@@ -757,8 +761,12 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
                                        {"tail", required_argument, NULL, 'n'},
                                        {"timestamps", no_argument, NULL, 't'},
+                                       {"since", required_argument, NULL, 'S'},
+                                       {"until", required_argument, NULL, 'U'},
+                                       {"details", no_argument, NULL, 'D'},
                                        {0}};
   struct logs_opts lo = {.tail = -1, .follow_fd = -1};
+  struct kiln_err terr = {0};
   bool follow = false;
   int c;
   while ((c = getopt_long (argc, argv, "fn:t", opts, NULL)) != -1)
@@ -766,6 +774,16 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
       {
       case 'f': follow = true; break;
       case 't': lo.timestamps = true; break;
+      case 'D': lo.details = true; break;
+      case 'S':
+      case 'U':
+        if (log_time_parse (optarg, container_now (), c == 'S' ? &lo.since : &lo.until, &terr) < 0)
+          {
+            fprintf (stderr, "Error: invalid value for \"%s\": %s\n", c == 'S' ? "since" : "until", terr.msg);
+            kiln_err_clear (&terr);
+            return EXIT_FAIL;
+          }
+        break;
       case 'n':
         {
           char *end;

@@ -105,6 +105,21 @@ log_entry_parse (const char *line, size_t len, struct log_entry *e)
   memcpy (e->log, json_string_value (log), e->len + 1);
   e->stream = strcmp (stream, "stderr") == 0 ? LOG_STDERR : LOG_STDOUT;
   e->time = xstrdup (t);
+  _cleanup_strv_ struct strv kv = STRV_INIT;
+  const char *k;
+  json_t *v;
+  json_object_foreach (json_object_get (j, "attrs"), k, v)
+  {
+    struct buf b = BUF_INIT;
+    buf_printf (&b, "%s=%s", k, json_string_value (v) ? json_string_value (v) : "");
+    strv_push_owned (&kv, buf_steal (&b));
+  }
+  strv_sort (&kv);
+  struct buf a = BUF_INIT;
+  buf_puts (&a, "");
+  for (size_t i = 0; i < kv.n; i++)
+    buf_printf (&a, "%s%s", i ? "," : "", kv.v[i]);
+  e->attrs = buf_steal (&a);
   json_decref (j);
   return 0;
 }
@@ -114,17 +129,22 @@ log_entry_clear (struct log_entry *e)
 {
   free (e->log);
   free (e->time);
+  free (e->attrs);
   memset (e, 0, sizeof *e);
 }
 
 /* Prints the whole lines of `data` (the rest stays for the next call); skips the
- * first `*skip` entries. Returns the bytes consumed. */
+ * first `*skip` entries; sets *ended at an entry past --until. Returns the bytes
+ * consumed. */
 static size_t
-print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o, FILE *out, FILE *errout)
+print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o, FILE *out, FILE *errout,
+             bool *ended)
 {
   size_t done = 0;
   for (;;)
     {
+      if (*ended)
+        return len;
       const char *nl = memchr (data + done, '\n', len - done);
       if (nl == NULL)
         return done;
@@ -132,20 +152,24 @@ print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o
       struct log_entry e;
       if (log_entry_parse (data + done, n, &e) == 0)
         {
+          int64_t ns = parse_rfc3339_nano (e.time);
           if (*skip > 0)
             (*skip)--;
-          else
+          else if (o->until > 0 && ns > o->until)
+            *ended = true;
+          else if (o->since <= 0 || ns >= o->since)
             {
               FILE *to = e.stream == LOG_STDERR ? errout : out;
               if (o->timestamps)
                 {
                   /* docker's -t: RFC 3339 with all nine digits. */
-                  int64_t ns = parse_rfc3339_nano (e.time);
                   char secs[32];
                   format_rfc3339 (ns / 1000000000, secs);
                   secs[strlen (secs) - 1] = '\0';
                   fprintf (to, "%s.%09ldZ ", secs, (long) (ns % 1000000000));
                 }
+              if (o->details)
+                fprintf (to, "%s ", e.attrs);
               fwrite (e.log, 1, e.len, to);
             }
           log_entry_clear (&e);
@@ -156,7 +180,7 @@ print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o
 
 /* Reads what `fd` has from its position to its end into `pending` and prints it. */
 static void
-drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE *out, FILE *errout)
+drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE *out, FILE *errout, bool *ended)
 {
   char chunk[65536];
   ssize_t got;
@@ -165,7 +189,7 @@ drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE 
       if (got < 0)
         continue;
       buf_append (pending, chunk, (size_t) got);
-      size_t used = print_lines (pending->data, pending->len, skip, o, out, errout);
+      size_t used = print_lines (pending->data, pending->len, skip, o, out, errout, ended);
       memmove (pending->data, pending->data + used, pending->len - used);
       pending->len -= used;
       pending->data[pending->len] = '\0';
@@ -214,8 +238,9 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
     }
   _cleanup_buf_ struct buf pending = BUF_INIT;
   buf_puts (&pending, "");
-  drain (fd, &pending, &skip, o, out, errout);
-  if (o->follow_fd < 0)
+  bool ended = false;
+  drain (fd, &pending, &skip, o, out, errout, &ended);
+  if (o->follow_fd < 0 || ended)
     return 0;
   for (;;)
     {
@@ -232,8 +257,8 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
           while (read (ino, ev, sizeof ev) > 0)
             ;
         }
-      drain (fd, &pending, &skip, o, out, errout);
-      if (p[1].revents)
+      drain (fd, &pending, &skip, o, out, errout, &ended);
+      if (p[1].revents || ended)
         return 0; /* the monitor is gone: it wrote everything before it went */
     }
 }

@@ -41,6 +41,7 @@ struct log_entry
   size_t len;
   int stream;
   char *time;   /* as written */
+  char *attrs;  /* docker's "attrs" as --details prints them ("k=v,k2=v2", sorted); "" */
 };
 
 /* Parses one line of the file; -1 if it is not an entry. */
@@ -54,6 +55,11 @@ struct logs_opts
   long long from;   /* the byte offset to start at (a start's output: the size before it) */
   int follow_fd;    /* >= 0: after the end, follow the file until this descriptor is
                        readable (a pidfd of the container's monitor); inotify, no polling */
+  int64_t since;    /* ns: only entries written at or after it; 0: all */
+  int64_t until;    /* ns: only entries written at or before it (a later one ends the
+                       output, following too); 0: no end */
+  bool details;     /* docker's --details: each line after its attributes ("k=v,k2=v2 ",
+                       a lone space when it has none) */
 };
 
 /* Prints the log at `path`: stdout entries to `out`, stderr entries to `errout`. */

@@ -269,3 +269,31 @@ PY
   kiln rm cm1
   kiln rmi committed:v1 >/dev/null
 }
+
+@test "logs --since/--until take docker's times; --details puts the attributes first" {
+  kiln run --name lg1 busybox sh -c 'echo one; echo err >&2'
+  id=$(kiln ps -aq --no-trunc --filter name=lg1)
+  log=$KILN_ROOT/containers/$id/$id-json.log
+  # the entries get known times: one a minute ago, err now
+  python3 - "$log" <<'PY'
+import json, sys, time
+lines = [json.loads(l) for l in open(sys.argv[1])]
+now = time.time()
+for e in lines:
+    t = now - 60 if e["log"] == "one\n" else now
+    e["time"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int((t % 1) * 1e9)
+open(sys.argv[1], "w").write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in lines))
+PY
+  [ "$(kiln logs --since 30s lg1 2>&1)" = err ]
+  [ "$(kiln logs --since 2m lg1 2>&1 | sort | tr '\n' ' ')" = "err one " ]
+  [ "$(kiln logs --until 30s lg1 2>&1)" = one ]
+  [ "$(kiln logs --since "$(date -u -d '-30 seconds' +%Y-%m-%dT%H:%M:%SZ)" lg1 2>&1)" = err ]
+  [ "$(kiln logs --until "$(date -u -d '-30 seconds' +%s)" lg1 2>&1)" = one ]
+  [ "$(kiln logs --since 1m30s --until 30s lg1 2>&1)" = one ]
+  run kiln logs --since yesterday lg1
+  [ "$status" -eq 1 ]
+  [ "$output" = 'Error: invalid value for "since": failed to parse value as time or duration: "yesterday"' ]
+  # --details: no attributes, so a lone space before each line (docker's)
+  [ "$(kiln logs --details --until 30s lg1)" = " one" ]
+  kiln rm lg1
+}
