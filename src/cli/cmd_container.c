@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "container/config.h"
 #include "container/inspect.h"
+#include "container/logopts.h"
 #include "container/logs.h"
 #include "container/logtime.h"
 #include "container/monitor.h"
@@ -114,7 +115,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
   "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
-  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"         \
+  "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n"
 
 const char cmd_run_usage[]
     = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -189,6 +191,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"log-opt", required_argument, NULL, 'O'},
     {0}};
   struct kiln_err err = {0};
   int c;
@@ -238,6 +241,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_usage_error (cmd, "invalid --stop-signal \"%s\"", optarg), -1;
         o->stop_signal = optarg;
         break;
+      case 'O': strv_push (&o->log_opts, optarg); break;
       case 'd':
         if (!run)
           return cli_usage_error (cmd, "unknown option"), -1;
@@ -247,6 +251,8 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expects an IMAGE"), -1;
+  if (log_opts_check (&o->log_opts, &err) < 0)
+    return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
   o->image_ref = argv[optind];
   for (int i = optind + 1; i < argc; i++)
     strv_push (&o->cmd, argv[i]);

@@ -297,3 +297,52 @@ PY
   [ "$(kiln logs --details --until 30s lg1)" = " one" ]
   kiln rm lg1
 }
+
+@test "--log-opt max-size/max-file rotate the json-file log with docker's names; logs reads across them" {
+  kiln run --name rot1 --log-opt max-size=1k --log-opt max-file=3 busybox \
+    sh -c 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done'
+  id=$(kiln ps -aq --no-trunc --filter name=rot1)
+  d=$KILN_ROOT/containers/$id
+  [ -f "$d/$id-json.log" ] && [ -f "$d/$id-json.log.1" ] && [ -f "$d/$id-json.log.2" ]
+  [ ! -e "$d/$id-json.log.3" ]
+  for f in "$d/$id-json.log"*; do [ "$(stat -c %s "$f")" -le 1024 ]; done
+  # what is kept, in order, without a gap: the newest lines
+  run kiln logs rot1
+  first=${lines[0]#line}
+  [ "${lines[-1]}" = line99 ]
+  [ "${#lines[@]}" -eq $((100 - first)) ]
+  for i in "${!lines[@]}"; do [ "${lines[$i]}" = "line$((first + i))" ]; done
+  [ "$(kiln logs --tail 2 rot1 | tr '\n' ' ')" = "line98 line99 " ]
+  [ "$(kiln inspect -f '{{index .HostConfig.LogConfig.Config "max-size"}} {{.HostConfig.LogConfig.Type}}' rot1)" = "1k json-file" ]
+  # max-file=1: the log is emptied when full, never renamed
+  kiln run --name rot2 --log-opt max-size=1k busybox sh -c 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done'
+  id2=$(kiln ps -aq --no-trunc --filter name=rot2)
+  [ ! -e "$KILN_ROOT/containers/$id2/$id2-json.log.1" ]
+  [ "$(kiln logs rot2 | tail -1)" = line99 ]
+  kiln rm rot1 rot2
+}
+
+@test "logs -f follows the log through its rotations" {
+  kiln run -d --name rot3 --log-opt max-size=2k --log-opt max-file=50 busybox \
+    sh -c 'sleep 0.5; i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); [ $((i % 20)) -eq 0 ] && sleep 0.05; done' >/dev/null
+  run timeout 30 "$KILN" logs -f rot3
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 300 ]
+  for i in "${!lines[@]}"; do [ "${lines[$i]}" = "line$i" ]; done
+  id=$(kiln ps -aq --no-trunc --filter name=rot3)
+  [ -e "$KILN_ROOT/containers/$id/$id-json.log.3" ]
+  kiln rm rot3
+}
+
+@test "--log-opt: bad options get docker's messages and make no container" {
+  before=$(kiln ps -aq | wc -l)
+  run kiln run --log-opt max-file=0 busybox true
+  [ "$output" = "kiln: max-file cannot be less than 1" ]
+  run kiln run --log-opt colour=red busybox true
+  [ "$output" = "kiln: unknown log opt 'colour' for json-file log driver" ]
+  run kiln run --log-opt max-size=1x busybox true
+  [ "$output" = "kiln: invalid size: '1x'" ]
+  run kiln create --log-opt max-size busybox true
+  [ "$output" = "kiln: invalid log opt 'max-size': expected key=value" ]
+  [ "$(kiln ps -aq | wc -l)" -eq "$before" ]
+}
