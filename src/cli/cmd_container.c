@@ -972,7 +972,7 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]\n";
+      "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -990,6 +990,9 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage},
+    {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},
+    {"export", cmd_export, cmd_export_usage}, {"commit", cmd_commit, cmd_commit_usage},
+    {"rename", cmd_rename, cmd_rename_usage},
   };
   if (argc < 2)
     return cli_usage_error ("container", "expects a command (ls, create, start, stop, kill, rm, wait, logs, "
