@@ -93,7 +93,7 @@ parse_rfc3339ish (const char *s, int64_t *out)
       tm.tm_isdst = -1;
       t = mktime (&tm); /* no zone: local time, as docker's ParseInLocation */
     }
-  if (*p)
+  if (*p || t < -9000000000LL || t > 9000000000LL) /* what ns since the epoch can hold */
     return -1;
   *out = (int64_t) t * 1000000000 + frac;
   return 0;
@@ -142,11 +142,8 @@ log_time_parse (const char *value, int64_t now_ns, int64_t *out_ns, struct kiln_
       if (*d == '-' || *d == '+')
         sign = *d++ == '-' ? -1 : 1;
       int64_t ns = parse_go_duration (d);
-      if (ns >= 0 && *d)
-        {
-          *out_ns = now_ns - sign * ns;
-          return 0;
-        }
+      if (ns >= 0 && *d && !__builtin_sub_overflow (now_ns, sign * ns, out_ns))
+        return 0;
     }
   if (parse_rfc3339ish (value, out_ns) == 0 || parse_unix (value, out_ns) == 0)
     return 0;
