@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -183,6 +184,16 @@ out:
 
 /* ---------- in: SRC → CONTAINER:DEST */
 
+static bool
+readonly_rootfs (struct kiln_store *st, const char *id)
+{
+  _cleanup_free_ char *p = container_path (st->root, id, "config.json");
+  json_t *cfg = json_load_file (p, 0, NULL);
+  bool ro = json_is_true (json_object_get (json_object_get (cfg, "HostConfig"), "ReadonlyRootfs"));
+  json_decref (cfg);
+  return ro;
+}
+
 struct producer
 {
   int out;              /* the pipe's write end */
@@ -237,6 +248,13 @@ copy_in (struct kiln_store *st, const char *src, const char *ref, const char *ds
   struct container_rec rec;
   if (cli_find_container (st, ref, &rec) < 0)
     return EXIT_FAIL;
+  if (readonly_rootfs (st, rec.id))
+    {
+      /* docker's check; what is mounted rw in it (volumes) is not told apart yet */
+      fprintf (stderr, "Error: container rootfs is marked read-only\n");
+      container_rec_clear (&rec);
+      return EXIT_FAIL;
+    }
   struct ctr_root root;
   if (ctr_root_open (st, rec.id, &root, &err) < 0)
     {

@@ -239,7 +239,13 @@ ERROR_CASES = {
     "docker wait shp-exit": ["wait", "shp-exit"],
     "docker ps -a --filter status=exited --filter name=shp --format {{.Names}} {{.Status}}":
         ["ps", "-a", "--filter", "status=exited", "--filter", "name=shp", "--format", "{{.Names}} {{.Status}}"],
+    "docker inspect --format {{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
+    "{{.HostConfig.RestartPolicy.Name}} shp-exit shp-web":
+        ["inspect", "--format", "{{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
+         "{{.HostConfig.RestartPolicy.Name}}", "shp-exit", "shp-run"],
 }
+# compared elsewhere (compare_logs: the order of two streams is a race)
+ELSEWHERE = {"docker logs --tail 1 shp-exit"}
 # the corpus's names → this run's
 RENAMES = [("shp-web", "shp-run")]
 
@@ -248,6 +254,9 @@ def compare_errors(ids):
     for cmd, out, code in corpus_errors():
         args = ERROR_CASES.get(cmd)
         if args is None:
+            if cmd not in ELSEWHERE:
+                # a case of a feature kiln does not have yet: the allow-list says which
+                differ(f"error-case:{cmd}", "not run: kiln has no equivalent yet")
             continue
         p = kiln(*args, check=False)
         got = normalise((p.stdout + p.stderr).strip(), ids)

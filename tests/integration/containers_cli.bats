@@ -197,6 +197,12 @@ PY
   [[ "$output" == *".wh.passwd: a name overlayfs keeps for itself"* ]]
   kiln cp ci1:/etc/passwd - | tar -xO | grep -q ^root:
   kiln rm -f ci1 >/dev/null
+  kiln create --name ro1 --read-only busybox true >/dev/null
+  run kiln cp f ro1:/tmp/
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error: container rootfs is marked read-only" ]
+  kiln cp ro1:/etc/passwd - >/dev/null                     # reading is fine
+  kiln rm ro1
 }
 
 @test "cp: a symlink the container swapped in cannot lead to the host, running or stopped" {
