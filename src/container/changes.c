@@ -79,15 +79,17 @@ in_lowers (const struct strv *lowers, const char *path)
 
 /* The mount points the sandbox makes in the root (docker keeps the same in its "-init"
  * layer, which diff does not show): empty, they are not the container's changes. */
+const char *const container_init_paths[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname", "etc/mtab",
+                                             ".dockerenv", "dev",            "proc",         "sys",
+                                             NULL};
+
 static bool
 init_path (const char *path, const struct stat *st)
 {
-  static const char *const paths[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/etc/mtab",
-                                      "/.dockerenv", "/dev",            "/proc",         "/sys"};
   if (st->st_size != 0 && !S_ISDIR (st->st_mode))
     return false;
-  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-    if (strcmp (path, paths[i]) == 0)
+  for (size_t i = 0; container_init_paths[i]; i++)
+    if (strcmp (path + 1, container_init_paths[i]) == 0)
       return true;
   return false;
 }

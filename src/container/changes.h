@@ -11,6 +11,11 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+/* The mount points the sandbox makes in a container's root ("etc/hosts", ...;
+ * NULL-terminated): empty, they are not the container's changes (docker keeps them in
+ * its "-init" layer), for diff and commit. */
+extern const char *const container_init_paths[];
+
 /* docker's ChangesSize of the upper `upper_dir` (an absolute path): the sizes (lstat) of
  * everything but directories, a hard-linked inode once.  A missing directory is 0. */
 int container_rw_size (const char *upper_dir, uint64_t *size, struct kiln_err *err);

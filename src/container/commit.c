@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container/changes.h"
 #include "container/commit.h"
 #include "container/config.h"
 #include "container/names.h"
@@ -12,6 +13,7 @@
 #include "image/image.h"
 #include "image/import.h"
 #include "store/containers.h"
+#include "store/layer.h"
 #include "util/cleanup.h"
 
 /* The image config's keys docker takes from the container's Config. */
@@ -31,7 +33,10 @@ upper_layer (struct kiln_store *st, const char *id, struct digest *diff_id, uint
     return kiln_err_set (err, errno, "%s: %s", upper, strerror (errno));
   if (store_lock_shared (st, err) < 0)
     return -1;
-  return snapshot_from_dir (st, ufd, diff_id, size, err);
+  /* the sandbox's mount points are not the container's: docker's commit leaves its
+   * "-init" layer out too */
+  struct layer_write_opts lo = {.clamp_mtime = -1, .skip_empty = container_init_paths};
+  return snapshot_from_dir_opts (st, ufd, &lo, diff_id, size, err);
 }
 
 int

@@ -21,6 +21,7 @@ struct pipe_writer
 {
   int dirfd;
   int out_fd;
+  const struct layer_write_opts *opts; /* NULL: mtimes kept, nothing skipped */
   struct digest diff_id;
   uint64_t size;
   struct kiln_err err;
@@ -37,15 +38,22 @@ static void *
 produce (void *arg)
 {
   struct pipe_writer *pw = arg;
-  struct layer_write_opts o = {.clamp_mtime = -1};
+  struct layer_write_opts dflt = {.clamp_mtime = -1};
   struct layer_sink sink = {write_fd, &pw->out_fd};
-  pw->ret = layer_write_tar (pw->dirfd, &o, &sink, &pw->diff_id, &pw->size, &pw->err);
+  pw->ret = layer_write_tar (pw->dirfd, pw->opts ? pw->opts : &dflt, &sink, &pw->diff_id, &pw->size, &pw->err);
   close (pw->out_fd);
   return NULL;
 }
 
 int
 snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uint64_t *size, struct kiln_err *err)
+{
+  return snapshot_from_dir_opts (st, dirfd, NULL, diff_id, size, err);
+}
+
+int
+snapshot_from_dir_opts (struct kiln_store *st, int dirfd, const struct layer_write_opts *o, struct digest *diff_id,
+                        uint64_t *size, struct kiln_err *err)
 {
   struct snapshot_new sn;
   if (snapshot_begin (st, &sn, err) < 0)
@@ -57,7 +65,7 @@ snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uin
       return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
     }
   /* One pass: the tree's tar is produced by a thread and applied as it comes. */
-  struct pipe_writer pw = {.dirfd = dirfd, .out_fd = p[1]};
+  struct pipe_writer pw = {.dirfd = dirfd, .out_fd = p[1], .opts = o};
   pthread_t t;
   if (pthread_create (&t, NULL, produce, &pw) != 0)
     {

@@ -27,3 +27,7 @@ int config_apply_changes (json_t *cfg, const struct strv *changes, const char *c
  * into the snapshot). Returns the layer's diff_id and tar size. */
 int snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uint64_t *size,
                        struct kiln_err *err);
+/* The same, the tree written with `o` (store/layer.h). */
+struct layer_write_opts;
+int snapshot_from_dir_opts (struct kiln_store *st, int dirfd, const struct layer_write_opts *o, struct digest *diff_id,
+                            uint64_t *size, struct kiln_err *err);
