@@ -266,6 +266,14 @@ PY
   [ "$(kiln inspect -f '{{.Author}} {{.Comment}} {{index .Config.Labels "stage"}}' committed:v1)" = "A. Author my message two" ]
   run kiln history committed:v1
   [[ "${lines[1]}" == *"sh -c 'echo data > /data; rm /bin/ls'"*"my message" ]]
+  # the new layer holds the changes, not the sandbox's mount points (docker's init layer)
+  kiln save -o "$TMP/c.tar" committed:v1
+  mkdir "$TMP/c" && tar -C "$TMP/c" -xf "$TMP/c.tar"
+  last=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["Layers"][-1])' "$TMP/c/manifest.json")
+  tar -tf "$TMP/c/$last" > "$TMP/layer"
+  grep -qx data "$TMP/layer"
+  grep -qx bin/.wh.ls "$TMP/layer"
+  refute grep -q -e '^etc/hosts$' -e '^etc/resolv.conf$' "$TMP/layer"
   run kiln commit -c 'RUN true' cm1
   [ "$status" -ne 0 ]
   [[ "$output" == *'--change "RUN true": RUN cannot be used with commit'* ]]
