@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,32 @@
 #define MAX_DEPTH 512
 
 /* ---------- the root */
+
+/* Removes the overlay work dirs (cp-work.PID) of cp or export runs that were killed:
+ * called under containers.lock, so none of them is in use by a live run of this store. */
+static void
+sweep_work_dirs (const char *dir)
+{
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return;
+  _cleanup_strv_ struct strv names = STRV_INIT;
+  if (dir_sorted_names (dfd, &names) == 0)
+    for (size_t i = 0; i < names.n; i++)
+      {
+        char *end;
+        if (strncmp (names.v[i], "cp-work.", 8) != 0)
+          continue;
+        long pid = strtol (names.v[i] + 8, &end, 10);
+        if (*end || pid <= 0 || (kill ((pid_t) pid, 0) < 0 && errno == ESRCH))
+          {
+            struct kiln_err ignored = {0};
+            store_remove_tree (dfd, names.v[i], &ignored);
+            kiln_err_clear (&ignored);
+          }
+      }
+  close (dfd);
+}
 
 /* A stopped container's overlay, in a mount namespace of this process's own. */
 static int
@@ -49,6 +76,10 @@ mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct
     return -1;
   _cleanup_free_ char *upper = container_path (st->root, id, "upper");
   _cleanup_free_ char *merged = container_path (st->root, id, "merged");
+  {
+    _cleanup_free_ char *cdir = container_path (st->root, id, NULL);
+    sweep_work_dirs (cdir);
+  }
   struct buf w = BUF_INIT;
   buf_printf (&w, "%s/containers/%s/cp-work.%d", st->root, id, (int) getpid ());
   r->work = buf_steal (&w);
