@@ -186,7 +186,7 @@ descends (struct kiln_store *st, const json_t *ancestors, json_t *chains, const 
 
 /* before=C / since=C: C's creation time; 0 when C is unknown (said on stderr). */
 static int
-resolve_bound (const struct container_rec *recs, size_t n, const json_t *values, bool before, int64_t *bound)
+resolve_bound (const struct container_rec *recs, size_t n, const json_t *values, int64_t *bound)
 {
   size_t i;
   json_t *v;
@@ -202,7 +202,6 @@ resolve_bound (const struct container_rec *recs, size_t n, const json_t *values,
     /* docker walks the values in turn: the last one wins */
     *bound = recs[at].created;
   }
-  (void) before;
   return 0;
 }
 
@@ -310,8 +309,8 @@ cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
       goto out;
     }
-  if (resolve_bound (recs, n, psfilter_values (&o.filter, "before"), true, &o.filter.before) < 0
-      || resolve_bound (recs, n, psfilter_values (&o.filter, "since"), false, &o.filter.since) < 0)
+  if (resolve_bound (recs, n, psfilter_values (&o.filter, "before"), &o.filter.before) < 0
+      || resolve_bound (recs, n, psfilter_values (&o.filter, "since"), &o.filter.since) < 0)
     {
       rc = EXIT_FAIL;
       goto out;
