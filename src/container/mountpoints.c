@@ -85,7 +85,7 @@ add_point (json_t *points, json_t *seen, const struct mount_spec *m, json_t *p, 
   if (json_object_get (seen, m->target))
     {
       json_decref (p);
-      return kiln_err_set (err, KILN_EUSAGE, "Duplicate mount point: %s", m->target);
+      return kiln_err_set (err, KILN_EINVAL, "Duplicate mount point: %s", m->target);
     }
   json_object_set_new (seen, m->target, json_true ());
   json_array_append_new (points, p);
@@ -207,7 +207,7 @@ mounts_prepare (struct kiln_store *st, json_t *config, struct strv *used, struct
         const char *src = json_string_value (json_object_get (p, "Source"));
         struct stat sb;
         if (src == NULL || stat (src, &sb) < 0)
-          return kiln_err_set (err, KILN_EUSAGE,
+          return kiln_err_set (err, KILN_EINVAL,
                                "invalid mount config for type \"bind\": bind source path does not exist: %s",
                                src ? src : "");
       }

@@ -42,7 +42,7 @@ volume_name_valid (const char *name)
 int
 volume_name_error (const char *name, struct kiln_err *err)
 {
-  return kiln_err_set (err, KILN_EUSAGE,
+  return kiln_err_set (err, KILN_EINVAL,
                        "\"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" "
                        "are allowed. If you intended to pass a host directory, use absolute path",
                        name);
@@ -168,9 +168,9 @@ static int
 target_error (const char *prefix, enum mount_type t, const char *target, const char *problem, struct kiln_err *err)
 {
   if (problem[0] == 'm')
-    return kiln_err_set (err, KILN_EUSAGE, "%sinvalid mount config for type \"%s\": invalid mount path: '%s' %s",
+    return kiln_err_set (err, KILN_EINVAL, "%sinvalid mount config for type \"%s\": invalid mount path: '%s' %s",
                          prefix, type_name (t), target, problem);
-  return kiln_err_set (err, KILN_EUSAGE, "%sinvalid mount config for type \"%s\": %s", prefix, type_name (t), problem);
+  return kiln_err_set (err, KILN_EINVAL, "%sinvalid mount config for type \"%s\": %s", prefix, type_name (t), problem);
 }
 
 int
@@ -181,7 +181,7 @@ mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_e
   for (const char *p = spec; *p; p++)
     colons += *p == ':';
   if (strlen (spec) > MOUNT_SPEC_MAX || colons > 2 || spec[0] == '\0' || spec[0] == ':')
-    return kiln_err_set (err, KILN_EUSAGE, "invalid volume specification: '%.*s'", MOUNT_SPEC_MAX, spec);
+    return kiln_err_set (err, KILN_EINVAL, "invalid volume specification: '%.*s'", MOUNT_SPEC_MAX, spec);
   _cleanup_free_ char *v = xstrdup (spec);
   char *arr[3] = {v, NULL, NULL};
   for (size_t i = 1; i <= colons; i++)
@@ -195,14 +195,14 @@ mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_e
   else
     {
       if (colons == 1 && mode_valid (arr[1]))
-        return kiln_err_set (err, KILN_EUSAGE, "invalid volume specification: '%s'", spec);
+        return kiln_err_set (err, KILN_EINVAL, "invalid volume specification: '%s'", spec);
       src = arr[0];
       dst = arr[1];
       if (colons == 2)
         mode = arr[2];
     }
   if (!mode_valid (mode))
-    return kiln_err_set (err, KILN_EUSAGE, "invalid mode: %s", mode);
+    return kiln_err_set (err, KILN_EINVAL, "invalid mode: %s", mode);
   out->type = src && src[0] == '/' ? MOUNT_BIND : MOUNT_VOLUME;
   _cleanup_buf_ struct buf prefix = BUF_INIT;
   buf_printf (&prefix, "invalid volume specification: '%s': ", spec);
@@ -214,7 +214,7 @@ mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_e
     {
       free (cleaned);
       if (*dst == '\0')
-        return kiln_err_set (err, KILN_EUSAGE, "%sinvalid mount config for type \"%s\": field Target must not be empty",
+        return kiln_err_set (err, KILN_EINVAL, "%sinvalid mount config for type \"%s\": field Target must not be empty",
                              buf_str (&prefix), type_name (out->type));
       return target_error (buf_str (&prefix), out->type, dst, problem, err);
     }
@@ -228,7 +228,7 @@ mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_e
   if (out->type == MOUNT_BIND)
     {
       if (copy)
-        return kiln_err_set (err, KILN_EUSAGE,
+        return kiln_err_set (err, KILN_EINVAL,
                              "%sinvalid mount config for type \"bind\": field VolumeOptions must not be specified",
                              buf_str (&prefix));
       out->source = mount_clean_path (src);
@@ -237,7 +237,7 @@ mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_e
       return 0;
     }
   if (out->propagation)
-    return kiln_err_set (err, KILN_EUSAGE,
+    return kiln_err_set (err, KILN_EINVAL,
                          "%sinvalid mount config for type \"volume\": field BindOptions must not be specified",
                          buf_str (&prefix));
   if (src)
@@ -469,7 +469,7 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
   else if (target == NULL || *target == '\0')
     return mount_flag_error (spec, err, "target is required");
   else
-    return kiln_err_set (err, KILN_EUSAGE, "invalid mount config for type \"%s\": mount type unknown", type);
+    return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"%s\": mount type unknown", type);
   if (target == NULL || *target == '\0')
     return mount_flag_error (spec, err, "target is required");
   const char *tn = type_name (out->type);
@@ -494,9 +494,9 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
     {
     case MOUNT_BIND:
       if (source == NULL || *source == '\0')
-        return kiln_err_set (err, KILN_EUSAGE, "invalid mount config for type \"bind\": field Source must not be empty");
+        return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"bind\": field Source must not be empty");
       if (source[0] != '/')
-        return kiln_err_set (err, KILN_EUSAGE,
+        return kiln_err_set (err, KILN_EINVAL,
                              "invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute",
                              source);
       out->source = mount_clean_path (source);
@@ -513,12 +513,12 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
           out->source = xstrdup (source);
         }
       else if (out->readonly)
-        return kiln_err_set (err, KILN_EUSAGE, "invalid mount config for type \"volume\": must not set ReadOnly mode "
+        return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"volume\": must not set ReadOnly mode "
                                                "when using anonymous volumes");
       break;
     case MOUNT_TMPFS:
       if (source && *source)
-        return kiln_err_set (err, KILN_EUSAGE, "invalid mount config for type \"tmpfs\": field Source must not be specified");
+        return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"tmpfs\": field Source must not be specified");
       break;
     }
   return 0;
@@ -553,7 +553,7 @@ mount_tmpfs_options (const char *opts, unsigned long *flags, struct buf *data, s
   if (opts == NULL || *opts == '\0')
     return 0;
   if (strlen (opts) > MOUNT_SPEC_MAX)
-    return kiln_err_set (err, KILN_EUSAGE, "tmpfs options longer than %d bytes", MOUNT_SPEC_MAX);
+    return kiln_err_set (err, KILN_EINVAL, "tmpfs options longer than %d bytes", MOUNT_SPEC_MAX);
   for (const char *p = opts;;)
     {
       size_t n = strcspn (p, ",");
@@ -581,9 +581,9 @@ mount_tmpfs_options (const char *opts, unsigned long *flags, struct buf *data, s
           if (!key || !value_ok)
             {
               if (eq)
-                return kiln_err_set (err, KILN_EUSAGE, "Invalid tmpfs option [\"%.*s\" \"%.*s\"]", (int) kl, p,
+                return kiln_err_set (err, KILN_EINVAL, "Invalid tmpfs option [\"%.*s\" \"%.*s\"]", (int) kl, p,
                                      (int) (n - kl - 1), eq + 1);
-              return kiln_err_set (err, KILN_EUSAGE, "Invalid tmpfs option [\"%.*s\"]", (int) n, p);
+              return kiln_err_set (err, KILN_EINVAL, "Invalid tmpfs option [\"%.*s\"]", (int) n, p);
             }
           if (data->len)
             buf_putc (data, ',');
@@ -601,7 +601,7 @@ mount_parse_tmpfs_flag (const char *spec, struct mount_spec *out, struct kiln_er
 {
   mount_spec_clear (out);
   if (strlen (spec) > MOUNT_SPEC_MAX)
-    return kiln_err_set (err, KILN_EUSAGE, "invalid --tmpfs: longer than %d bytes", MOUNT_SPEC_MAX);
+    return kiln_err_set (err, KILN_EINVAL, "invalid --tmpfs: longer than %d bytes", MOUNT_SPEC_MAX);
   const char *colon = strchr (spec, ':');
   _cleanup_free_ char *path = colon ? xstrndup (spec, (size_t) (colon - spec)) : xstrdup (spec);
   out->type = MOUNT_TMPFS;
@@ -611,8 +611,8 @@ mount_parse_tmpfs_flag (const char *spec, struct mount_spec *out, struct kiln_er
     {
       free (cleaned);
       if (problem[0] == 'm')
-        return kiln_err_set (err, KILN_EUSAGE, "invalid mount path: '%s' mount path must be absolute", path);
-      return kiln_err_set (err, KILN_EUSAGE, "%s", problem);
+        return kiln_err_set (err, KILN_EINVAL, "invalid mount path: '%s' mount path must be absolute", path);
+      return kiln_err_set (err, KILN_EINVAL, "%s", problem);
     }
   out->target = cleaned;
   out->tmpfs_opts = xstrdup (colon ? colon + 1 : "");

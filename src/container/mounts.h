@@ -3,7 +3,9 @@
  * volume/mounts/linux_parser.go), and the mount list a container keeps.
  *
  * The flags are outside input: every parser here is bounded, never crashes, and
- * fills `err` (KILN_EUSAGE) with docker's message.  Nothing here touches the
+ * fills `err` with docker's message: KILN_EUSAGE for what docker's client refuses
+ * (a --mount that does not parse), KILN_EINVAL for what its daemon refuses (a bad
+ * volume specification, mount config, volume name or tmpfs option: `run` exits 125).  Nothing here touches the
  * store or the file system: naming a volume that does not exist yet is the
  * caller's business (store/volumes.h creates it on first use).
  *
