@@ -24,7 +24,7 @@ point_json (const struct mount_spec *m, const char *mode)
                         m->target, "Mode", mode, "RW", !m->readonly, "Propagation",
                         m->propagation ? m->propagation : "rprivate", "CreateSource", !m->from_mount_flag);
     case MOUNT_VOLUME:
-      return json_pack ("{s:o, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Name",
+      return json_pack ("{s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type", "volume", "Name",
                         m->source ? json_string (m->source) : json_null (), "Source", "", "Destination", m->target,
                         "Driver", "local", "Mode", mode, "RW", !m->readonly, "Propagation", "", "CopyData", !m->nocopy);
     case MOUNT_TMPFS:
@@ -193,7 +193,8 @@ mounts_prepare (struct kiln_store *st, json_t *config, struct strv *used, struct
     json_t *p;
     json_array_foreach (points, i, p) mounted |= strcmp (json_string_value (json_object_get (p, "Destination")), clean) == 0;
     if (!mounted)
-      json_array_append_new (points, json_pack ("{s:n, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Name", "Source", "",
+      json_array_append_new (points, json_pack ("{s:s, s:n, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type", "volume",
+                                                "Name", "Source", "",
                                                 "Destination", clean, "Driver", "local", "Mode", "", "RW", 1,
                                                 "Propagation", "", "CopyData", 1));
   }
@@ -211,9 +212,8 @@ mounts_prepare (struct kiln_store *st, json_t *config, struct strv *used, struct
                                "invalid mount config for type \"bind\": bind source path does not exist: %s",
                                src ? src : "");
       }
-    if (type && strcmp (type, "volume") != 0)
+    if (type == NULL || strcmp (type, "volume") != 0)
       continue;
-    json_object_set_new (p, "Type", json_string ("volume"));
     const char *name = json_string_value (json_object_get (p, "Name"));
     struct volume_rec rec = {0};
     bool new_volume = false;

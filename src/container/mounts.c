@@ -385,6 +385,7 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
   while ((field = csv_next (&p, &bad)) != NULL)
     {
       _cleanup_free_ char *f = field;
+      _cleanup_free_ char *whole = xstrdup (field); /* for messages: `f` is cut at '=' */
       char *eq = strchr (f, '=');
       if (eq)
         *eq = '\0';
@@ -394,7 +395,7 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
       bool boolean = strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0 || strcmp (key, "volume-nocopy") == 0
                      || strcmp (key, "bind-nonrecursive") == 0;
       if (val == NULL && !boolean)
-        return mount_flag_error (spec, err, "invalid field '%s' must be a key=value pair", field);
+        return mount_flag_error (spec, err, "invalid field '%s' must be a key=value pair", whole);
       if (strcmp (key, "type") == 0)
         {
           free (type);
@@ -454,7 +455,7 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
       else if (strcmp (key, "consistency") == 0)
         ;
       else
-        return mount_flag_error (spec, err, "unexpected key '%s' in '%s'", key, field);
+        return mount_flag_error (spec, err, "unexpected key '%s' in '%s'", key, whole);
     }
   if (bad)
     return mount_flag_error (spec, err, "parse error on line 1: bare or unterminated \" in a field");
