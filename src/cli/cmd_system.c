@@ -15,7 +15,7 @@
 const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
-      "  df                       disk used by images and the build cache\n"
+      "  df                       disk used by images, volumes and the build cache\n"
       "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
       "                           no container uses), unused layers, and leftovers of\n"
       "                           interrupted work; -f: do not ask\n"
