@@ -149,7 +149,7 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0)
+  if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);

@@ -1,5 +1,6 @@
 /* cli/cmd_volume.c — `kiln volume create|ls|inspect|rm|prune` (store/volumes.h),
  * with docker's flags, output shapes and messages. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <regex.h>
@@ -82,13 +83,21 @@ volume_create (struct kiln_store *st, int argc, char **argv)
   static const struct option opts[] = {{"label", required_argument, NULL, 'l'},
                                        {"driver", required_argument, NULL, 'd'},
                                        {"name", required_argument, NULL, 'n'},
+                                       {"opt", required_argument, NULL, 'o'},
                                        {0}};
-  _cleanup_json_ json_t *labels = json_object ();
+  _cleanup_json_ json_t *labels = json_object (), *options = json_object ();
   const char *name = NULL;
   int c;
-  while ((c = getopt_long (argc, argv, "d:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "d:o:", opts, NULL)) != -1)
     switch (c)
       {
+      case 'o':
+        /* The local driver's type=/device=/o= mount something at every start; kiln's
+         * volumes are directories of the store. */
+        fprintf (stderr, "kiln: create: the local driver's options (-o %s) are not supported: kiln's volumes are "
+                         "directories of the store\n",
+                 optarg);
+        return EXIT_FAIL;
       case 'l':
         if (parse_labels (optarg, labels) < 0)
           return cli_usage_error ("volume create", "invalid label \"%s\"", optarg);
@@ -125,7 +134,7 @@ volume_create (struct kiln_store *st, int argc, char **argv)
       container_id_generate (generated);
       name = generated;
     }
-  if (store_lock_shared (st, &err) < 0 || volumes_create (st, name, labels, NULL, &v, NULL, &err) < 0)
+  if (store_lock_shared (st, &err) < 0 || volumes_create (st, name, labels, options, &v, NULL, &err) < 0)
     return cli_fail (&err);
   printf ("%s\n", v.name);
   volume_rec_clear (&v);
@@ -258,6 +267,45 @@ volume_row (const char *root, const struct volume_rec *v)
                     "Scope", "local", "Size", "N/A", "Status", "N/A");
 }
 
+/* docker/cli sorts volumes with sortorder.NaturalLess: runs of digits compare as
+ * numbers ("v2" before "v10"). */
+static int
+natural_cmp (const char *a, const char *b)
+{
+  while (*a && *b)
+    {
+      if (isdigit ((unsigned char) *a) && isdigit ((unsigned char) *b))
+        {
+          const char *as = a, *bs = b;
+          while (isdigit ((unsigned char) *a))
+            a++;
+          while (isdigit ((unsigned char) *b))
+            b++;
+          while (as < a - 1 && *as == '0')
+            as++;
+          while (bs < b - 1 && *bs == '0')
+            bs++;
+          size_t la = (size_t) (a - as), lb = (size_t) (b - bs);
+          if (la != lb)
+            return la < lb ? -1 : 1;
+          int c = memcmp (as, bs, la);
+          if (c)
+            return c;
+          continue;
+        }
+      if (*a != *b)
+        return (unsigned char) *a - (unsigned char) *b;
+      a++, b++;
+    }
+  return (unsigned char) *a - (unsigned char) *b;
+}
+
+static int
+by_natural_name (const void *x, const void *y)
+{
+  return natural_cmp (((const struct volume_rec *) x)->name, ((const struct volume_rec *) y)->name);
+}
+
 static int
 volume_ls (struct kiln_store *st, int argc, char **argv)
 {
@@ -303,6 +351,7 @@ volume_ls (struct kiln_store *st, int argc, char **argv)
       filters_clear (&f);
       return cli_fail (&err);
     }
+  qsort (v, n, sizeof *v, by_natural_name);
   _cleanup_json_ json_t *rows = json_array ();
   for (size_t i = 0; i < n && rc == EXIT_OK; i++)
     {

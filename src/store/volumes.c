@@ -46,8 +46,8 @@ static json_t *
 json_column (sqlite3_stmt *q, int col)
 {
   const char *t = (const char *) sqlite3_column_text (q, col);
-  json_t *j = t ? json_loads (t, 0, NULL) : NULL;
-  return json_is_object (j) ? j : (json_decref (j), json_object ());
+  json_t *j = t ? json_loads (t, JSON_DECODE_ANY, NULL) : NULL;
+  return json_is_object (j) ? j : (json_decref (j), json_null ());
 }
 
 static void
@@ -199,8 +199,9 @@ volumes_create (struct kiln_store *st, const char *name, const json_t *labels, c
   _cleanup_json_ json_t *anon_labels = name == anon ? json_pack ("{s:s}", VOLUME_ANONYMOUS_LABEL, "") : NULL;
   if (anon_labels)
     labels = anon_labels;
-  _cleanup_free_ char *lj = json_dumps (labels ? labels : json_object (), JSON_COMPACT | JSON_SORT_KEYS);
-  _cleanup_free_ char *oj = json_dumps (options ? options : json_object (), JSON_COMPACT | JSON_SORT_KEYS);
+  _cleanup_json_ json_t *none = json_null ();
+  _cleanup_free_ char *lj = json_dumps (labels ? labels : none, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+  _cleanup_free_ char *oj = json_dumps (options ? options : none, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
   int ret = -1;
   if (store_begin (st, err) == 0)
     {
@@ -365,6 +366,71 @@ volumes_disk_usage (struct kiln_store *st, uint64_t *total, uint64_t *reclaimabl
       else
         *reclaimable += b;
     }
+  volume_recs_free (v, n);
+  return ret;
+}
+
+int
+volumes_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err)
+{
+  struct volume_rec *v;
+  size_t n;
+  if (volumes_list (st, &v, &n, err) < 0)
+    return -1;
+  int ret = 0;
+  _cleanup_strv_ struct strv names = STRV_INIT;
+  _cleanup_close_ int dfd = openat (st->root_fd, "volumes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if ((dfd < 0 && errno != ENOENT) || (dfd >= 0 && dir_sorted_names (dfd, &names) < 0))
+    {
+      ret = kiln_err_set (err, errno, "%s/volumes: %s", st->root, strerror (errno));
+      goto out;
+    }
+  for (size_t i = 0; i < names.n; i++)
+    {
+      bool recorded = false;
+      for (size_t k = 0; k < n && !recorded; k++)
+        recorded = strcmp (v[k].name, names.v[i]) == 0;
+      if (recorded)
+        continue;
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "volumes/%s: a volume directory without a record", names.v[i]);
+      strv_push_owned (found, buf_steal (&b));
+      if (!repair)
+        continue;
+      /* Moved to tmp/ and removed there, as volumes_remove does. */
+      _cleanup_free_ char *trash = store_tmp_dir (st, "trash", err);
+      _cleanup_buf_ struct buf src = BUF_INIT, dst = BUF_INIT;
+      buf_printf (&src, "volumes/%s", names.v[i]);
+      if (trash)
+        buf_printf (&dst, "%s/v", trash);
+      if (trash == NULL || renameat (st->root_fd, buf_str (&src), st->root_fd, buf_str (&dst)) < 0
+          || store_remove_tree (st->root_fd, trash, err) < 0)
+        {
+          ret = kiln_err_is_set (err) ? -1 : kiln_err_set (err, errno, "%s/%s: %s", st->root, buf_str (&src), strerror (errno));
+          goto out;
+        }
+    }
+  for (size_t k = 0; k < n; k++)
+    {
+      _cleanup_buf_ struct buf rel = BUF_INIT;
+      buf_printf (&rel, "volumes/%s/_data", v[k].name);
+      if (faccessat (st->root_fd, buf_str (&rel), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        continue;
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "volume %s: a record without its directory%s", v[k].name, repair ? " (made again, empty)" : "");
+      strv_push_owned (found, buf_steal (&b));
+      /* Containers may name it: the directory is made again rather than the record dropped. */
+      _cleanup_buf_ struct buf top = BUF_INIT;
+      buf_printf (&top, "volumes/%s", v[k].name);
+      if (repair && (ensure_volumes_dir (st, err) < 0
+                     || ((mkdirat (st->root_fd, buf_str (&top), 0700) < 0 && errno != EEXIST)
+                         || mkdirat (st->root_fd, buf_str (&rel), 0755) < 0)))
+        {
+          ret = kiln_err_is_set (err) ? -1 : kiln_err_set (err, errno, "%s/%s: %s", st->root, buf_str (&rel), strerror (errno));
+          goto out;
+        }
+    }
+out:
   volume_recs_free (v, n);
   return ret;
 }

@@ -26,8 +26,8 @@ struct volume_rec
 {
   char *name;
   char *driver;     /* "local" */
-  json_t *labels;   /* object of strings */
-  json_t *options;  /* object of strings (the local driver takes none kiln applies) */
+  json_t *labels;   /* object of strings; null for a volume made by -v without any (docker's) */
+  json_t *options;  /* object of strings (the local driver takes none kiln applies), or null */
   bool anonymous;   /* made for an image's VOLUME or `-v /path`: 64 hex, removed with rm -v */
   int64_t created;  /* seconds since the epoch */
 };
@@ -35,8 +35,8 @@ struct volume_rec
 void volume_rec_clear (struct volume_rec *v);
 void volume_recs_free (struct volume_rec *v, size_t n);
 
-/* The volume `name`, made if missing (with `labels`/`options`, references kept by
- * the store; NULL: none).  `name` NULL makes an anonymous volume with 64 random hex
+/* The volume `name`, made if missing (with `labels`/`options`; NULL: JSON null, as
+ * docker shows a volume `-v` made).  `name` NULL makes an anonymous volume with 64 random hex
  * digits.  *made (optional) says whether it was new.  `out` (optional) gets the record. */
 int volumes_create (struct kiln_store *st, const char *name, const json_t *labels, const json_t *options,
                     struct volume_rec *out, bool *made, struct kiln_err *err);
@@ -68,3 +68,9 @@ int volumes_size (struct kiln_store *st, const char *name, uint64_t *bytes);
  * are in use. */
 int volumes_disk_usage (struct kiln_store *st, uint64_t *total, uint64_t *reclaimable, size_t *count, size_t *active,
                         struct kiln_err *err);
+
+/* For `system check`: volume directories without a record and records without a
+ * directory (each a line in `found`); with `repair`, the first are removed and the
+ * second get an empty directory again (a container may name the volume).  Needs
+ * the store's exclusive lock. */
+int volumes_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err);

@@ -241,3 +241,30 @@ assert c["HostConfig"]["Tmpfs"] == {"/tt": "size=1m"}
 PY
   kiln rm insp
 }
+
+@test "volume ls sorts names as docker (digits as numbers); system check finds and repairs volume leftovers" {
+  kiln volume create sort10 >/dev/null
+  kiln volume create sort9 >/dev/null
+  run kiln volume ls -q --filter name=^sort
+  [ "${lines[0]}" = sort9 ] && [ "${lines[1]}" = sort10 ]
+  kiln volume rm sort9 sort10
+  mkdir -p "$KILN_ROOT/volumes/stray/_data"
+  kiln volume create lost >/dev/null
+  rm -r "$KILN_ROOT/volumes/lost"
+  run kiln system check
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"leftover: volumes/stray: a volume directory without a record"* ]]
+  [[ "$output" == *"leftover: volume lost: a record without its directory"* ]]
+  run kiln system check --repair
+  [ "$status" -eq 0 ]
+  [ ! -e "$KILN_ROOT/volumes/stray" ]
+  [ -d "$KILN_ROOT/volumes/lost/_data" ]
+  run kiln system check
+  [ "$status" -eq 0 ]
+  [ "$output" = "the store is clean" ]
+  run kiln volume inspect -f '{{json .Labels}} {{json .Options}}' lost
+  [ "$output" = "{} {}" ]
+  kiln run --rm -v implicit:/x busybox true
+  run kiln volume inspect -f '{{json .Labels}} {{json .Options}}' implicit
+  [ "$output" = "null null" ]
+}
