@@ -253,7 +253,9 @@ config_keeps_binds_mounts_tmpfs_and_refuses_a_point_twice (void **state)
   free (h);
   assert_non_null (json_object_get (vols, "/anon"));
   assert_int_equal (json_array_size (points), 5);
-  json_t *mounts = mounts_inspect_json (json_pack ("{s:O}", "MountPoints", points));
+  json_t *cfg = json_pack ("{s:O}", "MountPoints", points);
+  json_t *mounts = mounts_inspect_json (cfg);
+  json_decref (cfg);
   /* --tmpfs is not one of inspect's Mounts, as in docker. */
   assert_int_equal (json_array_size (mounts), 4);
   char *first = json_dumps (json_array_get (mounts, 0), JSON_COMPACT);
