@@ -24,9 +24,18 @@ point_json (const struct mount_spec *m, const char *mode)
                         m->target, "Mode", mode, "RW", !m->readonly, "Propagation",
                         m->propagation ? m->propagation : "rprivate", "CreateSource", !m->from_mount_flag);
     case MOUNT_VOLUME:
-      return json_pack ("{s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type", "volume", "Name",
-                        m->source ? json_string (m->source) : json_null (), "Source", "", "Destination", m->target,
-                        "Driver", "local", "Mode", mode, "RW", !m->readonly, "Propagation", "", "CopyData", !m->nocopy);
+      {
+        /* docker copies nothing into a volume mounted by a subpath. */
+        json_t *p = json_pack ("{s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type", "volume", "Name",
+                               m->source ? json_string (m->source) : json_null (), "Source", "", "Destination",
+                               m->target, "Driver", "local", "Mode", mode, "RW", !m->readonly, "Propagation", "",
+                               "CopyData", !m->nocopy && m->subpath == NULL);
+        if (m->subpath)
+          json_object_set_new (p, "Subpath", json_string (m->subpath));
+        if (m->volume_labels)
+          json_object_set (p, "VolumeLabels", m->volume_labels);
+        return p;
+      }
     case MOUNT_TMPFS:
       break;
     }
@@ -63,8 +72,17 @@ host_mount_json (const struct mount_spec *m)
                          m->target);
   if (m->readonly)
     json_object_set_new (o, "ReadOnly", json_true ());
-  if (m->type == MOUNT_VOLUME && m->nocopy)
-    json_object_set_new (o, "VolumeOptions", json_pack ("{s:b}", "NoCopy", 1));
+  if (m->type == MOUNT_VOLUME && (m->nocopy || m->subpath || m->volume_labels))
+    {
+      json_t *vo = json_object ();
+      if (m->nocopy)
+        json_object_set_new (vo, "NoCopy", json_true ());
+      if (m->volume_labels)
+        json_object_set (vo, "Labels", m->volume_labels);
+      if (m->subpath)
+        json_object_set_new (vo, "Subpath", json_string (m->subpath));
+      json_object_set_new (o, "VolumeOptions", vo);
+    }
   if (m->type == MOUNT_BIND && m->propagation && strcmp (m->propagation, "rprivate") != 0)
     json_object_set_new (o, "BindOptions", json_pack ("{s:s}", "Propagation", m->propagation));
   if (m->type == MOUNT_TMPFS && (m->tmpfs_size || m->tmpfs_mode >= 0))
@@ -217,7 +235,7 @@ mounts_prepare (struct kiln_store *st, json_t *config, struct strv *used, struct
     const char *name = json_string_value (json_object_get (p, "Name"));
     struct volume_rec rec = {0};
     bool new_volume = false;
-    if (volumes_create (st, name, NULL, NULL, &rec, &new_volume, err) < 0)
+    if (volumes_create (st, name, json_object_get (p, "VolumeLabels"), NULL, &rec, &new_volume, err) < 0)
       return kiln_err_wrap (err, "create %s", name ? name : "an anonymous volume");
     _cleanup_free_ char *data = volume_data_path (st->root, rec.name);
     json_object_set_new (p, "Name", json_string (rec.name));
@@ -316,6 +334,16 @@ mounts_into_spec (const json_t *config, const char *root, const char *id, struct
         m->type = SMOUNT_BIND;
         m->source = volume_data_path (root, name);
         m->target = xstrdup (dst);
+        /* A subpath is resolved inside the volume by the sandbox: no link or `..`
+         * a container left there leads out of it. */
+        const char *sub = json_string_value (json_object_get (p, "Subpath"));
+        if (sub)
+          {
+            m->subpath = xstrdup (sub);
+            struct buf what = BUF_INIT;
+            buf_printf (&what, "volume %s", name);
+            m->what = buf_steal (&what);
+          }
         if (json_is_true (json_object_get (p, "CopyData")))
           {
             struct buf mark = BUF_INIT;

@@ -23,6 +23,8 @@ mount_spec_clear (struct mount_spec *m)
   free (m->mode);
   free (m->propagation);
   free (m->tmpfs_opts);
+  free (m->subpath);
+  json_decref (m->volume_labels);
   memset (m, 0, sizeof *m);
   m->tmpfs_mode = -1;
 }
@@ -144,6 +146,29 @@ mode_word (const char *mode, const char *const *list)
       p += n + (p[n] == ',');
     }
   return NULL;
+}
+
+/* Go's filepath.IsLocal: relative, not empty, and never above where it starts
+ * (a volume-subpath may not name what is outside its volume). */
+static bool
+path_is_local (const char *p)
+{
+  if (*p == '\0' || *p == '/')
+    return false;
+  int depth = 0;
+  for (const char *s = p; *s;)
+    {
+      size_t n = strcspn (s, "/");
+      if (n == 2 && s[0] == '.' && s[1] == '.')
+        {
+          if (--depth < 0)
+            return false;
+        }
+      else if (n > 0 && !(n == 1 && s[0] == '.'))
+        depth++;
+      s += n + (s[n] == '/');
+    }
+  return true;
 }
 
 static const char *
@@ -428,6 +453,33 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
           if (val == NULL)
             out->nocopy = true;
         }
+      else if (strcmp (key, "volume-subpath") == 0)
+        {
+          volume_opts = true;
+          free (out->subpath);
+          out->subpath = xstrdup (val);
+        }
+      else if (strcmp (key, "volume-label") == 0)
+        {
+          volume_opts = true;
+          const char *e = strchr (val, '=');
+          _cleanup_free_ char *k = e ? xstrndup (val, (size_t) (e - val)) : xstrdup (val);
+          if (out->volume_labels == NULL)
+            out->volume_labels = json_object ();
+          json_object_set_new (out->volume_labels, k, json_string (e ? e + 1 : ""));
+        }
+      else if (strcmp (key, "volume-driver") == 0)
+        {
+          volume_opts = true;
+          if (strcmp (val, "local") != 0)
+            return kiln_err_set (err, KILN_EINVAL, "create: error looking up volume plugin %s: plugin \"%s\" not found",
+                                 val, val);
+        }
+      else if (strcmp (key, "volume-opt") == 0)
+        return kiln_err_set (err, KILN_EINVAL,
+                             "the local driver's options (volume-opt=%s) are not supported: kiln's volumes are "
+                             "directories of the store",
+                             val);
       else if (strcmp (key, "bind-propagation") == 0)
         {
           bind_opts = true;
@@ -516,6 +568,9 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
       else if (out->readonly)
         return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"volume\": must not set ReadOnly mode "
                                                "when using anonymous volumes");
+      if (out->subpath && !path_is_local (out->subpath))
+        return kiln_err_set (err, KILN_EINVAL,
+                             "invalid mount config for type \"volume\": subpath must be a relative path within the volume");
       break;
     case MOUNT_TMPFS:
       if (source && *source)

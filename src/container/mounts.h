@@ -43,6 +43,8 @@ struct mount_spec
   int tmpfs_mode;        /* -1: 01777 (docker's) */
   char *tmpfs_opts;      /* --tmpfs's options as written, NULL if none */
   bool from_mount_flag;  /* --mount (inspect shows Mode "z" for its volumes) */
+  char *subpath;         /* volume-subpath: a relative path inside the volume, NULL: all of it */
+  json_t *volume_labels; /* volume-label=K=V…: the volume's labels if this makes it, or NULL */
 };
 
 void mount_spec_clear (struct mount_spec *m);
@@ -56,7 +58,8 @@ int volume_name_error (const char *name, struct kiln_err *err);
  * volume); MODE a comma list of ro, rw, z, Z, nocopy and one propagation. */
 int mount_parse_volume_flag (const char *spec, struct mount_spec *out, struct kiln_err *err);
 /* --mount type=bind|volume|tmpfs,source=,target=,readonly[=BOOL],volume-nocopy[=BOOL],
- * bind-propagation=,tmpfs-size=,tmpfs-mode= (and their aliases); errors as docker's
+ * volume-subpath=,volume-label=K=V,volume-driver=local, bind-propagation=,
+ * tmpfs-size=,tmpfs-mode= (and their aliases); errors as docker's
  * "invalid argument \"SPEC\" for \"--mount\" flag: …" and the daemon's "invalid mount
  * config for type …". */
 int mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_err *err);

@@ -268,3 +268,21 @@ PY
   run kiln volume inspect -f '{{json .Labels}} {{json .Options}}' implicit
   [ "$output" = "null null" ]
 }
+
+@test "--mount volume-subpath mounts a directory of the volume, and a link a container left there cannot lead out" {
+  kiln run --rm -v subv:/v busybox sh -c 'mkdir -p /v/a/b && echo deep > /v/a/b/f && ln -s /etc /v/esc && ln -s ../../.. /v/up'
+  run kiln run --rm --mount type=volume,src=subv,dst=/s,volume-subpath=a busybox cat /s/b/f
+  [ "$status" -eq 0 ] && [ "$output" = deep ]
+  run kiln run --rm --mount type=volume,src=subv,dst=/s,volume-subpath=../x busybox true
+  [ "$status" -eq 125 ]
+  [ "$output" = 'kiln: invalid mount config for type "volume": subpath must be a relative path within the volume' ]
+  run kiln run --rm --mount type=volume,src=subv,dst=/s,volume-subpath=esc busybox ls /s
+  [ "$status" -eq 125 ]
+  [[ "$output" == *'"esc": not found in volume subv'* ]]
+  run kiln run --rm --mount type=volume,src=subv,dst=/s,volume-subpath=up busybox ls /s
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'a\nesc\nup')" ]
+  run kiln run --rm --mount type=volume,src=labv,dst=/s,volume-label=team=x busybox true
+  run kiln volume inspect -f '{{json .Labels}}' labv
+  [ "$output" = '{"team":"x"}' ]
+}

@@ -125,6 +125,10 @@ mount_flag_parses_dockers_fields (void **state)
   assert_int_equal (m.type, MOUNT_BIND);
   assert_string_equal (m.propagation, "rslave");
 
+  assert_int_equal (mount_parse_mount_flag ("src=vv,target=/a,volume-subpath=./x/../y,volume-label=k=v", &m, &err), 0);
+  assert_string_equal (m.subpath, "./x/../y");
+  assert_string_equal (json_string_value (json_object_get (m.volume_labels, "k")), "v");
+
   assert_int_equal (mount_parse_mount_flag ("type=tmpfs,target=/t,tmpfs-size=64m,tmpfs-mode=1770", &m, &err), 0);
   assert_int_equal (m.type, MOUNT_TMPFS);
   assert_int_equal (m.tmpfs_size, 64u << 20);
@@ -169,6 +173,13 @@ mount_flag_errors_are_dockers (void **state)
                 "invalid mount config for type \"volume\": must not set ReadOnly mode when using anonymous volumes");
   expect_error (mount_parse_mount_flag, "type=volume,target=a", KILN_EINVAL,
                 "invalid mount config for type \"volume\": invalid mount path: 'a' mount path must be absolute");
+  expect_error (mount_parse_mount_flag, "src=vv,target=/a,volume-subpath=a/../../b", KILN_EINVAL,
+                "invalid mount config for type \"volume\": subpath must be a relative path within the volume");
+  expect_error (mount_parse_mount_flag, "src=vv,target=/a,volume-subpath=/etc", KILN_EINVAL,
+                "invalid mount config for type \"volume\": subpath must be a relative path within the volume");
+  expect_error (mount_parse_mount_flag, "type=bind,src=/h,target=/a,volume-subpath=x", KILN_EUSAGE,
+                "invalid argument \"type=bind,src=/h,target=/a,volume-subpath=x\" for \"--mount\" flag: cannot mix "
+                "'volume-*' options with mount type 'bind'");
   expect_error (mount_parse_mount_flag, "type=volume,target=/", KILN_EINVAL,
                 "invalid mount config for type \"volume\": invalid specification: destination can't be '/'");
 }
