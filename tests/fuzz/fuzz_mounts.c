@@ -1,7 +1,7 @@
 /* libFuzzer: the --mount, -v and --tmpfs parsers (container/mounts.h), and the
  * mount points a container keeps from them. */
 /* fuzz-floor: 190: scripts/test fails a run whose final cov is lower.  A 60 s run with
- * the seeds reached 382 (664k runs, under load). */
+ * the seeds reached 382 (664k runs), 423 with volume-subpath (1.04M runs), under load. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
