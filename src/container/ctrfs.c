@@ -12,9 +12,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "container/config.h"
+#include "container/mounts.h"
 #include "container/ctrfs.h"
 #include "container/state.h"
 #include "store/containers.h"
@@ -22,6 +24,8 @@
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "worker/overlay.h"
+#include "worker/rootfs.h"
+#include "worker/sandbox.h"
 
 #define MAX_DEPTH 512
 
@@ -53,20 +57,75 @@ sweep_work_dirs (const char *dir)
   close (dfd);
 }
 
+/* A stopped container's volumes and binds where a start puts them (a tmpfs is not
+ * there while it is stopped, as in docker): the sandbox's own code mounts them, in a
+ * child of this mount namespace, since it exits on a failure. */
+static int
+mount_points (const json_t *config, const char *root, const char *id, const char *merged, const char *work,
+              struct kiln_err *err)
+{
+  struct sandbox_spec sb;
+  memset (&sb, 0, sizeof sb);
+  if (mounts_into_spec (config, root, id, &sb, err) < 0)
+    {
+      sandbox_spec_clear (&sb);
+      return -1;
+    }
+  struct sandbox_spec view;
+  memset (&view, 0, sizeof view);
+  view.mounts = xcalloc (sb.n_mounts + 1, sizeof *view.mounts);
+  for (size_t i = 0; i < sb.n_mounts; i++)
+    if (sb.mounts[i].type == SMOUNT_BIND)
+      view.mounts[view.n_mounts++] = sb.mounts[i]; /* shallow: sb owns the strings */
+  int ret = 0;
+  if (view.n_mounts > 0)
+    {
+      _cleanup_buf_ struct buf scratch = BUF_INIT;
+      buf_printf (&scratch, "%s/scratch", work);
+      int p[2] = {-1, -1};
+      pid_t pid = -1;
+      if (mkdir (buf_str (&scratch), 0700) < 0 || pipe2 (p, O_CLOEXEC) < 0 || (pid = fork ()) < 0)
+        ret = kiln_err_set (err, errno, "mounting the container's volumes: %s", strerror (errno));
+      else if (pid == 0)
+        {
+          close (p[0]);
+          int rfd = open (merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (rfd < 0)
+            sandbox_die (p[1], "%s: %s", merged, strerror (errno));
+          rootfs_user_mounts (&view, rfd, buf_str (&scratch), p[1]);
+          _exit (0);
+        }
+      if (pid > 0)
+        {
+          close (p[1]);
+          p[1] = -1;
+          char msg[1024];
+          ssize_t n = read (p[0], msg, sizeof msg - 1);
+          int status = 0;
+          while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+            ;
+          if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+            ret = kiln_err_set (err, EIO, "mounting the container's volumes: %.*s", n > 0 ? (int) n : 6,
+                                n > 0 ? msg : "failed");
+        }
+      if (p[0] >= 0)
+        close (p[0]);
+      if (p[1] >= 0)
+        close (p[1]);
+    }
+  free (view.mounts);
+  sandbox_spec_clear (&sb);
+  return ret;
+}
+
 /* A stopped container's overlay, in a mount namespace of this process's own. */
 static int
 mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct kiln_err *err)
 {
   _cleanup_strv_ struct strv lowers = STRV_INIT;
-  _cleanup_free_ char *image = NULL;
-  {
-    /* the image id is the record's: config.json names it too */
-    _cleanup_free_ char *cfgp = container_path (st->root, id, "config.json");
-    json_t *cfg = json_load_file (cfgp, 0, NULL);
-    const char *img = json_string_value (json_object_get (cfg, "Image"));
-    image = img ? xstrdup (img) : NULL;
-    json_decref (cfg);
-  }
+  _cleanup_free_ char *cfgp = container_path (st->root, id, "config.json");
+  _cleanup_json_ json_t *cfg = json_load_file (cfgp, 0, NULL);
+  const char *image = json_string_value (json_object_get (cfg, "Image"));
   if (image == NULL)
     {
       kiln_err_set (err, EINVAL, "container %s: its config.json names no image", id);
@@ -120,6 +179,8 @@ mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct
       kiln_err_set (err, e, "mounting container %s's overlay: %s", id, strerror (e));
       return -1;
     }
+  if (mount_points (cfg, st->root, id, merged, r->work, err) < 0)
+    return -1;
   r->fd = open (merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->fd < 0)
     {

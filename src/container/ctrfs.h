@@ -1,10 +1,10 @@
-/* container/ctrfs.h — a container's filesystem seen from outside, for cp, export and
- * commit: its root opened safely, trees written as tar streams, and docker cp's rules.
+/* container/ctrfs.h — a container's filesystem seen from outside, for cp and export:
+ * its root opened safely, trees written as tar streams, and docker cp's rules.
  *
  * The root: a running container's is its init's (/proc/PID/root, its mounts included);
- * a stopped one's is its overlay (the upper over the image's layers), mounted in a mount
- * namespace of this process's own under containers.lock, so that no start uses the
- * upper meanwhile.  Every container path is resolved from that root with
+ * a stopped one's is its overlay (the upper over the image's layers) with its volumes
+ * and binds, mounted in a mount namespace of this process's own under containers.lock,
+ * so that no start uses the upper meanwhile.  Every container path is resolved from that root with
  * openat2(RESOLVE_IN_ROOT): `..` and symlinks, absolute or not, stay inside, so a link
  * the container swapped in cannot make kiln read or write the host. */
 #pragma once

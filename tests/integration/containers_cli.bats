@@ -364,3 +364,23 @@ PY
   [ "$output" = "kiln: invalid log opt 'max-size': expected key=value" ]
   [ "$(kiln ps -aq | wc -l)" -eq "$before" ]
 }
+
+@test "cp reaches a container's volumes and binds, running or stopped; a read-only bind refuses" {
+  cd "$TMP"
+  mkdir host && echo fromhost > host/h
+  kiln run -d --name cv1 -v cpvol:/data -v "$TMP/host:/hostro:ro" busybox sleep 600 >/dev/null
+  echo one > one
+  kiln cp one cv1:/data/
+  [ "$(kiln cp cv1:/hostro/h - | tar -xO)" = fromhost ]
+  kiln stop -t 0 cv1 >/dev/null
+  echo two > two
+  kiln cp two cv1:/data/                     # into the volume, not under it in the upper
+  [ "$(kiln cp cv1:/data/one - | tar -xO)" = one ]
+  [ "$(kiln cp cv1:/hostro/h - | tar -xO)" = fromhost ]
+  run kiln cp two cv1:/hostro/
+  [ "$status" -ne 0 ]
+  [ ! -e host/two ]
+  kiln start cv1 >/dev/null
+  [ "$(kiln cp cv1:/data/two - | tar -xO)" = two ]
+  kiln rm -f -v cv1 >/dev/null
+}
