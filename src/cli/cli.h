@@ -81,6 +81,11 @@ DECLARE_COMMAND (logs);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
+DECLARE_COMMAND (diff);
+DECLARE_COMMAND (rename);
+DECLARE_COMMAND (cp);
+DECLARE_COMMAND (export);
+DECLARE_COMMAND (commit);
 DECLARE_COMMAND (volume);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
@@ -96,5 +101,9 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
+/* The container `ref` names (a full id, a name, a unique id prefix) into `out` (the
+ * caller clears it): 0, or -1 after saying why not on stderr (docker's messages). */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);
