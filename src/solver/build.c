@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,18 +304,37 @@ lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
   return 0;
 }
 
+/* The topmost lower's entry at `path` (a whiteout is no entry). */
 static bool
-exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path)
+exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path, struct stat *st)
 {
   for (size_t i = 0; i < lowers->n; i++)
     {
       _cleanup_buf_ struct buf p = BUF_INIT;
       buf_printf (&p, "snapshots/%s/%s", lowers->v[i], path);
-      struct stat st;
-      if (fstatat (b->st->root_fd, buf_str (&p), &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
+      if (fstatat (b->st->root_fd, buf_str (&p), st, AT_SYMLINK_NOFOLLOW) == 0)
+        return !(S_ISCHR (st->st_mode) && st->st_rdev == 0);
     }
   return false;
+}
+
+/* A directory overlayfs copied up only to hold a mount point: empty, not opaque,
+ * and owned and moded as below.  Keeping it would make a step that changed
+ * nothing leave a layer (BuildKit's `RUN true` has none). */
+static bool
+copied_up_only (int pfd, const char *base, const struct stat *up, const struct stat *low)
+{
+  if (!S_ISDIR (up->st_mode) || !S_ISDIR (low->st_mode) || up->st_mode != low->st_mode
+      || up->st_uid != low->st_uid || up->st_gid != low->st_gid)
+    return false;
+  char opaque[2];
+  int fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool plain = fgetxattr (fd, "trusted.overlay.opaque", opaque, sizeof opaque) < 0
+               && fgetxattr (fd, "user.overlay.opaque", opaque, sizeof opaque) < 0;
+  close (fd);
+  return plain;
 }
 
 /* The parent directory of `rel` inside the upper, every component a real
@@ -346,13 +366,14 @@ clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, cons
         {
           const char *rel = path[0] == '/' ? path + 1 : path;
           const char *base;
-          struct stat st;
+          struct stat st, low;
           if (*rel == '\0')
             break;
           int pfd = upper_parent (fs_fd, rel, &base);
           /* The upper first: most mount points were never copied up, and the
            * lowers are many stats each. */
-          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || exists_in_lowers (b, lowers, rel))
+          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0
+              || (exists_in_lowers (b, lowers, rel, &low) && !copied_up_only (pfd, base, &st, &low)))
             {
               if (pfd >= 0)
                 close (pfd);
@@ -1145,6 +1166,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
   /* argv: exec form as is; shell form and heredocs through the SHELL. */
+  _cleanup_free_ char *shebang = NULL; /* a `#!` heredoc: run as a file, as BuildKit does */
   if (in->json)
     for (size_t i = 0; i < in->args.n; i++)
       strv_push (&spec.argv, in->args.v[i]);
@@ -1157,7 +1179,16 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           /* RUN <<EOF: the body is the script. */
           _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
                                                           : xstrdup (n->heredocs[0].content);
-          shell_join (o->config, body, &spec.argv);
+          if (strncmp (body, "#!", 2) == 0)
+            {
+              /* The kernel runs it through its interpreter, from BuildKit's path. */
+              _cleanup_buf_ struct buf path = BUF_INIT;
+              buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
+              shell_join (o->config, buf_str (&path), &spec.argv);
+              shebang = steal_pointer (&body);
+            }
+          else
+            shell_join (o->config, body, &spec.argv);
         }
       else if (n->n_heredocs)
         {
@@ -1450,6 +1481,18 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       sm->target = target ? xstrdup (target) : xstrdup ("/");
       strv_push (&mountpoints, sm->target);
       spec.n_mounts++;
+    }
+  if (shebang)
+    {
+      /* In /dev (the sandbox's tmpfs), so no mount point reaches the layer. */
+      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts++];
+      sm->type = SMOUNT_FILE;
+      sm->target = xstrdup (spec.argv.v[spec.argv.n - 1]);
+      sm->content_len = strlen (shebang);
+      sm->content = xstrdup (shebang);
+      sm->mode = 0755;
+      sm->readonly = true;
+      json_object_set_new (km, "script", json_string (shebang));
     }
 
   size_t klen;
@@ -1809,7 +1852,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   const char *plat = b->rq->stage.platform;
   if (s->scratch)
     {
-      o->config = config_new (plat, b->now);
+      o->config = config_new_scratch (plat, b->now);
       snprintf (o->key, sizeof o->key, "%s", "scratch");
       key_of ("scratch", plat ? plat : host_platform (), strlen (plat ? plat : host_platform ()), o->key);
     }
