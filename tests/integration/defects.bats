@@ -73,3 +73,34 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   run kiln history noop:1
   [[ "${lines[1]}" == *"RUN /bin/sh -c true"*"0B"* ]]
 }
+
+@test "-o type=tar and type=local keep hardlinks; an image with no layers exports empty" {
+  df 'FROM busybox\nRUN mkdir /h && echo a > /h/a && ln /h/a /h/b\n'
+  build -q -o "type=tar,dest=$TMP/out.tar" "$CTX"
+  tar tvf "$TMP/out.tar" | grep -q '^h.* h/b link to h/a$'
+  build -q -o "type=local,dest=$TMP/out" "$CTX"
+  [ "$(stat -c %i "$TMP/out/h/a")" = "$(stat -c %i "$TMP/out/h/b")" ]
+  [ "$(stat -c %h "$TMP/out/h/a")" = 2 ]
+  df 'FROM scratch\n'
+  build -q -o "type=tar,dest=$TMP/empty.tar" "$CTX"
+  [ -z "$(tar tf "$TMP/empty.tar")" ]
+  build -q -o "type=local,dest=$TMP/empty" "$CTX"
+  [ -z "$(ls -A "$TMP/empty")" ]
+}
+
+@test "a heredoc RUN stays one row in history (newlines shown as \\n)" {
+  df 'FROM busybox\nRUN <<EOF\necho a\necho b\nEOF\n'
+  build -q -t hdhist:1 "$CTX"
+  run kiln history --no-trunc hdhist:1
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "${lines[1]}" == *'RUN /bin/sh -c echo a\necho b\n # buildkit'* ]]
+  run kiln history hdhist:1
+  [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "WORKDIR and COPY into a dangling symlink make its target and keep the link" {
+  df 'FROM busybox\nRUN ln -s /nowhere /link\nWORKDIR /link\nCOPY Dockerfile /link/\n'
+  build -q -t dangling:1 "$CTX"
+  run kiln run --rm dangling:1 sh -c 'readlink /link; test -f /nowhere/Dockerfile && echo copied'
+  [ "$output" = "$(printf '/nowhere\ncopied')" ]
+}
