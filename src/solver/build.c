@@ -1141,6 +1141,50 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   return 0;
 }
 
+/* A new cache mount's directory: empty, with the mount's owner and mode. */
+static int
+cache_make (struct builder *b, const struct run_mount *rm, const char *dir)
+{
+  if (mkdir (dir, 0755) < 0)
+    return errno == EEXIST ? 0 : kiln_err_set (b->err, errno, "cache mount %s: %s", dir, strerror (errno));
+  if ((rm->uid >= 0 || rm->gid >= 0)
+      && chown (dir, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0) < 0)
+    return kiln_err_set (b->err, errno, "cache mount %s: chown: %s", rm->target, strerror (errno));
+  if (rm->mode >= 0 && chmod (dir, (mode_t) rm->mode) < 0)
+    return kiln_err_set (b->err, errno, "cache mount %s: chmod: %s", rm->target, strerror (errno));
+  return 0;
+}
+
+/* A new cache mount with from=: a copy of that stage's (or image's) `source`
+ * directory, made aside and renamed into place (BuildKit bases the cache on it). */
+static int
+cache_seed (struct builder *b, const struct strv *lowers, const char *source, const char *dir)
+{
+  struct stat st;
+  if (stat (dir, &st) == 0)
+    return 0;
+  struct step_dirs sd;
+  if (step_begin (b, &sd) < 0)
+    return -1;
+  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
+  for (size_t i = 0; i < lowers->n; i++)
+    strv_push (&op.src_lowers, lowers->v[i]);
+  strv_push (&op.sources, source ? source : "/");
+  op.store_root = b->st->root;
+  op.upper = sd.upper;
+  op.work = sd.work;
+  op.merged = sd.merged;
+  op.merged_src = sd.merged_src;
+  op.dest = "/";
+  int r = fileop_run (&op, b->err);
+  fileop_clear (&op);
+  /* Another build may have made it meanwhile: theirs is as good. */
+  if (r == 0 && rename (sd.upper, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+    r = kiln_err_set (b->err, errno, "cache mount from %s: %s", source ? source : "/", strerror (errno));
+  snapshot_abort (&sd.sn);
+  return r;
+}
+
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
 
@@ -1371,20 +1415,37 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           break;
         case MOUNT_CACHE:
           {
-            /* Cache mounts live in the store, keyed by id, and survive --no-cache. */
+            /* Cache mounts live in the store, keyed by id, and survive --no-cache;
+             * one based on a stage (from=) is keyed by that stage too, as BuildKit's. */
+            char fkey[DIGEST_STR_LEN + 1] = "";
+            struct strv seed = STRV_INIT;
+            if (rm->from && resolve_from (b, si, rm->from, in, &seed, fkey) < 0)
+              {
+                strv_free (&seed);
+                json_decref (jk);
+                goto out;
+              }
+            _cleanup_buf_ struct buf idk = BUF_INIT;
+            buf_puts (&idk, rm->id);
+            if (rm->from)
+              buf_printf (&idk, "%c%s%c%s", 0, fkey, 0, rm->source ? rm->source : "/");
             struct digest cid;
-            digest_bytes (rm->id, strlen (rm->id), &cid);
+            digest_bytes (idk.data, idk.len, &cid);
             struct buf dir = BUF_INIT;
             buf_printf (&dir, "%s/cache", b->st->root);
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
-            if (mkdir (buf_str (&dir), 0755) == 0)
+            int made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
+            strv_free (&seed);
+            if (made < 0)
               {
-                if (rm->uid >= 0 || rm->gid >= 0)
-                  chown (buf_str (&dir), rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0);
-                if (rm->mode >= 0)
-                  chmod (buf_str (&dir), (mode_t) rm->mode);
+                buf_free (&dir);
+                json_decref (jk);
+                goto out;
               }
+            if (rm->from)
+              json_object_set_new (jk, "from", json_pack ("{s:s, s:s}", "key", fkey, "source",
+                                                          rm->source ? rm->source : "/"));
             if (rm->sharing == SHARING_LOCKED && n_locks < 16)
               {
                 int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -104,3 +104,11 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   run kiln run --rm dangling:1 sh -c 'readlink /link; test -f /nowhere/Dockerfile && echo copied'
   [ "$output" = "$(printf '/nowhere\ncopied')" ]
 }
+
+@test "RUN --mount=type=cache,from=STAGE,source=DIR starts the cache as a copy of that directory" {
+  df 'FROM busybox AS s\nRUN mkdir -p /seed/sub && echo seeded > /seed/sub/f\nFROM busybox\nRUN --mount=type=cache,target=/c,from=s,source=/seed cat /c/sub/f && echo more > /c/added\nRUN --mount=type=cache,target=/c,from=s,source=/seed cat /c/added\nRUN --mount=type=cache,target=/c,uid=7,mode=0700 stat -c "%%u %%a" /c && ls /c | wc -l\n'
+  build --progress plain "$CTX"
+  [[ "$output" == *"seeded"* ]]
+  [[ "$output" == *"#"*" more"* ]]
+  [[ "$output" == *"#"*" 7 700"* ]]
+}
