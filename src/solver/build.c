@@ -165,6 +165,10 @@ cache_get (struct builder *b, const char *key, int64_t *created)
 {
   if (b->rq->no_cache)
     return NULL;
+  const char *stage = b->m->stages[b->cur_stage].name;
+  for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
+    if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
+      return NULL;
   const char *mine = envmap_get (&b->pending_cache, key, strlen (key));
   if (mine)
     {
@@ -1323,6 +1327,19 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   strv_free (&keyenv);
   json_t *jm = json_array ();
   json_object_set_new (km, "mounts", jm);
+  /* In the key only when asked for, as BuildKit's exec meta: earlier keys stay. */
+  spec.shm_size = b->rq->shm_size;
+  if (spec.shm_size)
+    json_object_set_new (km, "shm", json_integer ((json_int_t) spec.shm_size));
+  for (size_t k = 0; k < b->rq->n_rlimits; k++)
+    {
+      const struct sandbox_rlimit *rl = &b->rq->rlimits[k];
+      spec.rlimits[spec.n_rlimits++] = *rl;
+      if (json_object_get (km, "ulimit") == NULL)
+        json_object_set_new (km, "ulimit", json_array ());
+      json_array_append_new (json_object_get (km, "ulimit"),
+                             json_pack ("[i, I, I]", rl->resource, (json_int_t) rl->soft, (json_int_t) rl->hard));
+    }
 
   struct strv mountpoints = STRV_INIT;
   strv_push (&mountpoints, "/proc");
