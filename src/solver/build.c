@@ -1452,7 +1452,31 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             buf_printf (&dir, "%s/cache", b->st->root);
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
-            int made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
+            /* locked: wait for the cache.  private: the first instance no other
+             * step holds (DIR, DIR-1, …), as BuildKit mounts a new one for a
+             * second writer.  shared: no lock. */
+            _cleanup_free_ char *base = xstrdup (buf_str (&dir));
+            int made = 0;
+            for (int inst = 0; made == 0; inst++)
+              {
+                if (inst)
+                  {
+                    buf_reset (&dir);
+                    buf_printf (&dir, "%s-%d", base, inst);
+                  }
+                made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
+                if (made < 0 || rm->sharing == SHARING_SHARED || n_locks == 16)
+                  break;
+                bool wait = rm->sharing == SHARING_LOCKED || inst == 15;
+                int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                bool held = lf >= 0 && flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0;
+                if (held)
+                  lock_fds[n_locks++] = lf;
+                else if (lf >= 0)
+                  close (lf);
+                if (held || lf < 0 || wait)
+                  break;
+              }
             strv_free (&seed);
             if (made < 0)
               {
@@ -1463,12 +1487,6 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             if (rm->from)
               json_object_set_new (jk, "from", json_pack ("{s:s, s:s}", "key", fkey, "source",
                                                           rm->source ? rm->source : "/"));
-            if (rm->sharing == SHARING_LOCKED && n_locks < 16)
-              {
-                int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (lf >= 0 && flock (lf, LOCK_EX) == 0)
-                  lock_fds[n_locks++] = lf;
-              }
             sm->type = SMOUNT_BIND;
             sm->source = buf_steal (&dir);
             sm->readonly = rm->readonly;

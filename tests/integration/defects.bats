@@ -112,3 +112,19 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   [[ "$output" == *"#"*" more"* ]]
   [[ "$output" == *"#"*" 7 700"* ]]
 }
+
+@test "RUN --mount=type=cache,sharing=private: a second writer gets its own instance while the first holds it" {
+  mkdir "$TMP/a" "$TMP/b"
+  printf 'FROM busybox\nRUN --mount=type=cache,target=/c,sharing=private,id=priv touch /c/a && sleep 5 && echo A-sees $(ls /c)\n' > "$TMP/a/Dockerfile"
+  printf 'FROM busybox\nRUN --mount=type=cache,target=/c,sharing=private,id=priv touch /c/b && echo B-sees $(ls /c)\n' > "$TMP/b/Dockerfile"
+  kiln build --no-cache --progress plain "$TMP/a" > "$TMP/a.out" 2>&1 &
+  local pid=$! i=0
+  until ls "$KILN_ROOT"/cache/*/a >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+  run kiln build --no-cache --progress plain "$TMP/b"
+  wait "$pid"
+  [[ "$output" == *"B-sees b"* ]] || { echo "$output"; false; }
+  grep -q 'A-sees a$' "$TMP/a.out"
+  # alone, a private writer gets the first instance back
+  run kiln build --no-cache --progress plain "$TMP/b"
+  [[ "$output" == *"B-sees a b"* ]] || { echo "$output"; false; }
+}
