@@ -1,5 +1,6 @@
 /* libFuzzer: docker's --ulimit and --shm-size values (worker/limits). */
-/* fuzz-floor: FLOOR */
+/* fuzz-floor: 40: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 60 (13 million runs, under load). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
