@@ -2089,9 +2089,8 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       /* ARG changes no config; its values are part of later keys through RUN's env. */
       break;
     case I_WORKDIR:
-      config_apply (o->config, ex, b->err);
       say (b, "#%d %s\n", b->step, label);
-      r = workdir_step (b, o, ex, label);
+      r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
       break;
@@ -2101,7 +2100,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
           json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
         if (ex->kind == I_CMD)
           *cmd_set = true;
-        config_apply (o->config, ex, b->err);
+        if (config_apply (o->config, ex, b->err) < 0)
+          {
+            r = -1;
+            break;
+          }
         /* Config steps are part of the chain: the same layers with another CMD are another image. */
         char key[DIGEST_STR_LEN + 1];
         char *cb = config_created_by (ex);
