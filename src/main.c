@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static const struct kiln_command commands[] = {
   {"save", "Write images to a docker or OCI archive", cmd_save_usage, cmd_save},
   {"load", "Load images from a docker or OCI archive", cmd_load_usage, cmd_load},
   {"system", "Store maintenance: df, prune, check", cmd_system_usage, cmd_system},
-  {"debug", "Look inside the front end: parse, expand, ignore, stages", cmd_debug_usage, cmd_debug},
+  {"debug", "Look inside the front end: parse, expand, ignore, context, stages", cmd_debug_usage, cmd_debug},
   {"version", "Show the kiln version", version_usage, cmd_version},
   {"help", "Show help for a command", help_usage, cmd_help},
 };
@@ -228,10 +229,11 @@ main (int argc, char **argv)
     }
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
+  /* run and create: a --help after the image is the command's own. */
+  bool takes_command = strcmp (cmd->name, "run") == 0 || strcmp (cmd->name, "create") == 0;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
-      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
-      && strcmp (cmd->name, "volume") != 0
-      && (strcmp (cmd->name, "run") != 0 || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
+      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "volume") != 0
+      && (!takes_command || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

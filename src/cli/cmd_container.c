@@ -1017,7 +1017,9 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run)
+        bool takes_command = subs[i].run == cmd_run || subs[i].run == cmd_create; /* a later --help is the command's */
+        if (takes_command ? argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0)
+                          : cli_wants_help (argc - 1, argv + 1))
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);
