@@ -27,6 +27,8 @@ static const struct kiln_command commands[] = {
   {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
+  {"port", "List a container's published ports", cmd_port_usage, cmd_port},
+  {"network", "Manage networks (create, ls, inspect, rm, prune)", cmd_network_usage, cmd_network},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},

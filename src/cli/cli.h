@@ -78,6 +78,8 @@ DECLARE_COMMAND (kill);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);
+DECLARE_COMMAND (port);
+DECLARE_COMMAND (network);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
@@ -89,6 +91,9 @@ bool cli_confirm (const char *warning);
 /* Appends `kiln inspect` of container `ref` to `into`: 1, or 0 when no container
  * has that name, id or id prefix (containers come before images, as in docker). */
 struct json_t;
+/* The container `ref` names, or -1 with docker's message on stderr. */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 int cli_container_inspect (struct kiln_store *st, const char *ref, struct json_t *into, struct kiln_err *err);
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,

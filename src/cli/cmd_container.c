@@ -22,6 +22,7 @@
 #include "image/image.h"
 #include "registry/transfer.h"
 #include "store/containers.h"
+#include "net/net.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -69,6 +70,12 @@ find_container (struct kiln_store *st, const char *ref, struct container_rec *ou
   return m == CONTAINER_FOUND ? 0 : -1;
 }
 
+int
+cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  return find_container (st, ref, out);
+}
+
 static json_t *
 load_config (const char *root, const char *id, struct kiln_err *err)
 {
@@ -105,7 +112,11 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "  -v, --volume HOST:CTR[:ro]  bind a host path\n"                                                         \
   "  -l, --label K=V          add a label to the container\n"                                                \
   "      --read-only          mount the root filesystem read-only\n"                                         \
-  "      --network default|none|host\n"                                                                      \
+  "      --network bridge|none|host|NETWORK  the default: kiln's bridge as root, slirp4netns otherwise\n"    \
+  "  -p, --publish [IP:][HOSTPORT:]CPORT[/tcp|/udp]  publish a container's port (ranges too)\n"           \
+  "  -P, --publish-all        publish every exposed port to a free host port\n"                            \
+  "      --expose PORT[/PROTO]  expose a port (or a range) for -P\n"                                      \
+  "      --ip ADDRESS         the container's IPv4 address on its network\n"                               \
   "  -i, --interactive        keep standard input open (foreground)\n"                                       \
   "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
   "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
@@ -180,7 +191,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   static const struct option opts[] = {
     {"rm", no_argument, NULL, 'r'},           {"env", required_argument, NULL, 'e'},
     {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
-    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 'P'},
+    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 0x100},
     {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
     {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
     {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
@@ -188,11 +199,13 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"publish", required_argument, NULL, 'p'}, {"publish-all", no_argument, NULL, 'P'},
+    {"expose", required_argument, NULL, 0x101}, {"ip", required_argument, NULL, 0x102},
     {0}};
   struct kiln_err err = {0};
   int c;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:P", opts, NULL)) != -1)
     switch (c)
       {
       case 'r': o->auto_remove = true; break;
@@ -213,15 +226,19 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
         break;
       case 'u': o->user = optarg; break;
       case 'w': o->workdir = optarg; break;
-      case 'P': o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 0x100: o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 'p': strv_push (&o->publish, optarg); break;
+      case 'P': o->publish_all = true; break;
+      case 0x101: strv_push (&o->expose, optarg); break;
+      case 0x102: o->ip = optarg; break;
       case 'v': strv_push (&o->binds, optarg); break;
       case 'l': strv_push (&o->labels, optarg); break;
       case 'R': o->readonly = true; break;
       case 'N':
         {
-          enum sandbox_net net;
-          if (sandbox_net_parse (optarg, &net) < 0)
-            return cli_usage_error (cmd, "--network must be default, none or host"), -1;
+          /* default, bridge, none, host or a network's name (net/net.h). */
+          if (*optarg == '\0' || strlen (optarg) > 255)
+            return cli_usage_error (cmd, "invalid --network \"%s\"", optarg), -1;
           o->network = optarg;
           break;
         }
@@ -902,7 +919,10 @@ cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
           strv_push (&cells, buf_str (&cell));
           strv_push (&cells, created);
           strv_push (&cells, status);
-          strv_push (&cells, "");
+          _cleanup_buf_ struct buf ports = BUF_INIT;
+          if (s.status == CONTAINER_RUNNING)
+            net_ports_cell (st, recs[i].id, &ports);
+          strv_push (&cells, buf_str (&ports));
           strv_push (&cells, recs[i].name);
           rows++;
           json_decref (config);
@@ -939,7 +959,9 @@ cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, str
       struct kiln_err ignored = {0};
       container_image_lowers (st, rec.image, &lowers, &ignored);
       kiln_err_clear (&ignored);
-      json_array_append_new (into, container_inspect_json (st->root, &rec, config, &s, &lowers));
+      json_t *obj = container_inspect_json (st->root, &rec, config, &s, &lowers);
+      json_object_set_new (obj, "NetworkSettings", net_settings_json (st, rec.id, config));
+      json_array_append_new (into, obj);
       container_state_clear (&s);
       ret = 1;
     }

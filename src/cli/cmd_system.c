@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
@@ -128,7 +129,7 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0)
+  if (containers_check (st, repair, &rep.garbage, &err) < 0 || net_check (st, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);

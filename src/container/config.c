@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "net/net.h"
 #include "store/containers.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -33,6 +34,8 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
   strv_free (&o->security_opt);
+  strv_free (&o->publish);
+  strv_free (&o->expose);
 }
 
 static json_t *
@@ -338,6 +341,14 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
+  if (o->ip)
+    json_object_set_new (h, "KilnIPv4Address", json_string (o->ip));
+  if (net_config_ports (&o->publish, &o->expose, o->publish_all, ic, c, h, err) < 0)
+    {
+      json_decref (c);
+      json_decref (h);
+      return NULL;
+    }
   return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
 }
 
@@ -449,9 +460,12 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->hostname = json_string_value (json_object_get (c, "Hostname"));
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
-  if (mode && sandbox_net_parse (mode, &net) < 0)
+  /* A kiln network (the default one as root, a network's name): the monitor
+   * makes the namespace (net/net.h) and the sandbox joins it. */
+  bool bridged = net_mode_is_bridge (mode);
+  if (!bridged && mode && sandbox_net_parse (mode, &net) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "--network must be default, none or host");
-  sb->network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
+  sb->network = net == SANDBOX_NET_DEFAULT && !bridged && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   const char *rt = json_string_value (json_object_get (h, "Runtime"));
   sb->runtime = rt && *rt && strcmp (rt, "kiln") != 0 ? rt : NULL;
   sb->forward_signals = true;

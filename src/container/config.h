@@ -42,6 +42,9 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  struct strv publish, expose; /* -p, --expose (net/portspec.h) */
+  bool publish_all;            /* -P */
+  const char *ip;              /* --ip */
 };
 
 void container_opts_clear (struct container_opts *o);

@@ -631,11 +631,17 @@ sandbox_init (struct child_args *a)
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  char hosts[512];
-  snprintf (hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
-            s->hostname ? "127.0.1.1\t" : "", s->hostname ? s->hostname : "", s->hostname ? "\n" : "");
-  write_file (etc_fd, "hosts", hosts, status_fd);
-  if (s->network == SANDBOX_NET_DEFAULT)
+  struct buf hosts = BUF_INIT;
+  buf_puts (&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  if (s->hosts_extra)
+    buf_puts (&hosts, s->hosts_extra);
+  else if (s->hostname)
+    buf_printf (&hosts, "127.0.1.1\t%s\n", s->hostname);
+  write_file (etc_fd, "hosts", buf_str (&hosts), status_fd);
+  buf_free (&hosts);
+  if (s->resolv_conf)
+    write_file (etc_fd, "resolv.conf", s->resolv_conf, status_fd);
+  else if (s->network == SANDBOX_NET_DEFAULT)
     write_file (etc_fd, "resolv.conf", "nameserver 10.0.2.3\n", status_fd);
   else
     {

@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# Container networks as root (net/net.h): kiln's bridge, published ports (-p, -P,
+# UDP), a host port in use, and what `system check --repair` finds after monitors
+# are killed.  Servers are busybox's httpd and a small UDP echo (udpecho.c) in
+# images built by kiln; every host port is a free one found at the time.
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  export KILN_ROOT=$(mktemp -d)/store
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
+  # web: an httpd that answers with $MSG; udp: an echo server; both EXPOSEd.
+  local d
+  d=$(dirname "$KILN_ROOT")/netctx
+  mkdir -p "$d"
+  gcc -static -O2 -o "$d/udpecho" "$BATS_TEST_DIRNAME/udpecho.c"
+  cat >"$d/Dockerfile" <<'EOF'
+FROM busybox
+COPY udpecho /bin/udpecho
+EXPOSE 8080 9999/udp
+CMD ["sh", "-c", "mkdir -p /www && echo \"$MSG\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+EOF
+  "$KILN" build -q -t web:1 "$d" >/dev/null
+}
+
+teardown_file() {
+  local ids
+  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
+  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
+  "$KILN" system check --repair >/dev/null 2>&1 || true
+  rm -rf "$(dirname "$KILN_ROOT")"
+}
+
+# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
+until_true() {
+  local n=$(($1 * 10))
+  shift
+  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
+  "$@"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# get URL: the body, or fails.
+get() { curl -fsS -m 3 "$1"; }
+
+answers() { [ "$(get "$1" 2>/dev/null)" = "$2" ]; }
+
+# udp_echo PORT TEXT: sends TEXT to 127.0.0.1:PORT over UDP, prints the answer.
+udp_echo() {
+  python3 - "$1" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for _ in range(10):
+    s.sendto(sys.argv[2].encode(), ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recv(1500).decode()); break
+    except socket.timeout:
+        pass
+EOF
+}
+
+inspect_field() {
+  kiln inspect --type container "$1" | python3 -c "import json,sys; d=json.load(sys.stdin)[0]; print($2)"
+}
+
+monitor_pid() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Kiln"]["MonitorPid"])' \
+    "$KILN_ROOT/containers/$1/state.json"
+}
+
+# What kiln holds on the host: veths, kiln bridges, DNAT elements, kiln's rules in
+# docker's chain.
+host_pieces() {
+  ip -br link | awk '{print $1}' | grep -E '^(vk|kiln-)' || true
+  nft list map ip kiln ports_any 2>/dev/null | grep -E '[0-9] : [0-9]' || true
+  nft list map ip kiln ports_ip 2>/dev/null | grep -E '[0-9] : [0-9]' || true
+  nft list chain ip filter DOCKER-USER 2>/dev/null | grep kiln: || true
+}
+
+@test "default bridge: an address of its own, /etc/hosts names it, none and host stay as they were" {
+  run kiln run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route; cat /etc/hosts; hostname'
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ eth0\ +inet\ (10\.[0-9]+\.[0-9]+\.[0-9]+)/24 ]]
+  addr=${BASH_REMATCH[1]}
+  [[ "$output" == *"default via "* ]]
+  host=$(tail -1 <<<"$output")
+  grep -qx "$addr	$host" <<<"$output"
+  run kiln run --rm --network none busybox sh -c 'ls /sys/class/net'
+  [ "$output" = lo ]
+  run kiln run --rm --network host busybox sh -c 'ls /sys/class/net'
+  [[ "$output" == *eth0* ]]
+  # The bridge goes with its last container.
+  [ -z "$(ip -br link | awk '{print $1}' | grep -E '^(vk|kiln-)' || true)" ]
+}
+
+@test "two services on :8080 published on two host ports both answer (127.0.0.1, the host's address, another container)" {
+  p1=$(free_port) p2=$(free_port)
+  kiln run -d --name svc1 -e MSG=one -p "$p1:8080" web:1 >/dev/null
+  kiln run -d --name svc2 -e MSG=two -p "127.0.0.1:$p2:8080" web:1 >/dev/null
+  until_true 5 answers "http://127.0.0.1:$p1/" one
+  until_true 5 answers "http://127.0.0.1:$p2/" two
+  hostip=$(ip -4 -o route get 192.0.2.123 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+  [ -z "$hostip" ] || [ "$(get "http://$hostip:$p1/")" = one ]
+  # Another container reaches svc1 through its gateway (hairpin through the host).
+  gw=$(inspect_field svc1 'd["NetworkSettings"]["Gateway"]')
+  run kiln run --rm busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $gw $p1 | tail -1"
+  [ "$output" = one ]
+  # docker's shapes: port, ps, inspect.
+  run kiln port svc1
+  [ "$output" = "8080/tcp -> 0.0.0.0:$p1" ]
+  run kiln port svc2 8080
+  [ "$output" = "127.0.0.1:$p2" ]
+  run kiln port svc2 9999/udp
+  [ "$status" -eq 1 ]
+  [[ "$output" == "Error: No public port '9999/udp' published for "* ]]
+  run kiln ps
+  [[ "$output" =~ 0\.0\.0\.0:$p1-\>8080/tcp\ +svc1 ]]
+  [[ "$output" =~ 127\.0\.0\.1:$p2-\>8080/tcp\ +svc2 ]]
+  [ "$(inspect_field svc1 'd["NetworkSettings"]["Ports"]["8080/tcp"]')" = "[{'HostIp': '0.0.0.0', 'HostPort': '$p1'}]" ]
+  [ "$(inspect_field svc1 'd["NetworkSettings"]["Ports"]["9999/udp"]')" = None ]
+  [ "$(inspect_field svc1 'd["HostConfig"]["PortBindings"]')" = "{'8080/tcp': [{'HostIp': '', 'HostPort': '$p1'}]}" ]
+  ip1=$(inspect_field svc1 'd["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]')
+  ip2=$(inspect_field svc2 'd["NetworkSettings"]["IPAddress"]')
+  [[ "$ip1" =~ ^10\. ]] && [[ "$ip2" =~ ^10\. ]] && [ "$ip1" != "$ip2" ]
+  kiln rm -f svc1 svc2 >/dev/null
+  # Nothing of theirs is left on the host.
+  refute answers "http://127.0.0.1:$p1/" one
+  [ -z "$(host_pieces)" ]
+}
+
+@test "-P publishes the image's EXPOSE and --expose on free host ports; a published UDP port answers" {
+  kiln run -d --name pall -e MSG=all --expose 7000 -P web:1 >/dev/null
+  run kiln port pall
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "${lines[0]}" =~ ^7000/tcp\ -\>\ 0\.0\.0\.0:[0-9]+$ ]]
+  [[ "${lines[1]}" =~ ^8080/tcp\ -\>\ 0\.0\.0\.0:([0-9]+)$ ]]
+  hp=${BASH_REMATCH[1]}
+  [[ "${lines[2]}" =~ ^9999/udp\ -\>\ 0\.0\.0\.0:[0-9]+$ ]]
+  until_true 5 answers "http://127.0.0.1:$hp/" all
+  pu=$(free_port)
+  kiln run -d --name udp1 -p "$pu:9999/udp" web:1 udpecho 9999 >/dev/null
+  run udp_echo "$pu" ping
+  [ "$output" = echo:ping ]
+  kiln rm -f pall udp1 >/dev/null
+}
+
+@test "a host port in use (by kiln or another process): run fails with docker's message, exit 125, the container exists" {
+  p=$(free_port)
+  kiln run -d --name holder -p "127.0.0.1:$p:8080" web:1 >/dev/null
+  run kiln run -d --name clash -p "127.0.0.1:$p:80" busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"driver failed programming external connectivity on endpoint clash ("*"): Bind for 127.0.0.1:$p failed: port is already allocated" ]]
+  run kiln ps -a
+  grep -Eq ' Created +clash$' <<<"$output"
+  # A port some other process listens on.
+  q=$(free_port)
+  python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$q" &
+  py=$!
+  until_true 5 sh -c "ss -ltn | grep -q ':$q '"
+  run kiln run --name clash2 -p "$q:80" busybox true
+  kill "$py"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"Bind for 0.0.0.0:$q failed: port is already allocated" ]]
+  kiln rm -f holder clash clash2 >/dev/null
+  [ -z "$(host_pieces)" ]
+}
+
+@test "kill -9 of monitors: system check names the veths' endpoints and rules, --repair leaves none" {
+  before=$(host_pieces)
+  [ -z "$before" ]
+  p1=$(free_port) p2=$(free_port)
+  id1=$(kiln run -d --name dead1 -e MSG=again -p "$p1:8080" web:1)
+  id2=$(kiln run -d --name dead2 -p "127.0.0.1:$p2:8080" web:1)
+  during=$(host_pieces)
+  grep -q "^vk${id1:0:12}" <<<"$during"
+  grep -q "tcp . $p1 : " <<<"$during"
+  grep -q "127.0.0.1 . tcp . $p2 : " <<<"$during"
+  m1=$(monitor_pid "$id1") m2=$(monitor_pid "$id2")
+  kill -9 "$m1" "$m2"
+  until_true 5 sh -c "! kill -0 $m1 2>/dev/null && ! kill -0 $m2 2>/dev/null"
+  run kiln system check
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"leftover: network endpoint "*" of container ${id1:0:12} (its monitor is gone)"* ]]
+  [[ "$output" == *"leftover: nftables element ports_any { tcp . $p1 }"* ]]
+  [[ "$output" == *"leftover: nftables element ports_ip { 127.0.0.1 . tcp . $p2 }"* ]]
+  run kiln system check --repair
+  [ "$status" -eq 0 ]
+  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  after=$(host_pieces)
+  [ -z "$after" ]
+  run kiln system check
+  [ "$status" -eq 0 ]
+  # The store's records say exited, and the containers start again.
+  kiln start dead1 >/dev/null
+  until_true 5 answers "http://127.0.0.1:$p1/" again
+  kiln rm -f dead1 dead2 >/dev/null
+}
+
+@test "the next command that finds a monitor dead releases its network" {
+  p=$(free_port)
+  id=$(kiln run -d --name dead3 -p "$p:8080" web:1)
+  kill -9 "$(monitor_pid "$id")"
+  run kiln ps -a
+  grep -Eq ' Exited \(137\) .* dead3$' <<<"$output"
+  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  [ -z "$(host_pieces)" ]
+  kiln rm dead3 >/dev/null
+}
