@@ -117,6 +117,9 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "  -P, --publish-all        publish every exposed port to a free host port\n"                            \
   "      --expose PORT[/PROTO]  expose a port (or a range) for -P\n"                                      \
   "      --ip ADDRESS         the container's IPv4 address on its network\n"                               \
+  "      --network-alias A    another name the container has on its user network\n"                        \
+  "      --add-host HOST:IP   a line in /etc/hosts (IP host-gateway: the host's address)\n"                \
+  "      --dns IP, --dns-search DOMAIN, --dns-option OPT  /etc/resolv.conf's lines\n"                       \
   "  -i, --interactive        keep standard input open (foreground)\n"                                       \
   "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
   "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
@@ -201,6 +204,10 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
     {"publish", required_argument, NULL, 'p'}, {"publish-all", no_argument, NULL, 'P'},
     {"expose", required_argument, NULL, 0x101}, {"ip", required_argument, NULL, 0x102},
+    {"network-alias", required_argument, NULL, 0x103}, {"net-alias", required_argument, NULL, 0x103},
+    {"add-host", required_argument, NULL, 0x104}, {"dns", required_argument, NULL, 0x105},
+    {"dns-search", required_argument, NULL, 0x106}, {"dns-option", required_argument, NULL, 0x107},
+    {"dns-opt", required_argument, NULL, 0x107}, {"net", required_argument, NULL, 'N'},
     {0}};
   struct kiln_err err = {0};
   int c;
@@ -231,6 +238,11 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'P': o->publish_all = true; break;
       case 0x101: strv_push (&o->expose, optarg); break;
       case 0x102: o->ip = optarg; break;
+      case 0x103: strv_push (&o->aliases, optarg); break;
+      case 0x104: strv_push (&o->add_hosts, optarg); break;
+      case 0x105: strv_push (&o->dns, optarg); break;
+      case 0x106: strv_push (&o->dns_search, optarg); break;
+      case 0x107: strv_push (&o->dns_options, optarg); break;
       case 'v': strv_push (&o->binds, optarg); break;
       case 'l': strv_push (&o->labels, optarg); break;
       case 'R': o->readonly = true; break;

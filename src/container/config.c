@@ -36,6 +36,11 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->security_opt);
   strv_free (&o->publish);
   strv_free (&o->expose);
+  strv_free (&o->aliases);
+  strv_free (&o->add_hosts);
+  strv_free (&o->dns);
+  strv_free (&o->dns_search);
+  strv_free (&o->dns_options);
 }
 
 static json_t *
@@ -341,15 +346,13 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
-  if (o->ip)
-    json_object_set_new (h, "KilnIPv4Address", json_string (o->ip));
-  if (net_config_ports (&o->publish, &o->expose, o->publish_all, ic, c, h, err) < 0)
+  json_t *top = json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
+  if (net_config_into (o, ic, top, err) < 0)
     {
-      json_decref (c);
-      json_decref (h);
+      json_decref (top);
       return NULL;
     }
-  return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
+  return top;
 }
 
 void
@@ -462,7 +465,7 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
   /* A kiln network (the default one as root, a network's name): the monitor
    * makes the namespace (net/net.h) and the sandbox joins it. */
-  bool bridged = net_mode_is_bridge (mode);
+  bool bridged = net_mode_attaches (mode);
   if (!bridged && mode && sandbox_net_parse (mode, &net) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "--network must be default, none or host");
   sb->network = net == SANDBOX_NET_DEFAULT && !bridged && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;

@@ -45,6 +45,7 @@ struct container_opts
   struct strv publish, expose; /* -p, --expose (net/portspec.h) */
   bool publish_all;            /* -P */
   const char *ip;              /* --ip */
+  struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
 };
 
 void container_opts_clear (struct container_opts *o);

@@ -206,7 +206,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
     sandbox_warm_up ();
   /* A kiln network: its namespace, veth, address and ports before the command. */
   if (sb->runtime == NULL
-      && net_mode_is_bridge (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
+      && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
     {
       if (net_attach (root, id, config, &na, err) < 0)
         goto failed;

@@ -16,11 +16,14 @@
 #include <unistd.h>
 
 #include "container/names.h"
+#include "util/proc.h"
 #include "container/state.h"
 #include "net/addr.h"
+#include "net/internal.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "net/portspec.h"
+#include "container/config.h"
 #include "store/containers.h"
 #include "store/networks.h"
 #include "store/store.h"
@@ -38,12 +41,68 @@ net_mode_is_bridge (const char *mode)
   return strcmp (mode, "none") != 0 && strcmp (mode, "host") != 0 && strncmp (mode, "container:", 10) != 0;
 }
 
+bool
+net_mode_attaches (const char *mode)
+{
+  return net_mode_is_bridge (mode) || (mode && strncmp (mode, "container:", 10) == 0 && geteuid () == 0);
+}
+
 /* ---------- config.json: -p, --expose, -P ---------- */
 
-int
-net_config_ports (const struct strv *publish, const struct strv *expose, bool publish_all,
-                  const json_t *image_config, json_t *config, json_t *host_config, struct kiln_err *err)
+static json_t *
+strv_array (const struct strv *v)
 {
+  json_t *a = json_array ();
+  for (size_t i = 0; i < v->n; i++)
+    json_array_append_new (a, json_string (v->v[i]));
+  return a;
+}
+
+/* The network a container's NetworkMode names ("default" is "bridge"). */
+static const char *
+mode_name (const char *mode)
+{
+  return mode == NULL || !*mode || strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode;
+}
+
+int
+net_config_into (const struct container_opts *o, const json_t *image_config, json_t *top, struct kiln_err *err)
+{
+  json_t *config = json_object_get (top, "Config"), *host_config = json_object_get (top, "HostConfig");
+  const char *net = mode_name (o->network);
+  bool user_net = net_mode_is_bridge (net) && strcmp (net, DEFAULT_NETWORK) != 0;
+  if (o->aliases.n && !user_net)
+    return kiln_err_set (err, KILN_EINVAL, "network-scoped alias is supported only for containers in user defined "
+                                           "networks");
+  if (o->ip && !user_net)
+    return kiln_err_set (err, KILN_EINVAL, "user specified IP address is supported on user defined networks only");
+  uint32_t a;
+  if (o->ip && net_ip_parse (o->ip, &a) < 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--ip\" flag: invalid IP address", o->ip);
+  for (size_t i = 0; i < o->add_hosts.n; i++)
+    {
+      const char *h = o->add_hosts.v[i], *colon = strchr (h, ':');
+      if (colon == NULL || colon == h || (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0))
+        return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP address "
+                                               "in add-host: \"%s\"", h, colon ? colon + 1 : "");
+    }
+  for (size_t i = 0; i < o->dns.n; i++)
+    if (net_ip_parse (o->dns.v[i], &a) < 0)
+      return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--dns\" flag: %s is not an ip address",
+                           o->dns.v[i], o->dns.v[i]);
+  json_object_set_new (host_config, "ExtraHosts", o->add_hosts.n ? strv_array (&o->add_hosts) : json_null ());
+  json_object_set_new (host_config, "Dns", strv_array (&o->dns));
+  json_object_set_new (host_config, "DnsSearch", strv_array (&o->dns_search));
+  json_object_set_new (host_config, "DnsOptions", strv_array (&o->dns_options));
+  if (o->aliases.n || o->ip)
+    {
+      json_t *ep = json_pack ("{s:o}", "Aliases", strv_array (&o->aliases));
+      if (o->ip)
+        json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", o->ip));
+      json_object_set_new (top, "NetworkingConfig", json_pack ("{s:{s:o}}", "EndpointsConfig", net, ep));
+    }
+  const struct strv *publish = &o->publish, *expose = &o->expose;
+  bool publish_all = o->publish_all;
   json_t *exposed = json_object ();
   const json_t *img = json_object_get (image_config, "ExposedPorts");
   const char *k;
@@ -142,8 +201,8 @@ unlock_fd (int fd)
     close (fd);
 }
 
-static uint32_t
-fnv1a (const char *a, const char *b)
+uint32_t
+net_fnv1a (const char *a, const char *b)
 {
   uint32_t h = 2166136261u;
   for (const char *s = a; *s; s++)
@@ -156,8 +215,8 @@ fnv1a (const char *a, const char *b)
 
 /* The pool subnets are chosen from: `default-address-pools` of kiln's
  * configuration file (docker's daemon.json key), else 10.210.0.0/16 in /24s. */
-static void
-address_pool (struct net_cidr *pool, int *size)
+void
+net_address_pool (struct net_cidr *pool, int *size)
 {
   struct kiln_err ignored = {0};
   net_cidr_parse ("10.210.0.0/16", false, pool, &ignored);
@@ -177,8 +236,8 @@ address_pool (struct net_cidr *pool, int *size)
   json_decref (j);
 }
 
-static const char *
-cfg_str (const json_t *config, const char *key)
+const char *
+net_cfg_str (const json_t *config, const char *key)
 {
   const char *s = json_string_value (json_object_get (config, key));
   return s ? s : "";
@@ -196,29 +255,47 @@ write_sysctl (const char *path, const char *value)
     }
 }
 
-/* The default network's record, made on first use. */
+/* A predefined network's record: `driver` "bridge" gets a bridge device name. */
 static int
-default_network (struct kiln_store *st, const char *root, struct net_rec *rec, struct kiln_err *err)
+predefined (struct kiln_store *st, const char *root, const char *name, const char *driver, struct kiln_err *err)
 {
-  for (int attempt = 0; attempt < 2; attempt++)
+  struct net_rec have;
+  int r = networks_get (st, name, &have, err);
+  net_rec_clear (&have);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  char id[65];
+  container_id_generate (id);
+  struct net_rec n = {.id = id, .name = (char *) name, .created = container_now ()};
+  n.config = json_pack ("{s:s, s:s, s:b, s:b}", "Driver", driver, "Scope", "local", "Internal", 0, "Default", 1);
+  if (strcmp (driver, "bridge") == 0)
     {
-      int r = networks_get (st, DEFAULT_NETWORK, rec, err);
-      if (r != 0)
-        return r < 0 ? -1 : 0;
-      char id[65];
-      container_id_generate (id);
       char bridge[16];
-      snprintf (bridge, sizeof bridge, "kiln-%08x", fnv1a (root, id));
-      struct net_rec n = {.id = id, .name = DEFAULT_NETWORK, .created = store_now ()};
-      n.config = json_pack ("{s:s, s:s, s:s, s:b, s:b}", "Driver", "bridge", "Scope", "local", "Bridge", bridge,
-                            "Internal", 0, "Default", 1);
-      r = networks_add (st, &n, err);
-      json_decref (n.config);
-      if (r < 0 && err->code != EEXIST)
-        return -1;
-      kiln_err_clear (err);
+      snprintf (bridge, sizeof bridge, "kiln-%08x", net_fnv1a (root, id));
+      json_object_set_new (n.config, "Bridge", json_string (bridge));
     }
-  return kiln_err_set (err, EIO, "the default network cannot be recorded");
+  r = networks_add (st, &n, err);
+  json_decref (n.config);
+  if (r < 0 && err->code == EEXIST)
+    {
+      kiln_err_clear (err); /* another command made it meanwhile */
+      return 0;
+    }
+  return r;
+}
+
+int
+net_default_network (struct kiln_store *st, const char *root, struct net_rec *rec, struct kiln_err *err)
+{
+  if (predefined (st, root, DEFAULT_NETWORK, "bridge", err) < 0 || predefined (st, root, "host", "host", err) < 0
+      || predefined (st, root, "none", "null", err) < 0)
+    return -1;
+  if (rec == NULL)
+    return 0;
+  int r = networks_get (st, DEFAULT_NETWORK, rec, err);
+  if (r == 0)
+    kiln_err_set (err, ENOENT, "the default network cannot be recorded");
+  return r == 1 ? 0 : -1;
 }
 
 /* The bridge of `rec`, made (with its subnet chosen, kiln's table, the accept
@@ -226,7 +303,7 @@ default_network (struct kiln_store *st, const char *root, struct net_rec *rec, s
 static unsigned
 ensure_bridge (struct kiln_store *st, struct nl *nl, struct net_rec *rec, struct kiln_err *err)
 {
-  const char *bridge = cfg_str (rec->config, "Bridge");
+  const char *bridge = net_cfg_str (rec->config, "Bridge");
   unsigned idx = nl_link_index (nl, bridge);
   if (idx)
     return idx;
@@ -242,7 +319,7 @@ ensure_bridge (struct kiln_store *st, struct nl *nl, struct net_rec *rec, struct
     goto fail;
   if (fixed)
     {
-      if (net_cidr_parse (cfg_str (rec->config, "Subnet"), false, &subnet, err) < 0)
+      if (net_cidr_parse (net_cfg_str (rec->config, "Subnet"), false, &subnet, err) < 0)
         goto fail;
       for (size_t i = 0; i < n_routes; i++)
         if (routes[i].prefix > 0 && net_cidr_overlap (&subnet, &routes[i]))
@@ -250,18 +327,26 @@ ensure_bridge (struct kiln_store *st, struct nl *nl, struct net_rec *rec, struct
             char r[20];
             net_cidr_format (&routes[i], r);
             kiln_err_set (err, EEXIST, "network %s: subnet %s overlaps the host's route to %s", rec->name,
-                          cfg_str (rec->config, "Subnet"), r);
+                          net_cfg_str (rec->config, "Subnet"), r);
             goto fail;
           }
-      if (net_ip_parse (cfg_str (rec->config, "Gateway"), &gw) < 0)
+      if (net_ip_parse (net_cfg_str (rec->config, "Gateway"), &gw) < 0)
         gw = subnet.addr + 1;
     }
   else
     {
-      struct net_cidr pool;
+      struct net_cidr pool, was;
       int size;
-      address_pool (&pool, &size);
-      if (net_subnet_choose (&pool, size, routes, n_routes, &subnet) < 0)
+      net_address_pool (&pool, &size);
+      /* The subnet it had (inspect showed it) while no route took it since. */
+      struct kiln_err ig = {0};
+      bool keep = net_cidr_parse (net_cfg_str (rec->config, "Subnet"), false, &was, &ig) == 0;
+      kiln_err_clear (&ig);
+      for (size_t i = 0; i < n_routes && keep; i++)
+        keep = routes[i].prefix == 0 || !net_cidr_overlap (&was, &routes[i]);
+      if (keep)
+        subnet = was;
+      else if (net_subnet_choose (&pool, size, routes, n_routes, &subnet) < 0)
         {
           char p[20];
           net_cidr_format (&pool, p);
@@ -324,8 +409,8 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id)
       kiln_err_clear (&ignored);
       return;
     }
-  const char *bridge = cfg_str (rec.config, "Bridge");
-  const char *subnet = cfg_str (rec.config, "Subnet");
+  const char *bridge = net_cfg_str (rec.config, "Bridge");
+  const char *subnet = net_cfg_str (rec.config, "Subnet");
   int hl = host_net_lock (&ignored);
   nft_foreign_unaccept (bridge, &ignored);
   kiln_err_clear (&ignored);
@@ -366,7 +451,7 @@ release_endpoint (struct kiln_store *st, struct nl *nl, const struct endpoint_re
     nft_run (buf_str (&cmds), &ignored); /* one already gone does not keep the others */
     kiln_err_clear (&ignored);
   }
-  const char *veth = cfg_str (e->info, "Veth");
+  const char *veth = net_cfg_str (e->info, "Veth");
   if (*veth && nl_link_index (nl, veth))
     nl_link_del (nl, veth, &ignored);
   kiln_err_clear (&ignored);
@@ -444,7 +529,7 @@ publish_ports (struct kiln_store *st, const char *id, const json_t *config, uint
     json_t *b;
     json_array_foreach (v, i, b)
     {
-      const char *hip = cfg_str (b, "HostIp"), *hport = cfg_str (b, "HostPort");
+      const char *hip = net_cfg_str (b, "HostIp"), *hport = net_cfg_str (b, "HostPort");
       uint32_t ip = 0;
       uint16_t lo = 0, hi = 0, got = 0;
       if (*hip && net_ip_parse (hip, &ip) < 0)
@@ -509,6 +594,86 @@ host_resolv_conf (void)
   return buf_steal (&b);
 }
 
+/* The container's /etc/hosts lines after localhost's: its address with its
+ * hostname (and on a user network its name and aliases, which the network's
+ * resolver answers too), then --add-host's (host-gateway: the network's gateway,
+ * an address of the host's). */
+static char *
+etc_hosts (const json_t *config, const json_t *info, const char *ip, const char *gw, bool user_net)
+{
+  struct buf b = BUF_INIT;
+  buf_printf (&b, "%s\t%s", ip, net_cfg_str (info, "Hostname"));
+  if (user_net)
+    {
+      const char *name = net_cfg_str (info, "Name");
+      if (*name)
+        buf_printf (&b, " %s", name);
+      size_t i;
+      json_t *al;
+      json_array_foreach (json_object_get (info, "Aliases"), i, al)
+          buf_printf (&b, " %s", json_string_value (al) ? json_string_value (al) : "");
+    }
+  buf_putc (&b, '\n');
+  size_t i;
+  json_t *eh;
+  json_array_foreach (json_object_get (json_object_get (config, "HostConfig"), "ExtraHosts"), i, eh)
+  {
+    const char *h = json_string_value (eh), *colon = h ? strchr (h, ':') : NULL;
+    if (colon == NULL)
+      continue;
+    const char *addr = strcmp (colon + 1, "host-gateway") == 0 ? gw : colon + 1;
+    buf_printf (&b, "%s\t%.*s\n", addr, (int) (colon - h), h);
+  }
+  return buf_steal (&b);
+}
+
+/* /etc/resolv.conf: the host's, with --dns, --dns-search and --dns-option
+ * replacing its nameserver, search and options lines; on a user network with its
+ * resolver the nameserver is 127.0.0.11 (docker's), which forwards the rest to
+ * the host's. */
+static char *
+etc_resolv (const json_t *config, bool own_resolver)
+{
+  const json_t *h = json_object_get (config, "HostConfig");
+  const json_t *dns = json_object_get (h, "Dns"), *search = json_object_get (h, "DnsSearch"),
+               *opts = json_object_get (h, "DnsOptions");
+  _cleanup_free_ char *host = host_resolv_conf ();
+  struct buf b = BUF_INIT;
+  bool replace_ns = own_resolver || json_array_size (dns), replace_search = json_array_size (search) > 0,
+       replace_opts = json_array_size (opts) > 0 || own_resolver;
+  for (char *line = host, *next; line && *line; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      if ((replace_ns && strncmp (line, "nameserver", 10) == 0) || (replace_search && strncmp (line, "search", 6) == 0)
+          || (replace_opts && strncmp (line, "options", 7) == 0))
+        continue;
+      buf_printf (&b, "%s\n", line);
+    }
+  size_t i;
+  json_t *v;
+  if (own_resolver)
+    buf_puts (&b, "nameserver 127.0.0.11\n");
+  else
+    json_array_foreach (dns, i, v) buf_printf (&b, "nameserver %s\n", json_string_value (v));
+  if (replace_search)
+    {
+      buf_puts (&b, "search");
+      json_array_foreach (search, i, v) buf_printf (&b, " %s", json_string_value (v));
+      buf_putc (&b, '\n');
+    }
+  if (replace_opts)
+    {
+      buf_puts (&b, "options");
+      if (own_resolver)
+        buf_puts (&b, " ndots:0");
+      json_array_foreach (opts, i, v) buf_printf (&b, " %s", json_string_value (v));
+      buf_putc (&b, '\n');
+    }
+  return buf_steal (&b);
+}
+
 /* A new network namespace, held by the returned descriptor (this process stays
  * in its own). */
 static int
@@ -550,13 +715,92 @@ configure_inside (int netns_fd, uint32_t ip, int prefix, uint32_t gw, bool route
   return ret;
 }
 
+/* A file of another container's generated /etc, from its third line on for
+ * hosts (the sandbox writes localhost's lines itself). */
+static char *
+other_etc (const char *root, const char *id, const char *file, bool skip_localhost)
+{
+  _cleanup_buf_ struct buf rel = BUF_INIT;
+  buf_printf (&rel, "merged.etc/%s", file);
+  _cleanup_free_ char *path = container_path (root, id, buf_str (&rel));
+  struct buf b = BUF_INIT;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0)
+    {
+      struct kiln_err ig = {0};
+      read_all (fd, 65536, &b, path, &ig);
+      kiln_err_clear (&ig);
+      close (fd);
+    }
+  char *text = buf_steal (&b);
+  if (!skip_localhost)
+    return text;
+  const char *p = text;
+  for (int i = 0; i < 2 && p && *p; i++)
+    p = strchr (p, '\n') ? strchr (p, '\n') + 1 : p + strlen (p);
+  char *rest = xstrdup (p ? p : "");
+  free (text);
+  return rest;
+}
+
+/* --network container:NAME: the namespace of that container's init, while it runs. */
+static int
+attach_container (const char *root, const char *ref, struct net_attachment *a, struct kiln_err *err)
+{
+  struct kiln_store *st = store_open (root, err);
+  if (st == NULL)
+    return -1;
+  struct container_rec *recs = NULL;
+  size_t n = 0, idx = 0;
+  int ret = -1;
+  if (containers_list (st, &recs, &n, err) == 0)
+    {
+      if (container_ref_match (recs, n, ref, &idx) != CONTAINER_FOUND)
+        kiln_err_set (err, ENOENT, "No such container: %s", ref);
+      else
+        {
+          struct container_state s;
+          if (container_state_get (root, recs[idx].id, &s, err) == 0)
+            {
+              char p[64];
+              snprintf (p, sizeof p, "/proc/%d/ns/net", (int) s.pid);
+              int fd = -1;
+              if (s.status == CONTAINER_RUNNING && proc_is (s.pid, s.pid_start))
+                fd = open (p, O_RDONLY | O_CLOEXEC);
+              /* Still the one recorded once the namespace is held. */
+              if (fd >= 0 && !proc_is (s.pid, s.pid_start))
+                {
+                  close (fd);
+                  fd = -1;
+                }
+              if (fd < 0)
+                kiln_err_set (err, EINVAL, "cannot join network of a non running container: %s", recs[idx].id);
+              else
+                {
+                  a->netns_fd = fd;
+                  a->hosts = other_etc (root, recs[idx].id, "hosts", true);
+                  a->resolv = other_etc (root, recs[idx].id, "resolv.conf", false);
+                  ret = 0;
+                }
+              container_state_clear (&s);
+            }
+        }
+    }
+  container_recs_free (recs, n);
+  store_close (st);
+  return ret;
+}
+
 int
 net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a, struct kiln_err *err)
 {
   memset (a, 0, sizeof *a);
   a->netns_fd = -1;
+  const char *joined = net_cfg_str (json_object_get (config, "HostConfig"), "NetworkMode");
+  if (strncmp (joined, "container:", 10) == 0)
+    return attach_container (root, joined + 10, a, err);
   const json_t *h = json_object_get (config, "HostConfig");
-  const char *mode = cfg_str (h, "NetworkMode");
+  const char *mode = net_cfg_str (h, "NetworkMode");
   if (!*mode || strcmp (mode, "default") == 0)
     mode = DEFAULT_NETWORK;
   int lock = store_net_lock (root, err);
@@ -571,7 +815,7 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     goto out;
   if (strcmp (mode, DEFAULT_NETWORK) == 0)
     {
-      if (default_network (st, root, &rec, err) < 0)
+      if (net_default_network (st, root, &rec, err) < 0)
         goto out;
     }
   else
@@ -589,29 +833,38 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     goto out;
   struct net_cidr subnet, range, *rangep = NULL;
   uint32_t gw = 0, ip = 0, want = 0;
-  if (net_cidr_parse (cfg_str (rec.config, "Subnet"), false, &subnet, err) < 0
-      || net_ip_parse (cfg_str (rec.config, "Gateway"), &gw) < 0)
+  if (net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &subnet, err) < 0
+      || net_ip_parse (net_cfg_str (rec.config, "Gateway"), &gw) < 0)
     {
       kiln_err_set (err, EIO, "network %s has no subnet recorded", rec.name);
       goto out;
     }
-  if (*cfg_str (rec.config, "IPRange") && net_cidr_parse (cfg_str (rec.config, "IPRange"), false, &range, err) == 0)
+  if (*net_cfg_str (rec.config, "IPRange") && net_cidr_parse (net_cfg_str (rec.config, "IPRange"), false, &range, err) == 0)
     rangep = &range;
   kiln_err_clear (err);
-  const char *asked = cfg_str (json_object_get (json_object_get (config, "NetworkingConfig"), "IPv4Address"), "");
-  (void) asked;
-  const char *ip_flag = cfg_str (h, "KilnIPv4Address");
+  const json_t *epc = json_object_get (json_object_get (json_object_get (config, "NetworkingConfig"),
+                                                       "EndpointsConfig"), mode);
+  const char *ip_flag = net_cfg_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
   if (*ip_flag && (net_ip_parse (ip_flag, &want) < 0 || !net_cidr_contains (&subnet, want)))
     {
       kiln_err_set (err, KILN_EINVAL, "invalid IP address %s: not in network %s's subnet %s", ip_flag, rec.name,
-                    cfg_str (rec.config, "Subnet"));
+                    net_cfg_str (rec.config, "Subnet"));
       goto out;
     }
   /* The address: picked and recorded in one transaction (UNIQUE (network, ip)). */
   char veth[16], ip_s[16];
   snprintf (veth, sizeof veth, "vk%.12s", id);
   json_object_set_new (info, "Veth", json_string (veth));
-  json_object_set_new (info, "Bridge", json_string (cfg_str (rec.config, "Bridge")));
+  json_object_set_new (info, "Bridge", json_string (net_cfg_str (rec.config, "Bridge")));
+  {
+    /* What the network's resolvers answer for: its name, hostname and aliases. */
+    char *cname = endpoint_container_name (st, id);
+    json_object_set_new (info, "Name", json_string (cname ? cname : ""));
+    free (cname);
+    json_object_set_new (info, "Hostname", json_string (net_cfg_str (json_object_get (config, "Config"), "Hostname")));
+    json_t *al = json_object_get (epc, "Aliases");
+    json_object_set_new (info, "Aliases", json_is_array (al) ? json_deep_copy (al) : json_array ());
+  }
   if (store_begin (st, err) < 0)
     goto out;
   {
@@ -677,11 +930,10 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
       goto out;
     }
   {
-    const char *hostname = cfg_str (json_object_get (config, "Config"), "Hostname");
-    struct buf hb = BUF_INIT;
-    buf_printf (&hb, "%s\t%s\n", ip_s, hostname);
-    a->hosts = buf_steal (&hb);
-    a->resolv = host_resolv_conf ();
+    char gw_s[16];
+    net_ip_format (gw, gw_s);
+    a->hosts = etc_hosts (config, info, ip_s, gw_s, strcmp (rec.name, DEFAULT_NETWORK) != 0);
+    a->resolv = etc_resolv (config, strcmp (rec.name, DEFAULT_NETWORK) != 0 && a->resolver_pid > 0);
   }
   ret = 0;
 out:
@@ -745,7 +997,7 @@ net_detach (const char *root, const char *id, struct net_attachment *a)
 static const char *
 mode_network (const json_t *config)
 {
-  const char *mode = cfg_str (json_object_get (config, "HostConfig"), "NetworkMode");
+  const char *mode = net_cfg_str (json_object_get (config, "HostConfig"), "NetworkMode");
   if (!*mode || strcmp (mode, "default") == 0)
     return geteuid () == 0 ? DEFAULT_NETWORK : "default";
   return mode;
@@ -776,9 +1028,9 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
       ip = eps[0].ip;
       json_object_foreach (json_object_get (eps[0].info, "Ports"), k, v)
           json_object_set (ports, k, json_array_size (v) ? v : json_null ());
-      gw = known ? cfg_str (rec.config, "Gateway") : "";
+      gw = known ? net_cfg_str (rec.config, "Gateway") : "";
       struct net_cidr c;
-      if (known && net_cidr_parse (cfg_str (rec.config, "Subnet"), false, &c, &ignored) == 0)
+      if (known && net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &c, &ignored) == 0)
         prefix = c.prefix;
       kiln_err_clear (&ignored);
     }
@@ -786,7 +1038,10 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
                                 "Links", "Aliases", "NetworkID", known ? rec.id : "", "EndpointID", n ? id : "",
                                 "Gateway", gw, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
                                 "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
-  json_object_set_new (networks, strcmp (mode, "default") == 0 ? "bridge" : mode, endpoint);
+  if (strncmp (mode, "container:", 10) != 0) /* docker: no network of its own */
+    json_object_set_new (networks, strcmp (mode, "default") == 0 ? "bridge" : mode, endpoint);
+  else
+    json_decref (endpoint);
   bool dflt = strcmp (mode, DEFAULT_NETWORK) == 0;
   json_t *s = json_pack ("{s:s, s:s, s:b, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
                          "Bridge", "", "SandboxID", n ? id : "", "HairpinMode", 0, "LinkLocalIPv6PrefixLen", 0,
@@ -855,9 +1110,9 @@ net_port_lines (struct kiln_store *st, const char *id, const char *filter, struc
       {
         struct buf l = BUF_INIT;
         if (*want)
-          buf_printf (&l, "%s:%s", cfg_str (b, "HostIp"), cfg_str (b, "HostPort"));
+          buf_printf (&l, "%s:%s", net_cfg_str (b, "HostIp"), net_cfg_str (b, "HostPort"));
         else
-          buf_printf (&l, "%s -> %s:%s", keys.v[i], cfg_str (b, "HostIp"), cfg_str (b, "HostPort"));
+          buf_printf (&l, "%s -> %s:%s", keys.v[i], net_cfg_str (b, "HostIp"), net_cfg_str (b, "HostPort"));
         strv_push_owned (lines, buf_steal (&l));
       }
     }
@@ -882,7 +1137,7 @@ net_ports_cell (struct kiln_store *st, const char *id, struct buf *out)
       json_t *b;
       json_array_foreach (json_object_get (ports, keys.v[i]), j, b)
       {
-        buf_printf (out, "%s%s:%s->%s", out->len ? ", " : "", cfg_str (b, "HostIp"), cfg_str (b, "HostPort"),
+        buf_printf (out, "%s%s:%s->%s", out->len ? ", " : "", net_cfg_str (b, "HostIp"), net_cfg_str (b, "HostPort"),
                     keys.v[i]);
       }
     }
@@ -928,7 +1183,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
     {
       if (container_running (st->root, eps[i].container))
         {
-          strv_push (&live_veths, cfg_str (eps[i].info, "Veth"));
+          strv_push (&live_veths, net_cfg_str (eps[i].info, "Veth"));
           strv_push (&live_ips, eps[i].ip);
           continue;
         }
@@ -993,7 +1248,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
             {
               struct net_cidr c;
               struct kiln_err ig = {0};
-              ours = net_cidr_parse (cfg_str (nets[k].config, "Subnet"), false, &c, &ig) == 0
+              ours = net_cidr_parse (net_cfg_str (nets[k].config, "Subnet"), false, &c, &ig) == 0
                      && net_cidr_contains (&c, a);
               kiln_err_clear (&ig);
             }
@@ -1035,7 +1290,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
       if (endpoints_list (st, nets[k].id, NULL, &left, &nleft, err) < 0)
         goto out;
       endpoint_recs_free (left, nleft);
-      const char *bridge = cfg_str (nets[k].config, "Bridge");
+      const char *bridge = net_cfg_str (nets[k].config, "Bridge");
       if (nleft || !*bridge || nl_link_index (nl, bridge) == 0)
         continue;
       struct buf b = BUF_INIT;

@@ -22,6 +22,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -38,16 +39,22 @@ struct net_attachment
   char *hosts;     /* lines for /etc/hosts beyond localhost */
   char *resolv;    /* /etc/resolv.conf */
   bool attached;   /* an endpoint is recorded */
+  pid_t resolver_pid; /* the network's resolver on 127.0.0.11 (user networks), 0: none */
 };
 
 /* True if NetworkMode (config.json's) is a kiln network ("default" as root,
  * "bridge", a network's name): the monitor attaches it. */
 bool net_mode_is_bridge (const char *mode);
+/* The same, or "container:NAME" (the namespace of a running container): the
+ * monitor hands the sandbox a namespace through net_attach. */
+bool net_mode_attaches (const char *mode);
 
-/* Checks -p, --expose, -P and puts them into config.json's Config.ExposedPorts,
- * HostConfig.PortBindings and HostConfig.PublishAllPorts (docker's shapes). */
-int net_config_ports (const struct strv *publish, const struct strv *expose, bool publish_all,
-                      const json_t *image_config, json_t *config, json_t *host_config, struct kiln_err *err);
+/* Checks the network flags of `o` (-p, --expose, -P, --ip, --network-alias,
+ * --add-host, --dns*) and puts them into config.json (`top`), in docker's shapes:
+ * Config.ExposedPorts, HostConfig.PortBindings, PublishAllPorts, ExtraHosts, Dns,
+ * DnsSearch, DnsOptions, and NetworkingConfig.EndpointsConfig.<net> (Aliases,
+ * IPAMConfig.IPv4Address) as docker's create request has them. */
+int net_config_into (const struct container_opts *o, const json_t *image_config, json_t *top, struct kiln_err *err);
 
 /* Makes container `id`'s network as `config` says; on failure nothing stays. */
 int net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a,

@@ -659,9 +659,16 @@ sandbox_init (struct child_args *a)
         }
       write_file (etc_fd, "resolv.conf", host_resolv ? host_resolv : "", status_fd);
     }
+  /* /etc/hostname too, as docker binds it, when there is a network of kiln's. */
+  if (s->hosts_extra && s->hostname)
+    {
+      char hn[300];
+      snprintf (hn, sizeof hn, "%s\n", s->hostname);
+      write_file (etc_fd, "hostname", hn, status_fd);
+    }
   close (etc_fd);
-  static const char *const etc_files[] = {"hosts", "resolv.conf"};
-  for (size_t i = 0; i < 2 && s->runtime == NULL; i++)
+  static const char *const etc_files[] = {"hosts", "resolv.conf", "hostname"};
+  for (size_t i = 0; i < (s->hosts_extra && s->hostname ? 3 : 2) && s->runtime == NULL; i++)
     {
       char target[64], src[4400], path[64];
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
