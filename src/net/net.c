@@ -12,7 +12,9 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "container/names.h"
@@ -23,6 +25,7 @@
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "net/portspec.h"
+#include "net/resolver.h"
 #include "container/config.h"
 #include "store/containers.h"
 #include "store/networks.h"
@@ -674,6 +677,18 @@ etc_resolv (const json_t *config, bool own_resolver)
   return buf_steal (&b);
 }
 
+static void
+stop_resolver (struct net_attachment *a)
+{
+  if (a->resolver_pid > 0)
+    {
+      kill (a->resolver_pid, SIGKILL);
+      while (waitpid (a->resolver_pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  a->resolver_pid = 0;
+}
+
 /* A new network namespace, held by the returned descriptor (this process stays
  * in its own). */
 static int
@@ -811,6 +826,8 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
   struct net_rec rec = {0};
   json_t *info = json_object ();
   int ret = -1;
+  bool user_net = false;
+  char *network_id = NULL;
   if (nl == NULL)
     goto out;
   if (strcmp (mode, DEFAULT_NETWORK) == 0)
@@ -929,11 +946,12 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
       kiln_err_clear (&ignored);
       goto out;
     }
+  user_net = strcmp (rec.name, DEFAULT_NETWORK) != 0;
+  network_id = xstrdup (rec.id);
   {
     char gw_s[16];
     net_ip_format (gw, gw_s);
-    a->hosts = etc_hosts (config, info, ip_s, gw_s, strcmp (rec.name, DEFAULT_NETWORK) != 0);
-    a->resolv = etc_resolv (config, strcmp (rec.name, DEFAULT_NETWORK) != 0 && a->resolver_pid > 0);
+    a->hosts = etc_hosts (config, info, ip_s, gw_s, user_net);
   }
   ret = 0;
 out:
@@ -943,6 +961,7 @@ out:
       for (size_t i = 0; i < a->n_port_fds; i++)
         close (a->port_fds[i]);
       a->n_port_fds = 0;
+      stop_resolver (a);
       if (a->netns_fd >= 0)
         close (a->netns_fd);
       a->netns_fd = -1;
@@ -954,6 +973,24 @@ out:
   nl_close (nl);
   store_close (st);
   unlock_fd (lock);
+  /* A user network's names resolve through a resolver in the container's
+   * namespace; forked once the store is closed (SQLite's state of an open
+   * database must not be inherited). */
+  if (ret == 0 && user_net && (a->resolver_pid = net_resolver_start (root, network_id, a->netns_fd, config, err)) < 0)
+    {
+      a->resolver_pid = 0;
+      for (size_t i = 0; i < a->n_port_fds; i++)
+        close (a->port_fds[i]);
+      a->n_port_fds = 0;
+      close (a->netns_fd);
+      a->netns_fd = -1;
+      net_release (root, id);
+      a->attached = false;
+      ret = -1;
+    }
+  if (ret == 0)
+    a->resolv = etc_resolv (config, a->resolver_pid > 0);
+  free (network_id);
   return ret;
 }
 
@@ -979,6 +1016,7 @@ net_release (const char *root, const char *id)
 void
 net_detach (const char *root, const char *id, struct net_attachment *a)
 {
+  stop_resolver (a);
   for (size_t i = 0; i < a->n_port_fds; i++)
     close (a->port_fds[i]);
   free (a->port_fds);
