@@ -210,3 +210,125 @@ host_pieces() {
   [ -z "$(host_pieces)" ]
   kiln rm dead3 >/dev/null
 }
+
+@test "user network: containers reach each other by name and by alias, also after one restarts with a new address" {
+  kiln network create --label team=a appnet >/dev/null
+  kiln run -d --name api --network appnet --network-alias backend -e MSG=api web:1 >/dev/null
+  kiln run -d --name client --network appnet busybox sleep 300 >/dev/null
+  q() { kiln run --rm --network appnet busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $1 8080 | tail -1"; }
+  until_true 5 sh -c "[ \"\$('$KILN' run --rm --network appnet busybox sh -c \"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 api 8080 | tail -1\")\" = api ]"
+  [ "$(q backend)" = api ]
+  # /etc/hosts has its name and aliases; resolv.conf the network's resolver.
+  run kiln run --rm --network appnet --name peer --network-alias p1 busybox cat /etc/hosts /etc/resolv.conf
+  [[ "$output" =~ [0-9.]+$'\t'[0-9a-f]{12}\ peer\ p1 ]]
+  [[ "$output" == *"nameserver 127.0.0.11"* ]]
+  old=$(inspect_field api 'd["NetworkSettings"]["Networks"]["appnet"]["IPAddress"]')
+  kiln stop -t 1 api >/dev/null
+  # Another container takes its address meanwhile: api comes back on a new one.
+  kiln run -d --name filler --network appnet busybox sleep 300 >/dev/null
+  kiln start api >/dev/null
+  new=$(inspect_field api 'd["NetworkSettings"]["Networks"]["appnet"]["IPAddress"]')
+  [ "$old" != "$new" ]
+  # The client, started before, resolves the new address at once (its resolver reads the store).
+  id=$(kiln inspect -f '{{.Id}}' client)
+  mon=$(monitor_pid "$id")
+  res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+  [ -n "$res" ]
+  until_true 5 sh -c "nsenter -t $res -n sh -c \"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 api 8080\" 2>/dev/null | tail -1 | grep -qx api || nsenter -t $res -n busybox nslookup api 127.0.0.11 | grep -q '$new'"
+  run nsenter -t "$res" -n busybox nslookup api 127.0.0.11
+  [[ "$output" == *"Address: $new"* ]]
+  run nsenter -t "$res" -n busybox nslookup backend 127.0.0.11
+  [[ "$output" == *"Address: $new"* ]]
+  [ "$(q api)" = api ]
+  # The default bridge resolves no container names (docker's semantics).
+  run kiln run --rm busybox sh -c "nc -w 2 api 8080 </dev/null"
+  [ "$status" -ne 0 ]
+  # network rm of a network in use: docker's message; ls and inspect.
+  netid=$(kiln network inspect -f '{{.Id}}' appnet)
+  run kiln network rm appnet
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error response from daemon: error while removing network: network appnet id $netid has active endpoints" ]
+  run kiln network ls --filter label=team=a --format '{{.Name}} {{.Driver}} {{.Scope}}'
+  [ "$output" = "appnet bridge local" ]
+  run kiln network ls
+  [ "${lines[0]}" = "NETWORK ID     NAME      DRIVER    SCOPE" ]
+  [[ "$output" =~ [0-9a-f]{12}\ +appnet\ +bridge\ +local ]]
+  [[ "$output" =~ [0-9a-f]{12}\ +bridge\ +bridge\ +local ]]
+  [[ "$output" =~ [0-9a-f]{12}\ +none\ +null\ +local ]]
+  [ "$(kiln network inspect -f '{{len .Containers}} {{.Labels.team}} {{(index .IPAM.Config 0).Gateway}}' appnet | cut -d' ' -f1,2)" = "3 a" ]
+  kiln rm -f api client filler >/dev/null
+  kiln network rm appnet
+  run kiln network inspect appnet
+  [ "$status" -eq 1 ]
+  [ -z "$(host_pieces)" ]
+}
+
+@test "--internal blocks a server on the host that a normal network reaches; host-gateway names the host" {
+  kiln network create --subnet 10.231.7.0/24 opennet >/dev/null
+  kiln network create --internal --subnet 10.231.8.0/24 closednet >/dev/null
+  kiln run -d --name keeper --network opennet busybox sleep 300 >/dev/null
+  port=$(free_port)
+  # The host's server listens on opennet's gateway only.
+  python3 -c 'import http.server,sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"fromhost\n")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$port" &
+  srv=$!
+  until_true 5 sh -c "ss -ltn | grep -q '10.231.7.1:$port '"
+  # Positive control: a container on the normal network reaches it, also as host-gateway.
+  run kiln run --rm --network opennet --add-host hostgw:host-gateway busybox sh -c "grep hostgw /etc/hosts; printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 hostgw $port | tail -1"
+  [ "${lines[0]}" = "10.231.7.1	hostgw" ]
+  [ "${lines[1]}" = fromhost ]
+  # The internal network reaches neither that address nor its own gateway.
+  run kiln run --rm --network closednet busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 10.231.7.1 $port; echo rc=\$?; ip route"
+  kill "$srv"
+  [[ "$output" != *fromhost* ]]
+  [[ "$output" == *rc=1* ]]
+  [[ "$output" != *default* ]]
+  kiln rm -f keeper >/dev/null
+  kiln network rm opennet closednet >/dev/null
+  [ -z "$(host_pieces)" ]
+}
+
+@test "--network container:X shares X's stack; a stopped X is refused" {
+  kiln run -d --name stackowner -e MSG=shared web:1 >/dev/null
+  until_true 5 sh -c "'$KILN' run --rm --network container:stackowner busybox sh -c \"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 8080 | tail -1\" | grep -qx shared"
+  ipx=$(inspect_field stackowner 'd["NetworkSettings"]["IPAddress"]')
+  run kiln run --rm --network container:stackowner busybox sh -c 'ip -4 -o addr show eth0'
+  [[ "$output" == *"inet $ipx/"* ]]
+  kiln stop -t 1 stackowner >/dev/null
+  run kiln run --rm --network container:stackowner busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"cannot join network of a non running container: "* ]]
+  kiln rm -f stackowner >/dev/null
+}
+
+@test "network create checks its options as docker does; prune removes unused networks" {
+  run kiln network create --subnet 10.232.0.0/16 --gateway 10.233.0.1 badgw
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no matching subnet for gateway 10.233.0.1"* ]]
+  run kiln network create --subnet nonsense badsub
+  [[ "$output" == *"invalid CIDR address: nonsense"* ]]
+  kiln network create --subnet 10.232.0.0/16 --ip-range 10.232.5.0/24 --mtu 1400 ranged >/dev/null
+  run kiln network create --subnet 10.232.4.0/24 overlapping
+  [[ "$output" == *"Pool overlaps with other one on this address space"* ]]
+  run kiln network create ranged
+  [[ "$output" == *"network with name ranged already exists"* ]]
+  run kiln run --rm --network ranged busybox sh -c 'ip -o addr show eth0; cat /sys/class/net/eth0/mtu'
+  [[ "$output" == *"inet 10.232.5."* ]]
+  [[ "$output" == *1400* ]]
+  run kiln run --rm --network ranged --ip 10.232.9.9 busybox sh -c 'ip -4 -o addr show eth0'
+  [[ "$output" == *"inet 10.232.9.9/16"* ]]
+  run kiln run --rm --ip 10.232.9.9 busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"user specified IP address is supported on user defined networks only"* ]]
+  run kiln network rm bridge
+  [ "$output" = "Error response from daemon: bridge is a pre-defined network and cannot be removed" ]
+  run kiln network prune -f
+  [ "${lines[0]}" = "Deleted Networks:" ]
+  grep -qx ranged <<<"$output"
+  run kiln network ls -q --filter type=custom
+  [ -z "$output" ]
+}
