@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "net/addr.h"
+#include "net/dns.h"
 #include "net/portspec.h"
 #include "util/buf.h"
 
@@ -185,6 +186,43 @@ allocates_free_addresses (void **state)
   free (many);
 }
 
+static void
+reads_a_question_and_answers_it (void **state)
+{
+  (void) state;
+  /* id 0x1234, RD, one question: "Api.Net" A IN. */
+  const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'A', 'p', 'i', 3, 'N', 'e', 't', 0, 0, 1, 0, 1};
+  char name[256];
+  uint16_t type;
+  size_t qend;
+  assert_int_equal (dns_question (q, sizeof q, name, &type, &qend), 0);
+  assert_string_equal (name, "api.net");
+  assert_int_equal (type, DNS_TYPE_A);
+  assert_int_equal (qend, sizeof q);
+  uint8_t out[512];
+  uint32_t ips[] = {ip ("10.1.2.3")};
+  size_t n = dns_answer (q, qend, ips, 1, 0, out, sizeof out);
+  assert_int_equal (n, sizeof q + 16);
+  assert_int_equal (out[0], 0x12);
+  assert_int_equal (out[2] & 0x80, 0x80); /* a response */
+  assert_int_equal (out[7], 1);            /* one answer */
+  assert_memory_equal (out + n - 4, ((uint8_t[]){10, 1, 2, 3}), 4);
+  /* Hostile ones: a response, a truncated name, a compression pointer, two questions. */
+  uint8_t bad[sizeof q];
+  memcpy (bad, q, sizeof q);
+  bad[2] |= 0x80;
+  assert_int_equal (dns_question (bad, sizeof bad, name, &type, &qend), -1);
+  assert_int_equal (dns_question (q, 15, name, &type, &qend), -1);
+  memcpy (bad, q, sizeof q);
+  bad[12] = 0xc0;
+  assert_int_equal (dns_question (bad, sizeof bad, name, &type, &qend), -1);
+  memcpy (bad, q, sizeof q);
+  bad[5] = 2;
+  assert_int_equal (dns_question (bad, sizeof bad, name, &type, &qend), -1);
+  /* No room: nothing written. */
+  assert_int_equal (dns_answer (q, qend, ips, 1, 0, out, 20), 0);
+}
+
 int
 main (void)
 {
@@ -195,6 +233,7 @@ main (void)
     cmocka_unit_test (chooses_a_subnet_no_route_covers),
     cmocka_unit_test (parses_cidrs),
     cmocka_unit_test (allocates_free_addresses),
+    cmocka_unit_test (reads_a_question_and_answers_it),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
