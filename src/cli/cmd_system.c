@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "net/net.h"
+#include "net/network.h"
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
@@ -62,7 +63,8 @@ system_prune (struct kiln_store *st, int argc, char **argv)
     {
       char warning[256];
       snprintf (warning, sizeof warning,
-                "WARNING! This will remove:\n  - all stopped containers\n  - %s\n  - unused layers and build cache\n",
+                "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+                "container\n  - %s\n  - unused layers and build cache\n",
                 all ? "all images without at least one container associated to them"
                     : "all dangling (untagged) images");
       if (!cli_confirm (warning))
@@ -80,6 +82,17 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       printf ("Deleted Containers:\n");
       for (size_t i = 0; i < gone.n; i++)
         printf ("%s\n", gone.v[i]);
+      printf ("\n");
+    }
+  /* Then the networks nobody is on, as docker's system prune. */
+  _cleanup_strv_ struct strv nets = STRV_INIT;
+  if (net_networks_prune (st, &nets, &err) < 0)
+    return cli_fail (&err);
+  if (nets.n)
+    {
+      printf ("Deleted Networks:\n");
+      for (size_t i = 0; i < nets.n; i++)
+        printf ("%s\n", nets.v[i]);
       printf ("\n");
     }
   _cleanup_strv_ struct strv ids = STRV_INIT;

@@ -332,3 +332,39 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   run kiln network ls -q --filter type=custom
   [ -z "$output" ]
 }
+
+@test "concurrent runs never get the same address; system prune removes unused networks" {
+  kiln network create --subnet 10.234.0.0/24 busy >/dev/null
+  kiln network create idle >/dev/null
+  for i in 1 2 3 4 5 6; do kiln run -d --name par$i busybox sleep 300 >/dev/null & done
+  for i in 1 2 3; do kiln run -d --name upar$i --network busy busybox sleep 300 >/dev/null & done
+  wait
+  run sh -c "for i in 1 2 3 4 5 6; do '$KILN' inspect -f '{{.NetworkSettings.IPAddress}}' par\$i; done | sort | uniq -d"
+  [ -z "$output" ]
+  run sh -c "for i in 1 2 3 4 5 6; do '$KILN' inspect -f '{{.NetworkSettings.IPAddress}}' par\$i; done | sort -u | wc -l"
+  [ "$output" -eq 6 ]
+  run sh -c "for i in 1 2 3; do '$KILN' inspect -f '{{.NetworkSettings.Networks.busy.IPAddress}}' upar\$i; done | sort -u"
+  [ "${#lines[@]}" -eq 3 ]
+  run kiln system prune -f
+  [[ "$output" == *"Deleted Networks:"*idle* ]]
+  [[ "$output" != *busy* ]]
+  kiln rm -f par1 par2 par3 par4 par5 par6 upar1 upar2 upar3 >/dev/null
+  kiln network rm busy >/dev/null
+  [ -z "$(host_pieces)" ]
+}
+
+@test "kill -9 of a foreground kiln run (its own monitor): its network is released" {
+  p=$(free_port)
+  "$KILN" run --name fg -p "$p:8080" -e MSG=fg web:1 >/dev/null 2>&1 &
+  fg=$!
+  until_true 5 answers "http://127.0.0.1:$p/" fg
+  kill -9 "$fg"
+  until_true 5 sh -c "! kill -0 $fg 2>/dev/null"
+  run kiln system check
+  [[ "$output" == *"nftables element ports_any { tcp . $p }"* ]]
+  kiln system check --repair >/dev/null
+  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  [ -z "$(host_pieces)" ]
+  refute answers "http://127.0.0.1:$p/" fg
+  kiln rm -f fg >/dev/null
+}
