@@ -1,5 +1,7 @@
 /* cli/cmd_network.c — `kiln port` and `kiln network` (net/net.h has the model). */
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,9 @@ const char cmd_network_usage[]
       "  ls [-q] [--no-trunc] [--format F] [--filter name=|id=|driver=|label=|type=custom|builtin]\n"
       "  inspect [-f F] NETWORK...\n"
       "  rm NETWORK...\n"
-      "  prune [-f]\n";
+      "  prune [-f]\n"
+      "  connect [--alias A]... [--ip IP] NETWORK CONTAINER   (a running one gets the next ethN at once)\n"
+      "  disconnect [-f] NETWORK CONTAINER\n";
 
 static int
 network_create (struct kiln_ctx *ctx, int argc, char **argv)
@@ -314,6 +318,184 @@ network_prune (struct kiln_ctx *ctx, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* config.json of container `id`, written whole and renamed into place. */
+static int
+write_config (const char *root, const char *id, json_t *config, struct kiln_err *err)
+{
+  _cleanup_free_ char *path = container_path (root, id, "config.json");
+  _cleanup_buf_ struct buf tmp = BUF_INIT;
+  buf_printf (&tmp, "%s.net-%d", path, (int) getpid ());
+  if (json_dump_file (config, buf_str (&tmp), JSON_INDENT (2) | JSON_PRESERVE_ORDER) < 0
+      || rename (buf_str (&tmp), path) < 0)
+    {
+      unlink (buf_str (&tmp));
+      return kiln_err_set (err, EIO, "%s: cannot write", path);
+    }
+  return 0;
+}
+
+/* connect and disconnect: the network, the container and its config.json. */
+struct net_target
+{
+  struct kiln_store *st;
+  struct net_rec net;
+  struct container_rec ctr;
+  json_t *config;
+};
+
+static int
+target_open (struct kiln_ctx *ctx, const char *net, const char *ctr, struct net_target *t)
+{
+  memset (t, 0, sizeof *t);
+  struct kiln_err err = {0};
+  t->st = cli_open_store (ctx, &err);
+  if (t->st == NULL || net_networks_predefined (t->st, &err) < 0)
+    return cli_fail (&err), -1;
+  int found = networks_get (t->st, net, &t->net, &err);
+  if (found <= 0)
+    {
+      if (found < 0)
+        return cli_fail (&err), -1;
+      fprintf (stderr, "Error response from daemon: network %s not found\n", net);
+      return -1;
+    }
+  if (cli_find_container (t->st, ctr, &t->ctr) < 0)
+    return -1;
+  _cleanup_free_ char *path = container_path (t->st->root, t->ctr.id, "config.json");
+  json_error_t je;
+  if ((t->config = json_load_file (path, 0, &je)) == NULL)
+    {
+      fprintf (stderr, "kiln: %s: %s\n", path, je.text);
+      return -1;
+    }
+  return 0;
+}
+
+static void
+target_close (struct net_target *t)
+{
+  json_decref (t->config);
+  net_rec_clear (&t->net);
+  container_rec_clear (&t->ctr);
+  store_close (t->st);
+}
+
+static int
+network_connect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"alias", required_argument, NULL, 'a'}, {"ip", required_argument, NULL, 'i'},
+                                       {0}};
+  _cleanup_strv_ struct strv aliases = STRV_INIT;
+  const char *ip = NULL;
+  int c;
+  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a': strv_push (&aliases, optarg); break;
+      case 'i': ip = optarg; break;
+      default: return cli_usage_error ("network connect", "unknown option");
+      }
+  if (optind != argc - 2)
+    return cli_usage_error ("network connect", "expects NETWORK CONTAINER");
+  struct net_target t;
+  int rc = EXIT_FAIL;
+  struct kiln_err err = {0};
+  if (target_open (ctx, argv[optind], argv[optind + 1], &t) < 0)
+    goto out;
+  json_t *h = json_object_get (t.config, "HostConfig");
+  const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
+  const char *driver = json_string_value (json_object_get (t.net.config, "Driver"));
+  if (driver && strcmp (driver, "host") == 0)
+    {
+      fprintf (stderr, "Error response from daemon: container cannot be disconnected from host network or connected "
+                       "to host network\n");
+      goto out;
+    }
+  if ((driver && strcmp (driver, "null") == 0) || !net_mode_is_bridge (mode))
+    {
+      fprintf (stderr, "Error response from daemon: container sharing network namespace with another container or "
+                       "host cannot be connected to any other network\n");
+      goto out;
+    }
+  json_t *nc = json_object_get (t.config, "NetworkingConfig");
+  if (nc == NULL)
+    json_object_set_new (t.config, "NetworkingConfig", nc = json_object ());
+  json_t *eps = json_object_get (nc, "EndpointsConfig");
+  if (eps == NULL)
+    json_object_set_new (nc, "EndpointsConfig", eps = json_object ());
+  const char *primary = mode == NULL || strcmp (mode, "default") == 0 ? "bridge" : mode;
+  if (json_object_get (eps, t.net.name) || strcmp (primary, t.net.name) == 0)
+    {
+      fprintf (stderr, "Error response from daemon: endpoint with name %s already exists in network %s\n", t.ctr.name,
+               t.net.name);
+      goto out;
+    }
+  json_t *ep = json_object ();
+  json_t *al = json_array ();
+  for (size_t i = 0; i < aliases.n; i++)
+    json_array_append_new (al, json_string (aliases.v[i]));
+  json_object_set_new (ep, "Aliases", al);
+  if (ip)
+    json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", ip));
+  json_object_set_new (eps, t.net.name, ep);
+  /* Live first: a failure leaves config.json as it was. */
+  if (net_connect (t.st->root, t.ctr.id, t.config, t.net.name, &err) < 0
+      || write_config (t.st->root, t.ctr.id, t.config, &err) < 0)
+    {
+      fprintf (stderr, "Error response from daemon: %s\n", err.msg);
+      kiln_err_clear (&err);
+      goto out;
+    }
+  rc = EXIT_OK;
+out:
+  target_close (&t);
+  return rc;
+}
+
+static int
+network_disconnect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+  int c;
+  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    if (c != 'f')
+      return cli_usage_error ("network disconnect", "unknown option");
+  if (optind != argc - 2)
+    return cli_usage_error ("network disconnect", "expects NETWORK CONTAINER");
+  struct net_target t;
+  int rc = EXIT_FAIL;
+  struct kiln_err err = {0};
+  if (target_open (ctx, argv[optind], argv[optind + 1], &t) < 0)
+    goto out;
+  const char *mode = json_string_value (json_object_get (json_object_get (t.config, "HostConfig"), "NetworkMode"));
+  const char *primary = mode == NULL || strcmp (mode, "default") == 0 ? "bridge" : mode;
+  json_t *eps = json_object_get (json_object_get (t.config, "NetworkingConfig"), "EndpointsConfig");
+  if (strcmp (primary, t.net.name) == 0)
+    {
+      fprintf (stderr, "Error response from daemon: kiln cannot disconnect a container from its --network (%s) yet\n",
+               t.net.name);
+      goto out;
+    }
+  if (json_object_get (eps, t.net.name) == NULL)
+    {
+      fprintf (stderr, "Error response from daemon: container %s is not connected to network %s\n", t.ctr.id,
+               t.net.name);
+      goto out;
+    }
+  json_object_del (eps, t.net.name);
+  if (net_disconnect (t.st->root, t.ctr.id, t.net.id, &err) < 0
+      || write_config (t.st->root, t.ctr.id, t.config, &err) < 0)
+    {
+      fprintf (stderr, "Error response from daemon: %s\n", err.msg);
+      kiln_err_clear (&err);
+      goto out;
+    }
+  rc = EXIT_OK;
+out:
+  target_close (&t);
+  return rc;
+}
+
 int
 cmd_network (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -322,9 +504,10 @@ cmd_network (struct kiln_ctx *ctx, int argc, char **argv)
     const char *name;
     int (*run) (struct kiln_ctx *, int, char **);
   } subs[] = {{"create", network_create}, {"ls", network_ls},  {"list", network_ls}, {"inspect", network_inspect},
-              {"rm", network_rm},         {"remove", network_rm}, {"prune", network_prune}};
+              {"rm", network_rm},         {"remove", network_rm}, {"prune", network_prune},
+              {"connect", network_connect},   {"disconnect", network_disconnect}};
   if (argc < 2)
-    return cli_usage_error ("network", "expects create, ls, inspect, rm or prune");
+    return cli_usage_error ("network", "expects create, ls, inspect, rm, prune, connect or disconnect");
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {

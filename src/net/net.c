@@ -712,17 +712,19 @@ new_netns (struct kiln_err *err)
   return fd;
 }
 
-/* eth0 inside: its address, up, the default route (not on an internal network). */
+/* `ifname` inside: its address, up, the default route (the primary one, not on
+ * an internal network); lo up. */
 static int
-configure_inside (int netns_fd, uint32_t ip, int prefix, uint32_t gw, bool route, struct kiln_err *err)
+configure_inside (int netns_fd, const char *ifname, uint32_t ip, int prefix, uint32_t gw, bool route,
+                  struct kiln_err *err)
 {
   struct nl *in = nl_open_in (netns_fd, err);
   if (in == NULL)
     return -1;
-  unsigned lo = nl_link_index (in, "lo"), eth = nl_link_index (in, "eth0");
+  unsigned lo = nl_link_index (in, "lo"), eth = nl_link_index (in, ifname);
   int ret = -1;
   if (eth == 0)
-    kiln_err_set (err, ENODEV, "the container's eth0 is missing");
+    kiln_err_set (err, ENODEV, "the container's %s is missing", ifname);
   else if ((lo == 0 || nl_link_up (in, lo, err) == 0) && nl_addr_add (in, eth, ip, prefix, err) == 0
            && nl_link_up (in, eth, err) == 0 && (!route || nl_route_default (in, eth, gw, err) == 0))
     ret = 0;
@@ -806,42 +808,59 @@ attach_container (const char *root, const char *ref, struct net_attachment *a, s
   return ret;
 }
 
-int
-net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a, struct kiln_err *err)
+/* The name an endpoint's host-side veth has: unique per container and network. */
+static void
+veth_name (const char *id, const char *network_id, char out[16])
 {
-  memset (a, 0, sizeof *a);
-  a->netns_fd = -1;
-  const char *joined = net_cfg_str (json_object_get (config, "HostConfig"), "NetworkMode");
-  if (strncmp (joined, "container:", 10) == 0)
-    return attach_container (root, joined + 10, a, err);
-  const json_t *h = json_object_get (config, "HostConfig");
-  const char *mode = net_cfg_str (h, "NetworkMode");
-  if (!*mode || strcmp (mode, "default") == 0)
-    mode = DEFAULT_NETWORK;
-  int lock = store_net_lock (root, err);
-  if (lock < 0)
-    return -1;
-  struct kiln_store *st = store_open (root, err);
-  struct nl *nl = st ? nl_open (err) : NULL;
+  snprintf (out, 16, "vk%.8s%04x", id, net_fnv1a (network_id, "") & 0xffff);
+}
+
+/* Releases every endpoint of container `id` (the caller holds net.lock). */
+static void
+release_all (struct kiln_store *st, struct nl *nl, const char *id)
+{
+  struct kiln_err ignored = {0};
+  struct endpoint_rec *eps = NULL;
+  size_t n = 0;
+  if (endpoints_list (st, NULL, id, &eps, &n, &ignored) == 0)
+    for (size_t i = 0; i < n; i++)
+      release_endpoint (st, nl, &eps[i]);
+  endpoint_recs_free (eps, n);
+  kiln_err_clear (&ignored);
+}
+
+/* One endpoint of container `id` on network `netname`, as `ifname` in the
+ * namespace `netns_fd`: the bridge if missing, the address, the veth, the
+ * address inside.  The primary one (the container's --network) gets the default
+ * route, the published ports (into `a`) and the /etc/hosts lines (*hosts).  On
+ * failure its endpoint is released.  *user_net: a network with a resolver. */
+static int
+attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *id, const json_t *config,
+            const char *netname, const json_t *epc, int netns_fd, const char *ifname, struct net_attachment *a,
+            char **hosts, bool *user_net, struct kiln_err *err)
+{
   struct net_rec rec = {0};
   json_t *info = json_object ();
   int ret = -1;
-  bool user_net = false;
-  char *network_id = NULL;
-  if (nl == NULL)
-    goto out;
-  if (strcmp (mode, DEFAULT_NETWORK) == 0)
+  bool recorded = false;
+  char ip_s[16] = "";
+  if (strcmp (netname, DEFAULT_NETWORK) == 0)
     {
       if (net_default_network (st, root, &rec, err) < 0)
         goto out;
     }
   else
     {
-      int r = networks_get (st, mode, &rec, err);
+      int r = networks_get (st, netname, &rec, err);
       if (r <= 0)
         {
           if (r == 0)
-            kiln_err_set (err, ENOENT, "network %s not found", mode);
+            kiln_err_set (err, ENOENT, "network %s not found", netname);
+          goto out;
+        }
+      if (!net_mode_is_bridge (rec.name))
+        {
+          kiln_err_set (err, KILN_EINVAL, "container cannot be connected to network %s: it is not a bridge", rec.name);
           goto out;
         }
     }
@@ -859,8 +878,6 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
   if (*net_cfg_str (rec.config, "IPRange") && net_cidr_parse (net_cfg_str (rec.config, "IPRange"), false, &range, err) == 0)
     rangep = &range;
   kiln_err_clear (err);
-  const json_t *epc = json_object_get (json_object_get (json_object_get (config, "NetworkingConfig"),
-                                                       "EndpointsConfig"), mode);
   const char *ip_flag = net_cfg_str (json_object_get (epc, "IPAMConfig"), "IPv4Address");
   if (*ip_flag && (net_ip_parse (ip_flag, &want) < 0 || !net_cidr_contains (&subnet, want)))
     {
@@ -868,9 +885,8 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
                     net_cfg_str (rec.config, "Subnet"));
       goto out;
     }
-  /* The address: picked and recorded in one transaction (UNIQUE (network, ip)). */
-  char veth[16], ip_s[16];
-  snprintf (veth, sizeof veth, "vk%.12s", id);
+  char veth[16];
+  veth_name (id, rec.id, veth);
   json_object_set_new (info, "Veth", json_string (veth));
   json_object_set_new (info, "Bridge", json_string (net_cfg_str (rec.config, "Bridge")));
   {
@@ -882,6 +898,7 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     json_t *al = json_object_get (epc, "Aliases");
     json_object_set_new (info, "Aliases", json_is_array (al) ? json_deep_copy (al) : json_array ());
   }
+  /* The address: picked and recorded in one transaction (UNIQUE (network, ip)). */
   if (store_begin (st, err) < 0)
     goto out;
   {
@@ -893,8 +910,12 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
         goto out;
       }
     uint32_t *used = xcalloc (n + 1, sizeof *used);
+    bool on_it = false;
     for (size_t i = 0; i < n; i++)
-      net_ip_parse (eps[i].ip, &used[i]);
+      {
+        net_ip_parse (eps[i].ip, &used[i]);
+        on_it |= strcmp (eps[i].container, id) == 0;
+      }
     int picked;
     if (want)
       {
@@ -909,10 +930,13 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     free (used);
     endpoint_recs_free (eps, n);
     net_ip_format (ip, ip_s);
-    if (picked < 0)
+    if (on_it || picked < 0)
       {
         store_rollback (st);
-        if (want)
+        if (on_it)
+          kiln_err_set (err, EEXIST, "endpoint with name %s already exists in network %s",
+                        net_cfg_str (info, "Name"), rec.name);
+        else if (want)
           kiln_err_set (err, EADDRINUSE, "Address already in use: %s", ip_s);
         else
           kiln_err_set (err, ENOSPC, "no available IPv4 addresses on network %s", rec.name);
@@ -924,21 +948,19 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
         goto out;
       }
   }
-  a->attached = true;
+  recorded = true;
   unsigned mtu = (unsigned) json_integer_value (json_object_get (rec.config, "MTU"));
-  if ((a->netns_fd = new_netns (err)) < 0 || nl_veth_add (nl, veth, br, mtu, a->netns_fd, "eth0", err) < 0)
+  if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
     goto out;
   unsigned vi = nl_link_index (nl, veth);
-  if (vi == 0 || nl_link_up (nl, vi, err) < 0
-      || configure_inside (a->netns_fd, ip, subnet.prefix, gw, !json_is_true (json_object_get (rec.config, "Internal")),
-                           err)
-             < 0)
+  bool route = hosts != NULL && !json_is_true (json_object_get (rec.config, "Internal"));
+  if (vi == 0 || nl_link_up (nl, vi, err) < 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
     {
       if (!kiln_err_is_set (err))
         kiln_err_set (err, ENODEV, "veth %s is missing", veth);
       goto out;
     }
-  if (publish_ports (st, id, config, ip, a, info, err) < 0 || endpoint_update (st, rec.id, id, info, err) < 0)
+  if (a && (publish_ports (st, id, config, ip, a, info, err) < 0 || endpoint_update (st, rec.id, id, info, err) < 0))
     {
       /* The elements added so far are recorded for the release. */
       struct kiln_err ignored = {0};
@@ -946,37 +968,100 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
       kiln_err_clear (&ignored);
       goto out;
     }
-  user_net = strcmp (rec.name, DEFAULT_NETWORK) != 0;
-  network_id = xstrdup (rec.id);
+  *user_net = strcmp (rec.name, DEFAULT_NETWORK) != 0;
+  if (hosts)
+    {
+      char gw_s[16];
+      net_ip_format (gw, gw_s);
+      *hosts = etc_hosts (config, info, ip_s, gw_s, *user_net);
+    }
+  ret = 0;
+out:
+  if (ret < 0 && recorded)
+    {
+      struct endpoint_rec e = {.network = rec.id, .container = (char *) id, .ip = ip_s, .info = info};
+      release_endpoint (st, nl, &e);
+    }
+  json_decref (info);
+  net_rec_clear (&rec);
+  return ret;
+}
+
+/* The first ethN the namespace does not have. */
+static void
+free_ifname (int netns_fd, char out[16])
+{
+  struct kiln_err ig = {0};
+  struct nl *in = nl_open_in (netns_fd, &ig);
+  kiln_err_clear (&ig);
+  for (int i = 0; i < 64; i++)
+    {
+      snprintf (out, 16, "eth%d", i);
+      if (in == NULL || nl_link_index (in, out) == 0)
+        break;
+    }
+  nl_close (in);
+}
+
+int
+net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a, struct kiln_err *err)
+{
+  memset (a, 0, sizeof *a);
+  a->netns_fd = -1;
+  const json_t *h = json_object_get (config, "HostConfig");
+  const char *mode = net_cfg_str (h, "NetworkMode");
+  if (strncmp (mode, "container:", 10) == 0)
+    return attach_container (root, mode + 10, a, err);
+  mode = mode_name (mode);
+  const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
+  int lock = store_net_lock (root, err);
+  if (lock < 0)
+    return -1;
+  struct kiln_store *st = store_open (root, err);
+  struct nl *nl = st ? nl_open (err) : NULL;
+  int ret = -1;
+  bool user_net = false;
+  if (nl == NULL || (a->netns_fd = new_netns (err)) < 0)
+    goto out;
+  a->attached = true;
+  if (attach_one (st, nl, root, id, config, mode, json_object_get (eps_config, mode), a->netns_fd, "eth0", a,
+                  &a->hosts, &user_net, err)
+      < 0)
+    goto out;
+  /* The networks `network connect` added, each as the next ethN. */
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *) eps_config, k, v)
   {
-    char gw_s[16];
-    net_ip_format (gw, gw_s);
-    a->hosts = etc_hosts (config, info, ip_s, gw_s, user_net);
+    if (strcmp (mode_name (k), mode) == 0)
+      continue;
+    char ifname[16];
+    bool user = false;
+    free_ifname (a->netns_fd, ifname);
+    if (attach_one (st, nl, root, id, config, k, v, a->netns_fd, ifname, NULL, NULL, &user, err) < 0)
+      goto out;
+    user_net |= user;
   }
   ret = 0;
 out:
   if (ret < 0 && a->attached)
     {
-      struct endpoint_rec e = {.network = rec.id, .container = (char *) id, .ip = ip_s, .info = info};
       for (size_t i = 0; i < a->n_port_fds; i++)
         close (a->port_fds[i]);
       a->n_port_fds = 0;
-      stop_resolver (a);
       if (a->netns_fd >= 0)
         close (a->netns_fd);
       a->netns_fd = -1;
-      release_endpoint (st, nl, &e);
+      release_all (st, nl, id);
       a->attached = false;
     }
-  json_decref (info);
-  net_rec_clear (&rec);
   nl_close (nl);
   store_close (st);
   unlock_fd (lock);
   /* A user network's names resolve through a resolver in the container's
    * namespace; forked once the store is closed (SQLite's state of an open
    * database must not be inherited). */
-  if (ret == 0 && user_net && (a->resolver_pid = net_resolver_start (root, network_id, a->netns_fd, config, err)) < 0)
+  if (ret == 0 && user_net && (a->resolver_pid = net_resolver_start (root, id, a->netns_fd, config, err)) < 0)
     {
       a->resolver_pid = 0;
       for (size_t i = 0; i < a->n_port_fds; i++)
@@ -990,7 +1075,77 @@ out:
     }
   if (ret == 0)
     a->resolv = etc_resolv (config, a->resolver_pid > 0);
-  free (network_id);
+  return ret;
+}
+
+/* The network namespace of running container `id`, -1 if it is not running. */
+static int
+running_netns (const char *root, const char *id, struct kiln_err *err)
+{
+  struct container_state s;
+  if (container_state_get (root, id, &s, err) < 0)
+    return -1;
+  int fd = -1;
+  if (container_state_live (&s) && proc_is (s.pid, s.pid_start))
+    {
+      char p[64];
+      snprintf (p, sizeof p, "/proc/%d/ns/net", (int) s.pid);
+      fd = open (p, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && !proc_is (s.pid, s.pid_start))
+        {
+          close (fd);
+          fd = -1;
+        }
+    }
+  container_state_clear (&s);
+  return fd;
+}
+
+int
+net_connect (const char *root, const char *id, const json_t *config, const char *network, struct kiln_err *err)
+{
+  int nsfd = running_netns (root, id, err);
+  if (nsfd < 0)
+    return kiln_err_is_set (err) ? -1 : 0; /* not running: the next start attaches it */
+  int lock = store_net_lock (root, err);
+  struct kiln_store *st = lock >= 0 ? store_open (root, err) : NULL;
+  struct nl *nl = st ? nl_open (err) : NULL;
+  int ret = -1;
+  if (nl)
+    {
+      char ifname[16];
+      bool user = false;
+      free_ifname (nsfd, ifname);
+      const json_t *epc = json_object_get (json_object_get (json_object_get (config, "NetworkingConfig"),
+                                                           "EndpointsConfig"), network);
+      ret = attach_one (st, nl, root, id, config, mode_name (network), epc, nsfd, ifname, NULL, NULL, &user, err);
+    }
+  nl_close (nl);
+  store_close (st);
+  unlock_fd (lock);
+  close (nsfd);
+  return ret;
+}
+
+int
+net_disconnect (const char *root, const char *id, const char *network_id, struct kiln_err *err)
+{
+  int lock = store_net_lock (root, err);
+  struct kiln_store *st = lock >= 0 ? store_open (root, err) : NULL;
+  struct nl *nl = st ? nl_open (err) : NULL;
+  struct endpoint_rec *eps = NULL;
+  size_t n = 0;
+  int ret = -1;
+  if (nl && endpoints_list (st, network_id, id, &eps, &n, err) == 0)
+    {
+      for (size_t i = 0; i < n; i++)
+        release_endpoint (st, nl, &eps[i]);
+      ret = 0;
+    }
+  endpoint_recs_free (eps, n);
+  nl_close (nl);
+  store_close (st);
+  unlock_fd (lock);
   return ret;
 }
 
@@ -1041,6 +1196,37 @@ mode_network (const json_t *config)
   return mode;
 }
 
+/* docker's NetworkSettings.Networks.<net>: `e` NULL for a container not running. */
+static json_t *
+endpoint_json (struct kiln_store *st, const char *id, const char *netname, const struct endpoint_rec *e,
+               const json_t *epc, const char **gw_out, int *prefix_out)
+{
+  struct kiln_err ig = {0};
+  struct net_rec rec = {0};
+  bool known = networks_get (st, e ? e->network : netname, &rec, &ig) == 1;
+  kiln_err_clear (&ig);
+  int prefix = 0;
+  struct net_cidr c;
+  if (e && known && net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &c, &ig) == 0)
+    prefix = c.prefix;
+  kiln_err_clear (&ig);
+  const char *gw = e && known ? net_cfg_str (rec.config, "Gateway") : "";
+  json_t *aliases = json_object_get (epc, "Aliases");
+  json_t *ipam = json_object_get (epc, "IPAMConfig");
+  json_t *j = json_pack ("{s:O, s:n, s:O, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
+                         ipam ? ipam : json_null (), "Links", "Aliases",
+                         json_array_size (aliases) ? aliases : json_null (), "NetworkID", known ? rec.id : "",
+                         "EndpointID", e ? e->container : "", "Gateway", gw, "IPAddress", e ? e->ip : "",
+                         "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                         "MacAddress", "", "DriverOpts");
+  if (gw_out)
+    *gw_out = gw && *gw ? xstrdup (gw) : NULL;
+  if (prefix_out)
+    *prefix_out = prefix;
+  net_rec_clear (&rec);
+  return j;
+}
+
 json_t *
 net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
 {
@@ -1054,40 +1240,57 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
   json_t *v;
   json_object_foreach (json_object_get (json_object_get (config, "Config"), "ExposedPorts"), k, v)
       json_object_set_new (ports, k, json_null ());
-  const char *ip = "", *gw = "";
-  int prefix = 0;
   const char *mode = mode_network (config);
-  struct net_rec rec = {0};
-  bool known = net_mode_is_bridge (mode) && networks_get (st, strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode,
-                                                          &rec, &ignored) == 1;
-  kiln_err_clear (&ignored);
-  if (n > 0)
+  const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
+  const char *ip = "";
+  char *gw = NULL;
+  int prefix = 0;
+  bool dflt_ep = false;
+  /* The endpoints it has (running), by their network's name. */
+  for (size_t i = 0; i < n; i++)
     {
-      ip = eps[0].ip;
-      json_object_foreach (json_object_get (eps[0].info, "Ports"), k, v)
+      struct net_rec rec = {0};
+      if (networks_get (st, eps[i].network, &rec, &ignored) != 1)
+        {
+          kiln_err_clear (&ignored);
+          continue;
+        }
+      json_object_foreach (json_object_get (eps[i].info, "Ports"), k, v)
           json_object_set (ports, k, json_array_size (v) ? v : json_null ());
-      gw = known ? net_cfg_str (rec.config, "Gateway") : "";
-      struct net_cidr c;
-      if (known && net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &c, &ignored) == 0)
-        prefix = c.prefix;
-      kiln_err_clear (&ignored);
+      bool dflt = strcmp (rec.name, DEFAULT_NETWORK) == 0;
+      const char *g = NULL;
+      int pl = 0;
+      json_object_set_new (networks, rec.name,
+                           endpoint_json (st, id, rec.name, &eps[i], json_object_get (eps_config, rec.name),
+                                          dflt ? &g : NULL, dflt ? &pl : NULL));
+      if (dflt)
+        {
+          ip = eps[i].ip;
+          gw = (char *) g;
+          prefix = pl;
+          dflt_ep = true;
+        }
+      net_rec_clear (&rec);
     }
-  json_t *endpoint = json_pack ("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
-                                "Links", "Aliases", "NetworkID", known ? rec.id : "", "EndpointID", n ? id : "",
-                                "Gateway", gw, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
-                                "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
-  if (strncmp (mode, "container:", 10) != 0) /* docker: no network of its own */
-    json_object_set_new (networks, strcmp (mode, "default") == 0 ? "bridge" : mode, endpoint);
-  else
-    json_decref (endpoint);
-  bool dflt = strcmp (mode, DEFAULT_NETWORK) == 0;
-  json_t *s = json_pack ("{s:s, s:s, s:b, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
-                         "Bridge", "", "SandboxID", n ? id : "", "HairpinMode", 0, "LinkLocalIPv6PrefixLen", 0,
-                         "Ports", ports, "SandboxKey", "", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
-                         "EndpointID", dflt && n ? id : "", "Gateway", dflt ? gw : "", "GlobalIPv6PrefixLen", 0,
-                         "IPAddress", dflt ? ip : "", "IPPrefixLen", dflt ? prefix : 0, "IPv6Gateway", "",
+  /* The networks it is configured for (not running: empty). */
+  if (n == 0 && strncmp (mode, "container:", 10) != 0) /* docker: container:C has no network of its own */
+    {
+      const char *name = strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode;
+      json_object_set_new (networks, name, endpoint_json (st, id, name, NULL, json_object_get (eps_config, name), NULL,
+                                                          NULL));
+      json_object_foreach ((json_t *) eps_config, k, v)
+      {
+        if (json_object_get (networks, k) == NULL)
+          json_object_set_new (networks, k, endpoint_json (st, id, k, NULL, v, NULL, NULL));
+      }
+    }
+  json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
+                         "Bridge", "", "SandboxID", n ? id : "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+                         "LinkLocalIPv6PrefixLen", 0, "Ports", ports, "SandboxKey", "", "SecondaryIPAddresses",
+                         "SecondaryIPv6Addresses", "EndpointID", dflt_ep ? id : "", "Gateway", gw ? gw : "",
+                         "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
                          "MacAddress", "", "Networks", networks);
-  net_rec_clear (&rec);
+  free (gw);
   endpoint_recs_free (eps, n);
   return s;
 }
@@ -1102,7 +1305,10 @@ running_ports (struct kiln_store *st, const char *id)
   size_t n = 0;
   endpoints_list (st, NULL, id, &eps, &n, &ignored);
   kiln_err_clear (&ignored);
-  json_t *p = n ? json_incref (json_object_get (eps[0].info, "Ports")) : NULL;
+  json_t *p = NULL;
+  for (size_t i = 0; i < n && p == NULL; i++)
+    if (json_object_size (json_object_get (eps[i].info, "Ports")))
+      p = json_incref (json_object_get (eps[i].info, "Ports"));
   endpoint_recs_free (eps, n);
   return p ? p : json_object ();
 }
@@ -1243,7 +1449,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
     {
       bool ours = false, live = false;
       for (size_t r = 0; r < nr && !ours; r++)
-        ours = strncmp (recs[r].id, veths.v[i] + 2, 12) == 0;
+        ours = strlen (veths.v[i]) == 14 && strncmp (recs[r].id, veths.v[i] + 2, 8) == 0;
       for (size_t l = 0; l < live_veths.n && !live; l++)
         live = strcmp (live_veths.v[l], veths.v[i]) == 0;
       if (!ours || live)

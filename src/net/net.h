@@ -13,9 +13,10 @@
  *               and the network's id; its subnet is chosen from the pool (default
  *               10.210.0.0/16 in /24s; `default-address-pools` in /etc/kiln/kiln.json
  *               or $KILN_CONFIG) among those no host route covers
- *   vkXXXXXXXXXXXX  the host end of a container's veth (its id's first 12 digits);
- *               the other end is eth0 in the container's network namespace, which
- *               the monitor makes and the sandbox joins
+ *   vkIIIIIIIINNNN  the host end of a container's veth on a network (I: the
+ *               container's id, N: a hash of the network's); the other end is eth0
+ *               (ethN for networks connected later) in the container's network
+ *               namespace, which the monitor makes and the sandbox joins
  *   ip kiln     nftables (net/nft.h): DNAT elements per published port
  *
  * Lock order: containers.lock, then ROOT/net.lock, then the host's, then kiln.db. */
@@ -59,6 +60,13 @@ int net_config_into (const struct container_opts *o, const json_t *image_config,
 /* Makes container `id`'s network as `config` says; on failure nothing stays. */
 int net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a,
                 struct kiln_err *err);
+/* `network connect` of a running container: a new endpoint on `network` (its
+ * NetworkingConfig.EndpointsConfig entry in `config` gives aliases and address),
+ * the next ethN inside.  0 and nothing done when it is not running (its next
+ * start attaches it). */
+int net_connect (const char *root, const char *id, const json_t *config, const char *network, struct kiln_err *err);
+/* `network disconnect`: the container's endpoint on network `network_id`, if any, goes. */
+int net_disconnect (const char *root, const char *id, const char *network_id, struct kiln_err *err);
 /* Undoes net_attach (the container has ended). */
 void net_detach (const char *root, const char *id, struct net_attachment *a);
 /* What container `id` still holds though its monitor is gone: endpoints, port

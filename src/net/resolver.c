@@ -65,16 +65,34 @@ upstreams (const json_t *config, uint32_t out[MAX_UPSTREAM])
   return n;
 }
 
-/* The addresses `name` has on the network now. */
+/* The addresses `name` has now on the networks of container `self` (its user
+ * networks: the default bridge resolves no names). */
 static size_t
-lookup (const char *root, const char *network_id, const char *name, uint32_t *ips, size_t cap)
+lookup (const char *root, const char *self, const char *name, uint32_t *ips, size_t cap)
 {
   struct kiln_err ig = {0};
   struct kiln_store *st = store_open (root, &ig);
-  struct endpoint_rec *eps = NULL;
-  size_t n = 0, found = 0;
+  struct endpoint_rec *mine = NULL, *eps = NULL;
+  size_t n_mine = 0, n = 0, found = 0;
   if (st)
-    endpoints_list (st, network_id, NULL, &eps, &n, &ig);
+    endpoints_list (st, NULL, self, &mine, &n_mine, &ig);
+  for (size_t m = 0; m < n_mine; m++)
+    {
+      struct net_rec net = {0};
+      bool user = networks_get (st, mine[m].network, &net, &ig) == 1 && strcmp (net.name, "bridge") != 0;
+      net_rec_clear (&net);
+      kiln_err_clear (&ig);
+      struct endpoint_rec *more = NULL;
+      size_t n_more = 0;
+      if (user && endpoints_list (st, mine[m].network, NULL, &more, &n_more, &ig) == 0 && n_more)
+        {
+          eps = xrealloc (eps, (n + n_more) * sizeof *eps);
+          memcpy (eps + n, more, n_more * sizeof *eps);
+          n += n_more;
+        }
+      free (more);
+    }
+  endpoint_recs_free (mine, n_mine);
   for (size_t i = 0; i < n && found < cap; i++)
     {
       bool match = strcasecmp (net_cfg_str (eps[i].info, "Name"), name) == 0
@@ -118,7 +136,7 @@ forward (int up, const uint32_t *servers, size_t n, const uint8_t *q, size_t qle
 }
 
 static _Noreturn void
-serve (const char *root, const char *network_id, int ls, int up, const uint32_t *servers, size_t n_servers)
+serve (const char *root, const char *self, int ls, int up, const uint32_t *servers, size_t n_servers)
 {
   uint8_t q[512], ans[1500];
   for (;;)
@@ -138,7 +156,7 @@ serve (const char *root, const char *network_id, int ls, int up, const uint32_t 
       if (dns_question (q, (size_t) n, name, &qtype, &qend) < 0)
         continue;
       uint32_t ips[16];
-      size_t found = lookup (root, network_id, name, ips, 16);
+      size_t found = lookup (root, self, name, ips, 16);
       size_t len = 0;
       if (found)
         len = dns_answer (q, qend, ips, qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY ? found : 0, 0, ans, sizeof ans);
@@ -153,11 +171,11 @@ serve (const char *root, const char *network_id, int ls, int up, const uint32_t 
 }
 
 pid_t
-net_resolver_start (const char *root, const char *network_id, int netns_fd, const json_t *config, struct kiln_err *err)
+net_resolver_start (const char *root, const char *container_id, int netns_fd, const json_t *config, struct kiln_err *err)
 {
   uint32_t servers[MAX_UPSTREAM];
   size_t n_servers = upstreams (config, servers);
-  _cleanup_free_ char *root_copy = xstrdup (root), *net_copy = xstrdup (network_id);
+  _cleanup_free_ char *root_copy = xstrdup (root), *net_copy = xstrdup (container_id);
   int ready[2];
   if (pipe2 (ready, O_CLOEXEC) < 0)
     return kiln_err_set (err, errno, "pipe: %s", strerror (errno));

@@ -176,7 +176,7 @@ host_pieces() {
   id1=$(kiln run -d --name dead1 -e MSG=again -p "$p1:8080" web:1)
   id2=$(kiln run -d --name dead2 -p "127.0.0.1:$p2:8080" web:1)
   during=$(host_pieces)
-  grep -q "^vk${id1:0:12}" <<<"$during"
+  grep -q "^vk${id1:0:8}" <<<"$during"
   grep -q "tcp . $p1 : " <<<"$during"
   grep -q "127.0.0.1 . tcp . $p2 : " <<<"$during"
   m1=$(monitor_pid "$id1") m2=$(monitor_pid "$id2")
@@ -367,4 +367,49 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   [ -z "$(host_pieces)" ]
   refute answers "http://127.0.0.1:$p/" fg
   kiln rm -f fg >/dev/null
+}
+
+@test "network connect and disconnect: a running container gets (and loses) the network at once, a stopped one at its next start" {
+  kiln network create left >/dev/null
+  kiln network create right >/dev/null
+  kiln run -d --name lsrv --network left -e MSG=left web:1 >/dev/null
+  kiln run -d --name rsrv --network right -e MSG=right web:1 >/dev/null
+  kiln run -d --name walker --network left busybox sleep 300 >/dev/null
+  # walk NAME: what walker gets from NAME:8080, through its own namespace.
+  walk() {
+    local mon res
+    mon=$(monitor_pid "$(kiln inspect -f '{{.Id}}' walker)")
+    res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+    # The host's mount namespace: its resolv.conf, so the resolver is named.
+    addr=$(nsenter -t "$res" -n busybox nslookup "$1" 127.0.0.11 2>/dev/null | awk '/^Address: / {print $2; exit}')
+    [ -n "$addr" ] || return 0
+    nsenter -t "$res" -n sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc -w 2 $addr 8080 2>/dev/null | tail -1"
+  }
+  for _ in $(seq 1 50); do [ "$(walk lsrv)" = left ] && break; sleep 0.1; done
+  [ "$(walk lsrv)" = left ]
+  [ -z "$(walk rsrv)" ]
+  kiln network connect --alias rr right walker
+  [ "$(walk rsrv)" = right ]
+  [ "$(inspect_field walker 'sorted(d["NetworkSettings"]["Networks"])')" = "['left', 'right']" ]
+  run kiln network connect right walker
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"endpoint with name walker already exists in network right"* ]]
+  # Its alias resolves for the others on that network.
+  run kiln run --rm --network right busybox nslookup rr
+  [[ "$output" == *"Name:	rr"* ]]
+  kiln network disconnect right walker
+  [ -z "$(walk rsrv)" ]
+  run kiln network disconnect right walker
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is not connected to network right"* ]]
+  # A stopped container: connected at its next start.
+  kiln stop -t 1 walker >/dev/null
+  kiln network connect right walker
+  kiln start walker >/dev/null
+  [ "$(walk rsrv)" = right ]
+  run kiln network rm right
+  [ "$status" -eq 1 ]
+  kiln rm -f lsrv rsrv walker >/dev/null
+  kiln network rm left right >/dev/null
+  [ -z "$(host_pieces)" ]
 }
