@@ -379,7 +379,7 @@ ensure_bridge (struct kiln_store *st, struct nl *nl, struct net_rec *rec, struct
     if (json_is_true (json_object_get (rec->config, "Internal")))
       buf_printf (&cmds, "add element ip kiln internal { %s }\n", s);
     if (nl_addr_add (nl, idx, gw, subnet.prefix, err) < 0 || nl_link_up (nl, idx, err) < 0 || nft_setup (err) < 0
-        || nft_run (buf_str (&cmds), err) < 0 || nft_foreign_accept (bridge, err) < 0)
+        || nft_foreign_accept (bridge, buf_str (&cmds), err) < 0)
       {
         struct kiln_err ignored = {0};
         nl_link_del (nl, bridge, &ignored);
@@ -397,9 +397,42 @@ fail:
   return 0;
 }
 
-/* The network's bridge, subnet and rules go with its last endpoint. */
+/* What tearing a network down needs, read from the store before the work (which
+ * may run in a process that must not touch the store). */
+struct teardown
+{
+  char bridge[16];
+  char subnet[20];
+  bool internal;
+};
+
 static void
-teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id)
+teardown_do (struct nl *nl, const struct teardown *t)
+{
+  struct kiln_err ignored = {0};
+  int hl = host_net_lock (&ignored);
+  _cleanup_buf_ struct buf cmds = BUF_INIT;
+  if (*t->subnet)
+    {
+      buf_printf (&cmds, "delete element ip kiln subnets { %s }\n", t->subnet);
+      if (t->internal)
+        buf_printf (&cmds, "delete element ip kiln internal { %s }\n", t->subnet);
+    }
+  nft_foreign_unaccept (t->bridge, cmds.len ? buf_str (&cmds) : NULL, &ignored);
+  kiln_err_clear (&ignored);
+  if (nl && nl_link_index (nl, t->bridge))
+    nl_link_del (nl, t->bridge, &ignored);
+  kiln_err_clear (&ignored);
+  unlock_fd (hl);
+}
+
+/* The network's bridge, subnet and rules go with its last endpoint.  With
+ * `hold_fd` (the store's net.lock) the work is left to a detached process that
+ * keeps the lock until it is done: deleting a bridge waits ~30 ms for the
+ * kernel, which a stopping container need not wait for, and the next attach
+ * waits for the lock, so it never finds a bridge half gone. */
+static void
+teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, int hold_fd)
 {
   struct kiln_err ignored = {0};
   struct endpoint_rec *eps;
@@ -412,55 +445,67 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id)
       kiln_err_clear (&ignored);
       return;
     }
-  const char *bridge = net_cfg_str (rec.config, "Bridge");
-  const char *subnet = net_cfg_str (rec.config, "Subnet");
-  int hl = host_net_lock (&ignored);
-  nft_foreign_unaccept (bridge, &ignored);
-  kiln_err_clear (&ignored);
-  if (nl_link_index (nl, bridge))
-    nl_link_del (nl, bridge, &ignored);
-  kiln_err_clear (&ignored);
-  if (*subnet)
-    {
-      _cleanup_buf_ struct buf cmds = BUF_INIT;
-      buf_printf (&cmds, "delete element ip kiln subnets { %s }\n", subnet);
-      nft_run (buf_str (&cmds), &ignored);
-      kiln_err_clear (&ignored);
-      if (json_is_true (json_object_get (rec.config, "Internal")))
-        {
-          buf_reset (&cmds);
-          buf_printf (&cmds, "delete element ip kiln internal { %s }\n", subnet);
-          nft_run (buf_str (&cmds), &ignored);
-          kiln_err_clear (&ignored);
-        }
-    }
-  unlock_fd (hl);
+  struct teardown t = {.internal = json_is_true (json_object_get (rec.config, "Internal"))};
+  snprintf (t.bridge, sizeof t.bridge, "%s", net_cfg_str (rec.config, "Bridge"));
+  snprintf (t.subnet, sizeof t.subnet, "%s", net_cfg_str (rec.config, "Subnet"));
   net_rec_clear (&rec);
+  if (!*t.bridge)
+    return;
+  pid_t pid = hold_fd >= 0 ? fork () : -1;
+  if (pid == 0)
+    {
+      /* The child only forks the worker, so nobody waits on a zombie. */
+      if (fork () != 0)
+        _exit (0);
+      setsid ();
+      for (int fd = 3; fd < 1024; fd++)
+        if (fd != hold_fd)
+          close (fd);
+      struct nl *own = nl_open (&ignored);
+      teardown_do (own, &t);
+      nl_close (own);
+      _exit (0);
+    }
+  if (pid > 0)
+    {
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  teardown_do (nl, &t);
 }
 
-/* Removes what one endpoint holds: its port elements, its veth, its row; then the
- * network's bridge if it was the last. */
+/* Removes what one endpoint holds: its port elements, its veth (unless it goes
+ * with its namespace, which the kernel removes without making anyone wait), its
+ * row; then the network's bridge if it was the last (see teardown_network). */
 static void
-release_endpoint (struct kiln_store *st, struct nl *nl, const struct endpoint_rec *e)
+release_endpoint (struct kiln_store *st, struct nl *nl, const struct endpoint_rec *e, bool delete_veth, int hold_fd)
 {
   struct kiln_err ignored = {0};
   _cleanup_buf_ struct buf cmds = BUF_INIT;
   size_t i;
   json_t *el;
   json_array_foreach (json_object_get (e->info, "Elements"), i, el)
-  {
-    buf_reset (&cmds);
-    buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
-    nft_run (buf_str (&cmds), &ignored); /* one already gone does not keep the others */
-    kiln_err_clear (&ignored);
-  }
+      buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+  if (cmds.len && nft_run (buf_str (&cmds), &ignored) < 0)
+    {
+      /* One already gone fails the batch: then one by one, so it keeps none of the others. */
+      kiln_err_clear (&ignored);
+      json_array_foreach (json_object_get (e->info, "Elements"), i, el)
+      {
+        buf_reset (&cmds);
+        buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+        nft_run (buf_str (&cmds), &ignored);
+        kiln_err_clear (&ignored);
+      }
+    }
   const char *veth = net_cfg_str (e->info, "Veth");
-  if (*veth && nl_link_index (nl, veth))
+  if (delete_veth && *veth && nl_link_index (nl, veth))
     nl_link_del (nl, veth, &ignored);
   kiln_err_clear (&ignored);
   endpoint_remove (st, e->network, e->container, &ignored);
   kiln_err_clear (&ignored);
-  teardown_network (st, nl, e->network);
+  teardown_network (st, nl, e->network, hold_fd);
 }
 
 /* ---------- ports ---------- */
@@ -817,14 +862,14 @@ veth_name (const char *id, const char *network_id, char out[16])
 
 /* Releases every endpoint of container `id` (the caller holds net.lock). */
 static void
-release_all (struct kiln_store *st, struct nl *nl, const char *id)
+release_all (struct kiln_store *st, struct nl *nl, const char *id, int hold_fd)
 {
   struct kiln_err ignored = {0};
   struct endpoint_rec *eps = NULL;
   size_t n = 0;
   if (endpoints_list (st, NULL, id, &eps, &n, &ignored) == 0)
     for (size_t i = 0; i < n; i++)
-      release_endpoint (st, nl, &eps[i]);
+      release_endpoint (st, nl, &eps[i], false, hold_fd);
   endpoint_recs_free (eps, n);
   kiln_err_clear (&ignored);
 }
@@ -951,7 +996,15 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   recorded = true;
   unsigned mtu = (unsigned) json_integer_value (json_object_get (rec.config, "MTU"));
   if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
-    goto out;
+    {
+      /* This container's last veth on this network, still going with its old
+       * namespace (the kernel removes it a moment later): removed now. */
+      if (err->code != EEXIST || nl_link_del (nl, veth, err) < 0)
+        goto out;
+      kiln_err_clear (err);
+      if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
+        goto out;
+    }
   unsigned vi = nl_link_index (nl, veth);
   bool route = hosts != NULL && !json_is_true (json_object_get (rec.config, "Internal"));
   if (vi == 0 || nl_link_up (nl, vi, err) < 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
@@ -980,7 +1033,7 @@ out:
   if (ret < 0 && recorded)
     {
       struct endpoint_rec e = {.network = rec.id, .container = (char *) id, .ip = ip_s, .info = info};
-      release_endpoint (st, nl, &e);
+      release_endpoint (st, nl, &e, true, -1);
     }
   json_decref (info);
   net_rec_clear (&rec);
@@ -1052,7 +1105,7 @@ out:
       if (a->netns_fd >= 0)
         close (a->netns_fd);
       a->netns_fd = -1;
-      release_all (st, nl, id);
+      release_all (st, nl, id, lock);
       a->attached = false;
     }
   nl_close (nl);
@@ -1139,7 +1192,7 @@ net_disconnect (const char *root, const char *id, const char *network_id, struct
   if (nl && endpoints_list (st, network_id, id, &eps, &n, err) == 0)
     {
       for (size_t i = 0; i < n; i++)
-        release_endpoint (st, nl, &eps[i]);
+        release_endpoint (st, nl, &eps[i], true, -1);
       ret = 0;
     }
   endpoint_recs_free (eps, n);
@@ -1160,7 +1213,7 @@ net_release (const char *root, const char *id)
   size_t n = 0;
   if (nl && endpoints_list (st, NULL, id, &eps, &n, &ignored) == 0)
     for (size_t i = 0; i < n; i++)
-      release_endpoint (st, nl, &eps[i]);
+      release_endpoint (st, nl, &eps[i], false, lock);
   endpoint_recs_free (eps, n);
   kiln_err_clear (&ignored);
   nl_close (nl);
@@ -1435,7 +1488,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
       buf_printf (&b, "network endpoint %s of container %.12s (its monitor is gone)", eps[i].ip, eps[i].container);
       strv_push_owned (found, buf_steal (&b));
       if (repair)
-        release_endpoint (st, nl, &eps[i]);
+        release_endpoint (st, nl, &eps[i], true, -1);
     }
   /* veths of this store's containers that no live endpoint holds. */
   struct container_rec *recs = NULL;
@@ -1541,7 +1594,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
       buf_printf (&b, "bridge %s of network %s, which no container uses", bridge, nets[k].name);
       strv_push_owned (found, buf_steal (&b));
       if (repair)
-        teardown_network (st, nl, nets[k].id);
+        teardown_network (st, nl, nets[k].id, -1);
     }
   /* kiln's rules in docker's chains for bridges that are gone. */
   nft_foreign_list (&foreign, err);
@@ -1556,7 +1609,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
       strv_push_owned (found, buf_steal (&b));
       if (repair)
         {
-          nft_foreign_unaccept (bridge + 5, err);
+          nft_foreign_unaccept (bridge + 5, NULL, err);
           kiln_err_clear (err);
         }
     }

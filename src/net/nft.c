@@ -111,87 +111,89 @@ nft_setup (struct kiln_err *err)
   return 0;
 }
 
-/* The chain docker documents for users' rules, or the FORWARD chain itself. */
+/* The chain docker documents for users' rules (DOCKER-USER), or filter FORWARD
+ * itself, NULL if neither exists; the handles and comments ("HANDLE COMMENT") of
+ * the rules in it marked `mark` (NULL: any "kiln:" mark).  One listing. */
 static const char *
-foreign_chain (void)
+foreign_rules (const char *mark, struct strv *handles)
 {
-  if (exists ("list chain ip filter DOCKER-USER"))
-    return "DOCKER-USER";
-  if (exists ("list chain ip filter FORWARD"))
-    return "FORWARD";
+  static const char *const chains[] = {"DOCKER-USER", "FORWARD"};
+  for (size_t c = 0; c < 2; c++)
+    {
+      _cleanup_buf_ struct buf cmd = BUF_INIT;
+      buf_printf (&cmd, "list chain ip filter %s", chains[c]);
+      struct kiln_err ignored = {0};
+      json_t *j = nft_list_json (buf_str (&cmd), &ignored);
+      kiln_err_clear (&ignored);
+      if (j == NULL)
+        continue;
+      size_t i;
+      json_t *item;
+      json_array_foreach (json_object_get (j, "nftables"), i, item)
+      {
+        json_t *rule = json_object_get (item, "rule");
+        const char *comment = json_string_value (json_object_get (rule, "comment"));
+        if (rule == NULL || comment == NULL || strncmp (comment, "kiln:", 5) != 0)
+          continue;
+        if (mark && strcmp (comment, mark) != 0)
+          continue;
+        struct buf h = BUF_INIT;
+        buf_printf (&h, "%lld %s", (long long) json_integer_value (json_object_get (rule, "handle")), comment);
+        strv_push_owned (handles, buf_steal (&h));
+      }
+      json_decref (j);
+      return chains[c];
+    }
   return NULL;
 }
 
-/* The handles of the rules in `chain` whose comment is `mark`. */
-static void
-marked_rules (const char *chain, const char *mark, struct strv *handles)
-{
-  _cleanup_buf_ struct buf cmd = BUF_INIT;
-  buf_printf (&cmd, "list chain ip filter %s", chain);
-  struct kiln_err ignored = {0};
-  json_t *j = nft_list_json (buf_str (&cmd), &ignored);
-  kiln_err_clear (&ignored);
-  size_t i;
-  json_t *item;
-  json_array_foreach (json_object_get (j, "nftables"), i, item)
-  {
-    json_t *rule = json_object_get (item, "rule");
-    const char *comment = json_string_value (json_object_get (rule, "comment"));
-    if (rule == NULL || comment == NULL || strncmp (comment, "kiln:", 5) != 0)
-      continue;
-    if (mark && strcmp (comment, mark) != 0)
-      continue;
-    struct buf h = BUF_INIT;
-    buf_printf (&h, "%lld %s", (long long) json_integer_value (json_object_get (rule, "handle")), comment);
-    strv_push_owned (handles, buf_steal (&h));
-  }
-  json_decref (j);
-}
-
 int
-nft_foreign_accept (const char *bridge, struct kiln_err *err)
+nft_foreign_accept (const char *bridge, const char *also, struct kiln_err *err)
 {
-  const char *chain = foreign_chain ();
-  if (chain == NULL)
-    return 0; /* no foreign filter: kiln's own table is all there is */
   _cleanup_buf_ struct buf mark = BUF_INIT, cmds = BUF_INIT;
   buf_printf (&mark, "kiln:%s", bridge);
   _cleanup_strv_ struct strv have = STRV_INIT;
-  marked_rules (chain, buf_str (&mark), &have);
-  if (have.n)
-    return 0;
-  buf_printf (&cmds,
-              "insert rule ip filter %1$s iifname \"%2$s\" accept comment \"%3$s\"\n"
-              "insert rule ip filter %1$s oifname \"%2$s\" ct state established,related accept comment \"%3$s\"\n"
-              "insert rule ip filter %1$s oifname \"%2$s\" ct status dnat accept comment \"%3$s\"\n",
-              chain, bridge, buf_str (&mark));
-  return nft_run (buf_str (&cmds), err);
+  const char *chain = foreign_rules (buf_str (&mark), &have);
+  if (also)
+    buf_puts (&cmds, also);
+  if (chain && have.n == 0)
+    buf_printf (&cmds,
+                "insert rule ip filter %1$s iifname \"%2$s\" accept comment \"%3$s\"\n"
+                "insert rule ip filter %1$s oifname \"%2$s\" ct state established,related accept comment \"%3$s\"\n"
+                "insert rule ip filter %1$s oifname \"%2$s\" ct status dnat accept comment \"%3$s\"\n",
+                chain, bridge, buf_str (&mark));
+  return cmds.len ? nft_run (buf_str (&cmds), err) : 0;
 }
 
 int
-nft_foreign_unaccept (const char *bridge, struct kiln_err *err)
+nft_foreign_unaccept (const char *bridge, const char *also, struct kiln_err *err)
 {
-  const char *chain = foreign_chain ();
-  if (chain == NULL)
-    return 0;
   _cleanup_buf_ struct buf mark = BUF_INIT, cmds = BUF_INIT;
   buf_printf (&mark, "kiln:%s", bridge);
   _cleanup_strv_ struct strv have = STRV_INIT;
-  marked_rules (chain, buf_str (&mark), &have);
-  for (size_t i = 0; i < have.n; i++)
+  const char *chain = foreign_rules (buf_str (&mark), &have);
+  for (size_t i = 0; chain && i < have.n; i++)
     buf_printf (&cmds, "delete rule ip filter %s handle %lld\n", chain, atoll (have.v[i]));
-  return have.n ? nft_run (buf_str (&cmds), err) : 0;
+  if (also)
+    buf_puts (&cmds, also);
+  if (cmds.len && nft_run (buf_str (&cmds), err) < 0)
+    {
+      /* `also` may name what is gone already: the rules alone then. */
+      kiln_err_clear (err);
+      buf_reset (&cmds);
+      for (size_t i = 0; chain && i < have.n; i++)
+        buf_printf (&cmds, "delete rule ip filter %s handle %lld\n", chain, atoll (have.v[i]));
+      return cmds.len ? nft_run (buf_str (&cmds), err) : 0;
+    }
+  return 0;
 }
 
 int
 nft_foreign_list (struct strv *found, struct kiln_err *err)
 {
-  const char *chain = foreign_chain ();
-  if (chain == NULL)
-    return 0;
   _cleanup_strv_ struct strv have = STRV_INIT;
-  marked_rules (chain, NULL, &have);
-  for (size_t i = 0; i < have.n; i++)
+  const char *chain = foreign_rules (NULL, &have);
+  for (size_t i = 0; chain && i < have.n; i++)
     {
       struct buf b = BUF_INIT;
       buf_printf (&b, "%s %s", chain, strchr (have.v[i], ' ') + 1);

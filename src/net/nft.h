@@ -34,7 +34,8 @@ json_t *nft_list_json (const char *cmd, struct kiln_err *err);
 /* Makes kiln's table if it is not there. The caller holds the host's network
  * lock (net_host_lock), so two stores do not both make it. */
 int nft_setup (struct kiln_err *err);
-int nft_foreign_accept (const char *bridge, struct kiln_err *err);
-int nft_foreign_unaccept (const char *bridge, struct kiln_err *err);
+/* `also`: more commands for the same transaction (kiln's own elements), or NULL. */
+int nft_foreign_accept (const char *bridge, const char *also, struct kiln_err *err);
+int nft_foreign_unaccept (const char *bridge, const char *also, struct kiln_err *err);
 /* Every "kiln:*" rule in the foreign chains, as "CHAIN kiln:BRIDGE" lines. */
 int nft_foreign_list (struct strv *found, struct kiln_err *err);
