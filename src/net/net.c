@@ -376,6 +376,7 @@ ensure_bridge (struct kiln_store *st, struct nl *nl, struct net_rec *rec, struct
     char s[20];
     net_cidr_format (&subnet, s);
     buf_printf (&cmds, "add element ip kiln subnets { %s }\n", s);
+    buf_printf (&cmds, "add element ip kiln same_bridge { \"%s\" . \"%s\" }\n", bridge, bridge);
     if (json_is_true (json_object_get (rec->config, "Internal")))
       buf_printf (&cmds, "add element ip kiln internal { %s }\n", s);
     if (nl_addr_add (nl, idx, gw, subnet.prefix, err) < 0 || nl_link_up (nl, idx, err) < 0 || nft_setup (err) < 0
@@ -415,6 +416,7 @@ teardown_do (struct nl *nl, const struct teardown *t)
   if (*t->subnet)
     {
       buf_printf (&cmds, "delete element ip kiln subnets { %s }\n", t->subnet);
+      buf_printf (&cmds, "delete element ip kiln same_bridge { \"%s\" . \"%s\" }\n", t->bridge, t->bridge);
       if (t->internal)
         buf_printf (&cmds, "delete element ip kiln internal { %s }\n", t->subnet);
     }

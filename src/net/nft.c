@@ -74,11 +74,26 @@ exists (const char *cmd)
   return j != NULL;
 }
 
+/* Networks do not reach each other (docker's isolation): a packet between two
+ * kiln bridges passes only if it is a published port's (DNAT) or the two are one
+ * (`same_bridge` holds "BR . BR" for every bridge). */
+static const char isolation[]
+    = "add set ip kiln same_bridge { type ifname . ifname; }\n"
+      "add rule ip kiln forward iifname \"kiln-*\" oifname \"kiln-*\" ct status dnat accept\n"
+      "add rule ip kiln forward iifname \"kiln-*\" oifname \"kiln-*\" iifname . oifname != @same_bridge drop\n";
+
 int
 nft_setup (struct kiln_err *err)
 {
-  if (exists ("list table ip kiln"))
+  if (exists ("list set ip kiln same_bridge"))
     return 0;
+  if (exists ("list table ip kiln"))
+    {
+      /* A table of a kiln before isolation: the set and its rule added once. */
+      if (nft_run (isolation, err) < 0)
+        return kiln_err_wrap (err, "adding isolation to kiln's nftables table");
+      return 0;
+    }
   static const char table[]
       = "table ip kiln {\n"
         " map ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
@@ -106,7 +121,10 @@ nft_setup (struct kiln_err *err)
         "  iifname \"kiln-*\" ip saddr @internal drop\n"
         " }\n"
         "}\n";
-  if (nft_run (table, err) < 0)
+  _cleanup_buf_ struct buf all = BUF_INIT;
+  buf_puts (&all, table);
+  buf_puts (&all, isolation);
+  if (nft_run (buf_str (&all), err) < 0)
     return kiln_err_wrap (err, "making kiln's nftables table");
   return 0;
 }

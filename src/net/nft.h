@@ -12,7 +12,9 @@
  *                      127.0.0.1 included: route_localnet is set on kiln's bridges)
  *   postrouting     masquerade out of the subnets; the source of a DNATed
  *                   connection from 127.0.0.0/8 or from a container (hairpin)
- *   forward/input   an internal network reaches nothing but itself
+ *   forward/input   an internal network reaches nothing but itself; networks do
+ *                   not reach each other but through published ports (set
+ *                   same_bridge: "BR . BR" for every bridge)
  *
  * Rules are made once (the table's chains are fixed); a container adds and
  * removes only elements, so two containers never race on a rule's handle.

@@ -417,3 +417,23 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   kiln network rm left right >/dev/null
   until_true 5 no_host_pieces
 }
+
+@test "networks do not reach each other but through published ports" {
+  kiln network create isoa >/dev/null
+  kiln network create isob >/dev/null
+  p=$(free_port)
+  kiln run -d --name isosrv --network isoa -p "$p:8080" -e MSG=isolated web:1 >/dev/null
+  until_true 5 answers "http://127.0.0.1:$p/" isolated
+  ipa=$(inspect_field isosrv 'd["NetworkSettings"]["Networks"]["isoa"]["IPAddress"]')
+  gwb=$(kiln network inspect -f '{{(index .IPAM.Config 0).Gateway}}' isob)
+  # Same network: by address. Another network: not by address, but by the published port.
+  run kiln run --rm --network isoa busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $ipa 8080 | tail -1"
+  [ "$output" = isolated ]
+  run kiln run --rm --network isob busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $ipa 8080 2>/dev/null | tail -1"
+  [ -z "$output" ]
+  run kiln run --rm --network isob busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $gwb $p | tail -1"
+  [ "$output" = isolated ]
+  kiln rm -f isosrv >/dev/null
+  kiln network rm isoa isob >/dev/null
+  until_true 5 no_host_pieces
+}
