@@ -149,6 +149,10 @@ system_check (struct kiln_store *st, int argc, char **argv)
     }
   for (size_t i = 0; i < rep.damage.n; i++)
     printf ("damaged: %s\n", rep.damage.v[i]);
+  _cleanup_strv_ struct strv notes = STRV_INIT;
+  net_check_firewall (&notes);
+  for (size_t i = 0; i < notes.n; i++)
+    printf ("warning: %s\n", notes.v[i]);
   for (size_t i = 0; i < rep.garbage.n; i++)
     printf ("%s: %s\n", repair ? "removed" : "leftover", rep.garbage.v[i]);
   for (size_t i = 0; i < rep.unused.n; i++)

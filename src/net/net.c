@@ -1623,3 +1623,22 @@ out:
   unlock_fd (lock);
   return ret;
 }
+
+void
+net_check_firewall (struct strv *notes)
+{
+  if (geteuid () != 0)
+    return;
+  struct kiln_err ignored = {0};
+  _cleanup_strv_ struct strv drops = STRV_INIT;
+  if (nft_foreign_drops (&drops, &ignored) < 0)
+    kiln_err_clear (&ignored);
+  for (size_t i = 0; i < drops.n; i++)
+    {
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "nftables chain %s drops forwarded traffic by policy and kiln cannot get around it: containers' "
+                      "outbound and published traffic may not pass",
+                  drops.v[i]);
+      strv_push_owned (notes, buf_steal (&b));
+    }
+}

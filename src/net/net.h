@@ -85,3 +85,6 @@ int net_port_lines (struct kiln_store *st, const char *id, const char *filter, s
  * and kiln's marked rules in foreign chains without a bridge; with `repair`
  * removed. */
 int net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err);
+/* What `system check` can only point at: another firewall's forward chain that
+ * drops kiln's traffic (a line each in `notes`). */
+void net_check_firewall (struct strv *notes);

@@ -219,3 +219,33 @@ nft_foreign_list (struct strv *found, struct kiln_err *err)
     }
   return 0;
 }
+
+int
+nft_foreign_drops (struct strv *found, struct kiln_err *err)
+{
+  json_t *j = nft_list_json ("list chains", err);
+  if (j == NULL)
+    return -1;
+  size_t i;
+  json_t *item;
+  json_array_foreach (json_object_get (j, "nftables"), i, item)
+  {
+    json_t *c = json_object_get (item, "chain");
+    const char *family = json_string_value (json_object_get (c, "family"));
+    const char *table = json_string_value (json_object_get (c, "table"));
+    const char *name = json_string_value (json_object_get (c, "name"));
+    const char *hook = json_string_value (json_object_get (c, "hook"));
+    const char *policy = json_string_value (json_object_get (c, "policy"));
+    if (!family || !table || !name || !hook || !policy || strcmp (hook, "forward") != 0 || strcmp (policy, "drop") != 0)
+      continue;
+    if (strcmp (family, "ip") != 0 && strcmp (family, "inet") != 0)
+      continue;
+    if (strcmp (family, "ip") == 0 && (strcmp (table, "kiln") == 0 || (strcmp (table, "filter") == 0 && strcmp (name, "FORWARD") == 0)))
+      continue; /* kiln's own, or the one kiln's accept rules are in (or jumped to) */
+    struct buf b = BUF_INIT;
+    buf_printf (&b, "%s %s %s", family, table, name);
+    strv_push_owned (found, buf_steal (&b));
+  }
+  json_decref (j);
+  return 0;
+}

@@ -39,5 +39,9 @@ int nft_setup (struct kiln_err *err);
 /* `also`: more commands for the same transaction (kiln's own elements), or NULL. */
 int nft_foreign_accept (const char *bridge, const char *also, struct kiln_err *err);
 int nft_foreign_unaccept (const char *bridge, const char *also, struct kiln_err *err);
+/* Forward base chains of other firewalls whose policy drops what kiln's accept
+ * rules cannot reach (every one but the filter FORWARD that kiln adds to), as
+ * "FAMILY TABLE CHAIN" lines: kiln's forwarded traffic dies there. */
+int nft_foreign_drops (struct strv *found, struct kiln_err *err);
 /* Every "kiln:*" rule in the foreign chains, as "CHAIN kiln:BRIDGE" lines. */
 int nft_foreign_list (struct strv *found, struct kiln_err *err);
