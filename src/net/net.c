@@ -104,6 +104,12 @@ net_config_into (const struct container_opts *o, const json_t *image_config, jso
         json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", o->ip));
       json_object_set_new (top, "NetworkingConfig", json_pack ("{s:{s:o}}", "EndpointsConfig", net, ep));
     }
+  /* docker keeps -p with --network host or none and publishes nothing; with
+   * container:C it refuses.  Without root kiln has no bridge to publish from. */
+  if ((o->publish.n || o->publish_all) && strncmp (net, "container:", 10) == 0)
+    return kiln_err_set (err, KILN_EUSAGE, "conflicting options: port publishing and the container type network mode");
+  if ((o->publish.n || o->publish_all) && geteuid () != 0)
+    return kiln_err_set (err, KILN_EINVAL, "publishing ports needs kiln's bridge networks, which need root");
   const struct strv *publish = &o->publish, *expose = &o->expose;
   bool publish_all = o->publish_all;
   json_t *exposed = json_object ();
