@@ -1084,6 +1084,9 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
   bool user_net = false;
   if (nl == NULL || (a->netns_fd = new_netns (err)) < 0)
     goto out;
+  /* What a monitor killed while it attached this container left (the container
+   * is starting, so none of it is live). */
+  release_all (st, nl, id, -1);
   a->attached = true;
   if (attach_one (st, nl, root, id, config, mode, json_object_get (eps_config, mode), a->netns_fd, "eth0", a,
                   &a->hosts, &user_net, err)

@@ -437,3 +437,20 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   kiln network rm isoa isob >/dev/null
   until_true 5 no_host_pieces
 }
+
+@test "a start after a monitor died while attaching: the leftover endpoint does not stop it" {
+  command -v sqlite3 >/dev/null || skip "no sqlite3"
+  kiln create --name halfway busybox sleep 300 >/dev/null
+  id=$(kiln inspect -f '{{.Id}}' halfway)
+  kiln network ls >/dev/null # the predefined networks
+  nid=$(kiln network inspect -f '{{.Id}}' bridge)
+  # What a monitor killed between recording the address and starting leaves.
+  sqlite3 "$KILN_ROOT/kiln.db" "INSERT INTO net_endpoints VALUES ('$nid', '$id', '10.255.0.77', '{}')"
+  run kiln system check
+  [[ "$output" == *"network endpoint 10.255.0.77 of container ${id:0:12}"* ]]
+  kiln start halfway >/dev/null
+  [[ "$(inspect_field halfway 'd["NetworkSettings"]["IPAddress"]')" != 10.255.0.77 ]]
+  kiln rm -f halfway >/dev/null
+  run kiln system check
+  [ "$status" -eq 0 ]
+}
