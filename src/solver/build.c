@@ -1168,6 +1168,94 @@ stage_step_base (const struct stage_model *m, size_t s)
   return base;
 }
 
+/* The Dockerfile (-f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile), its
+ * stages, and the context directory with its .dockerignore. */
+static int
+read_dockerfile (struct builder *b)
+{
+  const struct build_request *rq = b->rq;
+  _cleanup_free_ char *df_path = NULL;
+  if (rq->dockerfile_text)
+    b->ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), b->err);
+  else
+    {
+      if (rq->dockerfile)
+        df_path = xstrdup (rq->dockerfile);
+      else
+        {
+          struct buf p = BUF_INIT;
+          buf_printf (&p, "%s/Dockerfile", rq->context);
+          if (access (buf_str (&p), F_OK) < 0)
+            {
+              buf_reset (&p);
+              buf_printf (&p, "%s/dockerfile", rq->context);
+            }
+          df_path = buf_steal (&p);
+        }
+      b->ast = df_parse_file (df_path, b->err);
+    }
+  if (b->ast == NULL)
+    return -1;
+  b->m = stages_resolve (b->ast, &rq->stage, b->err);
+  if (b->m == NULL)
+    return -1;
+  for (size_t i = 0; i < b->m->warnings.n; i++)
+    say (b, "warning: %s\n", b->m->warnings.v[i]);
+  if (rq->context)
+    {
+      b->ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (b->ctx_fd < 0)
+        {
+          kiln_err_set (b->err, errno, "build context %s: %s", rq->context, strerror (errno));
+          return -1;
+        }
+      b->ctx_path = realpath (rq->context, NULL);
+      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
+      b->ignore = ignore_load (ign, true, b->err);
+      if (b->ignore == NULL)
+        return -1;
+    }
+  return 0;
+}
+
+/* The final image's config: --label added, and as new as its newest step (a
+ * fully cached build gives the same image). */
+static void
+finish_config (struct builder *b, struct stage_out *fin)
+{
+  const struct build_request *rq = b->rq;
+  /* --label adds to the final image's labels. */
+  for (size_t i = 0; i < rq->labels.n; i++)
+    {
+      const char *eq = strchr (rq->labels.v[i], '=');
+      _cleanup_free_ char *k = eq ? xstrndup (rq->labels.v[i], (size_t) (eq - rq->labels.v[i])) : xstrdup (rq->labels.v[i]);
+      json_t *c = json_object_get (fin->config, "config");
+      json_t *l = json_object_get (c, "Labels");
+      if (!json_is_object (l))
+        json_object_set_new (c, "Labels", l = json_object ());
+      json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
+    }
+  /* The image is as new as its newest step: a fully cached build gives the same image. */
+  if (!b->epoch_pinned)
+    {
+      int64_t newest = 0;
+      size_t hi;
+      json_t *h;
+      json_array_foreach (json_object_get (fin->config, "history"), hi, h)
+      {
+        int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")) ?: "");
+        if (t > newest)
+          newest = t;
+      }
+      if (newest > 0)
+        {
+          char ts[32];
+          format_rfc3339 (newest, ts);
+          json_object_set_new (fin->config, "created", json_string (ts));
+        }
+    }
+}
+
 /* ---------- the whole build ---------- */
 
 static int
@@ -1379,48 +1467,8 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   sigaction (SIGINT, &sa, &old_int);
   sigaction (SIGTERM, &sa, &old_term);
 
-  /* The Dockerfile: -f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile. */
-  _cleanup_free_ char *df_path = NULL;
-  if (rq->dockerfile_text)
-    b.ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), err);
-  else
-    {
-      if (rq->dockerfile)
-        df_path = xstrdup (rq->dockerfile);
-      else
-        {
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/Dockerfile", rq->context);
-          if (access (buf_str (&p), F_OK) < 0)
-            {
-              buf_reset (&p);
-              buf_printf (&p, "%s/dockerfile", rq->context);
-            }
-          df_path = buf_steal (&p);
-        }
-      b.ast = df_parse_file (df_path, err);
-    }
-  if (b.ast == NULL)
+  if (read_dockerfile (&b) < 0)
     goto out;
-  b.m = stages_resolve (b.ast, &rq->stage, err);
-  if (b.m == NULL)
-    goto out;
-  for (size_t i = 0; i < b.m->warnings.n; i++)
-    say (&b, "warning: %s\n", b.m->warnings.v[i]);
-  if (rq->context)
-    {
-      b.ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (b.ctx_fd < 0)
-        {
-          kiln_err_set (err, errno, "build context %s: %s", rq->context, strerror (errno));
-          goto out;
-        }
-      b.ctx_path = realpath (rq->context, NULL);
-      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
-      b.ignore = ignore_load (ign, true, err);
-      if (b.ignore == NULL)
-        goto out;
-    }
   if (load_secrets (&b) < 0)
     goto out;
   /* Stages built ahead were printed by their child: here they are all cache
@@ -1448,36 +1496,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
 
   struct stage_out *fin = &b.outs[b.m->target];
-  /* --label adds to the final image's labels. */
-  for (size_t i = 0; i < rq->labels.n; i++)
-    {
-      const char *eq = strchr (rq->labels.v[i], '=');
-      _cleanup_free_ char *k = eq ? xstrndup (rq->labels.v[i], (size_t) (eq - rq->labels.v[i])) : xstrdup (rq->labels.v[i]);
-      json_t *c = json_object_get (fin->config, "config");
-      json_t *l = json_object_get (c, "Labels");
-      if (!json_is_object (l))
-        json_object_set_new (c, "Labels", l = json_object ());
-      json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
-    }
-  /* The image is as new as its newest step: a fully cached build gives the same image. */
-  if (!b.epoch_pinned)
-    {
-      int64_t newest = 0;
-      size_t hi;
-      json_t *h;
-      json_array_foreach (json_object_get (fin->config, "history"), hi, h)
-      {
-        int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")) ?: "");
-        if (t > newest)
-          newest = t;
-      }
-      if (newest > 0)
-        {
-          char ts[32];
-          format_rfc3339 (newest, ts);
-          json_object_set_new (fin->config, "created", json_string (ts));
-        }
-    }
+  finish_config (&b, fin);
   struct image_layer *ls = xcalloc (fin->layers.n ? fin->layers.n : 1, sizeof *ls);
   uint64_t total = 0;
   for (size_t i = 0; i < fin->layers.n; i++)
