@@ -1,23 +1,47 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
+#include "solver/build.h"
 #include "solver/builder.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "frontend/context.h"
+#include "frontend/ctxscan.h"
+#include "frontend/ignore.h"
+#include "frontend/parser.h"
 #include "image/archive.h"
 #include "image/config.h"
+#include "image/image.h"
 #include "image/layers.h"
+#include "store/blobs.h"
+#include "store/layer.h"
+#include "store/snapshots.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/envmap.h"
 #include "util/outfile.h"
 #include "util/utf8.h"
 #include "worker/fetch.h"
 #include "worker/fileop.h"
 #include "worker/overlay.h"
+#include "worker/sandbox.h"
 
 /* ---------- interruption ---------- */
 
