@@ -5,7 +5,8 @@
  * (graph.c) with their own store connection.  Files: build.c (stages, steps,
  * exporters, build_run), cache.c (records and keys), scratch.c (a step's
  * directories and snapshot, the trash), progress.c (printing), ctxhash.c
- * (context content digests), graph.c (the stages as a graph on the scheduler). */
+ * (context content digests), graph.c (the stages as a graph on the scheduler),
+ * export.c (--output). */
 #pragma once
 #include <jansson.h>
 #include <signal.h>
@@ -157,6 +158,12 @@ void window_clear (struct output_reader *r);
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
 int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+
+/* export.c */
+/* Refuses an --output spec kiln cannot write, before anything is built. */
+int outputs_check (const struct build_request *rq, struct kiln_err *err);
+/* Writes the built image (stage output o, image id) where --output says. */
+int export_output (struct builder *b, const struct stage_out *o, const struct digest *id);
 
 /* graph.c */
 /* Runs the stages' graph in child processes ahead of the walk in order; sets
