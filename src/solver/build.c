@@ -1192,6 +1192,28 @@ stage_step_base (const struct stage_model *m, size_t s)
   return base;
 }
 
+/* Walks the needed stages in order; a stage marked in `prebuilt` (by the graph)
+ * is all cache hits and says nothing. prebuilt may be NULL. */
+int
+walk_stages (struct builder *b, const bool *prebuilt)
+{
+  bool quiet = b->quiet;
+  for (size_t si = 0; si < b->m->n_stages; si++)
+    {
+      if (!b->m->stages[si].needed)
+        continue;
+      int base = stage_step_base (b->m, si);
+      if (b->step < base)
+        b->step = base;
+      b->quiet = quiet || (prebuilt && prebuilt[si]);
+      int r = build_stage (b, si);
+      b->quiet = quiet;
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* The Dockerfile (-f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile), its
  * stages, and the context directory with its .dockerignore. */
 static int
@@ -1340,7 +1362,6 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   struct winsize ws;
   b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
   int ret = -1;
-  bool *prebuilt = NULL;
   double t0 = now_s ();
   if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
     return -1;
@@ -1356,26 +1377,9 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
   if (load_secrets (&b) < 0)
     goto out;
-  /* Stages built ahead were printed by their child: here they are all cache
-   * hits, and say nothing. */
-  prebuilt = xcalloc (b.m->n_stages, sizeof *prebuilt);
-  if (prebuild_graph (&b, prebuilt) < 0)
-    goto out;
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
-  bool quiet = b.quiet;
-  for (size_t si = 0; si < b.m->n_stages; si++)
-    {
-      if (!b.m->stages[si].needed)
-        continue;
-      int base = stage_step_base (b.m, si);
-      if (b.step < base)
-        b.step = base;
-      b.quiet = quiet || prebuilt[si];
-      int r = build_stage (&b, si);
-      b.quiet = quiet;
-      if (r < 0)
-        goto out;
-    }
+  if (build_all_stages (&b) < 0)
+    goto out;
   /* The image's layers must be recorded before the image is. */
   if (build_flush (&b, err) < 0)
     goto out;
@@ -1441,7 +1445,6 @@ out:
   free (b.used_stage);
   sqlite3_finalize (b.digest_get);
   sqlite3_finalize (b.digest_put);
-  free (prebuilt);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
       {

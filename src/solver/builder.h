@@ -91,6 +91,11 @@ struct builder
   struct strv used_keys;
   size_t *used_stage;
   size_t used_cap;
+  /* A probe walk (graph.c): output held in probe_out; the first step that would
+   * run sets probe_missed and fails. */
+  bool probing;
+  bool probe_missed;
+  struct buf probe_out;
 };
 
 struct step_dirs
@@ -124,6 +129,9 @@ int build_stage (struct builder *b, size_t si); /* all of it, printed */
 bool depends_on (const struct stage_model *m, size_t s, size_t d);
 /* The step number before stage s's FROM: the same whichever process prints it. */
 int stage_step_base (const struct stage_model *m, size_t s);
+/* Builds the needed stages in order; those marked in prebuilt (may be NULL)
+ * are replayed from the cache without a word. */
+int walk_stages (struct builder *b, const bool *prebuilt);
 
 /* cache.c */
 /* The recorded result of a step (a diff_id or "none") and when it first ran, or
@@ -131,6 +139,8 @@ int stage_step_base (const struct stage_model *m, size_t s);
 char *cache_get (struct builder *b, const char *key, int64_t *created);
 /* Records a step's result; commits the batch when it is full. */
 int cache_put (struct builder *b, const char *key, const char *result);
+/* In a probe walk (graph.c), a step that would run ends the walk: -1. */
+int probe_miss (struct builder *b);
 /* Commits the pending snapshots and cache records (after an error too). */
 int build_flush (struct builder *b, struct kiln_err *err);
 /* sha256(parent "\n" material): the chain of step keys (bytes fixed: stores stay warm). */
@@ -166,6 +176,7 @@ int outputs_check (const struct build_request *rq, struct kiln_err *err);
 int export_output (struct builder *b, const struct stage_out *o, const struct digest *id);
 
 /* graph.c */
-/* Runs the stages' graph in child processes ahead of the walk in order; sets
- * prebuilt[s] for the stages it built.  With one job or no branches: nothing. */
-int prebuild_graph (struct builder *b, bool *prebuilt);
+/* Builds every needed stage into b->outs: with branches and more than one job,
+ * through the graph in child processes (unless a probe walk finds every step
+ * cached), then the walk in order; else the walk alone. */
+int build_all_stages (struct builder *b);

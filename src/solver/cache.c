@@ -2,6 +2,7 @@
  * in this invocation, and the batched commit of snapshots and records. */
 #include "solver/builder.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void
@@ -109,6 +110,8 @@ build_flush (struct builder *b, struct kiln_err *err)
 int
 cache_put (struct builder *b, const char *key, const char *result)
 {
+  if (b->probing)
+    return probe_miss (b);
   note_key_used (b, key);
   envmap_set (&b->pending_cache, key, result);
   envmap_set (&b->made, key, result);
@@ -126,4 +129,11 @@ key_of (const char *parent, const char *material, size_t len, char out[static DI
   hasher_final (h, &d);
   hasher_free (h);
   memcpy (out, d.str, DIGEST_STR_LEN + 1);
+}
+
+int
+probe_miss (struct builder *b)
+{
+  b->probe_missed = true;
+  return kiln_err_set (b->err, EAGAIN, "a step misses the cache (probe walk)");
 }

@@ -380,35 +380,83 @@ graph_stop_requested (void *ud)
 
 static const struct sched_exec stage_exec = {vertex_start, vertex_wait, vertex_cancel, graph_stop_requested};
 
-/* Runs the stages' graph ahead of the walk in order; prebuilt[s] for the
- * stages it built.  With one job, or a graph with no branches, nothing is
- * built ahead: the walk does it all in this process. */
-int
-prebuild_graph (struct builder *b, bool *prebuilt)
+/* Runs the stages' graph in children; prebuilt[s] for the stages it built. */
+static int
+run_graph (struct builder *b, struct stage_graph *g, unsigned jobs, bool *prebuilt)
 {
-  unsigned jobs = getenv ("KILN_SERIAL_STAGES") ? 1 : sched_default_jobs ();
-  if (jobs < 2)
-    return 0;
-  struct stage_graph g = {.b = b};
-  graph_plan (&g);
-  if (!graph_branches (&g))
+  struct sched *sc = sched_new (g->n, jobs);
+  for (size_t v = 0; v < g->n; v++)
     {
-      graph_free (&g);
-      return 0;
+      for (size_t i = 0; i < vertex_n_inputs (&g->v[v]); i++)
+        sched_add_input (sc, v, vertex_input_at (&g->v[v], i));
+      sched_set_digest (sc, v, g->v[v].digest);
     }
-  struct sched *sc = sched_new (g.n, jobs);
-  for (size_t v = 0; v < g.n; v++)
-    {
-      for (size_t i = 0; i < vertex_n_inputs (&g.v[v]); i++)
-        sched_add_input (sc, v, vertex_input_at (&g.v[v], i));
-      sched_set_digest (sc, v, g.v[v].digest);
-    }
-  int r = sched_run (sc, &stage_exec, &g, b->err);
-  for (size_t v = 0; v < g.n && r == 0; v++)
-    prebuilt[g.v[v].stage] = true;
+  int r = sched_run (sc, &stage_exec, g, b->err);
+  for (size_t v = 0; v < g->n && r == 0; v++)
+    prebuilt[g->v[v].stage] = true;
   sched_free (sc);
-  graph_free (&g);
   if (r < 0 && build_interrupted)
     return kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) build_interrupted);
   return r;
+}
+
+/* Forgets what a walk built, so that another walk starts afresh. */
+static void
+walk_reset (struct builder *b)
+{
+  for (size_t i = 0; i < b->m->n_stages; i++)
+    {
+      json_decref (b->outs[i].config);
+      free (b->outs[i].layers.d);
+      memset (&b->outs[i], 0, sizeof b->outs[i]);
+    }
+  b->step = 0;
+  strv_free (&b->used_keys);
+}
+
+/* The walk in order as if every step were cached, its output held back: a
+ * cached build then forks nothing.  The first step that would run (a snapshot
+ * begun, a record put) stops it.  0: the walk is done (its output printed);
+ * 1: a step missed, the walk is forgotten; -1: an error before any miss (the
+ * one a serial build gives). */
+static int
+probe_walk (struct builder *b)
+{
+  bool warned = b->net_warned;
+  b->probing = true;
+  b->probe_missed = false;
+  int r = walk_stages (b, NULL);
+  b->probing = false;
+  if (r == 0 || !b->probe_missed)
+    {
+      fputs (buf_str (&b->probe_out), stderr);
+      fflush (stderr);
+      buf_free (&b->probe_out);
+      return r;
+    }
+  buf_free (&b->probe_out);
+  kiln_err_clear (b->err);
+  b->net_warned = warned;
+  walk_reset (b);
+  return 1;
+}
+
+int
+build_all_stages (struct builder *b)
+{
+  unsigned jobs = getenv ("KILN_SERIAL_STAGES") ? 1 : sched_default_jobs ();
+  struct stage_graph g = {.b = b};
+  graph_plan (&g);
+  bool graph = jobs >= 2 && graph_branches (&g);
+  /* --pull fetches every base on each walk: no probe walk for it. */
+  int r = graph && !b->rq->pull ? probe_walk (b) : 1;
+  if (r <= 0)
+    {
+      graph_free (&g);
+      return r;
+    }
+  _cleanup_free_ bool *prebuilt = xcalloc (b->m->n_stages, sizeof *prebuilt);
+  r = graph ? run_graph (b, &g, jobs, prebuilt) : 0;
+  graph_free (&g);
+  return r < 0 ? -1 : walk_stages (b, prebuilt);
 }

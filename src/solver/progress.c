@@ -72,7 +72,15 @@ say (struct builder *b, const char *fmt, ...)
     return;
   va_list ap;
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  if (b->probing)
+    {
+      char *line = NULL;
+      if (vasprintf (&line, fmt, ap) >= 0)
+        buf_puts (&b->probe_out, line);
+      free (line);
+    }
+  else
+    vfprintf (stderr, fmt, ap);
   va_end (ap);
   fflush (stderr);
 }

@@ -154,6 +154,8 @@ clamp_times (int dfd, int64_t epoch, unsigned depth)
 int
 step_begin (struct builder *b, struct step_dirs *sd)
 {
+  if (b->probing)
+    return probe_miss (b);
   if (snapshot_begin (b->st, &sd->sn, b->err) < 0)
     return -1;
   snprintf (sd->upper, sizeof sd->upper, "%s/%s/fs", b->st->root, sd->sn.tmp);
