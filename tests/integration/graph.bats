@@ -48,6 +48,18 @@ intervals() {
   [ "$(intervals graph/pair:3)" = apart ]
 }
 
+@test "a cached rebuild of branching stages prints its steps in order, all cached" {
+  pair ordered
+  run env KILN_JOBS=2 "$KILN" build --progress plain -t graph/pair:4 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run env KILN_JOBS=2 "$KILN" build --progress plain -t graph/pair:4 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(executed "$output")" = 0 ]
+  [ "$(grep -c CACHED <<<"$output")" = 4 ]
+  # The walk in order, not the graph's children racing: step numbers never go down.
+  sed -n 's/^#\([0-9]*\) .*/\1/p' <<<"$output" | sort -n -c
+}
+
 @test "serial, parallel and --no-cache builds give the same image id" {
   df 'FROM busybox AS a\nRUN echo a > /a && mkdir -p /d && echo x > /d/x\nFROM busybox AS b\nRUN echo b > /b\nFROM b\nWORKDIR /w\nCOPY --from=a /a /d /w/\nENV K=v\nCMD ["cat", "/w/a"]\n'
   export SOURCE_DATE_EPOCH=1700000000
