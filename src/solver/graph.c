@@ -441,6 +441,21 @@ probe_walk (struct builder *b)
   return 1;
 }
 
+/* An ADD of a URL downloads to make its key: a probe would fetch it once more. */
+static bool
+adds_urls (const struct stage_model *m)
+{
+  for (size_t si = 0; si < m->n_stages; si++)
+    for (size_t k = 0; m->stages[si].needed && k < m->stages[si].n_insts; k++)
+      {
+        const struct inst *in = m->stages[si].insts[k];
+        for (size_t a = 0; in->kind == I_ADD && a + 1 < in->args.n; a++)
+          if (strstr (in->args.v[a], "://"))
+            return true;
+      }
+  return false;
+}
+
 int
 build_all_stages (struct builder *b)
 {
@@ -448,8 +463,8 @@ build_all_stages (struct builder *b)
   struct stage_graph g = {.b = b};
   graph_plan (&g);
   bool graph = jobs >= 2 && graph_branches (&g);
-  /* --pull fetches every base on each walk: no probe walk for it. */
-  int r = graph && !b->rq->pull ? probe_walk (b) : 1;
+  /* --pull fetches every base on each walk, ADD <url> its file: no probe for them. */
+  int r = graph && !b->rq->pull && !adds_urls (b->m) ? probe_walk (b) : 1;
   if (r <= 0)
     {
       graph_free (&g);
