@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "frontend/ctxscan.h"
+#include "frontend/ignore.h"
 #include "util/cleanup.h"
 
 /* ---------- context sources (cache keys) ---------- */
