@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "worker/pty.h"
 
 /* ---------- finding containers ---------- */
 
@@ -423,6 +424,9 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       rc = EXIT_FAIL;
       goto out;
     }
+  struct winsize ws;
+  if (o.tty && !o.detach && (pty_winsize_get (1, &ws) == 0 || pty_winsize_get (0, &ws) == 0))
+    o.console_rows = ws.ws_row, o.console_cols = ws.ws_col; /* the command sees it from its start */
   if (o.runtime == NULL && !o.privileged && !o.detach)
     sandbox_warm_up ();
   struct kiln_store *st = cli_open_store (ctx, &err);
@@ -871,8 +875,11 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
                                "removal or force remove",
                                rec->id);
         }
-      /* Killed, then removed once its monitor has recorded the end. */
-      r = container_signal (&s, SIGKILL, err);
+      /* Killed (a user's stop: no policy restarts it), then removed once its
+       * monitor has recorded the end. */
+      r = mark_stopped_by_user (st, rec->id, err);
+      if (r == 0 && !container_stop_restarting (&s))
+        r = container_signal (&s, SIGKILL, err);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);

@@ -372,6 +372,8 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   json_object_set_new (h, "RestartPolicy", restart_policy_json (&o->restart));
   if (o->init)
     json_object_set_new (h, "Init", json_true ());
+  if (o->console_rows)
+    json_object_set_new (h, "ConsoleSize", json_pack ("[i, i]", o->console_rows, o->console_cols));
   return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
 }
 
@@ -488,6 +490,10 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   const char *rt = json_string_value (json_object_get (h, "Runtime"));
   sb->runtime = rt && *rt && strcmp (rt, "kiln") != 0 ? rt : NULL;
+  const json_t *size = json_object_get (h, "ConsoleSize");
+  json_int_t rows = json_integer_value (json_array_get (size, 0)), cols = json_integer_value (json_array_get (size, 1));
+  if (rows > 0 && rows < 65536 && cols > 0 && cols < 65536)
+    sb->pty_rows = (unsigned short) rows, sb->pty_cols = (unsigned short) cols;
   sb->forward_signals = true;
   sb->init = true;
   sb->pipe_stdio = true;

@@ -48,6 +48,7 @@ struct container_opts
   bool stop_timeout_set;    /* --stop-timeout N: Config.StopTimeout */
   int stop_timeout;
   bool init;                /* --init: HostConfig.Init (kiln's init is always PID 1) */
+  unsigned short console_rows, console_cols; /* run -t: the caller's terminal (HostConfig.ConsoleSize) */
 };
 
 void container_opts_clear (struct container_opts *o);

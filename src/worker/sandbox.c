@@ -362,6 +362,9 @@ run_command (const struct child_args *a, const struct user_ids *ids)
       char why[256];
       if (pty_open (&master, &slave, why, sizeof why) < 0)
         sandbox_die (status_fd, "%s", why);
+      struct winsize ws = {.ws_row = s->pty_rows, .ws_col = s->pty_cols};
+      if (ws.ws_row)
+        pty_winsize_set (master, &ws);
       if (pty_send_fd (a->console_fd, master) < 0 || pty_make_controlling (slave, ids->uid) < 0)
         sandbox_die (status_fd, "setting up the container's terminal: %s", strerror (errno));
       close (master);

@@ -111,6 +111,7 @@ struct sandbox_spec
    * its controlling terminal and stdio; once it runs, its master is handed to
    * on_pty, which relays it until the command's end (then the sandbox reaps). */
   bool pty;
+  unsigned short pty_rows, pty_cols; /* its size from the start (0: none yet) */
   void (*on_pty) (void *ud, int master);
   void *pty_ud;
   /* Signals kiln receives (INT, TERM, HUP, QUIT, USR1, USR2) are passed on to
