@@ -59,7 +59,7 @@ monitor_pid() {
     "$KILN" run --rm -it busybox sh
   echo "$output"
   [ "$status" -eq 4 ]
-  [[ "$output" == *$'\n40 120\n'* ]]
+  [[ "$output" == *$'\n40 120'* ]]
   # The terminal was given back as it was (not raw): drive's own stty still works.
   run drive -- sh -c "'$KILN' run --rm -it busybox true; stty -a | grep -o -- '-\?icanon' | head -1"
   [ "$output" = icanon ]
