@@ -16,7 +16,12 @@
  *                                   (the init's pid, its own pid and start time)
  *                                   and says "ok"; output → the log;
  *                                   the end: containers.lock, state `exited`,
- *                                   AutoRemove, exit.
+ *                                   AutoRemove, exit; or, as the restart
+ *                                   policy says (container/restart.h), state
+ *                                   `restarting`, the backoff, and run again.
+ *
+ * A tty container's monitor also holds its pty and serves attach.sock
+ * (container/attach.h): `run -t` is container_start_ex + attach_tty.
  *
  * The foreground `kiln run` is its own container's monitor: the same steps in its
  * own process, with the caller's stdio as well as the log.

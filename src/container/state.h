@@ -4,6 +4,9 @@
  * States and who moves between them:
  *
  *   created ──start──▶ running ──the command ends──▶ exited ──start──▶ running …
+ *                        ▲  │ its restart policy says again
+ *                        │  ▼
+ *                     restarting (running, pid 0, the backoff; docker's Restarting)
  *
  * `created` is written when the record is made; `running` by the container's
  * monitor (container/monitor.h) right after the command started, while the
