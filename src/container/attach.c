@@ -76,10 +76,8 @@ send_frame (int fd, char type, const void *data, size_t len, bool dontwait)
   return 0;
 }
 
-/* The next whole frame in `b` (type, payload), consumed; 0 when incomplete, -1
- * when malformed. */
-static int
-next_frame (struct buf *b, char *type, struct buf *payload)
+int
+attach_frame_next (struct buf *b, char *type, struct buf *payload)
 {
   if (b->len < FRAME_HDR)
     return 0;
@@ -149,7 +147,7 @@ client_input (struct attach_client_conn *c, int master)
   _cleanup_buf_ struct buf payload = BUF_INIT;
   char type;
   int r;
-  while ((r = next_frame (&c->in, &type, &payload)) > 0)
+  while ((r = attach_frame_next (&c->in, &type, &payload)) > 0)
     if (type == 'i')
       {
         struct kiln_err ignored = {0};
@@ -383,7 +381,7 @@ attach_tty (const char *root, const char *id, const struct attach_opts *o, int *
             }
           buf_append (&in, chunk, (size_t) n);
           char type;
-          while (!ended && next_frame (&in, &type, &payload) > 0)
+          while (!ended && attach_frame_next (&in, &type, &payload) > 0)
             if (type == 'o')
               {
                 struct kiln_err ignored = {0};

@@ -45,6 +45,10 @@ void attach_server_run (struct attach_server *as, int master);
 /* The end: tells the clients the exit code, closes everything, removes the socket. */
 void attach_server_close (struct attach_server *as, int exit_code);
 
+/* The next whole frame in `b` (its type and payload, consumed): 1; 0 when
+ * incomplete; -1 when malformed (a length over 1 MiB). */
+int attach_frame_next (struct buf *b, char *type, struct buf *payload);
+
 struct attach_opts
 {
   bool stdin;          /* send what is typed (-i) */
