@@ -25,6 +25,7 @@
 #include "worker/pty.h"
 
 #define FRAME_HDR 5
+#define CLIENT_WAIT_MS 5000 /* a client that reads nothing for this long is dropped */
 #define FRAME_MAX (1u << 20)
 
 /* The socket's address through the directory's descriptor `dfd`. */
@@ -46,9 +47,10 @@ frame_header (char hdr[FRAME_HDR], char type, size_t len)
   hdr[4] = (char) len;
 }
 
-/* A whole frame or -1; `dontwait`: never blocks (a slow reader fails). */
+/* A whole frame or -1; `wait_ms` >= 0: a reader that takes nothing for that
+ * long fails (the monitor never waits on a client for good); -1: blocks. */
 static int
-send_frame (int fd, char type, const void *data, size_t len, bool dontwait)
+send_frame (int fd, char type, const void *data, size_t len, int wait_ms)
 {
   char hdr[FRAME_HDR];
   frame_header (hdr, type, len);
@@ -57,10 +59,20 @@ send_frame (int fd, char type, const void *data, size_t len, bool dontwait)
   size_t total = FRAME_HDR + len, sent = 0;
   while (sent < total)
     {
-      ssize_t n = sendmsg (fd, &msg, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
+      ssize_t n = sendmsg (fd, &msg, MSG_NOSIGNAL | (wait_ms >= 0 ? MSG_DONTWAIT : 0));
       if (n < 0 && errno == EINTR)
         continue;
-      if (n <= 0 || (dontwait && (size_t) n < total))
+      if (n < 0 && errno == EAGAIN && wait_ms >= 0)
+        {
+          struct pollfd p = {.fd = fd, .events = POLLOUT};
+          int r;
+          while ((r = poll (&p, 1, wait_ms)) < 0 && errno == EINTR)
+            ;
+          if (r <= 0 || (p.revents & (POLLERR | POLLHUP)))
+            return -1;
+          continue;
+        }
+      if (n <= 0)
         return -1;
       sent += (size_t) n;
       while (n > 0 && msg.msg_iovlen > 0)
@@ -193,7 +205,8 @@ attach_server_run (struct attach_server *as, int master)
           int64_t left = deadline - now_ms ();
           timeout = left > 0 ? (int) left : 0;
         }
-      int n = poll (p, 2 + as->n_clients, timeout);
+      size_t polled = as->n_clients; /* clients accepted below have no pollfd yet */
+      int n = poll (p, 2 + polled, timeout);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -213,8 +226,8 @@ attach_server_run (struct attach_server *as, int master)
           else if (c >= 0)
             close (c);
         }
-      for (size_t i = as->n_clients; i-- > 0;)
-        if (i + 2 < 2 + ATTACH_MAX_CLIENTS && p[2 + i].fd == as->clients[i].fd && p[2 + i].revents
+      for (size_t i = polled; i-- > 0;)
+        if (i < as->n_clients && p[2 + i].fd == as->clients[i].fd && p[2 + i].revents
             && client_input (&as->clients[i], master) < 0)
           drop_client (as, i);
       if (p[0].revents)
@@ -227,7 +240,7 @@ attach_server_run (struct attach_server *as, int master)
             return; /* EIO: every holder of the slave is gone */
           log_writer_chunk (as->log, LOG_STDOUT, chunk, (size_t) got);
           for (size_t i = as->n_clients; i-- > 0;)
-            if (send_frame (as->clients[i].fd, 'o', chunk, (size_t) got, true) < 0)
+            if (send_frame (as->clients[i].fd, 'o', chunk, (size_t) got, CLIENT_WAIT_MS) < 0)
               drop_client (as, i);
         }
     }
@@ -242,7 +255,7 @@ attach_server_close (struct attach_server *as, int exit_code)
                            (unsigned char) (exit_code >> 8), (unsigned char) exit_code};
   while (as->n_clients)
     {
-      send_frame (as->clients[0].fd, 'x', code, 4, true);
+      send_frame (as->clients[0].fd, 'x', code, 4, CLIENT_WAIT_MS);
       drop_client (as, 0);
     }
   close (as->listen_fd);
@@ -264,7 +277,7 @@ send_winsize (int sock)
     return;
   unsigned char p[4] = {(unsigned char) (ws.ws_row >> 8), (unsigned char) ws.ws_row, (unsigned char) (ws.ws_col >> 8),
                         (unsigned char) ws.ws_col};
-  send_frame (sock, 'w', p, 4, false);
+  send_frame (sock, 'w', p, 4, -1);
 }
 
 /* A signal kiln got goes to the container, as docker's --sig-proxy. */
@@ -348,7 +361,7 @@ attach_tty (const char *root, const char *id, const struct attach_opts *o, int *
               if (detach_keys_feed (&keys, chunk, (size_t) n, &typed) == 1)
                 *detached = true;
               if (typed.len)
-                send_frame (sock, 'i', typed.data, typed.len, false);
+                send_frame (sock, 'i', typed.data, typed.len, -1);
             }
         }
       if (p[1].revents)

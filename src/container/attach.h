@@ -10,8 +10,8 @@
  *   client → monitor   'i' input    'w' window size (rows, cols: 2 bytes each)
  *   monitor → client   'o' output   'x' the container's exit code (4 bytes): the end
  *
- * A client that reads too slowly is dropped, never waited for: the container and
- * its log go on.  The socket is bound through /proc/self/fd/N/ of the container's
+ * A client that takes nothing for 5 s is dropped, never waited for longer: the
+ * container and its log go on.  The socket is bound through /proc/self/fd/N/ of the container's
  * directory (a store's path can be longer than sun_path). */
 #pragma once
 #include <stdbool.h>

@@ -45,6 +45,9 @@ monitor_pid() {
   # Its controlling terminal: the shell's job control has one.
   run kiln run --rm -t busybox sh -c 'cat /proc/self/stat | cut -d" " -f7'
   [ "${output%$'\r'}" != 0 ]
+  # Much output, faster than a terminal takes it: every line arrives, in order.
+  run sh -c "'$KILN' run --rm -t busybox sh -c 'i=0; while [ \$i -lt 20000 ]; do echo line\$i; i=\$((i+1)); done' | tr -d '\r' | awk 'END {print NR, \$0}'"
+  [ "$output" = "20000 line19999" ]
   # -it wants a terminal to read from, as docker.
   run kiln run --rm -it busybox true </dev/null
   [ "$status" -eq 1 ]
