@@ -1,7 +1,8 @@
 /* libFuzzer: what a terminal's client and a user hand a container's monitor and
  * kiln: attach frames (container/attach.h), --detach-keys and typed input
  * (worker/pty.h), --restart values (container/restart.h).  The first byte picks. */
-/* fuzz-floor: 60: scripts/test fails a run whose final cov is lower. */
+/* fuzz-floor: 60: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 99 (under load). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
