@@ -29,9 +29,15 @@ static const struct kiln_command commands[] = {
   {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
+  {"diff", "Show what a container changed in its filesystem", cmd_diff_usage, cmd_diff},
+  {"rename", "Rename a container", cmd_rename_usage, cmd_rename},
+  {"cp", "Copy files between a container and the host", cmd_cp_usage, cmd_cp},
+  {"export", "Write a container's filesystem as a tar", cmd_export_usage, cmd_export},
+  {"commit", "Make an image of a container's changes", cmd_commit_usage, cmd_commit},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},
+  {"volume", "Manage volumes (create, ls, inspect, rm, prune)", cmd_volume_usage, cmd_volume},
   {"images", "List images", cmd_images_usage, cmd_images},
   {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
   {"inspect", "Show an image's details as JSON", cmd_inspect_usage, cmd_inspect},
@@ -226,6 +232,7 @@ main (int argc, char **argv)
   char **sub_argv = argv + optind;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
       && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
+      && strcmp (cmd->name, "volume") != 0
       && strcmp (cmd->name, "run") != 0)
     {
       fputs (cmd->usage, stdout);

@@ -35,7 +35,9 @@ struct container_opts
   const char *entrypoint;  /* --entrypoint (may be ""), when entrypoint_set */
   bool entrypoint_set;
   struct strv cmd;         /* the arguments after IMAGE */
-  struct strv binds;       /* -v HOST:CTR[:ro] */
+  struct strv binds;       /* -v [SRC:]CTR[:MODE] (container/mounts.h) */
+  struct strv mounts;      /* --mount type=…,… */
+  struct strv tmpfs;       /* --tmpfs /path[:opts] */
   struct strv labels;      /* --label K=V */
   bool readonly, privileged, interactive, tty, auto_remove, detach;
   const char *network;     /* NULL: default */
@@ -49,6 +51,7 @@ struct container_opts
   int stop_timeout;
   bool init;                /* --init: HostConfig.Init (kiln's init is always PID 1) */
   unsigned short console_rows, console_cols; /* run -t: the caller's terminal (HostConfig.ConsoleSize) */
+  struct strv log_opts;     /* --log-opt K=V (container/logopts.h), checked */
 };
 
 void container_opts_clear (struct container_opts *o);

@@ -20,6 +20,8 @@
 #include "container/attach.h"
 #include "container/config.h"
 #include "container/restart.h"
+#include "container/logopts.h"
+#include "container/mounts.h"
 #include "container/logs.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -145,7 +147,7 @@ record_end (struct run *r, int lock, int code, bool auto_remove, struct kiln_err
   if (ret == 0 && auto_remove)
     {
       struct kiln_store *st = store_open (r->root, err);
-      ret = st ? containers_remove (st, r->id, err) : -1;
+      ret = st ? mounts_remove_container (st, r->id, true, err) : -1; /* anonymous volumes go too */
       store_close (st);
     }
   containers_unlock (lock);
@@ -302,7 +304,7 @@ run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_
   int code = 0;
   if (sandbox_run (sb, &code, err) < 0 || !r->started)
     {
-      log_writer_finish (&r->log);
+      log_writer_flush (&r->log);
       if (kiln_err_is_set (&r->start_err))
         {
           kiln_err_clear (err);
@@ -313,7 +315,7 @@ run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_
         kiln_err_set (err, EIO, "the container did not start");
       goto out;
     }
-  log_writer_finish (&r->log);
+  log_writer_flush (&r->log);
   *exit_code = code;
   ret = 0;
 out:
@@ -359,8 +361,12 @@ monitor_run (const char *root, const char *id, bool attached, bool wait_attach, 
         kiln_err_set (err, errno, "%s: %s", log_path, strerror (errno));
         goto failed;
       }
+    log_writer_init (&r.log, log_fd);
+    int64_t max_size;
+    int max_files;
+    log_opts_rotation (json_object_get (config, "HostConfig"), &max_size, &max_files);
+    log_writer_rotate_at (&r.log, log_path, max_size, max_files);
   }
-  log_writer_init (&r.log, log_fd);
   if (monitor_tty_listen (&r, config, attached, err) < 0)
     goto failed;
   struct restart_manager rm = {0};
@@ -389,6 +395,7 @@ failed:
   kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);
 out:
+  log_writer_finish (&r.log);
   monitor_tty_close (&r, *exit_code);
   json_decref (config);
   container_state_clear (&r.state);
