@@ -300,8 +300,8 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     (*name)++;
   if (o->auto_remove && o->restart.mode != RESTART_NO)
     {
-      fprintf (stderr, "kiln: conflicting options: cannot specify both --restart and --rm\n\n"
-                       "Run 'kiln %s --help' for more information\n", cmd);
+      (void) cmd;
+      fprintf (stderr, "kiln: conflicting options: cannot specify both --restart and --rm\n");
       return -125;
     }
   return 0;
