@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "container/attach.h"
 #include "worker/pty.h"
 
 static void
@@ -54,12 +55,42 @@ detach_keys_hold_back_a_started_sequence (void **state)
   buf_free (&out);
 }
 
+static void
+attach_frames_are_read_whole_and_bounded (void **state)
+{
+  (void) state;
+  struct buf in = BUF_INIT, payload = BUF_INIT;
+  char type = 0;
+  /* 'i' "hi" arriving a byte at a time, then a window size. */
+  static const char frames[] = "i\0\0\0\2hiw\0\0\0\4\0\x18\0\x50";
+  for (size_t k = 0; k < 7; k++)
+    {
+      assert_int_equal (attach_frame_next (&in, &type, &payload), 0);
+      buf_append (&in, frames + k, 1);
+    }
+  assert_int_equal (attach_frame_next (&in, &type, &payload), 1);
+  assert_int_equal (type, 'i');
+  assert_int_equal (payload.len, 2);
+  assert_memory_equal (payload.data, "hi", 2);
+  buf_append (&in, frames + 7, 9);
+  assert_int_equal (attach_frame_next (&in, &type, &payload), 1);
+  assert_int_equal (type, 'w');
+  assert_int_equal (payload.len, 4);
+  assert_int_equal (in.len, 0);
+  /* A length over 1 MiB is refused before anything is buffered for it. */
+  buf_append (&in, "o\0\x20\0\0", 5);
+  assert_int_equal (attach_frame_next (&in, &type, &payload), -1);
+  buf_free (&in);
+  buf_free (&payload);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (detach_keys_parse_dockers_forms),
     cmocka_unit_test (detach_keys_hold_back_a_started_sequence),
+    cmocka_unit_test (attach_frames_are_read_whole_and_bounded),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
