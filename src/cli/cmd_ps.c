@@ -93,12 +93,12 @@ static json_t *
 summary (struct kiln_store *st, const struct container_rec *rec, const struct container_state *s, bool size,
          json_t *sizes, int64_t now)
 {
-  _cleanup_free_ char *path = container_path (st->root, rec->id, "config.json");
+  _cleanup_free_ char *path = container_path (store_root (st), rec->id, "config.json");
   _cleanup_json_ json_t *config = json_load_file (path, 0, NULL);
   if (config == NULL)
     config = json_object ();
   _cleanup_strv_ struct strv lowers = STRV_INIT, argv = STRV_INIT;
-  _cleanup_json_ json_t *ins = container_inspect_json (st->root, rec, config, s, &lowers);
+  _cleanup_json_ json_t *ins = container_inspect_json (store_root (st), rec, config, s, &lowers);
   container_config_argv (config, &argv);
   _cleanup_buf_ struct buf cmd = BUF_INIT, name = BUF_INIT;
   container_command_text (&argv, &cmd);
@@ -123,7 +123,7 @@ summary (struct kiln_store *st, const struct container_rec *rec, const struct co
     json_object_set (o, "Health", health);
   if (size)
     {
-      _cleanup_free_ char *upper = container_path (st->root, rec->id, "upper");
+      _cleanup_free_ char *upper = container_path (store_root (st), rec->id, "upper");
       uint64_t rw = 0;
       struct kiln_err err = {0};
       if (container_rw_size (upper, &rw, &err) < 0)
@@ -335,7 +335,7 @@ cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t k = 0; k < n && (o.last <= 0 || (long) json_array_size (rows) < o.last); k++)
     {
       struct container_state s;
-      if (container_state_get (st->root, recs[k].id, &s, &err) < 0)
+      if (container_state_get (store_root (st), recs[k].id, &s, &err) < 0)
         {
           /* one unreadable container does not hide the others */
           kiln_err_print (&err, stderr);

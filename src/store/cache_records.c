@@ -58,3 +58,9 @@ cache_records_results (struct kiln_store *st, struct strv *out, struct kiln_err 
 {
   return store_collect_text (st, "SELECT result FROM cache", NULL, out, err);
 }
+
+int
+cache_records_clear (struct kiln_store *st, struct kiln_err *err)
+{
+  return store_exec (st, err, "DELETE FROM cache", 0);
+}
