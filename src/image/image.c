@@ -63,8 +63,9 @@ image_commit (struct kiln_store *st, const json_t *config, const struct image_la
   struct digest cd;
   if (blob_put (st, cfg, clen, &cd, err) < 0)
     return -1;
-  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
-                         "mediaType", MT_OCI_CONFIG, "digest", cd.str, "size", (json_int_t) clen);
+  _cleanup_json_ json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType",
+                                        MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cd.str, "size",
+                                        (json_int_t) clen);
   json_t *jl = json_array ();
   for (size_t i = 0; i < n_layers; i++)
     json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", layers[i].media_type, "digest",
@@ -72,7 +73,6 @@ image_commit (struct kiln_store *st, const json_t *config, const struct image_la
   json_object_set_new (m, "layers", jl);
   size_t mlen;
   _cleanup_free_ char *man = json_canonical (m, &mlen);
-  json_decref (m);
   struct digest md;
   if (blob_put (st, man, mlen, &md, err) < 0)
     return -1;
@@ -123,19 +123,14 @@ image_record (struct kiln_store *st, const struct digest *config, const struct d
   if (man == NULL)
     return -1;
   json_error_t je;
-  json_t *m = json_loadb (man, len, 0, &je);
+  _cleanup_json_ json_t *m = json_loadb (man, len, 0, &je);
   _cleanup_free_ char *cfg = blob_read (st, config, IMAGE_MAX_JSON, &len, err);
   if (cfg == NULL)
-    {
-      json_decref (m);
-      return -1;
-    }
-  json_t *c = json_loadb (cfg, len, 0, &je);
+    return -1;
+  _cleanup_json_ json_t *c = json_loadb (cfg, len, 0, &je);
   struct image_layer *ls;
   size_t n;
   int r = image_layers_parse (m, c, &ls, &n, err);
-  json_decref (m);
-  json_decref (c);
   if (r < 0)
     return kiln_err_wrap (err, "image %s", config->str);
   r = record (st, config, manifest, ls, n, tags, err);

@@ -149,7 +149,7 @@ pack (struct kiln_store *st, const struct strv *keys, struct packed *p, struct k
   memset (p, 0, sizeof *p);
   json_t *records = json_array ();
   json_t *layers = json_array ();
-  json_t *seen = json_object ();
+  _cleanup_json_ json_t *seen = json_object ();
   int ret = 0;
   for (size_t i = 0; ret == 0 && i < keys->n; i++)
     {
@@ -181,27 +181,23 @@ pack (struct kiln_store *st, const struct strv *keys, struct packed *p, struct k
                                                 "mediaType", l.media_type, "size", (json_int_t) l.blob_size));
     }
   p->n_records = json_array_size (records);
-  json_t *cfg = json_pack ("{s:i, s:o, s:o}", "version", 1, "records", records, "layers", layers);
-  json_decref (seen);
+  _cleanup_json_ json_t *cfg = json_pack ("{s:i, s:o, s:o}", "version", 1, "records", records, "layers", layers);
   if (ret < 0)
     {
-      json_decref (cfg);
       packed_clear (p);
       return -1;
     }
   p->config = json_canonical (cfg, &p->config_len);
-  json_decref (cfg);
   digest_bytes (p->config, p->config_len, &p->config_digest);
-  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
-                         "mediaType", MT_KILN_CACHE_CONFIG, "digest", p->config_digest.str, "size",
-                         (json_int_t) p->config_len);
+  _cleanup_json_ json_t *m
+      = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+                   "mediaType", MT_KILN_CACHE_CONFIG, "digest", p->config_digest.str, "size", (json_int_t) p->config_len);
   json_t *jl = json_array ();
   for (size_t i = 0; i < p->n_layers; i++)
     json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", p->layers[i].media_type, "digest",
                                           p->layers[i].blob.str, "size", (json_int_t) p->layers[i].blob_size));
   json_object_set_new (m, "layers", jl);
   p->manifest = json_canonical (m, &p->manifest_len);
-  json_decref (m);
   digest_bytes (p->manifest, p->manifest_len, &p->manifest_digest);
   return 0;
 }
@@ -265,12 +261,12 @@ export_local (struct kiln_store *st, const char *dir, const struct packed *p, st
       || layout_put (dfd, dir, st, &p->manifest_digest, p->manifest, p->manifest_len, err) < 0)
     return -1;
   static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-  json_t *index = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
-                             "manifests", "mediaType", MT_OCI_MANIFEST, "digest", p->manifest_digest.str, "size",
-                             (json_int_t) p->manifest_len, "annotations", "org.opencontainers.image.ref.name", "latest");
+  _cleanup_json_ json_t *index
+      = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
+                   "manifests", "mediaType", MT_OCI_MANIFEST, "digest", p->manifest_digest.str, "size",
+                   (json_int_t) p->manifest_len, "annotations", "org.opencontainers.image.ref.name", "latest");
   size_t ilen;
   _cleanup_free_ char *is = json_canonical (index, &ilen);
-  json_decref (index);
   const char *names[2] = {"oci-layout", "index.json"};
   const char *bodies[2] = {layout, is};
   size_t lens[2] = {sizeof layout - 1, ilen};
@@ -417,11 +413,10 @@ source_manifest (struct source *src, const struct cache_spec *spec, const char *
     return kiln_err_set (err, errno, "%s/index.json: %s", spec->dir, strerror (errno));
   if (read_all (fd, CACHE_JSON_MAX, &ib, "index.json", err) < 0)
     return -1;
-  json_t *index = json_loadb (buf_str (&ib), ib.len, 0, NULL);
+  _cleanup_json_ json_t *index = json_loadb (buf_str (&ib), ib.len, 0, NULL);
   const char *md = json_string_value (json_object_get (json_array_get (json_object_get (index, "manifests"), 0), "digest"));
   struct digest d;
   int r = md && digest_parse (md, &d, err) == 0 ? 0 : -1;
-  json_decref (index);
   if (r < 0)
     return kiln_err_set (err, EBADMSG, "%s/index.json names no manifest", spec->dir);
   char name[80];
@@ -481,7 +476,8 @@ cache_import (struct kiln_store *st, const struct cache_spec *spec, const struct
 {
   struct source src = {.dirfd = -1, .dir = spec->dir};
   struct image_ref ref = {0};
-  json_t *m = NULL, *cfg = NULL;
+  _cleanup_json_ json_t *m = NULL;
+  _cleanup_json_ json_t *cfg = NULL;
   struct buf mb = BUF_INIT;
   char *cs = NULL;
   int ret = -1;
@@ -594,8 +590,6 @@ out:
     kiln_err_wrap (err, "importing the build cache from %s", where);
   free (cs);
   buf_free (&mb);
-  json_decref (m);
-  json_decref (cfg);
   if (src.dirfd >= 0)
     close (src.dirfd);
   registry_close (src.reg);
