@@ -21,6 +21,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "worker/limits.h"
 
 enum sandbox_net
 {
@@ -86,6 +87,11 @@ struct sandbox_spec
   const char *cwd;          /* absolute; created if missing */
   const char *user;         /* "", "name", "uid", "name:group", "uid:gid" */
   const char *hostname;
+  /* /etc/hosts lines after localhost's (a container's address and names, from
+   * net/net.h); NULL: "127.0.1.1 HOSTNAME". */
+  const char *hosts_extra;
+  /* /etc/resolv.conf's text; NULL: slirp4netns's resolver or the host's file. */
+  const char *resolv_conf;
   enum sandbox_net network;
   struct sandbox_mount *mounts;
   size_t n_mounts;
@@ -142,6 +148,10 @@ struct sandbox_spec
   /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
    * in docker, so setuid programs work. */
   bool no_new_privs;
+  /* docker's --shm-size (0: its 64 MiB) and --ulimit (set before the exec). */
+  uint64_t shm_size;
+  struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
+  size_t n_rlimits;
 };
 
 struct seccomp_profile;
