@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
+#include "store/cache_records.h"
 #include "store/containers.h"
 #include "store/store.h"
 #include "store/volumes.h"
@@ -137,7 +138,7 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       printf ("Deleted: %s\n", id.str);
       removed++;
     }
-  if (store_exec (st, &err, "DELETE FROM cache", 0) < 0)
+  if (cache_records_clear (st, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;
   if (image_gc (st, false, &gs, &err) < 0)

@@ -437,11 +437,11 @@ int
 container_start_ex (struct kiln_store *st, const char *id, bool wait_attach, int *exit_code, struct kiln_err *err)
 {
   *exit_code = 125;
-  int lock = containers_lock (st->root, err);
+  int lock = containers_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   struct container_state s;
-  if (container_state_get_locked (st->root, id, &s, err) < 0)
+  if (container_state_get_locked (store_root (st), id, &s, err) < 0)
     {
       containers_unlock (lock);
       return -1;
@@ -460,8 +460,8 @@ container_start_ex (struct kiln_store *st, const char *id, bool wait_attach, int
       return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
     }
   /* The monitor works from "/": it gets the store's absolute path. */
-  _cleanup_free_ char *root = realpath (st->root, NULL);
-  char *argv[] = {"kiln", "--root", root ? root : st->root, "container-monitor", "--notify-fd", "3",
+  _cleanup_free_ char *root = realpath (store_root (st), NULL);
+  char *argv[] = {"kiln", "--root", root ? root : (char *) store_root (st), "container-monitor", "--notify-fd", "3",
                   wait_attach ? "--wait-attach" : (char *) id, (char *) id, NULL};
   if (!wait_attach)
     argv[7] = NULL;
