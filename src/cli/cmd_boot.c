@@ -45,12 +45,12 @@ cli_system_boot (struct kiln_store *st, int argc, char **argv)
     {
       struct container_state s;
       /* A monitor that died with the machine is recorded as such first. */
-      if (container_state_get (st->root, recs[i].id, &s, &err) < 0)
+      if (container_state_get (store_root (st), recs[i].id, &s, &err) < 0)
         {
           rc = cli_fail (&err);
           continue;
         }
-      bool start = !container_state_live (&s) && comes_back (st->root, recs[i].id, &s);
+      bool start = !container_state_live (&s) && comes_back (store_root (st), recs[i].id, &s);
       container_state_clear (&s);
       if (!start)
         continue;

@@ -97,7 +97,7 @@ load_config (const char *root, const char *id, struct kiln_err *err)
 static int
 remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
 {
-  int lock = containers_lock (st->root, err);
+  int lock = containers_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   int r = mounts_remove_container (st, id, true, err); /* --rm: anonymous volumes too */
@@ -391,7 +391,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
           break;
         }
       _cleanup_buf_ struct buf dir = BUF_INIT, cfg = BUF_INIT;
-      buf_printf (&dir, "%s/%s", st->root, tmp);
+      buf_printf (&dir, "%s/%s", store_root (st), tmp);
       buf_printf (&cfg, "%s/config.json", buf_str (&dir));
       struct container_state s = {.status = CONTAINER_CREATED};
       struct container_rec rec = {.id = id, .name = (char *) (name ? name : generated), .image = ii.id.str,
@@ -405,7 +405,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
         {
           mounts_forget_volumes (st, &made);
           struct kiln_err ignored = {0};
-          store_remove_tree (st->root_fd, tmp, &ignored);
+          store_remove_tree (store_root_fd (st), tmp, &ignored);
           kiln_err_clear (&ignored);
         }
       free (tmp);
@@ -436,7 +436,7 @@ run_with_tty (struct kiln_store *st, const char *id, const struct container_opts
 {
   struct kiln_err err = {0};
   int rc;
-  _cleanup_free_ char *root = xstrdup (st->root);
+  _cleanup_free_ char *root = xstrdup (store_root (st));
   if (container_start_ex (st, id, true, &rc, &err) < 0)
     {
       kiln_err_print (&err, stderr);
@@ -515,7 +515,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     }
   /* In the foreground, kiln is the container's monitor: nothing of the store
    * stays open while it runs. */
-  root = xstrdup (st->root);
+  root = xstrdup (store_root (st));
   store_close (st);
   if (container_run_attached (root, id, 0, &rc, &err) < 0)
     {
@@ -637,12 +637,12 @@ static int
 start_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
   struct start_args *a = ud;
-  long long from = log_size (st->root, rec->id);
+  long long from = log_size (store_root (st), rec->id);
   int code;
   bool tty = false;
   if (a->attach)
     {
-      json_t *config = load_config (st->root, rec->id, err);
+      json_t *config = load_config (store_root (st), rec->id, err);
       kiln_err_clear (err);
       tty = json_is_true (json_object_get (json_object_get (config, "Config"), "Tty"));
       json_decref (config);
@@ -663,18 +663,18 @@ start_one (struct kiln_store *st, const struct container_rec *rec, const char *r
     {
       struct attach_opts ao = {.stdin = a->interactive, .sig_proxy = true, .detach_keys = a->detach_keys};
       bool detached;
-      return attach_tty (st->root, rec->id, &ao, &a->code, &detached, err);
+      return attach_tty (store_root (st), rec->id, &ao, &a->code, &detached, err);
     }
   /* Its output from this start on, until its monitor has recorded the end. */
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = from};
-  int r = print_logs (st->root, rec->id, &lo, err);
+  int r = print_logs (store_root (st), rec->id, &lo, err);
   if (lo.follow_fd >= 0)
     close (lo.follow_fd);
   container_state_clear (&s);
-  if (r == 0 && (r = container_state_get (st->root, rec->id, &s, err)) == 0)
+  if (r == 0 && (r = container_state_get (store_root (st), rec->id, &s, err)) == 0)
     a->code = s.exit_code;
   container_state_clear (&s);
   return r;
@@ -721,10 +721,10 @@ const char cmd_stop_usage[] = "Usage: kiln stop [-t SECONDS] CONTAINER...\n"
 static int
 mark_stopped_by_user (struct kiln_store *st, const char *id, struct kiln_err *err)
 {
-  int lock = containers_lock (st->root, err);
+  int lock = containers_lock (store_root (st), err);
   if (lock < 0)
     return -1;
-  int r = container_state_mark_stopped (st->root, id, true, err);
+  int r = container_state_mark_stopped (store_root (st), id, true, err);
   containers_unlock (lock);
   return r;
 }
@@ -735,12 +735,12 @@ static int
 stop_container (struct kiln_store *st, const char *id, int timeout_s, struct kiln_err *err)
 {
   struct container_state s;
-  if (container_state_get (st->root, id, &s, err) < 0)
+  if (container_state_get (store_root (st), id, &s, err) < 0)
     return -1;
   int ret = 0;
   if (container_state_live (&s))
     {
-      json_t *config = load_config (st->root, id, err);
+      json_t *config = load_config (store_root (st), id, err);
       int sig = container_stop_signal (config);
       if (timeout_s < 0)
         timeout_s = container_stop_timeout (config);
@@ -838,10 +838,10 @@ kill_one (struct kiln_store *st, const struct container_rec *rec, const char *re
 {
   int sig = *(const int *) ud;
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   int ret = 0;
-  json_t *config = load_config (st->root, rec->id, err);
+  json_t *config = load_config (store_root (st), rec->id, err);
   kiln_err_clear (err);
   /* docker: KILL or the stop signal is a user's stop, which no policy restarts. */
   bool stops = sig == SIGKILL || sig == container_stop_signal (config);
@@ -901,15 +901,15 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
   bool force = flags[0];
   for (int round = 0;; round++)
     {
-      int lock = containers_lock (st->root, err);
+      int lock = containers_lock (store_root (st), err);
       if (lock < 0)
         return -1;
-      _cleanup_free_ char *dir = container_path (st->root, rec->id, NULL);
+      _cleanup_free_ char *dir = container_path (store_root (st), rec->id, NULL);
       struct container_state s = {0};
       int r = 0;
       bool live = false;
       /* Gone meanwhile (its monitor's AutoRemove): done. */
-      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
+      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (store_root (st), rec->id, &s, err)) == 0
           && !(live = container_state_live (&s)))
         r = mounts_remove_container (st, rec->id, flags[1], err);
       containers_unlock (lock);
@@ -963,13 +963,13 @@ static int
 wait_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   if (container_state_live (&s))
     {
       container_wait_monitor (&s, -1);
       container_state_clear (&s);
-      if (container_state_get (st->root, rec->id, &s, err) < 0)
+      if (container_state_get (store_root (st), rec->id, &s, err) < 0)
         return err->code == ENOENT ? (kiln_err_clear (err), no_such_container (ref)) : -1;
     }
   printf ("%d\n", s.exit_code);
@@ -1026,9 +1026,9 @@ cmd_attach (struct kiln_ctx *ctx, int argc, char **argv)
     return EXIT_FAIL;
   int rc = EXIT_OK;
   struct container_state s = {0};
-  json_t *config = load_config (st->root, rec.id, &err);
+  json_t *config = load_config (store_root (st), rec.id, &err);
   const json_t *cc = json_object_get (config, "Config");
-  if (config == NULL || container_state_get (st->root, rec.id, &s, &err) < 0)
+  if (config == NULL || container_state_get (store_root (st), rec.id, &s, &err) < 0)
     rc = cli_fail (&err);
   else if (!container_state_live (&s))
     rc = (fprintf (stderr, "kiln: You cannot attach to a stopped container, start it first\n"), EXIT_FAIL);
@@ -1037,19 +1037,19 @@ cmd_attach (struct kiln_ctx *ctx, int argc, char **argv)
       /* Input goes in only when the container keeps its stdin open (-i), as docker. */
       ao.stdin = ao.stdin && json_is_true (json_object_get (cc, "OpenStdin"));
       bool detached;
-      if (attach_tty (st->root, rec.id, &ao, &rc, &detached, &err) < 0)
+      if (attach_tty (store_root (st), rec.id, &ao, &rc, &detached, &err) < 0)
         rc = cli_fail (&err);
     }
   else
     {
       /* No terminal: its output from now on, until it ends. */
-      struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = log_size (st->root, rec.id)};
-      if (print_logs (st->root, rec.id, &lo, &err) < 0)
+      struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = log_size (store_root (st), rec.id)};
+      if (print_logs (store_root (st), rec.id, &lo, &err) < 0)
         rc = cli_fail (&err);
       if (lo.follow_fd >= 0)
         close (lo.follow_fd);
       container_state_clear (&s);
-      if (rc == EXIT_OK && container_state_get (st->root, rec.id, &s, &err) == 0)
+      if (rc == EXIT_OK && container_state_get (store_root (st), rec.id, &s, &err) == 0)
         rc = s.exit_code;
       kiln_err_clear (&err);
     }
@@ -1123,13 +1123,13 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
     return EXIT_FAIL;
   struct container_state s;
   int rc = EXIT_OK;
-  if (container_state_get (st->root, rec.id, &s, &err) < 0)
+  if (container_state_get (store_root (st), rec.id, &s, &err) < 0)
     rc = cli_fail (&err);
   else
     {
       if (follow)
         lo.follow_fd = container_monitor_fd (&s);
-      if (print_logs (st->root, rec.id, &lo, &err) < 0)
+      if (print_logs (store_root (st), rec.id, &lo, &err) < 0)
         rc = cli_fail (&err);
       if (lo.follow_fd >= 0)
         close (lo.follow_fd);
@@ -1154,15 +1154,15 @@ cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, str
     return 0;
   int ret = -1;
   struct container_state s;
-  json_t *config = load_config (st->root, rec.id, err);
+  json_t *config = load_config (store_root (st), rec.id, err);
   _cleanup_strv_ struct strv lowers = STRV_INIT;
-  if (config && container_state_get (st->root, rec.id, &s, err) == 0)
+  if (config && container_state_get (store_root (st), rec.id, &s, err) == 0)
     {
       /* An image whose layers cannot be listed shows none: inspect still works. */
       struct kiln_err ignored = {0};
       container_image_lowers (st, rec.image, &lowers, &ignored);
       kiln_err_clear (&ignored);
-      json_t *obj = container_inspect_json (st->root, &rec, config, &s, &lowers);
+      json_t *obj = container_inspect_json (store_root (st), &rec, config, &s, &lowers);
       json_object_set_new (obj, "NetworkSettings", net_settings_json (st, rec.id, config));
       json_array_append_new (into, obj);
       container_state_clear (&s);
@@ -1183,7 +1183,7 @@ cli_containers_of_image (struct kiln_store *st, const char *image_id, struct str
   for (size_t i = 0; i < ids.n; i++)
     {
       struct container_state s;
-      if (container_state_get (st->root, ids.v[i], &s, err) < 0)
+      if (container_state_get (store_root (st), ids.v[i], &s, err) < 0)
         return -1;
       strv_push (container_state_live (&s) ? running : stopped, ids.v[i]);
       container_state_clear (&s);
@@ -1201,14 +1201,14 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
   int ret = 0;
   for (size_t i = 0; i < n && ret == 0; i++)
     {
-      int lock = containers_lock (st->root, err);
+      int lock = containers_lock (store_root (st), err);
       if (lock < 0)
         {
           ret = -1;
           break;
         }
       struct container_state s;
-      if (container_state_get_locked (st->root, recs[i].id, &s, err) < 0)
+      if (container_state_get_locked (store_root (st), recs[i].id, &s, err) < 0)
         ret = -1;
       else if (!container_state_live (&s))
         {

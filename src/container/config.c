@@ -438,7 +438,7 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   struct sandbox_spec *sb = &cs->sb;
   sb->stdin_fd = sb->stdout_fd = sb->stderr_fd = -1;
   sb->netns_fd = -1;
-  cs->root = xstrdup (st->root);
+  cs->root = xstrdup (store_root (st));
   sb->store_root = cs->root;
   const json_t *c = json_object_get (config, "Config");
   const json_t *h = json_object_get (config, "HostConfig");
@@ -448,7 +448,7 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   if (sb->argv.n == 0)
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
   json_strv (json_object_get (c, "Env"), &sb->env);
-  if (mounts_into_spec (config, st->root, id, sb, err) < 0)
+  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0)
     return -1;
   _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
   json_strv (json_object_get (h, "CapAdd"), &add);
@@ -462,11 +462,11 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
    * container's changes, stays). */
   _cleanup_buf_ struct buf work_rel = BUF_INIT;
   buf_printf (&work_rel, "containers/%s/work", id);
-  if (store_remove_tree (st->root_fd, buf_str (&work_rel), err) < 0)
+  if (store_remove_tree (store_root_fd (st), buf_str (&work_rel), err) < 0)
     return -1;
-  cs->upper = container_path (st->root, id, "upper");
-  cs->work = container_path (st->root, id, "work");
-  cs->merged = container_path (st->root, id, "merged");
+  cs->upper = container_path (store_root (st), id, "upper");
+  cs->work = container_path (store_root (st), id, "work");
+  cs->merged = container_path (store_root (st), id, "merged");
   if (mkdir_scratch (cs->upper, 0755, err) < 0 || mkdir_scratch (cs->work, 0700, err) < 0
       || mkdir_scratch (cs->merged, 0755, err) < 0)
     return -1;

@@ -61,10 +61,3 @@ int store_sync_dir (struct kiln_store *st, const char *rel_dir, struct kiln_err 
 
 /* Seconds since the epoch, or SOURCE_DATE_EPOCH when set (for reproducible images). */
 int64_t store_now (void);
-
-/* TRANSITIONAL: src/solver/ still reads st->root and st->root_fd, sets root_fd in
- * its cleaner process and runs SQL through store_prepare/store_exec.  Once it calls
- * store_root(), store_root_fd(), cache_records.h and file_digests.h instead (see
- * docs/ARCHITECTURE.md, "The store's interface"), this include goes and the struct
- * is opaque everywhere outside src/store/. */
-#include "store/store_private.h"
