@@ -113,7 +113,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
   "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
-  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"        \
+  CONTAINER_RESOURCES_USAGE
 
 const char cmd_run_usage[]
     = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -173,6 +174,14 @@ read_env_file (const char *path, struct strv *env, struct kiln_err *err)
   return 0;
 }
 
+/* A flag's value docker's client refuses: its message, "See 'kiln CMD --help'.", exit 125 as docker's. */
+static void
+create_flag_failed (const char *cmd, struct kiln_err *err)
+{
+  fprintf (stderr, "kiln: %s.\nSee 'kiln %s --help'.\n", err->msg, cmd);
+  kiln_err_clear (err);
+}
+
 /* The flags of run and create into `o`; -1 (after printing) on bad usage. */
 static int
 parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct container_opts *o, const char **name)
@@ -188,11 +197,11 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
-    {0}};
+    CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
   int c;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:" CONTAINER_RESOURCES_SHORTOPTS, opts, NULL)) != -1)
     switch (c)
       {
       case 'r': o->auto_remove = true; break;
@@ -242,7 +251,11 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_usage_error (cmd, "unknown option"), -1;
         o->detach = true;
         break;
-      default: return cli_usage_error (cmd, "unknown option"), -1;
+      default:
+        if (!container_resources_is_opt (c))
+          return cli_usage_error (cmd, "unknown option"), -1;
+        if (container_resources_flag (&o->res, c, optarg, &err) < 0)
+          return create_flag_failed (cmd, &err), -1;
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expects an IMAGE"), -1;

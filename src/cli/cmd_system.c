@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "container/resources.h"
 #include "image/gc.h"
 #include "image/image.h"
 #include "store/containers.h"
@@ -128,7 +129,8 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0)
+  if (containers_check (st, repair, &rep.garbage, &err) < 0
+      || container_cgroups_check (st->root, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);

@@ -33,6 +33,7 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
   strv_free (&o->security_opt);
+  container_resources_clear (&o->res);
 }
 
 static json_t *
@@ -338,6 +339,12 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
+  if (container_resources_host_config (&o->res, h, err) < 0)
+    {
+      json_decref (c);
+      json_decref (h);
+      return NULL;
+    }
   return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
 }
 

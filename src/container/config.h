@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "util/buf.h"
+#include "container/resources.h"
 #include "util/err.h"
 #include "worker/sandbox.h"
 
@@ -42,6 +43,7 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  struct container_resources res; /* -m, --cpus, --pids-limit, --ulimit, … (container/resources.h) */
 };
 
 void container_opts_clear (struct container_opts *o);

@@ -18,6 +18,7 @@
 
 #include "container/config.h"
 #include "container/logs.h"
+#include "container/resources.h"
 #include "store/containers.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -86,6 +87,8 @@ on_start (void *ud, pid_t pid)
   s->monitor_start = proc_start_time (s->monitor_pid);
   s->started = container_now ();
   s->exit_code = 0;
+  s->oom_killed = false;
+  s->paused = false;
   free (s->error);
   s->error = NULL;
   if (container_state_write (r->root, r->id, s, &r->start_err) < 0)
@@ -125,6 +128,7 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
     return -1;
   struct container_state *s = &r->state;
   s->status = CONTAINER_EXITED;
+  s->paused = false;
   s->exit_code = code;
   s->finished = container_now ();
   s->pid = 0;
@@ -149,6 +153,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
 {
   struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd};
   struct container_spec cs = {0};
+  struct container_cgroup cgroup = {0};
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
   int ret = -1;
@@ -166,7 +171,8 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
   else if ((st = store_open (root, err)) != NULL)
     {
       const char *image = json_string_value (json_object_get (config, "Image"));
-      container_spec_build (st, id, image ? image : "", config, &cs, err);
+      if (container_spec_build (st, id, image ? image : "", config, &cs, err) == 0)
+        container_cgroup_enter (root, id, config, &cs.sb, &cgroup, err);
       /* Nothing of the store stays open while the container runs. */
       store_close (st);
     }
@@ -217,11 +223,13 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       goto failed;
     }
   log_writer_finish (&r.log);
+  r.state.oom_killed = container_cgroup_leave (root, id, &cgroup);
   *exit_code = code;
   ret = record_end (&r, code, json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove")),
                     err);
   goto out;
 failed:
+  container_cgroup_leave (root, id, &cgroup);
   kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);
 out:

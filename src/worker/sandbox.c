@@ -589,6 +589,13 @@ sandbox_init (struct child_args *a)
         sandbox_die (status_fd, "leaving the device cgroup for %s: %s", a->leave_devices, strerror (errno));
       close (cg);
     }
+  for (const char *const *f = s->cgroup_procs; f && *f; f++)
+    {
+      int cg = open (*f, O_WRONLY | O_CLOEXEC);
+      if (cg < 0 || write (cg, "0", 1) != 1)
+        sandbox_die (status_fd, "joining the container's cgroup %s: %s", *f, strerror (errno));
+      close (cg);
+    }
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     sandbox_die (status_fd, "making mounts private: %s", strerror (errno));
   if (s->hostname)

@@ -134,6 +134,10 @@ struct sandbox_spec
   /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
    * in docker, so setuid programs work. */
   bool no_new_privs;
+  /* cgroup.procs files (NULL-ended) the sandbox's first process joins before
+   * anything else: a container's own cgroup (worker/cgroup.h), so that the
+   * command and all it starts are born under its limits. NULL: kiln's. */
+  const char *const *cgroup_procs;
 };
 
 struct seccomp_profile;
