@@ -50,6 +50,11 @@ void cli_store_freep (struct kiln_store **st);
  * the exit code. */
 int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
+/* The container `ref` names (id, name, unique id prefix) into *out (the caller
+ * clears it); 0, or -1 after printing docker's message. */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
+
 #define DECLARE_COMMAND(name)                                                                      \
   int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \
   extern const char cmd_##name##_usage[]
@@ -78,6 +83,10 @@ DECLARE_COMMAND (kill);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);
+DECLARE_COMMAND (stats);
+DECLARE_COMMAND (top);
+DECLARE_COMMAND (pause);
+DECLARE_COMMAND (unpause);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);

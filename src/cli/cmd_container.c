@@ -18,6 +18,7 @@
 #include "container/logs.h"
 #include "container/monitor.h"
 #include "container/names.h"
+#include "container/resources.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "registry/transfer.h"
@@ -67,6 +68,12 @@ find_container (struct kiln_store *st, const char *ref, struct container_rec *ou
   else if (m == CONTAINER_NONE)
     no_such_container (ref);
   return m == CONTAINER_FOUND ? 0 : -1;
+}
+
+int
+cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  return find_container (st, ref, out);
 }
 
 static json_t *
@@ -590,6 +597,8 @@ stop_one (struct kiln_store *st, const struct container_rec *rec, const char *re
       ret = container_signal (&s, sig, err);
       if (ret == 0 && !container_wait_init (&s, timeout_s < 0 ? -1 : timeout_s * 1000))
         ret = container_signal (&s, SIGKILL, err);
+      if (s.paused)
+        container_cgroup_thaw (st->root, rec->id); /* the signals wait for it */
       if (ret == 0)
         container_wait_monitor (&s, -1);
     }
@@ -633,6 +642,8 @@ kill_one (struct kiln_store *st, const struct container_rec *rec, const char *re
     }
   else if ((ret = container_signal (&s, sig, err)) == 0)
     {
+      if (s.paused && sig == SIGKILL)
+        container_cgroup_thaw (st->root, rec->id); /* KILL takes effect, as docker's */
       /* As docker: KILL returns once the container is gone. */
       if (sig == SIGKILL)
         container_wait_monitor (&s, 10000);
@@ -701,6 +712,8 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
         }
       /* Killed, then removed once its monitor has recorded the end. */
       r = container_signal (&s, SIGKILL, err);
+      if (s.paused)
+        container_cgroup_thaw (st->root, rec->id);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);

@@ -654,3 +654,14 @@ container_cgroups_check (const char *root, bool repair, struct strv *garbage, st
     }
   return r;
 }
+
+void
+container_cgroup_thaw (const char *root, const char *id)
+{
+  struct cgroup cg;
+  struct kiln_err e = {0};
+  if (container_cgroup_of (root, id, &cg, &e) == 0)
+    cgroup_freeze (&cg, false, &e);
+  kiln_err_clear (&e);
+  cgroup_clear (&cg);
+}

@@ -146,3 +146,7 @@ int container_cgroup_stale (const char *root, bool (*live) (void *ud, const char
 /* `system check`: the stale container cgroups as "cgroup PATH" lines in
  * `garbage` (removed with `repair`), under containers.lock. */
 int container_cgroups_check (const char *root, bool repair, struct strv *garbage, struct kiln_err *err);
+
+/* Thaws container `id`'s cgroup: a SIGKILL sent to a paused container takes
+ * effect (stop, kill, rm -f of a paused container, as docker's daemon). */
+void container_cgroup_thaw (const char *root, const char *id);
