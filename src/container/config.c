@@ -353,6 +353,7 @@ container_spec_clear (struct container_spec *cs)
 {
   sandbox_spec_clear (&cs->sb);
   seccomp_profile_free (cs->profile);
+  container_sandbox_extras_clear (&cs->extras);
   json_decref (cs->config);
   free (cs->upper);
   free (cs->work);
@@ -430,7 +431,8 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   json_strv (json_object_get (h, "CapDrop"), &drop);
   json_strv (json_object_get (h, "SecurityOpt"), &opts);
   sb->privileged = json_is_true (json_object_get (h, "Privileged"));
-  if (security_into_spec (sb, &add, &drop, &opts, &cs->profile, err) < 0)
+  if (security_into_spec (sb, &add, &drop, &opts, &cs->profile, err) < 0
+      || container_resources_spec (h, sb, &cs->extras, err) < 0)
     return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
    * refuses a second mount: every start gets a new work dir (the upper, the

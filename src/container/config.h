@@ -67,6 +67,7 @@ struct container_spec
   char *root;                      /* the store's, kept: a monitor closes the store while it runs */
   char *upper, *work, *merged;     /* ROOT/containers/<id>/… */
   struct seccomp_profile *profile; /* --security-opt seccomp=… */
+  struct container_sandbox_extras extras; /* --ulimit, --device, … (container/resources.h) */
 };
 
 /* The spec for running container `id` of image `image_id` as `config` says: its

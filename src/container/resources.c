@@ -448,6 +448,87 @@ container_cgroup_limits (const json_t *h, struct cgroup_limits *l, struct device
   return l->memory > 0 || l->nano_cpus > 0 || l->cpu_shares > 0 || l->pids_limit > 0 || l->n_devices > 0;
 }
 
+/* ---------- the sandbox's part ---------- */
+
+void
+container_sandbox_extras_clear (struct container_sandbox_extras *x)
+{
+  free (x->rlimits);
+  free (x->devices);
+  strv_free (&x->sysctls);
+  strv_free (&x->group_add);
+  memset (x, 0, sizeof *x);
+}
+
+int
+container_resources_spec (const json_t *h, struct sandbox_spec *sb, struct container_sandbox_extras *x,
+                          struct kiln_err *err)
+{
+  memset (x, 0, sizeof *x);
+  const json_t *ul = json_object_get (h, "Ulimits");
+  if (json_array_size (ul))
+    {
+      x->rlimits = xcalloc (json_array_size (ul), sizeof *x->rlimits);
+      size_t i;
+      json_t *u;
+      json_array_foreach (ul, i, u)
+      {
+        int res = ulimit_resource (json_string_value (json_object_get (u, "Name")) ?: "");
+        if (res < 0)
+          continue;
+        /* Go's int64 -1 is RLIM_INFINITY's bit pattern, as runc passes it. */
+        x->rlimits[sb->n_rlimits++] = (struct sandbox_rlimit){
+            .resource = res, .soft = (uint64_t) int_of (u, "Soft"), .hard = (uint64_t) int_of (u, "Hard")};
+      }
+      sb->rlimits = x->rlimits;
+    }
+  int64_t shm = int_of (h, "ShmSize");
+  sb->shm_size = shm > 0 ? (uint64_t) shm : 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *) json_object_get (h, "Sysctls"), k, v)
+  {
+    if (!sysctl_allowed (k) || strstr (k, "..") || strchr (k, '/') || !json_is_string (v))
+      return kiln_err_set (err, EINVAL, "sysctl '%s' is not whitelisted", k);
+    struct buf b = BUF_INIT;
+    buf_printf (&b, "%s=%s", k, json_string_value (v));
+    strv_push_owned (&x->sysctls, buf_steal (&b));
+  }
+  if (x->sysctls.n)
+    sb->sysctls = (const char *const *) x->sysctls.v;
+  const json_t *devs = json_object_get (h, "Devices");
+  if (json_array_size (devs))
+    {
+      x->devices = xcalloc (json_array_size (devs), sizeof *x->devices);
+      size_t i;
+      json_t *d;
+      json_array_foreach (devs, i, d)
+      {
+        const char *host = json_string_value (json_object_get (d, "PathOnHost"));
+        const char *ctr = json_string_value (json_object_get (d, "PathInContainer"));
+        struct stat st;
+        if (host == NULL || ctr == NULL || ctr[0] != '/')
+          continue;
+        const char *why = stat (host, &st) < 0                          ? strerror (errno)
+                          : !S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode) ? "not a device node"
+                                                                           : NULL;
+        if (why)
+          return kiln_err_set (err, ENODEV, "error gathering device information while adding custom device \"%s\": %s",
+                               host, why);
+        x->devices[sb->n_devices++] = (struct sandbox_device){
+            .path = ctr, .mode = st.st_mode, .rdev = st.st_rdev, .uid = st.st_uid, .gid = st.st_gid};
+      }
+      sb->devices = x->devices;
+    }
+  const json_t *groups = json_object_get (h, "GroupAdd");
+  size_t gi;
+  json_t *g;
+  json_array_foreach (groups, gi, g) if (json_is_string (g)) strv_push (&x->group_add, json_string_value (g));
+  if (x->group_add.n)
+    sb->group_add = (const char *const *) x->group_add.v;
+  return 0;
+}
+
 /* ---------- the cgroup's life ---------- */
 
 /* "kiln/<16 hex>": one group per store (its real path hashed), so that a

@@ -289,7 +289,10 @@ setup_dev (const struct sandbox_spec *s, int root_fd, int status_fd)
   close (pts);
   int shm = openat (dev, "shm", O_PATH | O_CLOEXEC);
   snprintf (p, sizeof p, "/proc/self/fd/%d", shm);
-  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+  char shm_opts[64]; /* docker's ShmSize, 64 MiB by default */
+  snprintf (shm_opts, sizeof shm_opts, "mode=1777,size=%llu",
+            (unsigned long long) (s->shm_size ? s->shm_size : 64ULL * 1024 * 1024));
+  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
     sandbox_die (status_fd, "mounting /dev/shm: %s", strerror (errno));
   close (shm);
   if (s->init)

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -596,6 +597,28 @@ sandbox_init (struct child_args *a)
         sandbox_die (status_fd, "joining the container's cgroup %s: %s", *f, strerror (errno));
       close (cg);
     }
+  /* Limits before anything of the container runs: the command inherits them. */
+  for (size_t i = 0; i < s->n_rlimits; i++)
+    {
+      struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+      if (setrlimit (s->rlimits[i].resource, &rl) < 0)
+        sandbox_die (status_fd, "setting ulimit %d: %s", s->rlimits[i].resource, strerror (errno));
+    }
+  /* Namespaced sysctls: /proc/sys shows the namespaces of whoever reads it, so
+   * the host's /proc, still mounted here, writes the sandbox's own. */
+  for (const char *const *kv = s->sysctls; kv && *kv; kv++)
+    {
+      const char *eq = strchr (*kv, '=');
+      char path[512];
+      int k = snprintf (path, sizeof path, "/proc/sys/%.*s", eq ? (int) (eq - *kv) : 0, *kv);
+      for (char *c = path + 10; c < path + k; c++)
+        if (*c == '.')
+          *c = '/';
+      int fd = eq ? open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+      if (fd < 0 || write (fd, eq + 1, strlen (eq + 1)) < 0)
+        sandbox_die (status_fd, "sysctl %s: %s", *kv, strerror (errno));
+      close (fd);
+    }
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     sandbox_die (status_fd, "making mounts private: %s", strerror (errno));
   if (s->hostname)
@@ -623,7 +646,8 @@ sandbox_init (struct child_args *a)
 
   struct user_ids ids;
   char why[512] = "";
-  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0)
+  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0
+      || users_add_groups (root_fd, s->group_add, &ids, why, sizeof why) < 0)
     sandbox_die (status_fd, "%s", why);
 
   /* kiln's own directory beside the root: the generated /etc files, and mount
@@ -635,6 +659,25 @@ sandbox_init (struct child_args *a)
   if (s->runtime == NULL)
     rootfs_kernel_mounts (s, root_fd, status_fd);
   rootfs_user_mounts (s, root_fd, scratch, status_fd);
+  /* run --device: the node, made where the container names it. */
+  for (size_t i = 0; i < s->n_devices; i++)
+    {
+      const struct sandbox_device *d = &s->devices[i];
+      char dir[4096]; /* no allocation in the sandbox's first process */
+      snprintf (dir, sizeof dir, "%s", d->path);
+      char *slash = strrchr (dir, '/');
+      const char *base = slash ? slash + 1 : dir;
+      if (slash)
+        *slash = '\0';
+      int dfd = rootfs_mkdir_in_root (root_fd, *dir ? dir : "/", 0755);
+      if (dfd < 0 || !*base)
+        sandbox_die (status_fd, "device %s: %s", d->path, strerror (errno));
+      unlinkat (dfd, base, 0);
+      if (mknodat (dfd, base, d->mode, d->rdev) < 0 || fchmodat (dfd, base, d->mode & 07777, 0) < 0
+          || fchownat (dfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        sandbox_die (status_fd, "device %s: %s", d->path, strerror (errno));
+      close (dfd);
+    }
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -65,6 +65,24 @@ struct sandbox_mount
   gid_t gid;
 };
 
+/* A resource limit (run --ulimit). */
+struct sandbox_rlimit
+{
+  int resource; /* RLIMIT_* */
+  uint64_t soft, hard;
+};
+
+/* A device node made in the container (run --device); its cgroup rule is the
+ * caller's (worker/cgroup.h). */
+struct sandbox_device
+{
+  const char *path; /* absolute, inside the container */
+  mode_t mode;      /* S_IFCHR or S_IFBLK, and the permissions */
+  dev_t rdev;
+  uid_t uid;
+  gid_t gid;
+};
+
 struct sandbox_spec
 {
   const char *store_root;   /* lowers are relative to STORE/snapshots */
@@ -138,6 +156,16 @@ struct sandbox_spec
    * anything else: a container's own cgroup (worker/cgroup.h), so that the
    * command and all it starts are born under its limits. NULL: kiln's. */
   const char *const *cgroup_procs;
+  /* run --ulimit, --shm-size (0: 64 MiB), --sysctl ("key=value", NULL-ended;
+   * written under /proc/sys in the sandbox's own namespaces), --device,
+   * --group-add (names or gids, NULL-ended). */
+  const struct sandbox_rlimit *rlimits;
+  size_t n_rlimits;
+  uint64_t shm_size;
+  const char *const *sysctls;
+  const struct sandbox_device *devices;
+  size_t n_devices;
+  const char *const *group_add;
 };
 
 struct seccomp_profile;
