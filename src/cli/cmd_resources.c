@@ -381,7 +381,7 @@ cmd_top (struct kiln_ctx *ctx, int argc, char **argv)
   pid_t *pids = NULL;
   size_t npids = 0;
   _cleanup_buf_ struct buf out = BUF_INIT;
-  _cleanup_strv_ struct strv cells = STRV_INIT;
+  _cleanup_strv_ struct strv cells = STRV_INIT, titles = STRV_INIT;
   if (running_container (st, argv[1], &rec, &s, &cg) < 0)
     goto done;
   if (cgroup_pids (&cg, &pids, &npids, &err) < 0 || run_ps (argc - 2, argv + 2, &out, &err) < 0)
@@ -396,7 +396,6 @@ cmd_top (struct kiln_ctx *ctx, int argc, char **argv)
   char *text = (char *) buf_str (&out);
   char *save = NULL;
   char *line = strtok_r (text, "\n", &save);
-  _cleanup_strv_ struct strv titles = STRV_INIT;
   for (char *tsave = NULL, *f = line ? strtok_r (line, " \t", &tsave) : NULL; f; f = strtok_r (NULL, " \t", &tsave))
     strv_push (&titles, f);
   size_t pid_col = titles.n;
