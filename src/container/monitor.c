@@ -153,7 +153,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
 {
   struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd};
   struct container_spec cs = {0};
-  struct container_cgroup cgroup = {0};
+  struct container_cgroup cgroup = {.maker = -1, .maker_fd = -1};
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
   int ret = -1;
@@ -168,7 +168,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
   struct kiln_store *st = NULL;
   if ((config = json_load_file (cfg_path, 0, &je)) == NULL)
     kiln_err_set (err, EIO, "%s: %s", cfg_path, je.text);
-  else if ((st = store_open (root, err)) != NULL)
+  else if (container_cgroup_start (root, id, config, &cgroup), (st = store_open (root, err)) != NULL)
     {
       const char *image = json_string_value (json_object_get (config, "Image"));
       if (container_spec_build (st, id, image ? image : "", config, &cs, err) == 0)

@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -20,6 +22,7 @@
 #include "store/containers.h"
 #include "util/cleanup.h"
 #include "util/digest.h"
+#include "util/fsutil.h"
 #include "worker/devices.h"
 #include "worker/sandbox.h"
 
@@ -549,11 +552,11 @@ record_path (const char *root, const char *id)
   return container_path (root, id, "cgroup");
 }
 
-int
-container_cgroup_enter (const char *root, const char *id, const json_t *config, struct sandbox_spec *sb,
-                        struct container_cgroup *cc, struct kiln_err *err)
+/* Makes the cgroup and its record; 1 when the container runs without one (no
+ * usable cgroup, no limit asked). */
+static int
+make_cgroup (const char *root, const char *id, const json_t *config, struct cgroup *cg, struct kiln_err *err)
 {
-  memset (cc, 0, sizeof *cc);
   const json_t *h = json_object_get (config, "HostConfig");
   struct cgroup_limits l;
   _cleanup_free_ struct device_rule *devices = NULL;
@@ -563,25 +566,107 @@ container_cgroup_enter (const char *root, const char *id, const json_t *config, 
   struct kiln_err e = {0};
   char group[32];
   store_group (root, group);
-  if (cgroup_locate_self (group, id, &cc->cg, &e) < 0 || cgroup_create (&cc->cg, &l, &e) < 0)
+  if (cgroup_locate_self (group, id, cg, &e) < 0 || cgroup_create (cg, &l, &e) < 0)
     {
-      cgroup_clear (&cc->cg);
+      cgroup_clear (cg);
       if (needed)
         {
           *err = e;
           return kiln_err_wrap (err, "the container's resource limits");
         }
       kiln_err_clear (&e);
-      return 0; /* no cgroup of its own: it runs in kiln's, as before */
+      return 1; /* no cgroup of its own: it runs in kiln's, as before */
     }
   _cleanup_free_ char *rec = record_path (root, id);
-  if (cgroup_save (&cc->cg, rec, err) < 0)
+  if (cgroup_save (cg, rec, err) < 0)
     {
-      cgroup_remove (&cc->cg, &e);
+      cgroup_remove (cg, &e);
       kiln_err_clear (&e);
-      cgroup_clear (&cc->cg);
+      cgroup_clear (cg);
       return -1;
     }
+  return 0;
+}
+
+void
+container_cgroup_start (const char *root, const char *id, const json_t *config, struct container_cgroup *cc)
+{
+  memset (cc, 0, sizeof *cc);
+  cc->maker = -1;
+  cc->maker_fd = -1;
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return;
+  fflush (NULL);
+  pid_t c = fork ();
+  if (c == 0)
+    {
+      close (p[0]);
+      struct cgroup cg;
+      struct kiln_err err = {0};
+      int r = make_cgroup (root, id, config, &cg, &err);
+      if (r == 0)
+        {
+          /* A first migration makes the kernel wait for an RCU grace period
+           * (~7 ms); paid here, beside the monitor's own work, the sandbox's
+           * first process joins on the fast path. */
+          struct kiln_err ignored = {0};
+          cgroup_join (&cg, getpid (), &ignored);
+        }
+      const char *msg = r == 0 ? "ok" : r == 1 ? "none" : err.msg ? err.msg : "the container's cgroup";
+      ssize_t w = write (p[1], msg, strlen (msg));
+      (void) w;
+      _exit (0);
+    }
+  close (p[1]);
+  if (c < 0)
+    {
+      close (p[0]);
+      return;
+    }
+  cc->maker = c;
+  cc->maker_fd = p[0];
+}
+
+/* Waits for the maker started by container_cgroup_start: 0 made, 1 none, -1 failed. */
+static int
+wait_maker (struct container_cgroup *cc, struct kiln_err *err)
+{
+  _cleanup_buf_ struct buf msg = BUF_INIT;
+  struct kiln_err rerr = {0};
+  read_all (cc->maker_fd, 64 * 1024, &msg, "the cgroup maker", &rerr);
+  kiln_err_clear (&rerr);
+  close (cc->maker_fd);
+  cc->maker_fd = -1;
+  while (waitpid (cc->maker, NULL, 0) < 0 && errno == EINTR)
+    ;
+  cc->maker = -1;
+  if (strcmp (buf_str (&msg), "ok") == 0)
+    return 0;
+  if (strcmp (buf_str (&msg), "none") == 0)
+    return 1;
+  return kiln_err_set (err, EIO, "%s", msg.len ? buf_str (&msg) : "the container's cgroup: its maker died");
+}
+
+int
+container_cgroup_enter (const char *root, const char *id, const json_t *config, struct sandbox_spec *sb,
+                        struct container_cgroup *cc, struct kiln_err *err)
+{
+  int r;
+  if (cc->maker > 0)
+    {
+      r = wait_maker (cc, err);
+      if (r == 0 && container_cgroup_of (root, id, &cc->cg, err) < 0)
+        r = -1;
+    }
+  else
+    {
+      memset (cc, 0, sizeof *cc);
+      cc->maker = cc->maker_fd = -1;
+      r = make_cgroup (root, id, config, &cc->cg, err);
+    }
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   cc->made = true;
   cgroup_procs_files (&cc->cg, &cc->procs);
   sb->cgroup_procs = (const char *const *) cc->procs.v;
@@ -610,6 +695,14 @@ finish (const char *root, const char *id, struct cgroup *cg)
 bool
 container_cgroup_leave (const char *root, const char *id, struct container_cgroup *cc)
 {
+  if (cc->maker > 0)
+    {
+      /* Started but never entered (the spec failed): whatever it made goes. */
+      struct kiln_err e = {0};
+      if (wait_maker (cc, &e) == 0 && container_cgroup_of (root, id, &cc->cg, &e) == 0)
+        cc->made = true;
+      kiln_err_clear (&e);
+    }
   bool oom = cc->made && finish (root, id, &cc->cg);
   cgroup_clear (&cc->cg);
   strv_free (&cc->procs);

@@ -115,11 +115,20 @@ struct container_cgroup
   struct cgroup cg;
   struct strv procs; /* cgroup.procs files, for sandbox_spec.cgroup_procs */
   bool made;
+  pid_t maker;       /* container_cgroup_start's child, -1: none */
+  int maker_fd;
 };
 
-/* Makes container `id`'s cgroup as `config` asks and points the spec at it.
- * Without limits a host with no usable cgroup is no error (the container runs
- * in kiln's); with them it is. */
+/* Starts making container `id`'s cgroup in a short-lived child process while
+ * the caller goes on building the spec: making a memory cgroup and the first
+ * migration in a while each cost the kernel several milliseconds. Optional:
+ * container_cgroup_enter waits for it, or does the work itself. */
+void container_cgroup_start (const char *root, const char *id, const json_t *config, struct container_cgroup *cc);
+
+/* Makes container `id`'s cgroup as `config` asks (or takes what
+ * container_cgroup_start made) and points the spec at it.  Without limits a
+ * host with no usable cgroup is no error (the container runs in kiln's); with
+ * them it is. */
 int container_cgroup_enter (const char *root, const char *id, const json_t *config, struct sandbox_spec *sb,
                             struct container_cgroup *cc, struct kiln_err *err);
 /* After the command ended: true if the kernel killed in it for memory; the
