@@ -1086,7 +1086,8 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]\n";
+      "  inspect CONTAINER...    prune [-f]    stats [--no-stream] [-a]    top C [ps OPTIONS]\n"
+      "  pause C...    unpause C...\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -1104,6 +1105,8 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage},
+    {"stats", cmd_stats, cmd_stats_usage},  {"top", cmd_top, cmd_top_usage},
+    {"pause", cmd_pause, cmd_pause_usage},  {"unpause", cmd_unpause, cmd_unpause_usage},
   };
   if (argc < 2)
     return cli_usage_error ("container", "expects a command (ls, create, start, stop, kill, rm, wait, logs, "
