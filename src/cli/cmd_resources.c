@@ -231,9 +231,21 @@ cmd_stats (struct kiln_ctx *ctx, int argc, char **argv)
       sleep_ms (1000);
       if (stream && !named && round > 0)
         {
-          /* Containers come and go between refreshes. */
+          /* Containers come and go between refreshes; those that stay keep
+           * their last reading, the start of their next CPU interval. */
+          struct stats_target *fresh;
+          size_t nf;
+          stats_targets (st, 0, NULL, all, &fresh, &nf);
+          for (size_t i = 0; i < nf; i++)
+            for (size_t k = 0; k < n; k++)
+              if (strcmp (fresh[i].id, t[k].id) == 0 && fresh[i].live && t[k].have_before)
+                {
+                  fresh[i].before = t[k].before;
+                  fresh[i].have_before = true;
+                }
           targets_free (t, n);
-          stats_targets (st, 0, NULL, all, &t, &n);
+          t = fresh;
+          n = nf;
         }
       else
         for (size_t i = 0; i < n; i++)
