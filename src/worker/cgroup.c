@@ -362,7 +362,7 @@ cgroup_shares_to_weight (int64_t shares)
 
 /* mkdir -p of `dir`, each directory made noted in `made` (deepest last). */
 static int
-mkdir_parents (const char *dir, struct strv *made, struct kiln_err *err)
+mkdir_parents_once (const char *dir, struct strv *made, struct kiln_err *err)
 {
   _cleanup_free_ char *p = xstrdup (dir);
   for (char *s = p + 1;; s++)
@@ -381,6 +381,22 @@ mkdir_parents (const char *dir, struct strv *made, struct kiln_err *err)
         }
     }
   return 0;
+}
+
+/* The same, again when a parent went meanwhile (the last cgroup of a group
+ * removes the group's directory: cgroup_remove). */
+static int
+mkdir_parents (const char *dir, struct strv *made, struct kiln_err *err)
+{
+  int r = -1;
+  for (int attempt = 0; attempt < 5 && r < 0; attempt++)
+    {
+      kiln_err_clear (err);
+      r = mkdir_parents_once (dir, made, err);
+      if (r < 0 && err->code != ENOENT)
+        break;
+    }
+  return r;
 }
 
 /* v2: the controllers `want` ("+memory +pids") enabled from the hierarchy's
@@ -442,19 +458,42 @@ rmdir_wait (const char *dir, struct kiln_err *err)
   return kiln_err_set (err, errno, "removing cgroup %s: %s", dir, strerror (errno));
 }
 
+/* The group's directory goes with its last cgroup (a bats run's store, a store
+ * removed): best effort, another cgroup in it keeps it (ENOTEMPTY/EBUSY). */
+static void
+rmdir_parent (const char *dir)
+{
+  _cleanup_free_ char *p = xstrdup (dir);
+  char *slash = strrchr (p, '/');
+  if (slash && slash != p)
+    {
+      *slash = '\0';
+      rmdir (p);
+    }
+}
+
 int
 cgroup_remove (const struct cgroup *cg, struct kiln_err *err)
 {
   int ret = 0;
   if (cg->version == CGROUP_V2)
-    return rmdir_wait (cg->unified, err);
+    {
+      if ((ret = rmdir_wait (cg->unified, err)) == 0)
+        rmdir_parent (cg->unified);
+      return ret;
+    }
   for (int i = 0; i < CG_N_CTRL; i++)
     {
       bool shared = false;
       for (int k = 0; k < i && cg->dir[i]; k++)
         shared |= cg->dir[k] && strcmp (cg->dir[k], cg->dir[i]) == 0;
-      if (cg->dir[i] && !shared && rmdir_wait (cg->dir[i], err) < 0)
-        ret = -1;
+      if (cg->dir[i] && !shared)
+        {
+          if (rmdir_wait (cg->dir[i], err) < 0)
+            ret = -1;
+          else
+            rmdir_parent (cg->dir[i]);
+        }
     }
   return ret;
 }

@@ -109,7 +109,8 @@ uint64_t cgroup_shares_to_weight (int64_t shares);
 int cgroup_create (const struct cgroup *cg, const struct cgroup_limits *l, struct kiln_err *err);
 
 /* Removes the cgroup, waiting briefly (at most ~1 s) for processes that are
- * still leaving it; 0 also when it is gone already. */
+ * still leaving it, and its parent (the group) when that is left empty; 0 also
+ * when it is gone already. */
 int cgroup_remove (const struct cgroup *cg, struct kiln_err *err);
 
 /* The cgroup.procs files a process writes "0" to to join the cgroup (NULL
