@@ -788,6 +788,8 @@ container_cgroup_stale (const char *root, bool (*live) (void *ud, const char *id
           strv_push_owned (stale, buf_steal (&p));
         }
       closedir (d);
+      if (repair)
+        rmdir (parents.v[i]); /* the group, when nothing is left in it */
     }
   return 0;
 }

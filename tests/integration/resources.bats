@@ -167,13 +167,14 @@ cgdir() { awk -v c="$2" '$1 == c { print $2 }' "$KILN_ROOT/containers/$1/cgroup"
   [ ! -d "$mem" ]
   [ ! -e "$KILN_ROOT/containers/$id/cgroup" ]
   # A cgroup no container of this store owns (a monitor killed mid-start).
+  # (its group's directory went with the store's last cgroup)
   stale="$(dirname "$mem")/$(printf 'f%.0s' $(seq 64))"
-  mkdir "$stale"
+  mkdir -p "$stale"
   run kiln system check
   [[ "$output" == *"leftover: cgroup $stale"* ]]
   run kiln system check --repair
   [[ "$output" == *"removed: cgroup $stale"* ]]
-  [ ! -d "$stale" ]
+  [ ! -d "$stale" ] && [ ! -d "$(dirname "$mem")" ]
   run kiln system check
   [[ "$output" != *cgroup* ]]
   kiln rm km
