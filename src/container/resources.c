@@ -380,7 +380,10 @@ container_resources_host_config (const struct container_resources *r, json_t *h,
     return kiln_err_set (err, KILN_EINVAL, "sysctl \"%s\" not allowed in host network mode", k);
   json_object_set_new (h, "Memory", json_integer (r->memory));
   /* docker: a memory limit without a swap limit gets twice as much memory + swap. */
-  int64_t swap = r->memory_swap_set ? r->memory_swap : r->memory > 0 ? 2 * r->memory : 0;
+  int64_t swap = r->memory_swap_set ? r->memory_swap
+                 : r->memory > INT64_MAX / 2 ? INT64_MAX /* the kernel clamps it */
+                 : r->memory > 0             ? 2 * r->memory
+                                             : 0;
   json_object_set_new (h, "MemorySwap", json_integer (swap));
   json_object_set_new (h, "NanoCpus", json_integer (r->nano_cpus));
   json_object_set_new (h, "CpuShares", json_integer (r->cpu_shares));
