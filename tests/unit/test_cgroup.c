@@ -367,6 +367,15 @@ sizes_and_validation (void **state)
   free (devs);
   json_decref (h);
   container_resources_clear (&r);
+
+  /* A huge -m: its default MemorySwap (twice) does not overflow. */
+  struct container_resources big = {0};
+  assert_int_equal (container_resources_flag (&big, RES_OPT_MEMORY, "8000000000000000000", &err), 0);
+  h = json_object ();
+  assert_int_equal (container_resources_host_config (&big, h, &err), 0);
+  assert_true (json_integer_value (json_object_get (h, "MemorySwap")) == INT64_MAX);
+  json_decref (h);
+  container_resources_clear (&big);
 }
 
 int
