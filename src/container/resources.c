@@ -566,6 +566,11 @@ make_cgroup (const char *root, const char *id, const json_t *config, struct cgro
   bool needed = container_cgroup_limits (h, &l, &devices);
   /* A leftover of an earlier run (its monitor killed) goes first. */
   container_cgroup_cleanup (root, id);
+  /* An OCI runtime makes the container's cgroup itself (and would not start
+   * under a pids limit of the container's). */
+  const char *rt = json_string_value (json_object_get (h, "Runtime"));
+  if (rt && *rt && strcmp (rt, "kiln") != 0)
+    return 1;
   struct kiln_err e = {0};
   char group[32];
   store_group (root, group);
@@ -668,6 +673,11 @@ container_cgroup_enter (const char *root, const char *id, const json_t *config, 
       cc->maker = cc->maker_fd = -1;
       r = make_cgroup (root, id, config, &cc->cg, err);
     }
+  if (r == 1 && sb->runtime)
+    {
+      container_cgroup_limits (json_object_get (config, "HostConfig"), &cc->runtime_limits, &cc->runtime_devices);
+      sb->runtime_limits = &cc->runtime_limits;
+    }
   if (r != 0)
     return r < 0 ? -1 : 0;
   cc->made = true;
@@ -707,6 +717,8 @@ container_cgroup_leave (const char *root, const char *id, struct container_cgrou
       kiln_err_clear (&e);
     }
   bool oom = cc->made && finish (root, id, &cc->cg);
+  free (cc->runtime_devices);
+  cc->runtime_devices = NULL;
   cgroup_clear (&cc->cg);
   strv_free (&cc->procs);
   cc->made = false;

@@ -117,6 +117,8 @@ struct container_cgroup
   bool made;
   pid_t maker;       /* container_cgroup_start's child, -1: none */
   int maker_fd;
+  struct cgroup_limits runtime_limits; /* --runtime: handed to the runtime instead */
+  struct device_rule *runtime_devices;
 };
 
 /* Starts making container `id`'s cgroup in a short-lived child process while

@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "worker/users.h"
+#include "worker/cgroup.h"
 #include "worker/devices.h"
 #include "worker/overlay.h"
 #include "worker/relay.h"
@@ -491,6 +492,27 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
         json_object_set_new (linux_, "seccomp", seccomp_profile_oci (s->seccomp_profile ? s->seccomp_profile
                                                                                         : seccomp_default_profile (),
                                                                      a->caps));
+    }
+  const struct cgroup_limits *l = s->runtime_limits;
+  json_t *res = json_object_get (linux_, "resources");
+  if (l && res)
+    {
+      if (l->memory > 0)
+        json_object_set_new (res, "memory", json_pack ("{s:I, s:I}", "limit", (json_int_t) l->memory, "swap",
+                                                       (json_int_t) (l->memory_swap ? l->memory_swap : -1)));
+      json_t *cpu = json_object ();
+      if (l->nano_cpus > 0)
+        {
+          json_object_set_new (cpu, "quota", json_integer (cgroup_cpu_quota (l->nano_cpus)));
+          json_object_set_new (cpu, "period", json_integer (CGROUP_CPU_PERIOD));
+        }
+      if (l->cpu_shares > 0)
+        json_object_set_new (cpu, "shares", json_integer (l->cpu_shares));
+      if (json_object_size (cpu))
+        json_object_set (res, "cpu", cpu);
+      json_decref (cpu);
+      if (l->pids_limit > 0)
+        json_object_set_new (res, "pids", json_pack ("{s:I}", "limit", (json_int_t) l->pids_limit));
     }
   json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process", process,
                            "root", "path", s->merged, "readonly", s->readonly_root, "hostname",

@@ -83,6 +83,8 @@ struct sandbox_device
   gid_t gid;
 };
 
+struct cgroup_limits;
+
 struct sandbox_spec
 {
   const char *store_root;   /* lowers are relative to STORE/snapshots */
@@ -166,6 +168,9 @@ struct sandbox_spec
   const struct sandbox_device *devices;
   size_t n_devices;
   const char *const *group_add;
+  /* With `runtime`: the container's limits for the bundle's linux.resources
+   * (the runtime makes its own cgroup; kiln's would hold the runtime too). */
+  const struct cgroup_limits *runtime_limits;
 };
 
 struct seccomp_profile;
