@@ -83,6 +83,8 @@ DECLARE_COMMAND (kill);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);
+DECLARE_COMMAND (port);
+DECLARE_COMMAND (network);
 DECLARE_COMMAND (stats);
 DECLARE_COMMAND (top);
 DECLARE_COMMAND (pause);
@@ -90,6 +92,12 @@ DECLARE_COMMAND (unpause);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
+DECLARE_COMMAND (diff);
+DECLARE_COMMAND (rename);
+DECLARE_COMMAND (cp);
+DECLARE_COMMAND (export);
+DECLARE_COMMAND (commit);
+DECLARE_COMMAND (volume);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
  * nothing was removed) unless a terminal answers yes. */
@@ -99,8 +107,14 @@ bool cli_confirm (const char *warning);
  * has that name, id or id prefix (containers come before images, as in docker). */
 struct json_t;
 int cli_container_inspect (struct kiln_store *st, const char *ref, struct json_t *into, struct kiln_err *err);
+/* Appends `kiln inspect` of volume `name` to `into`: 1, or 0 when there is none. */
+int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *into, struct kiln_err *err);
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
+/* The container `ref` names (a full id, a name, a unique id prefix) into `out` (the
+ * caller clears it): 0, or -1 after saying why not on stderr (docker's messages). */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -15,14 +15,18 @@
 #include "cli/cli.h"
 #include "container/config.h"
 #include "container/inspect.h"
+#include "container/logopts.h"
 #include "container/logs.h"
+#include "container/logtime.h"
 #include "container/monitor.h"
+#include "container/mounts.h"
 #include "container/names.h"
 #include "container/resources.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "registry/transfer.h"
 #include "store/containers.h"
+#include "net/net.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -94,7 +98,7 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   int lock = containers_lock (st->root, err);
   if (lock < 0)
     return -1;
-  int r = containers_remove (st, id, err);
+  int r = mounts_remove_container (st, id, true, err); /* --rm: anonymous volumes too */
   containers_unlock (lock);
   return r;
 }
@@ -109,10 +113,20 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "  -u, --user USER[:GROUP]  run as this user\n"                                                            \
   "  -w, --workdir DIR        working directory\n"                                                           \
   "      --entrypoint CMD     override the image's ENTRYPOINT\n"                                             \
-  "  -v, --volume HOST:CTR[:ro]  bind a host path\n"                                                         \
+  "  -v, --volume [SRC:]CTR[:ro]  bind a host path (SRC absolute) or mount a volume (SRC a name,\n"           \
+  "                           made on first use; none: an anonymous volume)\n"                              \
+  "      --mount type=bind|volume|tmpfs,source=,target=[,readonly][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=]\n" \
+  "      --tmpfs /path[:opts] mount a tmpfs (docker's options: size=, mode=, ro, exec, ...)\n"                \
   "  -l, --label K=V          add a label to the container\n"                                                \
   "      --read-only          mount the root filesystem read-only\n"                                         \
-  "      --network default|none|host\n"                                                                      \
+  "      --network bridge|none|host|NETWORK  the default: kiln's bridge as root, slirp4netns otherwise\n"    \
+  "  -p, --publish [IP:][HOSTPORT:]CPORT[/tcp|/udp]  publish a container's port (ranges too)\n"           \
+  "  -P, --publish-all        publish every exposed port to a free host port\n"                            \
+  "      --expose PORT[/PROTO]  expose a port (or a range) for -P\n"                                      \
+  "      --ip ADDRESS         the container's IPv4 address on its network\n"                               \
+  "      --network-alias A    another name the container has on its user network\n"                        \
+  "      --add-host HOST:IP   a line in /etc/hosts (IP host-gateway: the host's address)\n"                \
+  "      --dns IP, --dns-search DOMAIN, --dns-option OPT  /etc/resolv.conf's lines\n"                       \
   "  -i, --interactive        keep standard input open (foreground)\n"                                       \
   "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
   "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
@@ -120,7 +134,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
   "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
-  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"        \
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"         \
+  "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n" \
   CONTAINER_RESOURCES_USAGE
 
 const char cmd_run_usage[]
@@ -196,7 +211,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   static const struct option opts[] = {
     {"rm", no_argument, NULL, 'r'},           {"env", required_argument, NULL, 'e'},
     {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
-    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 'P'},
+    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 0x100},
     {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
     {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
     {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
@@ -204,11 +219,19 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"mount", required_argument, NULL, 0x1001}, {"tmpfs", required_argument, NULL, 0x1002},
+    {"log-opt", required_argument, NULL, 'O'},
+    {"publish", required_argument, NULL, 'p'}, {"publish-all", no_argument, NULL, 'P'},
+    {"expose", required_argument, NULL, 0x101}, {"ip", required_argument, NULL, 0x102},
+    {"network-alias", required_argument, NULL, 0x103}, {"net-alias", required_argument, NULL, 0x103},
+    {"add-host", required_argument, NULL, 0x104}, {"dns", required_argument, NULL, 0x105},
+    {"dns-search", required_argument, NULL, 0x106}, {"dns-option", required_argument, NULL, 0x107},
+    {"dns-opt", required_argument, NULL, 0x107}, {"net", required_argument, NULL, 'N'},
     CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
   int c;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:" CONTAINER_RESOURCES_SHORTOPTS, opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:P" CONTAINER_RESOURCES_SHORTOPTS, opts, NULL)) != -1)
     switch (c)
       {
       case 'r': o->auto_remove = true; break;
@@ -229,15 +252,26 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
         break;
       case 'u': o->user = optarg; break;
       case 'w': o->workdir = optarg; break;
-      case 'P': o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 0x100: o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 'p': strv_push (&o->publish, optarg); break;
+      case 'P': o->publish_all = true; break;
+      case 0x101: strv_push (&o->expose, optarg); break;
+      case 0x102: o->ip = optarg; break;
+      case 0x103: strv_push (&o->aliases, optarg); break;
+      case 0x104: strv_push (&o->add_hosts, optarg); break;
+      case 0x105: strv_push (&o->dns, optarg); break;
+      case 0x106: strv_push (&o->dns_search, optarg); break;
+      case 0x107: strv_push (&o->dns_options, optarg); break;
       case 'v': strv_push (&o->binds, optarg); break;
+      case 0x1001: strv_push (&o->mounts, optarg); break;
+      case 0x1002: strv_push (&o->tmpfs, optarg); break;
       case 'l': strv_push (&o->labels, optarg); break;
       case 'R': o->readonly = true; break;
       case 'N':
         {
-          enum sandbox_net net;
-          if (sandbox_net_parse (optarg, &net) < 0)
-            return cli_usage_error (cmd, "--network must be default, none or host"), -1;
+          /* default, bridge, none, host or a network's name (net/net.h). */
+          if (*optarg == '\0' || strlen (optarg) > 255)
+            return cli_usage_error (cmd, "invalid --network \"%s\"", optarg), -1;
           o->network = optarg;
           break;
         }
@@ -253,6 +287,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_usage_error (cmd, "invalid --stop-signal \"%s\"", optarg), -1;
         o->stop_signal = optarg;
         break;
+      case 'O': strv_push (&o->log_opts, optarg); break;
       case 'd':
         if (!run)
           return cli_usage_error (cmd, "unknown option"), -1;
@@ -266,6 +301,8 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expects an IMAGE"), -1;
+  if (log_opts_check (&o->log_opts, &err) < 0)
+    return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
   o->image_ref = argv[optind];
   for (int i = optind + 1; i < argc; i++)
     strv_push (&o->cmd, argv[i]);
@@ -320,6 +357,13 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       json_t *config = container_config_new (o, id, &ii, err);
       if (config == NULL)
         break;
+      _cleanup_strv_ struct strv vols = STRV_INIT, made = STRV_INIT;
+      if (mounts_prepare (st, config, &vols, &made, err) < 0)
+        {
+          mounts_forget_volumes (st, &made);
+          json_decref (config);
+          break;
+        }
       char *tmp = containers_new_dir (st, err);
       if (tmp == NULL)
         {
@@ -331,7 +375,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       buf_printf (&cfg, "%s/config.json", buf_str (&dir));
       struct container_state s = {.status = CONTAINER_CREATED};
       struct container_rec rec = {.id = id, .name = (char *) (name ? name : generated), .image = ii.id.str,
-                                  .created = container_now ()};
+                                  .created = container_now (), .volumes = &vols};
       if (json_dump_file (config, buf_str (&cfg), JSON_INDENT (2) | JSON_PRESERVE_ORDER) < 0)
         kiln_err_set (err, EIO, "%s: cannot write", buf_str (&cfg));
       else if (container_state_write_dir (buf_str (&dir), &s, err) == 0)
@@ -339,6 +383,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       json_decref (config);
       if (ret < 0)
         {
+          mounts_forget_volumes (st, &made);
           struct kiln_err ignored = {0};
           store_remove_tree (st->root_fd, tmp, &ignored);
           kiln_err_clear (&ignored);
@@ -669,18 +714,20 @@ cmd_kill (struct kiln_ctx *ctx, int argc, char **argv)
   return for_each_container (ctx, "kill", argc, argv, kill_one, &sig);
 }
 
-const char cmd_rm_usage[] = "Usage: kiln rm [-f] CONTAINER...\n"
+const char cmd_rm_usage[] = "Usage: kiln rm [-f] [-v] CONTAINER...\n"
                             "\n"
                             "Removes containers (their record, root filesystem and log); prints each name\n"
                             "as given.\n"
                             "\n"
-                            "  -f, --force     kill a running container first\n";
+                            "  -f, --force     kill a running container first\n"
+                            "  -v, --volumes   remove its anonymous volumes too\n";
 
 /* Removes a container, killing it first when forced. */
 static int
 rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
-  bool force = *(const bool *) ud;
+  const bool *flags = ud; /* force, volumes */
+  bool force = flags[0];
   for (int round = 0;; round++)
     {
       int lock = containers_lock (st->root, err);
@@ -693,7 +740,7 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
       /* Gone meanwhile (its monitor's AutoRemove): done. */
       if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
           && !(live = container_state_live (&s)))
-        r = containers_remove (st, rec->id, err);
+        r = mounts_remove_container (st, rec->id, flags[1], err);
       containers_unlock (lock);
       if (r < 0 || !live)
         {
@@ -726,14 +773,14 @@ int
 cmd_rm (struct kiln_ctx *ctx, int argc, char **argv)
 {
   static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'}, {0}};
-  bool force = false;
+  bool flags[2] = {false, false}; /* force, volumes */
   int c;
   while ((c = getopt_long (argc, argv, "fv", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else if (c != 'v')
+    if (c == 'f' || c == 'v')
+      flags[c == 'v'] = true;
+    else
       return cli_usage_error ("rm", "unknown option");
-  return for_each_container (ctx, "rm", argc, argv, rm_one, &force);
+  return for_each_container (ctx, "rm", argc, argv, rm_one, flags);
 }
 
 const char cmd_wait_usage[] = "Usage: kiln wait CONTAINER...\n"
@@ -769,13 +816,16 @@ cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- logs ---------- */
 
-const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] CONTAINER\n"
+const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] CONTAINER\n"
                               "\n"
                               "Prints a container's output: its stdout to stdout, its stderr to stderr.\n"
                               "\n"
                               "  -f, --follow       go on printing until the container exits\n"
                               "  -n, --tail N|all   only the last N lines\n"
-                              "  -t, --timestamps   each line after the time it was written\n";
+                              "  -t, --timestamps   each line after the time it was written\n"
+                              "      --since T      only lines written since T: 10m, 2026-12-01T13:04:00Z, 1764594240\n"
+                              "      --until T      only lines written before T (same forms)\n"
+                              "      --details      each line after the attributes it was logged with\n";
 
 int
 cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
@@ -783,8 +833,12 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
                                        {"tail", required_argument, NULL, 'n'},
                                        {"timestamps", no_argument, NULL, 't'},
+                                       {"since", required_argument, NULL, 'S'},
+                                       {"until", required_argument, NULL, 'U'},
+                                       {"details", no_argument, NULL, 'D'},
                                        {0}};
   struct logs_opts lo = {.tail = -1, .follow_fd = -1};
+  struct kiln_err terr = {0};
   bool follow = false;
   int c;
   while ((c = getopt_long (argc, argv, "fn:t", opts, NULL)) != -1)
@@ -792,6 +846,16 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
       {
       case 'f': follow = true; break;
       case 't': lo.timestamps = true; break;
+      case 'D': lo.details = true; break;
+      case 'S':
+      case 'U':
+        if (log_time_parse (optarg, container_now (), c == 'S' ? &lo.since : &lo.until, &terr) < 0)
+          {
+            fprintf (stderr, "Error: invalid value for \"%s\": %s\n", c == 'S' ? "since" : "until", terr.msg);
+            kiln_err_clear (&terr);
+            return EXIT_FAIL;
+          }
+        break;
       case 'n':
         {
           char *end;
@@ -830,119 +894,7 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
-/* ---------- ps ---------- */
-
-const char cmd_ps_usage[] = "Usage: kiln ps [-a] [-q] [--no-trunc] [-n N] [-l]\n"
-                            "\n"
-                            "Lists containers: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.\n"
-                            "\n"
-                            "  -a, --all        every container (default: running ones)\n"
-                            "  -q, --quiet      only ids\n"
-                            "      --no-trunc   full ids and commands\n"
-                            "  -n, --last N     the N containers made last (any state)\n"
-                            "  -l, --latest     the container made last (any state)\n";
-
-int
-cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
-{
-  static const struct option opts[] = {{"all", no_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
-                                       {"no-trunc", no_argument, NULL, 'N'}, {"last", required_argument, NULL, 'n'},
-                                       {"latest", no_argument, NULL, 'l'},  {0}};
-  bool all = false, quiet = false, no_trunc = false;
-  long last = -1;
-  int c;
-  while ((c = getopt_long (argc, argv, "aqn:l", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'a': all = true; break;
-      case 'q': quiet = true; break;
-      case 'N': no_trunc = true; break;
-      case 'l': last = 1; break;
-      case 'n':
-        {
-          char *end;
-          last = strtol (optarg, &end, 10);
-          if (*end || end == optarg)
-            return cli_usage_error ("ps", "invalid --last \"%s\"", optarg);
-          break;
-        }
-      default: return cli_usage_error ("ps", "unknown option");
-      }
-  if (optind != argc)
-    return cli_usage_error ("ps", "takes no arguments");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  struct container_rec *recs;
-  size_t n;
-  if (containers_list (st, &recs, &n, &err) < 0)
-    return cli_fail (&err);
-  if (last >= 0)
-    {
-      all = true; /* docker: -n and -l look at every state */
-      if ((size_t) last < n)
-        {
-          for (size_t i = (size_t) last; i < n; i++)
-            container_rec_clear (&recs[i]);
-          n = (size_t) last;
-        }
-    }
-  int64_t now = container_now ();
-  _cleanup_strv_ struct strv cells = STRV_INIT;
-  size_t rows = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      struct container_state s;
-      if (container_state_get (st->root, recs[i].id, &s, &err) < 0)
-        {
-          /* One unreadable container does not hide the others. */
-          kiln_err_print (&err, stderr);
-          kiln_err_clear (&err);
-          continue;
-        }
-      if (!all && s.status != CONTAINER_RUNNING)
-        {
-          container_state_clear (&s);
-          continue;
-        }
-      char idcol[65];
-      snprintf (idcol, sizeof idcol, "%.*s", no_trunc ? 64 : 12, recs[i].id);
-      if (quiet)
-        printf ("%s\n", idcol);
-      else
-        {
-          json_t *config = load_config (st->root, recs[i].id, &err);
-          kiln_err_clear (&err);
-          _cleanup_strv_ struct strv argv_ = STRV_INIT;
-          container_config_argv (config, &argv_);
-          _cleanup_buf_ struct buf cmd = BUF_INIT, cell = BUF_INIT;
-          container_command_text (&argv_, &cmd);
-          container_command_cell (buf_str (&cmd), no_trunc, &cell);
-          const char *image = json_string_value (json_object_get (json_object_get (config, "Config"), "Image"));
-          char created[48], status[96];
-          format_ago (recs[i].created / 1000000000, now / 1000000000, created);
-          container_status_text (&s, now, status);
-          strv_push (&cells, idcol);
-          strv_push (&cells, image ? image : recs[i].image);
-          strv_push (&cells, buf_str (&cell));
-          strv_push (&cells, created);
-          strv_push (&cells, status);
-          strv_push (&cells, "");
-          strv_push (&cells, recs[i].name);
-          rows++;
-          json_decref (config);
-        }
-      container_state_clear (&s);
-    }
-  if (!quiet)
-    {
-      static const char *const h[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
-      cli_print_table (h, 7, &cells, rows);
-    }
-  container_recs_free (recs, n);
-  return EXIT_OK;
-}
+/* ps: cli/cmd_ps.c */
 
 /* ---------- inspect, prune ---------- */
 
@@ -965,7 +917,9 @@ cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, str
       struct kiln_err ignored = {0};
       container_image_lowers (st, rec.image, &lowers, &ignored);
       kiln_err_clear (&ignored);
-      json_array_append_new (into, container_inspect_json (st->root, &rec, config, &s, &lowers));
+      json_t *obj = container_inspect_json (st->root, &rec, config, &s, &lowers);
+      json_object_set_new (obj, "NetworkSettings", net_settings_json (st, rec.id, config));
+      json_array_append_new (into, obj);
       container_state_clear (&s);
       ret = 1;
     }
@@ -1086,8 +1040,8 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]    stats [--no-stream] [-a]    top C [ps OPTIONS]\n"
-      "  pause C...    unpause C...\n";
+      "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n"
+      "  stats [--no-stream] [-a]    top C [ps OPTIONS]    pause C...    unpause C...\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -1105,6 +1059,9 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage},
+    {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},
+    {"export", cmd_export, cmd_export_usage}, {"commit", cmd_commit, cmd_commit_usage},
+    {"rename", cmd_rename, cmd_rename_usage},
     {"stats", cmd_stats, cmd_stats_usage},  {"top", cmd_top, cmd_top_usage},
     {"pause", cmd_pause, cmd_pause_usage},  {"unpause", cmd_unpause, cmd_unpause_usage},
   };
@@ -1114,7 +1071,9 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run)
+        bool takes_command = subs[i].run == cmd_run || subs[i].run == cmd_create; /* a later --help is the command's */
+        if (takes_command ? argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0)
+                          : cli_wants_help (argc - 1, argv + 1))
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);

@@ -4,24 +4,45 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/net.h"
+#include "net/network.h"
 #include "cli/cli.h"
 #include "container/resources.h"
 #include "image/gc.h"
 #include "image/image.h"
 #include "store/containers.h"
 #include "store/store.h"
+#include "store/volumes.h"
 #include "util/cleanup.h"
 
 const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
-      "  df                       disk used by images and the build cache\n"
+      "  df                       disk used by images, volumes and the build cache\n"
       "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
       "                           no container uses), unused layers, and leftovers of\n"
       "                           interrupted work; -f: do not ask\n"
       "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
       "                           records and directories, and the database; --repair\n"
       "                           removes leftovers (never what an image or container needs)\n";
+
+/* docker's "Local Volumes" row: every volume, those a container uses, their bytes on
+ * disk and what the others hold. */
+static int
+system_df_volumes (struct kiln_store *st)
+{
+  struct kiln_err err = {0};
+  uint64_t total, reclaimable;
+  size_t count, active;
+  if (volumes_disk_usage (st, &total, &reclaimable, &count, &active, &err) < 0)
+    return cli_fail (&err), -1;
+  char size[32], recl[32];
+  format_size (total, size);
+  format_size (reclaimable, recl);
+  printf ("%-15s %-9zu %-9zu %-10s %s (%d%%)\n", "Local Volumes", count, active, size, recl,
+          total ? (int) (reclaimable * 100 / total) : 0);
+  return 0;
+}
 
 static int
 system_df (struct kiln_store *st)
@@ -39,6 +60,8 @@ system_df (struct kiln_store *st)
   printf ("%-15s %-9s %-9s %-10s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
   printf ("%-15s %-9llu %-9llu %-10s %s (%d%%)\n", "Images", (unsigned long long) img.total,
           (unsigned long long) img.active, size, recl, pct);
+  if (system_df_volumes (st) < 0)
+    return EXIT_FAIL;
   printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total,
           (unsigned long long) cache.active, csize, crecl);
   return EXIT_OK;
@@ -62,7 +85,8 @@ system_prune (struct kiln_store *st, int argc, char **argv)
     {
       char warning[256];
       snprintf (warning, sizeof warning,
-                "WARNING! This will remove:\n  - all stopped containers\n  - %s\n  - unused layers and build cache\n",
+                "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+                "container\n  - %s\n  - unused layers and build cache\n",
                 all ? "all images without at least one container associated to them"
                     : "all dangling (untagged) images");
       if (!cli_confirm (warning))
@@ -80,6 +104,17 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       printf ("Deleted Containers:\n");
       for (size_t i = 0; i < gone.n; i++)
         printf ("%s\n", gone.v[i]);
+      printf ("\n");
+    }
+  /* Then the networks nobody is on, as docker's system prune. */
+  _cleanup_strv_ struct strv nets = STRV_INIT;
+  if (net_networks_prune (st, &nets, &err) < 0)
+    return cli_fail (&err);
+  if (nets.n)
+    {
+      printf ("Deleted Networks:\n");
+      for (size_t i = 0; i < nets.n; i++)
+        printf ("%s\n", nets.v[i]);
       printf ("\n");
     }
   _cleanup_strv_ struct strv ids = STRV_INIT;
@@ -129,7 +164,8 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0
+  if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0
+      || net_check (st, repair, &rep.garbage, &err) < 0
       || container_cgroups_check (st->root, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
@@ -137,6 +173,10 @@ system_check (struct kiln_store *st, int argc, char **argv)
     }
   for (size_t i = 0; i < rep.damage.n; i++)
     printf ("damaged: %s\n", rep.damage.v[i]);
+  _cleanup_strv_ struct strv notes = STRV_INIT;
+  net_check_firewall (&notes);
+  for (size_t i = 0; i < notes.n; i++)
+    printf ("warning: %s\n", notes.v[i]);
   for (size_t i = 0; i < rep.garbage.n; i++)
     printf ("%s: %s\n", repair ? "removed" : "leftover", rep.garbage.v[i]);
   for (size_t i = 0; i < rep.unused.n; i++)
@@ -172,6 +212,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
     return fputs (cmd_system_usage, stdout), EXIT_OK;
   if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0)
     return cli_usage_error ("system", "unknown subcommand \"%s\"", sub);
+  if (cli_wants_help (argc - 1, argv + 1))
+    return fputs (cmd_system_usage, stdout), EXIT_OK;
   struct kiln_err err = {0};
   struct kiln_store *st = store_open (ctx->root, &err);
   if (st == NULL)

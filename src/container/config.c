@@ -1,6 +1,7 @@
 /* container/config.c — flags and an image into config.json; config.json into a
  * sandbox spec. */
 #include "container/config.h"
+#include "container/logopts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container/mounts.h"
 #include "image/image.h"
+#include "net/net.h"
 #include "store/containers.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -29,10 +32,20 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->env);
   strv_free (&o->cmd);
   strv_free (&o->binds);
+  strv_free (&o->mounts);
+  strv_free (&o->tmpfs);
   strv_free (&o->labels);
+  strv_free (&o->log_opts);
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
   strv_free (&o->security_opt);
+  strv_free (&o->publish);
+  strv_free (&o->expose);
+  strv_free (&o->aliases);
+  strv_free (&o->add_hosts);
+  strv_free (&o->dns);
+  strv_free (&o->dns_search);
+  strv_free (&o->dns_options);
   container_resources_clear (&o->res);
 }
 
@@ -191,30 +204,6 @@ security_opts_json (const struct strv *opts, json_t **out, struct kiln_err *err)
   return 0;
 }
 
-/* -v HOST:CTR[:ro|rw]: both absolute. */
-static int
-bind_parse (const char *spec, char **host, char **ctr, bool *ro, struct kiln_err *err)
-{
-  _cleanup_free_ char *v = xstrdup (spec);
-  char *c = strchr (v, ':');
-  if (c == NULL || v[0] != '/')
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: use /HOST/PATH:/CONTAINER/PATH[:ro]", spec);
-  *c++ = '\0';
-  char *mode = strchr (c, ':');
-  if (mode)
-    *mode++ = '\0';
-  if (c[0] != '/')
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: the container path must be absolute", spec);
-  if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: the mode must be ro or rw", spec);
-  if (host)
-    *host = xstrdup (v);
-  if (ctr)
-    *ctr = xstrdup (c);
-  *ro = mode && strcmp (mode, "ro") == 0;
-  return 0;
-}
-
 int
 container_signal_parse (const char *s)
 {
@@ -295,16 +284,20 @@ container_config_new (const struct container_opts *o, const char *id, const stru
       _cleanup_free_ char *k = eq ? xstrndup (o->labels.v[i], (size_t) (eq - o->labels.v[i])) : xstrdup (o->labels.v[i]);
       json_object_set_new (labels, k, json_string (eq ? eq + 1 : ""));
     }
-  for (size_t i = 0; i < o->binds.n; i++)
+  /* -v, --mount, --tmpfs: HostConfig's Binds, Mounts and Tmpfs, the mount points,
+   * and the image's VOLUMEs with -v's anonymous ones (container/mounts.h). */
+  json_t *mount_host = json_object (), *points = json_array ();
+  json_t *volumes = json_is_object (json_object_get (ic, "Volumes")) ? json_deep_copy (json_object_get (ic, "Volumes"))
+                                                                     : json_object ();
+  if (mounts_config (&o->binds, &o->mounts, &o->tmpfs, mount_host, volumes, points, err) < 0)
     {
-      bool ro;
-      if (bind_parse (o->binds.v[i], NULL, NULL, &ro, err) < 0)
-        {
-          json_decref (ep);
-          json_decref (cmd);
-          json_decref (labels);
-          return NULL;
-        }
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
+      json_decref (ep);
+      json_decref (cmd);
+      json_decref (labels);
+      return NULL;
     }
   /* Capabilities and security options are checked now, not at the first start. */
   struct sandbox_spec probe = {0};
@@ -315,6 +308,9 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   if (sec < 0 || security_opts_json (&o->security_opt, &secopts, err) < 0)
     {
       err->code = KILN_EUSAGE; /* a flag that does not make a sandbox is bad usage */
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
       json_decref (ep);
       json_decref (cmd);
       json_decref (labels);
@@ -325,27 +321,39 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", id);
   bool attach = !o->detach;
-  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:n, s:s, s:o, s:n, s:o}",
+  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:o, s:s, s:o, s:n, s:o}",
                          "Hostname", hostname, "Domainname", "", "User", user ? user : "", "AttachStdin",
                          attach && o->interactive, "AttachStdout", attach, "AttachStderr", attach, "Tty", o->tty,
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
-                         "Cmd", cmd, "Image", o->image_ref, "Volumes", "WorkingDir", wd ? wd : "", "Entrypoint", ep,
+                         "Cmd", cmd, "Image", o->image_ref, "Volumes", json_object_size (volumes) ? json_incref (volumes) : json_null (), "WorkingDir", wd ? wd : "", "Entrypoint", ep,
                          "OnBuild", "Labels", labels);
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
-  json_t *h = json_pack ("{s:o, s:s, s:b, s:o, s:o, s:b, s:b, s:o, s:s}", "Binds", strv_json (&o->binds),
+  json_decref (volumes);
+  json_t *h = json_pack ("{s:o, s:s, s:b, s:o, s:o, s:b, s:b, s:o, s:s}", "Binds", json_incref (json_object_get (mount_host, "Binds")),
                          "NetworkMode", o->network ? o->network : "default", "AutoRemove", o->auto_remove, "CapAdd",
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
+  if (o->log_opts.n)
+    json_object_set_new (h, "LogConfig", log_opts_config (&o->log_opts));
+  json_object_update_missing (h, mount_host);
+  json_decref (mount_host);
   if (container_resources_host_config (&o->res, h, err) < 0)
     {
       json_decref (c);
       json_decref (h);
+      json_decref (points);
       return NULL;
     }
-  return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
+  json_t *top = json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);
+  if (net_config_into (o, ic, top, err) < 0)
+    {
+      json_decref (top);
+      return NULL;
+    }
+  return top;
 }
 
 void
@@ -413,19 +421,8 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   if (sb->argv.n == 0)
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
   json_strv (json_object_get (c, "Env"), &sb->env);
-  _cleanup_strv_ struct strv binds = STRV_INIT;
-  json_strv (json_object_get (h, "Binds"), &binds);
-  sb->mounts = xcalloc (binds.n + 1, sizeof *sb->mounts);
-  for (size_t k = 0; k < binds.n; k++)
-    {
-      struct sandbox_mount *m = &sb->mounts[sb->n_mounts];
-      if (bind_parse (binds.v[k], &m->source, &m->target, &m->readonly, err) < 0)
-        return -1;
-      sb->n_mounts++;
-      m->type = SMOUNT_BIND;
-      if (access (m->source, F_OK) < 0)
-        mkdir (m->source, 0755); /* docker creates a missing host directory */
-    }
+  if (mounts_into_spec (config, st->root, id, sb, err) < 0)
+    return -1;
   _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
   json_strv (json_object_get (h, "CapAdd"), &add);
   json_strv (json_object_get (h, "CapDrop"), &drop);
@@ -458,9 +455,12 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->hostname = json_string_value (json_object_get (c, "Hostname"));
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
-  if (mode && sandbox_net_parse (mode, &net) < 0)
+  /* A kiln network (the default one as root, a network's name): the monitor
+   * makes the namespace (net/net.h) and the sandbox joins it. */
+  bool bridged = net_mode_attaches (mode);
+  if (!bridged && mode && sandbox_net_parse (mode, &net) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "--network must be default, none or host");
-  sb->network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
+  sb->network = net == SANDBOX_NET_DEFAULT && !bridged && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   const char *rt = json_string_value (json_object_get (h, "Runtime"));
   sb->runtime = rt && *rt && strcmp (rt, "kiln") != 0 ? rt : NULL;
   sb->forward_signals = true;

@@ -35,7 +35,9 @@ struct container_opts
   const char *entrypoint;  /* --entrypoint (may be ""), when entrypoint_set */
   bool entrypoint_set;
   struct strv cmd;         /* the arguments after IMAGE */
-  struct strv binds;       /* -v HOST:CTR[:ro] */
+  struct strv binds;       /* -v [SRC:]CTR[:MODE] (container/mounts.h) */
+  struct strv mounts;      /* --mount type=…,… */
+  struct strv tmpfs;       /* --tmpfs /path[:opts] */
   struct strv labels;      /* --label K=V */
   bool readonly, privileged, interactive, tty, auto_remove, detach;
   const char *network;     /* NULL: default */
@@ -43,6 +45,11 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  struct strv log_opts;     /* --log-opt K=V (container/logopts.h), checked */
+  struct strv publish, expose; /* -p, --expose (net/portspec.h) */
+  bool publish_all;            /* -P */
+  const char *ip;              /* --ip */
+  struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
   struct container_resources res; /* -m, --cpus, --pids-limit, --ulimit, … (container/resources.h) */
 };
 

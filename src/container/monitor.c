@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #include "container/config.h"
+#include "container/logopts.h"
+#include "container/mounts.h"
 #include "container/logs.h"
+#include "net/net.h"
 #include "container/resources.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -137,7 +140,7 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
   if (ret == 0 && auto_remove)
     {
       struct kiln_store *st = store_open (r->root, err);
-      ret = st ? containers_remove (st, r->id, err) : -1;
+      ret = st ? mounts_remove_container (st, r->id, true, err) : -1; /* anonymous volumes go too */
       store_close (st);
     }
   containers_unlock (lock);
@@ -153,6 +156,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
 {
   struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd};
   struct container_spec cs = {0};
+  struct net_attachment na = {.netns_fd = -1};
   struct container_cgroup cgroup = {.maker = -1, .maker_fd = -1};
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
@@ -188,8 +192,12 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
         kiln_err_set (err, errno, "%s: %s", log_path, strerror (errno));
         goto failed;
       }
+    log_writer_init (&r.log, log_fd);
+    int64_t max_size;
+    int max_files;
+    log_opts_rotation (json_object_get (config, "HostConfig"), &max_size, &max_files);
+    log_writer_rotate_at (&r.log, log_path, max_size, max_files);
   }
-  log_writer_init (&r.log, log_fd);
   struct sandbox_spec *sb = &cs.sb;
   sb->on_start = on_start;
   sb->start_ud = &r;
@@ -208,6 +216,16 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
     }
   if (sb->runtime == NULL && !sb->privileged)
     sandbox_warm_up ();
+  /* A kiln network: its namespace, veth, address and ports before the command. */
+  if (sb->runtime == NULL
+      && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
+    {
+      if (net_attach (root, id, config, &na, err) < 0)
+        goto failed;
+      sb->netns_fd = na.netns_fd;
+      sb->hosts_extra = na.hosts;
+      sb->resolv_conf = na.resolv;
+    }
   int code = 0;
   if (sandbox_run (sb, &code, err) < 0 || !r.started)
     {
@@ -223,12 +241,14 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       goto failed;
     }
   log_writer_finish (&r.log);
+  net_detach (root, id, &na);
   r.state.oom_killed = container_cgroup_leave (root, id, &cgroup);
   *exit_code = code;
   ret = record_end (&r, code, json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove")),
                     err);
   goto out;
 failed:
+  net_detach (root, id, &na);
   container_cgroup_leave (root, id, &cgroup);
   kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);

@@ -24,6 +24,7 @@
 #include "util/digest.h"
 #include "util/fsutil.h"
 #include "worker/devices.h"
+#include "worker/limits.h"
 #include "worker/sandbox.h"
 
 #define MIN_MEMORY (6 * 1024 * 1024) /* docker's linuxMinMemory */
@@ -43,66 +44,10 @@ container_resources_clear (struct container_resources *r)
 int64_t
 container_parse_size (const char *s)
 {
-  /* ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ (go-units), binary multiples. */
-  const char *p = s;
-  if (!isdigit ((unsigned char) *p))
-    return -1;
-  while (isdigit ((unsigned char) *p))
-    p++;
-  while (*p == '.' && isdigit ((unsigned char) p[1]))
-    {
-      p++;
-      while (isdigit ((unsigned char) *p))
-        p++;
-    }
-  size_t numlen = (size_t) (p - s);
-  if (numlen > 40)
-    return -1;
-  char num[48];
-  memcpy (num, s, numlen);
-  num[numlen] = '\0';
-  if (*p == ' ')
-    p++;
-  double mult = 1;
-  static const char units[] = "kmgtp";
-  const char *u = *p ? strchr (units, tolower ((unsigned char) *p)) : NULL;
-  if (u)
-    {
-      for (const char *q = units; q <= u; q++)
-        mult *= 1024;
-      p++;
-    }
-  if (*p == 'i' || *p == 'I')
-    p++;
-  if (*p == 'b' || *p == 'B')
-    p++;
-  if (*p)
-    return -1;
-  double v = strtod (num, NULL) * mult;
-  if (!(v < 9.2e18))
+  uint64_t v;
+  if (limits_parse_bytes (s, &v) < 0 || v > (uint64_t) INT64_MAX)
     return -1;
   return (int64_t) v;
-}
-
-static const struct
-{
-  const char *name;
-  int resource;
-} ulimit_names[] = {
-  {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},           {"data", RLIMIT_DATA},
-  {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
-  {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},       {"nofile", RLIMIT_NOFILE},
-  {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
-  {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
-};
-
-static int
-ulimit_resource (const char *name)
-{
-  for (size_t i = 0; i < sizeof ulimit_names / sizeof *ulimit_names; i++)
-    if (strcmp (ulimit_names[i].name, name) == 0)
-      return ulimit_names[i].resource;
-  return -1;
 }
 
 static bool
@@ -119,49 +64,43 @@ parse_i64 (const char *s, int64_t *out)
   return true;
 }
 
-/* go-units ParseUlimit's messages. */
+/* docker's Ulimit object ({"Name","Hard","Soft"}, -1 unlimited) of a limit. */
+static json_t *
+ulimit_json (const struct sandbox_rlimit *rl)
+{
+  _cleanup_free_ char *name = xstrdup (limits_oci_name (rl->resource) + 7); /* "RLIMIT_NOFILE" */
+  for (char *c = name; *c; c++)
+    *c = (char) tolower ((unsigned char) *c);
+  json_int_t hard = rl->hard == RLIM_INFINITY ? -1 : (json_int_t) rl->hard;
+  json_int_t soft = rl->soft == RLIM_INFINITY ? -1 : (json_int_t) rl->soft;
+  return json_pack ("{s:s, s:I, s:I}", "Name", name, "Hard", hard, "Soft", soft);
+}
+
+/* --ulimit (worker/limits: go-units ParseUlimit's rules and messages). */
 static int
 parse_ulimit (const char *val, json_t **out, struct kiln_err *err)
 {
-  const char *eq = strchr (val, '=');
-  if (eq == NULL)
-    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit argument: %s", val);
-  _cleanup_free_ char *name = xstrndup (val, (size_t) (eq - val));
-  if (ulimit_resource (name) < 0)
-    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit type: %s", name);
-  _cleanup_free_ char *soft_s = xstrdup (eq + 1);
-  char *colon = strchr (soft_s, ':');
-  int64_t soft, hard;
-  if (colon)
-    *colon = '\0';
-  if (!parse_i64 (soft_s, &soft))
-    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit soft value %s", soft_s);
-  hard = soft;
-  if (colon)
-    {
-      if (strchr (colon + 1, ':'))
-        return kiln_err_set (err, KILN_EUSAGE, "too many limit value arguments - %s, can only have up to two, "
-                                               "`soft[:hard]`",
-                             eq + 1);
-      if (!parse_i64 (colon + 1, &hard))
-        return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit hard value %s", colon + 1);
-      if (soft > hard)
-        return kiln_err_set (err, KILN_EUSAGE, "ulimit soft limit must be less than or equal to hard limit: %" PRId64
-                                               " > %" PRId64,
-                             soft, hard);
-    }
+  struct sandbox_rlimit rl;
+  if (limits_parse_ulimit (val, &rl, err) < 0)
+    return -1;
+  json_t *u = ulimit_json (&rl);
+  const char *name = json_string_value (json_object_get (u, "Name"));
   /* A later --ulimit of the same name replaces the earlier (docker's map). */
   if (*out == NULL)
     *out = json_array ();
   size_t i;
-  json_t *u;
-  json_array_foreach (*out, i, u) if (strcmp (json_string_value (json_object_get (u, "Name")), name) == 0)
+  json_t *old;
+  json_array_foreach (*out, i, old) if (strcmp (json_string_value (json_object_get (old, "Name")), name) == 0)
   {
     json_array_remove (*out, i);
     break;
   }
-  json_array_append_new (*out, json_pack ("{s:s, s:I, s:I}", "Name", name, "Hard", (json_int_t) hard, "Soft",
-                                          (json_int_t) soft));
+  if (json_array_size (*out) >= SANDBOX_MAX_RLIMITS)
+    {
+      json_decref (u);
+      return kiln_err_set (err, KILN_EUSAGE, "at most %d --ulimit", SANDBOX_MAX_RLIMITS);
+    }
+  json_array_append_new (*out, u);
   return 0;
 }
 
@@ -459,7 +398,6 @@ container_cgroup_limits (const json_t *h, struct cgroup_limits *l, struct device
 void
 container_sandbox_extras_clear (struct container_sandbox_extras *x)
 {
-  free (x->rlimits);
   free (x->devices);
   strv_free (&x->sysctls);
   strv_free (&x->group_add);
@@ -472,22 +410,19 @@ container_resources_spec (const json_t *h, struct sandbox_spec *sb, struct conta
 {
   memset (x, 0, sizeof *x);
   const json_t *ul = json_object_get (h, "Ulimits");
-  if (json_array_size (ul))
-    {
-      x->rlimits = xcalloc (json_array_size (ul), sizeof *x->rlimits);
-      size_t i;
-      json_t *u;
-      json_array_foreach (ul, i, u)
-      {
-        int res = ulimit_resource (json_string_value (json_object_get (u, "Name")) ?: "");
-        if (res < 0)
-          continue;
-        /* Go's int64 -1 is RLIM_INFINITY's bit pattern, as runc passes it. */
-        x->rlimits[sb->n_rlimits++] = (struct sandbox_rlimit){
-            .resource = res, .soft = (uint64_t) int_of (u, "Soft"), .hard = (uint64_t) int_of (u, "Hard")};
-      }
-      sb->rlimits = x->rlimits;
-    }
+  size_t ui;
+  json_t *u;
+  json_array_foreach (ul, ui, u)
+  {
+    /* Back through the one parser: "nofile=100:200", -1 unlimited. */
+    const char *name = json_string_value (json_object_get (u, "Name"));
+    char spec[128];
+    snprintf (spec, sizeof spec, "%s=%lld:%lld", name ? name : "", (long long) int_of (u, "Soft"),
+              (long long) int_of (u, "Hard"));
+    if (sb->n_rlimits >= SANDBOX_MAX_RLIMITS || limits_parse_ulimit (spec, &sb->rlimits[sb->n_rlimits], err) < 0)
+      return kiln_err_wrap (err, "HostConfig.Ulimits");
+    sb->n_rlimits++;
+  }
   int64_t shm = int_of (h, "ShmSize");
   sb->shm_size = shm > 0 ? (uint64_t) shm : 0;
   const char *k;

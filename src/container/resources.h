@@ -83,7 +83,8 @@ container_resources_is_opt (int opt)
   return opt == RES_OPT_MEMORY || opt == RES_OPT_CPU_SHARES || (opt >= RES_OPT_FIRST && opt <= RES_OPT_LAST);
 }
 
-/* docker's RAMInBytes ("32m", "1.5GiB", "512"): -1 if invalid. */
+/* docker's RAMInBytes ("32m", "1.5GiB", "512"; worker/limits's parser) as an
+ * int64: -1 if invalid or too large. */
 int64_t container_parse_size (const char *s);
 
 /* Checks what docker's daemon checks (minimum memory 6MB, swap >= memory, the
@@ -99,7 +100,6 @@ bool container_cgroup_limits (const json_t *host_config, struct cgroup_limits *l
  * must outlive it). */
 struct container_sandbox_extras
 {
-  struct sandbox_rlimit *rlimits;
   struct sandbox_device *devices;
   struct strv sysctls;   /* "K=V" */
   struct strv group_add;

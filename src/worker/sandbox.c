@@ -361,6 +361,13 @@ run_command (const struct child_args *a, const struct user_ids *ids)
       ioctl (0, TIOCSCTTY, 0);
     }
   bool root = ids->uid == 0;
+  /* While kiln may still raise a hard limit (CAP_SYS_RESOURCE). */
+  for (size_t i = 0; i < s->n_rlimits; i++)
+    {
+      struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+      if (setrlimit (s->rlimits[i].resource, &rl) < 0)
+        sandbox_die (status_fd, "--ulimit %s: %s", limits_oci_name (s->rlimits[i].resource), strerror (errno));
+    }
   if (drop_bounding_set (a->caps) < 0)
     sandbox_die (status_fd, "dropping capabilities: %s", strerror (errno));
   /* The filter goes on while kiln still holds CAP_SYS_ADMIN, so no_new_privs is
@@ -457,11 +464,25 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
       s->cwd && *s->cwd ? s->cwd : "/", "capabilities", "bounding", cap_names_json (a->caps), "effective",
       cap_names_json (root ? a->caps : 0), "permitted", cap_names_json (root ? a->caps : 0), "inheritable",
       "ambient", "noNewPrivileges", s->no_new_privs);
+  if (s->n_rlimits)
+    {
+      /* jansson's integers stop at 2^63: an unlimited one is left to the runtime's default. */
+      json_t *rl = json_array ();
+      for (size_t i = 0; i < s->n_rlimits; i++)
+        if (s->rlimits[i].hard != RLIM_INFINITY)
+          json_array_append_new (rl, json_pack ("{s:s, s:I, s:I}", "type", limits_oci_name (s->rlimits[i].resource),
+                                                "hard", (json_int_t) s->rlimits[i].hard, "soft",
+                                                (json_int_t) s->rlimits[i].soft));
+      json_object_set_new (process, "rlimits", rl);
+    }
   json_t *mounts = json_array ();
   static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
   static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL};
-  static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+  char shm_size[48];
+  snprintf (shm_size, sizeof shm_size, "size=%lluk",
+            (unsigned long long) ((s->shm_size ? s->shm_size : SANDBOX_SHM_DEFAULT) + 1023) / 1024);
+  const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", shm_size, NULL};
   static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
   static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};
@@ -619,13 +640,6 @@ sandbox_init (struct child_args *a)
         sandbox_die (status_fd, "joining the container's cgroup %s: %s", *f, strerror (errno));
       close (cg);
     }
-  /* Limits before anything of the container runs: the command inherits them. */
-  for (size_t i = 0; i < s->n_rlimits; i++)
-    {
-      struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
-      if (setrlimit (s->rlimits[i].resource, &rl) < 0)
-        sandbox_die (status_fd, "setting ulimit %d: %s", s->rlimits[i].resource, strerror (errno));
-    }
   /* Namespaced sysctls: /proc/sys shows the namespaces of whoever reads it, so
    * the host's /proc, still mounted here, writes the sandbox's own. */
   for (const char *const *kv = s->sysctls; kv && *kv; kv++)
@@ -703,11 +717,17 @@ sandbox_init (struct child_args *a)
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  char hosts[512];
-  snprintf (hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
-            s->hostname ? "127.0.1.1\t" : "", s->hostname ? s->hostname : "", s->hostname ? "\n" : "");
-  write_file (etc_fd, "hosts", hosts, status_fd);
-  if (s->network == SANDBOX_NET_DEFAULT)
+  struct buf hosts = BUF_INIT;
+  buf_puts (&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  if (s->hosts_extra)
+    buf_puts (&hosts, s->hosts_extra);
+  else if (s->hostname)
+    buf_printf (&hosts, "127.0.1.1\t%s\n", s->hostname);
+  write_file (etc_fd, "hosts", buf_str (&hosts), status_fd);
+  buf_free (&hosts);
+  if (s->resolv_conf)
+    write_file (etc_fd, "resolv.conf", s->resolv_conf, status_fd);
+  else if (s->network == SANDBOX_NET_DEFAULT)
     write_file (etc_fd, "resolv.conf", "nameserver 10.0.2.3\n", status_fd);
   else
     {
@@ -725,9 +745,16 @@ sandbox_init (struct child_args *a)
         }
       write_file (etc_fd, "resolv.conf", host_resolv ? host_resolv : "", status_fd);
     }
+  /* /etc/hostname too, as docker binds it, when there is a network of kiln's. */
+  if (s->hosts_extra && s->hostname)
+    {
+      char hn[300];
+      snprintf (hn, sizeof hn, "%s\n", s->hostname);
+      write_file (etc_fd, "hostname", hn, status_fd);
+    }
   close (etc_fd);
-  static const char *const etc_files[] = {"hosts", "resolv.conf"};
-  for (size_t i = 0; i < 2 && s->runtime == NULL; i++)
+  static const char *const etc_files[] = {"hosts", "resolv.conf", "hostname"};
+  for (size_t i = 0; i < (s->hosts_extra && s->hostname ? 3 : 2) && s->runtime == NULL; i++)
     {
       char target[64], src[4400], path[64];
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);
@@ -1248,6 +1275,8 @@ sandbox_spec_clear (struct sandbox_spec *s)
       if (s->mounts[i].content)
         explicit_bzero (s->mounts[i].content, s->mounts[i].content_len);
       free (s->mounts[i].content);
+      free (s->mounts[i].tmpfs_data);
+      free (s->mounts[i].copy_up_mark);
     }
   free (s->mounts);
   s->mounts = NULL;

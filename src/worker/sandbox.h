@@ -21,6 +21,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "worker/limits.h"
 
 enum sandbox_net
 {
@@ -63,13 +64,14 @@ struct sandbox_mount
   size_t content_len;
   uid_t uid;          /* file owner */
   gid_t gid;
-};
-
-/* A resource limit (run --ulimit). */
-struct sandbox_rlimit
-{
-  int resource; /* RLIMIT_* */
-  uint64_t soft, hard;
+  char *tmpfs_data;   /* tmpfs: mount(2) data ("size=…,mode=…"), with `tmpfs_flags`
+                         (MS_*); NULL: `size` alone, nosuid and nodev */
+  unsigned long tmpfs_flags;
+  /* bind of a volume: when the directory is empty and `copy_up_mark` does not
+   * exist, what the image has at the target is copied into it first (owner,
+   * mode and times kept, no link followed), then the mark is made (docker's
+   * copy-up, once per container). */
+  char *copy_up_mark;
 };
 
 /* A device node made in the container (run --device); its cgroup rule is the
@@ -98,6 +100,11 @@ struct sandbox_spec
   const char *cwd;          /* absolute; created if missing */
   const char *user;         /* "", "name", "uid", "name:group", "uid:gid" */
   const char *hostname;
+  /* /etc/hosts lines after localhost's (a container's address and names, from
+   * net/net.h); NULL: "127.0.1.1 HOSTNAME". */
+  const char *hosts_extra;
+  /* /etc/resolv.conf's text; NULL: slirp4netns's resolver or the host's file. */
+  const char *resolv_conf;
   enum sandbox_net network;
   struct sandbox_mount *mounts;
   size_t n_mounts;
@@ -154,16 +161,17 @@ struct sandbox_spec
   /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
    * in docker, so setuid programs work. */
   bool no_new_privs;
+  /* docker's --shm-size (0: its 64 MiB) and --ulimit (set before the exec). */
+  uint64_t shm_size;
+  struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
+  size_t n_rlimits;
   /* cgroup.procs files (NULL-ended) the sandbox's first process joins before
    * anything else: a container's own cgroup (worker/cgroup.h), so that the
    * command and all it starts are born under its limits. NULL: kiln's. */
   const char *const *cgroup_procs;
-  /* run --ulimit, --shm-size (0: 64 MiB), --sysctl ("key=value", NULL-ended;
-   * written under /proc/sys in the sandbox's own namespaces), --device,
-   * --group-add (names or gids, NULL-ended). */
-  const struct sandbox_rlimit *rlimits;
-  size_t n_rlimits;
-  uint64_t shm_size;
+  /* run --sysctl ("key=value", NULL-ended; written under /proc/sys in the
+   * sandbox's own namespaces), --device, --group-add (names or gids,
+   * NULL-ended). */
   const char *const *sysctls;
   const struct sandbox_device *devices;
   size_t n_devices;
