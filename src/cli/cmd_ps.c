@@ -14,6 +14,7 @@
 #include "container/names.h"
 #include "container/psfilter.h"
 #include "container/psfmt.h"
+#include "net/net.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "store/containers.h"
@@ -99,6 +100,7 @@ summary (struct kiln_store *st, const struct container_rec *rec, const struct co
     config = json_object ();
   _cleanup_strv_ struct strv lowers = STRV_INIT, argv = STRV_INIT;
   _cleanup_json_ json_t *ins = container_inspect_json (st->root, rec, config, s, &lowers);
+  json_object_set_new (ins, "NetworkSettings", net_settings_json (st, rec->id, config));
   container_config_argv (config, &argv);
   _cleanup_buf_ struct buf cmd = BUF_INIT, name = BUF_INIT;
   container_command_text (&argv, &cmd);

@@ -24,7 +24,9 @@ const char cmd_system_usage[]
       "                           interrupted work; -f: do not ask\n"
       "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
       "                           records and directories, and the database; --repair\n"
-      "                           removes leftovers (never what an image or container needs)\n";
+      "                           removes leftovers (never what an image or container needs)\n"
+      "  boot                     start the containers whose restart policy brings them back\n"
+      "                           after a reboot (contrib/kiln-boot.service runs it)\n";
 
 /* docker's "Local Volumes" row: every volume, those a container uses, their bytes on
  * disk and what the others hold. */
@@ -210,7 +212,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
   const char *sub = argv[1];
   if (strcmp (sub, "--help") == 0 || strcmp (sub, "-h") == 0)
     return fputs (cmd_system_usage, stdout), EXIT_OK;
-  if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0)
+  if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0
+      && strcmp (sub, "boot") != 0)
     return cli_usage_error ("system", "unknown subcommand \"%s\"", sub);
   if (cli_wants_help (argc - 1, argv + 1))
     return fputs (cmd_system_usage, stdout), EXIT_OK;
@@ -223,6 +226,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
     rc = argc == 2 ? system_df (st) : cli_usage_error ("system df", "takes no arguments");
   else if (strcmp (sub, "prune") == 0)
     rc = system_prune (st, argc - 1, argv + 1);
+  else if (strcmp (sub, "boot") == 0)
+    rc = cli_system_boot (st, argc - 1, argv + 1);
   else
     rc = system_check (st, argc - 1, argv + 1);
   store_close (st);

@@ -1430,28 +1430,6 @@ net_port_lines (struct kiln_store *st, const char *id, const char *filter, struc
   return 0;
 }
 
-void
-net_ports_cell (struct kiln_store *st, const char *id, struct buf *out)
-{
-  json_t *ports = running_ports (st, id);
-  _cleanup_strv_ struct strv keys = STRV_INIT;
-  const char *k;
-  json_t *v;
-  json_object_foreach (ports, k, v) strv_push (&keys, k);
-  qsort (keys.v, keys.n, sizeof *keys.v, cmp_key);
-  for (size_t i = 0; i < keys.n; i++)
-    {
-      size_t j;
-      json_t *b;
-      json_array_foreach (json_object_get (ports, keys.v[i]), j, b)
-      {
-        buf_printf (out, "%s%s:%s->%s", out->len ? ", " : "", net_cfg_str (b, "HostIp"), net_cfg_str (b, "HostPort"),
-                    keys.v[i]);
-      }
-    }
-  json_decref (ports);
-}
-
 /* ---------- system check ---------- */
 
 static bool
