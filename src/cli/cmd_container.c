@@ -769,7 +769,7 @@ stop_container (struct kiln_store *st, const char *id, int timeout_s, struct kil
           if (ret == 0 && !container_wait_init (&s, timeout_s * 1000))
             ret = container_signal (&s, SIGKILL, err);
           if (s.paused)
-            container_cgroup_thaw (st->root, id); /* the signals wait for it */
+            container_cgroup_thaw (store_root (st), id); /* the signals wait for it */
         }
       if (ret == 0)
         container_wait_monitor (&s, -1);
@@ -877,7 +877,7 @@ kill_one (struct kiln_store *st, const struct container_rec *rec, const char *re
            && (ret = container_signal (&s, sig, err)) == 0)
     {
       if (s.paused && sig == SIGKILL)
-        container_cgroup_thaw (st->root, rec->id); /* KILL takes effect, as docker's */
+        container_cgroup_thaw (store_root (st), rec->id); /* KILL takes effect, as docker's */
       /* As docker: KILL returns once the container is gone. */
       if (sig == SIGKILL)
         container_wait_monitor (&s, 10000);
@@ -952,7 +952,7 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
       if (r == 0 && !container_stop_restarting (&s))
         r = container_signal (&s, SIGKILL, err);
       if (s.paused)
-        container_cgroup_thaw (st->root, rec->id);
+        container_cgroup_thaw (store_root (st), rec->id);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);

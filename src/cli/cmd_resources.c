@@ -120,7 +120,7 @@ stats_targets (struct kiln_store *st, int argc, char **argv, bool all, struct st
   for (size_t i = 0; i < nr; i++)
     {
       struct stats_target t = {.id = recs[i].id, .name = recs[i].name};
-      target_refresh (st->root, &t);
+      target_refresh (store_root (st), &t);
       if (!all && !t.live)
         {
           cgroup_clear (&t.cg);
@@ -222,7 +222,7 @@ cmd_stats (struct kiln_ctx *ctx, int argc, char **argv)
   if (named && n == 0)
     return rc;
   for (size_t i = 0; i < n && named; i++)
-    target_refresh (st->root, &t[i]);
+    target_refresh (store_root (st), &t[i]);
   /* CPU % is a share over an interval: the first reading, a second later the
    * next (as docker's daemon samples). */
   sample_all (t, n);
@@ -249,7 +249,7 @@ cmd_stats (struct kiln_ctx *ctx, int argc, char **argv)
         }
       else
         for (size_t i = 0; i < n; i++)
-          target_refresh (st->root, &t[i]);
+          target_refresh (store_root (st), &t[i]);
       json_t *rows = stats_rows (t, n, trunc);
       json_t *header = stats_header ();
       if (stream)
@@ -282,14 +282,14 @@ running_container (struct kiln_store *st, const char *ref, struct container_rec 
   struct kiln_err err = {0};
   if (cli_find_container (st, ref, rec) < 0)
     return -1;
-  if (container_state_get (st->root, rec->id, s, &err) < 0)
+  if (container_state_get (store_root (st), rec->id, s, &err) < 0)
     return cli_fail (&err), -1;
   if (!container_state_live (s))
     {
       fprintf (stderr, "Error response from daemon: Container %s is not running\n", rec->id);
       return -1;
     }
-  if (cg && container_cgroup_of (st->root, rec->id, cg, &err) < 0)
+  if (cg && container_cgroup_of (store_root (st), rec->id, cg, &err) < 0)
     {
       kiln_err_clear (&err);
       fprintf (stderr, "Error response from daemon: Container %s has no cgroup of its own (kiln could not make one "
@@ -495,7 +495,7 @@ pause_one (struct kiln_store *st, const char *ref, bool pause)
   if (cli_find_container (st, ref, &rec) < 0)
     return -1;
   struct kiln_err err = {0};
-  int lock = containers_lock (st->root, &err);
+  int lock = containers_lock (store_root (st), &err);
   if (lock < 0)
     {
       container_rec_clear (&rec);
@@ -504,7 +504,7 @@ pause_one (struct kiln_store *st, const char *ref, bool pause)
   struct container_state s = {0};
   struct cgroup cg = {0};
   int ret = -1;
-  if (container_state_get_locked (st->root, rec.id, &s, &err) < 0)
+  if (container_state_get_locked (store_root (st), rec.id, &s, &err) < 0)
     cli_fail (&err);
   else if (!container_state_live (&s))
     fprintf (stderr, "Error response from daemon: Container %s is not running\n", rec.id);
@@ -512,7 +512,7 @@ pause_one (struct kiln_store *st, const char *ref, bool pause)
     fprintf (stderr, "Error response from daemon: Container %s is already paused\n", rec.id);
   else if (!pause && !s.paused)
     fprintf (stderr, "Error response from daemon: Container %s is not paused\n", rec.id);
-  else if (container_cgroup_of (st->root, rec.id, &cg, &err) < 0)
+  else if (container_cgroup_of (store_root (st), rec.id, &cg, &err) < 0)
     {
       kiln_err_clear (&err);
       fprintf (stderr, "Error response from daemon: Container %s has no cgroup of its own: kiln cannot %s it\n",
@@ -524,7 +524,7 @@ pause_one (struct kiln_store *st, const char *ref, bool pause)
   else
     {
       s.paused = pause;
-      if (container_state_write (st->root, rec.id, &s, &err) < 0)
+      if (container_state_write (store_root (st), rec.id, &s, &err) < 0)
         {
           /* The state must not lie: back as it was. */
           struct kiln_err ignored = {0};

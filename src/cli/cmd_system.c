@@ -169,7 +169,7 @@ system_check (struct kiln_store *st, int argc, char **argv)
     return cli_fail (&err);
   if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0
       || net_check (st, repair, &rep.garbage, &err) < 0
-      || container_cgroups_check (st->root, repair, &rep.garbage, &err) < 0)
+      || container_cgroups_check (store_root (st), repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);
