@@ -98,8 +98,9 @@ class Dockerd:
 # ---- cases -----------------------------------------------------------------
 
 class Case:
-    def __init__(self, name, src, flags, links=()):
+    def __init__(self, name, src, flags, links=(), printf=None):
         self.name, self.src, self.flags, self.links = name, src, flags, list(links)
+        self.printf = printf  # a Dockerfile as a printf format (bats cases)
 
     def tag(self):
         return "diff-" + self.name.replace("/", "-").replace(":", "-").lower() + ":1"
@@ -128,14 +129,52 @@ def load_cases(conformance):
         links = [w[len("--ln="):] for w in words[1:] if w.startswith("--ln=")]
         flags = [w for w in words[1:] if not w.startswith("--ln=")]
         cases.append(Case("bki/" + name, os.path.join(corpus, dirname), flags, links))
+    cases += bats_cases(skipped)
     for n in ["busybox-service"]:
         cases.append(Case("ex/" + n, os.path.join(TOP, "examples", n), []))
     return cases, skipped
 
 
+# The Dockerfiles of the bats files (`df '...'`, one printf format), built with a
+# context holding only the Dockerfile. Left out, with why:
+BATS_FILES = ["build.bats", "build_flags.bats", "defects.bats", "graph.bats", "stages.bats"]
+BATS_EXCLUDE = [
+    (r"<<", "heredocs: docker 20.10 has none"),
+    (r"sleep [0-9]{2}|sleep 0\.|sleep 1\\n|sleep 2", "timing tests (cancel, overlap)"),
+    (r"urandom|\$\$|/proc/|ulimit|df -k|/dev/shm|ls /dev", "probes of the sandbox: output differs by design"),
+    (r"secret", "needs --secret"),
+    (r"FROM (parent|copies|sbx-probe):", "builds on an image the test made"),
+    (r"^FROM scratch AS s0\\nFROM busybox\\nCOPY --from=s0 / /", "docker 20.10 bug: COPY --from an empty scratch "
+     "stage copies whatever snapshot an earlier build left (another case's context files appear)"),
+]
+
+
+def bats_cases(skipped):
+    import re
+    out, seen = [], set()
+    for f in BATS_FILES:
+        path = os.path.join(TOP, "tests/integration", f)
+        for m in re.finditer(r"^\s*df '([^']*)'\s*$", open(path).read(), re.M):
+            text = m.group(1)
+            name = "bats/%s-%s" % (f[:-5], hashlib.sha1(text.encode()).hexdigest()[:8])
+            why = [w for rx, w in BATS_EXCLUDE if re.search(rx, text)]
+            if text in seen:
+                continue
+            seen.add(text)
+            if why:
+                skipped.append((name, why[0]))
+                continue
+            out.append(Case(name, None, [], printf=text))
+    return out
+
+
 def prepare(case, work):
     ctx = os.path.join(work, "ctx", case.name.replace("/", "_").replace(":", "_"))
-    shutil.copytree(case.src, ctx, symlinks=True)
+    if case.printf is not None:
+        os.makedirs(ctx)
+        subprocess.run(["bash", "-c", 'printf "$1" > "$2/Dockerfile"', "-", case.printf, ctx], check=True)
+    else:
+        shutil.copytree(case.src, ctx, symlinks=True)
     if os.path.exists(os.path.join(ctx, "args")) and case.name.startswith("own/"):
         os.unlink(os.path.join(ctx, "args"))
     for spec in case.links:  # TARGET:LINK, a symlink the corpus cannot carry
