@@ -2,7 +2,8 @@
 """Differential harness: builds each case with kiln and with docker's BuildKit and
 compares the two images.
 
-usage: run.py KILN CONFORMANCE_DIR [--only SUBSTRING]...
+usage: run.py KILN CONFORMANCE_DIR [-q] [--only SUBSTRING]...
+  -q      print only differences, stale allow entries and the summary
 
 A dockerd is started by hand on its own socket, data and exec roots (as
 bench/build.sh does; no bridge, no iptables rules: docker builds use
@@ -40,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 DOCKER = "/usr/bin/docker"  # Debian's docker.io 20.10 client (/usr/local/bin's needs buildx)
-DOCKERD = "/usr/sbin/dockerd"
+DOCKERD = os.environ.get("KILN_DIFF_DOCKERD", "/usr/sbin/dockerd")  # a missing path tests the skip
 SKIP = 77
 BUILD_TIMEOUT = 120
 
@@ -381,6 +382,7 @@ def main():
         sys.exit(__doc__)
     kiln, conformance = os.path.abspath(args[0]), args[1]
     only = [args[i + 1] for i, a in enumerate(args) if a == "--only"]
+    QUIET[0] = "-q" in args
     cases, skipped = load_cases(conformance)
     if only:
         cases = [c for c in cases if any(o in c.name for o in only)]
@@ -411,13 +413,14 @@ def main():
         for c in cases:
             failures += run_case(c, kiln, kenv, dockerd.env, work, allow)
         for name, why in skipped:
-            print("skipped   %s: %s" % (name, why))
+            say("skipped   %s: %s" % (name, why))
         for a in allow:
             if not a["used"] and (not only or any(o in a["case"] for o in only)):
                 print("STALE     allow.txt:%d %s %s: no longer differs" % (a["line"], a["case"], a["key"]))
                 failures += 1
-        print("differential: %d cases, %d skipped, %d failures, %.0f s (docker %s)" % (
-            len(cases), len(skipped), failures, time.time() - t0,
+        print("differential: %d cases (%d same, %d allowed differences, %d different), %d skipped, %d failures, "
+              "%.0f s (docker %s)" % (
+            len(cases), COUNTS["same"], COUNTS["allowed"], COUNTS["different"], len(skipped), failures, time.time() - t0,
             run([DOCKER, "version", "--format", "{{.Server.Version}}"], env=dockerd.env).stdout.strip()))
         return 1 if failures else 0
     finally:
@@ -426,6 +429,13 @@ def main():
 
 
 dockerd_alive = [lambda: True]
+QUIET = [False]
+COUNTS = {"same": 0, "allowed": 0, "different": 0}
+
+
+def say(line):
+    if not QUIET[0]:
+        print(line)
 
 
 def run_case(c, kiln, kenv, denv, work, allow):
@@ -464,15 +474,18 @@ def run_case(c, kiln, kenv, denv, work, allow):
     if dr.returncode != 0 and not dockerd_alive[0]():
         raise SystemExit("differential: dockerd died during %s; its log ends:\n%s" % (c.name, open(work + "/dockerd.log").read()[-1500:]))
     if not diffs:
-        print("same      %s%s" % (c.name, "" if kr.returncode == 0 else " (both fail)"))
+        COUNTS["same"] += 1
+        say("same      %s%s" % (c.name, "" if kr.returncode == 0 else " (both fail)"))
         return 0
     bad = 0
+    COUNTS["allowed" if all(any(fnmatch.fnmatchcase(c.name, a["case"]) and fnmatch.fnmatchcase(k, a["key"])
+                                for a in allow) for k, _ in diffs) else "different"] += 1
     for key, text in diffs:
         hit = [a for a in allow if fnmatch.fnmatchcase(c.name, a["case"]) and fnmatch.fnmatchcase(key, a["key"])]
         for a in hit:
             a["used"] = True
         if hit:
-            print("allowed   %s %s: %s" % (c.name, key, hit[0]["reason"]))
+            say("allowed   %s %s: %s" % (c.name, key, hit[0]["reason"]))
         else:
             print("DIFFERENT %s %s\n    %s" % (c.name, key, text))
             bad += 1
