@@ -185,6 +185,14 @@ shell_join (json_t *cfg, const char *cmd, struct strv *argv)
   return NULL;
 }
 
+/* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
+static const char *
+as_written (const struct inst *in)
+{
+  const char *t = in->node->original;
+  return t + utf8_space_prefix (t, strlen (t));
+}
+
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
@@ -201,6 +209,7 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
     }
   if (label)
     say (b, "#%d %s\n", b->step, label);
+  step_missed (b, key, label);
   return 0;
 }
 
@@ -698,6 +707,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   material = json_canonical (km, &klen);
   char key[DIGEST_STR_LEN + 1];
   key_of (o->key, material, klen, key);
+  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
   {
     struct buf cb = BUF_INIT;
     if (in->json)
@@ -935,6 +945,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     fprintf (stderr, "#%d key material (parent %s): %s\n", b->step, o->key, material);
   char key[DIGEST_STR_LEN + 1];
   key_of (o->key, material, klen, key);
+  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
   memcpy (o->key, key, sizeof key);
   struct buf cb = BUF_INIT;
   buf_printf (&cb, "%s ", inst_kind_name (in->kind));
@@ -944,7 +955,14 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by))
+  if (!in->from && !urls.n)
+    {
+      b->note_sources = &op.sources;
+      b->note_excludes = &in->excludes;
+    }
+  int hit = step_cached (b, o, key, label, created_by);
+  b->note_sources = b->note_excludes = NULL;
+  if (hit)
     {
       ret = 0;
       goto out;
@@ -1009,6 +1027,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   _cleanup_buf_ struct buf mat = BUF_INIT;
   buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
   key_of (o->key, buf_str (&mat), mat.len, key);
+  step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = config_created_by (in);
   if (step_cached (b, o, key, NULL, created_by))
@@ -1094,6 +1113,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
         }
       image_info_clear (&ii);
       snprintf (o->key, sizeof o->key, "%s", id.str);
+      stage_note_base (b, id.str, s->base);
     }
   /* A new image: its own creation time; history and layers carry on. */
   char ts[32];
@@ -1212,6 +1232,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
         char key[DIGEST_STR_LEN + 1];
         char *cb = config_created_by (ex);
         key_of (o->key, cb, strlen (cb), key);
+        step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
         /* A record for the step too, so its history time survives a cached rebuild. */
         int64_t when = b->now;
         char *hit = cache_get (b, key, &when);
@@ -1242,6 +1263,7 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   struct stage_state ss;
   const char *sname = s->name ? s->name : "stage";
   b->cur_stage = si;
+  b->slot_idx = 0;
   char namebuf[64];
   if (s->name == NULL)
     snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
@@ -1463,6 +1485,22 @@ load_secrets (struct builder *b)
   return 0;
 }
 
+/* What makes the steps of this build the same steps as in the last build: the
+ * context directory, the Dockerfile and the target.  NULL without a context. */
+static char *
+slot_ident (struct builder *b)
+{
+  if (b->rq->context == NULL)
+    return NULL;
+  _cleanup_free_ char *ctx = realpath (b->rq->context, NULL);
+  _cleanup_free_ char *df = b->rq->dockerfile ? realpath (b->rq->dockerfile, NULL) : NULL;
+  struct buf id = BUF_INIT;
+  buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,
+              b->rq->dockerfile_text ? "-" : df ? df : b->rq->dockerfile ? b->rq->dockerfile : "Dockerfile",
+              b->rq->stage.target ? b->rq->stage.target : "");
+  return buf_steal (&id);
+}
+
 int
 build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
 {
@@ -1495,6 +1533,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
   if (load_secrets (&b) < 0)
     goto out;
+  b.slot_ident = slot_ident (&b);
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
   if (build_all_stages (&b) < 0)
     goto out;
@@ -1549,6 +1588,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
           strv_push (rq->cache_keys, b.used_keys.v[i]);
       free (chain);
     }
+  explain_finish (&b);
   ret = 0;
 out:
   if (ret < 0)
@@ -1580,6 +1620,10 @@ out:
   envmap_free (&b.snapshot_ids);
   envmap_free (&b.pending_cache);
   envmap_free (&b.made);
+  envmap_free (&b.infos);
+  envmap_free (&b.pending_info);
+  envmap_free (&b.slots);
+  free (b.slot_ident);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

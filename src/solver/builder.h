@@ -96,6 +96,19 @@ struct builder
   bool probing;
   bool probe_missed;
   struct buf probe_out;
+  /* Cache-miss explanations (explain.c): the info of every key seen this build,
+   * those to write with the next batch, each step's slot → key (written when the
+   * build succeeds), and the slot of the step being built. */
+  struct envmap infos;
+  struct envmap pending_info;
+  struct envmap slots;
+  char *slot_ident;
+  size_t slot_idx;
+  char cur_slot[DIGEST_STR_LEN + 1];
+  /* A context COPY's sources while its key is looked up: on a miss its files are
+   * listed (path → digest) into collect_files by the one context walker. */
+  const struct strv *note_sources, *note_excludes;
+  struct envmap *collect_files;
 };
 
 struct step_dirs
@@ -134,6 +147,8 @@ int stage_step_base (const struct stage_model *m, size_t s);
 int walk_stages (struct builder *b, const bool *prebuilt);
 
 /* cache.c */
+/* --no-cache, or --no-cache-filter naming the current stage. */
+bool cache_skipped (const struct builder *b);
 /* The recorded result of a step (a diff_id or "none") and when it first ran, or
  * NULL on a miss; a key made in this invocation is a hit even with --no-cache. */
 char *cache_get (struct builder *b, const char *key, int64_t *created);
@@ -168,6 +183,18 @@ void window_clear (struct output_reader *r);
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
 int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+
+/* explain.c */
+/* Notes a step's key and what it was made of (text as written; args may be NULL). */
+void step_note (struct builder *b, const char *parent, const char *key, const char *text, const char *material,
+                size_t len, const struct envmap *args);
+/* Notes the start of a stage on an image (its id is the first step's parent). */
+void stage_note_base (struct builder *b, const char *image_id, const char *ref);
+/* A step that will run: lists a context COPY's files and, with --explain or
+ * --metadata-file, says what changed since the step's last build. */
+void step_missed (struct builder *b, const char *key, const char *label);
+/* The slot of each step → its key, for the next build to compare with. */
+int explain_finish (struct builder *b);
 
 /* export.c */
 /* Refuses an --output spec kiln cannot write, before anything is built. */
