@@ -42,7 +42,7 @@ const char cmd_build_usage[]
       "      --label K=V               add a label to the image\n"
       "      --iidfile FILE            write the image id to FILE\n"
       "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
-      "      --progress auto|tty|plain|quiet\n"
+      "      --progress auto|tty|plain|quiet|rawjson\n"
       "  -q, --quiet                   print only the image id\n"
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
@@ -160,9 +160,11 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             rq.progress = PROGRESS_TTY;
           else if (strcmp (optarg, "quiet") == 0)
             rq.progress = PROGRESS_QUIET;
+          else if (strcmp (optarg, "rawjson") == 0)
+            rq.progress = PROGRESS_RAWJSON;
           else
             {
-              rc = cli_usage_error ("build", "--progress must be auto, tty, plain or quiet");
+              rc = cli_usage_error ("build", "--progress must be auto, tty, plain, quiet or rawjson");
               goto done;
             }
           break;

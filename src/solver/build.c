@@ -1,6 +1,7 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
+#include "solver/ttyview.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -61,6 +62,7 @@ on_interrupt (int sig)
 
 static int step_fail_located (struct builder *b, const struct inst *in)
 {
+  step_error (b, b->err->msg ? b->err->msg : "failed");
   if (b->err->line == 0 && in->node)
     {
       int col = df_ast_find_col (b->ast, in->line, in->node->keyword);
@@ -203,12 +205,13 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   if (hit)
     {
       if (label)
-        say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+        step_start (b, label);
+      step_end (b, true, 0, label != NULL);
       take_result (b, o, hit, created_by, when);
       return 1;
     }
   if (label)
-    say (b, "#%d %s\n", b->step, label);
+    step_start (b, label);
   step_missed (b, key, label);
   return 0;
 }
@@ -252,8 +255,7 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   if (cache_put (b, key, result) < 0)
     return -1;
   take_result (b, o, result, created_by, b->now);
-  if (announce)
-    say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  step_end (b, false, now_s () - t0, announce);
   return 0;
 }
 
@@ -754,14 +756,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
-  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
-                             .cols = b->tty_cols};
+  struct output_reader rd = {.b = b, .step = b->step, .start = t0};
   spec.on_output = on_output;
   spec.output_ud = &rd;
   int code = 0;
   int r = sandbox_run (&spec, &code, b->err);
-  /* The window goes once the step ends: DONE or the error takes its place. */
-  window_clear (&rd);
   if (r < 0 || code != 0)
     {
       if (r == 0)
@@ -897,7 +896,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           if (in->checksum)
             continue;
           struct digest got;
-          say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+          step_status (b, "downloading %s", urls.v[u]);
           if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
             {
               step_fail_located (b, in);
@@ -972,7 +971,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
     {
       struct digest got;
-      say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+      step_status (b, "downloading %s", urls.v[u]);
       if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
         {
           step_fail_located (b, in);
@@ -1212,7 +1211,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       /* ARG changes no config; its values are part of later keys through RUN's env. */
       break;
     case I_WORKDIR:
-      say (b, "#%d %s\n", b->step, label);
+      step_start (b, label);
       r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
@@ -1271,12 +1270,19 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   bool quiet = b->quiet;
   b->quiet = quiet || shown > 0;
   b->step++;
-  say (b, "#%d [%s 1/%zu] FROM %s\n", b->step, s->name ? sname : namebuf, total, s->base);
+  {
+    struct buf from = BUF_INIT;
+    buf_printf (&from, "[%s 1/%zu] FROM %s", s->name ? sname : namebuf, total, s->base);
+    step_start (b, buf_str (&from));
+    buf_free (&from);
+  }
   if (start_stage (b, si, o, &ss) < 0)
     {
+      step_error (b, b->err->msg ? b->err->msg : "failed");
       b->quiet = quiet;
       return -1;
     }
+  step_end (b, false, 0, false);
   int ret = run_onbuild (b, si, o, &ss);
   bool cmd_set = false;
   for (size_t k = 0; k < upto && k < s->n_insts && ret == 0; k++)
@@ -1513,13 +1519,14 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   b.epoch_pinned = getenv ("SOURCE_DATE_EPOCH") && *getenv ("SOURCE_DATE_EPOCH");
   b.quiet = rq->progress == PROGRESS_QUIET;
   const char *term = getenv ("TERM");
-  b.tty = rq->progress == PROGRESS_TTY
-          || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
-  struct winsize ws;
-  b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+  bool tty = rq->progress == PROGRESS_TTY
+             || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
+  b.events_fd = rq->progress == PROGRESS_RAWJSON ? STDERR_FILENO : -1;
   int ret = -1;
   double t0 = now_s ();
   if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
+    return -1;
+  if (tty && !b.quiet && ttyview_start (&b.events_fd, &b.view_pid, err) < 0)
     return -1;
   build_interrupted = 0;
   struct sigaction sa, old_int, old_term;
@@ -1570,13 +1577,26 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   char size[32];
   format_size (total, size);
-  say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
-       now_s () - t0);
+  if (b.events_fd >= 0)
+    {
+      /* BuildKit's last vertex, its notes the image and the names. */
+      b.step++;
+      step_start (&b, "exporting to image");
+      step_status (&b, "writing image %s (%zu layers, %s)", id->str, fin->layers.n, size);
+    }
+  else
+    say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
+         now_s () - t0);
   for (size_t i = 0; i < rq->tags.n; i++)
     {
       _cleanup_free_ char *f = ref_familiar (rq->tags.v[i]);
-      say (&b, "#%d naming to %s done\n", b.step + 1, f);
+      if (b.events_fd >= 0)
+        step_status (&b, "naming to %s", f);
+      else
+        say (&b, "#%d naming to %s done\n", b.step + 1, f);
     }
+  if (b.events_fd >= 0)
+    step_end (&b, false, now_s () - t0, true);
   if (rq->cache_keys)
     {
       /* mode=min: the target and the stages it is FROM; mode=max: every stage. */
@@ -1599,6 +1619,10 @@ out:
       kiln_err_clear (&ignored);
     }
   trash_empty (&b);
+  /* The view's last frame, before the error (if any) is printed under it. */
+  if (b.view_pid > 0)
+    ttyview_stop (b.events_fd, b.view_pid);
+  free (b.vtx_name);
   strv_free (&b.used_keys);
   free (b.used_stage);
   sqlite3_finalize (b.digest_get);

@@ -25,6 +25,7 @@ enum progress_mode
   PROGRESS_PLAIN,
   PROGRESS_TTY,
   PROGRESS_QUIET,
+  PROGRESS_RAWJSON, /* BuildKit's SolveStatus JSON, one object a line (solver/progress.c) */
 };
 
 struct build_request

@@ -69,8 +69,14 @@ struct builder
   int64_t now;
   bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
   bool quiet;
-  bool tty; /* live view: RUN output as a rolling window under its step */
-  int tty_cols;
+  /* Progress as SolveStatus lines (progress.c) on this fd: stderr for rawjson, the
+   * terminal view's pipe for tty (solver/ttyview.h); -1: plain text. */
+  int events_fd;
+  pid_t view_pid;
+  /* The step being built, as a vertex of those events. */
+  char vtx[DIGEST_STR_LEN + 1];
+  char vtx_started[40];
+  char *vtx_name;
   bool net_warned;
   struct envmap secrets_src; /* id → file */
   struct envmap secrets_env; /* id → value */
@@ -119,13 +125,9 @@ struct step_dirs
 
 struct output_reader
 {
-  int fd;
+  struct builder *b;
   int step;
   double start;
-  bool quiet;
-  bool tty;
-  int cols;
-  int shown; /* window lines on the terminal now */
   char *tail[TAIL_LINES];
   size_t n_tail;
 };
@@ -174,11 +176,19 @@ int step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id
 void trash_empty (struct builder *b);
 
 /* progress.c */
+/* Text of the build that is no step's (warnings, notes, the image written). */
 void __attribute__ ((format (printf, 2, 3))) say (struct builder *b, const char *fmt, ...);
+/* Step b->step: begins (its label), ends (cached; or built in secs, `#N DONE` in
+ * plain progress when announce), fails, or has a note. */
+void step_start (struct builder *b, const char *label);
+void step_end (struct builder *b, bool cached, double secs, bool announce);
+void step_error (struct builder *b, const char *msg);
+void __attribute__ ((format (printf, 2, 3))) step_status (struct builder *b, const char *fmt, ...);
+/* Prints a probe walk's held output (graph.c), as text or events. */
+void probe_output_flush (struct builder *b);
 double now_s (void); /* monotonic seconds */
 /* A RUN step's output lines (the sandbox's callback; arg is a struct output_reader). */
 void on_output (void *arg, const char *line, size_t len);
-void window_clear (struct output_reader *r);
 
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */

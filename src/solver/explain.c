@@ -314,13 +314,14 @@ step_missed (struct builder *b, const char *key, const char *label)
     explain_keys (b, prev, key, reasons);
   size_t i;
   json_t *r;
-  if (b->rq->explain)
+  if (b->rq->explain && !b->quiet)
     json_array_foreach (reasons, i, r)
     {
       _cleanup_buf_ struct buf line = BUF_INIT;
       explain_text (r, &line);
       /* On a terminal the mark stands out from the step's output. */
-      say (b, b->tty ? "#%d \033[33mcache miss: %s\033[0m\n" : "#%d cache miss: %s\n", b->step, buf_str (&line));
+      /* The terminal view marks it (solver/ttyview.c). */
+      step_status (b, "cache miss: %s", buf_str (&line));
     }
   if (b->rq->explained)
     {

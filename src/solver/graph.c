@@ -243,7 +243,7 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   memset (&child.pending, 0, sizeof child.pending);
   memset (&child.pending_cache, 0, sizeof child.pending_cache);
   memset (&child.pending_info, 0, sizeof child.pending_info);
-  child.tty = false; /* windows of two processes would erase each other's lines */
+  child.vtx_name = NULL; /* the parent's */
   child.st = store_open (b->st->root, &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
   size_t made_before = b->made.n;
@@ -441,8 +441,7 @@ probe_walk (struct builder *b)
   b->probing = false;
   if (r == 0 || !b->probe_missed)
     {
-      fputs (buf_str (&b->probe_out), stderr);
-      fflush (stderr);
+      probe_output_flush (b);
       buf_free (&b->probe_out);
       return r;
     }
