@@ -108,3 +108,78 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   [ "$(jq '."kiln.cache.misses" | length' "$TMP/md.json")" -ge 2 ]
   jq -e '."kiln.cache.misses" | map(.reasons[].type) | index("arg") and index("file")' "$TMP/md.json"
 }
+
+@test "--progress rawjson: BuildKit's SolveStatus, one object a line, every step in it" {
+  df 'FROM busybox\nCOPY f /f\nRUN echo out-line && echo second\nRUN false || true\n'
+  echo f > "$CTX/f"
+  run kiln build --progress rawjson -t progress/raw "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  printf '%s\n' "$output" > "$TMP/raw"
+  # Every line is one JSON object (jq fails on anything else).
+  jq -e 'type == "object"' "$TMP/raw" >/dev/null
+  [ "$(jq -s 'map(select(type != "object")) | length' "$TMP/raw")" = 0 ]
+  # Each step is a vertex that started and completed, with a sha256 digest.
+  names=$(jq -rs '[.[].vertexes // [] | .[]] | group_by(.digest) | map(select(any(.completed)) | .[0].name) | .[]' "$TMP/raw")
+  grep -qx '\[stage-0 1/4\] FROM busybox' <<<"$names"
+  grep -qx '\[stage-0 2/4\] COPY f /f' <<<"$names"
+  grep -qx '\[stage-0 3/4\] RUN echo out-line && echo second' <<<"$names"
+  grep -qx '\[stage-0 4/4\] RUN false || true' <<<"$names"
+  grep -qx 'exporting to image' <<<"$names"
+  [ "$(jq -rs '[.[].vertexes // [] | .[] | .digest | test("^sha256:[0-9a-f]{64}$")] | all' "$TMP/raw")" = true ]
+  # The RUN's output: logs of its vertex, base64.
+  run3=$(jq -rs '[.[].vertexes // [] | .[] | select(.name | endswith("echo second"))][0].digest' "$TMP/raw")
+  [ "$(jq -rs --arg v "$run3" '[.[].logs // [] | .[] | select(.vertex == $v) | .data | @base64d] | join("")' "$TMP/raw")" = "out-line
+second" ]
+  # A rebuild: the same steps, cached.
+  run kiln build --progress rawjson -t progress/raw "$CTX"
+  printf '%s\n' "$output" > "$TMP/raw2"
+  [ "$(jq -s '[.[].vertexes // [] | .[] | select(.cached)] | length' "$TMP/raw2")" = 3 ]
+}
+
+@test "--progress rawjson: a failing step's vertex carries the error" {
+  df 'FROM busybox\nRUN echo bad && exit 3\n'
+  run kiln build --progress rawjson "$CTX"
+  [ "$status" -ne 0 ]
+  jq -Rr 'fromjson? | .vertexes // [] | .[] | select(.error) | .name + ": " + .error' <<<"$output" > "$TMP/err"
+  grep -q '^\[stage-0 2/2\] RUN echo bad && exit 3: process "/bin/sh -c echo bad && exit 3" did not complete successfully: exit code: 3' "$TMP/err"
+}
+
+# Runs kiln with stderr on a terminal (script(1) gives it a pty); the screen's bytes
+# land in $TMP/tty.
+on_tty() {
+  script -qec "$*" "$TMP/tty" >/dev/null
+}
+# The text of the view's last frame: escape sequences and carriage returns out.
+last_frame() {
+  sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r//g' "$TMP/tty" | sed -n '/FINISHED/,$p'
+}
+
+@test "on a terminal: BuildKit's view, every stage's steps, CACHED, the cache-miss mark, FINISHED" {
+  df 'FROM busybox AS a\nRUN echo from-a\nFROM busybox AS b\nRUN echo from-b\nFROM busybox\nARG V=1\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\nRUN echo $V\n'
+  on_tty env KILN_JOBS=2 "$KILN" build -t progress/tty "$CTX"
+  last_frame | grep -aq '^\[+\] Building [0-9.]*s ([0-9]*/[0-9]*) FINISHED$'
+  # --progress auto on a terminal: not the plain lines.
+  refute grep -aq '^#[0-9]* ' "$TMP/tty"
+  # The last frame lists every step of every stage, with its time.
+  last=$(last_frame)
+  for s in '\[a 2/2\] RUN echo from-a' '\[b 2/2\] RUN echo from-b' '\[stage-2 5/5\] RUN echo \$V' 'exporting to image'; do
+    grep -aq "^ => .*$s .*[0-9]\.[0-9]s$" <<<"$last" || { echo "$last"; false; }
+  done
+  on_tty "$KILN" build --explain --build-arg V=2 -t progress/tty "$CTX"
+  last=$(last_frame)
+  grep -aq '^ => .*CACHED.* \[a 2/2\] RUN echo from-a' <<<"$last"
+  grep -aq '^ => => .*cache miss: build arg V changed: "1" -> "2"' <<<"$last"
+  # --progress plain on a terminal stays plain.
+  on_tty "$KILN" build --progress plain "$CTX"
+  grep -aq '^#[0-9]* CACHED' "$TMP/tty"
+  refute grep -aq 'Building' "$TMP/tty"
+}
+
+@test "on a terminal: a running step shows its last lines of output" {
+  df 'FROM busybox\nRUN for i in 1 2 3 4 5 6 7 8 9; do echo tick-$i; sleep 0.2; done\n'
+  on_tty "$KILN" build --progress tty "$CTX"
+  grep -aq '=> => # tick-3' "$TMP/tty"
+  # The final frame keeps the step, not its output.
+  last=$(last_frame)
+  refute grep -aq '# tick-' <<<"$last"
+}
