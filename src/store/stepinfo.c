@@ -50,7 +50,12 @@ stepslots_put (struct kiln_store *st, const struct envmap *slots, struct kiln_er
     return 0;
   if (store_begin (st, err) < 0)
     return -1;
-  if (put_pairs (st, "INSERT OR REPLACE INTO step_slots (slot, key) VALUES (?, ?)", slots, err) < 0)
+  /* A cached rebuild changes no row: nothing reaches the WAL. */
+  if (put_pairs (st,
+                 "INSERT INTO step_slots (slot, key) VALUES (?, ?) "
+                 "ON CONFLICT (slot) DO UPDATE SET key = excluded.key WHERE key != excluded.key",
+                 slots, err)
+      < 0)
     {
       store_rollback (st);
       return -1;
