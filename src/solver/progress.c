@@ -116,10 +116,8 @@ step_end (struct builder *b, bool cached, double secs, bool announce)
     return;
   if (b->events_fd < 0)
     {
-      if (cached)
-        say (b, "#%d CACHED\n", b->step);
-      else if (announce)
-        say (b, "#%d DONE %.1fs\n", b->step, secs);
+      if (announce)
+        say (b, cached ? "#%d CACHED\n" : "#%d DONE %.1fs\n", b->step, secs);
       return;
     }
   json_t *v = vertex_json (b);
