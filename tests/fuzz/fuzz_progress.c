@@ -2,7 +2,8 @@
  * step's output and names reach them) and solver/explain's diff of two stored
  * step records (read back from kiln.db).
  * Input: lines for the view; after a NUL, two info objects split by another NUL. */
-/* fuzz-floor: 0: new target, no floor measured yet. */
+/* fuzz-floor: 150: scripts/test fails a run whose final cov is lower.  A 45 s run with
+ * the seed reached 258 (460,000 runs, under load). */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
