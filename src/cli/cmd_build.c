@@ -81,6 +81,25 @@ fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *
   return image_pull (st, ref, &o, NULL, err);
 }
 
+/* --progress: BuildKit's names. */
+static int
+progress_parse (const char *s, enum progress_mode *out)
+{
+  static const struct
+  {
+    const char *name;
+    enum progress_mode mode;
+  } modes[] = {{"auto", PROGRESS_AUTO},   {"plain", PROGRESS_PLAIN},     {"tty", PROGRESS_TTY},
+               {"quiet", PROGRESS_QUIET}, {"rawjson", PROGRESS_RAWJSON}};
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+    if (strcmp (s, modes[i].name) == 0)
+      {
+        *out = modes[i].mode;
+        return 0;
+      }
+  return -1;
+}
+
 int
 cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -99,8 +118,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
-    {"force-rm", optional_argument, NULL, 'r'},
-    {"explain", no_argument, NULL, 'E'},
+    {"force-rm", optional_argument, NULL, 'r'},      {"explain", no_argument, NULL, 'E'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -152,17 +170,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.stage.platform = optarg;
           break;
         case 'P':
-          if (strcmp (optarg, "plain") == 0)
-            rq.progress = PROGRESS_PLAIN;
-          else if (strcmp (optarg, "auto") == 0)
-            rq.progress = PROGRESS_AUTO;
-          else if (strcmp (optarg, "tty") == 0)
-            rq.progress = PROGRESS_TTY;
-          else if (strcmp (optarg, "quiet") == 0)
-            rq.progress = PROGRESS_QUIET;
-          else if (strcmp (optarg, "rawjson") == 0)
-            rq.progress = PROGRESS_RAWJSON;
-          else
+          if (progress_parse (optarg, &rq.progress) < 0)
             {
               rc = cli_usage_error ("build", "--progress must be auto, tty, plain, quiet or rawjson");
               goto done;

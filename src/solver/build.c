@@ -195,6 +195,19 @@ as_written (const struct inst *in)
   return t + utf8_space_prefix (t, strlen (t));
 }
 
+/* A step's key from its parent's and its material; noted (explain.c) and made the
+ * parent of the next step. */
+static void
+step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
+          const struct envmap *args, char key[static DIGEST_STR_LEN + 1])
+{
+  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
+    fprintf (stderr, "#%d key material (parent %s): %.*s\n", b->step, o->key, (int) len, material);
+  key_of (o->key, material, len, key);
+  step_note (b, o->key, key, text, material, len, args);
+  memcpy (o->key, key, DIGEST_STR_LEN + 1);
+}
+
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
@@ -204,6 +217,7 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   _cleanup_free_ char *hit = cache_get (b, key, &when);
   if (hit)
     {
+      b->note_sources = b->note_excludes = NULL;
       if (label)
         step_start (b, label);
       step_end (b, true, 0, label != NULL);
@@ -213,6 +227,7 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   if (label)
     step_start (b, label);
   step_missed (b, key, label);
+  b->note_sources = b->note_excludes = NULL;
   return 0;
 }
 
@@ -288,7 +303,7 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
   for (size_t i = 0; i < lowers->n; i++)
     strv_push (&op.src_lowers, lowers->v[i]);
   strv_push (&op.sources, source ? source : "/");
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -563,7 +578,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             struct digest cid;
             digest_bytes (idk.data, idk.len, &cid);
             struct buf dir = BUF_INIT;
-            buf_printf (&dir, "%s/cache", b->st->root);
+            buf_printf (&dir, "%s/cache", store_root (b->st));
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
             /* locked: wait for the cache.  private: the first instance no other
@@ -733,7 +748,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &spec.lowers) < 0)
     goto out;
-  spec.store_root = b->st->root;
+  spec.store_root = store_root (b->st);
   spec.upper = sd.upper;
   spec.work = sd.work;
   spec.merged = sd.merged;
@@ -888,7 +903,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
       if (fetch_dir == NULL)
         goto out;
-      fetch_fd = openat (b->st->root_fd, fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fetch_fd = openat (store_root_fd (b->st), fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       for (size_t u = 0; u < urls.n; u++)
         {
           char *name = fetch_url_basename (urls.v[u]);
@@ -934,18 +949,16 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       if (hr < 0)
         goto out;
       json_object_set_new (km, "context", json_string (cd.str));
+      b->note_sources = &op.sources; /* listed on a miss (step_missed) */
+      b->note_excludes = &in->excludes;
       op.context_fd = b->ctx_fd;
       op.ignore = b->ignore;
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
   material = json_canonical (km, &klen);
-  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
-    fprintf (stderr, "#%d key material (parent %s): %s\n", b->step, o->key, material);
   char key[DIGEST_STR_LEN + 1];
-  key_of (o->key, material, klen, key);
-  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
-  memcpy (o->key, key, sizeof key);
+  step_key (b, o, as_written (in), material, klen, &ss->args, key);
   struct buf cb = BUF_INIT;
   buf_printf (&cb, "%s ", inst_kind_name (in->kind));
   if (in->from)
@@ -954,14 +967,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  if (!in->from && !urls.n)
-    {
-      b->note_sources = &op.sources;
-      b->note_excludes = &in->excludes;
-    }
-  int hit = step_cached (b, o, key, label, created_by);
-  b->note_sources = b->note_excludes = NULL;
-  if (hit)
+  if (step_cached (b, o, key, label, created_by))
     {
       ret = 0;
       goto out;
@@ -981,7 +987,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &op.lowers) < 0)
     goto out;
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1003,6 +1009,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     goto out;
   ret = 0;
 out:
+  b->note_sources = b->note_excludes = NULL; /* op.sources goes */
   op.dest = NULL;
   fileop_clear (&op);
   buf_free (&dest);
@@ -1010,7 +1017,7 @@ out:
   if (fetch_dir)
     {
       struct kiln_err e = {0};
-      store_remove_tree (b->st->root_fd, fetch_dir, &e);
+      store_remove_tree (store_root_fd (b->st), fetch_dir, &e);
       kiln_err_clear (&e);
     }
   return ret;
@@ -1038,7 +1045,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       fileop_clear (&op);
       return -1;
     }
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1625,8 +1632,7 @@ out:
   free (b.vtx_name);
   strv_free (&b.used_keys);
   free (b.used_stage);
-  sqlite3_finalize (b.digest_get);
-  sqlite3_finalize (b.digest_put);
+  file_digests_free (b.digests);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
       {

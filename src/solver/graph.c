@@ -239,12 +239,12 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   struct builder child = *b;
   child.err = &e;
   child.net_started = false;
-  child.digest_get = child.digest_put = NULL; /* the parent's connection */
+  child.digests = NULL; /* the parent's connection */
   memset (&child.pending, 0, sizeof child.pending);
   memset (&child.pending_cache, 0, sizeof child.pending_cache);
   memset (&child.pending_info, 0, sizeof child.pending_info);
   child.vtx_name = NULL; /* the parent's */
-  child.st = store_open (b->st->root, &e);
+  child.st = store_open (store_root (b->st), &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
   size_t made_before = b->made.n;
   size_t explained_before = json_array_size (b->rq->explained);

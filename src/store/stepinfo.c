@@ -1,7 +1,9 @@
 /* store/stepinfo.c — cache keys' material and steps' last keys (store/stepinfo.h). */
 #include "store/stepinfo.h"
+#include "store/store_private.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 
 #include "util/buf.h"
 
