@@ -183,3 +183,15 @@ last_frame() {
   last=$(last_frame)
   refute grep -aq '# tick-' <<<"$last"
 }
+
+@test "system prune takes the explanations' records with the cache: nothing to explain after it" {
+  df 'FROM busybox\nARG V=1\nRUN echo $V > /v\n'
+  run kiln build --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln system prune -f
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln build --explain --progress plain --build-arg V=2 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  grep -q '^#3 DONE' <<<"$output"
+  [ -z "$(misses "$output")" ]
+}
