@@ -216,10 +216,29 @@ info_load (struct builder *b, const char *key)
   return text ? json_loads (text, 0, NULL) : NULL;
 }
 
+/* The stage a COPY --from copied from, when that is all that differs between two
+ * infos' materials: its key in each (pointers into the loaded JSON), or false. */
+static bool
+only_from_differs (const json_t *reasons, size_t first, json_t **oj, json_t **nj, const json_t *oi, const json_t *ni,
+                   const char **of, const char **nf)
+{
+  if (json_array_size (reasons) != first + 1)
+    return false;
+  const json_t *r = json_array_get (reasons, first);
+  if (strcmp (str_of (r, "type") ?: "", "input") != 0 || strcmp (str_of (r, "name") ?: "", "from") != 0)
+    return false;
+  *oj = json_loads (str_of (oi, "material") ?: "", 0, NULL);
+  *nj = json_loads (str_of (ni, "material") ?: "", 0, NULL);
+  *of = str_of (*oj, "from");
+  *nf = str_of (*nj, "from");
+  return *of && *nf;
+}
+
 /* What changed between the step's last key and this one: its own material, or
- * walking up the parents, an earlier step's or the base image. */
+ * walking up the parents, an earlier step's or the base image; through a COPY
+ * --from, the other stage's (nested: every reason says where it is). */
 static void
-explain_keys (struct builder *b, const char *prev, const char *key, json_t *reasons)
+explain_keys (struct builder *b, const char *prev, const char *key, json_t *reasons, int nested)
 {
   json_t *oi = info_load (b, prev), *ni = info_load (b, key);
   for (int depth = 0;; depth++)
@@ -232,9 +251,19 @@ explain_keys (struct builder *b, const char *prev, const char *key, json_t *reas
       size_t before = json_array_size (reasons);
       if (explain_diff (oi, ni, reasons))
         {
+          json_t *oj = NULL, *nj = NULL;
+          const char *of, *nf;
+          if (nested < 8 && only_from_differs (reasons, before, &oj, &nj, oi, ni, &of, &nf))
+            {
+              json_array_remove (reasons, before);
+              explain_keys (b, of, nf, reasons, nested + 1);
+            }
+          json_decref (oj);
+          json_decref (nj);
           /* An earlier step changed: say which, the step itself did not. */
-          for (size_t i = before; depth > 0 && str_of (ni, "text") && i < json_array_size (reasons); i++)
-            json_object_set_new (json_array_get (reasons, i), "at", json_string (str_of (ni, "text")));
+          for (size_t i = before; (depth > 0 || nested) && str_of (ni, "text") && i < json_array_size (reasons); i++)
+            if (json_object_get (json_array_get (reasons, i), "at") == NULL)
+              json_object_set_new (json_array_get (reasons, i), "at", json_string (str_of (ni, "text")));
           break;
         }
       const char *op = str_of (oi, "parent"), *np = str_of (ni, "parent");
@@ -311,7 +340,7 @@ step_missed (struct builder *b, const char *key, const char *label)
   if (strcmp (prev, key) == 0)
     json_array_append_new (reasons, json_pack ("{s:s}", "type", "gone"));
   else
-    explain_keys (b, prev, key, reasons);
+    explain_keys (b, prev, key, reasons, 0);
   size_t i;
   json_t *r;
   if (b->rq->explain && !b->quiet)

@@ -105,6 +105,8 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   grep -q '^#[0-9]* cache miss: build arg A changed: "1" -> "2"$' <<<"$output"
   grep -q '^#[0-9]* cache miss: context file f changed: ' <<<"$output"
+  # COPY --from=a ran because stage a changed: the cause is named where it is.
+  grep -q '^#[0-9]* cache miss: build arg A changed: "1" -> "2" (at RUN echo $A > /a)$' <<<"$output"
   [ "$(jq '."kiln.cache.misses" | length' "$TMP/md.json")" -ge 2 ]
   jq -e '."kiln.cache.misses" | map(.reasons[].type) | index("arg") and index("file")' "$TMP/md.json"
 }
