@@ -1652,6 +1652,7 @@ out:
   envmap_free (&b.made);
   envmap_free (&b.infos);
   envmap_free (&b.pending_info);
+  envmap_free (&b.pending_files);
   envmap_free (&b.slots);
   free (b.slot_ident);
   envmap_free (&b.secrets_env);

@@ -105,8 +105,9 @@ struct builder
   /* Cache-miss explanations (explain.c): the info of every key seen this build,
    * those to write with the next batch, each step's slot → key (written when the
    * build succeeds), and the slot of the step being built. */
-  struct envmap infos;
-  struct envmap pending_info;
+  struct envmap infos;        /* a context COPY's with its "files" */
+  struct envmap pending_info; /* without them: */
+  struct envmap pending_files;
   struct envmap slots;
   char *slot_ident;
   size_t slot_idx;
@@ -203,6 +204,9 @@ void stage_note_base (struct builder *b, const char *image_id, const char *ref);
 /* A step that will run: lists a context COPY's files and, with --explain or
  * --metadata-file, says what changed since the step's last build. */
 void step_missed (struct builder *b, const char *key, const char *label);
+/* Queues the info of a key just recorded for the next batch commit (its file list
+ * apart: step_files). */
+void stepinfo_pend (struct builder *b, const char *key);
 /* The slot of each step → its key, for the next build to compare with. */
 int explain_finish (struct builder *b);
 

@@ -85,7 +85,9 @@ put_cache_records (void *ud, struct kiln_err *err)
   for (size_t i = 0; i < b->pending_cache.n; i++)
     if (cache_records_put (b->st, b->pending_cache.keys[i], b->pending_cache.values[i], b->now, err) < 0)
       return -1;
-  return stepinfo_put (b->st, &b->pending_info, err);
+  if (stepinfo_put (b->st, &b->pending_info, err) < 0)
+    return -1;
+  return stepfiles_put (b->st, &b->pending_files, err);
 }
 
 /* Commits what the build made since the last commit. After an error too: the
@@ -106,6 +108,7 @@ build_flush (struct builder *b, struct kiln_err *err)
   int r = snapshot_batch_commit (&b->pending, put_cache_records, b, err);
   envmap_free (&b->pending_cache);
   envmap_free (&b->pending_info);
+  envmap_free (&b->pending_files);
   /* Later steps mount the committed trees from their place in snapshots/. */
   for (size_t i = 0; i < n && r == 0; i++)
     {
@@ -125,9 +128,7 @@ cache_put (struct builder *b, const char *key, const char *result)
     return probe_miss (b);
   note_key_used (b, key);
   envmap_set (&b->pending_cache, key, result);
-  const char *info = envmap_get (&b->infos, key, strlen (key));
-  if (info)
-    envmap_set (&b->pending_info, key, info);
+  stepinfo_pend (b, key);
   envmap_set (&b->made, key, result);
   return b->pending.n >= BATCH_STEPS ? build_flush (b, b->err) : 0;
 }

@@ -200,20 +200,40 @@ stage_note_base (struct builder *b, const char *image_id, const char *ref)
     envmap_set (&b->pending_info, image_id, s);
 }
 
-/* The info of a key: noted in this build, else recorded by an earlier one. */
+void
+stepinfo_pend (struct builder *b, const char *key)
+{
+  const char *text = envmap_get (&b->infos, key, strlen (key));
+  _cleanup_json_ json_t *info = text ? json_loads (text, 0, NULL) : NULL;
+  json_t *files = json_object_get (info, "files");
+  if (files)
+    {
+      _cleanup_free_ char *f = json_dumps (files, JSON_COMPACT | JSON_SORT_KEYS);
+      if (f)
+        envmap_set (&b->pending_files, key, f);
+      json_object_del (info, "files");
+    }
+  _cleanup_free_ char *rest = info ? json_dumps (info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (rest)
+    envmap_set (&b->pending_info, key, rest);
+}
+
+/* The info of a key: noted in this build, else recorded by an earlier one (with its
+ * file list, while a slot keeps it). */
 static json_t *
 info_load (struct builder *b, const char *key)
 {
   const char *mine = envmap_get (&b->infos, key, strlen (key));
-  _cleanup_free_ char *stored = NULL;
-  if (mine == NULL)
-    {
-      struct kiln_err e = {0};
-      stored = stepinfo_get (b->st, key, &e);
-      kiln_err_clear (&e);
-    }
-  const char *text = mine ? mine : stored;
-  return text ? json_loads (text, 0, NULL) : NULL;
+  if (mine)
+    return json_loads (mine, 0, NULL);
+  struct kiln_err e = {0};
+  _cleanup_free_ char *stored = stepinfo_get (b->st, key, &e);
+  _cleanup_free_ char *files = stored ? stepfiles_get (b->st, key, &e) : NULL;
+  kiln_err_clear (&e);
+  json_t *info = stored ? json_loads (stored, 0, NULL) : NULL;
+  if (json_is_object (info) && files)
+    json_object_set_new (info, "files", json_loads (files, 0, NULL));
+  return info;
 }
 
 /* The stage a COPY --from copied from, when that is all that differs between two

@@ -243,6 +243,7 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   memset (&child.pending, 0, sizeof child.pending);
   memset (&child.pending_cache, 0, sizeof child.pending_cache);
   memset (&child.pending_info, 0, sizeof child.pending_info);
+  memset (&child.pending_files, 0, sizeof child.pending_files);
   child.vtx_name = NULL; /* the parent's */
   child.st = store_open (store_root (b->st), &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);

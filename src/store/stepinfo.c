@@ -46,6 +46,18 @@ stepinfo_get (struct kiln_store *st, const char *key, struct kiln_err *err)
 }
 
 int
+stepfiles_put (struct kiln_store *st, const struct envmap *files, struct kiln_err *err)
+{
+  return put_pairs (st, "INSERT OR REPLACE INTO step_files (key, files) VALUES (?, ?)", files, err);
+}
+
+char *
+stepfiles_get (struct kiln_store *st, const char *key, struct kiln_err *err)
+{
+  return get_one (st, "SELECT files FROM step_files WHERE key = ?", key, err);
+}
+
+int
 stepslots_put (struct kiln_store *st, const struct envmap *slots, struct kiln_err *err)
 {
   if (slots->n == 0)
@@ -57,7 +69,8 @@ stepslots_put (struct kiln_store *st, const struct envmap *slots, struct kiln_er
                  "INSERT INTO step_slots (slot, key) VALUES (?, ?) "
                  "ON CONFLICT (slot) DO UPDATE SET key = excluded.key WHERE key != excluded.key",
                  slots, err)
-      < 0)
+          < 0
+      || store_exec (st, err, "DELETE FROM step_files WHERE key NOT IN (SELECT key FROM step_slots)", 0) < 0)
     {
       store_rollback (st);
       return -1;

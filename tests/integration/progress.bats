@@ -25,6 +25,9 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   # The first build of a Dockerfile has nothing to compare with.
   [ -z "$(misses "$output")" ]
+  echo three > "$CTX/a.txt"
+  kiln build -q "$CTX" >/dev/null
+  old=$(digest_of "$CTX/a.txt")
   echo two > "$CTX/a.txt"
   new=$(digest_of "$CTX/a.txt")
   run kiln build --explain --progress plain "$CTX"
@@ -35,6 +38,9 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   run kiln build --explain --progress plain "$CTX"
   [ -z "$(misses "$output")" ]
   [ "$(grep -c CACHED <<<"$output")" = 2 ]
+  # Three versions of the context built, one file list kept: the one the step's place
+  # names (a large context's list weighs megabytes).
+  [ "$(sqlite3 "$KILN_ROOT/kiln.db" "SELECT count(*) FROM step_files WHERE files LIKE '%keep.txt%'")" = 1 ]
 }
 
 @test "--explain: a build arg, with its old and new value" {
