@@ -25,6 +25,7 @@
 
 #include "frontend/context.h"
 #include "frontend/ctxscan.h"
+#include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
@@ -517,7 +518,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h);
+              int hr = hash_context_sources (b, &one, NULL, h, NULL);
               strv_free (&one);
               struct digest cd;
               hasher_final (h, &cd);
@@ -797,6 +798,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
            const char *label)
 {
   struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
+  struct ctx_selection selection = {0}; /* what the key hashed is what the copy sees */
   int ret = -1;
   _cleanup_strv_ struct strv urls = STRV_INIT;
   _cleanup_free_ char *fetch_dir = NULL;
@@ -918,7 +920,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           goto out;
         }
       struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h);
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, &selection);
       struct digest cd;
       hasher_final (h, &cd);
       hasher_free (h);
@@ -927,6 +929,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       json_object_set_new (km, "context", json_string (cd.str));
       op.context_fd = b->ctx_fd;
       op.ignore = b->ignore;
+      op.selection = &selection;
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
@@ -987,6 +990,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   ret = 0;
 out:
   op.dest = NULL;
+  ctx_selection_clear (&selection);
   fileop_clear (&op);
   buf_free (&dest);
   json_decref (km);

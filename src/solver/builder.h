@@ -167,7 +167,10 @@ void window_clear (struct output_reader *r);
 
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
-int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+struct ctx_selection;
+/* `sel` (may be NULL) receives the scanned trees: what a copy of these sources may see. */
+int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                          struct ctx_selection *sel);
 
 /* export.c */
 /* Refuses an --output spec kiln cannot write, before anything is built. */

@@ -11,6 +11,7 @@
 #include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 
 /* ---------- context sources (cache keys) ---------- */
 
@@ -147,17 +148,6 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
 }
 
 static int
-hash_tree (struct builder *b, int dirfd, const char *rel, struct digest *out, const struct ignore_rules *excl)
-{
-  struct ctx_node *root = ctx_scan (dirfd, rel, b->ignore, excl, b->err);
-  if (root == NULL)
-    return -1;
-  int r = tree_digest (b, dirfd, root, out);
-  ctx_node_free (root);
-  return r;
-}
-
-static int
 in_root (int root, const char *path, int flags)
 {
   struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
@@ -175,17 +165,20 @@ ignore_freep (struct ignore_rules **r)
 
 /* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
 static int hash_context_sources_locked (struct builder *b, const struct strv *sources,
-                                        const struct strv *excludes, struct hasher *h);
+                                        const struct strv *excludes, struct hasher *h, struct ctx_selection *sel);
 
 /* One transaction for all the file digests a step records (not one fsync each). */
 int
-hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h)
+hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                      struct ctx_selection *sel)
 {
   if (b->ctx_fd < 0)
     return 0;
   if (store_begin (b->st, b->err) < 0)
     return -1;
-  int r = hash_context_sources_locked (b, sources, excludes, h);
+  struct ctx_selection own = {0};
+  int r = hash_context_sources_locked (b, sources, excludes, h, sel ? sel : &own);
+  ctx_selection_clear (&own);
   if (r < 0)
     {
       store_rollback (b->st);
@@ -196,7 +189,7 @@ hash_context_sources (struct builder *b, const struct strv *sources, const struc
 
 static int
 hash_context_sources_locked (struct builder *b, const struct strv *sources, const struct strv *excludes,
-                             struct hasher *h)
+                             struct hasher *h, struct ctx_selection *sel)
 {
   _cleanup_ (ignore_freep) struct ignore_rules *excl = NULL;
   if (excludes && excludes->n)
@@ -235,20 +228,36 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
         continue; /* missing: the copy itself reports it */
       struct stat st;
       fstat (fd, &st);
+      /* .dockerignore decides by the path a followed link leads to. */
+      _cleanup_buf_ struct buf real = BUF_INIT;
+      int below = fd_path_below (b->ctx_fd, fd, &real);
       close (fd);
+      if (below < 0)
+        continue;
       if (S_ISDIR (st.st_mode))
         {
           int dfd = in_root (b->ctx_fd, dir, O_RDONLY | O_DIRECTORY);
           if (dfd < 0)
             continue;
+          /* The tree that is hashed here is the one the copy walks (one selection). */
+          struct ctx_node *root = ctx_scan (dfd, buf_str (&real), b->ignore, excl, b->err);
           struct digest td;
-          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", &td, excl);
+          int r = root ? tree_digest (b, dfd, root, &td) : -1;
           close (dfd);
           if (r < 0)
-            return -1;
+            {
+              ctx_node_free (root);
+              return -1;
+            }
+          if (*buf_str (&real) && ctx_excluded (b->ignore, excl, buf_str (&real)) && root->n == 0)
+            {
+              ctx_node_free (root); /* excluded, and no exception keeps anything below */
+              continue;
+            }
+          ctx_selection_add (sel, strcmp (dir, ".") ? dir : "", root);
           hasher_update (h, td.str, DIGEST_STR_LEN);
         }
-      else if (S_ISREG (st.st_mode))
+      else if (S_ISREG (st.st_mode) && !ctx_excluded (b->ignore, excl, buf_str (&real)))
         {
           char pdir[4096];
           const char *sl = strrchr (dir, '/');
