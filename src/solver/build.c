@@ -455,6 +455,10 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   size_t n_locks = 0;
   int ret = -1;
   spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
+  /* Context binds that .dockerignore filters: made only when the step runs. */
+  struct step_dirs *views = xcalloc (in->n_mounts + 1, sizeof *views);
+  bool *view_of = xcalloc (in->n_mounts + 1, sizeof *view_of);
+  size_t n_views = 0;
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -515,6 +519,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
+              view_of[spec.n_mounts] = context_view_needed (b);
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
@@ -745,6 +750,20 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
+  for (size_t k = 0; k < spec.n_mounts; k++)
+    {
+      struct sandbox_mount *sm = &spec.mounts[k];
+      if (!view_of[k])
+        continue;
+      if (context_view (b, sm->subpath, &views[n_views]) < 0)
+        {
+          snapshot_abort (&sd.sn);
+          goto out;
+        }
+      free (sm->source);
+      sm->source = xstrdup (views[n_views++].upper);
+      sm->source_is_fd = false;
+    }
   struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
                              .cols = b->tty_cols};
   spec.on_output = on_output;
@@ -785,6 +804,10 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     goto out;
   ret = 0;
 out:
+  for (size_t k = 0; k < n_views; k++)
+    snapshot_abort (&views[k].sn);
+  free (views);
+  free (view_of);
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
   strv_free (&mountpoints);

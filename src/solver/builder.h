@@ -172,6 +172,13 @@ struct ctx_selection;
 int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
                           struct ctx_selection *sel);
 
+/* ctxview.c */
+/* Does a bind mount of the context need a view (.dockerignore has rules)? */
+bool context_view_needed (const struct builder *b);
+/* Copies what the context selects of `source` into a new scratch tree
+ * (view->upper, same layout as the context); snapshot_abort() drops it. */
+int context_view (struct builder *b, const char *source, struct step_dirs *view);
+
 /* export.c */
 /* Refuses an --output spec kiln cannot write, before anything is built. */
 int outputs_check (const struct build_request *rq, struct kiln_err *err);
