@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/build_ctx.h"
 #include "cli/build_io.h"
 #include "cli/cli.h"
 #include "registry/cache.h"
@@ -44,7 +45,7 @@ const char cmd_build_usage[]
       "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
       "      --progress auto|tty|plain|quiet\n"
       "  -q, --quiet                   print only the image id\n"
-      "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
+      "  -o, --output type=image|registry|oci|docker|local|tar[,dest=PATH][,name=REF]\n"
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
@@ -64,10 +65,16 @@ const char cmd_build_usage[]
       "      --no-cache-filter STAGE   run every step of STAGE (repeatable, or a list)\n"
       "      --shm-size SIZE           /dev/shm of RUN steps (default 64m)\n"
       "      --ulimit NAME=SOFT[:HARD] a resource limit of RUN steps (repeatable)\n"
+      "      --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[@DIGEST]\n"
+      "                                replace the stage or image NAME (FROM, COPY --from,\n"
+      "                                RUN --mount from=); repeatable\n"
+      "      --ssh default|ID[=SOCKET|KEY[,KEY]]  an SSH agent for RUN --mount=type=ssh\n"
       "      --load, --rm, --force-rm  accepted, as BuildKit does: the image is always in\n"
       "                                the store, and steps leave no containers\n"
       "\n"
-      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n";
+      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n"
+      "CONTEXT may be a git URL (https://host/repo.git#REF:DIR, git@host:repo.git, git://...),\n"
+      "fetched with git.\n";
 
 static int
 fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err)
@@ -97,6 +104,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
     {"force-rm", optional_argument, NULL, 'r'},
+    {"build-context", required_argument, NULL, 'B'}, {"ssh", required_argument, NULL, 'K'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -114,6 +122,12 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   int rc = EXIT_OK;
   _cleanup_free_ char *df_text = NULL;
   const char *metadata_file = NULL;
+  _cleanup_strv_ struct strv context_specs = STRV_INIT;
+  _cleanup_strv_ struct strv ssh_specs = STRV_INIT;
+  struct envmap named_contexts = {0}, ssh_agents = {0};
+  struct strv agent_pids = STRV_INIT;
+  _cleanup_free_ char *ssh_tmp = NULL;
+  bool to_registry = false;
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -133,6 +147,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'f': rq.dockerfile = optarg; break;
+        case 'B': strv_push (&context_specs, optarg); break;
+        case 'K': strv_push (&ssh_specs, optarg); break;
         case 'T': rq.stage.target = optarg; break;
         case 'b': strv_push (&build_args, optarg); break;
         case 'n': rq.no_cache = true; break;
@@ -291,8 +307,24 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
       goto done;
     }
+  if (rq.output)
+    {
+      /* -o type=registry: the image, then pushed (as --push). */
+      int pr = build_output_push (rq.output, &rq.tags, &err);
+      if (pr < 0)
+        {
+          rc = cli_fail (&err);
+          goto done;
+        }
+      if (pr == 1)
+        {
+          push = to_registry = true;
+          rq.output = NULL;
+        }
+    }
   bool from_stdin = strcmp (argv[optind], "-") == 0;
-  if (!from_stdin)
+  bool from_git = !from_stdin && build_is_git_url (argv[optind]);
+  if (!from_stdin && !from_git)
     {
       rq.context = argv[optind];
       struct stat sb;
@@ -317,7 +349,41 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     char *stdin_ctx = NULL;
     /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
     _cleanup_free_ char *df_path = NULL;
-    if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
+    /* Named contexts and agents are ready before the build starts. */
+    for (size_t i = 0; rc == EXIT_OK && i < context_specs.n; i++)
+      if (build_context_add (st, context_specs.v[i], &named_contexts, &err) < 0)
+        rc = cli_fail (&err);
+    rq.stage.named_contexts = &named_contexts;
+    if (rc == EXIT_OK && ssh_specs.n && (ssh_tmp = store_tmp_dir (st, "ssh", &err)) == NULL)
+      rc = cli_fail (&err);
+    for (size_t i = 0; rc == EXIT_OK && i < ssh_specs.n; i++)
+      {
+        _cleanup_buf_ struct buf dir = BUF_INIT;
+        buf_printf (&dir, "%s/%s", st->root, ssh_tmp);
+        if (build_ssh_add (ssh_specs.v[i], buf_str (&dir), &ssh_agents, &agent_pids, &err) < 0)
+          rc = cli_fail (&err);
+      }
+    rq.ssh_agents = &ssh_agents;
+    if (rc == EXIT_OK && from_git)
+      {
+        /* A git URL: fetched with git; -f names a file inside it, as docker's. */
+        if (build_git_fetch (st, argv[optind], &stdin_ctx, &err) < 0)
+          rc = cli_fail (&err);
+        else
+          {
+            rq.context = stdin_ctx;
+            if (rq.dockerfile)
+              {
+                struct buf p = BUF_INIT;
+                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
+                df_path = buf_steal (&p);
+                rq.dockerfile = df_path;
+              }
+          }
+      }
+    if (rc != EXIT_OK)
+      ;
+    else if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
       {
         if (build_stdin_read (st, &df_text, &stdin_ctx, &err) < 0)
           rc = cli_fail (&err);
@@ -358,7 +424,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     if (rc != EXIT_OK)
       ;
     else if (push && rq.tags.n == 0)
-      rc = cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
+      rc = to_registry ? cli_usage_error ("build", "-o type=registry needs name=NAME:TAG or -t NAME:TAG")
+                       : cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
     else if (build_run (st, &rq, &id, &err) < 0)
       rc = cli_fail (&err);
     else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
@@ -377,9 +444,18 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             rc = cli_fail (&err);
       }
     build_stdin_done (st, stdin_ctx);
+    build_ssh_stop (&agent_pids);
+    if (ssh_tmp)
+      {
+        struct kiln_err e = {0};
+        store_remove_tree (st->root_fd, ssh_tmp, &e);
+        kiln_err_clear (&e);
+      }
     store_close (st);
   }
 done:
+  envmap_free (&named_contexts);
+  envmap_free (&ssh_agents);
   strv_free (&rq.no_cache_stages);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);

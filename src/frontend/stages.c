@@ -291,11 +291,23 @@ check_syntax_directive (const struct df_ast *ast, struct kiln_err *err)
   return -1;
 }
 
+const char *
+stages_named_context (const struct stage_model *m, const char *ref)
+{
+  if (m->named == NULL || m->named->n == 0 || ref == NULL)
+    return NULL;
+  _cleanup_free_ char *lower = xstrdup (ref);
+  for (char *p = lower; *p; p++)
+    *p = (char) tolower ((unsigned char) *p);
+  return envmap_get (m->named, lower, strlen (lower));
+}
+
 struct stage_model *
 stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
 {
   _cleanup_ (model_freep) struct stage_model *m = xcalloc (1, sizeof *m);
   m->ast = ast;
+  m->named = o->named_contexts;
   if (check_syntax_directive (ast, err) < 0)
     return NULL;
 
@@ -411,7 +423,10 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
   for (size_t si = 0; si < m->n_stages; si++)
     {
       struct stage *s = &m->stages[si];
-      if (strcasecmp (s->base, "scratch") == 0)
+      const char *named = stages_named_context (m, s->base);
+      if (named)
+        s->base = named; /* an image now, even where a stage had the name */
+      else if (strcasecmp (s->base, "scratch") == 0)
         s->scratch = true;
       else
         {
@@ -465,7 +480,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
                   df_ast_locate (ast, err, in->line, df_ast_find_col (ast, in->line, refs[r]));
                   return NULL;
                 }
-              int d = resolve_ref (m, si, ref, in, err);
+              int d = stages_named_context (m, ref) ? -1 : resolve_ref (m, si, ref, in, err);
               if (d == -2)
                 {
                   stage_state_clear (&scope);

@@ -137,13 +137,16 @@ static int
 resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
               char key[static DIGEST_STR_LEN + 1])
 {
-  bool numeric = *ref != '\0';
+  const char *named = stages_named_context (b->m, ref);
+  if (named)
+    ref = named; /* --build-context: an image, even where a stage had the name */
+  bool numeric = named == NULL && *ref != '\0';
   for (const char *p = ref; *p; p++)
     numeric &= isdigit ((unsigned char) *p) != 0;
   int idx = -1;
   if (numeric)
     idx = atoi (ref);
-  else
+  else if (named == NULL)
     for (size_t i = 0; i < cur; i++)
       if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
         idx = (int) i;
@@ -459,6 +462,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   struct step_dirs *views = xcalloc (in->n_mounts + 1, sizeof *views);
   bool *view_of = xcalloc (in->n_mounts + 1, sizeof *view_of);
   size_t n_views = 0;
+  bool ssh_env_set = false; /* SSH_AUTH_SOCK names the first ssh mount */
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -674,13 +678,37 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             break;
           }
         case MOUNT_SSH:
-          json_decref (jk);
-          if (rm->required)
-            {
-              kiln_err_set (b->err, ENOTSUP, "RUN --mount=type=ssh: kiln does not forward SSH agents yet");
-              goto out;
-            }
-          continue;
+          {
+            /* --ssh: the agent's socket bound at the target; without one an
+             * optional mount is left out and a required one fails, as BuildKit. */
+            const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
+            if (sock == NULL)
+              {
+                json_decref (jk);
+                if (rm->required)
+                  {
+                    kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
+                    step_fail_located (b, in);
+                    goto out;
+                  }
+                continue;
+              }
+            json_object_set_new (jk, "ssh", json_string (rm->id));
+            const char *slash = strrchr (sock, '/');
+            sm->type = SMOUNT_BIND;
+            sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
+            sm->subpath = xstrdup (slash ? slash + 1 : sock);
+            sm->display = xstrdup (rm->id);
+            sm->what = xstrdup ("the SSH agent");
+            if (!ssh_env_set)
+              {
+                struct buf e = BUF_INIT;
+                buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
+                strv_push_owned (&spec.env, buf_steal (&e));
+                ssh_env_set = true;
+              }
+            break;
+          }
         }
       json_array_append_new (jm, jk);
       sm->target = target ? xstrdup (target) : xstrdup ("/");

@@ -61,6 +61,7 @@ struct build_request
   uint64_t shm_size;          /* --shm-size of RUN steps, 0: 64 MiB */
   struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS]; /* --ulimit of RUN steps */
   size_t n_rlimits;
+  const struct envmap *ssh_agents; /* --ssh: ID → agent socket (may be NULL) */
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);
