@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -231,7 +233,16 @@ build_is_git_url (const char *arg)
 int
 build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct kiln_err *err)
 {
-  _cleanup_free_ char *repo = xstrdup (url);
+  /* docker's shorthand: github.com/OWNER/REPO is an https URL. */
+  _cleanup_free_ char *repo = NULL;
+  if (strncmp (url, "github.com/", 11) == 0)
+    {
+      struct buf u = BUF_INIT;
+      buf_printf (&u, "https://%s", url);
+      repo = buf_steal (&u);
+    }
+  else
+    repo = xstrdup (url);
   char *frag = strchr (repo, '#');
   const char *ref = NULL, *sub = NULL;
   if (frag)
@@ -303,11 +314,18 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
           const char *s = sub_clean;
           while (*s == '/')
             s++;
-          buf_printf (&work, "/%s", s);
-          struct stat sb;
-          /* lstat: a symlink in the repository does not lead the context elsewhere. */
-          if (lstat (buf_str (&work), &sb) < 0 || !S_ISDIR (sb.st_mode))
+          /* No symlink of the repository's may lead the context out of it. */
+          int top = open (buf_str (&work), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+          int fd = top < 0 ? -1 : (int) syscall (SYS_openat2, top, s, &how, sizeof how);
+          if (fd < 0)
             r = kiln_err_set (err, ENOENT, "git context %s: no directory \"%s\" in the repository", url, sub);
+          else
+            close (fd);
+          if (top >= 0)
+            close (top);
+          buf_printf (&work, "/%s", s);
         }
     }
   if (r < 0)

@@ -117,6 +117,7 @@ make_repo() {
   printf 'FROM busybox\nCOPY . /src\nCMD ["cat", "/src/version"]\n' >"$work/app/Dockerfile"
   echo one >"$work/app/version"
   echo root >"$work/top.txt"
+  ln -s /etc "$work/escape"
   git -C "$work" add -A && git -C "$work" commit -qm one && git -C "$work" tag v1
   echo two >"$work/app/version"
   git -C "$work" commit -qam two
@@ -155,6 +156,10 @@ make_repo() {
   run kiln build "git://127.0.0.1:$gport/repo.git#main:nodir"
   [ "$status" -ne 0 ]
   [[ "$output" == *'no directory "nodir" in the repository'* ]]
+  # A symlink of the repository's does not make a host directory the context.
+  run kiln build "git://127.0.0.1:$gport/repo.git#main:escape"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'no directory "escape" in the repository'* ]]
   # Nothing is left in the store's tmp/.
   [ -z "$(ls "$KILN_ROOT/tmp" | grep context || true)" ]
 }
