@@ -25,7 +25,6 @@
 
 #include "frontend/context.h"
 #include "frontend/ctxscan.h"
-#include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
