@@ -1448,7 +1448,7 @@ container_running (const char *root, const char *id)
 int
 net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err)
 {
-  int lock = store_net_lock (st->root, err);
+  int lock = store_net_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   struct nl *nl = nl_open (err);
@@ -1467,7 +1467,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
     goto out;
   for (size_t i = 0; i < n; i++)
     {
-      if (container_running (st->root, eps[i].container))
+      if (container_running (store_root (st), eps[i].container))
         {
           strv_push (&live_veths, net_cfg_str (eps[i].info, "Veth"));
           strv_push (&live_ips, eps[i].ip);
