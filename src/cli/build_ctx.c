@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/build_io.h"
 #include "frontend/ignore.h"
 #include "image/archive.h"
 #include "image/import.h"
@@ -266,7 +267,7 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
   if (tmp == NULL)
     return -1;
   _cleanup_buf_ struct buf work = BUF_INIT;
-  buf_printf (&work, "%s/%s/context", st->root, tmp);
+  buf_printf (&work, "%s/%s/context", store_root (st), tmp);
   if (mkdir (buf_str (&work), 0755) < 0)
     return kiln_err_set (err, errno, "%s: %s", buf_str (&work), strerror (errno));
   const char *dir = buf_str (&work);
@@ -330,7 +331,7 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
     }
   if (r < 0)
     {
-      store_remove_tree (st->root_fd, tmp, &ignored);
+      store_remove_tree (store_root_fd (st), tmp, &ignored);
       kiln_err_clear (&ignored);
       return kiln_err_wrap (err, "git context %s", repo);
     }
@@ -339,11 +340,11 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
       /* build_stdin_done removes the tmp/ entry above the last path element:
        * the subdirectory moves to be that element. */
       _cleanup_buf_ struct buf final = BUF_INIT;
-      buf_printf (&final, "%s/%s/subdir", st->root, tmp);
+      buf_printf (&final, "%s/%s/subdir", store_root (st), tmp);
       if (rename (buf_str (&work), buf_str (&final)) < 0)
         {
           int e = errno;
-          store_remove_tree (st->root_fd, tmp, &ignored);
+          store_remove_tree (store_root_fd (st), tmp, &ignored);
           kiln_err_clear (&ignored);
           return kiln_err_set (err, e, "git context %s: %s", url, strerror (e));
         }
@@ -446,4 +447,103 @@ build_ssh_stop (struct strv *pids)
           ;
     }
   strv_free (pids);
+}
+
+/* ---------- the inputs of one build ---------- */
+
+int
+build_inputs_check (const char *arg, const char *dockerfile, struct kiln_err *err)
+{
+  bool from_stdin = strcmp (arg, "-") == 0;
+  struct stat sb;
+  if (!from_stdin && !build_is_git_url (arg) && (stat (arg, &sb) < 0 || !S_ISDIR (sb.st_mode)))
+    return kiln_err_set (err, KILN_EUSAGE, "the context \"%s\" is not a directory", arg);
+  if (from_stdin && dockerfile && strcmp (dockerfile, "-") == 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument: can't use stdin for both build context and dockerfile");
+  return 0;
+}
+
+/* -f names a file inside a context kiln made, as docker's. */
+static void
+context_made (struct build_request *rq, struct build_inputs *in)
+{
+  rq->context = in->ctx_dir;
+  if (rq->dockerfile)
+    {
+      struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/%s", in->ctx_dir, rq->dockerfile);
+      in->df_path = buf_steal (&p);
+      rq->dockerfile = in->df_path;
+    }
+}
+
+int
+build_inputs_prepare (struct kiln_store *st, const char *arg, struct build_request *rq, struct build_inputs *in,
+                      struct kiln_err *err)
+{
+  for (size_t i = 0; i < in->contexts.n; i++)
+    if (build_context_add (st, in->contexts.v[i], &in->named, err) < 0)
+      return -1;
+  rq->stage.named_contexts = &in->named;
+  if (in->ssh.n && (in->ssh_tmp = store_tmp_dir (st, "ssh", err)) == NULL)
+    return -1;
+  for (size_t i = 0; i < in->ssh.n; i++)
+    {
+      _cleanup_buf_ struct buf dir = BUF_INIT;
+      buf_printf (&dir, "%s/%s", store_root (st), in->ssh_tmp);
+      if (build_ssh_add (in->ssh.v[i], buf_str (&dir), &in->agents, &in->agent_pids, err) < 0)
+        return -1;
+    }
+  rq->ssh_agents = &in->agents;
+  bool from_stdin = strcmp (arg, "-") == 0;
+  if (!from_stdin && build_is_git_url (arg))
+    {
+      if (build_git_fetch (st, arg, &in->ctx_dir, err) < 0)
+        return -1;
+      context_made (rq, in);
+    }
+  else if (!from_stdin)
+    rq->context = arg;
+  /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
+  if (from_stdin || (rq->dockerfile && strcmp (rq->dockerfile, "-") == 0))
+    {
+      char *tar_dir = NULL;
+      if (build_stdin_read (st, &in->df_text, &tar_dir, err) < 0)
+        return -1;
+      if (tar_dir && !from_stdin)
+        {
+          build_stdin_done (st, tar_dir);
+          return kiln_err_set (err, KILN_EUSAGE, "kiln build: -f -: standard input is an archive, not a Dockerfile");
+        }
+      if (tar_dir)
+        {
+          in->ctx_dir = tar_dir;
+          context_made (rq, in);
+        }
+      else
+        {
+          rq->dockerfile_text = in->df_text;
+          rq->dockerfile = NULL;
+        }
+    }
+  return 0;
+}
+
+void
+build_inputs_done (struct kiln_store *st, struct build_inputs *in)
+{
+  build_stdin_done (st, in->ctx_dir); /* frees it */
+  build_ssh_stop (&in->agent_pids);
+  if (in->ssh_tmp)
+    {
+      struct kiln_err e = {0};
+      store_remove_tree (store_root_fd (st), in->ssh_tmp, &e);
+      kiln_err_clear (&e);
+    }
+  envmap_free (&in->named);
+  envmap_free (&in->agents);
+  free (in->ssh_tmp);
+  free (in->df_path);
+  free (in->df_text);
+  in->ctx_dir = in->ssh_tmp = in->df_path = in->df_text = NULL;
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdbool.h>
 
+#include "solver/build.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/envmap.h"
@@ -38,3 +39,25 @@ int build_ssh_add (const char *spec, const char *dir, struct envmap *agents, str
                    struct kiln_err *err);
 /* Stops the agents build_ssh_add started. */
 void build_ssh_stop (struct strv *pids);
+
+/* What `kiln build` reads besides its flags: the context (a directory, a tar or a
+ * Dockerfile on standard input, a git URL), the named contexts and the agents. */
+struct build_inputs
+{
+  struct strv contexts; /* --build-context specs (the caller fills and frees) */
+  struct strv ssh;      /* --ssh specs (likewise) */
+  struct envmap named, agents;
+  struct strv agent_pids;
+  char *ssh_tmp;  /* the store's tmp/ entry for the sockets of kiln's agents */
+  char *ctx_dir;  /* a context kiln made (stdin tar, git checkout) */
+  char *df_path;  /* -f inside such a context */
+  char *df_text;  /* a Dockerfile read from standard input */
+};
+/* Before the store is opened: CONTEXT (ARG) and -f make sense together; else a
+ * usage error in err (KILN_EUSAGE). */
+int build_inputs_check (const char *arg, const char *dockerfile, struct kiln_err *err);
+/* Reads the context ARG and resolves --build-context and --ssh into rq. */
+int build_inputs_prepare (struct kiln_store *st, const char *arg, struct build_request *rq, struct build_inputs *in,
+                          struct kiln_err *err);
+/* Removes what prepare made (contexts, agents, sockets). */
+void build_inputs_done (struct kiln_store *st, struct build_inputs *in);

@@ -120,14 +120,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   int c;
   int rc = EXIT_OK;
-  _cleanup_free_ char *df_text = NULL;
   const char *metadata_file = NULL;
-  _cleanup_strv_ struct strv context_specs = STRV_INIT;
-  _cleanup_strv_ struct strv ssh_specs = STRV_INIT;
-  struct envmap named_contexts = {0}, ssh_agents = {0};
-  struct strv agent_pids = STRV_INIT;
-  _cleanup_free_ char *ssh_tmp = NULL;
-  bool to_registry = false;
+  struct build_inputs inputs = {0};
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -147,8 +141,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'f': rq.dockerfile = optarg; break;
-        case 'B': strv_push (&context_specs, optarg); break;
-        case 'K': strv_push (&ssh_specs, optarg); break;
+        case 'B': strv_push (&inputs.contexts, optarg); break;
+        case 'K': strv_push (&inputs.ssh, optarg); break;
         case 'T': rq.stage.target = optarg; break;
         case 'b': strv_push (&build_args, optarg); break;
         case 'n': rq.no_cache = true; break;
@@ -307,36 +301,14 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
       goto done;
     }
-  if (rq.output)
+  /* -o type=registry: the image, then pushed (as --push). */
+  int to_registry = rq.output ? build_output_push (rq.output, &rq.tags, &err) : 0;
+  if (to_registry != 0)
+    rq.output = NULL, push = true;
+  if (to_registry < 0 || build_inputs_check (argv[optind], rq.dockerfile, &err) < 0)
     {
-      /* -o type=registry: the image, then pushed (as --push). */
-      int pr = build_output_push (rq.output, &rq.tags, &err);
-      if (pr < 0)
-        {
-          rc = cli_fail (&err);
-          goto done;
-        }
-      if (pr == 1)
-        {
-          push = to_registry = true;
-          rq.output = NULL;
-        }
-    }
-  bool from_stdin = strcmp (argv[optind], "-") == 0;
-  bool from_git = !from_stdin && build_is_git_url (argv[optind]);
-  if (!from_stdin && !from_git)
-    {
-      rq.context = argv[optind];
-      struct stat sb;
-      if (stat (rq.context, &sb) < 0 || !S_ISDIR (sb.st_mode))
-        {
-          rc = cli_usage_error ("build", "the context \"%s\" is not a directory", rq.context);
-          goto done;
-        }
-    }
-  else if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
-    {
-      rc = cli_usage_error ("build", "invalid argument: can't use stdin for both build context and dockerfile");
+      rc = cli_usage_error ("build", "%s", err.msg);
+      kiln_err_clear (&err);
       goto done;
     }
   {
@@ -346,67 +318,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         rc = cli_fail (&err);
         goto done;
       }
-    char *stdin_ctx = NULL;
-    /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
-    _cleanup_free_ char *df_path = NULL;
-    /* Named contexts and agents are ready before the build starts. */
-    for (size_t i = 0; rc == EXIT_OK && i < context_specs.n; i++)
-      if (build_context_add (st, context_specs.v[i], &named_contexts, &err) < 0)
-        rc = cli_fail (&err);
-    rq.stage.named_contexts = &named_contexts;
-    if (rc == EXIT_OK && ssh_specs.n && (ssh_tmp = store_tmp_dir (st, "ssh", &err)) == NULL)
+    if (build_inputs_prepare (st, argv[optind], &rq, &inputs, &err) < 0)
       rc = cli_fail (&err);
-    for (size_t i = 0; rc == EXIT_OK && i < ssh_specs.n; i++)
-      {
-        _cleanup_buf_ struct buf dir = BUF_INIT;
-        buf_printf (&dir, "%s/%s", st->root, ssh_tmp);
-        if (build_ssh_add (ssh_specs.v[i], buf_str (&dir), &ssh_agents, &agent_pids, &err) < 0)
-          rc = cli_fail (&err);
-      }
-    rq.ssh_agents = &ssh_agents;
-    if (rc == EXIT_OK && from_git)
-      {
-        /* A git URL: fetched with git; -f names a file inside it, as docker's. */
-        if (build_git_fetch (st, argv[optind], &stdin_ctx, &err) < 0)
-          rc = cli_fail (&err);
-        else
-          {
-            rq.context = stdin_ctx;
-            if (rq.dockerfile)
-              {
-                struct buf p = BUF_INIT;
-                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
-                df_path = buf_steal (&p);
-                rq.dockerfile = df_path;
-              }
-          }
-      }
-    if (rc != EXIT_OK)
-      ;
-    else if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
-      {
-        if (build_stdin_read (st, &df_text, &stdin_ctx, &err) < 0)
-          rc = cli_fail (&err);
-        else if (stdin_ctx && !from_stdin)
-          rc = cli_usage_error ("build", "-f -: standard input is an archive, not a Dockerfile");
-        else if (stdin_ctx)
-          {
-            /* -f names a file inside the archive, as docker's. */
-            rq.context = stdin_ctx;
-            if (rq.dockerfile)
-              {
-                struct buf p = BUF_INIT;
-                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
-                df_path = buf_steal (&p);
-                rq.dockerfile = df_path;
-              }
-          }
-        else
-          {
-            rq.dockerfile_text = df_text;
-            rq.dockerfile = NULL;
-          }
-      }
     struct digest id;
     FILE *note = rq.progress == PROGRESS_QUIET ? NULL : stderr;
     if (want_cache_to)
@@ -443,19 +356,12 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           if (image_push (st, rq.tags.v[i], NULL, &po, NULL, &err) < 0)
             rc = cli_fail (&err);
       }
-    build_stdin_done (st, stdin_ctx);
-    build_ssh_stop (&agent_pids);
-    if (ssh_tmp)
-      {
-        struct kiln_err e = {0};
-        store_remove_tree (st->root_fd, ssh_tmp, &e);
-        kiln_err_clear (&e);
-      }
+    build_inputs_done (st, &inputs);
     store_close (st);
   }
 done:
-  envmap_free (&named_contexts);
-  envmap_free (&ssh_agents);
+  strv_free (&inputs.contexts);
+  strv_free (&inputs.ssh);
   strv_free (&rq.no_cache_stages);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);

@@ -315,7 +315,9 @@ ctx_selection_clear (struct ctx_selection *s)
     }
   free (s->roots);
   free (s->names);
-  *s = (struct ctx_selection) {0};
+  s->roots = NULL;
+  s->names = NULL;
+  s->n = s->cap = 0;
 }
 
 const struct ctx_entry *

@@ -60,6 +60,7 @@ struct ctx_selection
   struct ctx_node **roots;
   char **names;
   size_t n, cap;
+  const struct ignore_rules *ignore; /* the rules the trees were scanned with */
 };
 void ctx_selection_add (struct ctx_selection *s, const char *name, struct ctx_node *root);
 void ctx_selection_clear (struct ctx_selection *s);

@@ -174,6 +174,8 @@ add_dep (struct stage *s, int dep)
 static int
 resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct inst *in, struct kiln_err *err)
 {
+  if (stages_named_context (m, ref))
+    return -1; /* --build-context: an image, even where a stage has the name */
   const struct df_ast *ast = m->ast;
   int col = df_ast_find_col (ast, in->line, ref);
   bool numeric = ref[0] != '\0';
@@ -302,12 +304,27 @@ stages_named_context (const struct stage_model *m, const char *ref)
   return envmap_get (m->named, lower, strlen (lower));
 }
 
+static struct stage_model *
+model_new (const struct df_ast *ast, const struct build_opts *o)
+{
+  struct stage_model *m = xcalloc (1, sizeof *m);
+  m->ast = ast;
+  m->named = o->named_contexts;
+  return m;
+}
+
+/* A FROM's base: the image a --build-context gives for it, else as written. */
+static const char *
+base_of (const struct stage_model *m, const char *ref)
+{
+  const char *named = stages_named_context (m, ref);
+  return named ? named : ref;
+}
+
 struct stage_model *
 stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
 {
-  _cleanup_ (model_freep) struct stage_model *m = xcalloc (1, sizeof *m);
-  m->ast = ast;
-  m->named = o->named_contexts;
+  _cleanup_ (model_freep) struct stage_model *m = model_new (ast, o);
   if (check_syntax_directive (ast, err) < 0)
     return NULL;
 
@@ -396,7 +413,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
           memset (s, 0, sizeof *s);
           s->index = (int) m->n_stages;
           s->from = ex;
-          s->base = ex->args.v[0];
+          s->base = base_of (m, ex->args.v[0]); /* a named context wins over a stage */
           s->base_stage = -1;
           if (ex->stage_name)
             {
@@ -423,10 +440,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
   for (size_t si = 0; si < m->n_stages; si++)
     {
       struct stage *s = &m->stages[si];
-      const char *named = stages_named_context (m, s->base);
-      if (named)
-        s->base = named; /* an image now, even where a stage had the name */
-      else if (strcasecmp (s->base, "scratch") == 0)
+      if (strcasecmp (s->base, "scratch") == 0)
         s->scratch = true;
       else
         {
@@ -480,7 +494,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
                   df_ast_locate (ast, err, in->line, df_ast_find_col (ast, in->line, refs[r]));
                   return NULL;
                 }
-              int d = stages_named_context (m, ref) ? -1 : resolve_ref (m, si, ref, in, err);
+              int d = resolve_ref (m, si, ref, in, err);
               if (d == -2)
                 {
                   stage_state_clear (&scope);

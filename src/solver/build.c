@@ -298,6 +298,127 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
 
+/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
+ * an environment variable.  1: a mount to make; 0: none (not given and not
+ * required, or env only); -1: error. */
+static int
+secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
+  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+  json_object_set_new (jk, "secret", json_string (rm->id));
+  if (srcf == NULL && envv == NULL)
+    {
+      if (rm->required)
+        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
+                             rm->id, rm->id);
+      return 0;
+    }
+  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
+  _cleanup_buf_ struct buf val = BUF_INIT;
+  if (srcf)
+    {
+      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
+      char chunk[4096];
+      ssize_t n;
+      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
+        buf_append (&val, chunk, (size_t) n);
+      if (fd < 0)
+        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
+      close (fd);
+    }
+  else
+    buf_puts (&val, envv);
+  /* Never cut short without a word: a truncated key fails far from here. */
+  if (val.len > SECRET_MAX)
+    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
+                         SECRET_MAX / 1024);
+  if (rm->env)
+    {
+      struct buf e = BUF_INIT;
+      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
+      strv_push_owned (env, buf_steal (&e));
+    }
+  if (rm->target == NULL)
+    return 0;
+  /* Made by the sandbox in its own tmpfs: no host file to race for or to
+   * leave behind. */
+  sm->type = SMOUNT_FILE;
+  sm->content_len = val.len;
+  sm->content = buf_steal (&val);
+  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
+  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
+  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
+  sm->readonly = true;
+  return 1;
+}
+
+/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
+ * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
+ * optional mount is left out (2) and a required one fails, as BuildKit's. */
+static int
+ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
+           struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
+  if (sock == NULL && rm->required)
+    {
+      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
+      return step_fail_located (b, in);
+    }
+  if (sock == NULL)
+    return 2;
+  json_object_set_new (jk, "ssh", json_string (rm->id));
+  const char *slash = strrchr (sock, '/');
+  sm->type = SMOUNT_BIND;
+  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
+  sm->subpath = xstrdup (slash ? slash + 1 : sock);
+  sm->display = xstrdup (rm->id);
+  sm->what = xstrdup ("the SSH agent");
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
+      return 1;
+  struct buf e = BUF_INIT;
+  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
+  strv_push_owned (env, buf_steal (&e));
+  return 1;
+}
+
+/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
+ * made only when the step runs. */
+struct step_views
+{
+  bool *of; /* by mount index */
+  struct step_dirs *dirs;
+  size_t n;
+};
+
+static int
+views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
+{
+  for (size_t k = 0; k < spec->n_mounts; k++)
+    {
+      struct sandbox_mount *sm = &spec->mounts[k];
+      if (!v->of[k])
+        continue;
+      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
+        return -1;
+      free (sm->source);
+      sm->source = xstrdup (v->dirs[v->n++].upper);
+      sm->source_is_fd = false;
+    }
+  return 0;
+}
+
+static void
+views_clear (struct step_views *v)
+{
+  for (size_t k = 0; k < v->n; k++)
+    snapshot_abort (&v->dirs[k].sn);
+  free (v->dirs);
+  free (v->of);
+}
+
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
@@ -457,11 +578,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   size_t n_locks = 0;
   int ret = -1;
   spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
-  /* Context binds that .dockerignore filters: made only when the step runs. */
-  struct step_dirs *views = xcalloc (in->n_mounts + 1, sizeof *views);
-  bool *view_of = xcalloc (in->n_mounts + 1, sizeof *view_of);
-  size_t n_views = 0;
-  bool ssh_env_set = false; /* SSH_AUTH_SOCK names the first ssh mount */
+  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
+                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -522,11 +640,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
-              view_of[spec.n_mounts] = context_view_needed (b);
+              views.of[spec.n_mounts] = context_view_needed (b);
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h, NULL);
+              int hr = hash_context_sources (b, &one, NULL, h, false);
               strv_free (&one);
               struct digest cd;
               hasher_final (h, &cd);
@@ -610,103 +728,20 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           sm->size = rm->size;
           break;
         case MOUNT_SECRET:
-          {
-            const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-            const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-            json_object_set_new (jk, "secret", json_string (rm->id));
-            if (srcf == NULL && envv == NULL)
-              {
-                if (rm->required)
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                                  rm->id, rm->id);
-                    goto out;
-                  }
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-            _cleanup_buf_ struct buf val = BUF_INIT;
-            if (srcf)
-              {
-                int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-                char chunk[4096];
-                ssize_t n;
-                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-                  buf_append (&val, chunk, (size_t) n);
-                if (fd >= 0)
-                  close (fd);
-                else
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-                    goto out;
-                  }
-              }
-            else
-              buf_puts (&val, envv);
-            if (val.len > SECRET_MAX)
-              {
-                /* Never cut short without a word: a truncated key fails far from here. */
-                json_decref (jk);
-                kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                              SECRET_MAX / 1024);
-                goto out;
-              }
-            if (rm->env)
-              {
-                struct buf e = BUF_INIT;
-                buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-                strv_push_owned (&spec.env, buf_steal (&e));
-              }
-            if (rm->target == NULL)
-              {
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* Made by the sandbox in its own tmpfs: no host file to race for or to
-             * leave behind. */
-            sm->type = SMOUNT_FILE;
-            sm->content_len = val.len;
-            sm->content = buf_steal (&val);
-            sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-            sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-            sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-            sm->readonly = true;
-            break;
-          }
         case MOUNT_SSH:
           {
-            /* --ssh: the agent's socket bound at the target; without one an
-             * optional mount is left out and a required one fails, as BuildKit. */
-            const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
-            if (sock == NULL)
-              {
-                json_decref (jk);
-                if (rm->required)
-                  {
-                    kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
-                    step_fail_located (b, in);
-                    goto out;
-                  }
-                continue;
-              }
-            json_object_set_new (jk, "ssh", json_string (rm->id));
-            const char *slash = strrchr (sock, '/');
-            sm->type = SMOUNT_BIND;
-            sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
-            sm->subpath = xstrdup (slash ? slash + 1 : sock);
-            sm->display = xstrdup (rm->id);
-            sm->what = xstrdup ("the SSH agent");
-            if (!ssh_env_set)
-              {
-                struct buf e = BUF_INIT;
-                buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
-                strv_push_owned (&spec.env, buf_steal (&e));
-                ssh_env_set = true;
-              }
-            break;
+            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
+            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
+                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
+            if (r == 1)
+              break;
+            if (r == 0)
+              json_array_append_new (jm, jk);
+            else
+              json_decref (jk);
+            if (r < 0)
+              goto out;
+            continue;
           }
         }
       json_array_append_new (jm, jk);
@@ -777,19 +812,10 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
-  for (size_t k = 0; k < spec.n_mounts; k++)
+  if (views_make (b, &spec, &views) < 0)
     {
-      struct sandbox_mount *sm = &spec.mounts[k];
-      if (!view_of[k])
-        continue;
-      if (context_view (b, sm->subpath, &views[n_views]) < 0)
-        {
-          snapshot_abort (&sd.sn);
-          goto out;
-        }
-      free (sm->source);
-      sm->source = xstrdup (views[n_views++].upper);
-      sm->source_is_fd = false;
+      snapshot_abort (&sd.sn);
+      goto out;
     }
   struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
                              .cols = b->tty_cols};
@@ -831,10 +857,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     goto out;
   ret = 0;
 out:
-  for (size_t k = 0; k < n_views; k++)
-    snapshot_abort (&views[k].sn);
-  free (views);
-  free (view_of);
+  views_clear (&views);
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
   strv_free (&mountpoints);
@@ -848,7 +871,6 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
            const char *label)
 {
   struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
-  struct ctx_selection selection = {0}; /* what the key hashed is what the copy sees */
   int ret = -1;
   _cleanup_strv_ struct strv urls = STRV_INIT;
   _cleanup_free_ char *fetch_dir = NULL;
@@ -970,7 +992,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           goto out;
         }
       struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, &selection);
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
       struct digest cd;
       hasher_final (h, &cd);
       hasher_free (h);
@@ -978,8 +1000,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
         goto out;
       json_object_set_new (km, "context", json_string (cd.str));
       op.context_fd = b->ctx_fd;
-      op.ignore = b->ignore;
-      op.selection = &selection;
+      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
@@ -1040,7 +1061,6 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   ret = 0;
 out:
   op.dest = NULL;
-  ctx_selection_clear (&selection);
   fileop_clear (&op);
   buf_free (&dest);
   json_decref (km);
@@ -1626,6 +1646,7 @@ out:
   stages_free (b.m);
   df_ast_free (b.ast);
   ignore_free (b.ignore);
+  context_selection_free (&b);
   if (b.ctx_fd >= 0)
     close (b.ctx_fd);
   free (b.ctx_path);

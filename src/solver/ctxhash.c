@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -12,6 +13,7 @@
 #include "frontend/ignore.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "worker/fileop.h"
 
 /* ---------- context sources (cache keys) ---------- */
 
@@ -146,17 +148,16 @@ static int hash_context_sources_locked (struct builder *b, const struct strv *so
                                         const struct strv *excludes, struct hasher *h, struct ctx_selection *sel);
 
 /* One transaction for all the file digests a step records (not one fsync each). */
-int
-hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
-                      struct ctx_selection *sel)
+static int
+hash_sources_into (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                   struct ctx_selection *sel)
 {
   if (b->ctx_fd < 0)
     return 0;
   if (store_begin (b->st, b->err) < 0)
     return -1;
-  struct ctx_selection own = {0};
-  int r = hash_context_sources_locked (b, sources, excludes, h, sel ? sel : &own);
-  ctx_selection_clear (&own);
+  sel->ignore = b->ignore;
+  int r = hash_context_sources_locked (b, sources, excludes, h, sel);
   if (r < 0)
     {
       store_rollback (b->st);
@@ -261,4 +262,73 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
         }
     }
   return 0;
+}
+
+int
+hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                      bool keep)
+{
+  struct ctx_selection own = {0};
+  if (keep && b->copy_sel == NULL)
+    b->copy_sel = xcalloc (1, sizeof *b->copy_sel);
+  else if (keep)
+    ctx_selection_clear (b->copy_sel);
+  int r = hash_sources_into (b, sources, excludes, h, keep ? b->copy_sel : &own);
+  ctx_selection_clear (&own);
+  return r;
+}
+
+void
+context_selection_free (struct builder *b)
+{
+  if (b->copy_sel)
+    ctx_selection_clear (b->copy_sel);
+  free (b->copy_sel);
+  b->copy_sel = NULL;
+}
+
+/* ---------- RUN --mount=type=bind of the context ---------- */
+
+/* When .dockerignore leaves something out, the bound context is a copy of the
+ * selection (the same trees and the same file op as COPY) in place of the
+ * context itself. */
+bool
+context_view_needed (const struct builder *b)
+{
+  return b->ignore && ignore_count (b->ignore) > 0;
+}
+
+int
+context_view (struct builder *b, const char *source, struct step_dirs *view)
+{
+  struct ctx_selection sel = {0};
+  struct strv one = STRV_INIT;
+  char *clean = path_clean (source && *source ? source : ".");
+  const char *rel = clean;
+  while (*rel == '/')
+    rel++;
+  bool whole = *rel == '\0' || strcmp (rel, ".") == 0;
+  strv_push (&one, whole ? "." : rel);
+  free (clean);
+  struct hasher *h = hasher_new (); /* the key was made already: this is for the trees */
+  int r = hash_sources_into (b, &one, NULL, h, &sel);
+  hasher_free (h);
+  if (r == 0 && (r = step_begin (b, view)) == 0)
+    {
+      /* --parents: the view keeps the context's layout, so the mount's source
+       * path means the same in it. */
+      struct fileop op = {.kind = FOP_COPY, .context_fd = b->ctx_fd, .selection = &sel,
+                          .parents = !whole, .store_root = store_root (b->st), .upper = view->upper, .work = view->work,
+                          .merged = view->merged, .merged_src = view->merged_src, .dest = "/"};
+      op.sources = one;
+      one = (struct strv) STRV_INIT;
+      r = fileop_run (&op, b->err);
+      op.dest = NULL;
+      fileop_clear (&op);
+      if (r < 0)
+        snapshot_abort (&view->sn);
+    }
+  strv_free (&one);
+  ctx_selection_clear (&sel);
+  return r;
 }

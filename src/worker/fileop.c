@@ -165,7 +165,8 @@ mkdirs (struct ctx *c, const char *path, mode_t mode)
 static bool
 excluded (struct ctx *c, const char *rel)
 {
-  return ctx_excluded (c->from_context ? c->op->ignore : NULL, c->excludes, rel);
+  const struct ctx_selection *sel = c->from_context ? c->op->selection : NULL;
+  return ctx_excluded (sel ? sel->ignore : NULL, c->excludes, rel);
 }
 
 /* Is the source `rel` (a path the user named, or a wildcard's match) there to
