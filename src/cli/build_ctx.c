@@ -231,38 +231,76 @@ build_is_git_url (const char *arg)
   return n >= 4 && strncmp (arg + n - 4, ".git", 4) == 0;
 }
 
+static int git_fetch_parsed (struct kiln_store *st, const char *url, const struct git_url *g, char **ctx_dir,
+                             struct kiln_err *err);
+
 int
-build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct kiln_err *err)
+git_url_parse (const char *url, struct git_url *g, struct kiln_err *err)
 {
+  *g = (struct git_url) {0};
   /* docker's shorthand: github.com/OWNER/REPO is an https URL. */
-  _cleanup_free_ char *repo = NULL;
-  if (strncmp (url, "github.com/", 11) == 0)
-    {
-      struct buf u = BUF_INIT;
-      buf_printf (&u, "https://%s", url);
-      repo = buf_steal (&u);
-    }
-  else
-    repo = xstrdup (url);
-  char *frag = strchr (repo, '#');
-  const char *ref = NULL, *sub = NULL;
+  struct buf u = BUF_INIT;
+  buf_printf (&u, "%s%s", strncmp (url, "github.com/", 11) == 0 ? "https://" : "", url);
+  g->repo = buf_steal (&u);
+  char *frag = strchr (g->repo, '#');
   if (frag)
     {
       *frag++ = '\0';
       char *colon = strchr (frag, ':');
       if (colon)
+        *colon++ = '\0';
+      if (*frag)
+        g->ref = xstrdup (frag);
+      if (colon && *colon)
         {
-          *colon++ = '\0';
-          sub = colon;
+          char *clean = path_clean (colon);
+          const char *c = clean;
+          while (*c == '/')
+            c++;
+          if (strcmp (c, ".") != 0 && *c)
+            g->subdir = xstrdup (c);
+          free (clean);
         }
-      ref = *frag ? frag : NULL;
     }
   /* Neither may pass for an option of git's, nor climb out of the checkout. */
-  if ((ref && (ref[0] == '-' || strstr (ref, ".."))) || repo[0] == '-')
-    return kiln_err_set (err, KILN_EUSAGE, "invalid git context \"%s\"", url);
-  _cleanup_free_ char *sub_clean = sub && *sub ? path_clean (sub) : NULL;
-  if (sub_clean && (strcmp (sub_clean, "..") == 0 || strncmp (sub_clean, "../", 3) == 0))
-    return kiln_err_set (err, KILN_EUSAGE, "invalid git context \"%s\": the directory leaves the repository", url);
+  if ((g->ref && (g->ref[0] == '-' || strstr (g->ref, ".."))) || g->repo[0] == '-' || g->repo[0] == '\0')
+    {
+      git_url_clear (g);
+      return kiln_err_set (err, KILN_EUSAGE, "invalid git context \"%s\"", url);
+    }
+  if (g->subdir && (strcmp (g->subdir, "..") == 0 || strncmp (g->subdir, "../", 3) == 0))
+    {
+      git_url_clear (g);
+      return kiln_err_set (err, KILN_EUSAGE, "invalid git context \"%s\": the directory leaves the repository", url);
+    }
+  return 0;
+}
+
+void
+git_url_clear (struct git_url *g)
+{
+  free (g->repo);
+  free (g->ref);
+  free (g->subdir);
+  *g = (struct git_url) {0};
+}
+
+int
+build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct kiln_err *err)
+{
+  struct git_url g;
+  if (git_url_parse (url, &g, err) < 0)
+    return -1;
+  int r = git_fetch_parsed (st, url, &g, ctx_dir, err);
+  git_url_clear (&g);
+  return r;
+}
+
+static int
+git_fetch_parsed (struct kiln_store *st, const char *url, const struct git_url *g, char **ctx_dir,
+                  struct kiln_err *err)
+{
+  const char *repo = g->repo, *ref = g->ref, *sub = g->subdir;
   _cleanup_free_ char *tmp = store_tmp_dir (st, "context", err);
   if (tmp == NULL)
     return -1;
@@ -273,7 +311,7 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
   const char *dir = buf_str (&work);
   /* As docker's git source: a shallow fetch of the one ref, then a checkout. */
   char *init[] = {"git", "init", "-q", (char *) dir, NULL};
-  char *remote[] = {"git", "remote", "add", "origin", repo, NULL};
+  char *remote[] = {"git", "remote", "add", "origin", (char *) repo, NULL};
   char *fetch[] = {"git", "fetch", "-q", "--depth", "1", "origin", (char *) (ref ? ref : "HEAD"), NULL};
   char *checkout[] = {"git", "-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD", NULL};
   char *subs[] = {"git", "submodule", "update", "-q", "--init", "--recursive", "--depth", "1", NULL};
@@ -310,9 +348,9 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
       kiln_err_clear (&ignored);
       if (dfd >= 0)
         close (dfd);
-      if (sub_clean && strcmp (sub_clean, ".") != 0)
+      if (sub)
         {
-          const char *s = sub_clean;
+          const char *s = sub;
           while (*s == '/')
             s++;
           /* No symlink of the repository's may lead the context out of it. */
@@ -335,7 +373,7 @@ build_git_fetch (struct kiln_store *st, const char *url, char **ctx_dir, struct 
       kiln_err_clear (&ignored);
       return kiln_err_wrap (err, "git context %s", repo);
     }
-  if (sub_clean && strcmp (sub_clean, ".") != 0)
+  if (sub)
     {
       /* build_stdin_done removes the tmp/ entry above the last path element:
        * the subdirectory moves to be that element. */

@@ -25,6 +25,16 @@ int build_context_add (struct kiln_store *st, const char *spec, struct envmap *n
 /* True for the context arguments docker reads as git repositories:
  * `git@…`, `git://…`, and http(s) URLs ending in `.git` (before `#`). */
 bool build_is_git_url (const char *arg);
+/* A git context URL taken apart: the repository for git, the ref after '#' and
+ * the directory after ':' (cleaned, relative; NULL when absent or the top).
+ * Refuses a ref or repository git could read as an option, and a directory
+ * outside the repository. */
+struct git_url
+{
+  char *repo, *ref, *subdir;
+};
+int git_url_parse (const char *url, struct git_url *g, struct kiln_err *err);
+void git_url_clear (struct git_url *g);
 /* Fetches `url` (`#REF[:DIR]`: a branch, tag or commit, and a subdirectory)
  * with the git program, shallow, into a new directory under the store's tmp/;
  * *ctx_dir is the context (the subdirectory; .git is never in it).  The
