@@ -208,7 +208,7 @@ build_context_add (struct kiln_store *st, const char *spec, struct envmap *named
       if (stat (value, &sb) < 0 || !S_ISDIR (sb.st_mode))
         return kiln_err_set (err, KILN_EUSAGE, "--build-context %s: %s is not a directory", name, value);
       /* A directory is a root filesystem to FROM, COPY --from and mount from=. */
-      struct import_opts io = {.source = value, .message = "--build-context"};
+      struct import_opts io = {.source = value, .message = "--build-context", .at_epoch = true};
       struct digest id;
       if (image_import (st, &io, &id, err) < 0)
         return kiln_err_wrap (err, "--build-context %s", name);

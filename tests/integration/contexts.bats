@@ -177,6 +177,10 @@ make_repo() {
   [ "$status" -eq 0 ]
   [[ "$output" != *"echo stage"* ]]
   [ "$(kiln run --rm named:dir)" = "$(printf 'from-dir\nfrom-dir')" ]
+  # The same directory is the same image: the steps that use it stay cached.
+  run kiln build --progress plain -t named:dir --build-context base="$TMP/extra" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"#2 CACHED"* ]] && [[ "$output" == *"#3 CACHED"* ]]
   # docker-image:// replaces FROM of an image name.
   printf 'FROM myalias\nCMD ["cat", "/a"]\n' >"$CTX/Dockerfile"
   run kiln build -q -t named:image --build-context myalias=docker-image://named:dir "$CTX"
