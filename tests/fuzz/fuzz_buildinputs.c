@@ -1,6 +1,7 @@
 /* libFuzzer: the build inputs kiln reads from its command line — git context URLs
  * (`repo#ref:dir`) and `-o type=registry,name=…` output specs. */
-/* fuzz-floor: 40: scripts/test fails a run whose final cov is lower (set from a 60 s run). */
+/* fuzz-floor: 150: scripts/test fails a run whose final cov is lower.  A 60 s run with
+ * the seeds reached 246 (1.2 million runs, no crash). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
