@@ -426,11 +426,13 @@ build_ssh_add (const char *spec, const char *dir, struct envmap *agents, struct 
   _cleanup_buf_ struct buf sock = BUF_INIT;
   buf_printf (&sock, "%s/agent-%zu.sock", dir, agents->n);
   _cleanup_buf_ struct buf pidout = BUF_INIT;
-  char tmpl[] = "/tmp/kiln-ssh-agent-XXXXXX";
-  int out = mkstemp (tmpl);
+  /* What ssh-agent prints goes to a file: its daemon may hold a pipe open. */
+  _cleanup_buf_ struct buf outp = BUF_INIT;
+  buf_printf (&outp, "%s/agent-%zu.out", dir, agents->n);
+  int out = open (buf_str (&outp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0)
-    return kiln_err_set (err, errno, "--ssh %s: %s", id, strerror (errno));
-  unlink (tmpl);
+    return kiln_err_set (err, errno, "--ssh %s: %s: %s", id, buf_str (&outp), strerror (errno));
+  unlink (buf_str (&outp));
   char *agent[] = {"ssh-agent", "-s", "-a", (char *) buf_str (&sock), NULL};
   int r = run_tool (agent, NULL, out, err);
   if (r == 0)
