@@ -138,13 +138,16 @@ static int
 resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
               char key[static DIGEST_STR_LEN + 1])
 {
-  bool numeric = *ref != '\0';
+  const char *named = stages_named_context (b->m, ref);
+  if (named)
+    ref = named; /* --build-context: an image, even where a stage had the name */
+  bool numeric = named == NULL && *ref != '\0';
   for (const char *p = ref; *p; p++)
     numeric &= isdigit ((unsigned char) *p) != 0;
   int idx = -1;
   if (numeric)
     idx = atoi (ref);
-  else
+  else if (named == NULL)
     for (size_t i = 0; i < cur; i++)
       if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
         idx = (int) i;
@@ -321,6 +324,127 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
 
+/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
+ * an environment variable.  1: a mount to make; 0: none (not given and not
+ * required, or env only); -1: error. */
+static int
+secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
+  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+  json_object_set_new (jk, "secret", json_string (rm->id));
+  if (srcf == NULL && envv == NULL)
+    {
+      if (rm->required)
+        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
+                             rm->id, rm->id);
+      return 0;
+    }
+  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
+  _cleanup_buf_ struct buf val = BUF_INIT;
+  if (srcf)
+    {
+      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
+      char chunk[4096];
+      ssize_t n;
+      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
+        buf_append (&val, chunk, (size_t) n);
+      if (fd < 0)
+        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
+      close (fd);
+    }
+  else
+    buf_puts (&val, envv);
+  /* Never cut short without a word: a truncated key fails far from here. */
+  if (val.len > SECRET_MAX)
+    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
+                         SECRET_MAX / 1024);
+  if (rm->env)
+    {
+      struct buf e = BUF_INIT;
+      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
+      strv_push_owned (env, buf_steal (&e));
+    }
+  if (rm->target == NULL)
+    return 0;
+  /* Made by the sandbox in its own tmpfs: no host file to race for or to
+   * leave behind. */
+  sm->type = SMOUNT_FILE;
+  sm->content_len = val.len;
+  sm->content = buf_steal (&val);
+  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
+  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
+  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
+  sm->readonly = true;
+  return 1;
+}
+
+/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
+ * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
+ * optional mount is left out (2) and a required one fails, as BuildKit's. */
+static int
+ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
+           struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
+  if (sock == NULL && rm->required)
+    {
+      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
+      return step_fail_located (b, in);
+    }
+  if (sock == NULL)
+    return 2;
+  json_object_set_new (jk, "ssh", json_string (rm->id));
+  const char *slash = strrchr (sock, '/');
+  sm->type = SMOUNT_BIND;
+  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
+  sm->subpath = xstrdup (slash ? slash + 1 : sock);
+  sm->display = xstrdup (rm->id);
+  sm->what = xstrdup ("the SSH agent");
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
+      return 1;
+  struct buf e = BUF_INIT;
+  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
+  strv_push_owned (env, buf_steal (&e));
+  return 1;
+}
+
+/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
+ * made only when the step runs. */
+struct step_views
+{
+  bool *of; /* by mount index */
+  struct step_dirs *dirs;
+  size_t n;
+};
+
+static int
+views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
+{
+  for (size_t k = 0; k < spec->n_mounts; k++)
+    {
+      struct sandbox_mount *sm = &spec->mounts[k];
+      if (!v->of[k])
+        continue;
+      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
+        return -1;
+      free (sm->source);
+      sm->source = xstrdup (v->dirs[v->n++].upper);
+      sm->source_is_fd = false;
+    }
+  return 0;
+}
+
+static void
+views_clear (struct step_views *v)
+{
+  for (size_t k = 0; k < v->n; k++)
+    snapshot_abort (&v->dirs[k].sn);
+  free (v->dirs);
+  free (v->of);
+}
+
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
@@ -480,6 +604,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   size_t n_locks = 0;
   int ret = -1;
   spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
+  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
+                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -540,10 +666,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
+              views.of[spec.n_mounts] = context_view_needed (b);
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h);
+              int hr = hash_context_sources (b, &one, NULL, h, false);
               strv_free (&one);
               struct digest cd;
               hasher_final (h, &cd);
@@ -627,80 +754,21 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           sm->size = rm->size;
           break;
         case MOUNT_SECRET:
-          {
-            const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-            const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-            json_object_set_new (jk, "secret", json_string (rm->id));
-            if (srcf == NULL && envv == NULL)
-              {
-                if (rm->required)
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                                  rm->id, rm->id);
-                    goto out;
-                  }
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-            _cleanup_buf_ struct buf val = BUF_INIT;
-            if (srcf)
-              {
-                int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-                char chunk[4096];
-                ssize_t n;
-                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-                  buf_append (&val, chunk, (size_t) n);
-                if (fd >= 0)
-                  close (fd);
-                else
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-                    goto out;
-                  }
-              }
-            else
-              buf_puts (&val, envv);
-            if (val.len > SECRET_MAX)
-              {
-                /* Never cut short without a word: a truncated key fails far from here. */
-                json_decref (jk);
-                kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                              SECRET_MAX / 1024);
-                goto out;
-              }
-            if (rm->env)
-              {
-                struct buf e = BUF_INIT;
-                buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-                strv_push_owned (&spec.env, buf_steal (&e));
-              }
-            if (rm->target == NULL)
-              {
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* Made by the sandbox in its own tmpfs: no host file to race for or to
-             * leave behind. */
-            sm->type = SMOUNT_FILE;
-            sm->content_len = val.len;
-            sm->content = buf_steal (&val);
-            sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-            sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-            sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-            sm->readonly = true;
-            break;
-          }
         case MOUNT_SSH:
-          json_decref (jk);
-          if (rm->required)
-            {
-              kiln_err_set (b->err, ENOTSUP, "RUN --mount=type=ssh: kiln does not forward SSH agents yet");
+          {
+            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
+            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
+                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
+            if (r == 1)
+              break;
+            if (r == 0)
+              json_array_append_new (jm, jk);
+            else
+              json_decref (jk);
+            if (r < 0)
               goto out;
-            }
-          continue;
+            continue;
+          }
         }
       json_array_append_new (jm, jk);
       sm->target = target ? xstrdup (target) : xstrdup ("/");
@@ -771,6 +839,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
+  if (views_make (b, &spec, &views) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      goto out;
+    }
   struct output_reader rd = {.b = b, .step = b->step, .start = t0};
   spec.on_output = on_output;
   spec.output_ud = &rd;
@@ -808,6 +881,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     goto out;
   ret = 0;
 out:
+  views_clear (&views);
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
   strv_free (&mountpoints);
@@ -942,7 +1016,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           goto out;
         }
       struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h);
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
       struct digest cd;
       hasher_final (h, &cd);
       hasher_free (h);
@@ -952,7 +1026,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       b->note_sources = &op.sources; /* listed on a miss (step_missed) */
       b->note_excludes = &in->excludes;
       op.context_fd = b->ctx_fd;
-      op.ignore = b->ignore;
+      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
@@ -1643,6 +1717,7 @@ out:
   stages_free (b.m);
   df_ast_free (b.ast);
   ignore_free (b.ignore);
+  context_selection_free (&b);
   if (b.ctx_fd >= 0)
     close (b.ctx_fd);
   free (b.ctx_path);

@@ -22,6 +22,7 @@
 #include "worker/sandbox.h"
 
 struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
+struct ctx_selection;
 
 #define TAIL_LINES 20
 
@@ -66,6 +67,7 @@ struct builder
   int ctx_fd;
   char *ctx_path;
   struct ignore_rules *ignore;
+  struct ctx_selection *copy_sel; /* frontend/ctxscan.h: the last COPY's trees */
   int step;
   int64_t now;
   bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
@@ -193,7 +195,17 @@ void on_output (void *arg, const char *line, size_t len);
 
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
-int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+/* With `keep`, b->copy_sel holds the scanned trees until the next such call:
+ * what a copy of these sources sees (the one context selection). */
+int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                          bool keep);
+void context_selection_free (struct builder *b);
+
+/* Does a bind mount of the context need a view (.dockerignore has rules)? */
+bool context_view_needed (const struct builder *b);
+/* Copies what the context selects of `source` into a new scratch tree
+ * (view->upper, same layout as the context); snapshot_abort() drops it. */
+int context_view (struct builder *b, const char *source, struct step_dirs *view);
 
 /* explain.c */
 /* Notes a step's key and what it was made of (text as written; args may be NULL). */
