@@ -386,6 +386,14 @@ registry_pull_scope (const char *repo)
   return buf_steal (&b);
 }
 
+char *
+registry_push_scope (const char *repo)
+{
+  struct buf b = BUF_INIT;
+  buf_printf (&b, "repository:%s:pull,push", repo);
+  return buf_steal (&b);
+}
+
 int
 registry_check (struct registry *r, struct kiln_err *err)
 {
@@ -493,11 +501,8 @@ registry_put_manifest (struct registry *r, const char *repo, const char *referen
   q.body = body;
   q.body_len = len;
   struct http_response resp;
-  struct buf scope = BUF_INIT;
-  buf_printf (&scope, "repository:%s:pull,push", repo);
-  int rc = registry_request (r, buf_str (&scope), &q, &resp, err);
-  buf_free (&scope);
-  if (rc < 0)
+  _cleanup_free_ char *scope = registry_push_scope (repo);
+  if (registry_request (r, scope, &q, &resp, err) < 0)
     return -1;
   if (resp.status != 201 && resp.status != 200)
     return registry_reply_error (r, repo, "pushing the manifest", &resp, err);

@@ -20,11 +20,8 @@ registry_blob_exists (struct registry *r, const char *repo, const struct digest 
   q.method = "HEAD";
   q.url = buf_str (&url);
   struct http_response resp;
-  struct buf scope = BUF_INIT;
-  buf_printf (&scope, "repository:%s:pull,push", repo);
-  int rc = registry_request (r, buf_str (&scope), &q, &resp, err);
-  buf_free (&scope);
-  if (rc < 0)
+  _cleanup_free_ char *scope = registry_push_scope (repo);
+  if (registry_request (r, scope, &q, &resp, err) < 0)
     return -1;
   long s = resp.status;
   http_response_clear (&resp);

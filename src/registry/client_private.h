@@ -60,8 +60,9 @@ int registry_request (struct registry *r, const char *scope, const struct http_r
 /* Sets err from an unexpected reply (docker's words for 401/403/404), clears resp; -1. */
 int registry_reply_error (struct registry *r, const char *repo, const char *what, struct http_response *resp,
                           struct kiln_err *err);
-/* "repository:REPO:pull", allocated. */
+/* "repository:REPO:pull" and "repository:REPO:pull,push", allocated. */
 char *registry_pull_scope (const char *repo);
+char *registry_push_scope (const char *repo);
 
 /* client_auth.c */
 /* Keeps the scheme, realm and service of a WWW-Authenticate header. */

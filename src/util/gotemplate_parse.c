@@ -694,6 +694,20 @@ add_definition (struct parser *p, const char *name, struct node *root)
 
 /* {{define "name"}} ... {{end}}; "define" is past.  Go would refuse outer variables in
  * the body; here they fail when the definition runs instead. */
+/* The body of a define or block clause up to its {{end}}, kept as template `name`;
+ * its variables end with it. */
+static void
+parse_definition_body (struct parser *p, const char *name, const char *context)
+{
+  size_t mark = p->nvars;
+  struct node *stop;
+  struct node *list = parse_item_list (p, &stop);
+  if (stop->kind != N_END)
+    parse_errorf (p, "unexpected {{else}} in %s", context);
+  p->nvars = mark;
+  add_definition (p, name, list);
+}
+
 static void
 parse_definition (struct parser *p)
 {
@@ -701,13 +715,7 @@ parse_definition (struct parser *p)
   size_t len;
   const char *name = parse_template_name (p, next_nonspace (p), "define clause", &len);
   expect (p, T_RDELIM, "define clause");
-  size_t mark = p->nvars;
-  struct node *stop;
-  struct node *list = parse_item_list (p, &stop);
-  if (stop->kind != N_END)
-    parse_errorf (p, "unexpected {{else}} in define clause");
-  p->nvars = mark;
-  add_definition (p, name, list);
+  parse_definition_body (p, name, "define clause");
   p->depth--;
 }
 
@@ -728,13 +736,7 @@ parse_action (struct parser *p)
         n->text = xstrndup (name, len);
         n->len = len;
         n->pipe = parse_pipeline (p, "block clause", T_RDELIM);
-        size_t mark = p->nvars;
-        struct node *stop;
-        struct node *list = parse_item_list (p, &stop);
-        if (stop->kind != N_END)
-          parse_errorf (p, "unexpected {{else}} in block clause");
-        p->nvars = mark;
-        add_definition (p, name, list);
+        parse_definition_body (p, name, "block clause");
         p->depth--;
         return n;
       }
