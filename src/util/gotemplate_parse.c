@@ -501,6 +501,17 @@ parse_command (struct parser *p)
   return cmd;
 }
 
+/* A variable the pipeline declares ($x := …, or range's $i, $e), in scope from here on. */
+static void
+declare_var (struct parser *p, struct node *pipe, const struct token *v)
+{
+  struct node *var = new_node (p, N_VAR, v->pos);
+  gt_ident_add (var, p->t->text + v->pos, v->len);
+  pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
+  pipe->decl[pipe->ndecl++] = var;
+  push_var (p, var->ident[0]);
+}
+
 static struct node *
 parse_pipeline (struct parser *p, const char *context, enum tok end)
 {
@@ -516,20 +527,12 @@ decls:
         {
           pipe->is_assign = nx->typ == T_ASSIGN;
           next_nonspace (p);
-          struct node *var = new_node (p, N_VAR, v->pos);
-          gt_ident_add (var, p->t->text + v->pos, v->len);
-          pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
-          pipe->decl[pipe->ndecl++] = var;
-          push_var (p, var->ident[0]);
+          declare_var (p, pipe, v);
         }
       else if (nx->typ == T_CHAR && p->t->text[nx->pos] == ',')
         {
           next_nonspace (p);
-          struct node *var = new_node (p, N_VAR, v->pos);
-          gt_ident_add (var, p->t->text + v->pos, v->len);
-          pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
-          pipe->decl[pipe->ndecl++] = var;
-          push_var (p, var->ident[0]);
+          declare_var (p, pipe, v);
           if (strcmp (context, "range") == 0 && pipe->ndecl < 2)
             {
               enum tok k = peek_nonspace (p)->typ;
