@@ -27,6 +27,7 @@
 #include "frontend/context.h"
 #include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
+#include "frontend/inst_config.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
 #include "image/config.h"
@@ -1109,7 +1110,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   key_of (o->key, buf_str (&mat), mat.len, key);
   step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
-  _cleanup_free_ char *created_by = config_created_by (in);
+  _cleanup_free_ char *created_by = inst_created_by (in);
   if (step_cached (b, o, key, NULL, created_by))
     return 0;
   struct step_dirs sd;
@@ -1293,7 +1294,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       break;
     case I_WORKDIR:
       step_start (b, label);
-      r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
+      r = inst_config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
       break;
@@ -1303,14 +1304,14 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
           json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
         if (ex->kind == I_CMD)
           *cmd_set = true;
-        if (config_apply (o->config, ex, b->err) < 0)
+        if (inst_config_apply (o->config, ex, b->err) < 0)
           {
             r = -1;
             break;
           }
         /* Config steps are part of the chain: the same layers with another CMD are another image. */
         char key[DIGEST_STR_LEN + 1];
-        char *cb = config_created_by (ex);
+        char *cb = inst_created_by (ex);
         key_of (o->key, cb, strlen (cb), key);
         step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
         /* A record for the step too, so its history time survives a cached rebuild. */
