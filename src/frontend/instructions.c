@@ -2,10 +2,9 @@
  *
  * One builder serves both steps: inst_from_node() builds without an environment
  * (values holding `$` are checked later), inst_expand() builds again from the same
- * node with the stage's environment, so expansion and validation cannot drift. */
+ * node with the stage's environment, so expansion and validation cannot drift.
+ * Flags and word expansion are in flags.c, RUN --mount in run_mount.c. */
 #include "frontend/instructions.h"
-
-#include "frontend/inst_build.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/inst_build.h"
 #include "util/cleanup.h"
 #include "util/duration.h"
 #include "util/utf8.h"
