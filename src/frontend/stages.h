@@ -10,9 +10,9 @@
 
 #include "frontend/instructions.h"
 #include "frontend/parser.h"
+#include "image/platform.h" /* host_platform: the default target */
 #include "util/buf.h"
 #include "util/envmap.h"
-#include "util/platform.h" /* host_platform: the default target */
 #include "util/err.h"
 
 struct build_opts

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "image/image.h"
+#include "image/platform.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/path.h"
-#include "util/platform.h"
 #include "util/utf8.h"
 
 json_t *
@@ -187,6 +187,8 @@ apply_command (json_t *c, const char *key, const struct config_command *cmd)
     return;
   if (cmd->null)
     json_object_set_new (c, key, json_null ());
+  else if (!cmd->shell_form && cmd->argv.n == 0)
+    json_object_del (c, key); /* an empty list is left out, as BuildKit's config (`json:"Cmd,omitempty"`) */
   else if (cmd->shell_form)
     json_object_set_new (c, key, shell_form (c, cmd->argv.n ? cmd->argv.v[0] : ""));
   else

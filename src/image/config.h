@@ -24,7 +24,7 @@ struct config_command
   bool set;
   bool null;        /* set to null (a shell form with no command) */
   bool shell_form;  /* argv.v[0] runs through the config's Shell (default /bin/sh -c) */
-  struct strv argv; /* the exec form, or the shell form's one command */
+  struct strv argv; /* the exec form (empty: the key is left out), or the shell form's one command */
 };
 
 struct config_healthcheck

@@ -215,10 +215,18 @@ step_key (struct builder *b, struct stage_out *o, const char *text, const char *
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
-step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by)
+step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
+             bool keeps_layer)
 {
   int64_t when = b->now;
   _cleanup_free_ char *hit = cache_get (b, key, &when);
+  /* A step that keeps its layer even when empty (as BuildKit) has "none" only in a store
+   * of an older kiln, which dropped empty layers: run it again to record the layer. */
+  if (hit && keeps_layer && !digest_valid (hit))
+    {
+      free (hit);
+      hit = NULL;
+    }
   if (hit)
     {
       b->note_sources = b->note_excludes = NULL;
@@ -261,13 +269,14 @@ fail:
   return -1;
 }
 
-/* After the step filled its upper: snapshot it, record it in the cache, apply it. */
+/* After the step filled its upper: snapshot it (an empty upper too when `keeps_layer`),
+ * record it in the cache, apply it. */
 static int
 step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
-             double t0, bool announce)
+             double t0, bool announce, bool keeps_layer)
 {
   struct digest diff;
-  int changed = step_finish (b, sd, &diff);
+  int changed = step_finish (b, sd, keeps_layer, &diff);
   if (changed < 0)
     return -1;
   const char *result = changed ? diff.str : "none";
@@ -808,7 +817,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     created_by = buf_steal (&cb);
   }
   memcpy (o->key, key, sizeof key);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -824,6 +833,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.cwd = cwd;
   spec.user = user;
   spec.hostname = "buildkitsandbox";
+  spec.no_hostname_env = true;
   spec.network = net;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
@@ -878,7 +888,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   for (size_t k = 0; k < TAIL_LINES; k++)
     free (rd.tail[k]);
   clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
@@ -1042,7 +1052,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -1080,7 +1090,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       step_fail_located (b, in);
       goto out;
     }
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
@@ -1111,7 +1121,9 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = inst_created_by (in);
-  if (step_cached (b, o, key, NULL, created_by))
+  /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
+  bool keeps_layer = strcmp (dir, "/") != 0;
+  if (step_cached (b, o, key, NULL, created_by, keeps_layer))
     return 0;
   struct step_dirs sd;
   struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
@@ -1136,7 +1148,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       return step_fail_located (b, in);
     }
   (void) label;
-  return step_commit (b, o, &sd, key, created_by, 0, false);
+  return step_commit (b, o, &sd, key, created_by, 0, false, keeps_layer);
 }
 
 /* ---------- stages ---------- */
@@ -1272,6 +1284,29 @@ run_onbuild (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   return ret;
 }
 
+/* A step that writes no layer: a cache record of its own (so its history time survives a
+ * cached rebuild), its history entry when `in_history`, and the key chain moved on when
+ * `chain`. */
+static int
+config_step_record (struct builder *b, struct stage_out *o, struct stage_state *ss, const struct inst *ex, bool chain,
+                    bool in_history)
+{
+  char key[DIGEST_STR_LEN + 1];
+  _cleanup_free_ char *cb = inst_created_by (ex);
+  key_of (o->key, cb, strlen (cb), key);
+  if (chain) /* what --explain compares with the last build's key of this step */
+    step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
+  int64_t when = b->now;
+  _cleanup_free_ char *hit = cache_get (b, key, &when);
+  if (hit == NULL && cache_put (b, key, "none") < 0)
+    return -1;
+  if (in_history)
+    history (b, o, cb, true, when);
+  if (chain)
+    memcpy (o->key, key, sizeof key);
+  return 0;
+}
+
 static int
 run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *raw,
                  const char *label, bool *cmd_set)
@@ -1290,7 +1325,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       r = copy_step (b, si, o, ss, ex, label);
       break;
     case I_ARG:
-      /* ARG changes no config; its values are part of later keys through RUN's env. */
+      /* ARG changes no config and stays out of the key chain (its values are part of later
+       * keys through RUN's env); BuildKit records "ARG k=v" in the history (dispatchArg). */
+      r = config_step_record (b, o, ss, ex, false, true);
       break;
     case I_WORKDIR:
       step_start (b, label);
@@ -1301,7 +1338,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
     default:
       {
         if (ex->kind == I_ENTRYPOINT && !*cmd_set)
-          json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
+          json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
         if (ex->kind == I_CMD)
           *cmd_set = true;
         if (inst_config_apply (o->config, ex, b->err) < 0)
@@ -1309,20 +1346,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
             r = -1;
             break;
           }
-        /* Config steps are part of the chain: the same layers with another CMD are another image. */
-        char key[DIGEST_STR_LEN + 1];
-        char *cb = inst_created_by (ex);
-        key_of (o->key, cb, strlen (cb), key);
-        step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
-        /* A record for the step too, so its history time survives a cached rebuild. */
-        int64_t when = b->now;
-        char *hit = cache_get (b, key, &when);
-        if (hit == NULL && cache_put (b, key, "none") < 0)
-          r = -1;
-        free (hit);
-        history (b, o, cb, true, when);
-        free (cb);
-        memcpy (o->key, key, sizeof key);
+        if (ex->kind == I_CMD) /* as BuildKit's dispatchCmd, shell or exec form */
+          json_object_set_new (json_object_get (o->config, "config"), "ArgsEscaped", json_true ());
+        /* Config steps are part of the chain: the same layers with another CMD are another
+         * image.  ONBUILD only adds its trigger to the config (BuildKit's dispatchOnbuild). */
+        r = config_step_record (b, o, ss, ex, true, ex->kind != I_ONBUILD);
         break;
       }
     }

@@ -172,9 +172,10 @@ int lowers_of (struct builder *b, const struct layerlist *l, struct strv *out);
 /* Removes from a step's upper the mount points a RUN left that the image lacks. */
 void clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths);
 /* A step's scratch directories and new snapshot; step_finish snapshots the upper:
- * 1 when it changed something (diff_id set), 0 when not, -1 on error. */
+ * 1 when it changed something or `keep_empty` (diff_id set: an empty layer then),
+ * 0 when not, -1 on error. */
 int step_begin (struct builder *b, struct step_dirs *sd);
-int step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id);
+int step_finish (struct builder *b, struct step_dirs *sd, bool keep_empty, struct digest *diff_id);
 /* Waits for the cleaner to empty this process's trash. */
 void trash_empty (struct builder *b);
 

@@ -120,9 +120,8 @@ struct ctx
   char *buf;
   int err_fd;
   bool no_copy_range; /* copy_file_range refused once for these two filesystems */
-  /* Export only: files with several links, "dev:ino" → the first one's path from
-   * export_root, so the tree keeps its hardlinks as the image's layers do. */
-  int export_root;
+  /* Files with several links, "dev:ino" → the first copy's absolute path, so that one
+   * COPY (as BuildKit's) or an export keeps the hardlinks among what it copies. */
   struct envmap links;
 };
 
@@ -295,8 +294,8 @@ open_followed (struct ctx *c, const char *srel, struct stat *st, bool want_dir)
   return fd;
 }
 
-/* True when `st` was exported before and dpfd/dname is now a link to it; else
- * remembers `srel` as its first path. */
+/* True when `st` was copied before and dpfd/dname is now a link to that copy; else
+ * remembers dpfd/dname as its first copy. */
 static bool
 link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, const char *dname)
 {
@@ -305,11 +304,19 @@ link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, co
   const char *first = envmap_get (&c->links, key, (size_t) kl);
   if (first == NULL)
     {
-      envmap_set (&c->links, key, srel);
+      char fdp[64], dir[4096], path[8192];
+      snprintf (fdp, sizeof fdp, "/proc/self/fd/%d", dpfd);
+      ssize_t n = readlink (fdp, dir, sizeof dir - 1);
+      if (n > 0 && (size_t) n < sizeof dir - 1)
+        {
+          dir[n] = '\0';
+          snprintf (path, sizeof path, "%s/%s", strcmp (dir, "/") ? dir : "", dname);
+          envmap_set (&c->links, key, path);
+        }
       return false;
     }
   remove_existing (c, dpfd, dname, false);
-  if (linkat (c->export_root, first, dpfd, dname, 0) < 0)
+  if (linkat (AT_FDCWD, first, dpfd, dname, 0) < 0)
     fail (c, "%s: link to %s: %s", srel, first, strerror (errno));
   return true;
 }
@@ -356,8 +363,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       if (symlinkat (target, dpfd, dname) < 0)
         fail (c, "%s: %s", dname, strerror (errno));
     }
-  else if (S_ISREG (st.st_mode) && st.st_nlink > 1 && !follow && c->export_root >= 0
-           && link_again (c, &st, srel, dpfd, dname))
+  else if (S_ISREG (st.st_mode) && st.st_nlink > 1 && !follow && link_again (c, &st, srel, dpfd, dname))
     return;
   else if (S_ISREG (st.st_mode))
     {
@@ -721,7 +727,7 @@ mount_layers (struct ctx *c, const struct strv *lowers, const char *upper, const
 static void __attribute__ ((noreturn))
 child (const struct fileop *op, int err_fd)
 {
-  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1, .export_root = -1};
+  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1};
   c.buf = xmalloc (CHUNK);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -745,7 +751,6 @@ child (const struct fileop *op, int err_fd)
         fail (&c, "%s: %s", op->dest, strerror (errno));
       c.src_root = c.dst_root;
       c.from_context = false;
-      c.export_root = out;
       int parent = dup (out);
       copy_tree (&c, c.src_root, "", parent, ".", 0, NULL);
       _exit (0);
