@@ -27,6 +27,7 @@
 #include "frontend/context.h"
 #include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
+#include "frontend/inst_config.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
 #include "image/config.h"
@@ -1119,7 +1120,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   key_of (o->key, buf_str (&mat), mat.len, key);
   step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
-  _cleanup_free_ char *created_by = config_created_by (in);
+  _cleanup_free_ char *created_by = inst_created_by (in);
   /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
   bool keeps_layer = strcmp (dir, "/") != 0;
   if (step_cached (b, o, key, NULL, created_by, keeps_layer))
@@ -1291,7 +1292,7 @@ config_step_record (struct builder *b, struct stage_out *o, struct stage_state *
                     bool in_history)
 {
   char key[DIGEST_STR_LEN + 1];
-  _cleanup_free_ char *cb = config_created_by (ex);
+  _cleanup_free_ char *cb = inst_created_by (ex);
   key_of (o->key, cb, strlen (cb), key);
   if (chain) /* what --explain compares with the last build's key of this step */
     step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
@@ -1330,7 +1331,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       break;
     case I_WORKDIR:
       step_start (b, label);
-      r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
+      r = inst_config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
       break;
@@ -1340,7 +1341,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
           json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
         if (ex->kind == I_CMD)
           *cmd_set = true;
-        if (config_apply (o->config, ex, b->err) < 0)
+        if (inst_config_apply (o->config, ex, b->err) < 0)
           {
             r = -1;
             break;
