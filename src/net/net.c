@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container/names.h"
@@ -434,11 +435,112 @@ teardown_do (struct nl *nl, const struct teardown *t)
   unlock_fd (hl);
 }
 
+/* How long a network's bridge outlives its last endpoint (KILN_NET_IDLE_MS,
+ * default 2000): a bridge costs ~30 ms to make (netlink, nftables, sysctls) and
+ * ~30 ms to delete, which back-to-back `run`s would pay each time. */
+static unsigned
+idle_ms (void)
+{
+  const char *v = getenv ("KILN_NET_IDLE_MS");
+  char *end;
+  unsigned long ms = v && *v ? strtoul (v, &end, 10) : 2000;
+  if (v && *v && (*end || ms > 600000))
+    ms = 2000;
+  return (unsigned) ms;
+}
+
+/* ROOT/net-idle-BRIDGE: "PID START" of the process that will tear the bridge
+ * down once it stayed idle (the last one to be started wins). */
+static char *
+idle_stamp_path (const char *root, const char *bridge)
+{
+  struct buf p = BUF_INIT;
+  buf_printf (&p, "%s/net-idle-%s", root, bridge);
+  return buf_steal (&p);
+}
+
+/* The pid and start time the stamp names, false if there is none. */
+static bool
+idle_stamp_read (const char *path, pid_t *pid, uint64_t *start)
+{
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return false;
+  long p = 0;
+  unsigned long long s = 0;
+  bool ok = fscanf (f, "%ld %llu", &p, &s) == 2 && p > 0;
+  fclose (f);
+  *pid = (pid_t) p;
+  *start = s;
+  return ok;
+}
+
+static bool
+bridge_idle_pending (const char *root, const char *bridge)
+{
+  _cleanup_free_ char *path = idle_stamp_path (root, bridge);
+  pid_t pid;
+  uint64_t start;
+  return idle_stamp_read (path, &pid, &start) && proc_is (pid, start);
+}
+
+/* The detached process that tears an idle bridge down: it records itself as the
+ * bridge's (under net.lock, which it holds from its parent), lets the lock go,
+ * waits idle_ms(), and then, under the lock again, tears the bridge down unless
+ * a container is on it (a port of the bridge) or a later one took over. */
+static void
+idle_teardown (const char *root, const struct teardown *t, int hold_fd)
+{
+  struct kiln_err ignored = {0};
+  _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
+  char stamp[64];
+  pid_t me = getpid ();
+  uint64_t start = proc_start_time (me);
+  int n = snprintf (stamp, sizeof stamp, "%ld %llu\n", (long) me, (unsigned long long) start);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || write (fd, stamp, (size_t) n) != n)
+    {
+      /* Nobody would know of the wait: the bridge goes now, as before. */
+      if (fd >= 0)
+        close (fd);
+      struct nl *nl = nl_open (&ignored);
+      teardown_do (nl, t);
+      nl_close (nl);
+      return;
+    }
+  close (fd);
+  close (hold_fd);
+  unsigned ms = idle_ms ();
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+  int lock = store_net_lock (root, &ignored);
+  pid_t pid;
+  uint64_t st;
+  if (lock < 0 || !idle_stamp_read (path, &pid, &st) || pid != me || st != start)
+    {
+      unlock_fd (lock);
+      return;
+    }
+  struct nl *nl = nl_open (&ignored);
+  unsigned idx = nl ? nl_link_index (nl, t->bridge) : 0;
+  _cleanup_strv_ struct strv ports = STRV_INIT;
+  if (nl && (idx == 0 || (nl_bridge_ports (nl, idx, &ports, &ignored) == 0 && ports.n == 0)))
+    {
+      if (idx)
+        teardown_do (nl, t);
+    }
+  unlink (path); /* a container's release on it writes its own */
+  nl_close (nl);
+  kiln_err_clear (&ignored);
+  unlock_fd (lock);
+}
+
 /* The network's bridge, subnet and rules go with its last endpoint.  With
  * `hold_fd` (the store's net.lock) the work is left to a detached process that
- * keeps the lock until it is done: deleting a bridge waits ~30 ms for the
- * kernel, which a stopping container need not wait for, and the next attach
- * waits for the lock, so it never finds a bridge half gone. */
+ * waits for the bridge to stay idle (idle_teardown): the next `run` finds it
+ * made; deleting a bridge also waits ~30 ms for the kernel, which a stopping
+ * container need not wait for.  Without, it goes at once. */
 static void
 teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, int hold_fd)
 {
@@ -469,9 +571,7 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
       for (int fd = 3; fd < 1024; fd++)
         if (fd != hold_fd)
           close (fd);
-      struct nl *own = nl_open (&ignored);
-      teardown_do (own, &t);
-      nl_close (own);
+      idle_teardown (st->root, &t, hold_fd);
       _exit (0);
     }
   if (pid > 0)
@@ -1577,7 +1677,8 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
         goto out;
       endpoint_recs_free (left, nleft);
       const char *bridge = net_cfg_str (nets[k].config, "Bridge");
-      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0)
+      /* An idle one its teardown process still waits on is not left over. */
+      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0 || bridge_idle_pending (st->root, bridge))
         continue;
       struct buf b = BUF_INIT;
       buf_printf (&b, "bridge %s of network %s, which no container uses", bridge, nets[k].name);
