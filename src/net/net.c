@@ -1103,14 +1103,20 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   }
   recorded = true;
   unsigned mtu = (unsigned) json_integer_value (json_object_get (rec.config, "MTU"));
-  if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
+  /* docker's MAC for the address (inspect shows it). */
+  uint8_t mac[6];
+  char mac_s[18];
+  net_mac_from_ip (ip, mac);
+  net_mac_format (mac, mac_s);
+  json_object_set_new (info, "MacAddress", json_string (mac_s));
+  if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, mac, err) < 0)
     {
       /* This container's last veth on this network, still going with its old
        * namespace (the kernel removes it a moment later): removed now. */
       if (err->code != EEXIST || nl_link_del (nl, veth, err) < 0)
         goto out;
       kiln_err_clear (err);
-      if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
+      if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, mac, err) < 0)
         goto out;
     }
   unsigned vi = nl_link_index (nl, veth);
@@ -1382,7 +1388,7 @@ endpoint_json (struct kiln_store *st, const char *id, const char *netname, const
                          json_array_size (aliases) ? aliases : json_null (), "NetworkID", known ? rec.id : "",
                          "EndpointID", e ? e->container : "", "Gateway", gw, "IPAddress", e ? e->ip : "",
                          "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-                         "MacAddress", "", "DriverOpts");
+                         "MacAddress", e ? net_cfg_str (e->info, "MacAddress") : "", "DriverOpts");
   if (gw_out)
     *gw_out = gw && *gw ? xstrdup (gw) : NULL;
   if (prefix_out)
@@ -1406,7 +1412,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
       json_object_set_new (ports, k, json_null ());
   const char *mode = mode_network (config);
   const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
-  const char *ip = "";
+  const char *ip = "", *mac = "";
   char *gw = NULL;
   int prefix = 0;
   bool dflt_ep = false;
@@ -1430,6 +1436,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
       if (dflt)
         {
           ip = eps[i].ip;
+          mac = net_cfg_str (eps[i].info, "MacAddress");
           gw = (char *) g;
           prefix = pl;
           dflt_ep = true;
@@ -1453,7 +1460,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
                          "LinkLocalIPv6PrefixLen", 0, "Ports", ports, "SandboxKey", "", "SecondaryIPAddresses",
                          "SecondaryIPv6Addresses", "EndpointID", dflt_ep ? id : "", "Gateway", gw ? gw : "",
                          "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
-                         "MacAddress", "", "Networks", networks);
+                         "MacAddress", mac, "Networks", networks);
   free (gw);
   endpoint_recs_free (eps, n);
   return s;

@@ -136,7 +136,7 @@ nl_bridge_add (struct nl *nl, const char *name, unsigned mtu, struct kiln_err *e
 
 int
 nl_veth_add (struct nl *nl, const char *host, unsigned master, unsigned mtu, int peer_netns_fd, const char *peer_name,
-             struct kiln_err *err)
+             const uint8_t *peer_mac, struct kiln_err *err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = link_msg (buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
@@ -152,6 +152,8 @@ nl_veth_add (struct nl *nl, const char *host, unsigned master, unsigned mtu, int
   struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header (h, sizeof *pifm);
   pifm->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz (h, IFLA_IFNAME, peer_name);
+  if (peer_mac)
+    mnl_attr_put (h, IFLA_ADDRESS, 6, peer_mac);
   if (mtu)
     mnl_attr_put_u32 (h, IFLA_MTU, mtu);
   mnl_attr_put_u32 (h, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);

@@ -210,7 +210,7 @@ net_network_inspect (struct kiln_store *st, const struct net_rec *r)
       buf_printf (&a, "%s/%d", eps[i].ip, sub.prefix);
       json_object_set_new (containers, eps[i].container,
                            json_pack ("{s:s, s:s, s:s, s:s, s:s}", "Name", name ? name : "", "EndpointID",
-                                      eps[i].container, "MacAddress", "", "IPv4Address", buf_str (&a), "IPv6Address",
+                                      eps[i].container, "MacAddress", net_cfg_str (eps[i].info, "MacAddress"), "IPv4Address", buf_str (&a), "IPv6Address",
                                       ""));
     }
   endpoint_recs_free (eps, n);

@@ -8,6 +8,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
   export KILN_ROOT=$(mktemp -d)/store
+  # A network's bridge outlives its last container by this long (default 2 s).
+  export KILN_NET_IDLE_MS=500
   "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
   # web: an httpd that answers with $MSG; udp: an echo server; both EXPOSEd.
   local d
@@ -72,14 +74,62 @@ monitor_pid() {
     "$KILN_ROOT/containers/$1/state.json"
 }
 
-# What kiln holds on the host: veths, kiln bridges, DNAT elements, kiln's rules in
-# docker's chain.
-host_pieces() {
-  ip -br link | awk '{print $1}' | grep -E '^(vk|kiln-)' || true
-  nft list map ip kiln ports_any 2>/dev/null | grep -E '[0-9] : [0-9]' || true
-  nft list map ip kiln ports_ip 2>/dev/null | grep -E '[0-9] : [0-9]' || true
-  nft list chain ip filter DOCKER-USER 2>/dev/null | grep kiln: || true
+# The names of this store's bridges and veths (kiln-<fnv1a(root, network id)>,
+# vk<8 of the container's id><4 of fnv1a(network id)>) and its subnets, one a
+# line, so that another store's containers on the host (other bats files, other
+# users) never count as this store's leftovers.
+store_nets() {
+  local ids
+  ids=$(kiln network ls -q --no-trunc 2>/dev/null) || true
+  python3 - "$KILN_ROOT" $ids <<'EOF'
+import sys
+def fnv(a, b):
+    h = 2166136261
+    for c in a.encode() + b"\0" + b.encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return h
+for i in sys.argv[2:]:
+    print("bridge kiln-%08x" % fnv(sys.argv[1], i))
+    print("veth %04x" % (fnv(i, "") & 0xffff))
+EOF
+  [ -z "$ids" ] || kiln network inspect $ids 2>/dev/null | python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    for c in (n.get("IPAM") or {}).get("Config") or []:
+        if c.get("Subnet"): print("subnet", c["Subnet"])' || true
 }
+
+# What this store holds on the host: veths, bridges, DNAT elements into its
+# subnets, its rules in docker's chain.
+host_pieces() {
+  python3 - "$(store_nets)" <<'EOF'
+import ipaddress, re, subprocess, sys
+bridges, veths, subnets = set(), set(), []
+for line in sys.argv[1].splitlines():
+    kind, v = line.split(" ", 1)
+    if kind == "bridge": bridges.add(v)
+    elif kind == "veth": veths.add(v)
+    else: subnets.append(ipaddress.ip_network(v))
+def run(*a):
+    return subprocess.run(a, capture_output=True, text=True).stdout
+for l in run("ip", "-br", "link").splitlines():
+    name = l.split()[0].split("@")[0]
+    if name in bridges or (re.fullmatch(r"vk[0-9a-f]{12}", name) and name[-4:] in veths):
+        print(name)
+for m in ("ports_any", "ports_ip"):
+    for l in run("nft", "list", "map", "ip", "kiln", m).splitlines():
+        for el in re.findall(r"([0-9a-z. ]+ : ([0-9.]+) \. [0-9]+)", l):
+            if any(ipaddress.ip_address(el[1]) in s for s in subnets):
+                print(m, el[0].strip())
+for l in run("nft", "list", "chain", "ip", "filter", "DOCKER-USER").splitlines():
+    mk = re.search(r'comment "kiln:([^"]+)"', l)
+    if mk and mk.group(1) in bridges:
+        print(l.strip())
+EOF
+}
+
+# This store's links only (no_host_pieces without the rules).
+no_store_links() { ! host_pieces | grep -qE '^(vk|kiln-)'; }
 
 # The kernel removes a veth with its namespace, and a network's last container
 # leaves its bridge to a process of its own: both a moment after the command.
@@ -97,8 +147,34 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   [ "$output" = lo ]
   run kiln run --rm --network host busybox sh -c 'ls /sys/class/net'
   [[ "$output" == *eth0* ]]
-  # The bridge goes with its last container.
+  # The bridge goes a moment (KILN_NET_IDLE_MS) after its last container.
   until_true 5 no_host_pieces
+}
+
+@test "the bridge outlives its last container for KILN_NET_IDLE_MS: the next run finds it, then it goes" {
+  until_true 5 no_host_pieces
+  KILN_NET_IDLE_MS=4000 kiln run --rm busybox true
+  br=$(host_pieces | grep '^kiln-')
+  [ -n "$br" ]
+  idx=$(cat "/sys/class/net/$br/ifindex")
+  # Not a leftover while it waits.
+  run kiln system check
+  [ "$status" -eq 0 ]
+  KILN_NET_IDLE_MS=300 kiln run --rm busybox true
+  [ "$(cat "/sys/class/net/$br/ifindex")" = "$idx" ]
+  # The later run's wait wins: gone well before the first's 4 s.
+  until_true 2 no_host_pieces
+  [ -z "$(ls "$KILN_ROOT" | grep '^net-idle-')" ]
+}
+
+@test "-p with an IPv6 host address is refused, not accepted and ignored" {
+  run kiln run --rm -p '[::1]:8080:80' busybox true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"IPv6 host address ::1 in [::1]:8080:80: kiln's networks are IPv4 only"* ]]
+  run kiln create --name v6 -p '[::]:8080:80' busybox true
+  [ "$status" -ne 0 ]
+  run kiln ps -a
+  [[ "$output" != *v6* ]]
 }
 
 @test "two services on :8080 published on two host ports both answer (127.0.0.1, the host's address, another container)" {
@@ -174,6 +250,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
 }
 
 @test "kill -9 of monitors: system check names the veths' endpoints and rules, --repair leaves none" {
+  until_true 5 no_host_pieces
   before=$(host_pieces)
   [ -z "$before" ]
   p1=$(free_port) p2=$(free_port)
@@ -193,7 +270,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   [[ "$output" == *"leftover: nftables element ports_ip { 127.0.0.1 . tcp . $p2 }"* ]]
   run kiln system check --repair
   [ "$status" -eq 0 ]
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   after=$(host_pieces)
   [ -z "$after" ]
   run kiln system check
@@ -210,7 +287,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   kill -9 "$(monitor_pid "$id")"
   run kiln ps -a
   grep -Eq ' Exited \(137\) .* dead3$' <<<"$output"
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   until_true 5 no_host_pieces
   kiln rm dead3 >/dev/null
 }
@@ -367,7 +444,7 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   run kiln system check
   [[ "$output" == *"nftables element ports_any { tcp . $p }"* ]]
   kiln system check --repair >/dev/null
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   until_true 5 no_host_pieces
   refute answers "http://127.0.0.1:$p/" fg
   kiln rm -f fg >/dev/null

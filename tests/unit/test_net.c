@@ -46,7 +46,6 @@ parses_port_specs_like_docker (void **state)
     {"8080:80", 1, 80, "tcp", "", 8080, 8080},
     {"127.0.0.1:8080:80/udp", 1, 80, "udp", "127.0.0.1", 8080, 8080},
     {"127.0.0.1::80", 1, 80, "tcp", "127.0.0.1", 0, 0},
-    {"[::1]:8080:80", 1, 80, "tcp", "::1", 8080, 8080},
     {"8000-8002:80-82", 3, 80, "tcp", "", 8000, 8000},
     {"8000-8010:80", 1, 80, "tcp", "", 8000, 8010},
     {"80/TCP", 1, 80, "tcp", "", 0, 0},
@@ -84,6 +83,8 @@ refuses_bad_port_specs_with_dockers_messages (void **state)
     {"90-80", "invalid containerPort: 90-80"},
     {"8080:", "no port specified: 8080:<empty>"},
     {"", "no port specified: <empty>"},
+    {"[::1]:8080:80", "IPv6 host address ::1 in [::1]:8080:80: kiln's networks are IPv4 only; publish on an IPv4 "
+                      "address (or none: 0.0.0.0)"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     {
