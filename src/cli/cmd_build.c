@@ -18,6 +18,7 @@
 #include "registry/transfer.h"
 #include "image/image.h"
 #include "image/ref.h"
+#include "net/net.h"
 #include "solver/build.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -48,6 +49,8 @@ const char cmd_build_usage[]
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
+      "      --add-host HOST:IP        a line in RUN steps' /etc/hosts (IP host-gateway:\n"
+      "                                the host, as the step's network reaches it)\n"
       "      --allow ENTITLEMENT       security.insecure (RUN --security=insecure) or\n"
       "                                network.host (RUN --network=host); repeatable\n"
       "      --compression gzip|zstd   layer compression for --output oci/docker and --push\n"
@@ -96,7 +99,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
-    {"force-rm", optional_argument, NULL, 'r'},
+    {"force-rm", optional_argument, NULL, 'r'},      {"add-host", required_argument, NULL, 'a'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -164,6 +167,18 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         case 'q': rq.progress = PROGRESS_QUIET; break;
         case 'o': rq.output = optarg; break;
         case 's': strv_push (&rq.secrets, optarg); break;
+        case 'a':
+          {
+            struct kiln_err e = {0};
+            if (net_add_host_check (optarg, &e) < 0)
+              {
+                rc = cli_usage_error ("build", "%s", e.msg);
+                kiln_err_clear (&e);
+                goto done;
+              }
+            strv_push (&rq.add_hosts, optarg);
+            break;
+          }
         case 'N':
           {
             if (sandbox_net_parse (optarg, &rq.network) < 0)
@@ -381,6 +396,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   }
 done:
   strv_free (&rq.no_cache_stages);
+  strv_free (&rq.add_hosts);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);
   strv_free (&rq.labels);

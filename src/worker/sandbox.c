@@ -659,6 +659,8 @@ sandbox_init (struct child_args *a)
     buf_puts (&hosts, s->hosts_extra);
   else if (s->hostname)
     buf_printf (&hosts, "127.0.1.1\t%s\n", s->hostname);
+  if (s->hosts_more)
+    buf_puts (&hosts, s->hosts_more);
   write_file (etc_fd, "hosts", buf_str (&hosts), status_fd);
   buf_free (&hosts);
   if (s->resolv_conf)

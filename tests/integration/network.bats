@@ -167,6 +167,29 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   [ -z "$(ls "$KILN_ROOT" | grep '^net-idle-')" ]
 }
 
+@test "build --add-host: RUN steps' /etc/hosts has the lines (host-gateway: the host), part of the cache key" {
+  d=$(dirname "$KILN_ROOT")/addhost
+  mkdir -p "$d"
+  printf 'FROM busybox\nRUN grep -v localhost /etc/hosts > /hosts.txt\n' >"$d/Dockerfile"
+  kiln build -q -t ah:1 --add-host db:10.1.2.3 --add-host gw:host-gateway "$d" >/dev/null
+  run kiln run --rm --network none ah:1 cat /hosts.txt
+  [ "${lines[0]}" = "$(printf '127.0.1.1\tbuildkitsandbox')" ]
+  [ "${lines[1]}" = "$(printf '10.1.2.3\tdb')" ]
+  hostip=$(ip -4 -o route get 192.0.2.123 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+  [ "${lines[2]}" = "$(printf '%s\tgw' "${hostip:-10.0.2.2}")" ]
+  # The same hosts: cached; others: the step runs again.
+  run kiln build --progress plain --add-host db:10.1.2.3 --add-host gw:host-gateway "$d"
+  [[ "$output" == *"CACHED"* ]]
+  run kiln build --progress plain --add-host db:10.9.9.9 "$d"
+  [[ "$output" != *"CACHED"* ]]
+  run kiln build --add-host 'a b:1.2.3.4' "$d"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid argument "a b:1.2.3.4" for "--add-host" flag: invalid host name'* ]]
+  run kiln build --add-host db:nope "$d"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid IP address in add-host: "nope"'* ]]
+}
+
 @test "-p with an IPv6 host address is refused, not accepted and ignored" {
   run kiln run --rm -p '[::1]:8080:80' busybox true
   [ "$status" -eq 2 ]
