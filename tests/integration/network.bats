@@ -367,6 +367,47 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   until_true 5 no_host_pieces
 }
 
+@test "the resolver answers over TCP too; MacAddress is the veth's inside (docker's 02:42 + address); ps collapses port ranges" {
+  kiln network create tcpnet >/dev/null
+  p=$(free_port)
+  until [ "$((p + 2))" -lt 65536 ] && python3 -c "import socket,sys;[socket.socket().bind(('127.0.0.1',int(sys.argv[1])+i)) for i in range(3)]" "$p" 2>/dev/null; do p=$(free_port); done
+  kiln run -d --name tc1 --network tcpnet --network-alias tcalias -p "$p-$((p + 2)):$p-$((p + 2))" busybox sleep 300 >/dev/null
+  id=$(kiln inspect -f '{{.Id}}' tc1)
+  mon=$(monitor_pid "$id")
+  res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+  [ -n "$res" ]
+  ip=$(inspect_field tc1 'd["NetworkSettings"]["Networks"]["tcpnet"]["IPAddress"]')
+  # A question over TCP (two bytes of length, then the query), as a client asks
+  # after a truncated UDP answer.
+  run nsenter -t "$res" -n python3 - tcalias <<'EOF'
+import socket, struct, sys
+name = sys.argv[1]
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.create_connection(("127.0.0.11", 53), timeout=3)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2, socket.MSG_WAITALL))[0]
+a = s.recv(n, socket.MSG_WAITALL)
+assert a[:2] == b"\x12\x34" and struct.unpack(">H", a[6:8])[0] >= 1, a
+print(socket.inet_ntoa(a[-4:]))
+EOF
+  [ "$status" -eq 0 ]
+  [ "$output" = "$ip" ]
+  # MacAddress: inspect, network inspect and the container's own eth0 agree.
+  mac=$(inspect_field tc1 'd["NetworkSettings"]["Networks"]["tcpnet"]["MacAddress"]')
+  [[ "$mac" =~ ^02:42(:[0-9a-f]{2}){4}$ ]]
+  [ "$(printf '02:42:%02x:%02x:%02x:%02x' ${ip//./ })" = "$mac" ]
+  [ "$(kiln network inspect -f "{{(index .Containers \"$id\").MacAddress}}" tcpnet)" = "$mac" ]
+  run nsenter -t "$res" -n ip -br link show eth0
+  [[ "$output" == *" $mac "* ]]
+  # ps: a range of ports published on the same range is one entry, as docker shows it.
+  run kiln ps --filter name=tc1 --format '{{.Ports}}'
+  [ "$output" = "0.0.0.0:$p-$((p + 2))->$p-$((p + 2))/tcp" ]
+  kiln rm -f tc1 >/dev/null
+  kiln network rm tcpnet >/dev/null
+  until_true 5 no_host_pieces
+}
+
 @test "--internal blocks a server on the host that a normal network reaches; host-gateway names the host" {
   kiln network create --subnet 10.231.7.0/24 opennet >/dev/null
   kiln network create --internal --subnet 10.231.8.0/24 closednet >/dev/null
