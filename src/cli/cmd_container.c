@@ -422,6 +422,9 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     }
   if (o.detach)
     {
+      /* The id first, as docker prints it once created: a failed start still names it. */
+      printf ("%s\n", id);
+      fflush (stdout);
       if (container_start (st, id, &rc, &err) < 0)
         {
           kiln_err_print (&err, stderr);
@@ -429,8 +432,6 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
           if (o.auto_remove && remove_stopped (st, id, &err) < 0)
             cli_fail (&err);
         }
-      else
-        printf ("%s\n", id);
       store_close (st);
       goto out;
     }

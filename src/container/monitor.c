@@ -215,7 +215,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
     {
       if (net_attach (root, id, config, &na, err) < 0)
-        goto failed;
+        goto failed_net;
       sb->netns_fd = na.netns_fd;
       sb->hosts_extra = na.hosts;
       sb->resolv_conf = na.resolv;
@@ -241,8 +241,9 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
                     err);
   goto out;
 failed:
-  net_detach (root, id, &na);
   kiln_err_wrap (err, "starting the container");
+failed_net: /* in docker's words already ("Bind for … port is already allocated") */
+  net_detach (root, id, &na);
   record_failure (&r, err, exit_code);
 out:
   container_spec_clear (&cs);

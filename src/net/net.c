@@ -1488,11 +1488,11 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
           json_object_set_new (networks, k, endpoint_json (st, id, k, NULL, v, NULL, NULL));
       }
     }
-  json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
+  json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
                          "Bridge", "", "SandboxID", n ? id : "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
                          "LinkLocalIPv6PrefixLen", 0, "Ports", ports, "SandboxKey", "", "SecondaryIPAddresses",
                          "SecondaryIPv6Addresses", "EndpointID", dflt_ep ? id : "", "Gateway", gw ? gw : "",
-                         "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
+                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
                          "MacAddress", mac, "Networks", networks);
   free (gw);
   endpoint_recs_free (eps, n);

@@ -256,6 +256,9 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   kiln run -d --name holder -p "127.0.0.1:$p:8080" web:1 >/dev/null
   run kiln run -d --name clash -p "127.0.0.1:$p:80" busybox true
   [ "$status" -eq 125 ]
+  # docker prints the id once created, then the start's error.
+  [[ "${lines[0]}" =~ ^[0-9a-f]{64}$ ]]
+  [ "${lines[1]}" = "kiln: driver failed programming external connectivity on endpoint clash (${lines[0]}): Bind for 127.0.0.1:$p failed: port is already allocated" ]
   [[ "$output" == *"driver failed programming external connectivity on endpoint clash ("*"): Bind for 127.0.0.1:$p failed: port is already allocated" ]]
   run kiln ps -a
   grep -Eq ' Created +clash$' <<<"$output"
@@ -351,7 +354,8 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   netid=$(kiln network inspect -f '{{.Id}}' appnet)
   run kiln network rm appnet
   [ "$status" -eq 1 ]
-  [ "$output" = "Error response from daemon: error while removing network: network appnet id $netid has active endpoints" ]
+  [ "$output" = "Error response from daemon: error while removing network: network appnet id $netid has active endpoints
+exit status 1" ]
   run kiln network ls --filter label=team=a --format '{{.Name}} {{.Driver}} {{.Scope}}'
   [ "$output" = "appnet bridge local" ]
   run kiln network ls
