@@ -550,29 +550,36 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd)
   close (fd);
   close (hold_fd);
   unsigned ms = idle_ms ();
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-  int lock = store_net_lock (root, &ignored);
-  pid_t pid;
-  uint64_t st;
-  if (lock < 0 || !idle_stamp_read (path, &pid, &st) || pid != me || st != start)
+  /* A veth still on the bridge is a container's that started meanwhile (its
+   * release starts another wait) or a stopped one's the kernel has not removed
+   * yet with its namespace: asked again a few times, for the latter. */
+  for (int tries = 0; tries < 25; tries++, ms = 200)
     {
-      unlock_fd (lock);
-      return;
-    }
-  struct nl *nl = nl_open (&ignored);
-  unsigned idx = nl ? nl_link_index (nl, t->bridge) : 0;
-  _cleanup_strv_ struct strv ports = STRV_INIT;
-  if (nl && (idx == 0 || (nl_bridge_ports (nl, idx, &ports, &ignored) == 0 && ports.n == 0)))
-    {
-      if (idx)
+      struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
+      while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+        ;
+      int lock = store_net_lock (root, &ignored);
+      pid_t pid;
+      uint64_t st;
+      if (lock < 0 || !idle_stamp_read (path, &pid, &st) || pid != me || st != start)
+        {
+          unlock_fd (lock);
+          break;
+        }
+      struct nl *nl = nl_open (&ignored);
+      unsigned idx = nl ? nl_link_index (nl, t->bridge) : 0;
+      _cleanup_strv_ struct strv ports = STRV_INIT;
+      bool busy = nl && idx && (nl_bridge_ports (nl, idx, &ports, &ignored) < 0 || ports.n > 0);
+      if (nl && idx && !busy)
         teardown_do (nl, t);
+      if (!busy || tries == 24)
+        unlink (path); /* a container's release on it writes its own */
+      nl_close (nl);
+      kiln_err_clear (&ignored);
+      unlock_fd (lock);
+      if (!busy)
+        break;
     }
-  unlink (path); /* a container's release on it writes its own */
-  nl_close (nl);
-  kiln_err_clear (&ignored);
-  unlock_fd (lock);
 }
 
 /* The network's bridge, subnet and rules go with its last endpoint.  With
