@@ -1448,8 +1448,10 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
   json_t *ports = json_object (), *networks = json_object ();
   const char *k;
   json_t *v;
-  json_object_foreach (json_object_get (json_object_get (config, "Config"), "ExposedPorts"), k, v)
-      json_object_set_new (ports, k, json_null ());
+  /* docker's Ports are the sandbox's: none once stopped or before the first start. */
+  if (n)
+    json_object_foreach (json_object_get (json_object_get (config, "Config"), "ExposedPorts"), k, v)
+        json_object_set_new (ports, k, json_null ());
   const char *mode = mode_network (config);
   const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
   const char *ip = "", *mac = "";
