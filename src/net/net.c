@@ -171,7 +171,11 @@ net_add_host_check (const char *h, struct kiln_err *err)
 {
   const char *colon = strchr (h, ':');
   uint32_t a;
-  if (colon == NULL || colon == h || (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0))
+  /* opts.ValidateExtraHost's words */
+  if (colon == NULL || colon == h)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: bad format for add-host: \"%s\"",
+                         h, h);
+  if (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0)
     return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP address "
                                            "in add-host: \"%s\"", h, colon ? colon + 1 : "");
   /* One line of /etc/hosts: a name with no blank or control character. */
