@@ -621,7 +621,7 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
       for (int fd = 3; fd < 1024; fd++)
         if (fd != hold_fd)
           close (fd);
-      idle_teardown (st->root, &t, hold_fd);
+      idle_teardown (store_root (st), &t, hold_fd);
       _exit (0);
     }
   if (pid > 0)
@@ -1601,7 +1601,7 @@ container_running (const char *root, const char *id)
 int
 net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err)
 {
-  int lock = store_net_lock (st->root, err);
+  int lock = store_net_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   struct nl *nl = nl_open (err);
@@ -1620,7 +1620,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
     goto out;
   for (size_t i = 0; i < n; i++)
     {
-      if (container_running (st->root, eps[i].container))
+      if (container_running (store_root (st), eps[i].container))
         {
           strv_push (&live_veths, net_cfg_str (eps[i].info, "Veth"));
           strv_push (&live_ips, eps[i].ip);
@@ -1731,7 +1731,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
       endpoint_recs_free (left, nleft);
       const char *bridge = net_cfg_str (nets[k].config, "Bridge");
       /* An idle one its teardown process still waits on is not left over. */
-      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0 || bridge_idle_pending (st->root, bridge))
+      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0 || bridge_idle_pending (store_root (st), bridge))
         continue;
       struct buf b = BUF_INIT;
       buf_printf (&b, "bridge %s of network %s, which no container uses", bridge, nets[k].name);

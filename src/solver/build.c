@@ -278,7 +278,7 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
   for (size_t i = 0; i < lowers->n; i++)
     strv_push (&op.src_lowers, lowers->v[i]);
   strv_push (&op.sources, source ? source : "/");
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -565,7 +565,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             struct digest cid;
             digest_bytes (idk.data, idk.len, &cid);
             struct buf dir = BUF_INIT;
-            buf_printf (&dir, "%s/cache", b->st->root);
+            buf_printf (&dir, "%s/cache", store_root (b->st));
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
             /* locked: wait for the cache.  private: the first instance no other
@@ -734,7 +734,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &spec.lowers) < 0)
     goto out;
-  spec.store_root = b->st->root;
+  spec.store_root = store_root (b->st);
   spec.upper = sd.upper;
   spec.work = sd.work;
   spec.merged = sd.merged;
@@ -893,7 +893,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
       if (fetch_dir == NULL)
         goto out;
-      fetch_fd = openat (b->st->root_fd, fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fetch_fd = openat (store_root_fd (b->st), fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       for (size_t u = 0; u < urls.n; u++)
         {
           char *name = fetch_url_basename (urls.v[u]);
@@ -978,7 +978,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &op.lowers) < 0)
     goto out;
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1007,7 +1007,7 @@ out:
   if (fetch_dir)
     {
       struct kiln_err e = {0};
-      store_remove_tree (b->st->root_fd, fetch_dir, &e);
+      store_remove_tree (store_root_fd (b->st), fetch_dir, &e);
       kiln_err_clear (&e);
     }
   return ret;
@@ -1034,7 +1034,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       fileop_clear (&op);
       return -1;
     }
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1575,8 +1575,7 @@ out:
   trash_empty (&b);
   strv_free (&b.used_keys);
   free (b.used_stage);
-  sqlite3_finalize (b.digest_get);
-  sqlite3_finalize (b.digest_put);
+  file_digests_free (b.digests);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
       {

@@ -10,12 +10,13 @@
 #pragma once
 #include <jansson.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include "solver/build.h"
+#include "store/cache_records.h"
+#include "store/file_digests.h"
 #include "store/snapshots.h"
 #include "util/envmap.h"
 #include "worker/sandbox.h"
@@ -76,10 +77,9 @@ struct builder
   struct envmap secrets_env; /* id → value */
   struct kiln_err *err;
   struct strv trigger_asts_text;
-  /* file_digests lookups, prepared once: a context of 20,000 files otherwise
-   * spends most of a no-op rebuild compiling the same SQL. */
-  sqlite3_stmt *digest_get;
-  sqlite3_stmt *digest_put;
+  /* The file_digests memo, its statements prepared once: a context of 20,000
+   * files otherwise spends most of a no-op rebuild compiling the same SQL. */
+  struct file_digests *digests;
   /* Cache keys the build used, and the stage of each (for --cache-to). */
   size_t cur_stage;
   /* tmp/trash-PID and the process that empties it (see cleaner_start). */

@@ -35,19 +35,17 @@ cache_get (struct builder *b, const char *key, int64_t *created)
   for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
     if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
       return NULL;
-  sqlite3_stmt *s = store_prepare (b->st, "SELECT result, created FROM cache WHERE key = ?", b->err);
-  if (s == NULL)
-    return NULL;
-  sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
   char *r = NULL;
-  if (sqlite3_step (s) == SQLITE_ROW)
+  int64_t when = 0;
+  int have = cache_records_get (b->st, key, &r, &when, b->err);
+  if (have < 0)
+    return NULL;
+  if (have)
     {
-      r = xstrdup ((const char *) sqlite3_column_text (s, 0));
       /* With SOURCE_DATE_EPOCH every step carries that time instead. */
-      *created = b->epoch_pinned ? b->now : sqlite3_column_int64 (s, 1);
+      *created = b->epoch_pinned ? b->now : when;
       note_key_used (b, key);
     }
-  sqlite3_finalize (s);
   /* A cached layer whose snapshot has gone is a miss. */
   if (r && digest_valid (r))
     {
@@ -73,12 +71,8 @@ static int
 put_cache_records (void *ud, struct kiln_err *err)
 {
   struct builder *b = ud;
-  char now[32];
-  snprintf (now, sizeof now, "%lld", (long long) b->now);
   for (size_t i = 0; i < b->pending_cache.n; i++)
-    if (store_exec (b->st, err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3,
-                    b->pending_cache.keys[i], b->pending_cache.values[i], now)
-        < 0)
+    if (cache_records_put (b->st, b->pending_cache.keys[i], b->pending_cache.values[i], b->now, err) < 0)
       return -1;
   return 0;
 }

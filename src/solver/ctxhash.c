@@ -18,39 +18,17 @@
 static int
 memo_get (struct builder *b, const void *key, size_t len, struct digest *out)
 {
-  if (b->digest_get == NULL
-      && (b->digest_get = store_prepare (b->st, "SELECT digest FROM file_digests WHERE stat_key = ?", b->err)) == NULL)
-    return -1;
-  sqlite3_stmt *s = b->digest_get;
-  sqlite3_bind_blob (s, 1, key, (int) len, SQLITE_STATIC);
-  int hit = 0;
-  if (sqlite3_step (s) == SQLITE_ROW && sqlite3_column_bytes (s, 0) == DIGEST_STR_LEN)
-    {
-      /* Written by kiln from a digest it computed: the length check is enough. */
-      memcpy (out->str, sqlite3_column_text (s, 0), DIGEST_STR_LEN);
-      out->str[DIGEST_STR_LEN] = '\0';
-      hit = 1;
-    }
-  sqlite3_reset (s);
-  return hit;
+  if (b->digests == NULL)
+    b->digests = file_digests_new (b->st);
+  return file_digests_get (b->digests, key, len, out, b->err);
 }
 
 static int
 memo_put (struct builder *b, const void *key, size_t len, const struct digest *d)
 {
-  if (b->digest_put == NULL
-      && (b->digest_put = store_prepare (b->st, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)",
-                                         b->err))
-             == NULL)
-    return -1;
-  sqlite3_stmt *put = b->digest_put;
-  sqlite3_bind_blob (put, 1, key, (int) len, SQLITE_STATIC);
-  sqlite3_bind_text (put, 2, d->str, -1, SQLITE_STATIC);
-  int rc = sqlite3_step (put);
-  sqlite3_reset (put);
-  if (rc != SQLITE_DONE)
-    return kiln_err_set (b->err, EIO, "store: recording a file digest: %s", sqlite3_errstr (rc));
-  return 0;
+  if (b->digests == NULL)
+    b->digests = file_digests_new (b->st);
+  return file_digests_put (b->digests, key, len, d, b->err);
 }
 
 static int

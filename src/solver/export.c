@@ -90,7 +90,7 @@ export_output (struct builder *b, const struct stage_out *o, const struct digest
       struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
       int r = lowers_of (b, &o->layers, &op.lowers);
       _cleanup_free_ char *absdest = realpath (dest, NULL);
-      op.store_root = b->st->root;
+      op.store_root = store_root (b->st);
       op.merged = sd.merged;
       op.dest = absdest ? absdest : dest;
       if (r == 0)
@@ -108,7 +108,7 @@ export_output (struct builder *b, const struct stage_out *o, const struct digest
         return -1;
       struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
       int r = lowers_of (b, &o->layers, &op.lowers);
-      op.store_root = b->st->root;
+      op.store_root = store_root (b->st);
       op.merged = sd.merged;
       op.dest = sd.upper;
       if (r == 0)

@@ -233,11 +233,11 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   struct builder child = *b;
   child.err = &e;
   child.net_started = false;
-  child.digest_get = child.digest_put = NULL; /* the parent's connection */
+  child.digests = NULL; /* the parent's connection */
   memset (&child.pending, 0, sizeof child.pending);
   memset (&child.pending_cache, 0, sizeof child.pending_cache);
   child.tty = false; /* windows of two processes would erase each other's lines */
-  child.st = store_open (b->st->root, &e);
+  child.st = store_open (store_root (b->st), &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
   size_t made_before = b->made.n;
   int r = child.st ? 0 : -1;

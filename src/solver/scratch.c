@@ -55,7 +55,7 @@ exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path
     {
       _cleanup_buf_ struct buf p = BUF_INIT;
       buf_printf (&p, "snapshots/%s/%s", lowers->v[i], path);
-      if (fstatat (b->st->root_fd, buf_str (&p), st, AT_SYMLINK_NOFOLLOW) == 0)
+      if (fstatat (store_root_fd (b->st), buf_str (&p), st, AT_SYMLINK_NOFOLLOW) == 0)
         return !(S_ISCHR (st->st_mode) && st->st_rdev == 0);
     }
   return false;
@@ -179,10 +179,10 @@ step_begin (struct builder *b, struct step_dirs *sd)
     return probe_miss (b);
   if (snapshot_begin (b->st, &sd->sn, b->err) < 0)
     return -1;
-  snprintf (sd->upper, sizeof sd->upper, "%s/%s/fs", b->st->root, sd->sn.tmp);
-  snprintf (sd->work, sizeof sd->work, "%s/%s/work", b->st->root, sd->sn.tmp);
-  snprintf (sd->merged, sizeof sd->merged, "%s/%s/merged", b->st->root, sd->sn.tmp);
-  snprintf (sd->merged_src, sizeof sd->merged_src, "%s/%s/src", b->st->root, sd->sn.tmp);
+  snprintf (sd->upper, sizeof sd->upper, "%s/%s/fs", store_root (b->st), sd->sn.tmp);
+  snprintf (sd->work, sizeof sd->work, "%s/%s/work", store_root (b->st), sd->sn.tmp);
+  snprintf (sd->merged, sizeof sd->merged, "%s/%s/merged", store_root (b->st), sd->sn.tmp);
+  snprintf (sd->merged_src, sizeof sd->merged_src, "%s/%s/src", store_root (b->st), sd->sn.tmp);
   if (mkdir (sd->work, 0700) < 0 || mkdir (sd->merged, 0755) < 0)
     {
       kiln_err_set (b->err, errno, "%s: %s", sd->work, strerror (errno));
@@ -209,7 +209,7 @@ cleaner_start (struct builder *b)
   b->cleaner_fd = -1;
   b->cleaner = -1;
   snprintf (b->trash, sizeof b->trash, "tmp/trash-%d", (int) b->trash_pid);
-  if (mkdirat (b->st->root_fd, b->trash, 0700) < 0 && errno != EEXIST)
+  if (mkdirat (store_root_fd (b->st), b->trash, 0700) < 0 && errno != EEXIST)
     return;
   int p[2];
   if (pipe2 (p, O_CLOEXEC) < 0)
@@ -221,12 +221,12 @@ cleaner_start (struct builder *b)
       /* It keeps only the store's root and its pipe: a lock, a cache mount's
        * flock or a caller's pipe held here would outlive the build. */
       close (p[1]);
-      int pin = fcntl (p[0], F_DUPFD, 64), root = fcntl (b->st->root_fd, F_DUPFD, 64);
+      int pin = fcntl (p[0], F_DUPFD, 64), root = fcntl (store_root_fd (b->st), F_DUPFD, 64);
       if (pin < 0 || root < 0 || dup2 (pin, 3) < 0 || dup2 (root, 4) < 0)
         _exit (1);
       close_range (5, ~0U, 0);
       p[0] = 3;
-      b->st->root_fd = 4;
+      int root_fd = 4; /* the store's root, in this process */
       FILE *in = fdopen (p[0], "r");
       char line[128];
       /* An empty line ends the work: processes forked later (the build's network
@@ -237,7 +237,7 @@ cleaner_start (struct builder *b)
           if (line[0] == '\0')
             break;
           struct kiln_err e = {0};
-          store_remove_tree (b->st->root_fd, line, &e);
+          store_remove_tree (root_fd, line, &e);
           kiln_err_clear (&e);
         }
       _exit (0);
@@ -260,17 +260,17 @@ trash_tree (struct builder *b, const char *rel)
   char dest[96];
   snprintf (dest, sizeof dest, "%s/%u", b->trash, b->trash_n++);
   struct kiln_err e = {0};
-  if (b->cleaner_fd < 0 || renameat (b->st->root_fd, rel, b->st->root_fd, dest) < 0)
+  if (b->cleaner_fd < 0 || renameat (store_root_fd (b->st), rel, store_root_fd (b->st), dest) < 0)
     {
       if (errno != ENOENT)
-        store_remove_tree (b->st->root_fd, rel, &e);
+        store_remove_tree (store_root_fd (b->st), rel, &e);
       kiln_err_clear (&e);
       return;
     }
   char line[100];
   int n = snprintf (line, sizeof line, "%s\n", dest);
   if (write_all (b->cleaner_fd, line, (size_t) n, "cleaner", &e) < 0)
-    store_remove_tree (b->st->root_fd, dest, &e);
+    store_remove_tree (store_root_fd (b->st), dest, &e);
   kiln_err_clear (&e);
 }
 
@@ -292,7 +292,7 @@ trash_empty (struct builder *b)
     while (waitpid (b->cleaner, NULL, 0) < 0 && errno == EINTR)
       ;
   struct kiln_err e = {0};
-  store_remove_tree (b->st->root_fd, b->trash, &e);
+  store_remove_tree (store_root_fd (b->st), b->trash, &e);
   kiln_err_clear (&e);
   b->trash_pid = 0;
   b->cleaner_fd = -1;

@@ -252,7 +252,7 @@ def normalise(text, ids):
     program's own; the message and the exit code are what is compared), and without
     docker's "Run 'docker run --help'" hint after a failed run."""
     text = re.sub(r"\n*Run 'docker [a-z]+ --help' for more information$", "", text)
-    text = re.sub(r"(?m)^(docker: )?(Error response from daemon: |Error: |kiln: )", "", text)
+    text = re.sub(r"(?m)^(docker: |kiln: )?(Error response from daemon: |Error: )?", "", text)
     text = text.replace("docker", "kiln")
     # the name docker or kiln made up for a container run without --name
     text = re.sub(r"on endpoint [a-z0-9_.-]+ \(", "on endpoint <NAME> (", text)
@@ -271,6 +271,7 @@ ERROR_CASES = {
     "docker run --rm localhost/busybox:latest /etc/passwd": ["run", "--rm", "busybox", "/etc/passwd"],
     "docker run --rm localhost/busybox:latest sh -c exit 7": ["run", "--rm", "busybox", "sh", "-c", "exit 7"],
     "docker wait shp-exit": ["wait", "shp-exit"],
+    "docker run --rm --restart always localhost/busybox:latest true": ["run", "--rm", "--restart", "always", "busybox", "true"],
     "docker ps -a --filter status=exited --filter name=shp --format {{.Names}} {{.Status}}":
         ["ps", "-a", "--filter", "status=exited", "--filter", "name=shp", "--format", "{{.Names}} {{.Status}}"],
     "docker run -d -p 127.0.0.1:18300:80 localhost/busybox:latest true":
@@ -347,9 +348,9 @@ def main():
         kiln("run", "--name", "shp-exit", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
         kiln("network", "create", "shp-net")
         PORTS = free_ports(2)
-        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--network", "shp-net",
-                      "--network-alias", "web-alias", "-p", f"127.0.0.1:{PORTS[0]}:80", "-p", f"{PORTS[1]}:81/udp",
-                      "busybox", "sleep", "600").stdout.strip()
+        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3",
+                      "--network", "shp-net", "--network-alias", "web-alias", "-p", f"127.0.0.1:{PORTS[0]}:80",
+                      "-p", f"{PORTS[1]}:81/udp", "busybox", "sleep", "600").stdout.strip()
         exit_id = kiln("ps", "-aq", "--no-trunc", "--filter", "name=shp-exit").stdout.strip()
         compare_ps_table("ps-table.txt", [])
         compare_ps_table("ps-a-notrunc.txt", ["-a", "--no-trunc"])
