@@ -129,7 +129,7 @@ EOF
 }
 
 # This store's links only (no_host_pieces without the rules).
-no_store_links() { ! host_pieces | grep -qE '^(vk|kiln-)'; }
+no_store_links() { [ -z "$(host_pieces | grep -E '^(vk|kiln-)')" ]; }
 
 # The kernel removes a veth with its namespace, and a network's last container
 # leaves its bridge to a process of its own: both a moment after the command.
