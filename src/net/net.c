@@ -1229,6 +1229,7 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
   if (lock < 0)
     return -1;
   struct kiln_store *st = store_open (root, err);
+  store_keep_wal_on_close (st);
   struct nl *nl = st ? nl_open (err) : NULL;
   int ret = -1;
   bool user_net = false;
@@ -1369,6 +1370,7 @@ net_release (const char *root, const char *id)
   struct kiln_err ignored = {0};
   int lock = store_net_lock (root, &ignored);
   struct kiln_store *st = lock >= 0 ? store_open (root, &ignored) : NULL;
+  store_keep_wal_on_close (st);
   struct nl *nl = st ? nl_open (&ignored) : NULL;
   struct endpoint_rec *eps = NULL;
   size_t n = 0;

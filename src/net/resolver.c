@@ -72,6 +72,7 @@ lookup (const char *root, const char *self, const char *name, uint32_t *ips, siz
 {
   struct kiln_err ig = {0};
   struct kiln_store *st = store_open (root, &ig);
+  store_keep_wal_on_close (st); /* one a question */
   struct endpoint_rec *mine = NULL, *eps = NULL;
   size_t n_mine = 0, n = 0, found = 0;
   if (st)
