@@ -1165,7 +1165,7 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
     }
   unsigned vi = nl_link_index (nl, veth);
   bool route = hosts != NULL && !json_is_true (json_object_get (rec.config, "Internal"));
-  if (vi == 0 || nl_link_up (nl, vi, err) < 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
+  if (vi == 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
     {
       if (!kiln_err_is_set (err))
         kiln_err_set (err, ENODEV, "veth %s is missing", veth);
