@@ -530,7 +530,7 @@ bridge_idle_pending (const char *root, const char *bridge)
 /* The detached process that tears an idle bridge down: it records itself as the
  * bridge's (under net.lock, which it holds from its parent), lets the lock go,
  * waits idle_ms(), and then, under the lock again, tears the bridge down unless
- * a container is on it (a port of the bridge) or a later one took over. */
+ * its stamp is gone (a container came onto the bridge) or is another's. */
 static void
 idle_teardown (const char *root, const struct teardown *t, int hold_fd)
 {
@@ -554,36 +554,26 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd)
   close (fd);
   close (hold_fd);
   unsigned ms = idle_ms ();
-  /* A veth still on the bridge is a container's that started meanwhile (its
-   * release starts another wait) or a stopped one's the kernel has not removed
-   * yet with its namespace: asked again a few times, for the latter. */
-  for (int tries = 0; tries < 25; tries++, ms = 200)
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+  /* Still this process's stamp: no container came onto the bridge since the
+   * last one left (an attach removes the stamp), so it goes, with what ports
+   * it may still have of stopped containers whose namespaces the kernel has
+   * not removed yet. */
+  int lock = store_net_lock (root, &ignored);
+  pid_t pid;
+  uint64_t st;
+  if (lock >= 0 && idle_stamp_read (path, &pid, &st) && pid == me && st == start)
     {
-      struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
-      while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-        ;
-      int lock = store_net_lock (root, &ignored);
-      pid_t pid;
-      uint64_t st;
-      if (lock < 0 || !idle_stamp_read (path, &pid, &st) || pid != me || st != start)
-        {
-          unlock_fd (lock);
-          break;
-        }
       struct nl *nl = nl_open (&ignored);
-      unsigned idx = nl ? nl_link_index (nl, t->bridge) : 0;
-      _cleanup_strv_ struct strv ports = STRV_INIT;
-      bool busy = nl && idx && (nl_bridge_ports (nl, idx, &ports, &ignored) < 0 || ports.n > 0);
-      if (nl && idx && !busy)
+      if (nl && nl_link_index (nl, t->bridge))
         teardown_do (nl, t);
-      if (!busy || tries == 24)
-        unlink (path); /* a container's release on it writes its own */
       nl_close (nl);
-      kiln_err_clear (&ignored);
-      unlock_fd (lock);
-      if (!busy)
-        break;
+      unlink (path);
     }
+  kiln_err_clear (&ignored);
+  unlock_fd (lock);
 }
 
 /* The network's bridge, subnet and rules go with its last endpoint.  With
@@ -1064,6 +1054,11 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   unsigned br = ensure_bridge (st, nl, &rec, err);
   if (br == 0)
     goto out;
+  {
+    /* The bridge is in use again: its idle teardown, if one waits, gives up. */
+    _cleanup_free_ char *stamp = idle_stamp_path (root, net_cfg_str (rec.config, "Bridge"));
+    unlink (stamp);
+  }
   struct net_cidr subnet, range, *rangep = NULL;
   uint32_t gw = 0, ip = 0, want = 0;
   if (net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &subnet, err) < 0

@@ -307,7 +307,6 @@ nl_routes (struct nl *nl, struct net_cidr **out, size_t *n, struct kiln_err *err
 struct links
 {
   const char *prefix;
-  unsigned master; /* 0: any */
   struct strv *names;
 };
 
@@ -317,18 +316,12 @@ link_cb (const struct nlmsghdr *h, void *ud)
   struct links *l = ud;
   const struct ifinfomsg *ifm = mnl_nlmsg_get_payload (h);
   const struct nlattr *a;
-  const char *name = NULL;
-  unsigned master = 0;
-  mnl_attr_for_each (a, h, sizeof *ifm)
+  mnl_attr_for_each (a, h, sizeof *ifm) if (mnl_attr_get_type (a) == IFLA_IFNAME)
   {
-    if (mnl_attr_get_type (a) == IFLA_IFNAME)
-      name = mnl_attr_get_str (a);
-    else if (mnl_attr_get_type (a) == IFLA_MASTER && mnl_attr_get_payload_len (a) >= sizeof (uint32_t))
-      master = mnl_attr_get_u32 (a);
+    const char *name = mnl_attr_get_str (a);
+    if (strncmp (name, l->prefix, strlen (l->prefix)) == 0 && l->names->n < 65536)
+      strv_push (l->names, name);
   }
-  if (name && strncmp (name, l->prefix, strlen (l->prefix)) == 0 && (l->master == 0 || master == l->master)
-      && l->names->n < 65536)
-    strv_push (l->names, name);
   return MNL_CB_OK;
 }
 
@@ -340,16 +333,5 @@ nl_links (struct nl *nl, const char *prefix, struct strv *names, struct kiln_err
   struct links l = {.prefix = prefix, .names = names};
   if (dump (nl, h, link_cb, &l) < 0)
     return kiln_err_set (err, errno, "listing links: %s", strerror (errno));
-  return 0;
-}
-
-int
-nl_bridge_ports (struct nl *nl, unsigned bridge, struct strv *names, struct kiln_err *err)
-{
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *h = link_msg (buf, RTM_GETLINK, 0, 0);
-  struct links l = {.prefix = "", .master = bridge, .names = names};
-  if (dump (nl, h, link_cb, &l) < 0)
-    return kiln_err_set (err, errno, "listing the ports of a bridge: %s", strerror (errno));
   return 0;
 }

@@ -38,5 +38,3 @@ int nl_route_default (struct nl *nl, unsigned index, uint32_t gateway, struct ki
 int nl_routes (struct nl *nl, struct net_cidr **out, size_t *n, struct kiln_err *err);
 /* The names of every link whose name starts with `prefix`. */
 int nl_links (struct nl *nl, const char *prefix, struct strv *names, struct kiln_err *err);
-/* The names of the links that are ports of bridge `bridge` (its index). */
-int nl_bridge_ports (struct nl *nl, unsigned bridge, struct strv *names, struct kiln_err *err);

@@ -133,7 +133,11 @@ no_store_links() { [ -z "$(host_pieces | grep -E '^(vk|kiln-)')" ]; }
 
 # The kernel removes a veth with its namespace, and a network's last container
 # leaves its bridge to a process of its own: both a moment after the command.
-no_host_pieces() { [ -z "$(host_pieces)" ]; }
+no_host_pieces() {
+  local p
+  p=$(host_pieces)
+  [ -z "$p" ] || { echo "left on the host: $p"; return 1; }
+}
 
 @test "default bridge: an address of its own, /etc/hosts names it, none and host stay as they were" {
   run kiln run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route; cat /etc/hosts; hostname'
