@@ -623,6 +623,30 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
   teardown_do (nl, &t);
 }
 
+void
+net_bridge_drop_idle (struct kiln_store *st, const char *network_id)
+{
+  struct kiln_err ignored = {0};
+  struct net_rec rec;
+  if (networks_get (st, network_id, &rec, &ignored) != 1)
+    {
+      kiln_err_clear (&ignored);
+      return;
+    }
+  _cleanup_free_ char *stamp = idle_stamp_path (store_root (st), net_cfg_str (rec.config, "Bridge"));
+  net_rec_clear (&rec);
+  int lock = store_net_lock (store_root (st), &ignored);
+  struct nl *nl = lock >= 0 ? nl_open (&ignored) : NULL;
+  if (nl)
+    {
+      teardown_network (st, nl, network_id, -1); /* nothing when a container is on it */
+      unlink (stamp);
+    }
+  nl_close (nl);
+  kiln_err_clear (&ignored);
+  unlock_fd (lock);
+}
+
 /* Removes what one endpoint holds: its port elements, its veth (unless it goes
  * with its namespace, which the kernel removes without making anyone wait), its
  * row; then the network's bridge if it was the last (see teardown_network). */

@@ -169,6 +169,12 @@ no_host_pieces() {
   # The later run's wait wins: gone well before the first's 4 s.
   until_true 2 no_host_pieces
   [ -z "$(ls "$KILN_ROOT" | grep '^net-idle-')" ]
+  # network rm takes an idle bridge with it at once.
+  kiln network create idlenet >/dev/null
+  KILN_NET_IDLE_MS=30000 kiln run --rm --network idlenet busybox true
+  [ -n "$(host_pieces | grep '^kiln-')" ]
+  kiln network rm idlenet >/dev/null
+  [ -z "$(host_pieces)" ]
 }
 
 @test "build --add-host: RUN steps' /etc/hosts has the lines (host-gateway: the host), part of the cache key" {
