@@ -532,7 +532,7 @@ bridge_idle_pending (const char *root, const char *bridge)
  * waits idle_ms(), and then, under the lock again, tears the bridge down unless
  * its stamp is gone (a container came onto the bridge) or is another's. */
 static void
-idle_teardown (const char *root, const struct teardown *t, int hold_fd)
+idle_teardown (const char *root, const struct teardown *t, int hold_fd, int ready_fd)
 {
   struct kiln_err ignored = {0};
   _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
@@ -552,6 +552,7 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd)
       return;
     }
   close (fd);
+  close (ready_fd); /* the stamp is there before the stopping container's command returns */
   close (hold_fd);
   unsigned ms = idle_ms ();
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
@@ -604,14 +605,31 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
   pid_t pid = hold_fd >= 0 ? fork () : -1;
   if (pid == 0)
     {
-      /* The child only forks the worker, so nobody waits on a zombie. */
-      if (fork () != 0)
-        _exit (0);
+      /* The child only forks the worker, so nobody waits on a zombie, and
+       * returns once the worker has written its stamp (`system check` right
+       * after must find it). */
+      int ready[2];
+      pid_t g = pipe2 (ready, O_CLOEXEC) == 0 ? fork () : -1;
+      if (g < 0)
+        {
+          struct nl *own = nl_open (&ignored);
+          teardown_do (own, &t);
+          nl_close (own);
+          _exit (0);
+        }
+      if (g > 0)
+        {
+          close (ready[1]);
+          char c;
+          while (read (ready[0], &c, 1) < 0 && errno == EINTR)
+            ;
+          _exit (0);
+        }
       setsid ();
       for (int fd = 3; fd < 1024; fd++)
-        if (fd != hold_fd)
+        if (fd != hold_fd && fd != ready[1])
           close (fd);
-      idle_teardown (store_root (st), &t, hold_fd);
+      idle_teardown (store_root (st), &t, hold_fd, ready[1]);
       _exit (0);
     }
   if (pid > 0)
