@@ -563,9 +563,15 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
    * it may still have of stopped containers whose namespaces the kernel has
    * not removed yet. */
   int lock = store_net_lock (root, &ignored);
-  pid_t pid;
-  uint64_t st;
-  if (lock >= 0 && idle_stamp_read (path, &pid, &st) && pid == me && st == start)
+  /* No stamp at all: the store is being removed (rm -rf of its root; an attach
+   * leaves "0 0", network rm removes the bridge before the stamp), so no
+   * container will come: the bridge, if still there (its name is the store's
+   * own), goes too. */
+  pid_t pid = 0;
+  uint64_t st = 0;
+  bool mine = idle_stamp_read (path, &pid, &st) && pid == me && st == start;
+  bool gone = access (path, F_OK) < 0 && errno == ENOENT;
+  if (mine || gone)
     {
       struct nl *nl = nl_open (&ignored);
       if (nl && nl_link_index (nl, t->bridge))
@@ -639,27 +645,18 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
       return;
     }
   teardown_do (nl, &t);
+  _cleanup_free_ char *stamp = idle_stamp_path (store_root (st), t.bridge);
+  unlink (stamp);
 }
 
 void
 net_bridge_drop_idle (struct kiln_store *st, const char *network_id)
 {
   struct kiln_err ignored = {0};
-  struct net_rec rec;
-  if (networks_get (st, network_id, &rec, &ignored) != 1)
-    {
-      kiln_err_clear (&ignored);
-      return;
-    }
-  _cleanup_free_ char *stamp = idle_stamp_path (store_root (st), net_cfg_str (rec.config, "Bridge"));
-  net_rec_clear (&rec);
   int lock = store_net_lock (store_root (st), &ignored);
   struct nl *nl = lock >= 0 ? nl_open (&ignored) : NULL;
   if (nl)
-    {
-      teardown_network (st, nl, network_id, -1); /* nothing when a container is on it */
-      unlink (stamp);
-    }
+    teardown_network (st, nl, network_id, -1); /* nothing when a container is on it */
   nl_close (nl);
   kiln_err_clear (&ignored);
   unlock_fd (lock);
@@ -1097,9 +1094,18 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   if (br == 0)
     goto out;
   {
-    /* The bridge is in use again: its idle teardown, if one waits, gives up. */
+    /* The bridge is in use again: its idle teardown, if one waits, gives up
+     * (it reads another's stamp; none would mean the store is going). */
     _cleanup_free_ char *stamp = idle_stamp_path (root, net_cfg_str (rec.config, "Bridge"));
-    unlink (stamp);
+    int fd = open (stamp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || write (fd, "0 0\n", 4) != 4)
+      {
+        if (fd >= 0)
+          close (fd);
+        kiln_err_set (err, errno ? errno : EIO, "%s: %s", stamp, strerror (errno ? errno : EIO));
+        goto out;
+      }
+    close (fd);
   }
   struct net_cidr subnet, range, *rangep = NULL;
   uint32_t gw = 0, ip = 0, want = 0;
