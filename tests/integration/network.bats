@@ -486,7 +486,8 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   [ "$status" -eq 125 ]
   [[ "$output" == *"user specified IP address is supported on user defined networks only"* ]]
   run kiln network rm bridge
-  [ "$output" = "Error response from daemon: bridge is a pre-defined network and cannot be removed" ]
+  [ "$output" = "Error response from daemon: bridge is a pre-defined network and cannot be removed
+exit status 1" ]
   run kiln network prune -f
   [ "${lines[0]}" = "Deleted Networks:" ]
   grep -qx ranged <<<"$output"
