@@ -168,7 +168,7 @@ build_stdin_done (struct kiln_store *st, char *ctx_dir)
 
 int
 build_metadata_write (struct kiln_store *st, const char *path, const struct digest *id, const struct strv *tags,
-                      struct kiln_err *err)
+                      const json_t *explained, struct kiln_err *err)
 {
   struct image_info ii;
   if (image_load (st, id, &ii, err) < 0)
@@ -195,6 +195,8 @@ build_metadata_write (struct kiln_store *st, const char *path, const struct dige
       json_object_set_new (md, "image.name", json_string (buf_str (&names)));
       buf_free (&names);
     }
+  if (explained)
+    json_object_set_new (md, "kiln.cache.misses", json_deep_copy (explained));
   _cleanup_free_ char *text = json_dumps (md, JSON_INDENT (2) | JSON_SORT_KEYS);
   struct buf out = BUF_INIT;
   buf_printf (&out, "%s\n", text);

@@ -43,7 +43,7 @@ const char cmd_build_usage[]
       "      --label K=V               add a label to the image\n"
       "      --iidfile FILE            write the image id to FILE\n"
       "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
-      "      --progress auto|tty|plain|quiet\n"
+      "      --progress auto|tty|plain|quiet|rawjson\n"
       "  -q, --quiet                   print only the image id\n"
       "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
@@ -65,6 +65,9 @@ const char cmd_build_usage[]
       "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n"
       "      --metadata-file FILE      write the build's result (BuildKit's keys) as JSON\n"
       "      --no-cache-filter STAGE   run every step of STAGE (repeatable, or a list)\n"
+      "      --explain                 say why each step that runs missed the cache: the\n"
+      "                                context file, build arg, base image or instruction\n"
+      "                                that changed since the last build of this target\n"
       "      --shm-size SIZE           /dev/shm of RUN steps (default 64m)\n"
       "      --ulimit NAME=SOFT[:HARD] a resource limit of RUN steps (repeatable)\n"
       "      --load, --rm, --force-rm  accepted, as BuildKit does: the image is always in\n"
@@ -79,6 +82,25 @@ fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *
   o.platform = platform;
   o.out = NULL;
   return image_pull (st, ref, &o, NULL, err);
+}
+
+/* --progress: BuildKit's names. */
+static int
+progress_parse (const char *s, enum progress_mode *out)
+{
+  static const struct
+  {
+    const char *name;
+    enum progress_mode mode;
+  } modes[] = {{"auto", PROGRESS_AUTO},   {"plain", PROGRESS_PLAIN},     {"tty", PROGRESS_TTY},
+               {"quiet", PROGRESS_QUIET}, {"rawjson", PROGRESS_RAWJSON}};
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+    if (strcmp (s, modes[i].name) == 0)
+      {
+        *out = modes[i].mode;
+        return 0;
+      }
+  return -1;
 }
 
 int
@@ -99,7 +121,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
-    {"force-rm", optional_argument, NULL, 'r'},      {"add-host", required_argument, NULL, 'a'},
+    {"force-rm", optional_argument, NULL, 'r'},      {"explain", no_argument, NULL, 'E'},
+    {"add-host", required_argument, NULL, 'a'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -117,6 +140,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   int rc = EXIT_OK;
   _cleanup_free_ char *df_text = NULL;
   const char *metadata_file = NULL;
+  _cleanup_json_ json_t *explained = NULL;
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -150,17 +174,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.stage.platform = optarg;
           break;
         case 'P':
-          if (strcmp (optarg, "plain") == 0)
-            rq.progress = PROGRESS_PLAIN;
-          else if (strcmp (optarg, "auto") == 0)
-            rq.progress = PROGRESS_AUTO;
-          else if (strcmp (optarg, "tty") == 0)
-            rq.progress = PROGRESS_TTY;
-          else if (strcmp (optarg, "quiet") == 0)
-            rq.progress = PROGRESS_QUIET;
-          else
+          if (progress_parse (optarg, &rq.progress) < 0)
             {
-              rc = cli_usage_error ("build", "--progress must be auto, tty, plain or quiet");
+              rc = cli_usage_error ("build", "--progress must be auto, tty, plain, quiet or rawjson");
               goto done;
             }
           break;
@@ -249,6 +265,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg;
           break;
         case 'M': metadata_file = optarg; break;
+        case 'E': rq.explain = true; break;
         case 'X':
           for (char *save = NULL, *e = strtok_r (optarg, ",", &save); e; e = strtok_r (NULL, ",", &save))
             strv_push (&rq.no_cache_stages, e);
@@ -306,6 +323,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
       goto done;
     }
+  /* The metadata file carries the cache-miss explanations, --explain or not. */
+  if (metadata_file)
+    rq.explained = explained = json_array ();
   bool from_stdin = strcmp (argv[optind], "-") == 0;
   if (!from_stdin)
     {
@@ -378,7 +398,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
     else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
       rc = cli_fail (&err);
-    else if (metadata_file && build_metadata_write (st, metadata_file, &id, &rq.tags, &err) < 0)
+    else if (metadata_file && build_metadata_write (st, metadata_file, &id, &rq.tags, explained, &err) < 0)
       rc = cli_fail (&err);
     else
       {

@@ -100,7 +100,7 @@ container_status_text (const struct container_state *s, int64_t now_ns, char out
           break;
         }
       human_duration ((now_ns - s->started) / 1000000000, d);
-      snprintf (out, 96, "Up %s", d);
+      snprintf (out, 96, "Up %s%s", d, s->paused ? " (Paused)" : "");
       break;
     case CONTAINER_EXITED:
       human_duration ((now_ns - s->finished) / 1000000000, d);

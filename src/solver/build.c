@@ -1,6 +1,7 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
+#include "solver/ttyview.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -62,6 +63,7 @@ on_interrupt (int sig)
 
 static int step_fail_located (struct builder *b, const struct inst *in)
 {
+  step_error (b, b->err->msg ? b->err->msg : "failed");
   if (b->err->line == 0 && in->node)
     {
       int col = df_ast_find_col (b->ast, in->line, in->node->keyword);
@@ -186,6 +188,27 @@ shell_join (json_t *cfg, const char *cmd, struct strv *argv)
   return NULL;
 }
 
+/* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
+static const char *
+as_written (const struct inst *in)
+{
+  const char *t = in->node->original;
+  return t + utf8_space_prefix (t, strlen (t));
+}
+
+/* A step's key from its parent's and its material; noted (explain.c) and made the
+ * parent of the next step. */
+static void
+step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
+          const struct envmap *args, char key[static DIGEST_STR_LEN + 1])
+{
+  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
+    fprintf (stderr, "#%d key material (parent %s): %.*s\n", b->step, o->key, (int) len, material);
+  key_of (o->key, material, len, key);
+  step_note (b, o->key, key, text, material, len, args);
+  memcpy (o->key, key, DIGEST_STR_LEN + 1);
+}
+
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
@@ -195,13 +218,17 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   _cleanup_free_ char *hit = cache_get (b, key, &when);
   if (hit)
     {
+      b->note_sources = b->note_excludes = NULL;
       if (label)
-        say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+        step_start (b, label);
+      step_end (b, true, 0, label != NULL);
       take_result (b, o, hit, created_by, when);
       return 1;
     }
   if (label)
-    say (b, "#%d %s\n", b->step, label);
+    step_start (b, label);
+  step_missed (b, key, label);
+  b->note_sources = b->note_excludes = NULL;
   return 0;
 }
 
@@ -244,8 +271,7 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   if (cache_put (b, key, result) < 0)
     return -1;
   take_result (b, o, result, created_by, b->now);
-  if (announce)
-    say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  step_end (b, false, now_s () - t0, announce);
   return 0;
 }
 
@@ -711,6 +737,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   material = json_canonical (km, &klen);
   char key[DIGEST_STR_LEN + 1];
   key_of (o->key, material, klen, key);
+  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
   {
     struct buf cb = BUF_INIT;
     if (in->json)
@@ -758,14 +785,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
-  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
-                             .cols = b->tty_cols};
+  struct output_reader rd = {.b = b, .step = b->step, .start = t0};
   spec.on_output = on_output;
   spec.output_ud = &rd;
   int code = 0;
   int r = sandbox_run (&spec, &code, b->err);
-  /* The window goes once the step ends: DONE or the error takes its place. */
-  window_clear (&rd);
   if (r < 0 || code != 0)
     {
       if (r == 0)
@@ -901,7 +925,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           if (in->checksum)
             continue;
           struct digest got;
-          say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+          step_status (b, "downloading %s", urls.v[u]);
           if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
             {
               step_fail_located (b, in);
@@ -939,17 +963,16 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       if (hr < 0)
         goto out;
       json_object_set_new (km, "context", json_string (cd.str));
+      b->note_sources = &op.sources; /* listed on a miss (step_missed) */
+      b->note_excludes = &in->excludes;
       op.context_fd = b->ctx_fd;
       op.ignore = b->ignore;
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
   material = json_canonical (km, &klen);
-  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
-    fprintf (stderr, "#%d key material (parent %s): %s\n", b->step, o->key, material);
   char key[DIGEST_STR_LEN + 1];
-  key_of (o->key, material, klen, key);
-  memcpy (o->key, key, sizeof key);
+  step_key (b, o, as_written (in), material, klen, &ss->args, key);
   struct buf cb = BUF_INIT;
   buf_printf (&cb, "%s ", inst_kind_name (in->kind));
   if (in->from)
@@ -968,7 +991,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
     {
       struct digest got;
-      say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+      step_status (b, "downloading %s", urls.v[u]);
       if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
         {
           step_fail_located (b, in);
@@ -1000,6 +1023,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     goto out;
   ret = 0;
 out:
+  b->note_sources = b->note_excludes = NULL; /* op.sources goes */
   op.dest = NULL;
   fileop_clear (&op);
   buf_free (&dest);
@@ -1023,6 +1047,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   _cleanup_buf_ struct buf mat = BUF_INIT;
   buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
   key_of (o->key, buf_str (&mat), mat.len, key);
+  step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = config_created_by (in);
   if (step_cached (b, o, key, NULL, created_by))
@@ -1108,6 +1133,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
         }
       image_info_clear (&ii);
       snprintf (o->key, sizeof o->key, "%s", id.str);
+      stage_note_base (b, id.str, s->base);
     }
   /* A new image: its own creation time; history and layers carry on. */
   char ts[32];
@@ -1206,7 +1232,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       /* ARG changes no config; its values are part of later keys through RUN's env. */
       break;
     case I_WORKDIR:
-      say (b, "#%d %s\n", b->step, label);
+      step_start (b, label);
       r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
@@ -1226,6 +1252,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
         char key[DIGEST_STR_LEN + 1];
         char *cb = config_created_by (ex);
         key_of (o->key, cb, strlen (cb), key);
+        step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
         /* A record for the step too, so its history time survives a cached rebuild. */
         int64_t when = b->now;
         char *hit = cache_get (b, key, &when);
@@ -1256,6 +1283,7 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   struct stage_state ss;
   const char *sname = s->name ? s->name : "stage";
   b->cur_stage = si;
+  b->slot_idx = 0;
   char namebuf[64];
   if (s->name == NULL)
     snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
@@ -1263,12 +1291,19 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   bool quiet = b->quiet;
   b->quiet = quiet || shown > 0;
   b->step++;
-  say (b, "#%d [%s 1/%zu] FROM %s\n", b->step, s->name ? sname : namebuf, total, s->base);
+  {
+    struct buf from = BUF_INIT;
+    buf_printf (&from, "[%s 1/%zu] FROM %s", s->name ? sname : namebuf, total, s->base);
+    step_start (b, buf_str (&from));
+    buf_free (&from);
+  }
   if (start_stage (b, si, o, &ss) < 0)
     {
+      step_error (b, b->err->msg ? b->err->msg : "failed");
       b->quiet = quiet;
       return -1;
     }
+  step_end (b, false, 0, false);
   int ret = run_onbuild (b, si, o, &ss);
   bool cmd_set = false;
   for (size_t k = 0; k < upto && k < s->n_insts && ret == 0; k++)
@@ -1477,6 +1512,22 @@ load_secrets (struct builder *b)
   return 0;
 }
 
+/* What makes the steps of this build the same steps as in the last build: the
+ * context directory, the Dockerfile and the target.  NULL without a context. */
+static char *
+slot_ident (struct builder *b)
+{
+  if (b->rq->context == NULL)
+    return NULL;
+  _cleanup_free_ char *ctx = realpath (b->rq->context, NULL);
+  _cleanup_free_ char *df = b->rq->dockerfile ? realpath (b->rq->dockerfile, NULL) : NULL;
+  struct buf id = BUF_INIT;
+  buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,
+              b->rq->dockerfile_text ? "-" : df ? df : b->rq->dockerfile ? b->rq->dockerfile : "Dockerfile",
+              b->rq->stage.target ? b->rq->stage.target : "");
+  return buf_steal (&id);
+}
+
 int
 build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
 {
@@ -1489,13 +1540,14 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   b.epoch_pinned = getenv ("SOURCE_DATE_EPOCH") && *getenv ("SOURCE_DATE_EPOCH");
   b.quiet = rq->progress == PROGRESS_QUIET;
   const char *term = getenv ("TERM");
-  b.tty = rq->progress == PROGRESS_TTY
-          || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
-  struct winsize ws;
-  b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+  bool tty = rq->progress == PROGRESS_TTY
+             || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
+  b.events_fd = rq->progress == PROGRESS_RAWJSON ? STDERR_FILENO : -1;
   int ret = -1;
   double t0 = now_s ();
   if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
+    return -1;
+  if (tty && !b.quiet && ttyview_start (&b.events_fd, &b.view_pid, err) < 0)
     return -1;
   build_interrupted = 0;
   struct sigaction sa, old_int, old_term;
@@ -1509,6 +1561,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
   if (load_secrets (&b) < 0)
     goto out;
+  b.slot_ident = slot_ident (&b);
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
   if (build_all_stages (&b) < 0)
     goto out;
@@ -1545,13 +1598,26 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   char size[32];
   format_size (total, size);
-  say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
-       now_s () - t0);
+  if (b.events_fd >= 0)
+    {
+      /* BuildKit's last vertex, its notes the image and the names. */
+      b.step++;
+      step_start (&b, "exporting to image");
+      step_status (&b, "writing image %s (%zu layers, %s)", id->str, fin->layers.n, size);
+    }
+  else
+    say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
+         now_s () - t0);
   for (size_t i = 0; i < rq->tags.n; i++)
     {
       _cleanup_free_ char *f = ref_familiar (rq->tags.v[i]);
-      say (&b, "#%d naming to %s done\n", b.step + 1, f);
+      if (b.events_fd >= 0)
+        step_status (&b, "naming to %s", f);
+      else
+        say (&b, "#%d naming to %s done\n", b.step + 1, f);
     }
+  if (b.events_fd >= 0)
+    step_end (&b, false, now_s () - t0, true);
   if (rq->cache_keys)
     {
       /* mode=min: the target and the stages it is FROM; mode=max: every stage. */
@@ -1563,6 +1629,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
           strv_push (rq->cache_keys, b.used_keys.v[i]);
       free (chain);
     }
+  explain_finish (&b);
   ret = 0;
 out:
   if (ret < 0)
@@ -1573,6 +1640,10 @@ out:
       kiln_err_clear (&ignored);
     }
   trash_empty (&b);
+  /* The view's last frame, before the error (if any) is printed under it. */
+  if (b.view_pid > 0)
+    ttyview_stop (b.events_fd, b.view_pid);
+  free (b.vtx_name);
   strv_free (&b.used_keys);
   free (b.used_stage);
   file_digests_free (b.digests);
@@ -1593,6 +1664,11 @@ out:
   envmap_free (&b.snapshot_ids);
   envmap_free (&b.pending_cache);
   envmap_free (&b.made);
+  envmap_free (&b.infos);
+  envmap_free (&b.pending_info);
+  envmap_free (&b.pending_files);
+  envmap_free (&b.slots);
+  free (b.slot_ident);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

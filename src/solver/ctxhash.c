@@ -59,7 +59,8 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
 static int
 tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct digest *out)
 {
-  int hit = memo_get (b, n->key.str, DIGEST_STR_LEN, out);
+  /* Listing the files (explain.c) visits every one: no directory is taken whole. */
+  int hit = b->collect_files ? 0 : memo_get (b, n->key.str, DIGEST_STR_LEN, out);
   if (hit != 0)
     return hit < 0 ? -1 : 0;
   int ret = 0;
@@ -95,6 +96,8 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
           struct digest fd_;
           ret = file_digest (b, dirfd, e->name, &e->st, &fd_);
           hasher_update (h, fd_.str, DIGEST_STR_LEN);
+          if (b->collect_files && ret == 0)
+            envmap_set (b->collect_files, buf_str (&p), fd_.str);
         }
       else if (S_ISLNK (e->st.st_mode))
         {
@@ -102,6 +105,12 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
           ssize_t tn = readlinkat (dirfd, e->name, t, sizeof t);
           if (tn > 0)
             hasher_update (h, t, (size_t) tn);
+          if (b->collect_files && tn > 0)
+            {
+              _cleanup_buf_ struct buf link = BUF_INIT;
+              buf_printf (&link, "symlink to %.*s", (int) tn, t);
+              envmap_set (b->collect_files, buf_str (&p), buf_str (&link));
+            }
         }
       else if (e->sub)
         {
@@ -249,6 +258,8 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
           snprintf (line, sizeof line, " %o ", (unsigned) st.st_mode);
           hasher_update (h, line, strlen (line));
           hasher_update (h, d.str, DIGEST_STR_LEN);
+          if (b->collect_files)
+            envmap_set (b->collect_files, dir, d.str);
         }
     }
   return 0;

@@ -119,6 +119,6 @@ old_kiln() {
   run kiln build --progress plain -t graph/compat:2 "$CTX"
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [ "$(executed "$output")" = 0 ]
-  [ "$(grep -c CACHED <<<"$output")" = 6 ]
+  [ "$(grep -c CACHED <<<"$output")" = 6 ] || { echo "$output"; false; }
   [ "$(kiln inspect -f "{{.Id}}" graph/compat:2)" = "$old_id" ]
 }
