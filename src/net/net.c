@@ -502,85 +502,152 @@ idle_stamp_path (const char *root, const char *bridge)
   return buf_steal (&p);
 }
 
-/* The pid and start time the stamp names, false if there is none. */
-static bool
-idle_stamp_read (const char *path, pid_t *pid, uint64_t *start)
+/* The stamp: "PID START DEADLINE" of the process that tears the bridge down
+ * once CLOCK_MONOTONIC passes DEADLINE (ns); DEADLINE 0 while a container is on
+ * the bridge ("0 0 0" when no such process waits).  False when there is none
+ * (or it does not read). */
+struct idle_stamp
 {
+  pid_t pid;
+  uint64_t start, deadline;
+};
+
+static bool
+idle_stamp_read (const char *path, struct idle_stamp *out)
+{
+  *out = (struct idle_stamp){0};
   FILE *f = fopen (path, "re");
   if (f == NULL)
     return false;
   long p = 0;
-  unsigned long long s = 0;
-  bool ok = fscanf (f, "%ld %llu", &p, &s) == 2 && p > 0;
+  unsigned long long s = 0, d = 0;
+  bool ok = fscanf (f, "%ld %llu %llu", &p, &s, &d) == 3;
   fclose (f);
-  *pid = (pid_t) p;
-  *start = s;
+  *out = (struct idle_stamp){(pid_t) p, s, d};
   return ok;
+}
+
+/* Written whole (a temporary file renamed over it): `system check` reads it
+ * without net.lock. */
+static int
+idle_stamp_write (const char *path, const struct idle_stamp *v)
+{
+  _cleanup_buf_ struct buf tmp = BUF_INIT;
+  buf_printf (&tmp, "%s.%ld", path, (long) getpid ());
+  char text[96];
+  int n = snprintf (text, sizeof text, "%ld %llu %llu\n", (long) v->pid, (unsigned long long) v->start,
+                    (unsigned long long) v->deadline);
+  int fd = open (buf_str (&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -1;
+  bool ok = write (fd, text, (size_t) n) == n;
+  close (fd);
+  if (!ok || rename (buf_str (&tmp), path) < 0)
+    {
+      unlink (buf_str (&tmp));
+      return -1;
+    }
+  return 0;
+}
+
+static uint64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static bool
+idle_stamp_live (const struct idle_stamp *v)
+{
+  return v->pid > 0 && proc_is (v->pid, v->start);
 }
 
 static bool
 bridge_idle_pending (const char *root, const char *bridge)
 {
   _cleanup_free_ char *path = idle_stamp_path (root, bridge);
-  pid_t pid;
-  uint64_t start;
-  return idle_stamp_read (path, &pid, &start) && proc_is (pid, start);
+  struct idle_stamp v;
+  return idle_stamp_read (path, &v) && idle_stamp_live (&v);
 }
 
 /* The detached process that tears an idle bridge down: it records itself as the
  * bridge's (under net.lock, which it holds from its parent), lets the lock go,
- * waits idle_ms(), and then, under the lock again, tears the bridge down unless
- * its stamp is gone (a container came onto the bridge) or is another's. */
+ * and sleeps until the stamp's deadline (a later release of the last container
+ * moves it, rather than starting another such process); then, under the lock
+ * again, it tears the bridge down unless the stamp is another's or says a
+ * container is on the bridge (deadline 0: it looks again after idle_ms(), for
+ * at most IDLE_BUSY_WAITS times, so that back-to-back runs keep one such
+ * process, which a long-running container does not keep). */
+#define IDLE_BUSY_WAITS 15
 static void
 idle_teardown (const char *root, const struct teardown *t, int hold_fd, int ready_fd)
 {
   struct kiln_err ignored = {0};
   _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
-  char stamp[64];
-  pid_t me = getpid ();
-  uint64_t start = proc_start_time (me);
-  int n = snprintf (stamp, sizeof stamp, "%ld %llu\n", (long) me, (unsigned long long) start);
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 || write (fd, stamp, (size_t) n) != n)
+  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), monotonic_ns () + idle_ms () * 1000000ull};
+  if (idle_stamp_write (path, &me) < 0)
     {
       /* Nobody would know of the wait: the bridge goes now, as before. */
-      if (fd >= 0)
-        close (fd);
       struct nl *nl = nl_open (&ignored);
       teardown_do (nl, t);
       nl_close (nl);
       return;
     }
-  close (fd);
   close (ready_fd); /* the stamp is there before the stopping container's command returns */
   close (hold_fd);
-  unsigned ms = idle_ms ();
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000};
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-  /* Still this process's stamp: no container came onto the bridge since the
-   * last one left (an attach removes the stamp), so it goes, with what ports
-   * it may still have of stopped containers whose namespaces the kernel has
-   * not removed yet. */
-  int lock = store_net_lock (root, &ignored);
-  /* No stamp at all: the store is being removed (rm -rf of its root; an attach
-   * leaves "0 0", network rm removes the bridge before the stamp), so no
-   * container will come: the bridge, if still there (its name is the store's
-   * own), goes too. */
-  pid_t pid = 0;
-  uint64_t st = 0;
-  bool mine = idle_stamp_read (path, &pid, &st) && pid == me && st == start;
-  bool gone = access (path, F_OK) < 0 && errno == ENOENT;
-  if (mine || gone)
+  uint64_t deadline = me.deadline;
+  for (int busy = 0;;)
     {
-      struct nl *nl = nl_open (&ignored);
-      if (nl && nl_link_index (nl, t->bridge))
-        teardown_do (nl, t);
-      nl_close (nl);
-      unlink (path);
+      uint64_t now = monotonic_ns ();
+      if (deadline > now)
+        {
+          struct timespec ts = {.tv_sec = (time_t) ((deadline - now) / 1000000000u),
+                                .tv_nsec = (long) ((deadline - now) % 1000000000u)};
+          while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+            ;
+        }
+      int lock = store_net_lock (root, &ignored);
+      /* No stamp at all: the store is being removed (rm -rf of its root; an
+       * attach leaves "0 0 0", network rm removes the bridge before the stamp),
+       * so no container will come: the bridge, if still there (its name is the
+       * store's own), goes too. */
+      struct idle_stamp v;
+      bool read = idle_stamp_read (path, &v);
+      bool gone = !read && access (path, F_OK) < 0 && errno == ENOENT;
+      bool mine = read && v.pid == me.pid && v.start == me.start;
+      if (mine && (v.deadline > monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
+        {
+          /* Moved by a later release, or a container is on it. */
+          deadline = v.deadline ? v.deadline : monotonic_ns () + idle_ms () * 1000000ull;
+          unlock_fd (lock);
+          continue;
+        }
+      if (mine && v.deadline == 0)
+        {
+          /* Busy for long: the last container's release starts another. */
+          struct idle_stamp none = {0};
+          idle_stamp_write (path, &none);
+          kiln_err_clear (&ignored);
+          unlock_fd (lock);
+          return;
+        }
+      /* Still its own and past the deadline: no container came onto the bridge
+       * since the last one left, whatever ports it may still have of stopped
+       * containers whose namespaces the kernel has not removed yet. */
+      if (mine || gone)
+        {
+          struct nl *nl = nl_open (&ignored);
+          if (nl && nl_link_index (nl, t->bridge))
+            teardown_do (nl, t);
+          nl_close (nl);
+          unlink (path);
+        }
+      kiln_err_clear (&ignored);
+      unlock_fd (lock);
+      return;
     }
-  kiln_err_clear (&ignored);
-  unlock_fd (lock);
 }
 
 /* The network's bridge, subnet and rules go with its last endpoint.  With
@@ -608,6 +675,18 @@ teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, 
   net_rec_clear (&rec);
   if (!*t.bridge)
     return;
+  if (hold_fd >= 0)
+    {
+      /* A process already waits to tear this bridge down: its wait starts over. */
+      _cleanup_free_ char *path = idle_stamp_path (store_root (st), t.bridge);
+      struct idle_stamp v;
+      if (idle_stamp_read (path, &v) && idle_stamp_live (&v))
+        {
+          v.deadline = monotonic_ns () + idle_ms () * 1000000ull;
+          if (idle_stamp_write (path, &v) == 0)
+            return;
+        }
+    }
   pid_t pid = hold_fd >= 0 ? fork () : -1;
   if (pid == 0)
     {
@@ -1094,18 +1173,18 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   if (br == 0)
     goto out;
   {
-    /* The bridge is in use again: its idle teardown, if one waits, gives up
-     * (it reads another's stamp; none would mean the store is going). */
+    /* The bridge is in use again: its idle teardown, if one waits, waits on
+     * (deadline 0; no stamp would mean the store is going). */
     _cleanup_free_ char *stamp = idle_stamp_path (root, net_cfg_str (rec.config, "Bridge"));
-    int fd = open (stamp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || write (fd, "0 0\n", 4) != 4)
+    struct idle_stamp busy;
+    if (!idle_stamp_read (stamp, &busy) || !idle_stamp_live (&busy))
+      busy = (struct idle_stamp){0};
+    busy.deadline = 0;
+    if (idle_stamp_write (stamp, &busy) < 0)
       {
-        if (fd >= 0)
-          close (fd);
         kiln_err_set (err, errno ? errno : EIO, "%s: %s", stamp, strerror (errno ? errno : EIO));
         goto out;
       }
-    close (fd);
   }
   struct net_cidr subnet, range, *rangep = NULL;
   uint32_t gw = 0, ip = 0, want = 0;
