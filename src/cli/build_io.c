@@ -175,7 +175,7 @@ build_metadata_write (struct kiln_store *st, const char *path, const struct dige
     return kiln_err_wrap (err, "--metadata-file");
   /* The manifest's size is its blob's (a pulled base keeps its own bytes). */
   size_t mlen = 0;
-  _cleanup_free_ char *manifest = json_canonical (ii.manifest_json, &mlen);
+  free (json_canonical (ii.manifest_json, &mlen)); /* its length, when the blob is not there */
   _cleanup_buf_ struct buf blob = BUF_INIT;
   buf_printf (&blob, "blobs/sha256/%s", digest_hex (&ii.manifest));
   struct stat sb;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/build_ctx.h"
 #include "cli/build_io.h"
 #include "cli/cli.h"
 #include "registry/cache.h"
@@ -45,7 +46,7 @@ const char cmd_build_usage[]
       "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
       "      --progress auto|tty|plain|quiet|rawjson\n"
       "  -q, --quiet                   print only the image id\n"
-      "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
+      "  -o, --output type=image|registry|oci|docker|local|tar[,dest=PATH][,name=REF]\n"
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
@@ -70,10 +71,16 @@ const char cmd_build_usage[]
       "                                that changed since the last build of this target\n"
       "      --shm-size SIZE           /dev/shm of RUN steps (default 64m)\n"
       "      --ulimit NAME=SOFT[:HARD] a resource limit of RUN steps (repeatable)\n"
+      "      --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[@DIGEST]\n"
+      "                                replace the stage or image NAME (FROM, COPY --from,\n"
+      "                                RUN --mount from=); repeatable\n"
+      "      --ssh default|ID[=SOCKET|KEY[,KEY]]  an SSH agent for RUN --mount=type=ssh\n"
       "      --load, --rm, --force-rm  accepted, as BuildKit does: the image is always in\n"
       "                                the store, and steps leave no containers\n"
       "\n"
-      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n";
+      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n"
+      "CONTEXT may be a git URL (https://host/repo.git#REF:DIR, git@host:repo.git, git://...),\n"
+      "fetched with git.\n";
 
 static int
 fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err)
@@ -116,13 +123,14 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
     {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
     {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
+    {"add-host", required_argument, NULL, 'a'},
     {"cache-to", required_argument, NULL, 'C'},    {"cache-from", required_argument, NULL, 'F'},
     {"allow", required_argument, NULL, 'A'},
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
     {"force-rm", optional_argument, NULL, 'r'},      {"explain", no_argument, NULL, 'E'},
-    {"add-host", required_argument, NULL, 'a'},
+    {"build-context", required_argument, NULL, 'B'}, {"ssh", required_argument, NULL, 'K'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -138,9 +146,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   int c;
   int rc = EXIT_OK;
-  _cleanup_free_ char *df_text = NULL;
   const char *metadata_file = NULL;
   _cleanup_json_ json_t *explained = NULL;
+  struct build_inputs inputs = {0};
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -160,6 +168,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'f': rq.dockerfile = optarg; break;
+        case 'B': strv_push (&inputs.contexts, optarg); break;
+        case 'K': strv_push (&inputs.ssh, optarg); break;
         case 'T': rq.stage.target = optarg; break;
         case 'b': strv_push (&build_args, optarg); break;
         case 'n': rq.no_cache = true; break;
@@ -326,20 +336,14 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   /* The metadata file carries the cache-miss explanations, --explain or not. */
   if (metadata_file)
     rq.explained = explained = json_array ();
-  bool from_stdin = strcmp (argv[optind], "-") == 0;
-  if (!from_stdin)
+  /* -o type=registry: the image, then pushed (as --push). */
+  int to_registry = rq.output ? build_output_push (rq.output, &rq.tags, &err) : 0;
+  if (to_registry != 0)
+    rq.output = NULL, push = true;
+  if (to_registry < 0 || build_inputs_check (argv[optind], rq.dockerfile, &err) < 0)
     {
-      rq.context = argv[optind];
-      struct stat sb;
-      if (stat (rq.context, &sb) < 0 || !S_ISDIR (sb.st_mode))
-        {
-          rc = cli_usage_error ("build", "the context \"%s\" is not a directory", rq.context);
-          goto done;
-        }
-    }
-  else if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
-    {
-      rc = cli_usage_error ("build", "invalid argument: can't use stdin for both build context and dockerfile");
+      rc = cli_usage_error ("build", "%s", err.msg);
+      kiln_err_clear (&err);
       goto done;
     }
   {
@@ -349,33 +353,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         rc = cli_fail (&err);
         goto done;
       }
-    char *stdin_ctx = NULL;
-    /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
-    _cleanup_free_ char *df_path = NULL;
-    if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
-      {
-        if (build_stdin_read (st, &df_text, &stdin_ctx, &err) < 0)
-          rc = cli_fail (&err);
-        else if (stdin_ctx && !from_stdin)
-          rc = cli_usage_error ("build", "-f -: standard input is an archive, not a Dockerfile");
-        else if (stdin_ctx)
-          {
-            /* -f names a file inside the archive, as docker's. */
-            rq.context = stdin_ctx;
-            if (rq.dockerfile)
-              {
-                struct buf p = BUF_INIT;
-                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
-                df_path = buf_steal (&p);
-                rq.dockerfile = df_path;
-              }
-          }
-        else
-          {
-            rq.dockerfile_text = df_text;
-            rq.dockerfile = NULL;
-          }
-      }
+    if (build_inputs_prepare (st, argv[optind], &rq, &inputs, &err) < 0)
+      rc = cli_fail (&err);
     struct digest id;
     FILE *note = rq.progress == PROGRESS_QUIET ? NULL : stderr;
     if (want_cache_to)
@@ -393,7 +372,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     if (rc != EXIT_OK)
       ;
     else if (push && rq.tags.n == 0)
-      rc = cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
+      rc = to_registry ? cli_usage_error ("build", "-o type=registry needs name=NAME:TAG or -t NAME:TAG")
+                       : cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
     else if (build_run (st, &rq, &id, &err) < 0)
       rc = cli_fail (&err);
     else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
@@ -411,10 +391,12 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           if (image_push (st, rq.tags.v[i], NULL, &po, NULL, &err) < 0)
             rc = cli_fail (&err);
       }
-    build_stdin_done (st, stdin_ctx);
+    build_inputs_done (st, &inputs);
     store_close (st);
   }
 done:
+  strv_free (&inputs.contexts);
+  strv_free (&inputs.ssh);
   strv_free (&rq.no_cache_stages);
   strv_free (&rq.add_hosts);
   cache_spec_clear (&cache_to);

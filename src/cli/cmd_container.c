@@ -515,8 +515,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     }
   if (o.detach)
     {
-      /* The id first, as docker prints it once created: a failed start still names it. */
-      printf ("%s\n", id);
+      printf ("%s\n", id); /* first, as docker prints it: a failed start still names it */
       fflush (stdout);
       if (container_start (st, id, &rc, &err) < 0)
         {

@@ -139,13 +139,16 @@ static int
 resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
               char key[static DIGEST_STR_LEN + 1])
 {
-  bool numeric = *ref != '\0';
+  const char *named = stages_named_context (b->m, ref);
+  if (named)
+    ref = named; /* --build-context: an image, even where a stage had the name */
+  bool numeric = named == NULL && *ref != '\0';
   for (const char *p = ref; *p; p++)
     numeric &= isdigit ((unsigned char) *p) != 0;
   int idx = -1;
   if (numeric)
     idx = atoi (ref);
-  else
+  else if (named == NULL)
     for (size_t i = 0; i < cur; i++)
       if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
         idx = (int) i;
@@ -212,10 +215,18 @@ step_key (struct builder *b, struct stage_out *o, const char *text, const char *
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
-step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by)
+step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
+             bool keeps_layer)
 {
   int64_t when = b->now;
   _cleanup_free_ char *hit = cache_get (b, key, &when);
+  /* A step that keeps its layer even when empty (as BuildKit) has "none" only in a store
+   * of an older kiln, which dropped empty layers: run it again to record the layer. */
+  if (hit && keeps_layer && !digest_valid (hit))
+    {
+      free (hit);
+      hit = NULL;
+    }
   if (hit)
     {
       b->note_sources = b->note_excludes = NULL;
@@ -258,13 +269,14 @@ fail:
   return -1;
 }
 
-/* After the step filled its upper: snapshot it, record it in the cache, apply it. */
+/* After the step filled its upper: snapshot it (an empty upper too when `keeps_layer`),
+ * record it in the cache, apply it. */
 static int
 step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
-             double t0, bool announce)
+             double t0, bool announce, bool keeps_layer)
 {
   struct digest diff;
-  int changed = step_finish (b, sd, &diff);
+  int changed = step_finish (b, sd, keeps_layer, &diff);
   if (changed < 0)
     return -1;
   const char *result = changed ? diff.str : "none";
@@ -321,6 +333,127 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
 
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
+
+/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
+ * an environment variable.  1: a mount to make; 0: none (not given and not
+ * required, or env only); -1: error. */
+static int
+secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
+  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+  json_object_set_new (jk, "secret", json_string (rm->id));
+  if (srcf == NULL && envv == NULL)
+    {
+      if (rm->required)
+        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
+                             rm->id, rm->id);
+      return 0;
+    }
+  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
+  _cleanup_buf_ struct buf val = BUF_INIT;
+  if (srcf)
+    {
+      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
+      char chunk[4096];
+      ssize_t n;
+      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
+        buf_append (&val, chunk, (size_t) n);
+      if (fd < 0)
+        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
+      close (fd);
+    }
+  else
+    buf_puts (&val, envv);
+  /* Never cut short without a word: a truncated key fails far from here. */
+  if (val.len > SECRET_MAX)
+    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
+                         SECRET_MAX / 1024);
+  if (rm->env)
+    {
+      struct buf e = BUF_INIT;
+      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
+      strv_push_owned (env, buf_steal (&e));
+    }
+  if (rm->target == NULL)
+    return 0;
+  /* Made by the sandbox in its own tmpfs: no host file to race for or to
+   * leave behind. */
+  sm->type = SMOUNT_FILE;
+  sm->content_len = val.len;
+  sm->content = buf_steal (&val);
+  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
+  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
+  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
+  sm->readonly = true;
+  return 1;
+}
+
+/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
+ * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
+ * optional mount is left out (2) and a required one fails, as BuildKit's. */
+static int
+ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
+           struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
+  if (sock == NULL && rm->required)
+    {
+      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
+      return step_fail_located (b, in);
+    }
+  if (sock == NULL)
+    return 2;
+  json_object_set_new (jk, "ssh", json_string (rm->id));
+  const char *slash = strrchr (sock, '/');
+  sm->type = SMOUNT_BIND;
+  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
+  sm->subpath = xstrdup (slash ? slash + 1 : sock);
+  sm->display = xstrdup (rm->id);
+  sm->what = xstrdup ("the SSH agent");
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
+      return 1;
+  struct buf e = BUF_INIT;
+  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
+  strv_push_owned (env, buf_steal (&e));
+  return 1;
+}
+
+/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
+ * made only when the step runs. */
+struct step_views
+{
+  bool *of; /* by mount index */
+  struct step_dirs *dirs;
+  size_t n;
+};
+
+static int
+views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
+{
+  for (size_t k = 0; k < spec->n_mounts; k++)
+    {
+      struct sandbox_mount *sm = &spec->mounts[k];
+      if (!v->of[k])
+        continue;
+      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
+        return -1;
+      free (sm->source);
+      sm->source = xstrdup (v->dirs[v->n++].upper);
+      sm->source_is_fd = false;
+    }
+  return 0;
+}
+
+static void
+views_clear (struct step_views *v)
+{
+  for (size_t k = 0; k < v->n; k++)
+    snapshot_abort (&v->dirs[k].sn);
+  free (v->dirs);
+  free (v->of);
+}
 
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
@@ -493,6 +626,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   size_t n_locks = 0;
   int ret = -1;
   spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
+  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
+                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -553,10 +688,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
+              views.of[spec.n_mounts] = context_view_needed (b);
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h);
+              int hr = hash_context_sources (b, &one, NULL, h, false);
               strv_free (&one);
               struct digest cd;
               hasher_final (h, &cd);
@@ -640,80 +776,21 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           sm->size = rm->size;
           break;
         case MOUNT_SECRET:
-          {
-            const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-            const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-            json_object_set_new (jk, "secret", json_string (rm->id));
-            if (srcf == NULL && envv == NULL)
-              {
-                if (rm->required)
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                                  rm->id, rm->id);
-                    goto out;
-                  }
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-            _cleanup_buf_ struct buf val = BUF_INIT;
-            if (srcf)
-              {
-                int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-                char chunk[4096];
-                ssize_t n;
-                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-                  buf_append (&val, chunk, (size_t) n);
-                if (fd >= 0)
-                  close (fd);
-                else
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-                    goto out;
-                  }
-              }
-            else
-              buf_puts (&val, envv);
-            if (val.len > SECRET_MAX)
-              {
-                /* Never cut short without a word: a truncated key fails far from here. */
-                json_decref (jk);
-                kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                              SECRET_MAX / 1024);
-                goto out;
-              }
-            if (rm->env)
-              {
-                struct buf e = BUF_INIT;
-                buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-                strv_push_owned (&spec.env, buf_steal (&e));
-              }
-            if (rm->target == NULL)
-              {
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* Made by the sandbox in its own tmpfs: no host file to race for or to
-             * leave behind. */
-            sm->type = SMOUNT_FILE;
-            sm->content_len = val.len;
-            sm->content = buf_steal (&val);
-            sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-            sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-            sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-            sm->readonly = true;
-            break;
-          }
         case MOUNT_SSH:
-          json_decref (jk);
-          if (rm->required)
-            {
-              kiln_err_set (b->err, ENOTSUP, "RUN --mount=type=ssh: kiln does not forward SSH agents yet");
+          {
+            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
+            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
+                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
+            if (r == 1)
+              break;
+            if (r == 0)
+              json_array_append_new (jm, jk);
+            else
+              json_decref (jk);
+            if (r < 0)
               goto out;
-            }
-          continue;
+            continue;
+          }
         }
       json_array_append_new (jm, jk);
       sm->target = target ? xstrdup (target) : xstrdup ("/");
@@ -752,7 +829,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     created_by = buf_steal (&cb);
   }
   memcpy (o->key, key, sizeof key);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -768,6 +845,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.cwd = cwd;
   spec.user = user;
   spec.hostname = "buildkitsandbox";
+  spec.no_hostname_env = true;
   spec.network = net;
   spec.hosts_more = hosts_more.len ? buf_str (&hosts_more) : NULL;
   spec.stdin_fd = -1;
@@ -784,6 +862,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
         }
       b->net_started = true;
       spec.netns_fd = b->net.fd;
+    }
+  if (views_make (b, &spec, &views) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      goto out;
     }
   struct output_reader rd = {.b = b, .step = b->step, .start = t0};
   spec.on_output = on_output;
@@ -818,10 +901,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   for (size_t k = 0; k < TAIL_LINES; k++)
     free (rd.tail[k]);
   clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
+  views_clear (&views);
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
   strv_free (&mountpoints);
@@ -956,7 +1040,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           goto out;
         }
       struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h);
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
       struct digest cd;
       hasher_final (h, &cd);
       hasher_free (h);
@@ -966,7 +1050,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       b->note_sources = &op.sources; /* listed on a miss (step_missed) */
       b->note_excludes = &in->excludes;
       op.context_fd = b->ctx_fd;
-      op.ignore = b->ignore;
+      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
@@ -981,7 +1065,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -1019,7 +1103,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       step_fail_located (b, in);
       goto out;
     }
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
@@ -1050,7 +1134,9 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = config_created_by (in);
-  if (step_cached (b, o, key, NULL, created_by))
+  /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
+  bool keeps_layer = strcmp (dir, "/") != 0;
+  if (step_cached (b, o, key, NULL, created_by, keeps_layer))
     return 0;
   struct step_dirs sd;
   struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
@@ -1075,7 +1161,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       return step_fail_located (b, in);
     }
   (void) label;
-  return step_commit (b, o, &sd, key, created_by, 0, false);
+  return step_commit (b, o, &sd, key, created_by, 0, false, keeps_layer);
 }
 
 /* ---------- stages ---------- */
@@ -1211,6 +1297,29 @@ run_onbuild (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   return ret;
 }
 
+/* A step that writes no layer: a cache record of its own (so its history time survives a
+ * cached rebuild), its history entry when `in_history`, and the key chain moved on when
+ * `chain`. */
+static int
+config_step_record (struct builder *b, struct stage_out *o, struct stage_state *ss, const struct inst *ex, bool chain,
+                    bool in_history)
+{
+  char key[DIGEST_STR_LEN + 1];
+  _cleanup_free_ char *cb = config_created_by (ex);
+  key_of (o->key, cb, strlen (cb), key);
+  if (chain) /* what --explain compares with the last build's key of this step */
+    step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
+  int64_t when = b->now;
+  _cleanup_free_ char *hit = cache_get (b, key, &when);
+  if (hit == NULL && cache_put (b, key, "none") < 0)
+    return -1;
+  if (in_history)
+    history (b, o, cb, true, when);
+  if (chain)
+    memcpy (o->key, key, sizeof key);
+  return 0;
+}
+
 static int
 run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *raw,
                  const char *label, bool *cmd_set)
@@ -1229,7 +1338,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       r = copy_step (b, si, o, ss, ex, label);
       break;
     case I_ARG:
-      /* ARG changes no config; its values are part of later keys through RUN's env. */
+      /* ARG changes no config and stays out of the key chain (its values are part of later
+       * keys through RUN's env); BuildKit records "ARG k=v" in the history (dispatchArg). */
+      r = config_step_record (b, o, ss, ex, false, true);
       break;
     case I_WORKDIR:
       step_start (b, label);
@@ -1240,7 +1351,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
     default:
       {
         if (ex->kind == I_ENTRYPOINT && !*cmd_set)
-          json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
+          json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
         if (ex->kind == I_CMD)
           *cmd_set = true;
         if (config_apply (o->config, ex, b->err) < 0)
@@ -1248,20 +1359,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
             r = -1;
             break;
           }
-        /* Config steps are part of the chain: the same layers with another CMD are another image. */
-        char key[DIGEST_STR_LEN + 1];
-        char *cb = config_created_by (ex);
-        key_of (o->key, cb, strlen (cb), key);
-        step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
-        /* A record for the step too, so its history time survives a cached rebuild. */
-        int64_t when = b->now;
-        char *hit = cache_get (b, key, &when);
-        if (hit == NULL && cache_put (b, key, "none") < 0)
-          r = -1;
-        free (hit);
-        history (b, o, cb, true, when);
-        free (cb);
-        memcpy (o->key, key, sizeof key);
+        if (ex->kind == I_CMD) /* as BuildKit's dispatchCmd, shell or exec form */
+          json_object_set_new (json_object_get (o->config, "config"), "ArgsEscaped", json_true ());
+        /* Config steps are part of the chain: the same layers with another CMD are another
+         * image.  ONBUILD only adds its trigger to the config (BuildKit's dispatchOnbuild). */
+        r = config_step_record (b, o, ss, ex, true, ex->kind != I_ONBUILD);
         break;
       }
     }
@@ -1657,6 +1759,7 @@ out:
   stages_free (b.m);
   df_ast_free (b.ast);
   ignore_free (b.ignore);
+  context_selection_free (&b);
   if (b.ctx_fd >= 0)
     close (b.ctx_fd);
   free (b.ctx_path);

@@ -69,6 +69,7 @@ struct build_request
    * array the build appends {step, name, reasons} to, for --metadata-file. */
   bool explain;
   json_t *explained;
+  const struct envmap *ssh_agents; /* --ssh: ID → agent socket (may be NULL) */
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

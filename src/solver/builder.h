@@ -22,6 +22,7 @@
 #include "worker/sandbox.h"
 
 struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
+struct ctx_selection;
 
 #define TAIL_LINES 20
 
@@ -66,6 +67,7 @@ struct builder
   int ctx_fd;
   char *ctx_path;
   struct ignore_rules *ignore;
+  struct ctx_selection *copy_sel; /* frontend/ctxscan.h: the last COPY's trees */
   int step;
   int64_t now;
   bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
@@ -170,9 +172,10 @@ int lowers_of (struct builder *b, const struct layerlist *l, struct strv *out);
 /* Removes from a step's upper the mount points a RUN left that the image lacks. */
 void clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths);
 /* A step's scratch directories and new snapshot; step_finish snapshots the upper:
- * 1 when it changed something (diff_id set), 0 when not, -1 on error. */
+ * 1 when it changed something or `keep_empty` (diff_id set: an empty layer then),
+ * 0 when not, -1 on error. */
 int step_begin (struct builder *b, struct step_dirs *sd);
-int step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id);
+int step_finish (struct builder *b, struct step_dirs *sd, bool keep_empty, struct digest *diff_id);
 /* Waits for the cleaner to empty this process's trash. */
 void trash_empty (struct builder *b);
 
@@ -193,7 +196,17 @@ void on_output (void *arg, const char *line, size_t len);
 
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
-int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+/* With `keep`, b->copy_sel holds the scanned trees until the next such call:
+ * what a copy of these sources sees (the one context selection). */
+int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                          bool keep);
+void context_selection_free (struct builder *b);
+
+/* Does a bind mount of the context need a view (.dockerignore has rules)? */
+bool context_view_needed (const struct builder *b);
+/* Copies what the context selects of `source` into a new scratch tree
+ * (view->upper, same layout as the context); snapshot_abort() drops it. */
+int context_view (struct builder *b, const char *source, struct step_dirs *view);
 
 /* explain.c */
 /* Notes a step's key and what it was made of (text as written; args may be NULL). */

@@ -319,7 +319,7 @@ note_files (struct builder *b, const char *key)
   struct hasher *h = hasher_new ();
   struct kiln_err e = {0}, *saved = b->err;
   b->err = &e;
-  int r = hash_context_sources (b, b->note_sources, b->note_excludes, h);
+  int r = hash_context_sources (b, b->note_sources, b->note_excludes, h, false);
   b->err = saved;
   b->collect_files = NULL;
   struct digest unused;
