@@ -33,6 +33,7 @@
 #include "image/config.h"
 #include "image/image.h"
 #include "image/layers.h"
+#include "net/net.h"
 #include "store/blobs.h"
 #include "store/layer.h"
 #include "store/snapshots.h"
@@ -585,6 +586,18 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                           in->security ? in->security : "");
   for (size_t k = 0; k < spec.argv.n; k++)
     json_array_append_new (json_object_get (km, "argv"), json_string (spec.argv.v[k]));
+  /* --add-host: in the key when given (as BuildKit's ExtraHosts), so earlier keys
+   * stay.  host-gateway is the host as the step's network reaches it: its own
+   * 127.0.0.1 on the host's network, else the address its default route leaves
+   * from (slirp4netns keeps the host's loopback out). */
+  _cleanup_buf_ struct buf hosts_more = BUF_INIT;
+  char host_gw[16] = "127.0.0.1";
+  if (b->rq->add_hosts.n && net != SANDBOX_NET_HOST)
+    net_host_address (host_gw, "10.0.2.2");
+  for (size_t k = 0; k < b->rq->add_hosts.n; k++)
+    net_add_host_line (&hosts_more, b->rq->add_hosts.v[k], host_gw);
+  if (hosts_more.len)
+    json_object_set_new (km, "hosts", json_string (buf_str (&hosts_more)));
   for (size_t k = 0; k < keyenv.n; k++)
     json_array_append_new (json_object_get (km, "env"), json_string (keyenv.v[k]));
   strv_free (&keyenv);
@@ -835,6 +848,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.hostname = "buildkitsandbox";
   spec.no_hostname_env = true;
   spec.network = net;
+  spec.hosts_more = hosts_more.len ? buf_str (&hosts_more) : NULL;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
   spec.cancel_on_signal = true;
