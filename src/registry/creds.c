@@ -13,8 +13,8 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 #include "util/crypto_lazy.h"
+#include "util/fsutil.h"
 
 #define CONFIG_MAX (4u * 1024 * 1024)
 #define HUB_KEY "https://index.docker.io/v1/"

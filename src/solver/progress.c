@@ -13,8 +13,8 @@
 
 #include "image/image.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 #include "util/crypto_lazy.h"
+#include "util/fsutil.h"
 
 /* An event line stays under PIPE_BUF, so that lines of the graph's children
  * written to one pipe never interleave: long texts are cut to this. */

@@ -11,9 +11,9 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 #include "util/curl_lazy.h"
 #include "util/fsutil.h"
-#include "util/crypto_lazy.h"
 
 struct sink
 {
