@@ -50,6 +50,13 @@ void cli_store_freep (struct kiln_store **st);
  * the exit code. */
 int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
+/* What the container commands share (cli/cmd_container.c): a container by id,
+ * name or prefix (0; else said on stderr, -1), an --env-file, a config.json. */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
+int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
+json_t *cli_container_config (const char *root, const char *id, struct kiln_err *err);
+
 #define DECLARE_COMMAND(name)                                                                      \
   int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \
   extern const char cmd_##name##_usage[]
@@ -78,6 +85,7 @@ DECLARE_COMMAND (kill);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);
+DECLARE_COMMAND (exec);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);

@@ -113,7 +113,11 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
   "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
-  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"                 \
+  "      --health-cmd CMD     the health check (/bin/sh -c CMD), instead of the image's HEALTHCHECK\n"         \
+  "      --health-interval D  --health-timeout D  --health-start-period D  --health-start-interval D\n"       \
+  "      --health-retries N   its timings (30s, 30s, 0s, 5s) and failures before unhealthy (3)\n"              \
+  "      --no-healthcheck     no health check, whatever the image says\n"
 
 const char cmd_run_usage[]
     = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -188,13 +192,21 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"health-cmd", required_argument, NULL, 'H'}, {"health-interval", required_argument, NULL, 'H'},
+    {"health-timeout", required_argument, NULL, 'H'}, {"health-retries", required_argument, NULL, 'H'},
+    {"health-start-period", required_argument, NULL, 'H'}, {"health-start-interval", required_argument, NULL, 'H'},
+    {"no-healthcheck", no_argument, NULL, 'H'},
     {0}};
   struct kiln_err err = {0};
-  int c;
+  int c, li = 0;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, &li)) != -1)
     switch (c)
       {
+      case 'H':
+        if (health_opts_flag (&o->health, opts[li].name, optarg ? optarg : "", &err) < 0)
+          return cli_fail (&err), -1;
+        break;
       case 'r': o->auto_remove = true; break;
       case 'n': *name = optarg; break;
       case 'e':
@@ -1060,7 +1072,7 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]\n";
+      "  inspect CONTAINER...    prune [-f]    exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -1078,6 +1090,7 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage},
+    {"exec", cmd_exec, cmd_exec_usage},
   };
   if (argc < 2)
     return cli_usage_error ("container", "expects a command (ls, create, start, stop, kill, rm, wait, logs, "
@@ -1085,7 +1098,7 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run)
+        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run && subs[i].run != cmd_exec)
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);
@@ -1112,4 +1125,24 @@ cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc || strlen (argv[optind]) != CONTAINER_ID_LEN)
     return cli_usage_error ("container-monitor", "expects a container ID");
   return container_monitor_main (ctx->root, argv[optind], notify);
+}
+
+/* ---------- for the other container commands (cmd_exec.c) ---------- */
+
+int
+cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  return find_container (st, ref, out);
+}
+
+int
+cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err)
+{
+  return read_env_file (path, env, err);
+}
+
+json_t *
+cli_container_config (const char *root, const char *id, struct kiln_err *err)
+{
+  return load_config (root, id, err);
 }

@@ -330,6 +330,15 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
                          "Cmd", cmd, "Image", o->image_ref, "Volumes", "WorkingDir", wd ? wd : "", "Entrypoint", ep,
                          "OnBuild", "Labels", labels);
+  json_t *hc;
+  if (health_config_merge (json_object_get (ic, "Healthcheck"), &o->health, &hc, err) < 0)
+    {
+      json_decref (c);
+      json_decref (secopts);
+      return NULL;
+    }
+  if (hc)
+    json_object_set_new (c, "Healthcheck", hc);
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
@@ -387,6 +396,28 @@ mkdir_scratch (char *path, mode_t mode, struct kiln_err *err)
 }
 
 int
+container_process_spec (const json_t *config, struct sandbox_spec *sb, struct seccomp_profile **profile,
+                        struct kiln_err *err)
+{
+  const json_t *c = json_object_get (config, "Config");
+  const json_t *h = json_object_get (config, "HostConfig");
+  json_strv (json_object_get (c, "Env"), &sb->env);
+  _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
+  json_strv (json_object_get (h, "CapAdd"), &add);
+  json_strv (json_object_get (h, "CapDrop"), &drop);
+  json_strv (json_object_get (h, "SecurityOpt"), &opts);
+  sb->privileged = json_is_true (json_object_get (h, "Privileged"));
+  if (security_into_spec (sb, &add, &drop, &opts, profile, err) < 0)
+    return -1;
+  const char *user = json_string_value (json_object_get (c, "User"));
+  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
+  sb->user = user ? user : "";
+  sb->cwd = wd && *wd ? wd : "/";
+  sb->hostname = json_string_value (json_object_get (c, "Hostname"));
+  return 0;
+}
+
+int
 container_spec_build (struct kiln_store *st, const char *id, const char *image_id, json_t *config,
                       struct container_spec *cs, struct kiln_err *err)
 {
@@ -397,14 +428,14 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->netns_fd = -1;
   cs->root = xstrdup (st->root);
   sb->store_root = cs->root;
-  const json_t *c = json_object_get (config, "Config");
   const json_t *h = json_object_get (config, "HostConfig");
   if (container_image_lowers (st, image_id, &sb->lowers, err) < 0)
     return -1;
   container_config_argv (config, &sb->argv);
   if (sb->argv.n == 0)
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
-  json_strv (json_object_get (c, "Env"), &sb->env);
+  if (container_process_spec (config, sb, &cs->profile, err) < 0)
+    return -1;
   _cleanup_strv_ struct strv binds = STRV_INIT;
   json_strv (json_object_get (h, "Binds"), &binds);
   sb->mounts = xcalloc (binds.n + 1, sizeof *sb->mounts);
@@ -418,13 +449,6 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
       if (access (m->source, F_OK) < 0)
         mkdir (m->source, 0755); /* docker creates a missing host directory */
     }
-  _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
-  json_strv (json_object_get (h, "CapAdd"), &add);
-  json_strv (json_object_get (h, "CapDrop"), &drop);
-  json_strv (json_object_get (h, "SecurityOpt"), &opts);
-  sb->privileged = json_is_true (json_object_get (h, "Privileged"));
-  if (security_into_spec (sb, &add, &drop, &opts, &cs->profile, err) < 0)
-    return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
    * refuses a second mount: every start gets a new work dir (the upper, the
    * container's changes, stays). */
@@ -442,11 +466,6 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->work = cs->work;
   sb->merged = cs->merged;
   sb->readonly_root = json_is_true (json_object_get (h, "ReadonlyRootfs"));
-  const char *user = json_string_value (json_object_get (c, "User"));
-  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
-  sb->user = user ? user : "";
-  sb->cwd = wd && *wd ? wd : "/";
-  sb->hostname = json_string_value (json_object_get (c, "Hostname"));
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
   if (mode && sandbox_net_parse (mode, &net) < 0)

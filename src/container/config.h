@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "container/health.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "worker/sandbox.h"
@@ -42,6 +43,7 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  struct health_opts health; /* --health-*, --no-healthcheck */
 };
 
 void container_opts_clear (struct container_opts *o);
@@ -75,6 +77,13 @@ struct container_spec
 int container_spec_build (struct kiln_store *st, const char *id, const char *image_id, json_t *config,
                           struct container_spec *cs, struct kiln_err *err);
 void container_spec_clear (struct container_spec *cs);
+
+/* The process part of that spec, the one source of what a container's processes
+ * get (its command and kiln exec alike): environment, user, working directory,
+ * hostname, privileged, capabilities, seccomp profile (*profile, the caller
+ * frees it), no_new_privs.  Its strings point into `config`. */
+int container_process_spec (const json_t *config, struct sandbox_spec *sb, struct seccomp_profile **profile,
+                            struct kiln_err *err);
 
 /* The signal `stop` sends first: Config.StopSignal ("SIGQUIT", "QUIT", "3"), else SIGTERM. */
 int container_stop_signal (const json_t *config);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "container/config.h"
+#include "container/health.h"
 #include "container/logs.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -36,6 +37,8 @@ struct run
   bool started;
   struct log_writer log;
   struct kiln_err start_err;    /* recording `running` failed */
+  const json_t *config;         /* config.json */
+  pid_t checker;                /* the health checker (container/health.h), or -1 */
 };
 
 /* docker's exit codes for a container that did not start (its client's
@@ -88,6 +91,14 @@ on_start (void *ud, pid_t pid)
   s->exit_code = 0;
   free (s->error);
   s->error = NULL;
+  struct health_config hc;
+  if (health_config_read (r->config, &hc))
+    {
+      json_t *h = health_starting (s->health);
+      json_decref (s->health);
+      s->health = h;
+    }
+  health_config_clear (&hc);
   if (container_state_write (r->root, r->id, s, &r->start_err) < 0)
     {
       /* A container nobody can see running must not run. */
@@ -96,6 +107,7 @@ on_start (void *ud, pid_t pid)
     }
   r->started = true;
   notify (r, "ok");
+  r->checker = health_checker_start (r->root, r->id, r->config, s);
 }
 
 /* The start failed: the status stays what it was, with the reason. */
@@ -124,6 +136,17 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
   if (lock < 0)
     return -1;
   struct container_state *s = &r->state;
+  /* The health checker wrote Health meanwhile: kept, and "unhealthy" now that
+   * the checks have stopped (as docker). */
+  struct container_state disk;
+  if (container_state_read (r->root, r->id, &disk, err) == 0)
+    {
+      json_decref (s->health);
+      s->health = json_incref (disk.health);
+    }
+  kiln_err_clear (err);
+  container_state_clear (&disk);
+  health_stopped (s->health);
   s->status = CONTAINER_EXITED;
   s->exit_code = code;
   s->finished = container_now ();
@@ -147,7 +170,7 @@ static int
 monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int notify_fd, int lock_fd,
              int *exit_code, struct kiln_err *err)
 {
-  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd};
+  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .checker = -1};
   struct container_spec cs = {0};
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
@@ -184,6 +207,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       }
   }
   log_writer_init (&r.log, log_fd);
+  r.config = config;
   struct sandbox_spec *sb = &cs.sb;
   sb->on_start = on_start;
   sb->start_ud = &r;
@@ -203,7 +227,9 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
   if (sb->runtime == NULL && !sb->privileged)
     sandbox_warm_up ();
   int code = 0;
-  if (sandbox_run (sb, &code, err) < 0 || !r.started)
+  int sr = sandbox_run (sb, &code, err);
+  health_checker_stop (r.checker);
+  if (sr < 0 || !r.started)
     {
       log_writer_finish (&r.log);
       if (kiln_err_is_set (&r.start_err))
@@ -422,4 +448,10 @@ int
 container_wait_init (const struct container_state *s, int timeout_ms)
 {
   return wait_fd (s->status == CONTAINER_RUNNING ? pidfd_of (s->pid, s->pid_start) : -1, timeout_ms);
+}
+
+int
+container_start_failure_code (const char *msg)
+{
+  return start_failure_code (msg, false);
 }

@@ -47,6 +47,10 @@ int container_run_attached (const char *root, const char *id, int stdin_fd, int 
  * not the monitor (the first process exits once the monitor is detached). */
 int container_monitor_main (const char *root, const char *id, int notify_fd);
 
+/* docker's exit code for a command that did not start, from the sandbox's
+ * message: 127 not found, 126 not executable, 125 anything else. */
+int container_start_failure_code (const char *msg);
+
 /* Signals the container's first process (kiln's init, which passes INT, TERM,
  * HUP, QUIT, USR1 and USR2 on to the command); 0 if it is not running. */
 int container_signal (const struct container_state *s, int sig, struct kiln_err *err);

@@ -21,6 +21,7 @@ void
 container_state_clear (struct container_state *s)
 {
   free (s->error);
+  json_decref (s->health);
   memset (s, 0, sizeof *s);
 }
 
@@ -42,10 +43,13 @@ container_state_json (const struct container_state *s)
   format_rfc3339_nano (s->started, started);
   format_rfc3339_nano (s->finished, finished);
   bool running = s->status == CONTAINER_RUNNING;
-  return json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
+  json_t *j = json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
                     container_status_name (s->status), "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled",
                     0, "Dead", 0, "Pid", running ? (int) s->pid : 0, "ExitCode", s->exit_code, "Error",
                     s->error ? s->error : "", "StartedAt", started, "FinishedAt", finished);
+  if (s->health)
+    json_object_set (j, "Health", s->health);
+  return j;
 }
 
 int
@@ -71,6 +75,8 @@ container_state_read (const char *root, const char *id, struct container_state *
     s->started = 0;
   if (s->finished < 0)
     s->finished = 0;
+  if (json_is_object (json_object_get (j, "Health")))
+    s->health = json_incref (json_object_get (j, "Health"));
   json_t *k = json_object_get (j, "Kiln");
   s->pid_start = (uint64_t) json_integer_value (json_object_get (k, "PidStartTime"));
   s->monitor_pid = (pid_t) json_integer_value (json_object_get (k, "MonitorPid"));

@@ -44,6 +44,8 @@ struct container_state
   char *error;            /* NULL: none */
   int64_t started;        /* ns since the epoch; 0: never */
   int64_t finished;
+  json_t *health;         /* State.Health (container/health.h), owned; NULL: no checks.
+                             Whoever writes a state it read keeps it. */
   pid_t monitor_pid;      /* the process that records the end */
   uint64_t monitor_start;
 };
