@@ -12,6 +12,7 @@
 #include "store/containers.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "worker/sandbox.h"
 
 const char cmd_exec_usage[]
     = "Usage: kiln exec [OPTIONS] CONTAINER COMMAND [ARG...]\n"
@@ -94,6 +95,8 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
     strv_push (&e.argv, argv[i]);
   if (interactive && !e.detach)
     e.stdin_fd = 0;
+  /* The move into the device cgroup runs while the container is looked up. */
+  sandbox_warm_up ();
   struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     {
