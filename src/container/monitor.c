@@ -135,6 +135,9 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
   int lock = containers_lock (r->root, err);
   if (lock < 0)
     return -1;
+  /* The checker writes only under the lock: stopped here, it is not writing. */
+  health_checker_stop (r->checker);
+  r->checker = -1;
   struct container_state *s = &r->state;
   /* The health checker wrote Health meanwhile: kept, and "unhealthy" now that
    * the checks have stopped (as docker). */
@@ -227,10 +230,9 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
   if (sb->runtime == NULL && !sb->privileged)
     sandbox_warm_up ();
   int code = 0;
-  int sr = sandbox_run (sb, &code, err);
-  health_checker_stop (r.checker);
-  if (sr < 0 || !r.started)
+  if (sandbox_run (sb, &code, err) < 0 || !r.started)
     {
+      health_checker_stop (r.checker);
       log_writer_finish (&r.log);
       if (kiln_err_is_set (&r.start_err))
         {

@@ -1,6 +1,7 @@
 /* container/state.c — state.json: docker's State plus what tells kiln who records
  * it (the monitor's pid and start time, the init's start time). */
 #include "container/state.h"
+#include "container/health.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,6 +153,7 @@ reap_locked (const char *root, const char *id, struct container_state *s, struct
   free (s->error);
   s->error = buf_steal (&msg);
   s->status = CONTAINER_EXITED;
+  health_stopped (s->health);
   s->exit_code = 137;
   s->finished = container_now ();
   s->pid = 0;
