@@ -338,7 +338,20 @@ container_config_new (const struct container_opts *o, const char *id, const stru
       return NULL;
     }
   if (hc)
-    json_object_set_new (c, "Healthcheck", hc);
+    {
+      /* Where docker's Config has it: after Cmd. */
+      json_t *ordered = json_object ();
+      const char *k;
+      json_t *v;
+      json_object_foreach (c, k, v)
+      {
+        json_object_set (ordered, k, v);
+        if (strcmp (k, "Cmd") == 0)
+          json_object_set_new (ordered, "Healthcheck", hc);
+      }
+      json_decref (c);
+      c = ordered;
+    }
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
