@@ -86,9 +86,8 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
     }
   if (e.workdir && e.workdir[0] != '/')
     {
-      fprintf (stderr, "Error response from daemon: the working directory '%s' is invalid, it needs to be an absolute path\n",
-               e.workdir);
-      rc = EXIT_FAIL;
+      fprintf (stderr, "kiln exec: the working directory (-w %s) must be an absolute path\n", e.workdir);
+      rc = 126; /* as docker's exec that did not start */
       goto out;
     }
   for (int i = optind + 1; i < argc; i++)

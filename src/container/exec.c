@@ -22,7 +22,6 @@ int
 container_exec_run (const char *root, const char *id, const json_t *config, const struct container_state *s,
                     struct container_exec *e, int *exit_code, struct kiln_err *err)
 {
-  (void) id;
   *exit_code = 125;
   struct sandbox_spec sb = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .netns_fd = -1};
   struct seccomp_profile *profile = NULL;
@@ -71,7 +70,11 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
     }
   if (sandbox_join_run (&sb, &j, exit_code, err) < 0)
     {
-      *exit_code = container_start_failure_code (err->msg);
+      /* docker's exec: 127 or 126 for the command itself, else 126 too (its
+       * default for an exec that did not start). */
+      *exit_code = err->msg && strncmp (err->msg, "exec ", 5) == 0 ? container_start_failure_code (err->msg) : 126;
+      if (*exit_code == 125)
+        *exit_code = 126;
       goto out;
     }
   e->timed_out = j.timed_out;
