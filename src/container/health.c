@@ -201,9 +201,9 @@ health_status_text (const json_t *health)
 json_t *
 health_starting (const json_t *old)
 {
-  const json_t *log = json_object_get (old, "Log");
-  return json_pack ("{s:s, s:i, s:O}", "Status", "starting", "FailingStreak", 0, "Log",
-                    json_is_array (log) ? log : json_array ());
+  json_t *log = json_object_get (old, "Log");
+  return json_pack ("{s:s, s:i, s:o}", "Status", "starting", "FailingStreak", 0, "Log",
+                    json_is_array (log) ? json_incref (log) : json_array ());
 }
 
 void

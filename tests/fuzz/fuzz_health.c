@@ -1,4 +1,5 @@
-/* libFuzzer: Go durations (the --health-* flags, HEALTHCHECK's) and an image's
+/* fuzz-floor: 150: a 60 s run with the seeds reached 203.
+ * libFuzzer: Go durations (the --health-* flags, HEALTHCHECK's) and an image's
  * Healthcheck through the merge, the config reader and the state machine. */
 #include <stddef.h>
 #include <stdint.h>
