@@ -37,12 +37,12 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
     {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
     {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
     {"workdir", required_argument, NULL, 'w'}, {"privileged", no_argument, NULL, 'P'},
-    {"detach-keys", required_argument, NULL, 'K'}, {0}};
+    {"detach-keys", required_argument, NULL, 'K'}, {"help", no_argument, NULL, 'h'}, {0}};
   struct container_exec e = {.stdin_fd = -1, .stdout_fd = 1, .stderr_fd = 2};
   struct kiln_err err = {0};
   bool interactive = false, tty = false;
   int c, rc = EXIT_USAGE;
-  while ((c = getopt_long (argc, argv, "+die:u:w:t", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+die:u:w:th", opts, NULL)) != -1)
     switch (c)
       {
       case 'd': e.detach = true; break;
@@ -69,6 +69,7 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
       case 'w': e.workdir = optarg; break;
       case 'P': e.privileged = true; break;
       case 'K': break; /* no attach, no detach keys */
+      case 'h': fputs (cmd_exec_usage, stdout); rc = EXIT_OK; goto out;
       default: rc = cli_usage_error ("exec", "unknown option"); goto out;
       }
   if (argc - optind < 2)
