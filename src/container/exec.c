@@ -54,7 +54,8 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
                            .container_privileged = sb.privileged,
                            .detach = e->detach,
                            .timeout_ms = e->timeout_ms};
-  sb.privileged = e->privileged;
+  /* A privileged container's processes have every capability, as --privileged gives one. */
+  sb.privileged = e->privileged || j.container_privileged;
   sb.pipe_stdio = true;
   sb.stdin_fd = e->stdin_fd;
   sb.stdout_fd = e->stdout_fd;

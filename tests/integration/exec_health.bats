@@ -99,6 +99,15 @@ status_is() { [ "$(kiln inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
   [ "$(kiln exec ex-ns grep CapBnd /tmp/main-status)" != "$output" ]
 }
 
+@test "exec into a --privileged container gets what its command got: every capability, no seccomp" {
+  kiln run -d --name ex-priv --privileged busybox \
+    sh -c 'grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status > /tmp/main-status; sleep 300'
+  until_true 5 kiln exec ex-priv test -s /tmp/main-status
+  run kiln exec ex-priv sh -c 'grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status | diff /tmp/main-status -'
+  [ "$status" -eq 0 ]
+  [[ "$(kiln exec ex-priv grep Seccomp: /proc/self/status)" == *0 ]]
+}
+
 @test "exec -d returns at once and the command runs on" {
   kiln run -d --name ex-d busybox sleep 300
   start=$(date +%s%N)
