@@ -51,6 +51,7 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
   if (e->workdir)
     sb.cwd = e->workdir;
   struct sandbox_join j = {.target = s->pid,
+                           .target_start = s->pid_start,
                            .container_privileged = sb.privileged,
                            .detach = e->detach,
                            .timeout_ms = e->timeout_ms};

@@ -441,6 +441,9 @@ health_checker_start (const char *root, const char *id, const json_t *config, co
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != monitor)
     _exit (0);
+  /* Out of the foreground run's process group: a ^C at its terminal is for the
+   * container (the monitor passes it on), not for the checks. */
+  setsid ();
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);

@@ -40,6 +40,7 @@
 #include "worker/rootfs.h"
 #include "worker/seccomp.h"
 #include "util/digest.h"
+#include "util/proc.h"
 #include <ctype.h>
 #include <sys/utsname.h>
 
@@ -1343,6 +1344,12 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
     }
   if (join_cgroup_procs_of (j->target, &procs, err) < 0)
     goto out;
+  /* What was opened is the target's only if it is still the same process. */
+  if (j->target_start && !proc_is (j->target, j->target_start))
+    {
+      kiln_err_set (err, ESRCH, "the container's first process (pid %d) is gone", (int) j->target);
+      goto out;
+    }
   /* The target's profile, as sandbox_run gives it: the filter for the
    * container's bounding set, the bounding set (all of kiln's when privileged). */
   struct sandbox_spec filter_spec = *s;

@@ -164,6 +164,7 @@ int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *
 struct sandbox_join
 {
   pid_t target;
+  uint64_t target_start;     /* its start time (util/proc.h): a pid reused meanwhile is not joined */
   bool container_privileged; /* the container's own --privileged (s->privileged: this command's) */
   bool detach;               /* return once it runs, stdio on /dev/null; it outlives kiln */
   int timeout_ms;            /* > 0: its process group is killed after this long */
