@@ -51,10 +51,12 @@ void cli_store_freep (struct kiln_store **st);
 int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
 /* What the container commands share (cli/cmd_container.c): a container by id,
- * name or prefix (0; else said on stderr, -1), an --env-file, a config.json. */
+ * name or prefix (0; else said on stderr, -1), -e and --env-file, a config.json. */
 struct container_rec;
 int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
+/* -e K=V as docker takes it: K alone takes K's value from kiln's environment (none: skipped). */
+void cli_env_flag (struct strv *env, const char *arg);
 json_t *cli_container_config (const char *root, const char *id, struct kiln_err *err);
 
 #define DECLARE_COMMAND(name)                                                                      \

@@ -209,16 +209,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
         break;
       case 'r': o->auto_remove = true; break;
       case 'n': *name = optarg; break;
-      case 'e':
-        if (strchr (optarg, '='))
-          strv_push (&o->env, optarg);
-        else if (getenv (optarg))
-          {
-            struct buf b = BUF_INIT;
-            buf_printf (&b, "%s=%s", optarg, getenv (optarg));
-            strv_push_owned (&o->env, buf_steal (&b));
-          }
-        break;
+      case 'e': cli_env_flag (&o->env, optarg); break;
       case 'E':
         if (read_env_file (optarg, &o->env, &err) < 0)
           return cli_fail (&err), -1;
@@ -1133,6 +1124,19 @@ int
 cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
 {
   return find_container (st, ref, out);
+}
+
+void
+cli_env_flag (struct strv *env, const char *arg)
+{
+  if (strchr (arg, '='))
+    strv_push (env, arg);
+  else if (getenv (arg))
+    {
+      struct buf b = BUF_INIT;
+      buf_printf (&b, "%s=%s", arg, getenv (arg));
+      strv_push_owned (env, buf_steal (&b));
+    }
 }
 
 int

@@ -48,16 +48,7 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
       case 'd': e.detach = true; break;
       case 'i': interactive = true; break;
       case 't': tty = true; break;
-      case 'e':
-        if (strchr (optarg, '='))
-          strv_push (&e.env, optarg);
-        else if (getenv (optarg))
-          {
-            struct buf b = BUF_INIT;
-            buf_printf (&b, "%s=%s", optarg, getenv (optarg));
-            strv_push_owned (&e.env, buf_steal (&b));
-          }
-        break;
+      case 'e': cli_env_flag (&e.env, optarg); break;
       case 'E':
         if (cli_read_env_file (optarg, &e.env, &err) < 0)
           {

@@ -19,14 +19,6 @@ teardown_file() {
   rm -rf "$(dirname "$KILN_ROOT")"
 }
 
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
-
 # health NAME EXPR: a Python expression over State.Health (h) of `kiln inspect`.
 health() {
   kiln inspect --type container "$1" | python3 -c '
