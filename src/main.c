@@ -31,6 +31,7 @@ static const struct kiln_command commands[] = {
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},
+  {"volume", "Manage volumes (create, ls, inspect, rm, prune)", cmd_volume_usage, cmd_volume},
   {"images", "List images", cmd_images_usage, cmd_images},
   {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
   {"inspect", "Show an image's details as JSON", cmd_inspect_usage, cmd_inspect},
@@ -225,6 +226,7 @@ main (int argc, char **argv)
   char **sub_argv = argv + optind;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
       && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
+      && strcmp (cmd->name, "volume") != 0
       && ((strcmp (cmd->name, "run") != 0 && strcmp (cmd->name, "exec") != 0) || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
     {
       fputs (cmd->usage, stdout);

@@ -91,6 +91,7 @@ DECLARE_COMMAND (exec);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
+DECLARE_COMMAND (volume);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
  * nothing was removed) unless a terminal answers yes. */
@@ -100,6 +101,8 @@ bool cli_confirm (const char *warning);
  * has that name, id or id prefix (containers come before images, as in docker). */
 struct json_t;
 int cli_container_inspect (struct kiln_store *st, const char *ref, struct json_t *into, struct kiln_err *err);
+/* Appends `kiln inspect` of volume `name` to `into`: 1, or 0 when there is none. */
+int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *into, struct kiln_err *err);
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);

@@ -17,6 +17,7 @@
 #include "container/inspect.h"
 #include "container/logs.h"
 #include "container/monitor.h"
+#include "container/mounts.h"
 #include "container/names.h"
 #include "container/state.h"
 #include "image/image.h"
@@ -87,7 +88,7 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   int lock = containers_lock (st->root, err);
   if (lock < 0)
     return -1;
-  int r = containers_remove (st, id, err);
+  int r = mounts_remove_container (st, id, true, err); /* --rm: anonymous volumes too */
   containers_unlock (lock);
   return r;
 }
@@ -102,7 +103,10 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "  -u, --user USER[:GROUP]  run as this user\n"                                                            \
   "  -w, --workdir DIR        working directory\n"                                                           \
   "      --entrypoint CMD     override the image's ENTRYPOINT\n"                                             \
-  "  -v, --volume HOST:CTR[:ro]  bind a host path\n"                                                         \
+  "  -v, --volume [SRC:]CTR[:ro]  bind a host path (SRC absolute) or mount a volume (SRC a name,\n"           \
+  "                           made on first use; none: an anonymous volume)\n"                              \
+  "      --mount type=bind|volume|tmpfs,source=,target=[,readonly][,volume-nocopy][,tmpfs-size=][,tmpfs-mode=]\n" \
+  "      --tmpfs /path[:opts] mount a tmpfs (docker's options: size=, mode=, ro, exec, ...)\n"                \
   "  -l, --label K=V          add a label to the container\n"                                                \
   "      --read-only          mount the root filesystem read-only\n"                                         \
   "      --network default|none|host\n"                                                                      \
@@ -192,6 +196,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"mount", required_argument, NULL, 0x1001}, {"tmpfs", required_argument, NULL, 0x1002},
     {"health-cmd", required_argument, NULL, 'H'}, {"health-interval", required_argument, NULL, 'H'},
     {"health-timeout", required_argument, NULL, 'H'}, {"health-retries", required_argument, NULL, 'H'},
     {"health-start-period", required_argument, NULL, 'H'}, {"health-start-interval", required_argument, NULL, 'H'},
@@ -218,6 +223,8 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'w': o->workdir = optarg; break;
       case 'P': o->entrypoint = optarg; o->entrypoint_set = true; break;
       case 'v': strv_push (&o->binds, optarg); break;
+      case 0x1001: strv_push (&o->mounts, optarg); break;
+      case 0x1002: strv_push (&o->tmpfs, optarg); break;
       case 'l': strv_push (&o->labels, optarg); break;
       case 'R': o->readonly = true; break;
       case 'N':
@@ -303,6 +310,13 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       json_t *config = container_config_new (o, id, &ii, err);
       if (config == NULL)
         break;
+      _cleanup_strv_ struct strv vols = STRV_INIT, made = STRV_INIT;
+      if (mounts_prepare (st, config, &vols, &made, err) < 0)
+        {
+          mounts_forget_volumes (st, &made);
+          json_decref (config);
+          break;
+        }
       char *tmp = containers_new_dir (st, err);
       if (tmp == NULL)
         {
@@ -314,7 +328,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       buf_printf (&cfg, "%s/config.json", buf_str (&dir));
       struct container_state s = {.status = CONTAINER_CREATED};
       struct container_rec rec = {.id = id, .name = (char *) (name ? name : generated), .image = ii.id.str,
-                                  .created = container_now ()};
+                                  .created = container_now (), .volumes = &vols};
       if (json_dump_file (config, buf_str (&cfg), JSON_INDENT (2) | JSON_PRESERVE_ORDER) < 0)
         kiln_err_set (err, EIO, "%s: cannot write", buf_str (&cfg));
       else if (container_state_write_dir (buf_str (&dir), &s, err) == 0)
@@ -322,6 +336,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
       json_decref (config);
       if (ret < 0)
         {
+          mounts_forget_volumes (st, &made);
           struct kiln_err ignored = {0};
           store_remove_tree (st->root_fd, tmp, &ignored);
           kiln_err_clear (&ignored);
@@ -648,18 +663,20 @@ cmd_kill (struct kiln_ctx *ctx, int argc, char **argv)
   return for_each_container (ctx, "kill", argc, argv, kill_one, &sig);
 }
 
-const char cmd_rm_usage[] = "Usage: kiln rm [-f] CONTAINER...\n"
+const char cmd_rm_usage[] = "Usage: kiln rm [-f] [-v] CONTAINER...\n"
                             "\n"
                             "Removes containers (their record, root filesystem and log); prints each name\n"
                             "as given.\n"
                             "\n"
-                            "  -f, --force     kill a running container first\n";
+                            "  -f, --force     kill a running container first\n"
+                            "  -v, --volumes   remove its anonymous volumes too\n";
 
 /* Removes a container, killing it first when forced. */
 static int
 rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
-  bool force = *(const bool *) ud;
+  const bool *flags = ud; /* force, volumes */
+  bool force = flags[0];
   for (int round = 0;; round++)
     {
       int lock = containers_lock (st->root, err);
@@ -672,7 +689,7 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
       /* Gone meanwhile (its monitor's AutoRemove): done. */
       if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
           && !(live = container_state_live (&s)))
-        r = containers_remove (st, rec->id, err);
+        r = mounts_remove_container (st, rec->id, flags[1], err);
       containers_unlock (lock);
       if (r < 0 || !live)
         {
@@ -703,14 +720,14 @@ int
 cmd_rm (struct kiln_ctx *ctx, int argc, char **argv)
 {
   static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'}, {0}};
-  bool force = false;
+  bool flags[2] = {false, false}; /* force, volumes */
   int c;
   while ((c = getopt_long (argc, argv, "fv", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else if (c != 'v')
+    if (c == 'f' || c == 'v')
+      flags[c == 'v'] = true;
+    else
       return cli_usage_error ("rm", "unknown option");
-  return for_each_container (ctx, "rm", argc, argv, rm_one, &force);
+  return for_each_container (ctx, "rm", argc, argv, rm_one, flags);
 }
 
 const char cmd_wait_usage[] = "Usage: kiln wait CONTAINER...\n"

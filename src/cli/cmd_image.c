@@ -239,15 +239,15 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- inspect ---------- */
 
-const char cmd_inspect_usage[] = "Usage: kiln inspect [-f FORMAT] [--type container|image] NAME|ID...\n"
+const char cmd_inspect_usage[] = "Usage: kiln inspect [-f FORMAT] [--type container|image|volume] NAME|ID...\n"
                                  "\n"
-                                 "Prints a JSON array describing each container or image (a container\n"
-                                 "first, when both have the name), shaped like `docker inspect`.\n"
+                                 "Prints a JSON array describing each container, image or volume (in\n"
+                                 "that order, when several have the name), shaped like `docker inspect`.\n"
                                  "\n"
                                  "  -f, --format F   a Go template for each object, as docker's:\n"
                                  "                   {{.Id}} {{json .Config}} {{index .Config.Labels \"k\"}};\n"
                                  "                   \"json\" prints the array on one line\n"
-                                 "      --type T     only containers or only images\n";
+                                 "      --type T     only containers, only images or only volumes\n";
 
 static json_t *
 inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_err *err)
@@ -347,7 +347,7 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
       {
       case 'f': format = optarg; break;
       case 't':
-        if (strcmp (optarg, "container") != 0 && strcmp (optarg, "image") != 0)
+        if (strcmp (optarg, "container") != 0 && strcmp (optarg, "image") != 0 && strcmp (optarg, "volume") != 0)
           return cli_usage_error ("inspect", "\"%s\" is not a valid value for --type", optarg);
         type = optarg;
         break;
@@ -378,10 +378,25 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
               continue;
             }
         }
+      /* Volumes after images, as docker looks. */
+      if (type && strcmp (type, "volume") == 0)
+        {
+          int r = cli_volume_inspect (st, argv[i], all, &err);
+          if (r <= 0)
+            rc = r < 0 ? cli_fail (&err) : (fprintf (stderr, "Error: No such volume: %s\n", argv[i]), EXIT_FAIL);
+          continue;
+        }
       struct digest id;
       struct image_info ii;
       if (image_resolve (st, argv[i], &id, &err) < 0 || image_load (st, &id, &ii, &err) < 0)
         {
+          struct kiln_err verr = {0};
+          if (type == NULL && err.code == ENOENT && cli_volume_inspect (st, argv[i], all, &verr) == 1)
+            {
+              kiln_err_clear (&err);
+              continue;
+            }
+          kiln_err_clear (&verr);
           kiln_err_print (&err, stderr);
           kiln_err_clear (&err);
           rc = EXIT_FAIL;

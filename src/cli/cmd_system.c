@@ -9,18 +9,37 @@
 #include "image/image.h"
 #include "store/containers.h"
 #include "store/store.h"
+#include "store/volumes.h"
 #include "util/cleanup.h"
 
 const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
-      "  df                       disk used by images and the build cache\n"
+      "  df                       disk used by images, volumes and the build cache\n"
       "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
       "                           no container uses), unused layers, and leftovers of\n"
       "                           interrupted work; -f: do not ask\n"
       "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
       "                           records and directories, and the database; --repair\n"
       "                           removes leftovers (never what an image or container needs)\n";
+
+/* docker's "Local Volumes" row: every volume, those a container uses, their bytes on
+ * disk and what the others hold. */
+static int
+system_df_volumes (struct kiln_store *st)
+{
+  struct kiln_err err = {0};
+  uint64_t total, reclaimable;
+  size_t count, active;
+  if (volumes_disk_usage (st, &total, &reclaimable, &count, &active, &err) < 0)
+    return cli_fail (&err), -1;
+  char size[32], recl[32];
+  format_size (total, size);
+  format_size (reclaimable, recl);
+  printf ("%-15s %-9zu %-9zu %-10s %s (%d%%)\n", "Local Volumes", count, active, size, recl,
+          total ? (int) (reclaimable * 100 / total) : 0);
+  return 0;
+}
 
 static int
 system_df (struct kiln_store *st)
@@ -38,6 +57,8 @@ system_df (struct kiln_store *st)
   printf ("%-15s %-9s %-9s %-10s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
   printf ("%-15s %-9llu %-9llu %-10s %s (%d%%)\n", "Images", (unsigned long long) img.total,
           (unsigned long long) img.active, size, recl, pct);
+  if (system_df_volumes (st) < 0)
+    return EXIT_FAIL;
   printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total,
           (unsigned long long) cache.active, csize, crecl);
   return EXIT_OK;
@@ -128,7 +149,7 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0)
+  if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);

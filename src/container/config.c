@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container/mounts.h"
 #include "image/image.h"
 #include "store/containers.h"
 #include "store/snapshots.h"
@@ -29,6 +30,8 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->env);
   strv_free (&o->cmd);
   strv_free (&o->binds);
+  strv_free (&o->mounts);
+  strv_free (&o->tmpfs);
   strv_free (&o->labels);
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
@@ -190,30 +193,6 @@ security_opts_json (const struct strv *opts, json_t **out, struct kiln_err *err)
   return 0;
 }
 
-/* -v HOST:CTR[:ro|rw]: both absolute. */
-static int
-bind_parse (const char *spec, char **host, char **ctr, bool *ro, struct kiln_err *err)
-{
-  _cleanup_free_ char *v = xstrdup (spec);
-  char *c = strchr (v, ':');
-  if (c == NULL || v[0] != '/')
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: use /HOST/PATH:/CONTAINER/PATH[:ro]", spec);
-  *c++ = '\0';
-  char *mode = strchr (c, ':');
-  if (mode)
-    *mode++ = '\0';
-  if (c[0] != '/')
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: the container path must be absolute", spec);
-  if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
-    return kiln_err_set (err, KILN_EUSAGE, "-v %s: the mode must be ro or rw", spec);
-  if (host)
-    *host = xstrdup (v);
-  if (ctr)
-    *ctr = xstrdup (c);
-  *ro = mode && strcmp (mode, "ro") == 0;
-  return 0;
-}
-
 int
 container_signal_parse (const char *s)
 {
@@ -294,16 +273,20 @@ container_config_new (const struct container_opts *o, const char *id, const stru
       _cleanup_free_ char *k = eq ? xstrndup (o->labels.v[i], (size_t) (eq - o->labels.v[i])) : xstrdup (o->labels.v[i]);
       json_object_set_new (labels, k, json_string (eq ? eq + 1 : ""));
     }
-  for (size_t i = 0; i < o->binds.n; i++)
+  /* -v, --mount, --tmpfs: HostConfig's Binds, Mounts and Tmpfs, the mount points,
+   * and the image's VOLUMEs with -v's anonymous ones (container/mounts.h). */
+  json_t *mount_host = json_object (), *points = json_array ();
+  json_t *volumes = json_is_object (json_object_get (ic, "Volumes")) ? json_deep_copy (json_object_get (ic, "Volumes"))
+                                                                     : json_object ();
+  if (mounts_config (&o->binds, &o->mounts, &o->tmpfs, mount_host, volumes, points, err) < 0)
     {
-      bool ro;
-      if (bind_parse (o->binds.v[i], NULL, NULL, &ro, err) < 0)
-        {
-          json_decref (ep);
-          json_decref (cmd);
-          json_decref (labels);
-          return NULL;
-        }
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
+      json_decref (ep);
+      json_decref (cmd);
+      json_decref (labels);
+      return NULL;
     }
   /* Capabilities and security options are checked now, not at the first start. */
   struct sandbox_spec probe = {0};
@@ -314,6 +297,9 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   if (sec < 0 || security_opts_json (&o->security_opt, &secopts, err) < 0)
     {
       err->code = KILN_EUSAGE; /* a flag that does not make a sandbox is bad usage */
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
       json_decref (ep);
       json_decref (cmd);
       json_decref (labels);
@@ -324,11 +310,11 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", id);
   bool attach = !o->detach;
-  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:n, s:s, s:o, s:n, s:o}",
+  json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:o, s:s, s:o, s:n, s:o}",
                          "Hostname", hostname, "Domainname", "", "User", user ? user : "", "AttachStdin",
                          attach && o->interactive, "AttachStdout", attach, "AttachStderr", attach, "Tty", o->tty,
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
-                         "Cmd", cmd, "Image", o->image_ref, "Volumes", "WorkingDir", wd ? wd : "", "Entrypoint", ep,
+                         "Cmd", cmd, "Image", o->image_ref, "Volumes", json_object_size (volumes) ? json_incref (volumes) : json_null (), "WorkingDir", wd ? wd : "", "Entrypoint", ep,
                          "OnBuild", "Labels", labels);
   json_t *hc;
   if (health_config_merge (json_object_get (ic, "Healthcheck"), &o->health, &hc, err) < 0)
@@ -355,12 +341,15 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
-  json_t *h = json_pack ("{s:o, s:s, s:b, s:o, s:o, s:b, s:b, s:o, s:s}", "Binds", strv_json (&o->binds),
+  json_decref (volumes);
+  json_t *h = json_pack ("{s:o, s:s, s:b, s:o, s:o, s:b, s:b, s:o, s:s}", "Binds", json_incref (json_object_get (mount_host, "Binds")),
                          "NetworkMode", o->network ? o->network : "default", "AutoRemove", o->auto_remove, "CapAdd",
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
-  return json_pack ("{s:s, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h);
+  json_object_update_missing (h, mount_host);
+  json_decref (mount_host);
+  return json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);
 }
 
 void
@@ -449,19 +438,8 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
   if (container_process_spec (config, sb, &cs->profile, err) < 0)
     return -1;
-  _cleanup_strv_ struct strv binds = STRV_INIT;
-  json_strv (json_object_get (h, "Binds"), &binds);
-  sb->mounts = xcalloc (binds.n + 1, sizeof *sb->mounts);
-  for (size_t k = 0; k < binds.n; k++)
-    {
-      struct sandbox_mount *m = &sb->mounts[sb->n_mounts];
-      if (bind_parse (binds.v[k], &m->source, &m->target, &m->readonly, err) < 0)
-        return -1;
-      sb->n_mounts++;
-      m->type = SMOUNT_BIND;
-      if (access (m->source, F_OK) < 0)
-        mkdir (m->source, 0755); /* docker creates a missing host directory */
-    }
+  if (mounts_into_spec (config, st->root, id, sb, err) < 0)
+    return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
    * refuses a second mount: every start gets a new work dir (the upper, the
    * container's changes, stays). */

@@ -35,7 +35,9 @@ struct container_opts
   const char *entrypoint;  /* --entrypoint (may be ""), when entrypoint_set */
   bool entrypoint_set;
   struct strv cmd;         /* the arguments after IMAGE */
-  struct strv binds;       /* -v HOST:CTR[:ro] */
+  struct strv binds;       /* -v [SRC:]CTR[:MODE] (container/mounts.h) */
+  struct strv mounts;      /* --mount type=…,… */
+  struct strv tmpfs;       /* --tmpfs /path[:opts] */
   struct strv labels;      /* --label K=V */
   bool readonly, privileged, interactive, tty, auto_remove, detach;
   const char *network;     /* NULL: default */

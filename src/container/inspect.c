@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "container/config.h"
+#include "container/mounts.h"
 #include "image/image.h"
 #include "store/containers.h"
 #include "util/buf.h"
@@ -124,7 +125,8 @@ container_inspect_json (const char *root, const struct container_rec *rec, const
   json_object_set_new (o, "GraphDriver",
                        json_pack ("{s:{s:s, s:s, s:s, s:s}, s:s}", "Data", "LowerDir", buf_str (&lower), "MergedDir",
                                   merged, "UpperDir", upper, "WorkDir", work, "Name", "overlay"));
-  json_object_set_new (o, "Mounts", mounts (json_object_get (h, "Binds")));
+  json_object_set_new (o, "Mounts", json_object_get (config, "MountPoints") ? mounts_inspect_json (config)
+                                                                             : mounts (json_object_get (h, "Binds")));
   json_t *c = json_object_get (config, "Config");
   json_object_set (o, "Config", c ? c : json_object ());
   json_object_set_new (o, "NetworkSettings", json_loads (network_settings_defaults, 0, NULL));

@@ -18,6 +18,7 @@
 
 #include "container/config.h"
 #include "container/health.h"
+#include "container/mounts.h"
 #include "container/logs.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -159,7 +160,7 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
   if (ret == 0 && auto_remove)
     {
       struct kiln_store *st = store_open (r->root, err);
-      ret = st ? containers_remove (st, r->id, err) : -1;
+      ret = st ? mounts_remove_container (st, r->id, true, err) : -1; /* anonymous volumes go too */
       store_close (st);
     }
   containers_unlock (lock);

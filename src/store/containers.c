@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/volumes.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 
@@ -115,6 +116,11 @@ containers_add (struct kiln_store *st, const struct container_rec *rec, const ch
     {
       store_rollback (st);
       return kiln_err_set (err, ENOENT, "image %s is no longer in the store", rec->image);
+    }
+  if (volumes_attach (st, rec->id, rec->volumes, err) < 0)
+    {
+      store_rollback (st);
+      return -1;
     }
   if (renameat (st->root_fd, tmpdir, st->root_fd, buf_str (&dst)) < 0)
     {

@@ -31,6 +31,7 @@ struct container_rec
   char *name;    /* without the leading "/" */
   char *image;   /* the image id, "sha256:…" */
   int64_t created; /* ns since the epoch */
+  const struct strv *volumes; /* containers_add: the volumes it uses (store/volumes.h), or NULL */
 };
 
 void container_rec_clear (struct container_rec *r);

@@ -65,6 +65,21 @@ static const char *const migrations[] = {
   "  image TEXT NOT NULL REFERENCES images (id),"
   "  created INTEGER NOT NULL);"
   "CREATE INDEX containers_by_image ON containers (image);",
+  /* 3 → 4: volumes (store/volumes.h): a record per volume, its files in
+   * volumes/<name>/_data; which containers use which volume, deleted with the
+   * container, so a volume in use cannot be removed. */
+  "CREATE TABLE volumes ("
+  "  name TEXT PRIMARY KEY,"
+  "  driver TEXT NOT NULL,"
+  "  labels TEXT NOT NULL,"
+  "  options TEXT NOT NULL,"
+  "  anonymous INTEGER NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE container_volumes ("
+  "  container TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,"
+  "  volume TEXT NOT NULL REFERENCES volumes (name),"
+  "  PRIMARY KEY (container, volume));"
+  "CREATE INDEX container_volumes_by_volume ON container_volumes (volume);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 

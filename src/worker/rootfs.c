@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "worker/overlay.h"
 
 void
@@ -611,6 +613,127 @@ mount_layers (const struct sandbox_mount *m, size_t i, struct scratch *sc, char 
   return fd;
 }
 
+/* One entry of a copy-up: `name` in `sfd` (the image's) made in `dfd` (the
+ * volume's) as what it is, with its owner, mode and times; a directory's
+ * entries follow.  Nothing is followed: a link is copied as a link. */
+static void copy_up_dir (int sfd, int dfd, unsigned depth, int status_fd);
+
+static void
+copy_up_entry (int sfd, int dfd, const char *name, unsigned depth, int status_fd)
+{
+  struct stat st;
+  if (fstatat (sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    sandbox_die (status_fd, "copying the image's %s into a volume: %s", name, strerror (errno));
+  int made = 0;
+  if (S_ISDIR (st.st_mode))
+    {
+      if (mkdirat (dfd, name, 0700) < 0)
+        made = -1;
+      else
+        {
+          int s = openat (sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          int d = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (s < 0 || d < 0)
+            made = -1;
+          else
+            copy_up_dir (s, d, depth + 1, status_fd);
+          if (s >= 0)
+            close (s);
+          if (d >= 0)
+            close (d);
+        }
+    }
+  else if (S_ISREG (st.st_mode))
+    {
+      int in = openat (sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out = openat (dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      made = in < 0 || out < 0 ? -1 : 0;
+      for (off_t left = st.st_size; made == 0 && left > 0;)
+        {
+          ssize_t n = sendfile (out, in, NULL, (size_t) (left > (1 << 30) ? (1 << 30) : left));
+          if (n <= 0)
+            made = -1, errno = n < 0 ? errno : EIO;
+          left -= n;
+        }
+      if (in >= 0)
+        close (in);
+      if (out >= 0)
+        close (out);
+    }
+  else if (S_ISLNK (st.st_mode))
+    {
+      char link[PATH_MAX];
+      ssize_t n = readlinkat (sfd, name, link, sizeof link - 1);
+      if (n < 0)
+        made = -1;
+      else
+        {
+          link[n] = '\0';
+          made = symlinkat (link, dfd, name);
+        }
+    }
+  else if (S_ISFIFO (st.st_mode) || S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))
+    made = mknodat (dfd, name, st.st_mode & S_IFMT, st.st_rdev);
+  else
+    return; /* a socket is not copied, as docker's copy skips it */
+  if (made < 0 || fchownat (dfd, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0
+      || (!S_ISLNK (st.st_mode) && fchmodat (dfd, name, st.st_mode & 07777, 0) < 0))
+    sandbox_die (status_fd, "copying the image's %s into a volume: %s", name, strerror (errno));
+  struct timespec t[2] = {st.st_atim, st.st_mtim};
+  utimensat (dfd, name, t, AT_SYMLINK_NOFOLLOW);
+}
+
+static void
+copy_up_dir (int sfd, int dfd, unsigned depth, int status_fd)
+{
+  if (depth > 512)
+    sandbox_die (status_fd, "copying the image's files into a volume: the tree is too deep");
+  struct strv names = STRV_INIT;
+  if (dir_sorted_names (sfd, &names) < 0)
+    sandbox_die (status_fd, "copying the image's files into a volume: %s", strerror (errno));
+  for (size_t i = 0; i < names.n; i++)
+    copy_up_entry (sfd, dfd, names.v[i], depth, status_fd);
+  strv_free (&names);
+}
+
+/* docker's copy-up: a volume bound over a directory of the image gets what the
+ * image has there, the first time (the mark) and only when it is empty; its root
+ * takes the directory's owner and mode.  `src` is the volume (O_PATH). */
+static void
+copy_up (const struct sandbox_mount *m, int root_fd, int src, int status_fd)
+{
+  if (access (m->copy_up_mark, F_OK) == 0)
+    return;
+  int img = rootfs_open_in_root (root_fd, m->target, O_RDONLY | O_DIRECTORY, 0);
+  char p[64];
+  snprintf (p, sizeof p, "/proc/self/fd/%d", src);
+  int vol = open (p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (vol < 0)
+    sandbox_die (status_fd, "volume for %s: %s", m->target, strerror (errno));
+  struct strv have = STRV_INIT;
+  if (img >= 0 && dir_sorted_names (vol, &have) == 0 && have.n == 0)
+    {
+      struct stat st;
+      struct strv names = STRV_INIT;
+      if (dir_sorted_names (img, &names) < 0 || fstat (img, &st) < 0)
+        sandbox_die (status_fd, "copying the image's %s into a volume: %s", m->target, strerror (errno));
+      if (names.n)
+        {
+          copy_up_dir (img, vol, 0, status_fd);
+          if (fchown (vol, st.st_uid, st.st_gid) < 0 || fchmod (vol, st.st_mode & 07777) < 0)
+            sandbox_die (status_fd, "volume for %s: %s", m->target, strerror (errno));
+        }
+      strv_free (&names);
+    }
+  strv_free (&have);
+  if (img >= 0)
+    close (img);
+  close (vol);
+  int mark = open (m->copy_up_mark, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (mark >= 0)
+    close (mark);
+}
+
 void
 rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scratch_dir, int status_fd)
 {
@@ -627,7 +750,9 @@ rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scrat
           char o[64] = "";
           if (m->size)
             snprintf (o, sizeof o, "size=%llu", (unsigned long long) m->size);
-          if (mount ("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
+          if (mount ("tmpfs", target, "tmpfs", m->tmpfs_data ? m->tmpfs_flags : MS_NOSUID | MS_NODEV,
+                     m->tmpfs_data ? m->tmpfs_data : o)
+              < 0)
             sandbox_die (status_fd, "tmpfs on %s: %s", m->target, strerror (errno));
           close (fd);
           continue;
@@ -671,6 +796,8 @@ rootfs_user_mounts (const struct sandbox_spec *s, int root_fd, const char *scrat
       struct stat st;
       if (src < 0 || fstat (src, &st) < 0)
         sandbox_die (status_fd, "%s: %s", m->target, strerror (errno));
+      if (m->copy_up_mark && S_ISDIR (st.st_mode))
+        copy_up (m, root_fd, src, status_fd);
       if ((fd = rootfs_mount_target (root_fd, m->target, S_ISDIR (st.st_mode), target, sizeof target)) < 0)
         sandbox_die (status_fd, "mount target %s: %s", m->target, strerror (errno));
       mount_resolved (m, i, src, fd, target, &sc, status_fd);

@@ -1192,6 +1192,8 @@ sandbox_spec_clear (struct sandbox_spec *s)
       if (s->mounts[i].content)
         explicit_bzero (s->mounts[i].content, s->mounts[i].content_len);
       free (s->mounts[i].content);
+      free (s->mounts[i].tmpfs_data);
+      free (s->mounts[i].copy_up_mark);
     }
   free (s->mounts);
   s->mounts = NULL;

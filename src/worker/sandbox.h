@@ -63,6 +63,14 @@ struct sandbox_mount
   size_t content_len;
   uid_t uid;          /* file owner */
   gid_t gid;
+  char *tmpfs_data;   /* tmpfs: mount(2) data ("size=…,mode=…"), with `tmpfs_flags`
+                         (MS_*); NULL: `size` alone, nosuid and nodev */
+  unsigned long tmpfs_flags;
+  /* bind of a volume: when the directory is empty and `copy_up_mark` does not
+   * exist, what the image has at the target is copied into it first (owner,
+   * mode and times kept, no link followed), then the mark is made (docker's
+   * copy-up, once per container). */
+  char *copy_up_mark;
 };
 
 struct sandbox_spec
