@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "container/health.h"
+#include "container/names.h"
 #include "util/godur.h"
 #include "worker/join.h"
 
@@ -323,6 +324,30 @@ flags_merge_over_the_images_check_as_docker (void **state)
   json_decref (image);
 }
 
+static void
+ps_shows_the_health_after_up (void **state)
+{
+  (void) state;
+  const int64_t now = 1700000000 * S;
+  char out[96];
+  struct container_state st = {.status = CONTAINER_RUNNING, .started = now - 14 * S};
+  st.health = health_starting (NULL);
+  container_status_text (&st, now, out);
+  assert_string_equal (out, "Up 14 seconds (health: starting)");
+  json_object_set_new (st.health, "Status", json_string ("healthy"));
+  container_status_text (&st, now, out);
+  assert_string_equal (out, "Up 14 seconds (healthy)"); /* docker-shapes/errors-and-formats.txt */
+  health_stopped (st.health);
+  container_status_text (&st, now, out);
+  assert_string_equal (out, "Up 14 seconds (unhealthy)");
+  /* An exited container shows no health, as docker. */
+  st.status = CONTAINER_EXITED;
+  st.finished = now - 2 * S;
+  container_status_text (&st, now, out);
+  assert_string_equal (out, "Exited (0) 2 seconds ago");
+  container_state_clear (&st);
+}
+
 /* ---------- the cgroups exec joins ---------- */
 
 static void
@@ -362,6 +387,7 @@ main (void)
     cmocka_unit_test (output_is_capped_as_docker_caps_it),
     cmocka_unit_test (config_reads_test_kinds_and_defaults),
     cmocka_unit_test (flags_merge_over_the_images_check_as_docker),
+    cmocka_unit_test (ps_shows_the_health_after_up),
     cmocka_unit_test (exec_joins_the_cgroups_it_is_not_in),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
