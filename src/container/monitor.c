@@ -108,6 +108,7 @@ on_start (void *ud, pid_t pid)
     }
   r->started = true;
   notify (r, "ok");
+  health_checker_stop (r->checker); /* a run before this one's, if any */
   r->checker = health_checker_start (r->root, r->id, r->config, s);
 }
 
