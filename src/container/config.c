@@ -321,6 +321,9 @@ container_config_new (const struct container_opts *o, const char *id, const stru
     {
       json_decref (c);
       json_decref (secopts);
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
       return NULL;
     }
   if (hc)
