@@ -217,3 +217,20 @@ status_is() { [ "$(kiln inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
   [[ "$output" == *"Interval in Healthcheck cannot be less than 1ms"* ]]
   [ "$(kiln ps -aq | wc -l)" -eq "$before" ]
 }
+
+@test "examples/busybox-service: its HEALTHCHECK (as its user, with its ENV) goes healthy, exec into it, unhealthy when the site goes" {
+  kiln build -q -t hc/site "$BATS_TEST_DIRNAME/../../examples/busybox-service" >/dev/null
+  # The image's probe, checked every 200 ms instead of 10 s.
+  kiln run -d --name hc-site --health-interval 200ms --health-retries 2 hc/site
+  [ "$(kiln inspect -f '{{index .Config.Healthcheck.Test 0}}' hc-site)" = CMD-SHELL ]
+  until_true 10 status_is hc-site healthy
+  [ "$(kiln exec hc-site id -un)" = web ]
+  [ "$(kiln exec hc-site pwd)" = /var/www ]
+  run kiln exec hc-site sh -c 'wget -q -O - http://127.0.0.1:$PORT/build.txt'
+  [ "$output" = "built for kiln" ]
+  kiln exec -u root hc-site rm /var/www/index.html
+  until_true 10 status_is hc-site unhealthy
+  [ "$(health hc-site 'h["Log"][-1]["ExitCode"]')" = 1 ]
+  [[ "$(kiln ps | grep hc-site)" == *"(unhealthy)"* ]]
+  kiln rm -f hc-site
+}
