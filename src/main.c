@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,11 @@ static const struct kiln_command commands[] = {
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
   {"exec", "Run a command in a running container", cmd_exec_usage, cmd_exec},
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
+  {"diff", "Show what a container changed in its filesystem", cmd_diff_usage, cmd_diff},
+  {"rename", "Rename a container", cmd_rename_usage, cmd_rename},
+  {"cp", "Copy files between a container and the host", cmd_cp_usage, cmd_cp},
+  {"export", "Write a container's filesystem as a tar", cmd_export_usage, cmd_export},
+  {"commit", "Make an image of a container's changes", cmd_commit_usage, cmd_commit},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},
@@ -46,7 +52,7 @@ static const struct kiln_command commands[] = {
   {"save", "Write images to a docker or OCI archive", cmd_save_usage, cmd_save},
   {"load", "Load images from a docker or OCI archive", cmd_load_usage, cmd_load},
   {"system", "Store maintenance: df, prune, check", cmd_system_usage, cmd_system},
-  {"debug", "Look inside the front end: parse, expand, ignore, stages", cmd_debug_usage, cmd_debug},
+  {"debug", "Look inside the front end: parse, expand, ignore, context, stages", cmd_debug_usage, cmd_debug},
   {"version", "Show the kiln version", version_usage, cmd_version},
   {"help", "Show help for a command", help_usage, cmd_help},
 };
@@ -224,10 +230,12 @@ main (int argc, char **argv)
     }
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
+  /* run, create and exec: a --help after the image (the container) is the command's own. */
+  bool takes_command = strcmp (cmd->name, "run") == 0 || strcmp (cmd->name, "create") == 0
+                       || strcmp (cmd->name, "exec") == 0;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
-      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
-      && strcmp (cmd->name, "volume") != 0
-      && ((strcmp (cmd->name, "run") != 0 && strcmp (cmd->name, "exec") != 0) || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
+      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "volume") != 0
+      && (!takes_command || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

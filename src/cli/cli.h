@@ -50,10 +50,8 @@ void cli_store_freep (struct kiln_store **st);
  * the exit code. */
 int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
-/* What the container commands share (cli/cmd_container.c): a container by id,
- * name or prefix (0; else said on stderr, -1), -e and --env-file, a config.json. */
-struct container_rec;
-int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
+/* What the container commands share (cli/cmd_container.c, with cli_find_container
+ * below): -e and --env-file, a container's config.json. */
 int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
 /* -e K=V as docker takes it: K alone takes K's value from kiln's environment (none: skipped). */
 void cli_env_flag (struct strv *env, const char *arg);
@@ -91,6 +89,11 @@ DECLARE_COMMAND (exec);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);
+DECLARE_COMMAND (diff);
+DECLARE_COMMAND (rename);
+DECLARE_COMMAND (cp);
+DECLARE_COMMAND (export);
+DECLARE_COMMAND (commit);
 DECLARE_COMMAND (volume);
 
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
@@ -106,5 +109,9 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
+/* The container `ref` names (a full id, a name, a unique id prefix) into `out` (the
+ * caller clears it): 0, or -1 after saying why not on stderr (docker's messages). */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/build_io.h"
 #include "cli/cli.h"
 #include "registry/cache.h"
 #include "registry/transfer.h"
@@ -23,7 +24,9 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/outfile.h"
 #include "worker/sandbox.h"
+#include "worker/limits.h"
 #include "worker/seccomp.h"
 
 const char cmd_build_usage[]
@@ -56,26 +59,15 @@ const char cmd_build_usage[]
       "                                export the cache records and layers this build used\n"
       "      --cache-from type=registry,ref=R | type=local,src=DIR | R   (repeatable)\n"
       "                                import a cache before building\n"
-      "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n";
-
-static char *
-read_stdin_text (struct kiln_err *err)
-{
-  struct buf b = BUF_INIT;
-  char chunk[65536];
-  ssize_t n;
-  while ((n = read (0, chunk, sizeof chunk)) > 0)
-    {
-      if (b.len + (size_t) n > (64u << 20))
-        {
-          buf_free (&b);
-          kiln_err_set (err, EFBIG, "the Dockerfile on standard input is larger than 64 MiB");
-          return NULL;
-        }
-      buf_append (&b, chunk, (size_t) n);
-    }
-  return buf_steal (&b);
-}
+      "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n"
+      "      --metadata-file FILE      write the build's result (BuildKit's keys) as JSON\n"
+      "      --no-cache-filter STAGE   run every step of STAGE (repeatable, or a list)\n"
+      "      --shm-size SIZE           /dev/shm of RUN steps (default 64m)\n"
+      "      --ulimit NAME=SOFT[:HARD] a resource limit of RUN steps (repeatable)\n"
+      "      --load, --rm, --force-rm  accepted, as BuildKit does: the image is always in\n"
+      "                                the store, and steps leave no containers\n"
+      "\n"
+      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n";
 
 static int
 fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err)
@@ -101,6 +93,10 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
     {"cache-to", required_argument, NULL, 'C'},    {"cache-from", required_argument, NULL, 'F'},
     {"allow", required_argument, NULL, 'A'},
+    {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
+    {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
+    {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
+    {"force-rm", optional_argument, NULL, 'r'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -117,6 +113,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   int c;
   int rc = EXIT_OK;
   _cleanup_free_ char *df_text = NULL;
+  const char *metadata_file = NULL;
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -236,6 +233,49 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         case 'R':
           rq.runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg;
           break;
+        case 'M': metadata_file = optarg; break;
+        case 'X':
+          for (char *save = NULL, *e = strtok_r (optarg, ",", &save); e; e = strtok_r (NULL, ",", &save))
+            strv_push (&rq.no_cache_stages, e);
+          break;
+        case 'S':
+          if (limits_parse_bytes (optarg, &rq.shm_size) < 0 || rq.shm_size == 0)
+            {
+              rc = cli_usage_error ("build", "invalid argument \"%s\" for \"--shm-size\" flag: invalid size", optarg);
+              goto done;
+            }
+          break;
+        case 'U':
+          if (rq.n_rlimits == SANDBOX_MAX_RLIMITS)
+            {
+              rc = cli_usage_error ("build", "--ulimit: at most %d limits", SANDBOX_MAX_RLIMITS);
+              goto done;
+            }
+          if (limits_parse_ulimit (optarg, &rq.rlimits[rq.n_rlimits], &err) < 0)
+            {
+              rc = cli_usage_error ("build", "invalid argument \"%s\" for \"--ulimit\" flag: %s", optarg, err.msg);
+              goto done;
+            }
+          /* A later one of the same name wins, as docker's map of them. */
+          {
+            size_t k = 0;
+            while (k < rq.n_rlimits && rq.rlimits[k].resource != rq.rlimits[rq.n_rlimits].resource)
+              k++;
+            rq.rlimits[k] = rq.rlimits[rq.n_rlimits];
+            if (k == rq.n_rlimits)
+              rq.n_rlimits++;
+          }
+          break;
+        case 'L': break; /* the image is in the store already: docker's --load is what kiln always does */
+        case 'r':
+          /* docker's classic builder removed its intermediate containers; steps here
+           * leave none, so --rm and --force-rm change nothing (BuildKit ignores them). */
+          if (optarg && strcmp (optarg, "true") != 0 && strcmp (optarg, "false") != 0)
+            {
+              rc = cli_usage_error ("build", "invalid argument \"%s\" for --rm/--force-rm: true or false", optarg);
+              goto done;
+            }
+          break;
         default:
           rc = cli_usage_error ("build", "unknown option");
           goto done;
@@ -246,16 +286,13 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_usage_error ("build", "expects exactly one CONTEXT (a directory, or - for a Dockerfile on stdin)");
       goto done;
     }
-  if (strcmp (argv[optind], "-") == 0)
+  if (metadata_file && outfile_check (metadata_file, 0, &err) < 0)
     {
-      if ((df_text = read_stdin_text (&err)) == NULL)
-        {
-          rc = cli_fail (&err);
-          goto done;
-        }
-      rq.dockerfile_text = df_text;
+      rc = cli_fail (&err);
+      goto done;
     }
-  else
+  bool from_stdin = strcmp (argv[optind], "-") == 0;
+  if (!from_stdin)
     {
       rq.context = argv[optind];
       struct stat sb;
@@ -264,16 +301,11 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rc = cli_usage_error ("build", "the context \"%s\" is not a directory", rq.context);
           goto done;
         }
-      if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
-        {
-          if ((df_text = read_stdin_text (&err)) == NULL)
-            {
-              rc = cli_fail (&err);
-              goto done;
-            }
-          rq.dockerfile_text = df_text;
-          rq.dockerfile = NULL;
-        }
+    }
+  else if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
+    {
+      rc = cli_usage_error ("build", "invalid argument: can't use stdin for both build context and dockerfile");
+      goto done;
     }
   {
     struct kiln_store *st = cli_open_store (ctx, &err);
@@ -281,6 +313,33 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       {
         rc = cli_fail (&err);
         goto done;
+      }
+    char *stdin_ctx = NULL;
+    /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
+    _cleanup_free_ char *df_path = NULL;
+    if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
+      {
+        if (build_stdin_read (st, &df_text, &stdin_ctx, &err) < 0)
+          rc = cli_fail (&err);
+        else if (stdin_ctx && !from_stdin)
+          rc = cli_usage_error ("build", "-f -: standard input is an archive, not a Dockerfile");
+        else if (stdin_ctx)
+          {
+            /* -f names a file inside the archive, as docker's. */
+            rq.context = stdin_ctx;
+            if (rq.dockerfile)
+              {
+                struct buf p = BUF_INIT;
+                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
+                df_path = buf_steal (&p);
+                rq.dockerfile = df_path;
+              }
+          }
+        else
+          {
+            rq.dockerfile_text = df_text;
+            rq.dockerfile = NULL;
+          }
       }
     struct digest id;
     FILE *note = rq.progress == PROGRESS_QUIET ? NULL : stderr;
@@ -304,6 +363,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
     else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
       rc = cli_fail (&err);
+    else if (metadata_file && build_metadata_write (st, metadata_file, &id, &rq.tags, &err) < 0)
+      rc = cli_fail (&err);
     else
       {
         if (rq.progress == PROGRESS_QUIET)
@@ -315,9 +376,11 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           if (image_push (st, rq.tags.v[i], NULL, &po, NULL, &err) < 0)
             rc = cli_fail (&err);
       }
+    build_stdin_done (st, stdin_ctx);
     store_close (st);
   }
 done:
+  strv_free (&rq.no_cache_stages);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);
   strv_free (&rq.labels);

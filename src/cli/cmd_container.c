@@ -15,7 +15,9 @@
 #include "cli/cli.h"
 #include "container/config.h"
 #include "container/inspect.h"
+#include "container/logopts.h"
 #include "container/logs.h"
+#include "container/logtime.h"
 #include "container/monitor.h"
 #include "container/mounts.h"
 #include "container/names.h"
@@ -121,7 +123,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --health-cmd CMD     the health check (/bin/sh -c CMD), instead of the image's HEALTHCHECK\n"         \
   "      --health-interval D  --health-timeout D  --health-start-period D  --health-start-interval D\n"       \
   "      --health-retries N   its timings (30s, 30s, 0s, 5s) and failures before unhealthy (3)\n"              \
-  "      --no-healthcheck     no health check, whatever the image says\n"
+  "      --no-healthcheck     no health check, whatever the image says\n"                                      \
+  "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n"
 
 const char cmd_run_usage[]
     = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -197,6 +200,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
     {"mount", required_argument, NULL, 0x1001}, {"tmpfs", required_argument, NULL, 0x1002},
+    {"log-opt", required_argument, NULL, 'O'},
     {"health-cmd", required_argument, NULL, 'H'}, {"health-interval", required_argument, NULL, 'H'},
     {"health-timeout", required_argument, NULL, 'H'}, {"health-retries", required_argument, NULL, 'H'},
     {"health-start-period", required_argument, NULL, 'H'}, {"health-start-interval", required_argument, NULL, 'H'},
@@ -247,6 +251,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_usage_error (cmd, "invalid --stop-signal \"%s\"", optarg), -1;
         o->stop_signal = optarg;
         break;
+      case 'O': strv_push (&o->log_opts, optarg); break;
       case 'd':
         if (!run)
           return cli_usage_error (cmd, "unknown option"), -1;
@@ -256,6 +261,8 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expects an IMAGE"), -1;
+  if (log_opts_check (&o->log_opts, &err) < 0)
+    return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
   o->image_ref = argv[optind];
   for (int i = optind + 1; i < argc; i++)
     strv_push (&o->cmd, argv[i]);
@@ -763,13 +770,16 @@ cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- logs ---------- */
 
-const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] CONTAINER\n"
+const char cmd_logs_usage[] = "Usage: kiln logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] CONTAINER\n"
                               "\n"
                               "Prints a container's output: its stdout to stdout, its stderr to stderr.\n"
                               "\n"
                               "  -f, --follow       go on printing until the container exits\n"
                               "  -n, --tail N|all   only the last N lines\n"
-                              "  -t, --timestamps   each line after the time it was written\n";
+                              "  -t, --timestamps   each line after the time it was written\n"
+                              "      --since T      only lines written since T: 10m, 2026-12-01T13:04:00Z, 1764594240\n"
+                              "      --until T      only lines written before T (same forms)\n"
+                              "      --details      each line after the attributes it was logged with\n";
 
 int
 cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
@@ -777,8 +787,12 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
                                        {"tail", required_argument, NULL, 'n'},
                                        {"timestamps", no_argument, NULL, 't'},
+                                       {"since", required_argument, NULL, 'S'},
+                                       {"until", required_argument, NULL, 'U'},
+                                       {"details", no_argument, NULL, 'D'},
                                        {0}};
   struct logs_opts lo = {.tail = -1, .follow_fd = -1};
+  struct kiln_err terr = {0};
   bool follow = false;
   int c;
   while ((c = getopt_long (argc, argv, "fn:t", opts, NULL)) != -1)
@@ -786,6 +800,16 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
       {
       case 'f': follow = true; break;
       case 't': lo.timestamps = true; break;
+      case 'D': lo.details = true; break;
+      case 'S':
+      case 'U':
+        if (log_time_parse (optarg, container_now (), c == 'S' ? &lo.since : &lo.until, &terr) < 0)
+          {
+            fprintf (stderr, "Error: invalid value for \"%s\": %s\n", c == 'S' ? "since" : "until", terr.msg);
+            kiln_err_clear (&terr);
+            return EXIT_FAIL;
+          }
+        break;
       case 'n':
         {
           char *end;
@@ -824,119 +848,7 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
-/* ---------- ps ---------- */
-
-const char cmd_ps_usage[] = "Usage: kiln ps [-a] [-q] [--no-trunc] [-n N] [-l]\n"
-                            "\n"
-                            "Lists containers: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES.\n"
-                            "\n"
-                            "  -a, --all        every container (default: running ones)\n"
-                            "  -q, --quiet      only ids\n"
-                            "      --no-trunc   full ids and commands\n"
-                            "  -n, --last N     the N containers made last (any state)\n"
-                            "  -l, --latest     the container made last (any state)\n";
-
-int
-cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
-{
-  static const struct option opts[] = {{"all", no_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
-                                       {"no-trunc", no_argument, NULL, 'N'}, {"last", required_argument, NULL, 'n'},
-                                       {"latest", no_argument, NULL, 'l'},  {0}};
-  bool all = false, quiet = false, no_trunc = false;
-  long last = -1;
-  int c;
-  while ((c = getopt_long (argc, argv, "aqn:l", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'a': all = true; break;
-      case 'q': quiet = true; break;
-      case 'N': no_trunc = true; break;
-      case 'l': last = 1; break;
-      case 'n':
-        {
-          char *end;
-          last = strtol (optarg, &end, 10);
-          if (*end || end == optarg)
-            return cli_usage_error ("ps", "invalid --last \"%s\"", optarg);
-          break;
-        }
-      default: return cli_usage_error ("ps", "unknown option");
-      }
-  if (optind != argc)
-    return cli_usage_error ("ps", "takes no arguments");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  struct container_rec *recs;
-  size_t n;
-  if (containers_list (st, &recs, &n, &err) < 0)
-    return cli_fail (&err);
-  if (last >= 0)
-    {
-      all = true; /* docker: -n and -l look at every state */
-      if ((size_t) last < n)
-        {
-          for (size_t i = (size_t) last; i < n; i++)
-            container_rec_clear (&recs[i]);
-          n = (size_t) last;
-        }
-    }
-  int64_t now = container_now ();
-  _cleanup_strv_ struct strv cells = STRV_INIT;
-  size_t rows = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      struct container_state s;
-      if (container_state_get (st->root, recs[i].id, &s, &err) < 0)
-        {
-          /* One unreadable container does not hide the others. */
-          kiln_err_print (&err, stderr);
-          kiln_err_clear (&err);
-          continue;
-        }
-      if (!all && s.status != CONTAINER_RUNNING)
-        {
-          container_state_clear (&s);
-          continue;
-        }
-      char idcol[65];
-      snprintf (idcol, sizeof idcol, "%.*s", no_trunc ? 64 : 12, recs[i].id);
-      if (quiet)
-        printf ("%s\n", idcol);
-      else
-        {
-          json_t *config = load_config (st->root, recs[i].id, &err);
-          kiln_err_clear (&err);
-          _cleanup_strv_ struct strv argv_ = STRV_INIT;
-          container_config_argv (config, &argv_);
-          _cleanup_buf_ struct buf cmd = BUF_INIT, cell = BUF_INIT;
-          container_command_text (&argv_, &cmd);
-          container_command_cell (buf_str (&cmd), no_trunc, &cell);
-          const char *image = json_string_value (json_object_get (json_object_get (config, "Config"), "Image"));
-          char created[48], status[96];
-          format_ago (recs[i].created / 1000000000, now / 1000000000, created);
-          container_status_text (&s, now, status);
-          strv_push (&cells, idcol);
-          strv_push (&cells, image ? image : recs[i].image);
-          strv_push (&cells, buf_str (&cell));
-          strv_push (&cells, created);
-          strv_push (&cells, status);
-          strv_push (&cells, "");
-          strv_push (&cells, recs[i].name);
-          rows++;
-          json_decref (config);
-        }
-      container_state_clear (&s);
-    }
-  if (!quiet)
-    {
-      static const char *const h[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
-      cli_print_table (h, 7, &cells, rows);
-    }
-  container_recs_free (recs, n);
-  return EXIT_OK;
-}
+/* ps: cli/cmd_ps.c */
 
 /* ---------- inspect, prune ---------- */
 
@@ -1080,7 +992,8 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]    exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
+      "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n"
+      "  exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -1098,6 +1011,9 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage},
+    {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},
+    {"export", cmd_export, cmd_export_usage}, {"commit", cmd_commit, cmd_commit_usage},
+    {"rename", cmd_rename, cmd_rename_usage},
     {"exec", cmd_exec, cmd_exec_usage},
   };
   if (argc < 2)
@@ -1106,7 +1022,10 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run && subs[i].run != cmd_exec)
+        bool takes_command = subs[i].run == cmd_run || subs[i].run == cmd_create
+                              || subs[i].run == cmd_exec; /* a later --help is the command's */
+        if (takes_command ? argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0)
+                          : cli_wants_help (argc - 1, argv + 1))
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);

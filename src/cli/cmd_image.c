@@ -495,8 +495,13 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
       const char *by = json_string_value (json_object_get (h, "created_by"));
       const char *comment = json_string_value (json_object_get (h, "comment"));
       _cleanup_buf_ struct buf b = BUF_INIT;
+      /* Tabs become spaces (docker's CLI); a heredoc's newlines are shown escaped,
+       * so the table keeps one row per step. */
       for (const char *p = by ? by : ""; *p; p++)
-        buf_putc (&b, *p == '\t' ? ' ' : *p);
+        if (*p == '\n')
+          buf_puts (&b, "\\n");
+        else
+          buf_putc (&b, *p == '\t' ? ' ' : *p);
       _cleanup_free_ char *shown = no_trunc ? xstrdup (buf_str (&b)) : formatter_ellipsis (buf_str (&b), 45);
       json_array_append_new (rows, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", idcol, "CreatedSince", since,
                                               "CreatedAt", at, "CreatedBy", shown, "Size", size, "Comment",

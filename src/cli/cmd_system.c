@@ -191,6 +191,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
     return fputs (cmd_system_usage, stdout), EXIT_OK;
   if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0)
     return cli_usage_error ("system", "unknown subcommand \"%s\"", sub);
+  if (cli_wants_help (argc - 1, argv + 1))
+    return fputs (cmd_system_usage, stdout), EXIT_OK;
   struct kiln_err err = {0};
   struct kiln_store *st = store_open (ctx->root, &err);
   if (st == NULL)

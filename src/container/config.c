@@ -1,6 +1,7 @@
 /* container/config.c — flags and an image into config.json; config.json into a
  * sandbox spec. */
 #include "container/config.h"
+#include "container/logopts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +34,7 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->mounts);
   strv_free (&o->tmpfs);
   strv_free (&o->labels);
+  strv_free (&o->log_opts);
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
   strv_free (&o->security_opt);
@@ -350,6 +352,8 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
+  if (o->log_opts.n)
+    json_object_set_new (h, "LogConfig", log_opts_config (&o->log_opts));
   json_object_update_missing (h, mount_host);
   json_decref (mount_host);
   return json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);

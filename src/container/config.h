@@ -45,6 +45,7 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  struct strv log_opts;     /* --log-opt K=V (container/logopts.h), checked */
   struct health_opts health; /* --health-*, --no-healthcheck */
 };
 

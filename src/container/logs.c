@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,17 +37,93 @@ log_writer_init (struct log_writer *w, int fd)
   w->fd = fd;
 }
 
+void
+log_writer_rotate_at (struct log_writer *w, const char *path, int64_t max_size, int max_files)
+{
+  free (w->path);
+  w->path = max_size > 0 ? xstrdup (path) : NULL;
+  w->max_size = max_size;
+  w->max_files = max_files < 1 ? 1 : max_files;
+  struct stat st;
+  w->size = fstat (w->fd, &st) == 0 ? (int64_t) st.st_size : 0;
+}
+
+/* Moves the rotated files up one, the log to .1, and starts a new log (docker's
+ * rotate(): a failure keeps writing to the old file). */
+static void
+rotate (struct log_writer *w)
+{
+  struct buf from = BUF_INIT, to = BUF_INIT;
+  if (w->max_files > 1)
+    {
+      for (int i = w->max_files - 1; i > 1; i--)
+        {
+          buf_reset (&from);
+          buf_reset (&to);
+          buf_printf (&from, "%s.%d", w->path, i - 1);
+          buf_printf (&to, "%s.%d", w->path, i);
+          rename (buf_str (&from), buf_str (&to));
+        }
+      buf_reset (&to);
+      buf_printf (&to, "%s.1", w->path);
+      int fd = -1;
+      /* the new log takes the old one's descriptor number: whoever opened it keeps a
+       * valid descriptor to close */
+      if (rename (w->path, buf_str (&to)) == 0
+          && (fd = open (w->path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0)
+        {
+          if (dup3 (fd, w->fd, O_CLOEXEC) >= 0)
+            w->size = 0;
+          close (fd);
+        }
+    }
+  else if (ftruncate (w->fd, 0) == 0)
+    w->size = 0;
+  buf_free (&from);
+  buf_free (&to);
+}
+
+static void
+write_entries (struct log_writer *w, const char *data, size_t len)
+{
+  /* One write a group: a reader sees whole entries or none (it reads only up to the
+   * last "\n" anyway).  A log that cannot be written loses the output, never the
+   * container. */
+  struct kiln_err ignored = {0};
+  write_all (w->fd, data, len, "the log", &ignored);
+  kiln_err_clear (&ignored);
+  w->size += (int64_t) len;
+}
+
 static void
 put_entries (struct log_writer *w, struct buf *entries)
 {
   if (entries->len == 0)
     return;
-  /* One write a chunk: a reader sees whole entries or none (it reads only up
-   * to the last "\n" anyway). A log that cannot be written loses the output,
-   * never the container. */
-  struct kiln_err ignored = {0};
-  write_all (w->fd, entries->data, entries->len, "the log", &ignored);
-  kiln_err_clear (&ignored);
+  const char *p = entries->data, *end = entries->data + entries->len;
+  if (w->path)
+    {
+      /* docker rotates before the message that would pass the size: entry by entry */
+      const char *start = p;
+      while (p < end)
+        {
+          const char *nl = memchr (p, '\n', (size_t) (end - p));
+          const char *next = nl ? nl + 1 : end;
+          int64_t pending = (int64_t) (p - start);
+          if (w->size + pending > 0 && w->size + pending + (next - p) > w->max_size)
+            {
+              if (p > start)
+                write_entries (w, start, (size_t) (p - start));
+              start = p;
+              if (w->size > 0)
+                rotate (w);
+            }
+          p = next;
+        }
+      p = start;
+    }
+  if (p < end)
+    write_entries (w, p, (size_t) (end - p));
   buf_reset (entries);
 }
 
@@ -85,6 +162,8 @@ log_writer_finish (struct log_writer *w)
   put_entries (w, &entries);
   buf_free (&w->part[0]);
   buf_free (&w->part[1]);
+  free (w->path);
+  w->path = NULL;
 }
 
 int
@@ -105,6 +184,21 @@ log_entry_parse (const char *line, size_t len, struct log_entry *e)
   memcpy (e->log, json_string_value (log), e->len + 1);
   e->stream = strcmp (stream, "stderr") == 0 ? LOG_STDERR : LOG_STDOUT;
   e->time = xstrdup (t);
+  _cleanup_strv_ struct strv kv = STRV_INIT;
+  const char *k;
+  json_t *v;
+  json_object_foreach (json_object_get (j, "attrs"), k, v)
+  {
+    struct buf b = BUF_INIT;
+    buf_printf (&b, "%s=%s", k, json_string_value (v) ? json_string_value (v) : "");
+    strv_push_owned (&kv, buf_steal (&b));
+  }
+  strv_sort (&kv);
+  struct buf a = BUF_INIT;
+  buf_puts (&a, "");
+  for (size_t i = 0; i < kv.n; i++)
+    buf_printf (&a, "%s%s", i ? "," : "", kv.v[i]);
+  e->attrs = buf_steal (&a);
   json_decref (j);
   return 0;
 }
@@ -114,17 +208,22 @@ log_entry_clear (struct log_entry *e)
 {
   free (e->log);
   free (e->time);
+  free (e->attrs);
   memset (e, 0, sizeof *e);
 }
 
 /* Prints the whole lines of `data` (the rest stays for the next call); skips the
- * first `*skip` entries. Returns the bytes consumed. */
+ * first `*skip` entries; sets *ended at an entry past --until. Returns the bytes
+ * consumed. */
 static size_t
-print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o, FILE *out, FILE *errout)
+print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o, FILE *out, FILE *errout,
+             bool *ended)
 {
   size_t done = 0;
   for (;;)
     {
+      if (*ended)
+        return len;
       const char *nl = memchr (data + done, '\n', len - done);
       if (nl == NULL)
         return done;
@@ -132,20 +231,24 @@ print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o
       struct log_entry e;
       if (log_entry_parse (data + done, n, &e) == 0)
         {
+          int64_t ns = parse_rfc3339_nano (e.time);
           if (*skip > 0)
             (*skip)--;
-          else
+          else if (o->until > 0 && ns > o->until)
+            *ended = true;
+          else if (o->since <= 0 || ns >= o->since)
             {
               FILE *to = e.stream == LOG_STDERR ? errout : out;
               if (o->timestamps)
                 {
                   /* docker's -t: RFC 3339 with all nine digits. */
-                  int64_t ns = parse_rfc3339_nano (e.time);
                   char secs[32];
                   format_rfc3339 (ns / 1000000000, secs);
                   secs[strlen (secs) - 1] = '\0';
                   fprintf (to, "%s.%09ldZ ", secs, (long) (ns % 1000000000));
                 }
+              if (o->details)
+                fprintf (to, "%s ", e.attrs);
               fwrite (e.log, 1, e.len, to);
             }
           log_entry_clear (&e);
@@ -156,7 +259,7 @@ print_lines (const char *data, size_t len, long *skip, const struct logs_opts *o
 
 /* Reads what `fd` has from its position to its end into `pending` and prints it. */
 static void
-drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE *out, FILE *errout)
+drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE *out, FILE *errout, bool *ended)
 {
   char chunk[65536];
   ssize_t got;
@@ -165,7 +268,7 @@ drain (int fd, struct buf *pending, long *skip, const struct logs_opts *o, FILE 
       if (got < 0)
         continue;
       buf_append (pending, chunk, (size_t) got);
-      size_t used = print_lines (pending->data, pending->len, skip, o, out, errout);
+      size_t used = print_lines (pending->data, pending->len, skip, o, out, errout, ended);
       memmove (pending->data, pending->data + used, pending->len - used);
       pending->len -= used;
       pending->data[pending->len] = '\0';
@@ -188,34 +291,87 @@ count_lines (int fd, off_t start)
   return n;
 }
 
+#define MAX_ROTATED 1000 /* logopts.c's bound on max-file */
+
+/* The rotated logs that exist, oldest first (<path>.N … <path>.1), opened. */
+static void
+open_rotated (const char *path, int *fds, int *n)
+{
+  *n = 0;
+  int found[MAX_ROTATED];
+  int k = 0;
+  for (int i = 1; i < MAX_ROTATED; i++)
+    {
+      struct buf p = BUF_INIT;
+      buf_printf (&p, "%s.%d", path, i);
+      int fd = open (buf_str (&p), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      buf_free (&p);
+      if (fd < 0)
+        break;
+      found[k++] = fd;
+    }
+  for (int i = k; i-- > 0;)
+    fds[(*n)++] = found[i];
+}
+
+/* True when `path` is no longer the file `fd` reads (the log was rotated). */
+static bool
+replaced (const char *path, int fd)
+{
+  struct stat a, b;
+  return fstat (fd, &a) == 0 && (stat (path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
 int
 logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout, struct kiln_err *err)
 {
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT)
     return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
-  /* Watched before the first read: nothing written after it is missed. */
+  /* Watched before the first read: nothing written after it is missed.  The directory
+   * is watched, so that a rotation (a new file under the name) is seen too. */
   _cleanup_close_ int ino = -1;
   if (o->follow_fd >= 0)
     {
+      _cleanup_free_ char *dir = xstrdup (path);
+      char *slash = strrchr (dir, '/');
+      if (slash)
+        *slash = 0;
       ino = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
-      if (ino < 0 || inotify_add_watch (ino, path, IN_MODIFY) < 0)
+      if (ino < 0 || inotify_add_watch (ino, slash ? dir : ".", IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
         return kiln_err_set (err, errno, "watching %s: %s", path, strerror (errno));
     }
   if (fd < 0)
     return 0; /* never started: nothing logged */
-  if (o->from > 0 && lseek (fd, (off_t) o->from, SEEK_SET) < 0)
-    return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
+  int rotated[MAX_ROTATED];
+  int nrot = 0;
+  if (o->from > 0)
+    {
+      /* a start's output: what this log got since */
+      if (lseek (fd, (off_t) o->from, SEEK_SET) < 0)
+        return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
+    }
+  else
+    open_rotated (path, rotated, &nrot);
   long skip = 0;
   if (o->tail >= 0)
     {
       long n = count_lines (fd, (off_t) o->from);
+      for (int i = 0; i < nrot; i++)
+        n += count_lines (rotated[i], 0);
       skip = n > o->tail ? n - o->tail : 0;
     }
   _cleanup_buf_ struct buf pending = BUF_INIT;
   buf_puts (&pending, "");
-  drain (fd, &pending, &skip, o, out, errout);
-  if (o->follow_fd < 0)
+  bool ended = false;
+  for (int i = 0; i < nrot; i++)
+    {
+      drain (rotated[i], &pending, &skip, o, out, errout, &ended);
+      close (rotated[i]);
+      buf_reset (&pending); /* a file ends with a whole entry */
+    }
+  drain (fd, &pending, &skip, o, out, errout, &ended);
+  if (o->follow_fd < 0 || ended)
     return 0;
   for (;;)
     {
@@ -232,8 +388,20 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
           while (read (ino, ev, sizeof ev) > 0)
             ;
         }
-      drain (fd, &pending, &skip, o, out, errout);
-      if (p[1].revents)
+      drain (fd, &pending, &skip, o, out, errout, &ended);
+      while (!ended && replaced (path, fd))
+        {
+          /* rotated: the old file is read to its end, then the new one */
+          int nfd = open (path, O_RDONLY | O_CLOEXEC);
+          if (nfd < 0)
+            break;
+          drain (fd, &pending, &skip, o, out, errout, &ended);
+          close (fd);
+          fd = nfd;
+          buf_reset (&pending);
+          drain (fd, &pending, &skip, o, out, errout, &ended);
+        }
+      if (p[1].revents || ended)
         return 0; /* the monitor is gone: it wrote everything before it went */
     }
 }

@@ -27,9 +27,18 @@ struct log_writer
 {
   int fd;              /* the log, O_APPEND */
   struct buf part[2];  /* the unterminated end of stdout and stderr */
+  char *path;          /* for rotation: the log's path; NULL: never rotated */
+  int64_t max_size;    /* rotate before a write would pass it */
+  int max_files;       /* files kept: the log and .1 … .N-1 (1: emptied instead) */
+  int64_t size;        /* the log's size now */
 };
 
 void log_writer_init (struct log_writer *w, int fd);
+/* docker's json-file rotation (--log-opt max-size, max-file): before a write that
+ * would make the log at `path` pass `max_size`, <path>.N-2 becomes .N-1 … the log
+ * becomes .1, and a new log is started (with max_files 1 the log is emptied).  Rotation
+ * is between entries: a reader sees whole entries in each file. */
+void log_writer_rotate_at (struct log_writer *w, const char *path, int64_t max_size, int max_files);
 /* Output of `stream` as it came: whole lines become entries, the rest waits. */
 void log_writer_chunk (struct log_writer *w, int stream, const char *buf, size_t len);
 /* The end of output: what waits becomes entries too. Frees the buffers. */
@@ -41,6 +50,7 @@ struct log_entry
   size_t len;
   int stream;
   char *time;   /* as written */
+  char *attrs;  /* docker's "attrs" as --details prints them ("k=v,k2=v2", sorted); "" */
 };
 
 /* Parses one line of the file; -1 if it is not an entry. */
@@ -54,7 +64,14 @@ struct logs_opts
   long long from;   /* the byte offset to start at (a start's output: the size before it) */
   int follow_fd;    /* >= 0: after the end, follow the file until this descriptor is
                        readable (a pidfd of the container's monitor); inotify, no polling */
+  int64_t since;    /* ns: only entries written at or after it; 0: all */
+  int64_t until;    /* ns: only entries written at or before it (a later one ends the
+                       output, following too); 0: no end */
+  bool details;     /* docker's --details: each line after its attributes ("k=v,k2=v2 ",
+                       a lone space when it has none) */
 };
 
-/* Prints the log at `path`: stdout entries to `out`, stderr entries to `errout`. */
+/* Prints the log at `path`, after its rotated files (<path>.N … <path>.1, oldest
+ * first): stdout entries to `out`, stderr entries to `errout`.  Following survives a
+ * rotation (the directory is watched; a new log is opened when the old one is read). */
 int logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout, struct kiln_err *err);

@@ -18,6 +18,7 @@
 
 #include "container/config.h"
 #include "container/health.h"
+#include "container/logopts.h"
 #include "container/mounts.h"
 #include "container/logs.h"
 #include "store/containers.h"
@@ -210,8 +211,12 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
         kiln_err_set (err, errno, "%s: %s", log_path, strerror (errno));
         goto failed;
       }
+    log_writer_init (&r.log, log_fd);
+    int64_t max_size;
+    int max_files;
+    log_opts_rotation (json_object_get (config, "HostConfig"), &max_size, &max_files);
+    log_writer_rotate_at (&r.log, log_path, max_size, max_files);
   }
-  log_writer_init (&r.log, log_fd);
   r.config = config;
   struct sandbox_spec *sb = &cs.sb;
   sb->on_start = on_start;

@@ -580,7 +580,14 @@ parse_mount (struct builder *b, const char *raw, const char *spec, struct run_mo
       else if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
         set_option (&m->source, &val);
       else if (strcmp (key, "from") == 0)
-        set_option (&m->from, &val);
+        {
+          set_option (&m->from, &val);
+          if (*m->from == '\0') /* BuildKit: an empty from= is the context */
+            {
+              free (m->from);
+              m->from = NULL;
+            }
+        }
       else if (strcmp (key, "id") == 0)
         set_option (&m->id, &val);
       else if (strcmp (key, "env") == 0 && m->type == MOUNT_SECRET)

@@ -227,11 +227,18 @@ resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct in
   return -1;
 }
 
+/* A --from reference inside a stage: its ARGs and ENVs so far, then the global ARGs. */
 static char *
-expand_meta (const struct stage_model *m, const char *word, struct kiln_err *err)
+expand_ref (const struct stage_model *m, const struct stage_state *scope, const char *word, struct kiln_err *err)
 {
-  struct shell_env env = {&m->meta_env, NULL};
-  return shell_expand_word (word, m->ast->escape, &env, err);
+  struct envmap vars = ENVMAP_INIT;
+  envmap_copy (&vars, &m->meta_env);
+  for (size_t i = 0; i < scope->args.n; i++)
+    envmap_set (&vars, scope->args.keys[i], scope->args.values[i]);
+  struct shell_env env = {&scope->env, &vars};
+  char *r = shell_expand_word (word, m->ast->escape, &env, err);
+  envmap_free (&vars);
+  return r;
 }
 
 static int
@@ -422,11 +429,27 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
           if (b >= 0)
             add_dep (s, b);
         }
+      /* A reference may name an ARG the stage declared before it (BuildKit
+       * expands --from in the stage's scope): the stage's ARGs and ENVs so far,
+       * then the global ARGs. */
+      struct stage_state scope;
+      stage_state_init (&scope, NULL);
       for (size_t k = 0; k < s->n_insts; k++)
         {
           const struct inst *in = s->insts[k];
           const char *refs[64];
           size_t nrefs = 0;
+          if (in->kind == I_ARG || in->kind == I_ENV)
+            {
+              struct inst *ex = stage_step (m, &scope, in, err);
+              if (ex == NULL)
+                {
+                  stage_state_clear (&scope);
+                  return NULL;
+                }
+              inst_free (ex);
+              continue;
+            }
           if ((in->kind == I_COPY || in->kind == I_ADD) && in->from)
             refs[nrefs++] = in->from;
           if (in->kind == I_RUN)
@@ -435,19 +458,24 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
                 refs[nrefs++] = in->mounts[mi].from;
           for (size_t r = 0; r < nrefs; r++)
             {
-              _cleanup_free_ char *ref = expand_meta (m, refs[r], err);
+              _cleanup_free_ char *ref = expand_ref (m, &scope, refs[r], err);
               if (ref == NULL)
                 {
+                  stage_state_clear (&scope);
                   df_ast_locate (ast, err, in->line, df_ast_find_col (ast, in->line, refs[r]));
                   return NULL;
                 }
               int d = resolve_ref (m, si, ref, in, err);
               if (d == -2)
-                return NULL;
+                {
+                  stage_state_clear (&scope);
+                  return NULL;
+                }
               if (d >= 0)
                 add_dep (s, d);
             }
         }
+      stage_state_clear (&scope);
     }
 
   /* The target and what it needs. */

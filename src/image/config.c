@@ -34,6 +34,16 @@ config_new (const char *platform, int64_t created)
   return cfg;
 }
 
+json_t *
+config_new_scratch (const char *platform, int64_t created)
+{
+  json_t *cfg = config_new (platform, created);
+  json_object_set_new (json_object_get (cfg, "config"), "Env",
+                       json_pack ("[s]", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+  json_object_set_new (json_object_get (cfg, "config"), "WorkingDir", json_string ("/"));
+  return cfg;
+}
+
 void
 config_add_history (json_t *cfg, int64_t created, const char *created_by, const char *comment, bool empty_layer)
 {

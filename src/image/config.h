@@ -9,6 +9,9 @@
 
 /* A config with no layers: architecture/os/variant from `platform` (NULL: host). */
 json_t *config_new (const char *platform, int64_t created);
+/* What `FROM scratch` starts from: config_new plus BuildKit's default PATH and
+ * WorkingDir "/". */
+json_t *config_new_scratch (const char *platform, int64_t created);
 
 /* Applies a config-only instruction (expanded) to cfg["config"]. RUN, COPY, ADD,
  * FROM and ARG change no config and are accepted as no-ops here. */

@@ -21,6 +21,7 @@ struct pipe_writer
 {
   int dirfd;
   int out_fd;
+  const struct layer_write_opts *opts; /* NULL: mtimes kept, nothing skipped */
   struct digest diff_id;
   uint64_t size;
   struct kiln_err err;
@@ -37,15 +38,22 @@ static void *
 produce (void *arg)
 {
   struct pipe_writer *pw = arg;
-  struct layer_write_opts o = {.clamp_mtime = -1};
+  struct layer_write_opts dflt = {.clamp_mtime = -1};
   struct layer_sink sink = {write_fd, &pw->out_fd};
-  pw->ret = layer_write_tar (pw->dirfd, &o, &sink, &pw->diff_id, &pw->size, &pw->err);
+  pw->ret = layer_write_tar (pw->dirfd, pw->opts ? pw->opts : &dflt, &sink, &pw->diff_id, &pw->size, &pw->err);
   close (pw->out_fd);
   return NULL;
 }
 
 int
 snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uint64_t *size, struct kiln_err *err)
+{
+  return snapshot_from_dir_opts (st, dirfd, NULL, diff_id, size, err);
+}
+
+int
+snapshot_from_dir_opts (struct kiln_store *st, int dirfd, const struct layer_write_opts *o, struct digest *diff_id,
+                        uint64_t *size, struct kiln_err *err)
 {
   struct snapshot_new sn;
   if (snapshot_begin (st, &sn, err) < 0)
@@ -57,7 +65,7 @@ snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uin
       return kiln_err_set (err, errno, "pipe: %s", strerror (errno));
     }
   /* One pass: the tree's tar is produced by a thread and applied as it comes. */
-  struct pipe_writer pw = {.dirfd = dirfd, .out_fd = p[1]};
+  struct pipe_writer pw = {.dirfd = dirfd, .out_fd = p[1], .opts = o};
   pthread_t t;
   if (pthread_create (&t, NULL, produce, &pw) != 0)
     {
@@ -112,8 +120,8 @@ snapshot_from_tar (struct kiln_store *st, int fd, struct digest *diff_id, uint64
   return snapshot_commit (&sn, diff_id, *size, err);
 }
 
-static int
-apply_changes (json_t *cfg, const struct strv *changes, struct kiln_err *err)
+int
+config_apply_changes (json_t *cfg, const struct strv *changes, const char *cmd, struct kiln_err *err)
 {
   for (size_t i = 0; changes && i < changes->n; i++)
     {
@@ -129,8 +137,8 @@ apply_changes (json_t *cfg, const struct strv *changes, struct kiln_err *err)
             r = -1;
           else if (ex->kind == I_RUN || ex->kind == I_COPY || ex->kind == I_ADD || ex->kind == I_FROM
                    || ex->kind == I_ARG)
-            r = kiln_err_set (err, KILN_EUSAGE, "--change \"%s\": %s cannot be used with import", changes->v[i],
-                              inst_kind_name (ex->kind));
+            r = kiln_err_set (err, KILN_EUSAGE, "--change \"%s\": %s cannot be used with %s", changes->v[i],
+                              inst_kind_name (ex->kind), cmd);
           else
             r = config_apply (cfg, ex, err);
           inst_free (ex);
@@ -150,7 +158,7 @@ image_import (struct kiln_store *st, const struct import_opts *o, struct digest 
     return -1;
   int64_t now = store_now ();
   json_t *cfg = config_new (o->platform, now);
-  if (apply_changes (cfg, o->changes, err) < 0)
+  if (config_apply_changes (cfg, o->changes, "import", err) < 0)
     {
       json_decref (cfg);
       return -1;

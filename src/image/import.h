@@ -17,7 +17,17 @@ struct import_opts
 
 int image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err);
 
+/* Applies `--change` Dockerfile instructions (CMD, ENV, LABEL, ... — not RUN, COPY, ADD,
+ * FROM or ARG: "--change \"X\": RUN cannot be used with CMD") to an image config, as
+ * docker import and commit do. */
+#include <jansson.h>
+int config_apply_changes (json_t *cfg, const struct strv *changes, const char *cmd, struct kiln_err *err);
+
 /* Makes a snapshot from a directory tree (the tree's tar is streamed straight
  * into the snapshot). Returns the layer's diff_id and tar size. */
 int snapshot_from_dir (struct kiln_store *st, int dirfd, struct digest *diff_id, uint64_t *size,
                        struct kiln_err *err);
+/* The same, the tree written with `o` (store/layer.h). */
+struct layer_write_opts;
+int snapshot_from_dir_opts (struct kiln_store *st, int dirfd, const struct layer_write_opts *o, struct digest *diff_id,
+                            uint64_t *size, struct kiln_err *err);

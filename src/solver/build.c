@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +165,10 @@ cache_get (struct builder *b, const char *key, int64_t *created)
 {
   if (b->rq->no_cache)
     return NULL;
+  const char *stage = b->m->stages[b->cur_stage].name;
+  for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
+    if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
+      return NULL;
   const char *mine = envmap_get (&b->pending_cache, key, strlen (key));
   if (mine)
     {
@@ -303,18 +308,37 @@ lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
   return 0;
 }
 
+/* The topmost lower's entry at `path` (a whiteout is no entry). */
 static bool
-exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path)
+exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path, struct stat *st)
 {
   for (size_t i = 0; i < lowers->n; i++)
     {
       _cleanup_buf_ struct buf p = BUF_INIT;
       buf_printf (&p, "snapshots/%s/%s", lowers->v[i], path);
-      struct stat st;
-      if (fstatat (b->st->root_fd, buf_str (&p), &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
+      if (fstatat (b->st->root_fd, buf_str (&p), st, AT_SYMLINK_NOFOLLOW) == 0)
+        return !(S_ISCHR (st->st_mode) && st->st_rdev == 0);
     }
   return false;
+}
+
+/* A directory overlayfs copied up only to hold a mount point: empty, not opaque,
+ * and owned and moded as below.  Keeping it would make a step that changed
+ * nothing leave a layer (BuildKit's `RUN true` has none). */
+static bool
+copied_up_only (int pfd, const char *base, const struct stat *up, const struct stat *low)
+{
+  if (!S_ISDIR (up->st_mode) || !S_ISDIR (low->st_mode) || up->st_mode != low->st_mode
+      || up->st_uid != low->st_uid || up->st_gid != low->st_gid)
+    return false;
+  char opaque[2];
+  int fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool plain = fgetxattr (fd, "trusted.overlay.opaque", opaque, sizeof opaque) < 0
+               && fgetxattr (fd, "user.overlay.opaque", opaque, sizeof opaque) < 0;
+  close (fd);
+  return plain;
 }
 
 /* The parent directory of `rel` inside the upper, every component a real
@@ -346,13 +370,14 @@ clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, cons
         {
           const char *rel = path[0] == '/' ? path + 1 : path;
           const char *base;
-          struct stat st;
+          struct stat st, low;
           if (*rel == '\0')
             break;
           int pfd = upper_parent (fs_fd, rel, &base);
           /* The upper first: most mount points were never copied up, and the
            * lowers are many stats each. */
-          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || exists_in_lowers (b, lowers, rel))
+          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0
+              || (exists_in_lowers (b, lowers, rel, &low) && !copied_up_only (pfd, base, &st, &low)))
             {
               if (pfd >= 0)
                 close (pfd);
@@ -1120,6 +1145,50 @@ step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const
   return 0;
 }
 
+/* A new cache mount's directory: empty, with the mount's owner and mode. */
+static int
+cache_make (struct builder *b, const struct run_mount *rm, const char *dir)
+{
+  if (mkdir (dir, 0755) < 0)
+    return errno == EEXIST ? 0 : kiln_err_set (b->err, errno, "cache mount %s: %s", dir, strerror (errno));
+  if ((rm->uid >= 0 || rm->gid >= 0)
+      && chown (dir, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0) < 0)
+    return kiln_err_set (b->err, errno, "cache mount %s: chown: %s", rm->target, strerror (errno));
+  if (rm->mode >= 0 && chmod (dir, (mode_t) rm->mode) < 0)
+    return kiln_err_set (b->err, errno, "cache mount %s: chmod: %s", rm->target, strerror (errno));
+  return 0;
+}
+
+/* A new cache mount with from=: a copy of that stage's (or image's) `source`
+ * directory, made aside and renamed into place (BuildKit bases the cache on it). */
+static int
+cache_seed (struct builder *b, const struct strv *lowers, const char *source, const char *dir)
+{
+  struct stat st;
+  if (stat (dir, &st) == 0)
+    return 0;
+  struct step_dirs sd;
+  if (step_begin (b, &sd) < 0)
+    return -1;
+  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
+  for (size_t i = 0; i < lowers->n; i++)
+    strv_push (&op.src_lowers, lowers->v[i]);
+  strv_push (&op.sources, source ? source : "/");
+  op.store_root = b->st->root;
+  op.upper = sd.upper;
+  op.work = sd.work;
+  op.merged = sd.merged;
+  op.merged_src = sd.merged_src;
+  op.dest = "/";
+  int r = fileop_run (&op, b->err);
+  fileop_clear (&op);
+  /* Another build may have made it meanwhile: theirs is as good. */
+  if (r == 0 && rename (sd.upper, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+    r = kiln_err_set (b->err, errno, "cache mount from %s: %s", source ? source : "/", strerror (errno));
+  snapshot_abort (&sd.sn);
+  return r;
+}
+
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
 
@@ -1145,6 +1214,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   _cleanup_free_ char *material = NULL;
   _cleanup_free_ char *created_by = NULL;
   /* argv: exec form as is; shell form and heredocs through the SHELL. */
+  _cleanup_free_ char *shebang = NULL; /* a `#!` heredoc: run as a file, as BuildKit does */
   if (in->json)
     for (size_t i = 0; i < in->args.n; i++)
       strv_push (&spec.argv, in->args.v[i]);
@@ -1157,7 +1227,16 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           /* RUN <<EOF: the body is the script. */
           _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
                                                           : xstrdup (n->heredocs[0].content);
-          shell_join (o->config, body, &spec.argv);
+          if (strncmp (body, "#!", 2) == 0)
+            {
+              /* The kernel runs it through its interpreter, from BuildKit's path. */
+              _cleanup_buf_ struct buf path = BUF_INIT;
+              buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
+              shell_join (o->config, buf_str (&path), &spec.argv);
+              shebang = steal_pointer (&body);
+            }
+          else
+            shell_join (o->config, body, &spec.argv);
         }
       else if (n->n_heredocs)
         {
@@ -1248,6 +1327,19 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   strv_free (&keyenv);
   json_t *jm = json_array ();
   json_object_set_new (km, "mounts", jm);
+  /* In the key only when asked for, as BuildKit's exec meta: earlier keys stay. */
+  spec.shm_size = b->rq->shm_size;
+  if (spec.shm_size)
+    json_object_set_new (km, "shm", json_integer ((json_int_t) spec.shm_size));
+  for (size_t k = 0; k < b->rq->n_rlimits; k++)
+    {
+      const struct sandbox_rlimit *rl = &b->rq->rlimits[k];
+      spec.rlimits[spec.n_rlimits++] = *rl;
+      if (json_object_get (km, "ulimit") == NULL)
+        json_object_set_new (km, "ulimit", json_array ());
+      json_array_append_new (json_object_get (km, "ulimit"),
+                             json_pack ("[i, I, I]", rl->resource, (json_int_t) rl->soft, (json_int_t) rl->hard));
+    }
 
   struct strv mountpoints = STRV_INIT;
   strv_push (&mountpoints, "/proc");
@@ -1340,26 +1432,61 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           break;
         case MOUNT_CACHE:
           {
-            /* Cache mounts live in the store, keyed by id, and survive --no-cache. */
+            /* Cache mounts live in the store, keyed by id, and survive --no-cache;
+             * one based on a stage (from=) is keyed by that stage too, as BuildKit's. */
+            char fkey[DIGEST_STR_LEN + 1] = "";
+            struct strv seed = STRV_INIT;
+            if (rm->from && resolve_from (b, si, rm->from, in, &seed, fkey) < 0)
+              {
+                strv_free (&seed);
+                json_decref (jk);
+                goto out;
+              }
+            _cleanup_buf_ struct buf idk = BUF_INIT;
+            buf_puts (&idk, rm->id);
+            if (rm->from)
+              buf_printf (&idk, "%c%s%c%s", 0, fkey, 0, rm->source ? rm->source : "/");
             struct digest cid;
-            digest_bytes (rm->id, strlen (rm->id), &cid);
+            digest_bytes (idk.data, idk.len, &cid);
             struct buf dir = BUF_INIT;
             buf_printf (&dir, "%s/cache", b->st->root);
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
-            if (mkdir (buf_str (&dir), 0755) == 0)
+            /* locked: wait for the cache.  private: the first instance no other
+             * step holds (DIR, DIR-1, …), as BuildKit mounts a new one for a
+             * second writer.  shared: no lock. */
+            _cleanup_free_ char *base = xstrdup (buf_str (&dir));
+            int made = 0;
+            for (int inst = 0; made == 0; inst++)
               {
-                if (rm->uid >= 0 || rm->gid >= 0)
-                  chown (buf_str (&dir), rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0);
-                if (rm->mode >= 0)
-                  chmod (buf_str (&dir), (mode_t) rm->mode);
-              }
-            if (rm->sharing == SHARING_LOCKED && n_locks < 16)
-              {
+                if (inst)
+                  {
+                    buf_reset (&dir);
+                    buf_printf (&dir, "%s-%d", base, inst);
+                  }
+                made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
+                if (made < 0 || rm->sharing == SHARING_SHARED || n_locks == 16)
+                  break;
+                bool wait = rm->sharing == SHARING_LOCKED || inst == 15;
                 int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (lf >= 0 && flock (lf, LOCK_EX) == 0)
+                bool held = lf >= 0 && flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0;
+                if (held)
                   lock_fds[n_locks++] = lf;
+                else if (lf >= 0)
+                  close (lf);
+                if (held || lf < 0 || wait)
+                  break;
               }
+            strv_free (&seed);
+            if (made < 0)
+              {
+                buf_free (&dir);
+                json_decref (jk);
+                goto out;
+              }
+            if (rm->from)
+              json_object_set_new (jk, "from", json_pack ("{s:s, s:s}", "key", fkey, "source",
+                                                          rm->source ? rm->source : "/"));
             sm->type = SMOUNT_BIND;
             sm->source = buf_steal (&dir);
             sm->readonly = rm->readonly;
@@ -1450,6 +1577,18 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       sm->target = target ? xstrdup (target) : xstrdup ("/");
       strv_push (&mountpoints, sm->target);
       spec.n_mounts++;
+    }
+  if (shebang)
+    {
+      /* In /dev (the sandbox's tmpfs), so no mount point reaches the layer. */
+      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts++];
+      sm->type = SMOUNT_FILE;
+      sm->target = xstrdup (spec.argv.v[spec.argv.n - 1]);
+      sm->content_len = strlen (shebang);
+      sm->content = xstrdup (shebang);
+      sm->mode = 0755;
+      sm->readonly = true;
+      json_object_set_new (km, "script", json_string (shebang));
     }
 
   size_t klen;
@@ -1809,7 +1948,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   const char *plat = b->rq->stage.platform;
   if (s->scratch)
     {
-      o->config = config_new (plat, b->now);
+      o->config = config_new_scratch (plat, b->now);
       snprintf (o->key, sizeof o->key, "%s", "scratch");
       key_of ("scratch", plat ? plat : host_platform (), strlen (plat ? plat : host_platform ()), o->key);
     }
@@ -1950,9 +2089,8 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       /* ARG changes no config; its values are part of later keys through RUN's env. */
       break;
     case I_WORKDIR:
-      config_apply (o->config, ex, b->err);
       say (b, "#%d %s\n", b->step, label);
-      r = workdir_step (b, o, ex, label);
+      r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
       break;
@@ -1962,7 +2100,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
           json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
         if (ex->kind == I_CMD)
           *cmd_set = true;
-        config_apply (o->config, ex, b->err);
+        if (config_apply (o->config, ex, b->err) < 0)
+          {
+            r = -1;
+            break;
+          }
         /* Config steps are part of the chain: the same layers with another CMD are another image. */
         char key[DIGEST_STR_LEN + 1];
         char *cb = config_created_by (ex);

@@ -57,6 +57,10 @@ struct build_request
    * target and the stages it is FROM) — --cache-to's mode=max and mode=min. */
   struct strv *cache_keys;
   bool cache_keys_all;
+  struct strv no_cache_stages; /* --no-cache-filter: every step of these stages runs */
+  uint64_t shm_size;          /* --shm-size of RUN steps, 0: 64 MiB */
+  struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS]; /* --ulimit of RUN steps */
+  size_t n_rlimits;
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

@@ -58,6 +58,19 @@ containers_new_dir (struct kiln_store *st, struct kiln_err *err)
 }
 
 /* The id of the container called `name`, or NULL. */
+static char *id_by_name (struct kiln_store *st, const char *name);
+
+/* docker's message for a name another container has. */
+static int
+name_in_use (struct kiln_store *st, const char *name, struct kiln_err *err)
+{
+  _cleanup_free_ char *other = id_by_name (st, name);
+  return kiln_err_set (err, CONTAINER_ENAME_IN_USE,
+                       "Conflict. The container name \"/%s\" is already in use by container \"%s\". You "
+                       "have to remove (or rename) that container to be able to reuse that name.",
+                       name, other ? other : "");
+}
+
 static char *
 id_by_name (struct kiln_store *st, const char *name)
 {
@@ -101,12 +114,9 @@ containers_add (struct kiln_store *st, const struct container_rec *rec, const ch
     {
       if (ext == SQLITE_CONSTRAINT_UNIQUE)
         {
-          _cleanup_free_ char *other = id_by_name (st, rec->name);
+          name_in_use (st, rec->name, err);
           store_rollback (st);
-          return kiln_err_set (err, CONTAINER_ENAME_IN_USE,
-                               "Conflict. The container name \"/%s\" is already in use by container \"%s\". You "
-                               "have to remove (or rename) that container to be able to reuse that name.",
-                               rec->name, other ? other : "");
+          return -1;
         }
       store_db_error (st, err, "recording the container");
       store_rollback (st);
@@ -300,4 +310,23 @@ containers_check (struct kiln_store *st, bool repair, struct strv *found, struct
 out:
   container_recs_free (recs, n);
   return ret;
+}
+
+int
+containers_rename (struct kiln_store *st, const char *id, const char *name, struct kiln_err *err)
+{
+  sqlite3_stmt *q = store_prepare (st, "UPDATE containers SET name = ? WHERE id = ?", err);
+  if (q == NULL)
+    return -1;
+  sqlite3_bind_text (q, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (q, 2, id, -1, SQLITE_STATIC);
+  int rc = sqlite3_step (q);
+  int ext = sqlite3_extended_errcode (st->db);
+  int changes = sqlite3_changes (st->db);
+  sqlite3_finalize (q);
+  if (rc != SQLITE_DONE)
+    return ext == SQLITE_CONSTRAINT_UNIQUE ? name_in_use (st, name, err) : store_db_error (st, err, "renaming the container");
+  if (changes != 1)
+    return kiln_err_set (err, ENOENT, "No such container: %s", id);
+  return 0;
 }

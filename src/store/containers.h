@@ -52,6 +52,9 @@ int containers_list (struct kiln_store *st, struct container_rec **out, size_t *
 /* Deletes the record, then the directory (moved to tmp/ first, so a kill half-way
  * leaves only what the next writer sweeps). */
 int containers_remove (struct kiln_store *st, const char *id, struct kiln_err *err);
+/* Gives container `id` the name `name` (valid, without "/"): one UPDATE, so the UNIQUE
+ * constraint refuses a name in use (CONTAINER_ENAME_IN_USE, docker's message). */
+int containers_rename (struct kiln_store *st, const char *id, const char *name, struct kiln_err *err);
 /* The ids of the containers made from `image_id`. */
 int containers_using_image (struct kiln_store *st, const char *image_id, struct strv *ids, struct kiln_err *err);
 

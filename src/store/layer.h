@@ -22,6 +22,9 @@ struct layer_sink
 struct layer_write_opts
 {
   int64_t clamp_mtime; /* < 0: keep mtimes; else mtimes later than this are set to it */
+  /* Paths ("etc/hosts", NULL-terminated) left out when they are an empty file or an
+   * empty directory: the mount points a sandbox made in a container's upper (commit). */
+  const char *const *skip_empty;
 };
 
 /* Streams a deterministic tar (sorted names, PAX where needed, numeric owners,

@@ -283,6 +283,12 @@ apply_entry (struct applier *ap, struct archive_entry *e)
         return -1;
       if (mknodat (pfd, victim, S_IFCHR | 0, makedev (0, 0)) < 0)
         return kiln_err_set (ap->err, errno, "%s: whiteout: %s", path, strerror (errno));
+      /* the entry's owner and time on the whiteout: the layer written back from the
+       * snapshot is then the same bytes (its .wh. entry carries them) */
+      struct timespec wt[2] = {{archive_entry_mtime (e), 0}, {archive_entry_mtime (e), 0}};
+      if (fchownat (pfd, victim, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e), AT_SYMLINK_NOFOLLOW) < 0
+          || utimensat (pfd, victim, wt, AT_SYMLINK_NOFOLLOW) < 0)
+        return kiln_err_set (ap->err, errno, "%s: whiteout: %s", path, strerror (errno));
       return 0;
     }
 

@@ -182,6 +182,28 @@ copy_data (struct writer *w, int fd, const char *path, uint64_t expect)
 
 static int walk (struct writer *w, int dfd, const char *rel, unsigned depth);
 
+static bool
+skipped_empty (const char *const *skip, int dfd, const char *name, const char *path, const struct stat *st)
+{
+  bool listed = false;
+  for (; *skip && !listed; skip++)
+    listed = strcmp (*skip, path) == 0;
+  if (!listed)
+    return false;
+  if (S_ISREG (st->st_mode))
+    return st->st_size == 0;
+  if (!S_ISDIR (st->st_mode))
+    return false;
+  int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct strv names = STRV_INIT;
+  bool empty = dir_sorted_names (fd, &names) == 0 && names.n == 0;
+  strv_free (&names);
+  close (fd);
+  return empty;
+}
+
 static int
 emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned depth)
 {
@@ -193,6 +215,8 @@ emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned dep
 
   if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
     return emit_whiteout (w, dir, name, &st);
+  if (w->o && w->o->skip_empty && skipped_empty (w->o->skip_empty, dfd, name, buf_str (&path), &st))
+    return 0;
   /* Sockets cannot be in a tar; device nodes are never part of kiln's layers (a
    * container gets its devices from the runtime), so snapshots hold none either. */
   if (S_ISSOCK (st.st_mode) || S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))

@@ -25,6 +25,7 @@
 #include "store/layer.h"
 #include "store/store.h"
 #include "util/cleanup.h"
+#include "util/envmap.h"
 #include "util/fsutil.h"
 #include "worker/overlay.h"
 #include "worker/users.h"
@@ -118,6 +119,10 @@ struct ctx
   char *buf;
   int err_fd;
   bool no_copy_range; /* copy_file_range refused once for these two filesystems */
+  /* Export only: files with several links, "dev:ino" → the first one's path from
+   * export_root, so the tree keeps its hardlinks as the image's layers do. */
+  int export_root;
+  struct envmap links;
 };
 
 static void __attribute__ ((noreturn, format (printf, 2, 3)))
@@ -247,6 +252,25 @@ open_followed (struct ctx *c, const char *srel, struct stat *st, bool want_dir)
   return fd;
 }
 
+/* True when `st` was exported before and dpfd/dname is now a link to it; else
+ * remembers `srel` as its first path. */
+static bool
+link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, const char *dname)
+{
+  char key[64];
+  int kl = snprintf (key, sizeof key, "%llu:%llu", (unsigned long long) st->st_dev, (unsigned long long) st->st_ino);
+  const char *first = envmap_get (&c->links, key, (size_t) kl);
+  if (first == NULL)
+    {
+      envmap_set (&c->links, key, srel);
+      return false;
+    }
+  remove_existing (c, dpfd, dname, false);
+  if (linkat (c->export_root, first, dpfd, dname, 0) < 0)
+    fail (c, "%s: link to %s: %s", srel, first, strerror (errno));
+  return true;
+}
+
 /* Copies one entry (src: fd of its directory + name) to dst (fd of the target dir
  * + name); `follow`: the entry is a source the user named (`srel` from the root). */
 static void
@@ -289,6 +313,9 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       if (symlinkat (target, dpfd, dname) < 0)
         fail (c, "%s: %s", dname, strerror (errno));
     }
+  else if (S_ISREG (st.st_mode) && st.st_nlink > 1 && !follow && c->export_root >= 0
+           && link_again (c, &st, srel, dpfd, dname))
+    return;
   else if (S_ISREG (st.st_mode))
     {
       int in = follow ? open_followed (c, srel, &st, false)
@@ -640,7 +667,7 @@ mount_layers (struct ctx *c, const struct strv *lowers, const char *upper, const
 static void __attribute__ ((noreturn))
 child (const struct fileop *op, int err_fd)
 {
-  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1};
+  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1, .export_root = -1};
   c.buf = xmalloc (CHUNK);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -664,6 +691,7 @@ child (const struct fileop *op, int err_fd)
         fail (&c, "%s: %s", op->dest, strerror (errno));
       c.src_root = c.dst_root;
       c.from_context = false;
+      c.export_root = out;
       int parent = dup (out);
       copy_tree (&c, c.src_root, "", parent, ".", 0);
       _exit (0);

@@ -2,6 +2,7 @@
 #include "worker/overlay.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,9 +13,18 @@ overlay_options (struct buf *out, const struct strv *lowers, const char *empty, 
                  const char *work)
 {
   buf_puts (out, "lowerdir=");
-  size_t n = lowers->n;
-  for (size_t i = 0; i < n; i++)
-    buf_printf (out, "%s%s", i ? ":" : "", lowers->v[i]);
+  size_t n = 0;
+  for (size_t i = 0; i < lowers->n; i++)
+    {
+      /* A layer an image lists twice: its topmost copy decides every path it
+       * touches, so the lower copies change nothing, and overlayfs refuses the
+       * same directory twice (ELOOP). */
+      bool dup = false;
+      for (size_t k = 0; k < i && !dup; k++)
+        dup = strcmp (lowers->v[k], lowers->v[i]) == 0;
+      if (!dup)
+        buf_printf (out, "%s%s", n++ ? ":" : "", lowers->v[i]);
+    }
   if (n == 0)
     buf_puts (out, empty), n++;
   if (upper == NULL && n < 2)

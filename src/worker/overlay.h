@@ -13,7 +13,8 @@
 
 #define OVERLAY_MAX_LOWERS 500 /* the kernel's OVL_MAX_STACK */
 
-/* Appends "lowerdir=L1:L2…[,upperdir=U,workdir=W,…]" to `out`.  `empty` (an empty
+/* Appends "lowerdir=L1:L2…[,upperdir=U,workdir=W,…]" to `out` (a lower listed twice
+ * appears once, at its topmost place).  `empty` (an empty
  * directory) stands in for the missing lowers: none at all, or fewer than the two
  * a mount without an upper needs.  With no lowers and no upper there is nothing
  * to mount (overlayfs refuses the same directory twice): open `empty` instead. */

@@ -291,7 +291,10 @@ setup_dev (const struct sandbox_spec *s, int root_fd, int status_fd)
   close (pts);
   int shm = openat (dev, "shm", O_PATH | O_CLOEXEC);
   snprintf (p, sizeof p, "/proc/self/fd/%d", shm);
-  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+  char shm_opts[64];
+  snprintf (shm_opts, sizeof shm_opts, "mode=1777,size=%lluk",
+            (unsigned long long) ((s->shm_size ? s->shm_size : SANDBOX_SHM_DEFAULT) + 1023) / 1024);
+  if (shm < 0 || mount ("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
     sandbox_die (status_fd, "mounting /dev/shm: %s", strerror (errno));
   close (shm);
   if (s->init)

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -363,6 +364,13 @@ run_command (const struct child_args *a, const struct user_ids *ids)
       ioctl (0, TIOCSCTTY, 0);
     }
   bool root = ids->uid == 0;
+  /* While kiln may still raise a hard limit (CAP_SYS_RESOURCE). */
+  for (size_t i = 0; i < s->n_rlimits; i++)
+    {
+      struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+      if (setrlimit (s->rlimits[i].resource, &rl) < 0)
+        sandbox_die (status_fd, "--ulimit %s: %s", limits_oci_name (s->rlimits[i].resource), strerror (errno));
+    }
   if (drop_bounding_set (a->caps) < 0)
     sandbox_die (status_fd, "dropping capabilities: %s", strerror (errno));
   /* The filter goes on while kiln still holds CAP_SYS_ADMIN, so no_new_privs is
@@ -460,11 +468,25 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
       s->cwd && *s->cwd ? s->cwd : "/", "capabilities", "bounding", cap_names_json (a->caps), "effective",
       cap_names_json (root ? a->caps : 0), "permitted", cap_names_json (root ? a->caps : 0), "inheritable",
       "ambient", "noNewPrivileges", s->no_new_privs);
+  if (s->n_rlimits)
+    {
+      /* jansson's integers stop at 2^63: an unlimited one is left to the runtime's default. */
+      json_t *rl = json_array ();
+      for (size_t i = 0; i < s->n_rlimits; i++)
+        if (s->rlimits[i].hard != RLIM_INFINITY)
+          json_array_append_new (rl, json_pack ("{s:s, s:I, s:I}", "type", limits_oci_name (s->rlimits[i].resource),
+                                                "hard", (json_int_t) s->rlimits[i].hard, "soft",
+                                                (json_int_t) s->rlimits[i].soft));
+      json_object_set_new (process, "rlimits", rl);
+    }
   json_t *mounts = json_array ();
   static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
   static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL};
-  static const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+  char shm_size[48];
+  snprintf (shm_size, sizeof shm_size, "size=%lluk",
+            (unsigned long long) ((s->shm_size ? s->shm_size : SANDBOX_SHM_DEFAULT) + 1023) / 1024);
+  const char *const shm_o[] = {"nosuid", "noexec", "nodev", "mode=1777", shm_size, NULL};
   static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
   static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
   static const char *const sys_rw[] = {"nosuid", "noexec", "nodev", NULL};

@@ -21,6 +21,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "worker/limits.h"
 
 enum sandbox_net
 {
@@ -142,6 +143,10 @@ struct sandbox_spec
   /* no_new_privs (docker's --security-opt no-new-privileges); off by default, as
    * in docker, so setuid programs work. */
   bool no_new_privs;
+  /* docker's --shm-size (0: its 64 MiB) and --ulimit (set before the exec). */
+  uint64_t shm_size;
+  struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
+  size_t n_rlimits;
 };
 
 struct seccomp_profile;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "container/psfmt.h"
 #include "image/image.h"
 #include "image/imagefmt.h"
 #include "util/buf.h"
@@ -323,6 +324,39 @@ run_images (const struct row *r, json_t *in, struct buf *out, struct kiln_err *e
   formatter_clear (&f);
 }
 
+/* `kiln ps`: docker's container Summary objects through container/psfmt, as the command does. */
+static void
+run_ps (const struct row *r, json_t *in, struct buf *out, struct kiln_err *err)
+{
+  json_t *trunc = option (r, "trunc");
+  struct psfmt_opts o = {.trunc = trunc ? json_is_true (trunc) : true, .now = now};
+  const struct gotemplate_opts go = {.root_type = PSFMT_TYPE, .methods = psfmt_methods};
+  if (strcmp (r->f[4], "field") == 0)
+    {
+      _cleanup_json_ json_t *row = psfmt_context (in, &o);
+      _cleanup_gotemplate_ struct gotemplate *t = gotemplate_parse (r->f[1], strlen (r->f[1]), err);
+      if (t)
+        gotemplate_exec (t, row, &go, out, err);
+      return;
+    }
+  _cleanup_free_ char *format
+      = psfmt_format (r->f[1], json_is_true (option (r, "quiet")), json_is_true (option (r, "size")));
+  if (*r->f[6] && strcmp (format, r->f[6]) != 0)
+    {
+      kiln_err_set (err, KILN_EINVAL, "NewContainerFormat gave [%s], docker [%s]", format, r->f[6]);
+      return;
+    }
+  _cleanup_json_ json_t *rows = json_array ();
+  for (size_t i = 0; i < json_array_size (in); i++)
+    json_array_append_new (rows, psfmt_context (json_array_get (in, i), &o));
+  _cleanup_json_ json_t *header = psfmt_header ();
+  struct formatter f;
+  if (formatter_init (&f, format, err) < 0)
+    return;
+  formatter_write (&f, rows, header, &go, out, err);
+  formatter_clear (&f);
+}
+
 /* Replaces ${CREATED_AT} and ${ZERO_TIME} in an expected output. */
 static char *
 expand_times (const char *want, int64_t created)
@@ -383,6 +417,8 @@ run_command (const struct row *r, json_t *in, struct buf *out, struct kiln_err *
     }
   if (strcmp (r->f[0], "images") == 0)
     return run_images (r, in, out, err);
+  if (strcmp (r->f[0], "ps") == 0)
+    return run_ps (r, in, out, err);
   if (strcmp (r->f[4], "field") == 0)
     {
       _cleanup_gotemplate_ struct gotemplate *t = gotemplate_parse (format, strlen (format), err);

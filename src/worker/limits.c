@@ -1,0 +1,127 @@
+/* worker/limits.c — --ulimit and --shm-size values. */
+#include "worker/limits.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+
+static const struct
+{
+  const char *name;
+  int resource;
+  const char *oci;
+} names[] = {
+  {"as", RLIMIT_AS, "RLIMIT_AS"},
+  {"core", RLIMIT_CORE, "RLIMIT_CORE"},
+  {"cpu", RLIMIT_CPU, "RLIMIT_CPU"},
+  {"data", RLIMIT_DATA, "RLIMIT_DATA"},
+  {"fsize", RLIMIT_FSIZE, "RLIMIT_FSIZE"},
+  {"locks", RLIMIT_LOCKS, "RLIMIT_LOCKS"},
+  {"memlock", RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},
+  {"msgqueue", RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"},
+  {"nice", RLIMIT_NICE, "RLIMIT_NICE"},
+  {"nofile", RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+  {"nproc", RLIMIT_NPROC, "RLIMIT_NPROC"},
+  {"rss", RLIMIT_RSS, "RLIMIT_RSS"},
+  {"rtprio", RLIMIT_RTPRIO, "RLIMIT_RTPRIO"},
+  {"rttime", RLIMIT_RTTIME, "RLIMIT_RTTIME"},
+  {"sigpending", RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"},
+  {"stack", RLIMIT_STACK, "RLIMIT_STACK"},
+};
+
+/* A limit value: a decimal number, or -1 for unlimited. */
+static int
+limit_value (const char *s, size_t len, uint64_t *out)
+{
+  if (len == 2 && strncmp (s, "-1", 2) == 0)
+    {
+      *out = RLIM_INFINITY;
+      return 0;
+    }
+  if (len == 0 || len > 20)
+    return -1;
+  uint64_t v = 0;
+  for (size_t i = 0; i < len; i++)
+    {
+      if (!isdigit ((unsigned char) s[i]))
+        return -1;
+      unsigned d = (unsigned) (s[i] - '0');
+      if (v > (UINT64_MAX - d) / 10)
+        return -1;
+      v = v * 10 + d;
+    }
+  *out = v;
+  return 0;
+}
+
+int
+limits_parse_ulimit (const char *spec, struct sandbox_rlimit *out, struct kiln_err *err)
+{
+  const char *eq = strchr (spec, '=');
+  if (eq == NULL)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit argument: %s", spec);
+  size_t nl = (size_t) (eq - spec);
+  int found = -1;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strlen (names[i].name) == nl && strncmp (names[i].name, spec, nl) == 0)
+      found = (int) i;
+  if (found < 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit type: %.*s", (int) nl, spec);
+  const char *v = eq + 1;
+  const char *colon = strchr (v, ':');
+  if (colon && strchr (colon + 1, ':'))
+    return kiln_err_set (err, KILN_EUSAGE, "too many limit value arguments - %s, can only have up to two, `soft[:hard]`", v);
+  if (limit_value (v, colon ? (size_t) (colon - v) : strlen (v), &out->soft) < 0
+      || limit_value (colon ? colon + 1 : v, strlen (colon ? colon + 1 : v), &out->hard) < 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit argument: %s (a number, or -1 for unlimited)", spec);
+  if (out->soft > out->hard)
+    return kiln_err_set (err, KILN_EUSAGE, "ulimit soft limit must be less than or equal to hard limit: %s", v);
+  out->resource = names[found].resource;
+  return 0;
+}
+
+const char *
+limits_oci_name (int resource)
+{
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (names[i].resource == resource)
+      return names[i].oci;
+  return "RLIMIT_NOFILE";
+}
+
+int
+limits_parse_bytes (const char *s, uint64_t *out)
+{
+  char *end;
+  if (!isdigit ((unsigned char) *s))
+    return -1;
+  errno = 0;
+  double v = strtod (s, &end);
+  if (errno || end == s)
+    return -1;
+  static const char units[] = "bkmgtp";
+  uint64_t mul = 1;
+  if (*end)
+    {
+      const char *u = strchr (units, tolower ((unsigned char) *end));
+      if (u == NULL)
+        return -1;
+      for (const char *p = units; p < u; p++)
+        mul *= 1024;
+      end++;
+      if (u != units && (*end == 'b' || *end == 'B'))
+        end++;
+      else if (u != units && (*end == 'i' || *end == 'I') && (end[1] == 'b' || end[1] == 'B'))
+        end += 2;
+      if (*end)
+        return -1;
+    }
+  double bytes = v * (double) mul;
+  if (bytes >= 18446744073709551615.0)
+    return -1;
+  *out = (uint64_t) bytes;
+  return 0;
+}
