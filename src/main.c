@@ -34,6 +34,8 @@ static const struct kiln_command commands[] = {
   {"cp", "Copy files between a container and the host", cmd_cp_usage, cmd_cp},
   {"export", "Write a container's filesystem as a tar", cmd_export_usage, cmd_export},
   {"commit", "Make an image of a container's changes", cmd_commit_usage, cmd_commit},
+  {"port", "List a container's published ports", cmd_port_usage, cmd_port},
+  {"network", "Manage networks (create, ls, inspect, rm, prune)", cmd_network_usage, cmd_network},
   {"container", "Manage containers (ls, create, start, stop, kill, rm, wait, logs, inspect, prune)",
    cmd_container_usage, cmd_container},
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},

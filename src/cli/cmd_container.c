@@ -25,6 +25,7 @@
 #include "image/image.h"
 #include "registry/transfer.h"
 #include "store/containers.h"
+#include "net/net.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -72,6 +73,12 @@ find_container (struct kiln_store *st, const char *ref, struct container_rec *ou
   return m == CONTAINER_FOUND ? 0 : -1;
 }
 
+int
+cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
+{
+  return find_container (st, ref, out);
+}
+
 static json_t *
 load_config (const char *root, const char *id, struct kiln_err *err)
 {
@@ -111,7 +118,14 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --tmpfs /path[:opts] mount a tmpfs (docker's options: size=, mode=, ro, exec, ...)\n"                \
   "  -l, --label K=V          add a label to the container\n"                                                \
   "      --read-only          mount the root filesystem read-only\n"                                         \
-  "      --network default|none|host\n"                                                                      \
+  "      --network bridge|none|host|NETWORK  the default: kiln's bridge as root, slirp4netns otherwise\n"    \
+  "  -p, --publish [IP:][HOSTPORT:]CPORT[/tcp|/udp]  publish a container's port (ranges too)\n"           \
+  "  -P, --publish-all        publish every exposed port to a free host port\n"                            \
+  "      --expose PORT[/PROTO]  expose a port (or a range) for -P\n"                                      \
+  "      --ip ADDRESS         the container's IPv4 address on its network\n"                               \
+  "      --network-alias A    another name the container has on its user network\n"                        \
+  "      --add-host HOST:IP   a line in /etc/hosts (IP host-gateway: the host's address)\n"                \
+  "      --dns IP, --dns-search DOMAIN, --dns-option OPT  /etc/resolv.conf's lines\n"                       \
   "  -i, --interactive        keep standard input open (foreground)\n"                                       \
   "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
   "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
@@ -191,7 +205,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   static const struct option opts[] = {
     {"rm", no_argument, NULL, 'r'},           {"env", required_argument, NULL, 'e'},
     {"env-file", required_argument, NULL, 'E'}, {"user", required_argument, NULL, 'u'},
-    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 'P'},
+    {"workdir", required_argument, NULL, 'w'}, {"entrypoint", required_argument, NULL, 0x100},
     {"volume", required_argument, NULL, 'v'}, {"read-only", no_argument, NULL, 'R'},
     {"network", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'n'},
     {"interactive", no_argument, NULL, 'i'},  {"tty", no_argument, NULL, 't'},
@@ -201,6 +215,12 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
     {"mount", required_argument, NULL, 0x1001}, {"tmpfs", required_argument, NULL, 0x1002},
     {"log-opt", required_argument, NULL, 'O'},
+    {"publish", required_argument, NULL, 'p'}, {"publish-all", no_argument, NULL, 'P'},
+    {"expose", required_argument, NULL, 0x101}, {"ip", required_argument, NULL, 0x102},
+    {"network-alias", required_argument, NULL, 0x103}, {"net-alias", required_argument, NULL, 0x103},
+    {"add-host", required_argument, NULL, 0x104}, {"dns", required_argument, NULL, 0x105},
+    {"dns-search", required_argument, NULL, 0x106}, {"dns-option", required_argument, NULL, 0x107},
+    {"dns-opt", required_argument, NULL, 0x107}, {"net", required_argument, NULL, 'N'},
     {"health-cmd", required_argument, NULL, 'H'}, {"health-interval", required_argument, NULL, 'H'},
     {"health-timeout", required_argument, NULL, 'H'}, {"health-retries", required_argument, NULL, 'H'},
     {"health-start-period", required_argument, NULL, 'H'}, {"health-start-interval", required_argument, NULL, 'H'},
@@ -209,7 +229,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   struct kiln_err err = {0};
   int c, li = 0;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:", opts, &li)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:P", opts, &li)) != -1)
     switch (c)
       {
       case 'H':
@@ -225,7 +245,16 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
         break;
       case 'u': o->user = optarg; break;
       case 'w': o->workdir = optarg; break;
-      case 'P': o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 0x100: o->entrypoint = optarg; o->entrypoint_set = true; break;
+      case 'p': strv_push (&o->publish, optarg); break;
+      case 'P': o->publish_all = true; break;
+      case 0x101: strv_push (&o->expose, optarg); break;
+      case 0x102: o->ip = optarg; break;
+      case 0x103: strv_push (&o->aliases, optarg); break;
+      case 0x104: strv_push (&o->add_hosts, optarg); break;
+      case 0x105: strv_push (&o->dns, optarg); break;
+      case 0x106: strv_push (&o->dns_search, optarg); break;
+      case 0x107: strv_push (&o->dns_options, optarg); break;
       case 'v': strv_push (&o->binds, optarg); break;
       case 0x1001: strv_push (&o->mounts, optarg); break;
       case 0x1002: strv_push (&o->tmpfs, optarg); break;
@@ -233,9 +262,9 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'R': o->readonly = true; break;
       case 'N':
         {
-          enum sandbox_net net;
-          if (sandbox_net_parse (optarg, &net) < 0)
-            return cli_usage_error (cmd, "--network must be default, none or host"), -1;
+          /* default, bridge, none, host or a network's name (net/net.h). */
+          if (*optarg == '\0' || strlen (optarg) > 255)
+            return cli_usage_error (cmd, "invalid --network \"%s\"", optarg), -1;
           o->network = optarg;
           break;
         }
@@ -871,7 +900,9 @@ cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, str
       struct kiln_err ignored = {0};
       container_image_lowers (st, rec.image, &lowers, &ignored);
       kiln_err_clear (&ignored);
-      json_array_append_new (into, container_inspect_json (st->root, &rec, config, &s, &lowers));
+      json_t *obj = container_inspect_json (st->root, &rec, config, &s, &lowers);
+      json_object_set_new (obj, "NetworkSettings", net_settings_json (st, rec.id, config));
+      json_array_append_new (into, obj);
       container_state_clear (&s);
       ret = 1;
     }
@@ -1055,12 +1086,6 @@ cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
 }
 
 /* ---------- for the other container commands (cmd_exec.c) ---------- */
-
-int
-cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out)
-{
-  return find_container (st, ref, out);
-}
 
 void
 cli_env_flag (struct strv *env, const char *arg)

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/net.h"
+#include "net/network.h"
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
@@ -82,7 +84,8 @@ system_prune (struct kiln_store *st, int argc, char **argv)
     {
       char warning[256];
       snprintf (warning, sizeof warning,
-                "WARNING! This will remove:\n  - all stopped containers\n  - %s\n  - unused layers and build cache\n",
+                "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+                "container\n  - %s\n  - unused layers and build cache\n",
                 all ? "all images without at least one container associated to them"
                     : "all dangling (untagged) images");
       if (!cli_confirm (warning))
@@ -100,6 +103,17 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       printf ("Deleted Containers:\n");
       for (size_t i = 0; i < gone.n; i++)
         printf ("%s\n", gone.v[i]);
+      printf ("\n");
+    }
+  /* Then the networks nobody is on, as docker's system prune. */
+  _cleanup_strv_ struct strv nets = STRV_INIT;
+  if (net_networks_prune (st, &nets, &err) < 0)
+    return cli_fail (&err);
+  if (nets.n)
+    {
+      printf ("Deleted Networks:\n");
+      for (size_t i = 0; i < nets.n; i++)
+        printf ("%s\n", nets.v[i]);
       printf ("\n");
     }
   _cleanup_strv_ struct strv ids = STRV_INIT;
@@ -149,13 +163,18 @@ system_check (struct kiln_store *st, int argc, char **argv)
   struct check_report rep;
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
-  if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0)
+  if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0
+      || net_check (st, repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);
     }
   for (size_t i = 0; i < rep.damage.n; i++)
     printf ("damaged: %s\n", rep.damage.v[i]);
+  _cleanup_strv_ struct strv notes = STRV_INIT;
+  net_check_firewall (&notes);
+  for (size_t i = 0; i < notes.n; i++)
+    printf ("warning: %s\n", notes.v[i]);
   for (size_t i = 0; i < rep.garbage.n; i++)
     printf ("%s: %s\n", repair ? "removed" : "leftover", rep.garbage.v[i]);
   for (size_t i = 0; i < rep.unused.n; i++)

@@ -17,6 +17,7 @@
 
 #include "container/mounts.h"
 #include "image/image.h"
+#include "net/net.h"
 #include "store/containers.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -38,6 +39,13 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->cap_add);
   strv_free (&o->cap_drop);
   strv_free (&o->security_opt);
+  strv_free (&o->publish);
+  strv_free (&o->expose);
+  strv_free (&o->aliases);
+  strv_free (&o->add_hosts);
+  strv_free (&o->dns);
+  strv_free (&o->dns_search);
+  strv_free (&o->dns_options);
 }
 
 static json_t *
@@ -356,7 +364,13 @@ container_config_new (const struct container_opts *o, const char *id, const stru
     json_object_set_new (h, "LogConfig", log_opts_config (&o->log_opts));
   json_object_update_missing (h, mount_host);
   json_decref (mount_host);
-  return json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);
+  json_t *top = json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);
+  if (net_config_into (o, ic, top, err) < 0)
+    {
+      json_decref (top);
+      return NULL;
+    }
+  return top;
 }
 
 void
@@ -466,9 +480,12 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->readonly_root = json_is_true (json_object_get (h, "ReadonlyRootfs"));
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
-  if (mode && sandbox_net_parse (mode, &net) < 0)
+  /* A kiln network (the default one as root, a network's name): the monitor
+   * makes the namespace (net/net.h) and the sandbox joins it. */
+  bool bridged = net_mode_attaches (mode);
+  if (!bridged && mode && sandbox_net_parse (mode, &net) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "--network must be default, none or host");
-  sb->network = net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
+  sb->network = net == SANDBOX_NET_DEFAULT && !bridged && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   const char *rt = json_string_value (json_object_get (h, "Runtime"));
   sb->runtime = rt && *rt && strcmp (rt, "kiln") != 0 ? rt : NULL;
   sb->forward_signals = true;

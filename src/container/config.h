@@ -46,6 +46,10 @@ struct container_opts
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
   struct strv log_opts;     /* --log-opt K=V (container/logopts.h), checked */
+  struct strv publish, expose; /* -p, --expose (net/portspec.h) */
+  bool publish_all;            /* -P */
+  const char *ip;              /* --ip */
+  struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
   struct health_opts health; /* --health-*, --no-healthcheck */
 };
 

@@ -21,6 +21,7 @@
 #include "container/logopts.h"
 #include "container/mounts.h"
 #include "container/logs.h"
+#include "net/net.h"
 #include "store/containers.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -178,6 +179,7 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
 {
   struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .checker = -1};
   struct container_spec cs = {0};
+  struct net_attachment na = {.netns_fd = -1};
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
   int ret = -1;
@@ -236,6 +238,16 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
     }
   if (sb->runtime == NULL && !sb->privileged)
     sandbox_warm_up ();
+  /* A kiln network: its namespace, veth, address and ports before the command. */
+  if (sb->runtime == NULL
+      && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
+    {
+      if (net_attach (root, id, config, &na, err) < 0)
+        goto failed;
+      sb->netns_fd = na.netns_fd;
+      sb->hosts_extra = na.hosts;
+      sb->resolv_conf = na.resolv;
+    }
   int code = 0;
   if (sandbox_run (sb, &code, err) < 0 || !r.started)
     {
@@ -252,11 +264,13 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       goto failed;
     }
   log_writer_finish (&r.log);
+  net_detach (root, id, &na);
   *exit_code = code;
   ret = record_end (&r, code, json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove")),
                     err);
   goto out;
 failed:
+  net_detach (root, id, &na);
   kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);
 out:

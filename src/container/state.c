@@ -2,6 +2,7 @@
  * it (the monitor's pid and start time, the init's start time). */
 #include "container/state.h"
 #include "container/health.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,7 +159,10 @@ reap_locked (const char *root, const char *id, struct container_state *s, struct
   s->finished = container_now ();
   s->pid = 0;
   s->pid_start = 0;
-  return container_state_write (root, id, s, err);
+  /* What its network held goes too (net/net.h): nobody else would remove it. */
+  int ret = container_state_write (root, id, s, err);
+  net_release (root, id);
+  return ret;
 }
 
 int

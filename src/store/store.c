@@ -80,6 +80,21 @@ static const char *const migrations[] = {
   "  volume TEXT NOT NULL REFERENCES volumes (name),"
   "  PRIMARY KEY (container, volume));"
   "CREATE INDEX container_volumes_by_volume ON container_volumes (volume);",
+  /* 4 → 5: networks (store/networks.h): a network's settings as JSON, and one
+   * endpoint per container on it; UNIQUE (network, ip) is the address allocator's
+   * guard: two containers never get one address. */
+  "CREATE TABLE networks ("
+  "  id TEXT PRIMARY KEY,"
+  "  name TEXT UNIQUE NOT NULL,"
+  "  config TEXT NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE net_endpoints ("
+  "  network TEXT NOT NULL REFERENCES networks (id),"
+  "  container TEXT NOT NULL,"
+  "  ip TEXT NOT NULL,"
+  "  info TEXT NOT NULL,"
+  "  PRIMARY KEY (network, container),"
+  "  UNIQUE (network, ip));",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 

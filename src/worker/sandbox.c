@@ -658,11 +658,17 @@ sandbox_init (struct child_args *a)
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  char hosts[512];
-  snprintf (hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s%s",
-            s->hostname ? "127.0.1.1\t" : "", s->hostname ? s->hostname : "", s->hostname ? "\n" : "");
-  write_file (etc_fd, "hosts", hosts, status_fd);
-  if (s->network == SANDBOX_NET_DEFAULT)
+  struct buf hosts = BUF_INIT;
+  buf_puts (&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  if (s->hosts_extra)
+    buf_puts (&hosts, s->hosts_extra);
+  else if (s->hostname)
+    buf_printf (&hosts, "127.0.1.1\t%s\n", s->hostname);
+  write_file (etc_fd, "hosts", buf_str (&hosts), status_fd);
+  buf_free (&hosts);
+  if (s->resolv_conf)
+    write_file (etc_fd, "resolv.conf", s->resolv_conf, status_fd);
+  else if (s->network == SANDBOX_NET_DEFAULT)
     write_file (etc_fd, "resolv.conf", "nameserver 10.0.2.3\n", status_fd);
   else
     {
@@ -680,9 +686,16 @@ sandbox_init (struct child_args *a)
         }
       write_file (etc_fd, "resolv.conf", host_resolv ? host_resolv : "", status_fd);
     }
+  /* /etc/hostname too, as docker binds it, when there is a network of kiln's. */
+  if (s->hosts_extra && s->hostname)
+    {
+      char hn[300];
+      snprintf (hn, sizeof hn, "%s\n", s->hostname);
+      write_file (etc_fd, "hostname", hn, status_fd);
+    }
   close (etc_fd);
-  static const char *const etc_files[] = {"hosts", "resolv.conf"};
-  for (size_t i = 0; i < 2 && s->runtime == NULL; i++)
+  static const char *const etc_files[] = {"hosts", "resolv.conf", "hostname"};
+  for (size_t i = 0; i < (s->hosts_extra && s->hostname ? 3 : 2) && s->runtime == NULL; i++)
     {
       char target[64], src[4400], path[64];
       snprintf (path, sizeof path, "/etc/%s", etc_files[i]);

@@ -87,6 +87,11 @@ struct sandbox_spec
   const char *cwd;          /* absolute; created if missing */
   const char *user;         /* "", "name", "uid", "name:group", "uid:gid" */
   const char *hostname;
+  /* /etc/hosts lines after localhost's (a container's address and names, from
+   * net/net.h); NULL: "127.0.1.1 HOSTNAME". */
+  const char *hosts_extra;
+  /* /etc/resolv.conf's text; NULL: slirp4netns's resolver or the host's file. */
+  const char *resolv_conf;
   enum sandbox_net network;
   struct sandbox_mount *mounts;
   size_t n_mounts;
