@@ -3,8 +3,11 @@
 # its own socket and data root, stopped at the end), buildah bud and podman build
 # (when installed), same contexts, same base image (kiln's busybox, loaded into each
 # peer's store), in one run. Workloads: the multi-stage example; 20,000 files / ~200 MB in one COPY; 30
-# small RUN steps; a no-op rebuild; a one-file-change rebuild. Prints seconds per
-# tool and kiln's speed-up, plus the final image sizes. Needs root.
+# small RUN steps; a no-op rebuild; a one-file-change rebuild; a builder + runtime pair
+# of stages (two independent 2 s RUNs, then COPY --from; cold, --no-cache, and a
+# CPU-bound variant), which a graph build overlaps. Prints seconds per tool and kiln's
+# speed-up, plus the final image sizes. Needs root. KILN_BENCH_ONLY=stages: only the
+# builder + runtime rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kiln=$(realpath "${KILN:-build/kiln}")
@@ -60,7 +63,16 @@ PY
   for i in $(seq 1 200); do echo "line $i" > "$work/edit/src/f$i"; done
   printf 'FROM busybox:latest\nRUN echo deps > /deps\nCOPY src /src\nRUN cat /src/* | wc -l > /count\n' > "$work/edit/Dockerfile"
 }
-mk_contexts
+mk_stage_contexts() {
+  mkdir -p "$work/stages" "$work/stages-cpu"
+  printf 'FROM busybox:latest AS builder\nRUN sleep 2 && echo built > /out\nFROM busybox:latest\nRUN sleep 2 && echo rt > /rt\nCOPY --from=builder /out /out\n' \
+    > "$work/stages/Dockerfile"
+  # The same shape with work for a core in each RUN (hashing 1.5 GB of zeros).
+  printf 'FROM busybox:latest AS builder\nRUN head -c 1500000000 /dev/zero | md5sum > /out\nFROM busybox:latest\nRUN head -c 1500000001 /dev/zero | md5sum > /rt\nCOPY --from=builder /out /out\n' \
+    > "$work/stages-cpu/Dockerfile"
+}
+mk_stage_contexts
+if [ "${KILN_BENCH_ONLY:-}" != stages ]; then mk_contexts; fi
 
 # Each timing starts after a sync, so one tool's writeback does not land on the next one's clock.
 t() { local s e; sync; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -95,6 +107,16 @@ row() { # NAME then one time per tool (kiln first)
   echo
 }
 declare -A T
+# Builder + runtime: cold, then --no-cache twice (each its own row), then the CPU-bound pair.
+for tool in "${tools[@]}"; do
+  T[stages,$tool]=$(t build_with "$tool" "$work/stages" "bench/stages:1")
+  T[stagesnc,$tool]=$(t build_with "$tool" "$work/stages" "bench/stages:1" --no-cache)
+  T[stagescpu,$tool]=$(t build_with "$tool" "$work/stages-cpu" "bench/stages-cpu:1" --no-cache)
+done
+row "builder+runtime" $(for tool in "${tools[@]}"; do echo "${T[stages,$tool]}"; done)
+row "  --no-cache" $(for tool in "${tools[@]}"; do echo "${T[stagesnc,$tool]}"; done)
+row "  CPU-bound, no cache" $(for tool in "${tools[@]}"; do echo "${T[stagescpu,$tool]}"; done)
+if [ "${KILN_BENCH_ONLY:-}" = stages ]; then exit 0; fi
 for w in multi files steps step1 edit; do
   for tool in "${tools[@]}"; do T[$w,$tool]=$(t build_with "$tool" "$work/$w" "bench/$w:1"); done
 done

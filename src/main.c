@@ -24,6 +24,8 @@ static const struct kiln_command commands[] = {
   {"start", "Start one or more stopped containers", cmd_start_usage, cmd_start},
   {"stop", "Stop one or more running containers", cmd_stop_usage, cmd_stop},
   {"kill", "Kill one or more running containers", cmd_kill_usage, cmd_kill},
+  {"restart", "Restart one or more containers", cmd_restart_usage, cmd_restart},
+  {"attach", "Attach your terminal to a running container", cmd_attach_usage, cmd_attach},
   {"rm", "Remove one or more containers", cmd_rm_usage, cmd_rm},
   {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
@@ -232,12 +234,10 @@ main (int argc, char **argv)
     }
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
-  /* run, create and exec: a --help after the image (the container) is the command's own. */
-  bool takes_command = strcmp (cmd->name, "run") == 0 || strcmp (cmd->name, "create") == 0
-                       || strcmp (cmd->name, "exec") == 0;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
-      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "volume") != 0
-      && (!takes_command || (sub_argc > 1 && (strcmp (sub_argv[1], "--help") == 0 || strcmp (sub_argv[1], "-h") == 0))))
+      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
+      && strcmp (cmd->name, "volume") != 0
+      && strcmp (cmd->name, "run") != 0 && strcmp (cmd->name, "exec") != 0)
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

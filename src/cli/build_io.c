@@ -63,7 +63,7 @@ extract_context (struct kiln_store *st, const unsigned char *head, size_t n, cha
   _cleanup_free_ char *tmp = store_tmp_dir (st, "context", err);
   if (tmp == NULL)
     return -1;
-  int dfd = openat (st->root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = openat (store_root_fd (st), tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int tar = dfd < 0 ? -1 : openat (dfd, "context.tar", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   int ret = -1;
   if (tar < 0 || mkdirat (dfd, "context", 0755) < 0)
@@ -106,12 +106,12 @@ out:
   if (ret < 0)
     {
       struct kiln_err e = {0};
-      store_remove_tree (st->root_fd, tmp, &e);
+      store_remove_tree (store_root_fd (st), tmp, &e);
       kiln_err_clear (&e);
       return -1;
     }
   struct buf p = BUF_INIT;
-  buf_printf (&p, "%s/%s/context", st->root, tmp);
+  buf_printf (&p, "%s/%s/context", store_root (st), tmp);
   *ctx_dir = buf_steal (&p);
   return 0;
 }
@@ -154,13 +154,13 @@ build_stdin_done (struct kiln_store *st, char *ctx_dir)
   if (ctx_dir == NULL)
     return;
   /* ctx_dir is ROOT/tmp/context-…/context: remove the tmp/ entry. */
-  size_t rl = strlen (st->root);
+  size_t rl = strlen (store_root (st));
   char *slash = strrchr (ctx_dir, '/');
-  if (strncmp (ctx_dir, st->root, rl) == 0 && ctx_dir[rl] == '/' && slash)
+  if (strncmp (ctx_dir, store_root (st), rl) == 0 && ctx_dir[rl] == '/' && slash)
     {
       *slash = '\0';
       struct kiln_err e = {0};
-      store_remove_tree (st->root_fd, ctx_dir + rl + 1, &e);
+      store_remove_tree (store_root_fd (st), ctx_dir + rl + 1, &e);
       kiln_err_clear (&e);
     }
   free (ctx_dir);
@@ -179,7 +179,7 @@ build_metadata_write (struct kiln_store *st, const char *path, const struct dige
   _cleanup_buf_ struct buf blob = BUF_INIT;
   buf_printf (&blob, "blobs/sha256/%s", digest_hex (&ii.manifest));
   struct stat sb;
-  if (fstatat (st->root_fd, buf_str (&blob), &sb, 0) == 0 && S_ISREG (sb.st_mode))
+  if (fstatat (store_root_fd (st), buf_str (&blob), &sb, 0) == 0 && S_ISREG (sb.st_mode))
     mlen = (size_t) sb.st_size;
   const char *mt = json_string_value (json_object_get (ii.manifest_json, "mediaType"));
   _cleanup_json_ json_t *md = json_pack (

@@ -50,6 +50,9 @@ void cli_store_freep (struct kiln_store **st);
  * the exit code. */
 int cli_print_format (const char *format, json_t *rows, json_t *header, const char *root_type);
 
+/* `kiln system boot` (cli/cmd_boot.c). */
+int cli_system_boot (struct kiln_store *st, int argc, char **argv);
+
 /* What the container commands share (cli/cmd_container.c, with cli_find_container
  * below): -e and --env-file, a container's config.json. */
 int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
@@ -82,6 +85,8 @@ DECLARE_COMMAND (create);
 DECLARE_COMMAND (start);
 DECLARE_COMMAND (stop);
 DECLARE_COMMAND (kill);
+DECLARE_COMMAND (restart);
+DECLARE_COMMAND (attach);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);

@@ -35,7 +35,7 @@ cmd_diff (struct kiln_ctx *ctx, int argc, char **argv)
   if (cli_find_container (st, argv[optind], &rec) < 0)
     return EXIT_FAIL;
   _cleanup_strv_ struct strv rel = STRV_INIT, lowers = STRV_INIT, lines = STRV_INIT;
-  _cleanup_free_ char *upper = container_path (st->root, rec.id, "upper");
+  _cleanup_free_ char *upper = container_path (store_root (st), rec.id, "upper");
   int rc = EXIT_OK;
   if (container_image_lowers (st, rec.image, &rel, &err) < 0)
     rc = cli_fail (&err);
@@ -44,7 +44,7 @@ cmd_diff (struct kiln_ctx *ctx, int argc, char **argv)
       for (size_t i = 0; i < rel.n; i++)
         {
           struct buf b = BUF_INIT;
-          buf_printf (&b, "%s/snapshots/%s", st->root, rel.v[i]);
+          buf_printf (&b, "%s/snapshots/%s", store_root (st), rel.v[i]);
           strv_push_owned (&lowers, buf_steal (&b));
         }
       if (container_changes (upper, &lowers, &lines, &err) < 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "container/attach.h"
 #include "container/config.h"
 #include "container/inspect.h"
 #include "container/logopts.h"
@@ -29,6 +31,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "worker/pty.h"
 
 /* ---------- finding containers ---------- */
 
@@ -94,7 +97,7 @@ load_config (const char *root, const char *id, struct kiln_err *err)
 static int
 remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
 {
-  int lock = containers_lock (st->root, err);
+  int lock = containers_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   int r = mounts_remove_container (st, id, true, err); /* --rm: anonymous volumes too */
@@ -126,9 +129,13 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --network-alias A    another name the container has on its user network\n"                        \
   "      --add-host HOST:IP   a line in /etc/hosts (IP host-gateway: the host's address)\n"                \
   "      --dns IP, --dns-search DOMAIN, --dns-option OPT  /etc/resolv.conf's lines\n"                       \
-  "  -i, --interactive        keep standard input open (foreground)\n"                                       \
-  "  -t, --tty                standard input is a terminal (foreground)\n"                                   \
+  "  -i, --interactive        keep standard input open\n"                                                  \
+  "  -t, --tty                a terminal of the container's own (/dev/pts/0); -it: yours, raw\n"          \
   "      --stop-signal SIG    the signal `kiln stop` sends first (default: the image's, or TERM)\n"          \
+  "      --stop-timeout N     seconds `kiln stop` waits before KILL (default 10)\n"                        \
+  "      --restart POLICY     no, on-failure[:N], always or unless-stopped (docker's backoff)\n"            \
+  "      --init               kiln's init as PID 1 (always so: it reaps and passes signals on)\n"          \
+  "  -h, --hostname NAME      the container's host name (default: its id's first 12 digits)\n"           \
   "      --runtime runc|crun|PATH  run with an OCI runtime instead of kiln's sandbox\n"                      \
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
@@ -198,7 +205,8 @@ read_env_file (const char *path, struct strv *env, struct kiln_err *err)
   return 0;
 }
 
-/* The flags of run and create into `o`; -1 (after printing) on bad usage. */
+/* The flags of run and create into `o`; -1 (after printing) on bad usage, -125
+ * for docker's conflicts, 1 when --help was printed. */
 static int
 parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct container_opts *o, const char **name)
 {
@@ -213,6 +221,9 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"cap-add", required_argument, NULL, 'a'}, {"cap-drop", required_argument, NULL, 'D'},
     {"security-opt", required_argument, NULL, 'S'}, {"detach", no_argument, NULL, 'd'},
     {"label", required_argument, NULL, 'l'},  {"stop-signal", required_argument, NULL, 's'},
+    {"hostname", required_argument, NULL, 'h'}, {"restart", required_argument, NULL, 'Q'},
+    {"stop-timeout", required_argument, NULL, 0x1101}, {"init", no_argument, NULL, 'I'},
+    {"help", no_argument, NULL, 'H'},
     {"mount", required_argument, NULL, 0x1001}, {"tmpfs", required_argument, NULL, 0x1002},
     {"log-opt", required_argument, NULL, 'O'},
     {"publish", required_argument, NULL, 'p'}, {"publish-all", no_argument, NULL, 'P'},
@@ -221,21 +232,38 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"add-host", required_argument, NULL, 0x104}, {"dns", required_argument, NULL, 0x105},
     {"dns-search", required_argument, NULL, 0x106}, {"dns-option", required_argument, NULL, 0x107},
     {"dns-opt", required_argument, NULL, 0x107}, {"net", required_argument, NULL, 'N'},
-    {"health-cmd", required_argument, NULL, 'H'}, {"health-interval", required_argument, NULL, 'H'},
-    {"health-timeout", required_argument, NULL, 'H'}, {"health-retries", required_argument, NULL, 'H'},
-    {"health-start-period", required_argument, NULL, 'H'}, {"health-start-interval", required_argument, NULL, 'H'},
-    {"no-healthcheck", no_argument, NULL, 'H'},
+    {"health-cmd", required_argument, NULL, 0x1201}, {"health-interval", required_argument, NULL, 0x1201},
+    {"health-timeout", required_argument, NULL, 0x1201}, {"health-retries", required_argument, NULL, 0x1201},
+    {"health-start-period", required_argument, NULL, 0x1201}, {"health-start-interval", required_argument, NULL, 0x1201},
+    {"no-healthcheck", no_argument, NULL, 0x1201},
     {0}};
   struct kiln_err err = {0};
   int c, li = 0;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:P", opts, &li)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:Ph:", opts, &li)) != -1)
     switch (c)
       {
-      case 'H':
+      case 'H': fputs (run ? cmd_run_usage : cmd_create_usage, stdout); return 1;
+      case 'h': o->hostname = optarg; break;
+      case 0x1201:
         if (health_opts_flag (&o->health, opts[li].name, optarg ? optarg : "", &err) < 0)
           return cli_fail (&err), -1;
         break;
+      case 'I': o->init = true; break;
+      case 'Q':
+        if (restart_policy_parse (optarg, &o->restart, &err) < 0)
+          return cli_fail (&err), -1;
+        break;
+      case 0x1101:
+        {
+          char *end;
+          long t = strtol (optarg, &end, 10);
+          if (*end || end == optarg || t < INT_MIN || t > INT_MAX)
+            return cli_usage_error (cmd, "invalid argument \"%s\" for \"--stop-timeout\" flag", optarg), -1;
+          o->stop_timeout = (int) t;
+          o->stop_timeout_set = true;
+          break;
+        }
       case 'r': o->auto_remove = true; break;
       case 'n': *name = optarg; break;
       case 'e': cli_env_flag (&o->env, optarg); break;
@@ -302,6 +330,12 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     }
   if (*name && **name == '/')
     (*name)++;
+  if (o->auto_remove && o->restart.mode != RESTART_NO)
+    {
+      (void) cmd;
+      fprintf (stderr, "kiln: conflicting options: cannot specify both --restart and --rm\n");
+      return -125;
+    }
   return 0;
 }
 
@@ -360,7 +394,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
           break;
         }
       _cleanup_buf_ struct buf dir = BUF_INIT, cfg = BUF_INIT;
-      buf_printf (&dir, "%s/%s", st->root, tmp);
+      buf_printf (&dir, "%s/%s", store_root (st), tmp);
       buf_printf (&cfg, "%s/config.json", buf_str (&dir));
       struct container_state s = {.status = CONTAINER_CREATED};
       struct container_rec rec = {.id = id, .name = (char *) (name ? name : generated), .image = ii.id.str,
@@ -374,7 +408,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
         {
           mounts_forget_volumes (st, &made);
           struct kiln_err ignored = {0};
-          store_remove_tree (st->root_fd, tmp, &ignored);
+          store_remove_tree (store_root_fd (st), tmp, &ignored);
           kiln_err_clear (&ignored);
         }
       free (tmp);
@@ -398,6 +432,31 @@ create_failed (struct kiln_err *err, int code)
   return usage ? EXIT_USAGE : code;
 }
 
+/* run -t: the container starts under its monitor, then this process attaches;
+ * the exit code is the container's (0 when detached with the keys). Closes `st`. */
+static int
+run_with_tty (struct kiln_store *st, const char *id, const struct container_opts *o)
+{
+  struct kiln_err err = {0};
+  int rc;
+  _cleanup_free_ char *root = xstrdup (store_root (st));
+  if (container_start_ex (st, id, true, &rc, &err) < 0)
+    {
+      kiln_err_print (&err, stderr);
+      kiln_err_clear (&err);
+      if (o->auto_remove && remove_stopped (st, id, &err) < 0)
+        cli_fail (&err);
+      store_close (st);
+      return rc;
+    }
+  store_close (st);
+  struct attach_opts ao = {.stdin = o->interactive, .sig_proxy = true};
+  bool detached;
+  if (attach_tty (root, id, &ao, &rc, &detached, &err) < 0)
+    return cli_fail (&err), 125;
+  return rc;
+}
+
 int
 cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -407,8 +466,21 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   int rc = EXIT_USAGE;
   char id[65];
   char *root = NULL;
-  if (parse_create_opts ("run", argc, argv, true, &o, &name) < 0)
-    goto out;
+  int parsed = parse_create_opts ("run", argc, argv, true, &o, &name);
+  if (parsed != 0)
+    {
+      rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
+      goto out;
+    }
+  if (o.tty && o.interactive && !o.detach && !isatty (0))
+    {
+      fprintf (stderr, "kiln: the input device is not a TTY\n");
+      rc = EXIT_FAIL;
+      goto out;
+    }
+  struct winsize ws;
+  if (o.tty && !o.detach && (pty_winsize_get (1, &ws) == 0 || pty_winsize_get (0, &ws) == 0))
+    o.console_rows = ws.ws_row, o.console_cols = ws.ws_col; /* the command sees it from its start */
   if (o.runtime == NULL && !o.privileged && !o.detach)
     sandbox_warm_up ();
   struct kiln_store *st = cli_open_store (ctx, &err);
@@ -421,6 +493,13 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     {
       store_close (st);
       rc = create_failed (&err, 125);
+      goto out;
+    }
+  if (o.tty && !o.detach)
+    {
+      /* A terminal is the container's own, held by its monitor: run -t is a
+       * start and an attach, as docker's client does it. */
+      rc = run_with_tty (st, id, &o);
       goto out;
     }
   if (o.detach)
@@ -439,7 +518,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     }
   /* In the foreground, kiln is the container's monitor: nothing of the store
    * stays open while it runs. */
-  root = xstrdup (st->root);
+  root = xstrdup (store_root (st));
   store_close (st);
   if (container_run_attached (root, id, 0, &rc, &err) < 0)
     {
@@ -467,7 +546,10 @@ cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   int rc = EXIT_USAGE;
   char id[65];
-  if (parse_create_opts ("create", argc, argv, false, &o, &name) == 0)
+  int parsed = parse_create_opts ("create", argc, argv, false, &o, &name);
+  if (parsed != 0)
+    rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
+  else
     {
       _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
       if (st == NULL || create_container (st, &o, name, id, &err) < 0)
@@ -484,13 +566,15 @@ cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
 
 /* ---------- start, stop, kill, rm, wait ---------- */
 
-const char cmd_start_usage[] = "Usage: kiln start [-a] CONTAINER...\n"
+const char cmd_start_usage[] = "Usage: kiln start [-a] [-i] CONTAINER...\n"
                                "\n"
                                "Starts created or exited containers, each under a monitor of its own,\n"
                                "and prints each name as given.\n"
                                "\n"
                                "  -a, --attach   print the container's output until it exits, and exit\n"
-                               "                 with its status (one container)\n";
+                               "                 with its status (one container)\n"
+                               "  -i, --interactive  attach your terminal's input too (a -t container)\n"
+                               "      --detach-keys KEYS  leave it running (default ctrl-p,ctrl-q)\n";
 
 /* The log's size now: where the output of a start about to happen begins. */
 static long long
@@ -546,6 +630,8 @@ for_each_container (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv
 struct start_args
 {
   bool attach;
+  bool interactive;        /* -i: what is typed goes to a tty container */
+  const char *detach_keys;
   struct buf failed; /* the references that did not start, for docker's last line */
   int code;          /* -a: the container's exit code */
 };
@@ -554,9 +640,17 @@ static int
 start_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
   struct start_args *a = ud;
-  long long from = log_size (st->root, rec->id);
+  long long from = log_size (store_root (st), rec->id);
   int code;
-  if (container_start (st, rec->id, &code, err) < 0)
+  bool tty = false;
+  if (a->attach)
+    {
+      json_t *config = load_config (store_root (st), rec->id, err);
+      kiln_err_clear (err);
+      tty = json_is_true (json_object_get (json_object_get (config, "Config"), "Tty"));
+      json_decref (config);
+    }
+  if (container_start_ex (st, rec->id, tty, &code, err) < 0)
     {
       kiln_err_print (err, stderr);
       kiln_err_clear (err);
@@ -568,16 +662,22 @@ start_one (struct kiln_store *st, const struct container_rec *rec, const char *r
       printf ("%s\n", ref);
       return 0;
     }
+  if (tty)
+    {
+      struct attach_opts ao = {.stdin = a->interactive, .sig_proxy = true, .detach_keys = a->detach_keys};
+      bool detached;
+      return attach_tty (store_root (st), rec->id, &ao, &a->code, &detached, err);
+    }
   /* Its output from this start on, until its monitor has recorded the end. */
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = from};
-  int r = print_logs (st->root, rec->id, &lo, err);
+  int r = print_logs (store_root (st), rec->id, &lo, err);
   if (lo.follow_fd >= 0)
     close (lo.follow_fd);
   container_state_clear (&s);
-  if (r == 0 && (r = container_state_get (st->root, rec->id, &s, err)) == 0)
+  if (r == 0 && (r = container_state_get (store_root (st), rec->id, &s, err)) == 0)
     a->code = s.exit_code;
   container_state_clear (&s);
   return r;
@@ -586,12 +686,19 @@ start_one (struct kiln_store *st, const struct container_rec *rec, const char *r
 int
 cmd_start (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"attach", no_argument, NULL, 'a'}, {0}};
+  static const struct option opts[] = {{"attach", no_argument, NULL, 'a'},
+                                       {"interactive", no_argument, NULL, 'i'},
+                                       {"detach-keys", required_argument, NULL, 'k'},
+                                       {0}};
   struct start_args a = {.failed = BUF_INIT};
   int c;
-  while ((c = getopt_long (argc, argv, "a", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "ai", opts, NULL)) != -1)
     if (c == 'a')
       a.attach = true;
+    else if (c == 'i')
+      a.interactive = a.attach = true; /* docker: -i attaches too */
+    else if (c == 'k')
+      a.detach_keys = optarg;
     else
       return cli_usage_error ("start", "unknown option");
   if (a.attach && argc - optind > 1)
@@ -613,46 +720,116 @@ const char cmd_stop_usage[] = "Usage: kiln stop [-t SECONDS] CONTAINER...\n"
                               "\n"
                               "  -t, --time SECONDS   how long to wait before KILL (default 10)\n";
 
-/* Stops a running container as `kiln stop` does; also done when it was not running. */
+/* Marks the container stopped by its user (a restart policy leaves it alone). */
 static int
-stop_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+mark_stopped_by_user (struct kiln_store *st, const char *id, struct kiln_err *err)
 {
-  int timeout_s = *(const int *) ud;
+  int lock = containers_lock (store_root (st), err);
+  if (lock < 0)
+    return -1;
+  int r = container_state_mark_stopped (store_root (st), id, true, err);
+  containers_unlock (lock);
+  return r;
+}
+
+/* Stops a running container as `kiln stop` does (`timeout_s` < 0: its
+ * Config.StopTimeout, else 10 s); also done when it was not running. */
+static int
+stop_container (struct kiln_store *st, const char *id, int timeout_s, struct kiln_err *err)
+{
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), id, &s, err) < 0)
     return -1;
   int ret = 0;
   if (container_state_live (&s))
     {
-      json_t *config = load_config (st->root, rec->id, err);
+      json_t *config = load_config (store_root (st), id, err);
       int sig = container_stop_signal (config);
+      if (timeout_s < 0)
+        timeout_s = container_stop_timeout (config);
       json_decref (config);
       kiln_err_clear (err);
-      ret = container_signal (&s, sig, err);
-      if (ret == 0 && !container_wait_init (&s, timeout_s < 0 ? -1 : timeout_s * 1000))
-        ret = container_signal (&s, SIGKILL, err);
+      ret = mark_stopped_by_user (st, id, err);
+      if (ret == 0 && container_stop_restarting (&s))
+        ;
+      else if (ret == 0)
+        {
+          ret = container_signal (&s, sig, err);
+          if (ret == 0 && !container_wait_init (&s, timeout_s * 1000))
+            ret = container_signal (&s, SIGKILL, err);
+        }
       if (ret == 0)
         container_wait_monitor (&s, -1);
     }
   container_state_clear (&s);
+  return ret;
+}
+
+static int
+stop_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  int ret = stop_container (st, rec->id, *(const int *) ud, err);
   if (ret == 0)
     printf ("%s\n", ref);
   return ret;
 }
 
-int
-cmd_stop (struct kiln_ctx *ctx, int argc, char **argv)
+/* -t N of stop and restart: -1 when not given. */
+static int
+parse_stop_time (const char *cmd, int argc, char **argv, int *timeout)
 {
   static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {0}};
-  int timeout = 10, c;
+  *timeout = -1;
+  int c;
   while ((c = getopt_long (argc, argv, "t:", opts, NULL)) != -1)
     {
       char *end;
-      if (c != 't' || (timeout = (int) strtol (optarg, &end, 10), *end != '\0' || end == optarg))
-        return c == 't' ? cli_usage_error ("stop", "invalid --time \"%s\"", optarg)
-                        : cli_usage_error ("stop", "unknown option");
+      long t;
+      if (c != 't')
+        return cli_usage_error (cmd, "unknown option");
+      t = strtol (optarg, &end, 10);
+      if (*end != '\0' || end == optarg || t < 0 || t > INT_MAX / 1000)
+        return cli_usage_error (cmd, "invalid --time \"%s\"", optarg);
+      *timeout = (int) t;
     }
+  return 0;
+}
+
+int
+cmd_stop (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  int timeout;
+  if (parse_stop_time ("stop", argc, argv, &timeout) != 0)
+    return EXIT_USAGE;
   return for_each_container (ctx, "stop", argc, argv, stop_one, &timeout);
+}
+
+const char cmd_restart_usage[] = "Usage: kiln restart [-t SECONDS] CONTAINER...\n"
+                                 "\n"
+                                 "Stops (as kiln stop) and starts containers again; prints each name as given.\n"
+                                 "A restart by hand is not counted in RestartCount, as in docker.\n"
+                                 "\n"
+                                 "  -t, --time SECONDS   how long to wait before KILL (default: --stop-timeout, or 10)\n";
+
+static int
+restart_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
+{
+  int code;
+  if (stop_container (st, rec->id, *(const int *) ud, err) < 0)
+    return -1;
+  if (container_start (st, rec->id, &code, err) < 0)
+    return -1;
+  printf ("%s\n", ref);
+  return 0;
+}
+
+int
+cmd_restart (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  int timeout;
+  if (parse_stop_time ("restart", argc, argv, &timeout) != 0)
+    return EXIT_USAGE;
+  return for_each_container (ctx, "restart", argc, argv, restart_one, &timeout);
 }
 
 const char cmd_kill_usage[] = "Usage: kiln kill [-s SIGNAL] CONTAINER...\n"
@@ -664,15 +841,27 @@ kill_one (struct kiln_store *st, const struct container_rec *rec, const char *re
 {
   int sig = *(const int *) ud;
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   int ret = 0;
+  json_t *config = load_config (store_root (st), rec->id, err);
+  kiln_err_clear (err);
+  /* docker: KILL or the stop signal is a user's stop, which no policy restarts. */
+  bool stops = sig == SIGKILL || sig == container_stop_signal (config);
+  json_decref (config);
   if (!container_state_live (&s))
     {
       fprintf (stderr, "kiln: Cannot kill container: %s: Container %s is not running\n", ref, rec->id);
       ret = 1;
     }
-  else if ((ret = container_signal (&s, sig, err)) == 0)
+  else if (s.restarting)
+    {
+      fprintf (stderr, "kiln: Cannot kill container: %s: Container %s is restarting, wait until the container is "
+                       "running\n", ref, rec->id);
+      ret = 1;
+    }
+  else if ((ret = stops ? mark_stopped_by_user (st, rec->id, err) : 0) == 0
+           && (ret = container_signal (&s, sig, err)) == 0)
     {
       /* As docker: KILL returns once the container is gone. */
       if (sig == SIGKILL)
@@ -715,15 +904,15 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
   bool force = flags[0];
   for (int round = 0;; round++)
     {
-      int lock = containers_lock (st->root, err);
+      int lock = containers_lock (store_root (st), err);
       if (lock < 0)
         return -1;
-      _cleanup_free_ char *dir = container_path (st->root, rec->id, NULL);
+      _cleanup_free_ char *dir = container_path (store_root (st), rec->id, NULL);
       struct container_state s = {0};
       int r = 0;
       bool live = false;
       /* Gone meanwhile (its monitor's AutoRemove): done. */
-      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (st->root, rec->id, &s, err)) == 0
+      if (access (dir, F_OK) == 0 && (r = container_state_get_locked (store_root (st), rec->id, &s, err)) == 0
           && !(live = container_state_live (&s)))
         r = mounts_remove_container (st, rec->id, flags[1], err);
       containers_unlock (lock);
@@ -742,8 +931,11 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
                                "removal or force remove",
                                rec->id);
         }
-      /* Killed, then removed once its monitor has recorded the end. */
-      r = container_signal (&s, SIGKILL, err);
+      /* Killed (a user's stop: no policy restarts it), then removed once its
+       * monitor has recorded the end. */
+      r = mark_stopped_by_user (st, rec->id, err);
+      if (r == 0 && !container_stop_restarting (&s))
+        r = container_signal (&s, SIGKILL, err);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);
@@ -774,13 +966,13 @@ static int
 wait_one (struct kiln_store *st, const struct container_rec *rec, const char *ref, void *ud, struct kiln_err *err)
 {
   struct container_state s;
-  if (container_state_get (st->root, rec->id, &s, err) < 0)
+  if (container_state_get (store_root (st), rec->id, &s, err) < 0)
     return -1;
   if (container_state_live (&s))
     {
       container_wait_monitor (&s, -1);
       container_state_clear (&s);
-      if (container_state_get (st->root, rec->id, &s, err) < 0)
+      if (container_state_get (store_root (st), rec->id, &s, err) < 0)
         return err->code == ENOENT ? (kiln_err_clear (err), no_such_container (ref)) : -1;
     }
   printf ("%d\n", s.exit_code);
@@ -795,6 +987,79 @@ cmd_wait (struct kiln_ctx *ctx, int argc, char **argv)
   if (getopt_long (argc, argv, "", opts, NULL) != -1)
     return cli_usage_error ("wait", "unknown option");
   return for_each_container (ctx, "wait", argc, argv, wait_one, NULL);
+}
+
+/* ---------- attach ---------- */
+
+const char cmd_attach_usage[] = "Usage: kiln attach [--detach-keys KEYS] [--no-stdin] CONTAINER\n"
+                                "\n"
+                                "Attaches your terminal to a running container: its output, and for a -it\n"
+                                "container your input too (raw); ctrl-p ctrl-q leaves it running. Exits\n"
+                                "with the container's status when it ends.\n"
+                                "\n"
+                                "      --detach-keys KEYS  the keys that detach (default ctrl-p,ctrl-q)\n"
+                                "      --no-stdin          do not send your input\n"
+                                "      --sig-proxy         pass signals on to the container (default true)\n";
+
+int
+cmd_attach (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"detach-keys", required_argument, NULL, 'k'},
+                                       {"no-stdin", no_argument, NULL, 'n'},
+                                       {"sig-proxy", optional_argument, NULL, 's'},
+                                       {0}};
+  struct attach_opts ao = {.stdin = true, .sig_proxy = true};
+  int c;
+  while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'k': ao.detach_keys = optarg; break;
+      case 'n': ao.stdin = false; break;
+      case 's': ao.sig_proxy = optarg == NULL || strcmp (optarg, "true") == 0; break;
+      default: return cli_usage_error ("attach", "unknown option");
+      }
+  if (optind + 1 != argc)
+    return cli_usage_error ("attach", "expects exactly one CONTAINER");
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL)
+    return cli_fail (&err);
+  struct container_rec rec;
+  if (find_container (st, argv[optind], &rec) < 0)
+    return EXIT_FAIL;
+  int rc = EXIT_OK;
+  struct container_state s = {0};
+  json_t *config = load_config (store_root (st), rec.id, &err);
+  const json_t *cc = json_object_get (config, "Config");
+  if (config == NULL || container_state_get (store_root (st), rec.id, &s, &err) < 0)
+    rc = cli_fail (&err);
+  else if (!container_state_live (&s))
+    rc = (fprintf (stderr, "kiln: You cannot attach to a stopped container, start it first\n"), EXIT_FAIL);
+  else if (json_is_true (json_object_get (cc, "Tty")))
+    {
+      /* Input goes in only when the container keeps its stdin open (-i), as docker. */
+      ao.stdin = ao.stdin && json_is_true (json_object_get (cc, "OpenStdin"));
+      bool detached;
+      if (attach_tty (store_root (st), rec.id, &ao, &rc, &detached, &err) < 0)
+        rc = cli_fail (&err);
+    }
+  else
+    {
+      /* No terminal: its output from now on, until it ends. */
+      struct logs_opts lo = {.tail = -1, .follow_fd = container_monitor_fd (&s), .from = log_size (store_root (st), rec.id)};
+      if (print_logs (store_root (st), rec.id, &lo, &err) < 0)
+        rc = cli_fail (&err);
+      if (lo.follow_fd >= 0)
+        close (lo.follow_fd);
+      container_state_clear (&s);
+      if (rc == EXIT_OK && container_state_get (store_root (st), rec.id, &s, &err) == 0)
+        rc = s.exit_code;
+      kiln_err_clear (&err);
+    }
+  container_state_clear (&s);
+  json_decref (config);
+  container_rec_clear (&rec);
+  return rc;
 }
 
 /* ---------- logs ---------- */
@@ -861,13 +1126,13 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
     return EXIT_FAIL;
   struct container_state s;
   int rc = EXIT_OK;
-  if (container_state_get (st->root, rec.id, &s, &err) < 0)
+  if (container_state_get (store_root (st), rec.id, &s, &err) < 0)
     rc = cli_fail (&err);
   else
     {
       if (follow)
         lo.follow_fd = container_monitor_fd (&s);
-      if (print_logs (st->root, rec.id, &lo, &err) < 0)
+      if (print_logs (store_root (st), rec.id, &lo, &err) < 0)
         rc = cli_fail (&err);
       if (lo.follow_fd >= 0)
         close (lo.follow_fd);
@@ -892,15 +1157,15 @@ cli_container_inspect (struct kiln_store *st, const char *ref, json_t *into, str
     return 0;
   int ret = -1;
   struct container_state s;
-  json_t *config = load_config (st->root, rec.id, err);
+  json_t *config = load_config (store_root (st), rec.id, err);
   _cleanup_strv_ struct strv lowers = STRV_INIT;
-  if (config && container_state_get (st->root, rec.id, &s, err) == 0)
+  if (config && container_state_get (store_root (st), rec.id, &s, err) == 0)
     {
       /* An image whose layers cannot be listed shows none: inspect still works. */
       struct kiln_err ignored = {0};
       container_image_lowers (st, rec.image, &lowers, &ignored);
       kiln_err_clear (&ignored);
-      json_t *obj = container_inspect_json (st->root, &rec, config, &s, &lowers);
+      json_t *obj = container_inspect_json (store_root (st), &rec, config, &s, &lowers);
       json_object_set_new (obj, "NetworkSettings", net_settings_json (st, rec.id, config));
       json_array_append_new (into, obj);
       container_state_clear (&s);
@@ -921,7 +1186,7 @@ cli_containers_of_image (struct kiln_store *st, const char *image_id, struct str
   for (size_t i = 0; i < ids.n; i++)
     {
       struct container_state s;
-      if (container_state_get (st->root, ids.v[i], &s, err) < 0)
+      if (container_state_get (store_root (st), ids.v[i], &s, err) < 0)
         return -1;
       strv_push (container_state_live (&s) ? running : stopped, ids.v[i]);
       container_state_clear (&s);
@@ -939,14 +1204,14 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
   int ret = 0;
   for (size_t i = 0; i < n && ret == 0; i++)
     {
-      int lock = containers_lock (st->root, err);
+      int lock = containers_lock (store_root (st), err);
       if (lock < 0)
         {
           ret = -1;
           break;
         }
       struct container_state s;
-      if (container_state_get_locked (st->root, recs[i].id, &s, err) < 0)
+      if (container_state_get_locked (store_root (st), recs[i].id, &s, err) < 0)
         ret = -1;
       else if (!container_state_live (&s))
         {
@@ -1041,7 +1306,8 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"stop", cmd_stop, cmd_stop_usage},     {"kill", cmd_kill, cmd_kill_usage},
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
     {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
-    {"prune", container_prune, cmd_container_usage},
+    {"prune", container_prune, cmd_container_usage}, {"restart", cmd_restart, cmd_restart_usage},
+    {"attach", cmd_attach, cmd_attach_usage},
     {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},
     {"export", cmd_export, cmd_export_usage}, {"commit", cmd_commit, cmd_commit_usage},
     {"rename", cmd_rename, cmd_rename_usage},
@@ -1053,10 +1319,8 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        bool takes_command = subs[i].run == cmd_run || subs[i].run == cmd_create
-                              || subs[i].run == cmd_exec; /* a later --help is the command's */
-        if (takes_command ? argc > 2 && (strcmp (argv[2], "--help") == 0 || strcmp (argv[2], "-h") == 0)
-                          : cli_wants_help (argc - 1, argv + 1))
+        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run && subs[i].run != cmd_create
+            && subs[i].run != cmd_exec)
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);
@@ -1073,16 +1337,20 @@ const char cmd_container_monitor_usage[] = "Usage: kiln container-monitor [--not
 int
 cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"notify-fd", required_argument, NULL, 'n'}, {0}};
+  static const struct option opts[] = {
+    {"notify-fd", required_argument, NULL, 'n'}, {"wait-attach", no_argument, NULL, 'w'}, {0}};
   int notify = -1, c;
+  bool wait_attach = false;
   while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
     if (c == 'n')
       notify = atoi (optarg);
+    else if (c == 'w')
+      wait_attach = true;
     else
       return cli_usage_error ("container-monitor", "unknown option");
   if (optind + 1 != argc || strlen (argv[optind]) != CONTAINER_ID_LEN)
     return cli_usage_error ("container-monitor", "expects a container ID");
-  return container_monitor_main (ctx->root, argv[optind], notify);
+  return container_monitor_main (ctx->root, argv[optind], notify, wait_attach);
 }
 
 /* ---------- for the other container commands (cmd_exec.c) ---------- */

@@ -187,7 +187,7 @@ out:
 static bool
 readonly_rootfs (struct kiln_store *st, const char *id)
 {
-  _cleanup_free_ char *p = container_path (st->root, id, "config.json");
+  _cleanup_free_ char *p = container_path (store_root (st), id, "config.json");
   json_t *cfg = json_load_file (p, 0, NULL);
   bool ro = json_is_true (json_object_get (json_object_get (cfg, "HostConfig"), "ReadonlyRootfs"));
   json_decref (cfg);

@@ -102,7 +102,7 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
       goto out;
     }
   /* Nothing of the store stays open while the command runs. */
-  char *root = xstrdup (st->root);
+  char *root = xstrdup (store_root (st));
   store_close (st);
   struct container_state s;
   json_t *config = NULL;

@@ -15,6 +15,7 @@
 #include "image/imagefmt.h"
 #include "image/import.h"
 #include "image/ref.h"
+#include "store/snapshots.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -464,14 +465,11 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < n; i++)
     if (!json_is_true (json_object_get (json_array_get (hist, i), "empty_layer")) && layer < ii.n_layers)
       {
-        sqlite3_stmt *q = store_prepare (st, "SELECT size FROM layers WHERE diff_id = ?", &err);
-        if (q)
-          {
-            sqlite3_bind_text (q, 1, ii.layers[layer].diff_id.str, -1, SQLITE_STATIC);
-            sizes[i] = sqlite3_step (q) == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (q, 0)
-                                                      : ii.layers[layer].blob_size;
-            sqlite3_finalize (q);
-          }
+        uint64_t unpacked = 0;
+        int have = snapshot_lookup (st, &ii.layers[layer].diff_id, NULL, &unpacked, &err);
+        if (have >= 0)
+          sizes[i] = have ? unpacked : ii.layers[layer].blob_size;
+        kiln_err_clear (&err);
         layer++;
       }
   int64_t now = (int64_t) time (NULL);

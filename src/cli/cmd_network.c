@@ -361,7 +361,7 @@ target_open (struct kiln_ctx *ctx, const char *net, const char *ctr, struct net_
     }
   if (cli_find_container (t->st, ctr, &t->ctr) < 0)
     return -1;
-  _cleanup_free_ char *path = container_path (t->st->root, t->ctr.id, "config.json");
+  _cleanup_free_ char *path = container_path (store_root (t->st), t->ctr.id, "config.json");
   json_error_t je;
   if ((t->config = json_load_file (path, 0, &je)) == NULL)
     {
@@ -439,8 +439,8 @@ network_connect (struct kiln_ctx *ctx, int argc, char **argv)
     json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", ip));
   json_object_set_new (eps, t.net.name, ep);
   /* Live first: a failure leaves config.json as it was. */
-  if (net_connect (t.st->root, t.ctr.id, t.config, t.net.name, &err) < 0
-      || write_config (t.st->root, t.ctr.id, t.config, &err) < 0)
+  if (net_connect (store_root (t.st), t.ctr.id, t.config, t.net.name, &err) < 0
+      || write_config (store_root (t.st), t.ctr.id, t.config, &err) < 0)
     {
       fprintf (stderr, "Error response from daemon: %s\n", err.msg);
       kiln_err_clear (&err);
@@ -483,8 +483,8 @@ network_disconnect (struct kiln_ctx *ctx, int argc, char **argv)
       goto out;
     }
   json_object_del (eps, t.net.name);
-  if (net_disconnect (t.st->root, t.ctr.id, t.net.id, &err) < 0
-      || write_config (t.st->root, t.ctr.id, t.config, &err) < 0)
+  if (net_disconnect (store_root (t.st), t.ctr.id, t.net.id, &err) < 0
+      || write_config (store_root (t.st), t.ctr.id, t.config, &err) < 0)
     {
       fprintf (stderr, "Error response from daemon: %s\n", err.msg);
       kiln_err_clear (&err);

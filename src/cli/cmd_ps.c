@@ -14,6 +14,7 @@
 #include "container/names.h"
 #include "container/psfilter.h"
 #include "container/psfmt.h"
+#include "net/net.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "store/containers.h"
@@ -93,12 +94,13 @@ static json_t *
 summary (struct kiln_store *st, const struct container_rec *rec, const struct container_state *s, bool size,
          json_t *sizes, int64_t now)
 {
-  _cleanup_free_ char *path = container_path (st->root, rec->id, "config.json");
+  _cleanup_free_ char *path = container_path (store_root (st), rec->id, "config.json");
   _cleanup_json_ json_t *config = json_load_file (path, 0, NULL);
   if (config == NULL)
     config = json_object ();
   _cleanup_strv_ struct strv lowers = STRV_INIT, argv = STRV_INIT;
-  _cleanup_json_ json_t *ins = container_inspect_json (st->root, rec, config, s, &lowers);
+  _cleanup_json_ json_t *ins = container_inspect_json (store_root (st), rec, config, s, &lowers);
+  json_object_set_new (ins, "NetworkSettings", net_settings_json (st, rec->id, config));
   container_config_argv (config, &argv);
   _cleanup_buf_ struct buf cmd = BUF_INIT, name = BUF_INIT;
   container_command_text (&argv, &cmd);
@@ -112,7 +114,7 @@ summary (struct kiln_store *st, const struct container_rec *rec, const struct co
   json_t *o = json_pack ("{s:s, s:[s], s:s, s:s, s:s, s:I, s:o, s:O, s:s, s:s, s:O, s:{s:O}}", "ID", rec->id, "Names",
                          buf_str (&name), "Image", image ? image : rec->image, "ImageID", rec->image, "Command",
                          buf_str (&cmd), "Created", (json_int_t) (rec->created / 1000000000), "Ports",
-                         summary_ports (json_object_get (ns, "Ports")), "Labels",
+                         summary_ports (s->status == CONTAINER_RUNNING ? json_object_get (ns, "Ports") : NULL), "Labels",
                          json_is_object (labels) ? labels : json_null (), "State", container_status_name (s->status),
                          "Status", status, "Mounts",
                          json_object_get (ins, "Mounts") ? json_object_get (ins, "Mounts") : json_null (),
@@ -123,7 +125,7 @@ summary (struct kiln_store *st, const struct container_rec *rec, const struct co
     json_object_set (o, "Health", health);
   if (size)
     {
-      _cleanup_free_ char *upper = container_path (st->root, rec->id, "upper");
+      _cleanup_free_ char *upper = container_path (store_root (st), rec->id, "upper");
       uint64_t rw = 0;
       struct kiln_err err = {0};
       if (container_rw_size (upper, &rw, &err) < 0)
@@ -335,7 +337,7 @@ cmd_ps (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t k = 0; k < n && (o.last <= 0 || (long) json_array_size (rows) < o.last); k++)
     {
       struct container_state s;
-      if (container_state_get (st->root, recs[k].id, &s, &err) < 0)
+      if (container_state_get (store_root (st), recs[k].id, &s, &err) < 0)
         {
           /* one unreadable container does not hide the others */
           kiln_err_print (&err, stderr);

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "image/gc.h"
 #include "image/image.h"
+#include "store/cache_records.h"
 #include "store/containers.h"
 #include "store/store.h"
 #include "store/volumes.h"
@@ -23,7 +24,9 @@ const char cmd_system_usage[]
       "                           interrupted work; -f: do not ask\n"
       "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
       "                           records and directories, and the database; --repair\n"
-      "                           removes leftovers (never what an image or container needs)\n";
+      "                           removes leftovers (never what an image or container needs)\n"
+      "  boot                     start the containers whose restart policy brings them back\n"
+      "                           after a reboot (contrib/kiln-boot.service runs it)\n";
 
 /* docker's "Local Volumes" row: every volume, those a container uses, their bytes on
  * disk and what the others hold. */
@@ -135,7 +138,7 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       printf ("Deleted: %s\n", id.str);
       removed++;
     }
-  if (store_exec (st, &err, "DELETE FROM cache", 0) < 0)
+  if (cache_records_clear (st, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;
   if (image_gc (st, false, &gs, &err) < 0)
@@ -208,7 +211,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
   const char *sub = argv[1];
   if (strcmp (sub, "--help") == 0 || strcmp (sub, "-h") == 0)
     return fputs (cmd_system_usage, stdout), EXIT_OK;
-  if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0)
+  if (strcmp (sub, "df") != 0 && strcmp (sub, "prune") != 0 && strcmp (sub, "check") != 0
+      && strcmp (sub, "boot") != 0)
     return cli_usage_error ("system", "unknown subcommand \"%s\"", sub);
   if (cli_wants_help (argc - 1, argv + 1))
     return fputs (cmd_system_usage, stdout), EXIT_OK;
@@ -221,6 +225,8 @@ cmd_system (struct kiln_ctx *ctx, int argc, char **argv)
     rc = argc == 2 ? system_df (st) : cli_usage_error ("system df", "takes no arguments");
   else if (strcmp (sub, "prune") == 0)
     rc = system_prune (st, argc - 1, argv + 1);
+  else if (strcmp (sub, "boot") == 0)
+    rc = cli_system_boot (st, argc - 1, argv + 1);
   else
     rc = system_check (st, argc - 1, argv + 1);
   store_close (st);

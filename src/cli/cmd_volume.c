@@ -59,7 +59,7 @@ cli_volume_inspect (struct kiln_store *st, const char *name, json_t *into, struc
   struct volume_rec v = {0};
   int r = volumes_get (st, name, &v, err);
   if (r == 1)
-    json_array_append_new (into, volume_inspect_json (st->root, &v));
+    json_array_append_new (into, volume_inspect_json (store_root (st), &v));
   volume_rec_clear (&v);
   return r;
 }
@@ -359,7 +359,7 @@ volume_ls (struct kiln_store *st, int argc, char **argv)
       if (f.dangling.n && volumes_users (st, v[i].name, &users, &err) < 0)
         rc = cli_fail (&err);
       else if (volume_matches (&f, &v[i], users.n > 0))
-        json_array_append_new (rows, volume_row (st->root, &v[i]));
+        json_array_append_new (rows, volume_row (store_root (st), &v[i]));
     }
   volume_recs_free (v, n);
   filters_clear (&f);

@@ -25,7 +25,7 @@ static const char *const image_keys[] = {"User",       "ExposedPorts", "Env",   
 static int
 upper_layer (struct kiln_store *st, const char *id, struct digest *diff_id, uint64_t *size, struct kiln_err *err)
 {
-  _cleanup_free_ char *upper = container_path (st->root, id, "upper");
+  _cleanup_free_ char *upper = container_path (store_root (st), id, "upper");
   if (mkdir (upper, 0755) < 0 && errno != EEXIST)
     return kiln_err_set (err, errno, "%s: %s", upper, strerror (errno)); /* never started: an empty layer */
   _cleanup_close_ int ufd = open (upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -47,7 +47,7 @@ container_commit (struct kiln_store *st, const char *id, const char *image_id, c
   struct image_info ii = {0};
   if (digest_parse (image_id, &pid, err) < 0 || image_load (st, &pid, &ii, err) < 0)
     return -1;
-  _cleanup_free_ char *cfgp = container_path (st->root, id, "config.json");
+  _cleanup_free_ char *cfgp = container_path (store_root (st), id, "config.json");
   json_error_t je;
   _cleanup_json_ json_t *ccfg = json_load_file (cfgp, 0, &je);
   _cleanup_json_ json_t *cfg = json_deep_copy (ii.config);

@@ -232,6 +232,27 @@ container_stop_signal (const json_t *config)
   return sig > 0 ? sig : SIGTERM;
 }
 
+int
+container_stop_timeout (const json_t *config)
+{
+  const json_t *t = json_object_get (json_object_get (config, "Config"), "StopTimeout");
+  return json_is_integer (t) ? (int) json_integer_value (t) : 10;
+}
+
+/* -h/--hostname: the UTS name (64 bytes at most, with its NUL) of an RFC 1123
+ * shape, as docker's daemon asks. */
+static int
+hostname_check (const char *h, struct kiln_err *err)
+{
+  size_t n = strlen (h);
+  bool ok = n > 0 && n < 64 && h[0] != '-' && h[0] != '.';
+  for (size_t i = 0; ok && i < n; i++)
+    ok = isalnum ((unsigned char) h[i]) || h[i] == '-' || h[i] == '.';
+  if (!ok)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid hostname format: %s", h);
+  return 0;
+}
+
 void
 container_config_argv (const json_t *config, struct strv *argv)
 {
@@ -319,9 +340,17 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   const char *wd = o->workdir ? o->workdir : json_string_value (json_object_get (ic, "WorkingDir"));
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", id);
+  if (o->hostname && hostname_check (o->hostname, err) < 0)
+    {
+      json_decref (ep);
+      json_decref (cmd);
+      json_decref (labels);
+      json_decref (secopts);
+      return NULL;
+    }
   bool attach = !o->detach;
   json_t *c = json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:o, s:s, s:o, s:n, s:o}",
-                         "Hostname", hostname, "Domainname", "", "User", user ? user : "", "AttachStdin",
+                         "Hostname", o->hostname ? o->hostname : hostname, "Domainname", "", "User", user ? user : "", "AttachStdin",
                          attach && o->interactive, "AttachStdout", attach, "AttachStderr", attach, "Tty", o->tty,
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
                          "Cmd", cmd, "Image", o->image_ref, "Volumes", json_object_size (volumes) ? json_incref (volumes) : json_null (), "WorkingDir", wd ? wd : "", "Entrypoint", ep,
@@ -354,12 +383,19 @@ container_config_new (const struct container_opts *o, const char *id, const stru
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
+  if (o->stop_timeout_set)
+    json_object_set_new (c, "StopTimeout", json_integer (o->stop_timeout));
   json_decref (volumes);
   json_t *h = json_pack ("{s:o, s:s, s:b, s:o, s:o, s:b, s:b, s:o, s:s}", "Binds", json_incref (json_object_get (mount_host, "Binds")),
                          "NetworkMode", o->network ? o->network : "default", "AutoRemove", o->auto_remove, "CapAdd",
                          strv_json (&o->cap_add), "CapDrop", strv_json (&o->cap_drop), "Privileged", o->privileged,
                          "ReadonlyRootfs", o->readonly, "SecurityOpt", secopts, "Runtime",
                          o->runtime ? o->runtime : "kiln");
+  json_object_set_new (h, "RestartPolicy", restart_policy_json (&o->restart));
+  if (o->init)
+    json_object_set_new (h, "Init", json_true ());
+  if (o->console_rows)
+    json_object_set_new (h, "ConsoleSize", json_pack ("[i, i]", o->console_rows, o->console_cols));
   if (o->log_opts.n)
     json_object_set_new (h, "LogConfig", log_opts_config (&o->log_opts));
   json_object_update_missing (h, mount_host);
@@ -449,7 +485,7 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   struct sandbox_spec *sb = &cs->sb;
   sb->stdin_fd = sb->stdout_fd = sb->stderr_fd = -1;
   sb->netns_fd = -1;
-  cs->root = xstrdup (st->root);
+  cs->root = xstrdup (store_root (st));
   sb->store_root = cs->root;
   const json_t *h = json_object_get (config, "HostConfig");
   if (container_image_lowers (st, image_id, &sb->lowers, err) < 0)
@@ -459,18 +495,18 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
   if (container_process_spec (config, sb, &cs->profile, err) < 0)
     return -1;
-  if (mounts_into_spec (config, st->root, id, sb, err) < 0)
+  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0)
     return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
    * refuses a second mount: every start gets a new work dir (the upper, the
    * container's changes, stays). */
   _cleanup_buf_ struct buf work_rel = BUF_INIT;
   buf_printf (&work_rel, "containers/%s/work", id);
-  if (store_remove_tree (st->root_fd, buf_str (&work_rel), err) < 0)
+  if (store_remove_tree (store_root_fd (st), buf_str (&work_rel), err) < 0)
     return -1;
-  cs->upper = container_path (st->root, id, "upper");
-  cs->work = container_path (st->root, id, "work");
-  cs->merged = container_path (st->root, id, "merged");
+  cs->upper = container_path (store_root (st), id, "upper");
+  cs->work = container_path (store_root (st), id, "work");
+  cs->merged = container_path (store_root (st), id, "merged");
   if (mkdir_scratch (cs->upper, 0755, err) < 0 || mkdir_scratch (cs->work, 0700, err) < 0
       || mkdir_scratch (cs->merged, 0755, err) < 0)
     return -1;
@@ -488,6 +524,10 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->network = net == SANDBOX_NET_DEFAULT && !bridged && !sandbox_have_slirp () ? SANDBOX_NET_NONE : net;
   const char *rt = json_string_value (json_object_get (h, "Runtime"));
   sb->runtime = rt && *rt && strcmp (rt, "kiln") != 0 ? rt : NULL;
+  const json_t *size = json_object_get (h, "ConsoleSize");
+  json_int_t rows = json_integer_value (json_array_get (size, 0)), cols = json_integer_value (json_array_get (size, 1));
+  if (rows > 0 && rows < 65536 && cols > 0 && cols < 65536)
+    sb->pty_rows = (unsigned short) rows, sb->pty_cols = (unsigned short) cols;
   sb->forward_signals = true;
   sb->init = true;
   sb->pipe_stdio = true;

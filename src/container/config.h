@@ -19,6 +19,7 @@
 #include "container/health.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "container/restart.h"
 #include "worker/sandbox.h"
 
 struct kiln_store;
@@ -45,6 +46,12 @@ struct container_opts
   struct strv cap_add, cap_drop;
   struct strv security_opt; /* seccomp=FILE is read here: the profile's text is kept, as docker does */
   const char *stop_signal;  /* NULL: the image's */
+  const char *hostname;     /* -h/--hostname, NULL: the id's first 12 digits */
+  struct restart_policy restart; /* --restart (container/restart.h) */
+  bool stop_timeout_set;    /* --stop-timeout N: Config.StopTimeout */
+  int stop_timeout;
+  bool init;                /* --init: HostConfig.Init (kiln's init is always PID 1) */
+  unsigned short console_rows, console_cols; /* run -t: the caller's terminal (HostConfig.ConsoleSize) */
   struct strv log_opts;     /* --log-opt K=V (container/logopts.h), checked */
   struct strv publish, expose; /* -p, --expose (net/portspec.h) */
   bool publish_all;            /* -P */
@@ -84,6 +91,9 @@ struct container_spec
 int container_spec_build (struct kiln_store *st, const char *id, const char *image_id, json_t *config,
                           struct container_spec *cs, struct kiln_err *err);
 void container_spec_clear (struct container_spec *cs);
+
+/* How long `stop` waits before KILL when not told: Config.StopTimeout, else 10 s. */
+int container_stop_timeout (const json_t *config);
 
 /* The process part of that spec, the one source of what a container's processes
  * get (its command and kiln exec alike): environment, user, working directory,

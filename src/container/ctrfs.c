@@ -123,7 +123,7 @@ static int
 mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct kiln_err *err)
 {
   _cleanup_strv_ struct strv lowers = STRV_INIT;
-  _cleanup_free_ char *cfgp = container_path (st->root, id, "config.json");
+  _cleanup_free_ char *cfgp = container_path (store_root (st), id, "config.json");
   _cleanup_json_ json_t *cfg = json_load_file (cfgp, 0, NULL);
   const char *image = json_string_value (json_object_get (cfg, "Image"));
   if (image == NULL)
@@ -133,14 +133,14 @@ mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct
     }
   if (container_image_lowers (st, image, &lowers, err) < 0 || overlay_check (&lowers, "u", "w", err) < 0)
     return -1;
-  _cleanup_free_ char *upper = container_path (st->root, id, "upper");
-  _cleanup_free_ char *merged = container_path (st->root, id, "merged");
+  _cleanup_free_ char *upper = container_path (store_root (st), id, "upper");
+  _cleanup_free_ char *merged = container_path (store_root (st), id, "merged");
   {
-    _cleanup_free_ char *cdir = container_path (st->root, id, NULL);
+    _cleanup_free_ char *cdir = container_path (store_root (st), id, NULL);
     sweep_work_dirs (cdir);
   }
   struct buf w = BUF_INIT;
-  buf_printf (&w, "%s/containers/%s/cp-work.%d", st->root, id, (int) getpid ());
+  buf_printf (&w, "%s/containers/%s/cp-work.%d", store_root (st), id, (int) getpid ());
   r->work = buf_steal (&w);
   if ((mkdir (upper, 0755) < 0 && errno != EEXIST) || (mkdir (merged, 0755) < 0 && errno != EEXIST)
       || mkdir (r->work, 0700) < 0)
@@ -156,7 +156,7 @@ mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct
   _cleanup_free_ char *snapdir = NULL;
   {
     struct buf b = BUF_INIT;
-    buf_printf (&b, "%s/snapshots", st->root);
+    buf_printf (&b, "%s/snapshots", store_root (st));
     snapdir = buf_steal (&b);
   }
   _cleanup_buf_ struct buf opts = BUF_INIT, empty = BUF_INIT;
@@ -179,7 +179,7 @@ mount_stopped (struct kiln_store *st, const char *id, struct ctr_root *r, struct
       kiln_err_set (err, e, "mounting container %s's overlay: %s", id, strerror (e));
       return -1;
     }
-  if (mount_points (cfg, st->root, id, merged, r->work, err) < 0)
+  if (mount_points (cfg, store_root (st), id, merged, r->work, err) < 0)
     return -1;
   r->fd = open (merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->fd < 0)
@@ -195,7 +195,7 @@ ctr_root_open (struct kiln_store *st, const char *id, struct ctr_root *r, struct
 {
   *r = (struct ctr_root){.fd = -1, .lock = -1};
   struct container_state s;
-  if (container_state_get (st->root, id, &s, err) < 0)
+  if (container_state_get (store_root (st), id, &s, err) < 0)
     return -1;
   if (container_state_live (&s) && s.pid > 0)
     {
@@ -210,9 +210,9 @@ ctr_root_open (struct kiln_store *st, const char *id, struct ctr_root *r, struct
     }
   container_state_clear (&s);
   /* Stopped: under the lock no start runs, so the upper is ours while it is mounted. */
-  if ((r->lock = containers_lock (st->root, err)) < 0)
+  if ((r->lock = containers_lock (store_root (st), err)) < 0)
     return -1;
-  if (container_state_get_locked (st->root, id, &s, err) < 0)
+  if (container_state_get_locked (store_root (st), id, &s, err) < 0)
     goto fail;
   bool live = container_state_live (&s);
   container_state_clear (&s);

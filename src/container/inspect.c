@@ -114,7 +114,7 @@ container_inspect_json (const char *root, const struct container_rec *rec, const
   json_object_set_new (o, "HostsPath", json_string (hosts));
   json_object_set_new (o, "LogPath", json_string (log_path));
   json_object_set_new (o, "Name", json_string (buf_str (&name)));
-  json_object_set_new (o, "RestartCount", json_integer (0));
+  json_object_set_new (o, "RestartCount", json_integer (s->restart_count));
   json_object_set_new (o, "Driver", json_string ("overlay"));
   json_object_set_new (o, "Platform", json_string ("linux"));
   json_object_set_new (o, "MountLabel", json_string (""));

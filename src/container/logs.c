@@ -152,7 +152,7 @@ log_writer_chunk (struct log_writer *w, int stream, const char *buf, size_t len)
 }
 
 void
-log_writer_finish (struct log_writer *w)
+log_writer_flush (struct log_writer *w)
 {
   _cleanup_buf_ struct buf entries = BUF_INIT;
   int64_t now = container_now ();
@@ -162,6 +162,12 @@ log_writer_finish (struct log_writer *w)
   put_entries (w, &entries);
   buf_free (&w->part[0]);
   buf_free (&w->part[1]);
+}
+
+void
+log_writer_finish (struct log_writer *w)
+{
+  log_writer_flush (w);
   free (w->path);
   w->path = NULL;
 }

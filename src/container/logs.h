@@ -41,7 +41,10 @@ void log_writer_init (struct log_writer *w, int fd);
 void log_writer_rotate_at (struct log_writer *w, const char *path, int64_t max_size, int max_files);
 /* Output of `stream` as it came: whole lines become entries, the rest waits. */
 void log_writer_chunk (struct log_writer *w, int stream, const char *buf, size_t len);
-/* The end of output: what waits becomes entries too. Frees the buffers. */
+/* The end of one run's output (a restart policy's runs share the writer): what
+ * waits becomes entries too. */
+void log_writer_flush (struct log_writer *w);
+/* The end of output: flushed, and the buffers freed. */
 void log_writer_finish (struct log_writer *w);
 
 struct log_entry

@@ -14,10 +14,13 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "container/attach.h"
 #include "container/config.h"
 #include "container/health.h"
+#include "container/restart.h"
 #include "container/logopts.h"
 #include "container/mounts.h"
 #include "container/logs.h"
@@ -40,6 +43,8 @@ struct run
   bool started;
   struct log_writer log;
   struct kiln_err start_err;    /* recording `running` failed */
+  struct attach_server attach;  /* a tty container's terminal; listen_fd -1 otherwise */
+  bool wait_attach;             /* run -t: the first output waits for its client */
   const json_t *config;         /* config.json */
   pid_t checker;                /* the health checker (container/health.h), or -1 */
 };
@@ -91,6 +96,7 @@ on_start (void *ud, pid_t pid)
   s->monitor_pid = getpid ();
   s->monitor_start = proc_start_time (s->monitor_pid);
   s->started = container_now ();
+  s->restarting = false;
   s->exit_code = 0;
   free (s->error);
   s->error = NULL;
@@ -114,6 +120,26 @@ on_start (void *ud, pid_t pid)
   r->checker = health_checker_start (r->root, r->id, r->config, s);
 }
 
+/* Under containers.lock, as a run ends: the checker stopped (it writes only under
+ * the lock: never mid-write) and the Health it recorded taken into this run's
+ * state, "unhealthy" now that the checks have stopped (as docker). */
+static void
+health_end (struct run *r)
+{
+  health_checker_stop (r->checker);
+  r->checker = -1;
+  struct container_state disk;
+  struct kiln_err ignored = {0};
+  if (container_state_read (r->root, r->id, &disk, &ignored) == 0)
+    {
+      json_decref (r->state.health);
+      r->state.health = json_incref (disk.health);
+    }
+  kiln_err_clear (&ignored);
+  container_state_clear (&disk);
+  health_stopped (r->state.health);
+}
+
 /* The start failed: the status stays what it was, with the reason. */
 static void
 record_failure (struct run *r, struct kiln_err *err, int *exit_code)
@@ -121,6 +147,13 @@ record_failure (struct run *r, struct kiln_err *err, int *exit_code)
   *exit_code = start_failure_code (err->msg, false);
   struct container_state *s = &r->state;
   s->exit_code = start_failure_code (err->msg, true);
+  if (s->restarting)
+    {
+      /* A restart that failed is the end. */
+      s->status = CONTAINER_EXITED;
+      s->restarting = false;
+      s->finished = container_now ();
+    }
   free (s->error);
   s->error = xstrdup (err->msg ? err->msg : "the container did not start");
   struct kiln_err ignored = {0};
@@ -132,29 +165,14 @@ record_failure (struct run *r, struct kiln_err *err, int *exit_code)
   buf_free (&m);
 }
 
-/* The end: recorded under containers.lock; AutoRemove removes the container. */
+/* The end: recorded under containers.lock; AutoRemove removes the container.
+ * Called with the lock held (`lock`), which it releases. */
 static int
-record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
+record_end (struct run *r, int lock, int code, bool auto_remove, struct kiln_err *err)
 {
-  int lock = containers_lock (r->root, err);
-  if (lock < 0)
-    return -1;
-  /* The checker writes only under the lock: stopped here, it is not writing. */
-  health_checker_stop (r->checker);
-  r->checker = -1;
   struct container_state *s = &r->state;
-  /* The health checker wrote Health meanwhile: kept, and "unhealthy" now that
-   * the checks have stopped (as docker). */
-  struct container_state disk;
-  if (container_state_read (r->root, r->id, &disk, err) == 0)
-    {
-      json_decref (s->health);
-      s->health = json_incref (disk.health);
-    }
-  kiln_err_clear (err);
-  container_state_clear (&disk);
-  health_stopped (s->health);
   s->status = CONTAINER_EXITED;
+  s->restarting = false;
   s->exit_code = code;
   s->finished = container_now ();
   s->pid = 0;
@@ -170,16 +188,202 @@ record_end (struct run *r, int code, bool auto_remove, struct kiln_err *err)
   return ret;
 }
 
-/* Runs container `id` to its end in this process (the monitor, or the foreground
- * run). The caller holds containers.lock: its own (`lock_fd`, released once the
- * command runs) or a starter's that waits on `notify_fd`. */
-static int
-monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int notify_fd, int lock_fd,
-             int *exit_code, struct kiln_err *err)
+/* ---------- a tty container's terminal (container/attach.h) ---------- */
+
+static void
+on_pty (void *ud, int master)
 {
-  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .checker = -1};
+  struct run *r = ud;
+  attach_server_run (&r->attach, master);
+}
+
+/* A detached tty container: its monitor listens for clients before the first run. */
+static int
+monitor_tty_listen (struct run *r, const json_t *config, bool attached, struct kiln_err *err)
+{
+  r->attach.listen_fd = -1;
+  if (attached || !json_is_true (json_object_get (json_object_get (config, "Config"), "Tty")))
+    return 0;
+  return attach_server_open (&r->attach, r->root, r->id, r->wait_attach, &r->log, err);
+}
+
+static void
+monitor_tty_setup (struct run *r, const json_t *config, struct sandbox_spec *sb)
+{
+  (void) config;
+  if (r->attach.listen_fd < 0)
+    return;
+  sb->pty = true;
+  sb->on_pty = on_pty;
+  sb->pty_ud = r;
+  sb->pipe_stdio = false;
+}
+
+static void
+monitor_tty_close (struct run *r, int exit_code)
+{
+  attach_server_close (&r->attach, exit_code);
+}
+
+/* ---------- restart policies (the decision is container/restart.c's) ---------- */
+
+static volatile sig_atomic_t stop_asked; /* a user's stop reached the monitor during a backoff */
+
+static void
+on_stop_asked (int sig)
+{
+  (void) sig;
+  stop_asked = 1;
+}
+
+/* The command ended with `code`: under containers.lock, either the end is
+ * recorded (0, or -1) or, as the policy says, the state becomes `restarting`
+ * (1, with *delay_ns): RestartCount counts it, and a user's stop from now on
+ * reaches this process (SIGTERM, see container_stop_restarting). */
+static int
+end_or_restart (struct run *r, struct restart_manager *rm, int code, bool by_user, bool auto_remove,
+                int64_t *delay_ns, struct kiln_err *err)
+{
+  int lock = containers_lock (r->root, err);
+  if (lock < 0)
+    return -1;
+  health_end (r);
+  /* A user's stop or kill is written in state.json by the command that did it. */
+  struct container_state now;
+  struct kiln_err ignored = {0};
+  if (container_state_read (r->root, r->id, &now, &ignored) == 0)
+    by_user = by_user || now.stopped_by_user;
+  container_state_clear (&now);
+  kiln_err_clear (&ignored);
+  r->state.stopped_by_user = by_user;
+  int64_t ran = container_now () - r->state.started;
+  if (auto_remove || !restart_decide (rm, code, by_user || stop_asked, ran, delay_ns))
+    return record_end (r, lock, code, auto_remove, err);
+  struct sigaction sa = {.sa_handler = on_stop_asked};
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  struct container_state *s = &r->state;
+  s->restarting = true;
+  s->restart_count++;
+  s->exit_code = code;
+  s->finished = container_now ();
+  s->pid = 0;
+  s->pid_start = 0;
+  int ret = container_state_write (r->root, r->id, s, err);
+  containers_unlock (lock);
+  return ret < 0 ? -1 : 1;
+}
+
+/* Waits out the backoff; 1 to run again, with containers.lock held in r->lock_fd
+ * (on_start releases it once `running` is written), 0 when a user stopped the
+ * container meanwhile (its end recorded). */
+static int
+restart_wait (struct run *r, int64_t delay_ns, struct kiln_err *err)
+{
+  struct timespec ts = {.tv_sec = delay_ns / 1000000000, .tv_nsec = delay_ns % 1000000000};
+  while (!stop_asked && nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+  int lock = containers_lock (r->root, err);
+  if (lock < 0)
+    return -1;
+  struct container_state now;
+  struct kiln_err ignored = {0};
+  bool by_user = stop_asked;
+  if (container_state_read (r->root, r->id, &now, &ignored) == 0)
+    by_user = by_user || now.stopped_by_user;
+  container_state_clear (&now);
+  kiln_err_clear (&ignored);
+  if (by_user)
+    {
+      r->state.stopped_by_user = true;
+      return record_end (r, lock, r->state.exit_code, false, err) < 0 ? -1 : 0;
+    }
+  r->lock_fd = lock;
+  return 1;
+}
+
+/* Builds the spec from config.json and runs it once to its end: 0 with
+ * *exit_code the command's, -1 when it did not start. */
+static int
+run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_code, struct kiln_err *err)
+{
   struct container_spec cs = {0};
   struct net_attachment na = {.netns_fd = -1};
+  struct kiln_store *st = store_open (r->root, err);
+  if (st != NULL)
+    {
+      const char *image = json_string_value (json_object_get (config, "Image"));
+      container_spec_build (st, r->id, image ? image : "", config, &cs, err);
+      /* Nothing of the store stays open while the container runs. */
+      store_close (st);
+    }
+  int ret = -1;
+  if (kiln_err_is_set (err))
+    goto out;
+  r->started = false;
+  struct sandbox_spec *sb = &cs.sb;
+  sb->on_start = on_start;
+  sb->start_ud = r;
+  sb->on_stdio = on_output;
+  sb->stdio_ud = &r->log;
+  if (attached)
+    {
+      const json_t *c = json_object_get (config, "Config");
+      sb->stdout_fd = 1;
+      sb->stderr_fd = 2;
+      sb->stdin_fd = json_is_true (json_object_get (c, "OpenStdin")) ? stdin_fd : -1;
+    }
+  monitor_tty_setup (r, config, sb);
+  if (sb->runtime == NULL && !sb->privileged)
+    sandbox_warm_up ();
+  /* A kiln network: its namespace, veth, address and ports before the command,
+   * made again for every run of a restart policy. */
+  if (sb->runtime == NULL
+      && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
+    {
+      if (net_attach (r->root, r->id, config, &na, err) < 0)
+        goto out;
+      sb->netns_fd = na.netns_fd;
+      sb->hosts_extra = na.hosts;
+      sb->resolv_conf = na.resolv;
+    }
+  int code = 0;
+  if (sandbox_run (sb, &code, err) < 0 || !r->started)
+    {
+      health_checker_stop (r->checker);
+      r->checker = -1;
+      log_writer_flush (&r->log);
+      if (kiln_err_is_set (&r->start_err))
+        {
+          kiln_err_clear (err);
+          *err = r->start_err;
+          memset (&r->start_err, 0, sizeof r->start_err);
+        }
+      else if (!kiln_err_is_set (err))
+        kiln_err_set (err, EIO, "the container did not start");
+      goto out;
+    }
+  log_writer_flush (&r->log);
+  *exit_code = code;
+  ret = 0;
+out:
+  net_detach (r->root, r->id, &na);
+  container_spec_clear (&cs);
+  return ret;
+}
+
+/* Runs container `id` to its end in this process (the monitor, or the foreground
+ * run), again and again as its restart policy says. The caller holds
+ * containers.lock: its own (`lock_fd`, released once the command runs) or a
+ * starter's that waits on `notify_fd`. */
+static int
+monitor_run (const char *root, const char *id, bool attached, bool wait_attach, int stdin_fd, int notify_fd,
+             int lock_fd, int *exit_code, struct kiln_err *err)
+{
+  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .wait_attach = wait_attach,
+                  .checker = -1};
+  r.attach.listen_fd = -1;
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
   int ret = -1;
@@ -189,20 +393,15 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
       *exit_code = 125;
       return -1;
     }
+  /* A start by a user: whatever stop came before is forgotten. */
+  r.state.stopped_by_user = false;
   _cleanup_free_ char *cfg_path = container_path (root, id, "config.json");
   json_error_t je;
-  struct kiln_store *st = NULL;
   if ((config = json_load_file (cfg_path, 0, &je)) == NULL)
-    kiln_err_set (err, EIO, "%s: %s", cfg_path, je.text);
-  else if ((st = store_open (root, err)) != NULL)
     {
-      const char *image = json_string_value (json_object_get (config, "Image"));
-      container_spec_build (st, id, image ? image : "", config, &cs, err);
-      /* Nothing of the store stays open while the container runs. */
-      store_close (st);
+      kiln_err_set (err, EIO, "%s: %s", cfg_path, je.text);
+      goto failed;
     }
-  if (kiln_err_is_set (err))
-    goto failed;
   {
     _cleanup_buf_ struct buf log_name = BUF_INIT;
     buf_printf (&log_name, "%s-json.log", id);
@@ -220,61 +419,36 @@ monitor_run (const char *root, const char *id, bool attached, int stdin_fd, int 
     log_writer_rotate_at (&r.log, log_path, max_size, max_files);
   }
   r.config = config;
-  struct sandbox_spec *sb = &cs.sb;
-  sb->on_start = on_start;
-  sb->start_ud = &r;
-  sb->on_stdio = on_output;
-  sb->stdio_ud = &r.log;
-  if (attached)
+  if (monitor_tty_listen (&r, config, attached, err) < 0)
+    goto failed;
+  struct restart_manager rm = {0};
+  restart_policy_from_config (config, &rm.policy);
+  bool auto_remove = json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove"));
+  for (;;)
     {
-      const json_t *c = json_object_get (config, "Config");
-      sb->stdout_fd = 1;
-      sb->stderr_fd = 2;
-      sb->stdin_fd = json_is_true (json_object_get (c, "OpenStdin")) ? stdin_fd : -1;
-      /* A terminal stays the terminal (and the log stays empty) until containers
-       * get a pty of their own. */
-      sb->tty = json_is_true (json_object_get (c, "Tty")) && isatty (0);
-      sb->pipe_stdio = !sb->tty;
-    }
-  if (sb->runtime == NULL && !sb->privileged)
-    sandbox_warm_up ();
-  /* A kiln network: its namespace, veth, address and ports before the command. */
-  if (sb->runtime == NULL
-      && net_mode_attaches (json_string_value (json_object_get (json_object_get (config, "HostConfig"), "NetworkMode"))))
-    {
-      if (net_attach (root, id, config, &na, err) < 0)
+      int code = 0;
+      unsigned long forwarded = sandbox_signals_forwarded ();
+      if (run_once (&r, config, attached, stdin_fd, &code, err) < 0)
         goto failed;
-      sb->netns_fd = na.netns_fd;
-      sb->hosts_extra = na.hosts;
-      sb->resolv_conf = na.resolv;
-    }
-  int code = 0;
-  if (sandbox_run (sb, &code, err) < 0 || !r.started)
-    {
-      health_checker_stop (r.checker);
-      log_writer_finish (&r.log);
-      if (kiln_err_is_set (&r.start_err))
+      *exit_code = code;
+      /* A signal the foreground run passed on (^C) is its user's stop. */
+      bool by_user = sandbox_signals_forwarded () != forwarded;
+      int64_t delay = 0;
+      int again = end_or_restart (&r, &rm, code, by_user, auto_remove, &delay, err);
+      if (again > 0)
+        again = restart_wait (&r, delay, err);
+      if (again <= 0)
         {
-          kiln_err_clear (err);
-          *err = r.start_err;
-          memset (&r.start_err, 0, sizeof r.start_err);
+          ret = again < 0 ? -1 : 0;
+          goto out;
         }
-      else if (!kiln_err_is_set (err))
-        kiln_err_set (err, EIO, "the container did not start");
-      goto failed;
     }
-  log_writer_finish (&r.log);
-  net_detach (root, id, &na);
-  *exit_code = code;
-  ret = record_end (&r, code, json_is_true (json_object_get (json_object_get (config, "HostConfig"), "AutoRemove")),
-                    err);
-  goto out;
 failed:
-  net_detach (root, id, &na);
   kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);
 out:
-  container_spec_clear (&cs);
+  log_writer_finish (&r.log);
+  monitor_tty_close (&r, *exit_code);
   json_decref (config);
   container_state_clear (&r.state);
   kiln_err_clear (&r.start_err);
@@ -288,18 +462,24 @@ container_run_attached (const char *root, const char *id, int stdin_fd, int *exi
   int lock = containers_lock (root, err);
   if (lock < 0)
     return -1;
-  return monitor_run (root, id, true, stdin_fd, -1, lock, exit_code, err);
+  return monitor_run (root, id, true, false, stdin_fd, -1, lock, exit_code, err);
 }
 
 int
 container_start (struct kiln_store *st, const char *id, int *exit_code, struct kiln_err *err)
 {
+  return container_start_ex (st, id, false, exit_code, err);
+}
+
+int
+container_start_ex (struct kiln_store *st, const char *id, bool wait_attach, int *exit_code, struct kiln_err *err)
+{
   *exit_code = 125;
-  int lock = containers_lock (st->root, err);
+  int lock = containers_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   struct container_state s;
-  if (container_state_get_locked (st->root, id, &s, err) < 0)
+  if (container_state_get_locked (store_root (st), id, &s, err) < 0)
     {
       containers_unlock (lock);
       return -1;
@@ -318,9 +498,11 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
       return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
     }
   /* The monitor works from "/": it gets the store's absolute path. */
-  _cleanup_free_ char *root = realpath (st->root, NULL);
-  char *const argv[] = {"kiln", "--root", root ? root : st->root, "container-monitor", "--notify-fd", "3",
-                        (char *) id, NULL};
+  _cleanup_free_ char *root = realpath (store_root (st), NULL);
+  char *argv[] = {"kiln", "--root", root ? root : (char *) store_root (st), "container-monitor", "--notify-fd", "3",
+                  wait_attach ? "--wait-attach" : (char *) id, (char *) id, NULL};
+  if (!wait_attach)
+    argv[7] = NULL;
   fflush (NULL);
   pid_t pid = fork ();
   if (pid == 0)
@@ -365,7 +547,7 @@ container_start (struct kiln_store *st, const char *id, int *exit_code, struct k
 }
 
 int
-container_monitor_main (const char *root, const char *id, int notify_fd)
+container_monitor_main (const char *root, const char *id, int notify_fd, bool wait_attach)
 {
   /* Whatever the starter ignored or blocked is not the container's business. */
   sigset_t all;
@@ -403,7 +585,7 @@ container_monitor_main (const char *root, const char *id, int notify_fd)
   close_range (notify_fd >= 0 ? 4 : 3, ~0U, 0);
   struct kiln_err err = {0};
   int code;
-  monitor_run (root, id, false, -1, notify_fd, -1, &code, &err);
+  monitor_run (root, id, false, wait_attach, -1, notify_fd, -1, &code, &err);
   kiln_err_clear (&err);
   _exit (0);
 }
@@ -424,6 +606,17 @@ pidfd_of (pid_t pid, uint64_t start)
       return -1;
     }
   return fd;
+}
+
+int
+container_stop_restarting (const struct container_state *s)
+{
+  int fd = s->status == CONTAINER_RUNNING && s->restarting ? pidfd_of (s->monitor_pid, s->monitor_start) : -1;
+  if (fd < 0)
+    return 0;
+  pidfd_send_signal (fd, SIGTERM, NULL, 0);
+  close (fd);
+  return 1;
 }
 
 int

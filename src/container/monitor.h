@@ -16,7 +16,12 @@
  *                                   (the init's pid, its own pid and start time)
  *                                   and says "ok"; output → the log;
  *                                   the end: containers.lock, state `exited`,
- *                                   AutoRemove, exit.
+ *                                   AutoRemove, exit; or, as the restart
+ *                                   policy says (container/restart.h), state
+ *                                   `restarting`, the backoff, and run again.
+ *
+ * A tty container's monitor also holds its pty and serves attach.sock
+ * (container/attach.h): `run -t` is container_start_ex + attach_tty.
  *
  * The foreground `kiln run` is its own container's monitor: the same steps in its
  * own process, with the caller's stdio as well as the log.
@@ -37,15 +42,25 @@ struct kiln_store;
  * says why and *exit_code is docker's (127 command not found, 126 not
  * executable, 125 anything else). */
 int container_start (struct kiln_store *st, const char *id, int *exit_code, struct kiln_err *err);
+/* The same; `wait_attach`: a tty container's first output waits (10 s at most)
+ * for the client about to attach (run -t, start -a). */
+int container_start_ex (struct kiln_store *st, const char *id, bool wait_attach, int *exit_code,
+                        struct kiln_err *err);
 
 /* Runs container `id` in this process to its end, with the caller's stdio (and
  * `stdin_fd` when >= 0) as well as the log: the foreground `kiln run`.
  * *exit_code is the command's status, or docker's start code as above. */
 int container_run_attached (const char *root, const char *id, int stdin_fd, int *exit_code, struct kiln_err *err);
 
-/* `kiln container-monitor [--notify-fd N] ID`: never returns to a caller that is
- * not the monitor (the first process exits once the monitor is detached). */
-int container_monitor_main (const char *root, const char *id, int notify_fd);
+/* `kiln container-monitor [--notify-fd N] [--wait-attach] ID`: never returns to a
+ * caller that is not the monitor (the first process exits once the monitor is
+ * detached). */
+int container_monitor_main (const char *root, const char *id, int notify_fd, bool wait_attach);
+
+/* A container waiting out its restart policy's backoff (state `restarting`):
+ * its monitor is told to stop restarting (the caller marked the state stopped
+ * by a user first).  1 if it was restarting. */
+int container_stop_restarting (const struct container_state *s);
 
 /* docker's exit code for a command that did not start, from the sandbox's
  * message: 127 not found, 126 not executable, 125 anything else. */

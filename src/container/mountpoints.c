@@ -237,7 +237,7 @@ mounts_prepare (struct kiln_store *st, json_t *config, struct strv *used, struct
     bool new_volume = false;
     if (volumes_create (st, name, json_object_get (p, "VolumeLabels"), NULL, &rec, &new_volume, err) < 0)
       return kiln_err_wrap (err, "create %s", name ? name : "an anonymous volume");
-    _cleanup_free_ char *data = volume_data_path (st->root, rec.name);
+    _cleanup_free_ char *data = volume_data_path (store_root (st), rec.name);
     json_object_set_new (p, "Name", json_string (rec.name));
     json_object_set_new (p, "Source", json_string (data));
     strv_push (used, rec.name);

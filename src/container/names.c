@@ -94,6 +94,12 @@ container_status_text (const struct container_state *s, int64_t now_ns, char out
   switch (s->status)
     {
     case CONTAINER_RUNNING:
+      if (s->restarting)
+        {
+          human_duration ((now_ns - s->finished) / 1000000000, d);
+          snprintf (out, 96, "Restarting (%d) %s ago", s->exit_code, d);
+          break;
+        }
       human_duration ((now_ns - s->started) / 1000000000, d);
       if (s->health)
         snprintf (out, 96, "Up %s (%s)", d, health_status_text (s->health));

@@ -45,8 +45,10 @@ container_state_json (const struct container_state *s)
   format_rfc3339_nano (s->started, started);
   format_rfc3339_nano (s->finished, finished);
   bool running = s->status == CONTAINER_RUNNING;
+  bool restarting = running && s->restarting;
   json_t *j = json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-                    container_status_name (s->status), "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled",
+                    restarting ? "restarting" : container_status_name (s->status), "Running", running, "Paused", 0,
+                    "Restarting", restarting, "OOMKilled",
                     0, "Dead", 0, "Pid", running ? (int) s->pid : 0, "ExitCode", s->exit_code, "Error",
                     s->error ? s->error : "", "StartedAt", started, "FinishedAt", finished);
   if (s->health)
@@ -64,7 +66,8 @@ container_state_read (const char *root, const char *id, struct container_state *
   if (j == NULL)
     return kiln_err_set (err, access (path, F_OK) < 0 && errno == ENOENT ? ENOENT : EIO, "%s: %s", path, je.text);
   const char *status = json_string_value (json_object_get (j, "Status"));
-  s->status = status && strcmp (status, "running") == 0  ? CONTAINER_RUNNING
+  /* "restarting" is docker's name for a running state waiting out its backoff. */
+  s->status = status && (strcmp (status, "running") == 0 || strcmp (status, "restarting") == 0) ? CONTAINER_RUNNING
               : status && strcmp (status, "exited") == 0 ? CONTAINER_EXITED
                                                          : CONTAINER_CREATED;
   s->pid = (pid_t) json_integer_value (json_object_get (j, "Pid"));
@@ -83,6 +86,9 @@ container_state_read (const char *root, const char *id, struct container_state *
   s->pid_start = (uint64_t) json_integer_value (json_object_get (k, "PidStartTime"));
   s->monitor_pid = (pid_t) json_integer_value (json_object_get (k, "MonitorPid"));
   s->monitor_start = (uint64_t) json_integer_value (json_object_get (k, "MonitorStartTime"));
+  s->restarting = s->status == CONTAINER_RUNNING && json_is_true (json_object_get (j, "Restarting"));
+  s->restart_count = (int) json_integer_value (json_object_get (k, "RestartCount"));
+  s->stopped_by_user = json_is_true (json_object_get (k, "StoppedByUser"));
   json_decref (j);
   return 0;
 }
@@ -93,8 +99,9 @@ container_state_write_dir (const char *dir, const struct container_state *s, str
   json_t *j = container_state_json (s);
   /* Who records the state, and the init's start time, for kiln alone. */
   json_object_set_new (j, "Kiln",
-                       json_pack ("{s:I, s:I, s:I}", "PidStartTime", (json_int_t) s->pid_start, "MonitorPid",
-                                  (json_int_t) s->monitor_pid, "MonitorStartTime", (json_int_t) s->monitor_start));
+                       json_pack ("{s:I, s:I, s:I, s:i, s:b}", "PidStartTime", (json_int_t) s->pid_start, "MonitorPid",
+                                  (json_int_t) s->monitor_pid, "MonitorStartTime", (json_int_t) s->monitor_start,
+                                  "RestartCount", s->restart_count, "StoppedByUser", s->stopped_by_user));
   char *text = json_dumps (j, JSON_PRESERVE_ORDER | JSON_INDENT (2));
   json_decref (j);
   _cleanup_buf_ struct buf path = BUF_INIT, tmp = BUF_INIT;
@@ -155,6 +162,7 @@ reap_locked (const char *root, const char *id, struct container_state *s, struct
   s->error = buf_steal (&msg);
   s->status = CONTAINER_EXITED;
   health_stopped (s->health);
+  s->restarting = false;
   s->exit_code = 137;
   s->finished = container_now ();
   s->pid = 0;
@@ -186,5 +194,21 @@ container_state_get (const char *root, const char *id, struct container_state *s
     return -1;
   int ret = reap_locked (root, id, s, err);
   containers_unlock (lock);
+  return ret;
+}
+
+int
+container_state_mark_stopped (const char *root, const char *id, bool by_user, struct kiln_err *err)
+{
+  struct container_state s;
+  if (container_state_read (root, id, &s, err) < 0)
+    return -1;
+  int ret = 0;
+  if (s.stopped_by_user != by_user)
+    {
+      s.stopped_by_user = by_user;
+      ret = container_state_write (root, id, &s, err);
+    }
+  container_state_clear (&s);
   return ret;
 }

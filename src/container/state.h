@@ -4,6 +4,9 @@
  * States and who moves between them:
  *
  *   created ──start──▶ running ──the command ends──▶ exited ──start──▶ running …
+ *                        ▲  │ its restart policy says again
+ *                        │  ▼
+ *                     restarting (running, pid 0, the backoff; docker's Restarting)
  *
  * `created` is written when the record is made; `running` by the container's
  * monitor (container/monitor.h) right after the command started, while the
@@ -48,6 +51,12 @@ struct container_state
                              Whoever writes a state it read keeps it. */
   pid_t monitor_pid;      /* the process that records the end */
   uint64_t monitor_start;
+  /* Restart policies (container/restart.h): while the monitor waits out the
+   * backoff the status stays running (docker's Running and Restarting both
+   * true), pid 0; restarts made by the policy, never by a user's restart. */
+  bool restarting;
+  int restart_count;      /* docker's RestartCount */
+  bool stopped_by_user;   /* a user's stop or kill ended it: no restart (docker's HasBeenManuallyStopped) */
 };
 
 void container_state_clear (struct container_state *s);
@@ -73,6 +82,10 @@ int64_t container_now (void);
 
 /* docker's State object, for inspect. */
 json_t *container_state_json (const struct container_state *s);
+
+/* Marks the container stopped by a user (or not) in state.json, under
+ * containers.lock held by the caller; the monitor reads it before restarting. */
+int container_state_mark_stopped (const char *root, const char *id, bool by_user, struct kiln_err *err);
 
 /* The message recorded when a monitor died without recording the end. */
 #define CONTAINER_MONITOR_DIED "the container's monitor died"

@@ -16,6 +16,7 @@
 #include "image/layers.h"
 #include "image/ref.h"
 #include "store/blobs.h"
+#include "store/images.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/outfile.h"
@@ -318,7 +319,7 @@ export_plan_make (struct kiln_store *st, enum compression compression, const cha
       char cp[80];
       blob_path (&p->id, cp);
       struct stat sb;
-      p->config_size = fstatat (st->root_fd, cp, &sb, 0) == 0 ? (uint64_t) sb.st_size : 0;
+      p->config_size = fstatat (store_root_fd (st), cp, &sb, 0) == 0 ? (uint64_t) sb.st_size : 0;
       /* The stored manifest, if it already describes these blobs: its digest is kept. */
       bool same = true;
       for (size_t i = 0; i < ii.n_layers && same; i++)
@@ -1025,7 +1026,7 @@ load_docker_manifest (struct source *src, const struct archive_image *index, siz
           char cp[80];
           blob_path (&cfg, cp);
           struct stat sb;
-          fstatat (src->st->root_fd, cp, &sb, 0);
+          fstatat (store_root_fd (src->st), cp, &sb, 0);
           json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
                                  MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cfg.str, "size",
                                  (json_int_t) sb.st_size, "layers");
@@ -1130,17 +1131,7 @@ out:
         if (digest_parse (src.created.keys[i], &d, &e2) == 0)
           {
             /* Only if nothing recorded needs it (an image loaded before a failure does). */
-            sqlite3_stmt *q = store_prepare (st, "SELECT 1 FROM images WHERE id = ?1 OR manifest = ?1 UNION "
-                                                 "SELECT 1 FROM layer_blobs WHERE digest = ?1",
-                                             &e2);
-            bool needed = false;
-            if (q)
-              {
-                sqlite3_bind_text (q, 1, d.str, -1, SQLITE_STATIC);
-                needed = sqlite3_step (q) == SQLITE_ROW;
-                sqlite3_finalize (q);
-              }
-            if (!needed)
+            if (!images_need_blob (st, &d))
               blob_remove (st, &d, &e2);
           }
         kiln_err_clear (&e2);

@@ -12,6 +12,9 @@
 
 #include "image/image.h"
 #include "store/blobs.h"
+#include "store/cache_records.h"
+#include "store/images.h"
+#include "store/layer_blobs.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
 #include "util/envmap.h"
@@ -29,47 +32,28 @@ marks_free (struct marks *m)
   envmap_free (&m->diff_ids);
 }
 
-static int
-collect_strings (struct kiln_store *st, const char *sql, struct strv *out, struct kiln_err *err)
-{
-  sqlite3_stmt *s = store_prepare (st, sql, err);
-  if (s == NULL)
-    return -1;
-  int rc;
-  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
-    {
-      const char *v = (const char *) sqlite3_column_text (s, 0);
-      strv_push (out, v ? v : "");
-    }
-  sqlite3_finalize (s);
-  return rc == SQLITE_DONE ? 0 : store_db_error (st, err, "reading");
-}
-
 /* Marks what every image needs. Images that cannot be read are reported in
  * `damage` (when given) and marked as far as they can be, never swept. */
 static int
 mark (struct kiln_store *st, struct marks *m, struct strv *damage, struct kiln_err *err)
 {
-  _cleanup_strv_ struct strv rows = STRV_INIT;
-  if (collect_strings (st, "SELECT id || ' ' || manifest FROM images", &rows, err) < 0)
+  struct image_row *rows = NULL;
+  size_t n_rows = 0;
+  if (images_rows (st, &rows, &n_rows, err) < 0)
     return -1;
-  for (size_t i = 0; i < rows.n; i++)
+  for (size_t i = 0; i < n_rows; i++)
     {
-      char *sp = strchr (rows.v[i], ' ');
-      if (sp == NULL)
-        continue;
-      *sp = '\0';
-      envmap_set (&m->blobs, rows.v[i], "");
-      envmap_set (&m->blobs, sp + 1, "");
+      envmap_set (&m->blobs, rows[i].id, "");
+      envmap_set (&m->blobs, rows[i].manifest, "");
       struct digest id;
       struct image_info ii;
       struct kiln_err ierr = {0};
-      if (digest_parse (rows.v[i], &id, &ierr) < 0 || image_load (st, &id, &ii, &ierr) < 0)
+      if (digest_parse (rows[i].id, &id, &ierr) < 0 || image_load (st, &id, &ii, &ierr) < 0)
         {
           if (damage)
             {
               struct buf b = BUF_INIT;
-              buf_printf (&b, "image %s: %s", rows.v[i], ierr.msg);
+              buf_printf (&b, "image %s: %s", rows[i].id, ierr.msg);
               strv_push_owned (damage, buf_steal (&b));
             }
           kiln_err_clear (&ierr);
@@ -82,23 +66,23 @@ mark (struct kiln_store *st, struct marks *m, struct strv *damage, struct kiln_e
         }
       image_info_clear (&ii);
     }
+  image_rows_free (rows, n_rows);
   /* Layers the build cache refers to are kept too. */
   _cleanup_strv_ struct strv cached = STRV_INIT;
-  if (collect_strings (st, "SELECT result FROM cache", &cached, err) < 0)
+  if (cache_records_results (st, &cached, err) < 0)
     return -1;
   for (size_t i = 0; i < cached.n; i++)
     if (digest_valid (cached.v[i]))
       envmap_set (&m->diff_ids, cached.v[i], "");
   /* Every stored variant of a kept layer (compressed for export) is kept. */
-  _cleanup_strv_ struct strv variants = STRV_INIT;
-  if (collect_strings (st, "SELECT diff_id || ' ' || digest FROM layer_blobs", &variants, err) < 0)
+  struct layer_blob *variants = NULL;
+  size_t n_variants = 0;
+  if (layer_blobs_find (st, NULL, &variants, &n_variants, err) < 0)
     return -1;
-  for (size_t i = 0; i < variants.n; i++)
-    {
-      char *sp = strchr (variants.v[i], ' ');
-      if (sp && envmap_get (&m->diff_ids, variants.v[i], (size_t) (sp - variants.v[i])))
-        envmap_set (&m->blobs, sp + 1, "");
-    }
+  for (size_t i = 0; i < n_variants; i++)
+    if (envmap_get (&m->diff_ids, variants[i].diff_id.str, strlen (variants[i].diff_id.str)))
+      envmap_set (&m->blobs, variants[i].digest.str, "");
+  free (variants);
   return 0;
 }
 
@@ -106,14 +90,14 @@ mark (struct kiln_store *st, struct marks *m, struct strv *damage, struct kiln_e
 static int
 list_dir (struct kiln_store *st, const char *rel, struct strv *out, struct kiln_err *err)
 {
-  int fd = openat (st->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat (store_root_fd (st), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s/%s: %s", st->root, rel, strerror (errno));
+    return errno == ENOENT ? 0 : kiln_err_set (err, errno, "%s/%s: %s", store_root (st), rel, strerror (errno));
   DIR *d = fdopendir (fd);
   if (d == NULL)
     {
       close (fd);
-      return kiln_err_set (err, errno, "%s/%s: %s", st->root, rel, strerror (errno));
+      return kiln_err_set (err, errno, "%s/%s: %s", store_root (st), rel, strerror (errno));
     }
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
@@ -147,7 +131,7 @@ found (struct sweep *sw, const char *dir, const char *name, const char *what, bo
       strv_push_owned (to, buf_steal (&b));
     }
   if (sw->remove
-      && store_remove_tree_counted (sw->st->root_fd, buf_str (&rel), sw->stats ? &sw->stats->bytes : NULL, sw->err)
+      && store_remove_tree_counted (store_root_fd (sw->st), buf_str (&rel), sw->stats ? &sw->stats->bytes : NULL, sw->err)
              < 0)
     return -1;
   return 0;
@@ -157,7 +141,8 @@ static int
 sweep (struct sweep *sw, struct marks *m)
 {
   struct kiln_store *st = sw->st;
-  _cleanup_strv_ struct strv layers = STRV_INIT;
+  struct layer_rec *layers = NULL;
+  size_t n_layers = 0;
   _cleanup_strv_ struct strv snaps = STRV_INIT;
   _cleanup_strv_ struct strv blobs = STRV_INIT;
   _cleanup_strv_ struct strv tmp = STRV_INIT;
@@ -165,25 +150,23 @@ sweep (struct sweep *sw, struct marks *m)
   _cleanup_ (envmap_free) struct envmap recorded = ENVMAP_INIT;
 
   /* Layer records (and their snapshots) no image or cache entry needs. */
-  if (collect_strings (st, "SELECT diff_id || ' ' || snapshot FROM layers", &layers, sw->err) < 0)
+  if (layer_recs_list (st, &layers, &n_layers, sw->err) < 0)
     return -1;
-  for (size_t i = 0; i < layers.n; i++)
+  for (size_t i = 0; i < n_layers; i++)
     {
-      char *sp = strchr (layers.v[i], ' ');
-      if (sp == NULL)
-        continue;
-      *sp = '\0';
-      envmap_set (&recorded, sp + 1, "");
-      if (envmap_get (&m->diff_ids, layers.v[i], strlen (layers.v[i])))
+      envmap_set (&recorded, layers[i].snapshot, "");
+      if (envmap_get (&m->diff_ids, layers[i].diff_id, strlen (layers[i].diff_id)))
         {
-          envmap_set (&live_snaps, sp + 1, "");
+          envmap_set (&live_snaps, layers[i].snapshot, "");
           continue;
         }
-      if (sw->remove
-          && (store_exec (st, sw->err, "DELETE FROM layers WHERE diff_id = ?", 1, layers.v[i]) < 0
-              || store_exec (st, sw->err, "DELETE FROM layer_blobs WHERE diff_id = ?", 1, layers.v[i]) < 0))
-        return -1;
+      if (sw->remove && layer_recs_forget (st, layers[i].diff_id, sw->err) < 0)
+        {
+          layer_recs_free (layers, n_layers);
+          return -1;
+        }
     }
+  layer_recs_free (layers, n_layers);
   if (list_dir (st, "snapshots", &snaps, sw->err) < 0)
     return -1;
   for (size_t i = 0; i < snaps.n; i++)
@@ -256,7 +239,7 @@ store_check (struct kiln_store *st, bool repair, struct check_report *rep, struc
   if (store_lock_exclusive (st, err) < 0)
     return -1;
   _cleanup_strv_ struct strv ic = STRV_INIT;
-  if (collect_strings (st, "PRAGMA integrity_check", &ic, err) < 0)
+  if (store_integrity_check (st, &ic, err) < 0)
     return -1;
   if (ic.n != 1 || strcmp (ic.v[0], "ok") != 0)
     for (size_t i = 0; i < ic.n; i++)
@@ -313,7 +296,7 @@ store_check (struct kiln_store *st, bool repair, struct check_report *rep, struc
       _cleanup_buf_ struct buf p = BUF_INIT;
       if (found)
         buf_printf (&p, "snapshots/%s/fs", sid);
-      if (found && faccessat (st->root_fd, buf_str (&p), F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      if (found && faccessat (store_root_fd (st), buf_str (&p), F_OK, AT_SYMLINK_NOFOLLOW) < 0)
         {
           struct buf b = BUF_INIT;
           buf_printf (&b, "layer %s: its snapshot %s is missing", d.str, sid);
@@ -323,20 +306,12 @@ store_check (struct kiln_store *st, bool repair, struct check_report *rep, struc
         {
           /* A layer with a stored blob can be unpacked again; without one it is lost. */
           bool has_blob = false;
-          sqlite3_stmt *q = store_prepare (st, "SELECT digest FROM layer_blobs WHERE diff_id = ?", err);
-          if (q)
-            {
-              sqlite3_bind_text (q, 1, d.str, -1, SQLITE_STATIC);
-              while (sqlite3_step (q) == SQLITE_ROW && !has_blob)
-                {
-                  struct digest bd;
-                  struct kiln_err e2 = {0};
-                  if (digest_parse ((const char *) sqlite3_column_text (q, 0), &bd, &e2) == 0)
-                    has_blob = blob_exists (st, &bd);
-                  kiln_err_clear (&e2);
-                }
-              sqlite3_finalize (q);
-            }
+          struct layer_blob *held = NULL;
+          size_t n_held = 0;
+          if (layer_blobs_find (st, &d, &held, &n_held, err) == 0)
+            for (size_t k = 0; k < n_held && !has_blob; k++)
+              has_blob = blob_exists (st, &held[k].digest);
+          free (held);
           if (!has_blob)
             {
               struct buf b = BUF_INIT;
@@ -428,7 +403,7 @@ store_df (struct kiln_store *st, struct df_row *images, struct df_row *cache, st
       images->reclaimable += strtoull (uses.values[i] + 1, NULL, 10);
 
   _cleanup_strv_ struct strv results = STRV_INIT;
-  if (collect_strings (st, "SELECT result FROM cache", &results, err) < 0)
+  if (cache_records_results (st, &results, err) < 0)
     return -1;
   cache->total = results.n;
   _cleanup_ (envmap_free) struct envmap counted = ENVMAP_INIT;

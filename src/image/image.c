@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "store/blobs.h"
+#include "store/images.h"
+#include "store/snapshots.h"
 #include "util/cleanup.h"
 
 char *
@@ -36,42 +38,20 @@ image_info_clear (struct image_info *ii)
 }
 
 static int
-insert_tags (struct kiln_store *st, const struct digest *id, const struct strv *tags, struct kiln_err *err)
-{
-  for (size_t i = 0; tags && i < tags->n; i++)
-    if (store_exec (st, err, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)", 2, tags->v[i], id->str) < 0)
-      return -1;
-  return 0;
-}
-
-static int
 record (struct kiln_store *st, const struct digest *config, const struct digest *manifest,
         const struct image_layer *layers, size_t n_layers, const struct strv *tags, struct kiln_err *err)
 {
-  if (store_begin (st, err) < 0)
-    return -1;
-  char now[32];
-  snprintf (now, sizeof now, "%lld", (long long) store_now ());
-  if (store_exec (st, err, "INSERT OR REPLACE INTO images (id, manifest, created) VALUES (?, ?, ?)", 3,
-                  config->str, manifest->str, now)
-      < 0)
-    goto fail;
+  struct layer_blob *blobs = xcalloc (n_layers ? n_layers : 1, sizeof *blobs);
   for (size_t i = 0; i < n_layers; i++)
     {
-      char sz[32];
-      snprintf (sz, sizeof sz, "%llu", (unsigned long long) layers[i].blob_size);
-      if (store_exec (st, err,
-                      "INSERT OR IGNORE INTO layer_blobs (digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)", 4,
-                      layers[i].blob.str, layers[i].diff_id.str, layers[i].media_type, sz)
-          < 0)
-        goto fail;
+      blobs[i].digest = layers[i].blob;
+      blobs[i].diff_id = layers[i].diff_id;
+      snprintf (blobs[i].media_type, sizeof blobs[i].media_type, "%s", layers[i].media_type);
+      blobs[i].size = layers[i].blob_size;
     }
-  if (insert_tags (st, config, tags, err) < 0)
-    goto fail;
-  return store_commit (st, err);
-fail:
-  store_rollback (st);
-  return -1;
+  int r = images_add (st, config, manifest, store_now (), blobs, n_layers, tags, err);
+  free (blobs);
+  return r;
 }
 
 int
@@ -83,8 +63,9 @@ image_commit (struct kiln_store *st, const json_t *config, const struct image_la
   struct digest cd;
   if (blob_put (st, cfg, clen, &cd, err) < 0)
     return -1;
-  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
-                         "mediaType", MT_OCI_CONFIG, "digest", cd.str, "size", (json_int_t) clen);
+  _cleanup_json_ json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType",
+                                        MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cd.str, "size",
+                                        (json_int_t) clen);
   json_t *jl = json_array ();
   for (size_t i = 0; i < n_layers; i++)
     json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", layers[i].media_type, "digest",
@@ -92,7 +73,6 @@ image_commit (struct kiln_store *st, const json_t *config, const struct image_la
   json_object_set_new (m, "layers", jl);
   size_t mlen;
   _cleanup_free_ char *man = json_canonical (m, &mlen);
-  json_decref (m);
   struct digest md;
   if (blob_put (st, man, mlen, &md, err) < 0)
     return -1;
@@ -143,19 +123,14 @@ image_record (struct kiln_store *st, const struct digest *config, const struct d
   if (man == NULL)
     return -1;
   json_error_t je;
-  json_t *m = json_loadb (man, len, 0, &je);
+  _cleanup_json_ json_t *m = json_loadb (man, len, 0, &je);
   _cleanup_free_ char *cfg = blob_read (st, config, IMAGE_MAX_JSON, &len, err);
   if (cfg == NULL)
-    {
-      json_decref (m);
-      return -1;
-    }
-  json_t *c = json_loadb (cfg, len, 0, &je);
+    return -1;
+  _cleanup_json_ json_t *c = json_loadb (cfg, len, 0, &je);
   struct image_layer *ls;
   size_t n;
   int r = image_layers_parse (m, c, &ls, &n, err);
-  json_decref (m);
-  json_decref (c);
   if (r < 0)
     return kiln_err_wrap (err, "image %s", config->str);
   r = record (st, config, manifest, ls, n, tags, err);
@@ -174,32 +149,6 @@ all_hex (const char *s)
   return true;
 }
 
-static int
-lookup_one (struct kiln_store *st, const char *sql, const char *arg, struct digest *id, struct kiln_err *err)
-{
-  sqlite3_stmt *s = store_prepare (st, sql, err);
-  if (s == NULL)
-    return -1;
-  sqlite3_bind_text (s, 1, arg, -1, SQLITE_TRANSIENT);
-  int found = 0;
-  int rc;
-  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
-    {
-      const char *v = (const char *) sqlite3_column_text (s, 0);
-      if (found && strcmp (v, id->str) != 0)
-        {
-          found = 2;
-          break;
-        }
-      snprintf (id->str, sizeof id->str, "%s", v);
-      found = found ? found : 1;
-    }
-  sqlite3_finalize (s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return store_db_error (st, err, "looking up an image");
-  return found;
-}
-
 int
 image_resolve (struct kiln_store *st, const char *name, struct digest *id, struct kiln_err *err)
 {
@@ -211,18 +160,18 @@ image_resolve (struct kiln_store *st, const char *name, struct digest *id, struc
       if (r.digest)
         {
           _cleanup_free_ char *repo = ref_repository (&r);
-          found = lookup_one (st, "SELECT id FROM images WHERE manifest = ?", r.digest, id, err);
+          found = images_find (st, IMAGE_BY_MANIFEST, r.digest, id, err);
           if (found == 0)
             {
               _cleanup_buf_ struct buf rd = BUF_INIT;
               buf_printf (&rd, "%s@%s", repo, r.digest);
-              found = lookup_one (st, "SELECT image FROM repo_digests WHERE name = ?", buf_str (&rd), id, err);
+              found = images_find (st, IMAGE_BY_REPO_DIGEST, buf_str (&rd), id, err);
             }
         }
       else
         {
           _cleanup_free_ char *full = ref_string (&r);
-          found = lookup_one (st, "SELECT image FROM tags WHERE name = ?", full, id, err);
+          found = images_find (st, IMAGE_BY_TAG, full, id, err);
         }
       ref_clear (&r);
     }
@@ -234,9 +183,7 @@ image_resolve (struct kiln_store *st, const char *name, struct digest *id, struc
       const char *hex = strncmp (name, "sha256:", 7) == 0 ? name + 7 : name;
       if (all_hex (hex) && strlen (hex) <= 64)
         {
-          _cleanup_buf_ struct buf pat = BUF_INIT;
-          buf_printf (&pat, "sha256:%s%%", hex);
-          found = lookup_one (st, "SELECT id FROM images WHERE id LIKE ?", buf_str (&pat), id, err);
+          found = images_find (st, IMAGE_BY_ID_PREFIX, hex, id, err);
           if (found < 0)
             return -1;
           if (found == 2)
@@ -255,18 +202,9 @@ image_load (struct kiln_store *st, const struct digest *id, struct image_info *o
 {
   memset (out, 0, sizeof *out);
   out->id = *id;
-  sqlite3_stmt *s = store_prepare (st, "SELECT manifest, created FROM images WHERE id = ?", err);
-  if (s == NULL)
-    return -1;
-  sqlite3_bind_text (s, 1, id->str, -1, SQLITE_STATIC);
-  if (sqlite3_step (s) != SQLITE_ROW)
-    {
-      sqlite3_finalize (s);
-      return kiln_err_set (err, ENOENT, "image %s is not in the store", id->str);
-    }
-  int r = digest_parse ((const char *) sqlite3_column_text (s, 0), &out->manifest, err);
-  out->created = sqlite3_column_int64 (s, 1);
-  sqlite3_finalize (s);
+  int r = images_get (st, id, &out->manifest, &out->created, err);
+  if (r == 0)
+    return kiln_err_set (err, ENOENT, "image %s is not in the store", id->str);
   if (r < 0)
     return -1;
   size_t len;
@@ -292,12 +230,11 @@ image_load (struct kiln_store *st, const struct digest *id, struct image_info *o
   for (size_t i = 0; i < out->n_layers; i++)
     {
       struct image_layer *il = &out->layers[i];
-      sqlite3_stmt *q = store_prepare (st, "SELECT size FROM layers WHERE diff_id = ?", err);
-      if (q == NULL)
+      uint64_t unpacked = 0;
+      int have = snapshot_lookup (st, &il->diff_id, NULL, &unpacked, err);
+      if (have < 0)
         goto fail;
-      sqlite3_bind_text (q, 1, il->diff_id.str, -1, SQLITE_STATIC);
-      out->size += sqlite3_step (q) == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (q, 0) : il->blob_size;
-      sqlite3_finalize (q);
+      out->size += have ? unpacked : il->blob_size;
     }
   return 0;
 fail:
@@ -305,33 +242,16 @@ fail:
   return -1;
 }
 
-static int
-collect (struct kiln_store *st, const char *sql, const char *arg, struct strv *out, struct kiln_err *err)
-{
-  sqlite3_stmt *s = store_prepare (st, sql, err);
-  if (s == NULL)
-    return -1;
-  if (arg)
-    sqlite3_bind_text (s, 1, arg, -1, SQLITE_TRANSIENT);
-  int rc;
-  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
-    strv_push (out, (const char *) sqlite3_column_text (s, 0));
-  sqlite3_finalize (s);
-  if (rc != SQLITE_DONE)
-    return store_db_error (st, err, "reading");
-  return 0;
-}
-
 int
 image_tags (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err)
 {
-  return collect (st, "SELECT name FROM tags WHERE image = ? ORDER BY name", id->str, out, err);
+  return images_tags (st, id, out, err);
 }
 
 int
 image_repo_digests (struct kiln_store *st, const struct digest *id, struct strv *out, struct kiln_err *err)
 {
-  return collect (st, "SELECT name FROM repo_digests WHERE image = ? ORDER BY name", id->str, out, err);
+  return images_repo_digests (st, id, out, err);
 }
 
 int
@@ -342,52 +262,31 @@ image_add_repo_digest (struct kiln_store *st, const struct digest *id, const cha
   if (at == NULL)
     return kiln_err_set (err, KILN_EINVAL, "\"%s\" is not REPOSITORY@DIGEST", name);
   _cleanup_free_ char *like = xstrndup (name, (size_t) (at - name + 1));
-  if (store_begin (st, err) < 0)
-    return -1;
-  if (store_exec (st, err, "DELETE FROM repo_digests WHERE image = ? AND substr(name, 1, length(?)) = ?", 3, id->str,
-                  like, like)
-          < 0
-      || store_exec (st, err, "INSERT OR REPLACE INTO repo_digests (name, image) VALUES (?, ?)", 2, name, id->str) < 0)
-    {
-      store_rollback (st);
-      return -1;
-    }
-  return store_commit (st, err);
+  return images_set_repo_digest (st, id, like, name, err);
 }
 
 int
 image_list (struct kiln_store *st, struct strv *ids, struct kiln_err *err)
 {
-  return collect (st, "SELECT id FROM images ORDER BY created DESC, id", NULL, ids, err);
+  return images_ids (st, ids, err);
 }
 
 int
 image_tag (struct kiln_store *st, const struct digest *id, const char *tag, struct kiln_err *err)
 {
-  return store_exec (st, err, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)", 2, tag, id->str);
+  return images_tag (st, id, tag, err);
 }
 
 int
 image_untag (struct kiln_store *st, const char *tag, struct kiln_err *err)
 {
-  if (store_exec (st, err, "DELETE FROM tags WHERE name = ?", 1, tag) < 0)
-    return -1;
-  return sqlite3_changes (st->db) > 0 ? 1 : 0;
+  return images_untag (st, tag, err);
 }
 
 int
 image_delete (struct kiln_store *st, const struct digest *id, struct kiln_err *err)
 {
-  if (store_begin (st, err) < 0)
-    return -1;
-  if (store_exec (st, err, "DELETE FROM tags WHERE image = ?", 1, id->str) < 0
-      || store_exec (st, err, "DELETE FROM repo_digests WHERE image = ?", 1, id->str) < 0
-      || store_exec (st, err, "DELETE FROM images WHERE id = ?", 1, id->str) < 0)
-    {
-      store_rollback (st);
-      return -1;
-    }
-  return store_commit (st, err);
+  return images_delete (st, id, err);
 }
 
 /* ---------- formatting ---------- */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "store/blobs.h"
+#include "store/layer_blobs.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
 
@@ -50,24 +51,23 @@ static int
 open_stored_blob (struct kiln_store *st, const struct digest *diff_id, char *media, size_t media_len)
 {
   struct kiln_err err = {0};
-  sqlite3_stmt *s = store_prepare (st, "SELECT digest, media_type FROM layer_blobs WHERE diff_id = ?", &err);
-  kiln_err_clear (&err);
-  if (s == NULL)
-    return -1;
-  sqlite3_bind_text (s, 1, diff_id->str, -1, SQLITE_STATIC);
-  int fd = -1;
-  while (fd < 0 && sqlite3_step (s) == SQLITE_ROW)
+  struct layer_blob *held = NULL;
+  size_t n = 0;
+  if (layer_blobs_find (st, diff_id, &held, &n, &err) < 0)
     {
-      struct digest d;
-      if (digest_parse ((const char *) sqlite3_column_text (s, 0), &d, &err) == 0 && blob_exists (st, &d))
-        {
-          fd = blob_open (st, &d, &err);
-          if (media)
-            snprintf (media, media_len, "%s", (const char *) sqlite3_column_text (s, 1));
-        }
       kiln_err_clear (&err);
+      return -1;
     }
-  sqlite3_finalize (s);
+  int fd = -1;
+  for (size_t i = 0; fd < 0 && i < n; i++)
+    if (blob_exists (st, &held[i].digest))
+      {
+        fd = blob_open (st, &held[i].digest, &err);
+        if (media)
+          snprintf (media, media_len, "%s", held[i].media_type);
+        kiln_err_clear (&err);
+      }
+  free (held);
   return fd;
 }
 
@@ -164,27 +164,19 @@ layer_blob_for (struct kiln_store *st, const struct digest *diff_id, enum compre
   memset (out, 0, sizeof *out);
   out->diff_id = *diff_id;
   /* A variant made earlier (or the blob the layer came in)? */
-  sqlite3_stmt *s = store_prepare (st, "SELECT digest, media_type, size FROM layer_blobs WHERE diff_id = ?", err);
-  if (s == NULL)
+  struct layer_blob *held = NULL;
+  size_t n_held = 0;
+  if (layer_blobs_find (st, diff_id, &held, &n_held, err) < 0)
     return -1;
-  sqlite3_bind_text (s, 1, diff_id->str, -1, SQLITE_STATIC);
   bool found = false;
-  while (!found && sqlite3_step (s) == SQLITE_ROW)
-    {
-      const char *mt = (const char *) sqlite3_column_text (s, 1);
-      if (media_compression (mt) != c)
-        continue;
-      struct digest d;
-      struct kiln_err e2 = {0};
-      if (digest_parse ((const char *) sqlite3_column_text (s, 0), &d, &e2) == 0 && blob_exists (st, &d))
-        {
-          out->blob = d;
-          out->blob_size = (uint64_t) sqlite3_column_int64 (s, 2);
-          found = true;
-        }
-      kiln_err_clear (&e2);
-    }
-  sqlite3_finalize (s);
+  for (size_t i = 0; !found && i < n_held; i++)
+    if (media_compression (held[i].media_type) == c && blob_exists (st, &held[i].digest))
+      {
+        out->blob = held[i].digest;
+        out->blob_size = held[i].size;
+        found = true;
+      }
+  free (held);
   if (!found)
     {
       struct blob_writer *w = blob_begin (st, err);
@@ -212,13 +204,10 @@ layer_blob_for (struct kiln_store *st, const struct digest *diff_id, enum compre
       out->blob_size = blob_written (w);
       if (blob_commit (w, NULL, &out->blob, err) < 0)
         return -1;
-      char sz[32];
-      snprintf (sz, sizeof sz, "%llu", (unsigned long long) out->blob_size);
-      const char *mt = c == COMPRESS_GZIP ? MT_OCI_LAYER_GZIP : MT_OCI_LAYER_ZSTD;
-      if (store_exec (st, err,
-                      "INSERT OR IGNORE INTO layer_blobs (digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)", 4,
-                      out->blob.str, diff_id->str, mt, sz)
-          < 0)
+      struct layer_blob made = {.digest = out->blob, .diff_id = *diff_id, .size = out->blob_size};
+      snprintf (made.media_type, sizeof made.media_type, "%s",
+                c == COMPRESS_GZIP ? MT_OCI_LAYER_GZIP : MT_OCI_LAYER_ZSTD);
+      if (layer_blobs_add (st, &made, err) < 0)
         return -1;
     }
   const char *mt = c == COMPRESS_GZIP   ? (docker_types ? MT_DOCKER_LAYER_GZIP : MT_OCI_LAYER_GZIP)

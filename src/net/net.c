@@ -1430,28 +1430,6 @@ net_port_lines (struct kiln_store *st, const char *id, const char *filter, struc
   return 0;
 }
 
-void
-net_ports_cell (struct kiln_store *st, const char *id, struct buf *out)
-{
-  json_t *ports = running_ports (st, id);
-  _cleanup_strv_ struct strv keys = STRV_INIT;
-  const char *k;
-  json_t *v;
-  json_object_foreach (ports, k, v) strv_push (&keys, k);
-  qsort (keys.v, keys.n, sizeof *keys.v, cmp_key);
-  for (size_t i = 0; i < keys.n; i++)
-    {
-      size_t j;
-      json_t *b;
-      json_array_foreach (json_object_get (ports, keys.v[i]), j, b)
-      {
-        buf_printf (out, "%s%s:%s->%s", out->len ? ", " : "", net_cfg_str (b, "HostIp"), net_cfg_str (b, "HostPort"),
-                    keys.v[i]);
-      }
-    }
-  json_decref (ports);
-}
-
 /* ---------- system check ---------- */
 
 static bool
@@ -1470,7 +1448,7 @@ container_running (const char *root, const char *id)
 int
 net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_err *err)
 {
-  int lock = store_net_lock (st->root, err);
+  int lock = store_net_lock (store_root (st), err);
   if (lock < 0)
     return -1;
   struct nl *nl = nl_open (err);
@@ -1489,7 +1467,7 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
     goto out;
   for (size_t i = 0; i < n; i++)
     {
-      if (container_running (st->root, eps[i].container))
+      if (container_running (store_root (st), eps[i].container))
         {
           strv_push (&live_veths, net_cfg_str (eps[i].info, "Veth"));
           strv_push (&live_ips, eps[i].ip);

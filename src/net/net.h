@@ -75,8 +75,6 @@ void net_release (const char *root, const char *id);
 
 /* NetworkSettings for inspect (docker's shape) of a container, running or not. */
 json_t *net_settings_json (struct kiln_store *st, const char *id, const json_t *config);
-/* docker ps's PORTS cell ("0.0.0.0:8080->80/tcp, ..."). */
-void net_ports_cell (struct kiln_store *st, const char *id, struct buf *out);
 /* The published ports: "80/tcp -> 0.0.0.0:8080" lines, as `docker port`. */
 int net_port_lines (struct kiln_store *st, const char *id, const char *filter, struct strv *lines,
                     struct kiln_err *err);

@@ -18,7 +18,7 @@
 int
 net_networks_predefined (struct kiln_store *st, struct kiln_err *err)
 {
-  return net_default_network (st, st->root, NULL, err);
+  return net_default_network (st, store_root (st), NULL, err);
 }
 
 static bool
@@ -160,7 +160,7 @@ net_network_create (struct kiln_store *st, const struct net_create_opts *o, char
   net_ip_format (gw, g);
   container_id_generate (id);
   char bridge[16];
-  snprintf (bridge, sizeof bridge, "kiln-%08x", net_fnv1a (st->root, id));
+  snprintf (bridge, sizeof bridge, "kiln-%08x", net_fnv1a (store_root (st), id));
   json_t *config = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:o, s:O, s:i}", "Driver", "bridge", "Scope",
                               "local", "Bridge", bridge, "Subnet", s, "Gateway", g, "Internal", o->internal,
                               "FixedSubnet", fixed, "Labels", labels, "Options", options, "MTU", (int) mtu);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include "image/ref.h"
 #include "registry/transfer.h"
 #include "store/blobs.h"
+#include "store/cache_records.h"
+#include "store/layer_blobs.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
@@ -146,20 +149,22 @@ pack (struct kiln_store *st, const struct strv *keys, struct packed *p, struct k
   memset (p, 0, sizeof *p);
   json_t *records = json_array ();
   json_t *layers = json_array ();
-  json_t *seen = json_object ();
-  sqlite3_stmt *q = store_prepare (st, "SELECT result, created FROM cache WHERE key = ?", err);
-  int ret = q ? 0 : -1;
+  _cleanup_json_ json_t *seen = json_object ();
+  int ret = 0;
   for (size_t i = 0; ret == 0 && i < keys->n; i++)
     {
-      sqlite3_reset (q);
-      sqlite3_bind_text (q, 1, keys->v[i], -1, SQLITE_STATIC);
-      if (sqlite3_step (q) != SQLITE_ROW || json_object_get (seen, keys->v[i]))
+      if (json_object_get (seen, keys->v[i]))
         continue;
-      const char *result = (const char *) sqlite3_column_text (q, 0);
-      json_int_t created = sqlite3_column_int64 (q, 1);
+      _cleanup_free_ char *result = NULL;
+      int64_t created = 0;
+      int have = cache_records_get (st, keys->v[i], &result, &created, err);
+      if (have < 0)
+        ret = -1;
+      if (have <= 0)
+        continue;
       json_object_set_new (seen, keys->v[i], json_true ());
       json_array_append_new (records, json_pack ("{s:s, s:s, s:I}", "key", keys->v[i], "result", result, "created",
-                                                 created));
+                                                 (json_int_t) created));
       if (!digest_valid (result) || json_object_get (seen, result))
         continue;
       json_object_set_new (seen, result, json_true ());
@@ -175,29 +180,24 @@ pack (struct kiln_store *st, const struct strv *keys, struct packed *p, struct k
       json_array_append_new (layers, json_pack ("{s:s, s:s, s:s, s:I}", "diff_id", l.diff_id.str, "digest", l.blob.str,
                                                 "mediaType", l.media_type, "size", (json_int_t) l.blob_size));
     }
-  sqlite3_finalize (q);
   p->n_records = json_array_size (records);
-  json_t *cfg = json_pack ("{s:i, s:o, s:o}", "version", 1, "records", records, "layers", layers);
-  json_decref (seen);
+  _cleanup_json_ json_t *cfg = json_pack ("{s:i, s:o, s:o}", "version", 1, "records", records, "layers", layers);
   if (ret < 0)
     {
-      json_decref (cfg);
       packed_clear (p);
       return -1;
     }
   p->config = json_canonical (cfg, &p->config_len);
-  json_decref (cfg);
   digest_bytes (p->config, p->config_len, &p->config_digest);
-  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
-                         "mediaType", MT_KILN_CACHE_CONFIG, "digest", p->config_digest.str, "size",
-                         (json_int_t) p->config_len);
+  _cleanup_json_ json_t *m
+      = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+                   "mediaType", MT_KILN_CACHE_CONFIG, "digest", p->config_digest.str, "size", (json_int_t) p->config_len);
   json_t *jl = json_array ();
   for (size_t i = 0; i < p->n_layers; i++)
     json_array_append_new (jl, json_pack ("{s:s, s:s, s:I}", "mediaType", p->layers[i].media_type, "digest",
                                           p->layers[i].blob.str, "size", (json_int_t) p->layers[i].blob_size));
   json_object_set_new (m, "layers", jl);
   p->manifest = json_canonical (m, &p->manifest_len);
-  json_decref (m);
   digest_bytes (p->manifest, p->manifest_len, &p->manifest_digest);
   return 0;
 }
@@ -261,12 +261,12 @@ export_local (struct kiln_store *st, const char *dir, const struct packed *p, st
       || layout_put (dfd, dir, st, &p->manifest_digest, p->manifest, p->manifest_len, err) < 0)
     return -1;
   static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-  json_t *index = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
-                             "manifests", "mediaType", MT_OCI_MANIFEST, "digest", p->manifest_digest.str, "size",
-                             (json_int_t) p->manifest_len, "annotations", "org.opencontainers.image.ref.name", "latest");
+  _cleanup_json_ json_t *index
+      = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
+                   "manifests", "mediaType", MT_OCI_MANIFEST, "digest", p->manifest_digest.str, "size",
+                   (json_int_t) p->manifest_len, "annotations", "org.opencontainers.image.ref.name", "latest");
   size_t ilen;
   _cleanup_free_ char *is = json_canonical (index, &ilen);
-  json_decref (index);
   const char *names[2] = {"oci-layout", "index.json"};
   const char *bodies[2] = {layout, is};
   size_t lens[2] = {sizeof layout - 1, ilen};
@@ -413,11 +413,10 @@ source_manifest (struct source *src, const struct cache_spec *spec, const char *
     return kiln_err_set (err, errno, "%s/index.json: %s", spec->dir, strerror (errno));
   if (read_all (fd, CACHE_JSON_MAX, &ib, "index.json", err) < 0)
     return -1;
-  json_t *index = json_loadb (buf_str (&ib), ib.len, 0, NULL);
+  _cleanup_json_ json_t *index = json_loadb (buf_str (&ib), ib.len, 0, NULL);
   const char *md = json_string_value (json_object_get (json_array_get (json_object_get (index, "manifests"), 0), "digest"));
   struct digest d;
   int r = md && digest_parse (md, &d, err) == 0 ? 0 : -1;
-  json_decref (index);
   if (r < 0)
     return kiln_err_set (err, EBADMSG, "%s/index.json names no manifest", spec->dir);
   char name[80];
@@ -461,23 +460,10 @@ import_records (struct kiln_store *st, json_t *records, size_t *added, struct ki
         if (have != 1)
           continue; /* its layer did not come with the cache */
       }
-    char when[32];
-    snprintf (when, sizeof when, "%lld", (long long) json_integer_value (created));
-    sqlite3_stmt *q = store_prepare (st, "INSERT OR IGNORE INTO cache (key, result, created) VALUES (?, ?, ?)", err);
-    if (q == NULL)
+    if (cache_records_add (st, key, result, (int64_t) json_integer_value (created), err) < 0)
       {
         store_rollback (st);
         return -1;
-      }
-    sqlite3_bind_text (q, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text (q, 2, result, -1, SQLITE_STATIC);
-    sqlite3_bind_text (q, 3, when, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (q);
-    sqlite3_finalize (q);
-    if (rc != SQLITE_DONE)
-      {
-        store_rollback (st);
-        return store_db_error (st, err, "adding a cache record");
       }
     (*added)++;
   }
@@ -490,7 +476,8 @@ cache_import (struct kiln_store *st, const struct cache_spec *spec, const struct
 {
   struct source src = {.dirfd = -1, .dir = spec->dir};
   struct image_ref ref = {0};
-  json_t *m = NULL, *cfg = NULL;
+  _cleanup_json_ json_t *m = NULL;
+  _cleanup_json_ json_t *cfg = NULL;
   struct buf mb = BUF_INIT;
   char *cs = NULL;
   int ret = -1;
@@ -585,11 +572,9 @@ cache_import (struct kiln_store *st, const struct cache_spec *spec, const struct
         kiln_err_wrap (err, "cache layer %s", blob.str);
         goto out;
       }
-    char sz[32];
-    snprintf (sz, sizeof sz, "%lld", (long long) size);
-    if (store_exec (st, err, "INSERT OR IGNORE INTO layer_blobs (digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)",
-                    4, blob.str, diff.str, mt, sz)
-        < 0)
+    struct layer_blob row = {.digest = blob, .diff_id = diff, .size = (uint64_t) size};
+    snprintf (row.media_type, sizeof row.media_type, "%s", mt);
+    if (layer_blobs_add (st, &row, err) < 0)
       goto out;
     if (!had)
       fetched++;
@@ -605,8 +590,6 @@ out:
     kiln_err_wrap (err, "importing the build cache from %s", where);
   free (cs);
   buf_free (&mb);
-  json_decref (m);
-  json_decref (cfg);
   if (src.dirfd >= 0)
     close (src.dirfd);
   registry_close (src.reg);

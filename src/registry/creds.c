@@ -206,7 +206,7 @@ creds_lookup (const char *domain, struct registry_creds *out, struct kiln_err *e
 {
   memset (out, 0, sizeof *out);
   _cleanup_free_ char *path = config_path ();
-  json_t *cfg = config_load (path, err);
+  _cleanup_json_ json_t *cfg = config_load (path, err);
   if (cfg == NULL)
     return -1;
   const char *key = creds_key (domain);
@@ -220,7 +220,7 @@ creds_lookup (const char *domain, struct registry_creds *out, struct kiln_err *e
         ret = -1;
       else if (status == 0)
         {
-          json_t *j = json_loads (reply, 0, NULL);
+          _cleanup_json_ json_t *j = json_loads (reply, 0, NULL);
           const char *u = json_string_value (json_object_get (j, "Username"));
           const char *s = json_string_value (json_object_get (j, "Secret"));
           if (s && *s)
@@ -229,7 +229,6 @@ creds_lookup (const char *domain, struct registry_creds *out, struct kiln_err *e
               out->secret = xstrdup (s);
               ret = 0;
             }
-          json_decref (j);
           explicit_bzero (reply, strlen (reply));
         }
       /* A helper that knows nothing of this registry: fall back to auths, as docker does. */
@@ -263,7 +262,6 @@ creds_lookup (const char *domain, struct registry_creds *out, struct kiln_err *e
       if (ret != 1)
         break;
     }
-  json_decref (cfg);
   if (ret == -1)
     kiln_err_wrap (err, "credentials for %s", domain);
   return ret;
@@ -301,7 +299,7 @@ int
 creds_store (const char *domain, const char *username, const char *secret, struct kiln_err *err)
 {
   _cleanup_free_ char *path = config_path ();
-  json_t *cfg = config_load (path, err);
+  _cleanup_json_ json_t *cfg = config_load (path, err);
   if (cfg == NULL)
     return -1;
   const char *key = creds_key (domain);
@@ -309,9 +307,8 @@ creds_store (const char *domain, const char *username, const char *secret, struc
   int ret;
   if (helper)
     {
-      json_t *in = json_pack ("{s:s, s:s, s:s}", "ServerURL", key, "Username", username, "Secret", secret);
+      _cleanup_json_ json_t *in = json_pack ("{s:s, s:s, s:s}", "ServerURL", key, "Username", username, "Secret", secret);
       char *s = json_dumps (in, JSON_COMPACT);
-      json_decref (in);
       int status = 0;
       _cleanup_free_ char *reply = run_helper (helper, "store", s, &status, err);
       explicit_bzero (s, strlen (s));
@@ -326,7 +323,6 @@ creds_store (const char *domain, const char *username, const char *secret, struc
           json_object_set_new (auths, key, json_object ());
           ret = config_save (path, cfg, err);
         }
-      json_decref (cfg);
       return ret;
     }
   struct buf up = BUF_INIT;
@@ -343,7 +339,6 @@ creds_store (const char *domain, const char *username, const char *secret, struc
   explicit_bzero (b64, strlen (b64));
   free (b64);
   ret = config_save (path, cfg, err);
-  json_decref (cfg);
   return ret;
 }
 
@@ -351,7 +346,7 @@ int
 creds_erase (const char *domain, struct kiln_err *err)
 {
   _cleanup_free_ char *path = config_path ();
-  json_t *cfg = config_load (path, err);
+  _cleanup_json_ json_t *cfg = config_load (path, err);
   if (cfg == NULL)
     return -1;
   const char *key = creds_key (domain);
@@ -378,6 +373,5 @@ creds_erase (const char *domain, struct kiln_err *err)
   }
   if (ret == 0 && config_save (path, cfg, err) < 0)
     ret = -1;
-  json_decref (cfg);
   return ret;
 }

@@ -194,18 +194,7 @@ http_do (const struct http_tls *tls, const struct http_request *req, struct http
   curl_easy_reset (h);
   struct exchange x = {.h = h, .req = req, .resp = resp, .err = err};
   char curl_msg[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt (h, CURLOPT_URL, req->url);
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, curl_msg);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (h, CURLOPT_MAXREDIRS, 8L);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
-  /* A stalled transfer (under 1 byte/s for a minute) is a failure, which the caller may retry. */
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "kiln");
+  curl_transfer_defaults (h, req->url, curl_msg);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, &x);
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);

@@ -270,7 +270,7 @@ int
 pull_manifest_parse (const char *body, size_t len, const char *content_type, const struct platform *want,
                      struct pull_desc *next, struct kiln_err *err)
 {
-  json_t *m = parse_object (body, len, "the manifest", err);
+  _cleanup_json_ json_t *m = parse_object (body, len, "the manifest", err);
   if (m == NULL)
     return -1;
   int ret = 0;
@@ -282,7 +282,6 @@ pull_manifest_parse (const char *body, size_t len, const char *content_type, con
                             want->variant[0] ? "/" : "", want->variant);
       else
         ret = descriptor_digest (d, &next->digest, &next->size, err) < 0 ? -1 : 1;
-      json_decref (m);
       return ret;
     }
   json_t *layers = json_object_get (m, "layers");
@@ -292,7 +291,6 @@ pull_manifest_parse (const char *body, size_t len, const char *content_type, con
     ret = -1;
   else if (next->size > (int64_t) IMAGE_MAX_JSON)
     ret = kiln_err_set (err, EFBIG, "the image config is larger than %u MiB", IMAGE_MAX_JSON >> 20);
-  json_decref (m);
   return ret;
 }
 
@@ -302,15 +300,12 @@ pull_layers_parse (const char *manifest, size_t mlen, const char *config, size_t
 {
   *out = NULL;
   *n_out = 0;
-  json_t *man = parse_object (manifest, mlen, "the manifest", err);
+  _cleanup_json_ json_t *man = parse_object (manifest, mlen, "the manifest", err);
   if (man == NULL)
     return -1;
-  json_t *cfg = parse_object (config, clen, "the image config", err);
+  _cleanup_json_ json_t *cfg = parse_object (config, clen, "the image config", err);
   if (cfg == NULL)
-    {
-      json_decref (man);
-      return -1;
-    }
+    return -1;
   json_t *layers = json_object_get (man, "layers");
   json_t *diffs = json_object_get (json_object_get (cfg, "rootfs"), "diff_ids");
   size_t n = json_array_size (layers);
@@ -336,8 +331,6 @@ pull_layers_parse (const char *manifest, size_t mlen, const char *config, size_t
             ret = -1;
         }
     }
-  json_decref (man);
-  json_decref (cfg);
   if (ret < 0)
     {
       free (v);

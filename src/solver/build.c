@@ -1,5 +1,6 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
+#include "solver/builder.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -43,915 +44,17 @@
 #include "worker/overlay.h"
 #include "worker/sandbox.h"
 
-#define TAIL_LINES 20
-
-struct layerlist
-{
-  struct digest *d;
-  size_t n, cap;
-};
-
-static void
-layers_push (struct layerlist *l, const struct digest *d)
-{
-  l->d = xgrow (l->d, &l->cap, l->n + 1, sizeof *l->d);
-  l->d[l->n++] = *d;
-}
-
-struct stage_out
-{
-  bool built;
-  json_t *config;
-  struct layerlist layers;
-  char key[DIGEST_STR_LEN + 1];
-};
-
-struct builder
-{
-  struct envmap snapshot_ids; /* diff_id → its tree relative to snapshots/, of layers seen this build */
-  /* Steps' snapshots and cache records not yet in the store: committed together
-   * (one syncfs) every BATCH_STEPS snapshots and when the build ends, however it ends. */
-  struct snapshot_batch pending;
-  struct envmap pending_cache; /* key → result */
-  struct sandbox_netns net; /* shared by the RUN steps that use the default network */
-  bool net_started;
-  struct kiln_store *st;
-  const struct build_request *rq;
-  struct df_ast *ast;
-  struct stage_model *m;
-  struct stage_out *outs;
-  int ctx_fd;
-  char *ctx_path;
-  struct ignore_rules *ignore;
-  int step;
-  int64_t now;
-  bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
-  bool quiet;
-  bool tty; /* live view: RUN output as a rolling window under its step */
-  int tty_cols;
-  bool net_warned;
-  struct envmap secrets_src; /* id → file */
-  struct envmap secrets_env; /* id → value */
-  struct kiln_err *err;
-  struct strv trigger_asts_text;
-  /* file_digests lookups, prepared once: a context of 20,000 files otherwise
-   * spends most of a no-op rebuild compiling the same SQL. */
-  sqlite3_stmt *digest_get;
-  sqlite3_stmt *digest_put;
-  /* Cache keys the build used, and the stage of each (for --cache-to). */
-  size_t cur_stage;
-  /* tmp/trash-PID and the process that empties it (see cleaner_start). */
-  char trash[48];
-  pid_t trash_pid;
-  unsigned trash_n;
-  pid_t cleaner;
-  int cleaner_fd;
-  struct strv used_keys;
-  size_t *used_stage;
-  size_t used_cap;
-};
-
-static void
-note_key_used (struct builder *b, const char *key)
-{
-  if (b->rq->cache_keys == NULL)
-    return;
-  b->used_stage = xgrow (b->used_stage, &b->used_cap, b->used_keys.n + 1, sizeof *b->used_stage);
-  b->used_stage[b->used_keys.n] = b->cur_stage;
-  strv_push (&b->used_keys, key);
-}
-
 /* ---------- interruption ---------- */
 
 /* Ctrl-C or SIGTERM: the running step gets the signal (the sandbox passes it
  * on); between steps the build stops at the next one and cleans up like any
  * failure, so the store never keeps half a step. */
-static volatile sig_atomic_t interrupted;
+volatile sig_atomic_t build_interrupted;
 
 static void
 on_interrupt (int sig)
 {
-  interrupted = sig;
-}
-
-/* ---------- output ---------- */
-
-static void __attribute__ ((format (printf, 2, 3)))
-say (struct builder *b, const char *fmt, ...)
-{
-  if (b->quiet)
-    return;
-  va_list ap;
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fflush (stderr);
-}
-
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* ---------- cache ---------- */
-
-/* The recorded result of a step and when the step first ran (which its history keeps,
- * so a cached rebuild, here or on another machine, gives the same image). */
-static char *
-cache_get (struct builder *b, const char *key, int64_t *created)
-{
-  if (b->rq->no_cache)
-    return NULL;
-  const char *stage = b->m->stages[b->cur_stage].name;
-  for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
-    if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
-      return NULL;
-  const char *mine = envmap_get (&b->pending_cache, key, strlen (key));
-  if (mine)
-    {
-      *created = b->now;
-      note_key_used (b, key);
-      return xstrdup (mine);
-    }
-  sqlite3_stmt *s = store_prepare (b->st, "SELECT result, created FROM cache WHERE key = ?", b->err);
-  if (s == NULL)
-    return NULL;
-  sqlite3_bind_text (s, 1, key, -1, SQLITE_STATIC);
-  char *r = NULL;
-  if (sqlite3_step (s) == SQLITE_ROW)
-    {
-      r = xstrdup ((const char *) sqlite3_column_text (s, 0));
-      /* With SOURCE_DATE_EPOCH every step carries that time instead. */
-      *created = b->epoch_pinned ? b->now : sqlite3_column_int64 (s, 1);
-      note_key_used (b, key);
-    }
-  sqlite3_finalize (s);
-  /* A cached layer whose snapshot has gone is a miss. */
-  if (r && digest_valid (r))
-    {
-      struct digest d;
-      struct kiln_err e = {0};
-      digest_parse (r, &d, &e);
-      if (snapshot_lookup (b->st, &d, NULL, NULL, &e) != 1)
-        {
-          free (r);
-          r = NULL;
-        }
-      kiln_err_clear (&e);
-    }
-  return r;
-}
-
-/* A build's snapshots and cache records wait in memory for at most this many
- * snapshots: the lowerdir option of a mount holds one page, and pending trees
- * have longer names than recorded ones. */
-#define BATCH_STEPS 32
-
-static int
-put_cache_records (void *ud, struct kiln_err *err)
-{
-  struct builder *b = ud;
-  char now[32];
-  snprintf (now, sizeof now, "%lld", (long long) b->now);
-  for (size_t i = 0; i < b->pending_cache.n; i++)
-    if (store_exec (b->st, err, "INSERT OR REPLACE INTO cache (key, result, created) VALUES (?, ?, ?)", 3,
-                    b->pending_cache.keys[i], b->pending_cache.values[i], now)
-        < 0)
-      return -1;
-  return 0;
-}
-
-/* Commits what the build made since the last commit. After an error too: the
- * steps that succeeded stay cached. */
-static int
-build_flush (struct builder *b, struct kiln_err *err)
-{
-  if (b->pending.n == 0 && b->pending_cache.n == 0)
-    {
-      snapshot_batch_abort (&b->pending); /* waits for an early sync, if one runs */
-      return 0;
-    }
-  size_t n = b->pending.n;
-  struct digest *made = xcalloc (n ? n : 1, sizeof *made);
-  for (size_t i = 0; i < n; i++)
-    made[i] = b->pending.v[i].diff_id;
-  b->pending.st = b->st;
-  int r = snapshot_batch_commit (&b->pending, put_cache_records, b, err);
-  envmap_free (&b->pending_cache);
-  /* Later steps mount the committed trees from their place in snapshots/. */
-  for (size_t i = 0; i < n && r == 0; i++)
-    {
-      char id[17], lower[24];
-      snapshot_id_for (&made[i], id);
-      snprintf (lower, sizeof lower, "%s/fs", id);
-      envmap_set (&b->snapshot_ids, made[i].str, lower);
-    }
-  free (made);
-  return r;
-}
-
-static int
-cache_put (struct builder *b, const char *key, const char *result)
-{
-  note_key_used (b, key);
-  envmap_set (&b->pending_cache, key, result);
-  return b->pending.n >= BATCH_STEPS ? build_flush (b, b->err) : 0;
-}
-
-static void
-key_of (const char *parent, const char *material, size_t len, char out[static DIGEST_STR_LEN + 1])
-{
-  struct hasher *h = hasher_new ();
-  hasher_update (h, parent, strlen (parent));
-  hasher_update (h, "\n", 1);
-  hasher_update (h, material, len);
-  struct digest d;
-  hasher_final (h, &d);
-  hasher_free (h);
-  memcpy (out, d.str, DIGEST_STR_LEN + 1);
-}
-
-/* ---------- snapshots of steps ---------- */
-
-static int
-lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
-{
-  for (size_t i = l->n; i-- > 0;)
-    {
-      /* A layer applied twice: its topmost copy re-applies every change of the
-       * lower one, and overlayfs refuses the same directory twice. */
-      bool dup = false;
-      for (size_t k = i + 1; k < l->n && !dup; k++)
-        dup = strcmp (l->d[k].str, l->d[i].str) == 0;
-      if (dup)
-        continue;
-      /* Every step mounts its whole chain: a layer's snapshot is looked up once a
-       * build (a prune cannot remove it meanwhile: the build holds the gc lock). */
-      const char *known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
-      if (known == NULL)
-        {
-          _cleanup_free_ char *id = NULL;
-          int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
-          if (r <= 0)
-            return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/fs", id);
-          envmap_set (&b->snapshot_ids, l->d[i].str, buf_str (&p));
-          buf_free (&p);
-          known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
-        }
-      strv_push (out, known);
-    }
-  return 0;
-}
-
-/* The topmost lower's entry at `path` (a whiteout is no entry). */
-static bool
-exists_in_lowers (struct builder *b, const struct strv *lowers, const char *path, struct stat *st)
-{
-  for (size_t i = 0; i < lowers->n; i++)
-    {
-      _cleanup_buf_ struct buf p = BUF_INIT;
-      buf_printf (&p, "snapshots/%s/%s", lowers->v[i], path);
-      if (fstatat (b->st->root_fd, buf_str (&p), st, AT_SYMLINK_NOFOLLOW) == 0)
-        return !(S_ISCHR (st->st_mode) && st->st_rdev == 0);
-    }
-  return false;
-}
-
-/* A directory overlayfs copied up only to hold a mount point: empty, not opaque,
- * and owned and moded as below.  Keeping it would make a step that changed
- * nothing leave a layer (BuildKit's `RUN true` has none). */
-static bool
-copied_up_only (int pfd, const char *base, const struct stat *up, const struct stat *low)
-{
-  if (!S_ISDIR (up->st_mode) || !S_ISDIR (low->st_mode) || up->st_mode != low->st_mode
-      || up->st_uid != low->st_uid || up->st_gid != low->st_gid)
-    return false;
-  char opaque[2];
-  int fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  bool plain = fgetxattr (fd, "trusted.overlay.opaque", opaque, sizeof opaque) < 0
-               && fgetxattr (fd, "user.overlay.opaque", opaque, sizeof opaque) < 0;
-  close (fd);
-  return plain;
-}
-
-/* The parent directory of `rel` inside the upper, every component a real
- * directory there (no symlink followed: a step may have swapped one in, and
- * what it points at is the host's). */
-static int
-upper_parent (int fs_fd, const char *rel, const char **base)
-{
-  const char *slash = strrchr (rel, '/');
-  *base = slash ? slash + 1 : rel;
-  if (slash == NULL)
-    return fcntl (fs_fd, F_DUPFD_CLOEXEC, 3);
-  char parent[4096];
-  snprintf (parent, sizeof parent, "%.*s", (int) (slash - rel), rel);
-  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, fs_fd, parent, &how, sizeof how);
-}
-
-/* Removes mount points the sandbox created for itself from the step's upper. */
-static void
-clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths)
-{
-  for (size_t i = 0; i < paths->n; i++)
-    {
-      char path[4096];
-      snprintf (path, sizeof path, "%s", paths->v[i]);
-      while (*path)
-        {
-          const char *rel = path[0] == '/' ? path + 1 : path;
-          const char *base;
-          struct stat st, low;
-          if (*rel == '\0')
-            break;
-          int pfd = upper_parent (fs_fd, rel, &base);
-          /* The upper first: most mount points were never copied up, and the
-           * lowers are many stats each. */
-          if (pfd < 0 || fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0
-              || (exists_in_lowers (b, lowers, rel, &low) && !copied_up_only (pfd, base, &st, &low)))
-            {
-              if (pfd >= 0)
-                close (pfd);
-              break;
-            }
-          int r = -1;
-          if (S_ISDIR (st.st_mode))
-            r = unlinkat (pfd, base, AT_REMOVEDIR); /* fails if the step put something there */
-          else if (S_ISREG (st.st_mode) && st.st_size == 0)
-            r = unlinkat (pfd, base, 0);
-          close (pfd);
-          if (r < 0)
-            break;
-          char *slash = strrchr (path, '/');
-          if (slash == NULL || slash == path)
-            break;
-          *slash = '\0';
-        }
-    }
-}
-
-static void
-clamp_times (int dfd, int64_t epoch, unsigned depth)
-{
-  if (depth > 512)
-    return;
-  DIR *d = dir_reopen (dfd);
-  if (d == NULL)
-    return;
-  struct dirent *de;
-  while ((de = readdir (d)) != NULL)
-    {
-      if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
-        continue;
-      struct stat st;
-      if (fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        {
-          int sub = openat (dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub >= 0)
-            {
-              clamp_times (sub, epoch, depth + 1);
-              close (sub);
-            }
-        }
-      if (st.st_mtim.tv_sec > epoch)
-        {
-          struct timespec t[2] = {{epoch, 0}, {epoch, 0}};
-          utimensat (dfd, de->d_name, t, AT_SYMLINK_NOFOLLOW);
-        }
-    }
-  closedir (d);
-}
-
-struct step_dirs
-{
-  struct snapshot_new sn;
-  char upper[4200], work[4200], merged[4200], merged_src[4200];
-};
-
-static int
-step_begin (struct builder *b, struct step_dirs *sd)
-{
-  if (snapshot_begin (b->st, &sd->sn, b->err) < 0)
-    return -1;
-  snprintf (sd->upper, sizeof sd->upper, "%s/%s/fs", b->st->root, sd->sn.tmp);
-  snprintf (sd->work, sizeof sd->work, "%s/%s/work", b->st->root, sd->sn.tmp);
-  snprintf (sd->merged, sizeof sd->merged, "%s/%s/merged", b->st->root, sd->sn.tmp);
-  snprintf (sd->merged_src, sizeof sd->merged_src, "%s/%s/src", b->st->root, sd->sn.tmp);
-  if (mkdir (sd->work, 0700) < 0 || mkdir (sd->merged, 0755) < 0)
-    {
-      kiln_err_set (b->err, errno, "%s: %s", sd->work, strerror (errno));
-      snapshot_abort (&sd->sn);
-      return -1;
-    }
-  return 0;
-}
-
-/* Turns the step's upper into a snapshot: 1 (and the diff_id) if it changed
- * anything, 0 if not, -1 on error. */
-/* ---------- scratch cleanup ---------- */
-
-/* A finished step's scratch dirs (overlay work dir, mount points, /etc files) are
- * moved into tmp/trash-PID and removed by a helper process while the next step runs:
- * removing them in line cost every RUN one to two milliseconds.  Whatever is left
- * after a crash is in tmp/: the next writer to lock the store removes it once this
- * process is gone (store.c, clean_dead_tmp); `system check --repair` and prune too. */
-static void
-cleaner_start (struct builder *b)
-{
-  b->trash_pid = getpid ();
-  b->trash_n = 0;
-  b->cleaner_fd = -1;
-  b->cleaner = -1;
-  snprintf (b->trash, sizeof b->trash, "tmp/trash-%d", (int) b->trash_pid);
-  if (mkdirat (b->st->root_fd, b->trash, 0700) < 0 && errno != EEXIST)
-    return;
-  int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return;
-  fflush (NULL);
-  pid_t c = fork ();
-  if (c == 0)
-    {
-      /* It keeps only the store's root and its pipe: a lock, a cache mount's
-       * flock or a caller's pipe held here would outlive the build. */
-      close (p[1]);
-      int pin = fcntl (p[0], F_DUPFD, 64), root = fcntl (b->st->root_fd, F_DUPFD, 64);
-      if (pin < 0 || root < 0 || dup2 (pin, 3) < 0 || dup2 (root, 4) < 0)
-        _exit (1);
-      close_range (5, ~0U, 0);
-      p[0] = 3;
-      b->st->root_fd = 4;
-      FILE *in = fdopen (p[0], "r");
-      char line[128];
-      /* An empty line ends the work: processes forked later (the build's network
-       * holder, stages) also hold the pipe, so its end of file may come late. */
-      while (in && fgets (line, sizeof line, in))
-        {
-          line[strcspn (line, "\n")] = '\0';
-          if (line[0] == '\0')
-            break;
-          struct kiln_err e = {0};
-          store_remove_tree (b->st->root_fd, line, &e);
-          kiln_err_clear (&e);
-        }
-      _exit (0);
-    }
-  close (p[0]);
-  if (c < 0)
-    {
-      close (p[1]);
-      return;
-    }
-  b->cleaner = c;
-  b->cleaner_fd = p[1];
-}
-
-static void
-trash_tree (struct builder *b, const char *rel)
-{
-  if (b->trash_pid != getpid ())
-    cleaner_start (b); /* first use in this process (a forked stage has its own) */
-  char dest[96];
-  snprintf (dest, sizeof dest, "%s/%u", b->trash, b->trash_n++);
-  struct kiln_err e = {0};
-  if (b->cleaner_fd < 0 || renameat (b->st->root_fd, rel, b->st->root_fd, dest) < 0)
-    {
-      if (errno != ENOENT)
-        store_remove_tree (b->st->root_fd, rel, &e);
-      kiln_err_clear (&e);
-      return;
-    }
-  char line[100];
-  int n = snprintf (line, sizeof line, "%s\n", dest);
-  if (write_all (b->cleaner_fd, line, (size_t) n, "cleaner", &e) < 0)
-    store_remove_tree (b->st->root_fd, dest, &e);
-  kiln_err_clear (&e);
-}
-
-/* Waits for the helper, then removes the trash itself. */
-static void
-trash_empty (struct builder *b)
-{
-  if (b->trash_pid != getpid ())
-    return;
-  if (b->cleaner_fd >= 0)
-    {
-      struct kiln_err ignored = {0};
-      if (write_all (b->cleaner_fd, "\n", 1, "cleaner", &ignored) < 0 && b->cleaner > 0)
-        kill (b->cleaner, SIGKILL);
-      kiln_err_clear (&ignored);
-      close (b->cleaner_fd);
-    }
-  if (b->cleaner > 0)
-    while (waitpid (b->cleaner, NULL, 0) < 0 && errno == EINTR)
-      ;
-  struct kiln_err e = {0};
-  store_remove_tree (b->st->root_fd, b->trash, &e);
-  kiln_err_clear (&e);
-  b->trash_pid = 0;
-  b->cleaner_fd = -1;
-  b->cleaner = -1;
-}
-
-static int
-count_for_writeback (void *ud, const void *buf, size_t len, struct kiln_err *err)
-{
-  (void) buf;
-  (void) err;
-  struct builder *b = ud;
-  snapshot_batch_saw (&b->pending, b->st, len);
-  return 0;
-}
-
-static int
-step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
-{
-  /* merged.bundle: an OCI runtime's config.json, which holds the step's environment
-   * (secrets given as env=) and must never reach snapshots/. */
-  static const char *const aux[] = {"work", "merged", "src", "merged.etc", "merged.empty", "src.empty", "merged.bundle"};
-  for (size_t i = 0; i < sizeof aux / sizeof *aux; i++)
-    {
-      _cleanup_buf_ struct buf p = BUF_INIT;
-      buf_printf (&p, "%s/%s", sd->sn.tmp, aux[i]);
-      trash_tree (b, buf_str (&p));
-    }
-  const char *sde = getenv ("SOURCE_DATE_EPOCH");
-  if (sde && *sde)
-    clamp_times (sd->sn.fs_fd, b->now, 0);
-  DIR *d = dir_reopen (sd->sn.fs_fd);
-  bool empty = true;
-  struct dirent *de;
-  while (d && (de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
-      {
-        empty = false;
-        break;
-      }
-  if (d)
-    closedir (d);
-  if (empty)
-    {
-      snapshot_abort (&sd->sn);
-      return 0;
-    }
-  struct layer_write_opts o = {.clamp_mtime = -1};
-  uint64_t size;
-  struct layer_sink count = {.write = count_for_writeback, .ud = b};
-  if (layer_write_tar (sd->sn.fs_fd, &o, &count, diff_id, &size, b->err) < 0)
-    {
-      snapshot_abort (&sd->sn);
-      return -1;
-    }
-  const char *lower = snapshot_batch_add (&b->pending, &sd->sn, diff_id, size);
-  envmap_set (&b->snapshot_ids, diff_id->str, lower);
-  return 1;
-}
-
-/* ---------- RUN output ---------- */
-
-/* How many lines of a running step the live view shows. */
-#define WINDOW_LINES 6
-
-struct output_reader
-{
-  int fd;
-  int step;
-  double start;
-  bool quiet;
-  bool tty;
-  int cols;
-  int shown; /* window lines on the terminal now */
-  char *tail[TAIL_LINES];
-  size_t n_tail;
-};
-
-static void
-window_clear (struct output_reader *r)
-{
-  if (r->shown > 0)
-    fprintf (stderr, "\033[%dA\033[J", r->shown);
-  r->shown = 0;
-}
-
-/* One output line in the window: control characters (a step's own escape
- * sequences, carriage returns) would move the cursor under the view, so they
- * become '?'; cut to the terminal's width so that one line stays one row. */
-static void
-window_line (const struct output_reader *r, const char *line, double t)
-{
-  char head[32];
-  int hl = snprintf (head, sizeof head, "  %5.1fs | ", t);
-  size_t room = r->cols > hl + 1 ? (size_t) (r->cols - hl - 1) : 1;
-  size_t len = strlen (line);
-  if (len > room)
-    {
-      len = room;
-      while (len > 0 && ((unsigned char) line[len] & 0xC0) == 0x80)
-        len--; /* not inside a UTF-8 sequence */
-    }
-  fprintf (stderr, "\033[2m%s", head);
-  for (size_t i = 0; i < len; i++)
-    fputc ((unsigned char) line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i], stderr);
-  fputs ("\033[0m\n", stderr);
-}
-
-static void
-on_output (void *arg, const char *line, size_t len)
-{
-  struct output_reader *r = arg;
-  size_t slot = r->n_tail % TAIL_LINES;
-  free (r->tail[slot]);
-  r->tail[slot] = xstrndup (line, len);
-  r->n_tail++;
-  if (r->quiet)
-    return;
-  double t = now_s () - r->start;
-  if (r->tty)
-    {
-      window_clear (r);
-      size_t first = r->n_tail > WINDOW_LINES ? r->n_tail - WINDOW_LINES : 0;
-      for (size_t k = first; k < r->n_tail; k++)
-        window_line (r, r->tail[k % TAIL_LINES], t);
-      r->shown = (int) (r->n_tail - first);
-    }
-  else
-    fprintf (stderr, "#%d %.3f %.*s\n", r->step, t, (int) len, line);
-  fflush (stderr);
-}
-
-/* ---------- context sources (cache keys) ---------- */
-
-/* The store's memo of digests by key: a file's stat numbers, or a directory's. */
-static int
-memo_get (struct builder *b, const void *key, size_t len, struct digest *out)
-{
-  if (b->digest_get == NULL
-      && (b->digest_get = store_prepare (b->st, "SELECT digest FROM file_digests WHERE stat_key = ?", b->err)) == NULL)
-    return -1;
-  sqlite3_stmt *s = b->digest_get;
-  sqlite3_bind_blob (s, 1, key, (int) len, SQLITE_STATIC);
-  int hit = 0;
-  if (sqlite3_step (s) == SQLITE_ROW && sqlite3_column_bytes (s, 0) == DIGEST_STR_LEN)
-    {
-      /* Written by kiln from a digest it computed: the length check is enough. */
-      memcpy (out->str, sqlite3_column_text (s, 0), DIGEST_STR_LEN);
-      out->str[DIGEST_STR_LEN] = '\0';
-      hit = 1;
-    }
-  sqlite3_reset (s);
-  return hit;
-}
-
-static int
-memo_put (struct builder *b, const void *key, size_t len, const struct digest *d)
-{
-  if (b->digest_put == NULL
-      && (b->digest_put = store_prepare (b->st, "INSERT OR REPLACE INTO file_digests (stat_key, digest) VALUES (?, ?)",
-                                         b->err))
-             == NULL)
-    return -1;
-  sqlite3_stmt *put = b->digest_put;
-  sqlite3_bind_blob (put, 1, key, (int) len, SQLITE_STATIC);
-  sqlite3_bind_text (put, 2, d->str, -1, SQLITE_STATIC);
-  int rc = sqlite3_step (put);
-  sqlite3_reset (put);
-  if (rc != SQLITE_DONE)
-    return kiln_err_set (b->err, EIO, "store: recording a file digest: %s", sqlite3_errstr (rc));
-  return 0;
-}
-
-static int
-file_digest (struct builder *b, int dirfd, const char *name, const struct stat *st, struct digest *out)
-{
-  /* Remembered per stat key: a warm rebuild reads nothing. */
-  uint64_t key[8];
-  ctx_stat_key (st, key);
-  int hit = memo_get (b, key, sizeof key, out);
-  if (hit != 0)
-    return hit < 0 ? -1 : 0;
-  int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return kiln_err_set (b->err, errno, "%s: %s", name, strerror (errno));
-  int r = digest_fd (fd, out);
-  int saved = errno;
-  close (fd);
-  if (r < 0)
-    return kiln_err_set (b->err, saved, "%s: %s", name, strerror (saved));
-  return memo_put (b, key, sizeof key, out);
-}
-
-/* A directory of the context as one digest: the names (paths from the source),
- * modes, sizes and contents of what it holds, never mtimes.  Remembered under the
- * scan's key of the directory (its entries' stat numbers, its subdirectories'
- * keys), so a no-op rebuild of 20,000 files does one store lookup; a change looks
- * up the directories on its path and hashes only what changed. */
-static int
-tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct digest *out)
-{
-  int hit = memo_get (b, n->key.str, DIGEST_STR_LEN, out);
-  if (hit != 0)
-    return hit < 0 ? -1 : 0;
-  int ret = 0;
-  _cleanup_buf_ struct buf p = BUF_INIT;
-  size_t rel_len = strlen (n->rel);
-  struct hasher *h = hasher_new ();
-  for (size_t i = 0; i < n->n && ret == 0; i++)
-    {
-      const struct ctx_entry *e = &n->ents[i];
-      buf_reset (&p);
-      buf_append (&p, n->rel, rel_len);
-      if (rel_len)
-        buf_putc (&p, '/');
-      buf_append (&p, e->name, e->name_len);
-      /* "\n<mode octal> <size> ", formatted by hand: this runs once per context file. */
-      char line[64];
-      char *c = line + sizeof line;
-      unsigned long long v = (unsigned long long) e->st.st_size;
-      *--c = ' ';
-      do
-        *--c = (char) ('0' + v % 10);
-      while (v /= 10);
-      *--c = ' ';
-      unsigned m = (unsigned) e->st.st_mode;
-      do
-        *--c = (char) ('0' + (m & 7));
-      while (m >>= 3);
-      *--c = '\n';
-      hasher_update (h, buf_str (&p), p.len);
-      hasher_update (h, c, (size_t) (line + sizeof line - c));
-      if (S_ISREG (e->st.st_mode))
-        {
-          struct digest fd_;
-          ret = file_digest (b, dirfd, e->name, &e->st, &fd_);
-          hasher_update (h, fd_.str, DIGEST_STR_LEN);
-        }
-      else if (S_ISLNK (e->st.st_mode))
-        {
-          char t[4096];
-          ssize_t tn = readlinkat (dirfd, e->name, t, sizeof t);
-          if (tn > 0)
-            hasher_update (h, t, (size_t) tn);
-        }
-      else if (e->sub)
-        {
-          struct digest sub_digest;
-          int sub = openat (dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub < 0)
-            ret = kiln_err_set (b->err, errno, "%s: %s", buf_str (&p), strerror (errno));
-          else
-            {
-              ret = tree_digest (b, sub, e->sub, &sub_digest);
-              close (sub);
-              hasher_update (h, sub_digest.str, DIGEST_STR_LEN);
-            }
-        }
-    }
-  hasher_final (h, out);
-  hasher_free (h);
-  if (ret == 0)
-    ret = memo_put (b, n->key.str, DIGEST_STR_LEN, out);
-  return ret;
-}
-
-static int
-hash_tree (struct builder *b, int dirfd, const char *rel, struct digest *out, const struct ignore_rules *excl)
-{
-  struct ctx_node *root = ctx_scan (dirfd, rel, b->ignore, excl, b->err);
-  if (root == NULL)
-    return -1;
-  int r = tree_digest (b, dirfd, root, out);
-  ctx_node_free (root);
-  return r;
-}
-
-static int
-in_root (int root, const char *path, int flags)
-{
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  const char *p = path;
-  while (*p == '/')
-    p++;
-  return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
-}
-
-static void
-ignore_freep (struct ignore_rules **r)
-{
-  ignore_free (*r);
-}
-
-/* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
-static int hash_context_sources_locked (struct builder *b, const struct strv *sources,
-                                        const struct strv *excludes, struct hasher *h);
-
-/* One transaction for all the file digests a step records (not one fsync each). */
-static int
-hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h)
-{
-  if (b->ctx_fd < 0)
-    return 0;
-  if (store_begin (b->st, b->err) < 0)
-    return -1;
-  int r = hash_context_sources_locked (b, sources, excludes, h);
-  if (r < 0)
-    {
-      store_rollback (b->st);
-      return -1;
-    }
-  return store_commit (b->st, b->err);
-}
-
-static int
-hash_context_sources_locked (struct builder *b, const struct strv *sources, const struct strv *excludes,
-                             struct hasher *h)
-{
-  _cleanup_ (ignore_freep) struct ignore_rules *excl = NULL;
-  if (excludes && excludes->n)
-    {
-      _cleanup_buf_ struct buf lines = BUF_INIT;
-      for (size_t i = 0; i < excludes->n; i++)
-        buf_printf (&lines, "%s\n", excludes->v[i]);
-      excl = ignore_parse ("--exclude", buf_str (&lines), lines.len, b->err);
-      if (excl == NULL)
-        return -1;
-    }
-  for (size_t i = 0; i < sources->n; i++)
-    {
-      const char *src = sources->v[i];
-      _cleanup_free_ char *clean = path_clean (src);
-      const char *p = clean;
-      while (*p == '/')
-        p++;
-      /* For a wildcard, hash the directory it searches (a superset: safe). */
-      char dir[4096];
-      snprintf (dir, sizeof dir, "%s", *p ? p : ".");
-      char *g = strpbrk (dir, "*?[");
-      if (g)
-        {
-          while (g > dir && *g != '/')
-            g--;
-          if (*g == '/')
-            *g = '\0';
-          else
-            snprintf (dir, sizeof dir, ".");
-        }
-      hasher_update (h, "\nsrc ", 5);
-      hasher_update (h, src, strlen (src));
-      int fd = in_root (b->ctx_fd, dir, O_PATH);
-      if (fd < 0)
-        continue; /* missing: the copy itself reports it */
-      struct stat st;
-      fstat (fd, &st);
-      close (fd);
-      if (S_ISDIR (st.st_mode))
-        {
-          int dfd = in_root (b->ctx_fd, dir, O_RDONLY | O_DIRECTORY);
-          if (dfd < 0)
-            continue;
-          struct digest td;
-          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", &td, excl);
-          close (dfd);
-          if (r < 0)
-            return -1;
-          hasher_update (h, td.str, DIGEST_STR_LEN);
-        }
-      else if (S_ISREG (st.st_mode))
-        {
-          char pdir[4096];
-          const char *sl = strrchr (dir, '/');
-          snprintf (pdir, sizeof pdir, "%.*s", sl ? (int) (sl - dir) : 1, sl ? dir : ".");
-          int pfd = in_root (b->ctx_fd, pdir, O_RDONLY | O_DIRECTORY);
-          if (pfd < 0)
-            continue;
-          /* A symlinked source is followed: hash what it points at. */
-          int f = in_root (pfd, sl ? sl + 1 : dir, O_RDONLY);
-          close (pfd);
-          if (f < 0)
-            continue;
-          struct digest d;
-          int r = digest_fd (f, &d);
-          int saved = errno;
-          close (f);
-          if (r < 0)
-            return kiln_err_set (b->err, saved, "%s: %s", dir, strerror (saved));
-          char line[64];
-          snprintf (line, sizeof line, " %o ", (unsigned) st.st_mode);
-          hasher_update (h, line, strlen (line));
-          hasher_update (h, d.str, DIGEST_STR_LEN);
-        }
-    }
-  return 0;
+  build_interrupted = sig;
 }
 
 /* ---------- steps ---------- */
@@ -1174,7 +277,7 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
   for (size_t i = 0; i < lowers->n; i++)
     strv_push (&op.src_lowers, lowers->v[i]);
   strv_push (&op.sources, source ? source : "/");
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1449,7 +552,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
             struct digest cid;
             digest_bytes (idk.data, idk.len, &cid);
             struct buf dir = BUF_INIT;
-            buf_printf (&dir, "%s/cache", b->st->root);
+            buf_printf (&dir, "%s/cache", store_root (b->st));
             mkdir (buf_str (&dir), 0700);
             buf_printf (&dir, "/%.16s", digest_hex (&cid));
             /* locked: wait for the cache.  private: the first instance no other
@@ -1618,7 +721,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &spec.lowers) < 0)
     goto out;
-  spec.store_root = b->st->root;
+  spec.store_root = store_root (b->st);
   spec.upper = sd.upper;
   spec.work = sd.work;
   spec.merged = sd.merged;
@@ -1776,7 +879,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
       if (fetch_dir == NULL)
         goto out;
-      fetch_fd = openat (b->st->root_fd, fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fetch_fd = openat (store_root_fd (b->st), fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       for (size_t u = 0; u < urls.n; u++)
         {
           char *name = fetch_url_basename (urls.v[u]);
@@ -1861,7 +964,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   struct step_dirs sd;
   if (step_prepare (b, o, &sd, &op.lowers) < 0)
     goto out;
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -1890,7 +993,7 @@ out:
   if (fetch_dir)
     {
       struct kiln_err e = {0};
-      store_remove_tree (b->st->root_fd, fetch_dir, &e);
+      store_remove_tree (store_root_fd (b->st), fetch_dir, &e);
       kiln_err_clear (&e);
     }
   return ret;
@@ -1917,7 +1020,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       fileop_clear (&op);
       return -1;
     }
-  op.store_root = b->st->root;
+  op.store_root = store_root (b->st);
   op.upper = sd.upper;
   op.work = sd.work;
   op.merged = sd.merged;
@@ -2128,8 +1231,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
   return r;
 }
 
-static int
-build_stage (struct builder *b, size_t si)
+/* Builds the instructions [0, upto) of stage si; those before `shown` (and its
+ * FROM, unless shown is 0) are replayed from the cache without a word: another
+ * process built and printed them. */
+int
+build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
 {
   const struct stage *s = &b->m->stages[si];
   struct stage_out *o = &b->outs[si];
@@ -2140,20 +1246,26 @@ build_stage (struct builder *b, size_t si)
   if (s->name == NULL)
     snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
   size_t total = s->n_insts + 1;
+  bool quiet = b->quiet;
+  b->quiet = quiet || shown > 0;
   b->step++;
   say (b, "#%d [%s 1/%zu] FROM %s\n", b->step, s->name ? sname : namebuf, total, s->base);
   if (start_stage (b, si, o, &ss) < 0)
-    return -1;
+    {
+      b->quiet = quiet;
+      return -1;
+    }
   int ret = run_onbuild (b, si, o, &ss);
   bool cmd_set = false;
-  for (size_t k = 0; k < s->n_insts && ret == 0; k++)
+  for (size_t k = 0; k < upto && k < s->n_insts && ret == 0; k++)
     {
       const struct inst *in = s->insts[k];
-      if (interrupted)
+      if (build_interrupted)
         {
-          ret = kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) interrupted);
+          ret = kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) build_interrupted);
           break;
         }
+      b->quiet = quiet || k < shown;
       b->step++;
       struct buf label = BUF_INIT;
       const char *orig = in->node->original;
@@ -2162,18 +1274,20 @@ build_stage (struct builder *b, size_t si)
       ret = run_instruction (b, si, o, &ss, in, buf_str (&label), &cmd_set);
       buf_free (&label);
     }
+  b->quiet = quiet;
   stage_state_clear (&ss);
   o->built = ret == 0;
   return ret;
 }
 
-/* ---------- independent stages in parallel ---------- */
+int
+build_stage (struct builder *b, size_t si)
+{
+  return build_stage_part (b, si, b->m->stages[si].n_insts, 0);
+}
 
-/* Stages that do not depend on each other are built at the same time, each in
- * a child process with its own store connection; they leave their steps in the
- * cache, and the build then walks all stages in order, finding every step of
- * those stages cached.  (A child never touches the parent's SQLite handle.) */
-static bool
+/* Does stage s need stage d (itself included)? */
+bool
 depends_on (const struct stage_model *m, size_t s, size_t d)
 {
   if (s == d)
@@ -2186,7 +1300,7 @@ depends_on (const struct stage_model *m, size_t s, size_t d)
 
 /* Step numbers do not depend on which process prints them: stage s starts at
  * the sum of the steps of the needed stages before it. */
-static int
+int
 stage_step_base (const struct stage_model *m, size_t s)
 {
   int base = 0;
@@ -2196,124 +1310,114 @@ stage_step_base (const struct stage_model *m, size_t s)
   return base;
 }
 
-/* Builds stage s and what it needs in a child process; only s itself is
- * printed, its dependencies were built (and printed) at an earlier level. */
-static _Noreturn void
-prebuild_child (const struct builder *b, size_t s)
+/* Walks the needed stages in order; a stage marked in `prebuilt` (by the graph)
+ * is all cache hits and says nothing. prebuilt may be NULL. */
+int
+walk_stages (struct builder *b, const bool *prebuilt)
 {
-  const struct stage_model *m = b->m;
-  struct kiln_err e = {0};
-  struct builder child = *b;
-  child.err = &e;
-  child.net_started = false;
-  child.digest_get = child.digest_put = NULL; /* the parent's connection */
-  memset (&child.pending, 0, sizeof child.pending);
-  memset (&child.pending_cache, 0, sizeof child.pending_cache);
-  child.tty = false; /* windows of two processes would erase each other's lines */
-  child.st = store_open (b->st->root, &e);
-  child.outs = xcalloc (m->n_stages, sizeof *child.outs);
-  int r = child.st ? 0 : -1;
-  if (r == 0)
-    r = store_lock_shared (child.st, &e);
-  for (size_t k = 0; k <= s && r == 0; k++)
-    if (m->stages[k].needed && depends_on (m, s, k))
-      {
-        child.quiet = b->quiet || k != s;
-        child.step = stage_step_base (m, k);
-        r = build_stage (&child, k);
-      }
-  if (build_flush (&child, &e) < 0)
-    r = -1;
-  if (child.net_started)
-    sandbox_net_stop (&child.net);
-  trash_empty (&child);
-  /* The parent reports an interruption once, for everyone. */
-  if (r < 0 && !interrupted)
-    kiln_err_print (&e, stderr);
-  _exit (r < 0 ? 1 : 0);
-}
-
-/* Waits for one child: its stage is prebuilt if it exited 0; any other end
- * fails the whole prebuild.  -1 when there is no child left. */
-static int
-reap_child (const pid_t *pids, size_t n, bool *prebuilt, int *ret)
-{
-  int status;
-  pid_t done = wait (&status);
-  if (done < 0)
-    return -1;
-  bool ok = WIFEXITED (status) && WEXITSTATUS (status) == 0;
-  for (size_t k = 0; k < n; k++)
-    if (pids[k] == done)
-      prebuilt[k] = ok;
-  if (!ok)
-    *ret = -1;
+  bool quiet = b->quiet;
+  for (size_t si = 0; si < b->m->n_stages; si++)
+    {
+      if (!b->m->stages[si].needed)
+        continue;
+      int base = stage_step_base (b->m, si);
+      if (b->step < base)
+        b->step = base;
+      b->quiet = quiet || (prebuilt && prebuilt[si]);
+      int r = build_stage (b, si);
+      b->quiet = quiet;
+      if (r < 0)
+        return -1;
+    }
   return 0;
 }
 
-/* Fills prebuilt[s] for the stages built ahead by children.  Levels run one
- * after the other (a stage's level is one more than its deepest dependency);
- * within a level at most one child per core. */
+/* The Dockerfile (-f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile), its
+ * stages, and the context directory with its .dockerignore. */
 static int
-prebuild_in_parallel (struct builder *b, bool *prebuilt)
+read_dockerfile (struct builder *b)
 {
-  const struct stage_model *m = b->m;
-  long cores = sysconf (_SC_NPROCESSORS_ONLN);
-  if (b->rq->no_cache || cores < 2 || m->n_stages < 2 || getenv ("KILN_SERIAL_STAGES"))
-    return 0;
-  size_t n = m->n_stages;
-  _cleanup_free_ int *level = xcalloc (n, sizeof *level);
-  int last_parallel = -1;
-  for (size_t s = 0; s < n; s++)
-    for (size_t i = 0; i < m->stages[s].n_deps; i++)
-      if (level[m->stages[s].deps[i]] + 1 > level[s])
-        level[s] = level[m->stages[s].deps[i]] + 1;
-  for (int L = 0; L < (int) n; L++)
+  const struct build_request *rq = b->rq;
+  _cleanup_free_ char *df_path = NULL;
+  if (rq->dockerfile_text)
+    b->ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), b->err);
+  else
     {
-      size_t count = 0;
-      for (size_t s = 0; s < n; s++)
-        count += m->stages[s].needed && level[s] == L;
-      if (count >= 2)
-        last_parallel = L;
-    }
-  /* Levels before the last parallel one run in children too, even alone, so
-   * that the stages of later levels find them cached instead of each child
-   * building them again. */
-  int ret = 0;
-  for (int L = 0; L <= last_parallel && ret == 0 && !interrupted; L++)
-    {
-      size_t running = 0;
-      pid_t *pids = xcalloc (n, sizeof *pids);
-      for (size_t s = 0; s < n && ret == 0 && !interrupted; s++)
+      if (rq->dockerfile)
+        df_path = xstrdup (rq->dockerfile);
+      else
         {
-          if (!m->stages[s].needed || level[s] != L)
-            continue;
-          while ((long) running >= cores)
+          struct buf p = BUF_INIT;
+          buf_printf (&p, "%s/Dockerfile", rq->context);
+          if (access (buf_str (&p), F_OK) < 0)
             {
-              if (reap_child (pids, n, prebuilt, &ret) < 0)
-                break;
-              running--;
+              buf_reset (&p);
+              buf_printf (&p, "%s/dockerfile", rq->context);
             }
-          if (ret < 0)
-            break;
-          pid_t p = fork ();
-          if (p == 0)
-            prebuild_child (b, s);
-          if (p > 0)
-            {
-              pids[s] = p;
-              running++;
-            }
+          df_path = buf_steal (&p);
         }
-      while (reap_child (pids, n, prebuilt, &ret) == 0)
-        ;
-      free (pids);
+      b->ast = df_parse_file (df_path, b->err);
     }
-  if (interrupted)
-    return kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) interrupted);
-  if (ret < 0)
-    return kiln_err_set (b->err, EIO, "a stage built in parallel failed (its error is above)");
+  if (b->ast == NULL)
+    return -1;
+  b->m = stages_resolve (b->ast, &rq->stage, b->err);
+  if (b->m == NULL)
+    return -1;
+  for (size_t i = 0; i < b->m->warnings.n; i++)
+    say (b, "warning: %s\n", b->m->warnings.v[i]);
+  if (rq->context)
+    {
+      b->ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (b->ctx_fd < 0)
+        {
+          kiln_err_set (b->err, errno, "build context %s: %s", rq->context, strerror (errno));
+          return -1;
+        }
+      b->ctx_path = realpath (rq->context, NULL);
+      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
+      b->ignore = ignore_load (ign, true, b->err);
+      if (b->ignore == NULL)
+        return -1;
+    }
   return 0;
+}
+
+/* The final image's config: --label added, and as new as its newest step (a
+ * fully cached build gives the same image). */
+static void
+finish_config (struct builder *b, struct stage_out *fin)
+{
+  const struct build_request *rq = b->rq;
+  /* --label adds to the final image's labels. */
+  for (size_t i = 0; i < rq->labels.n; i++)
+    {
+      const char *eq = strchr (rq->labels.v[i], '=');
+      _cleanup_free_ char *k = eq ? xstrndup (rq->labels.v[i], (size_t) (eq - rq->labels.v[i])) : xstrdup (rq->labels.v[i]);
+      json_t *c = json_object_get (fin->config, "config");
+      json_t *l = json_object_get (c, "Labels");
+      if (!json_is_object (l))
+        json_object_set_new (c, "Labels", l = json_object ());
+      json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
+    }
+  /* The image is as new as its newest step: a fully cached build gives the same image. */
+  if (!b->epoch_pinned)
+    {
+      int64_t newest = 0;
+      size_t hi;
+      json_t *h;
+      json_array_foreach (json_object_get (fin->config, "history"), hi, h)
+      {
+        int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")) ?: "");
+        if (t > newest)
+          newest = t;
+      }
+      if (newest > 0)
+        {
+          char ts[32];
+          format_rfc3339 (newest, ts);
+          json_object_set_new (fin->config, "created", json_string (ts));
+        }
+    }
 }
 
 /* ---------- the whole build ---------- */
@@ -2359,145 +1463,6 @@ load_secrets (struct builder *b)
   return 0;
 }
 
-static int
-write_all_sink (void *ud, const void *buf, size_t len, struct kiln_err *err)
-{
-  return write_all (*(int *) ud, buf, len, "--output", err);
-}
-
-/* --output's type= and dest=, pointing into `copy` (the caller frees it). */
-struct output_spec
-{
-  char *copy;
-  const char *type;
-  const char *dest;
-};
-
-static void
-output_parse (const char *spec, struct output_spec *os)
-{
-  os->copy = xstrdup (spec);
-  os->type = os->dest = NULL;
-  for (char *save = NULL, *f = strtok_r (os->copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
-    {
-      if (strncmp (f, "type=", 5) == 0)
-        os->type = f + 5;
-      else if (strncmp (f, "dest=", 5) == 0)
-        os->dest = f + 5;
-      else if (strchr (f, '=') == NULL && os->type == NULL)
-        {
-          /* docker's shorthands: -o DIR means type=local,dest=DIR, -o - a tar on stdout */
-          os->type = strcmp (f, "-") == 0 ? "tar" : "local";
-          os->dest = f;
-        }
-    }
-  if (os->type == NULL)
-    os->type = "local";
-}
-
-/* Refuses an --output dest= or --iidfile that cannot be written (a device, a
- * socket...) before anything is built, as docker refuses them. */
-static int
-outputs_check (const struct build_request *rq, struct kiln_err *err)
-{
-  if (rq->iidfile && outfile_check (rq->iidfile, 0, err) < 0)
-    return -1;
-  if (rq->output == NULL)
-    return 0;
-  struct output_spec os;
-  output_parse (rq->output, &os);
-  int r = 0;
-  if (os.dest && strcmp (os.type, "image") != 0)
-    r = outfile_check (os.dest, strcmp (os.type, "local") == 0 ? OUTFILE_DIR : OUTFILE_STDOUT, err);
-  free (os.copy);
-  return r;
-}
-
-static int
-export_output (struct builder *b, const struct stage_out *o, const struct digest *id)
-{
-  struct output_spec os;
-  output_parse (b->rq->output, &os);
-  _cleanup_free_ char *copy = os.copy; /* type and dest point into it */
-  (void) copy;                          /* only freed: clang counts that as unused */
-  const char *type = os.type, *dest = os.dest;
-  if (strcmp (type, "image") == 0)
-    return 0;
-  if (dest == NULL)
-    return kiln_err_set (b->err, KILN_EUSAGE, "--output type=%s needs dest=PATH", type);
-  if (strcmp (type, "local") == 0)
-    {
-      if (outfile_check (dest, OUTFILE_DIR, b->err) < 0)
-        return -1;
-      if (mkdir (dest, 0755) < 0 && errno != EEXIST)
-        return kiln_err_set (b->err, errno, "%s: %s", dest, strerror (errno));
-      struct step_dirs sd;
-      if (step_begin (b, &sd) < 0)
-        return -1;
-      struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
-      int r = lowers_of (b, &o->layers, &op.lowers);
-      _cleanup_free_ char *absdest = realpath (dest, NULL);
-      op.store_root = b->st->root;
-      op.merged = sd.merged;
-      op.dest = absdest ? absdest : dest;
-      if (r == 0)
-        r = fileop_run (&op, b->err);
-      op.dest = NULL;
-      fileop_clear (&op);
-      snapshot_abort (&sd.sn);
-      return r;
-    }
-  if (strcmp (type, "tar") == 0)
-    {
-      /* The final filesystem as one tar: the layers applied in order. */
-      struct step_dirs sd;
-      if (step_begin (b, &sd) < 0)
-        return -1;
-      struct fileop op = {.kind = FOP_EXPORT, .context_fd = -1};
-      int r = lowers_of (b, &o->layers, &op.lowers);
-      op.store_root = b->st->root;
-      op.merged = sd.merged;
-      op.dest = sd.upper;
-      if (r == 0)
-        r = fileop_run (&op, b->err);
-      op.dest = NULL;
-      fileop_clear (&op);
-      struct outfile *out = r == 0 ? outfile_open (dest, OUTFILE_STDOUT, b->err) : NULL;
-      if (out)
-        {
-          int fd = outfile_fd (out);
-          struct layer_write_opts lo = {.clamp_mtime = -1};
-          struct layer_sink sink = {write_all_sink, &fd};
-          struct digest d;
-          r = layer_write_tar (sd.sn.fs_fd, &lo, &sink, &d, NULL, b->err);
-          if (r == 0)
-            r = outfile_commit (out, b->err);
-          else
-            outfile_abort (out);
-        }
-      else
-        r = -1;
-      snapshot_abort (&sd.sn);
-      return r;
-    }
-  if (strcmp (type, "oci") == 0 || strcmp (type, "docker") == 0)
-    {
-      struct save_opts so = {.format = strcmp (type, "oci") == 0 ? FORMAT_OCI_ARCHIVE : FORMAT_DOCKER_ARCHIVE,
-                             .compression = b->rq->compression, .output = dest};
-      if (strcmp (type, "docker") == 0 && b->rq->compression == COMPRESS_GZIP)
-        so.compression = COMPRESS_NONE;
-      struct strv imgs = STRV_INIT;
-      if (b->rq->tags.n)
-        strv_push (&imgs, b->rq->tags.v[0]);
-      else
-        strv_push (&imgs, id->str);
-      int r = image_save (b->st, &so, &imgs, b->err);
-      strv_free (&imgs);
-      return r;
-    }
-  return kiln_err_set (b->err, KILN_EUSAGE, "--output: unknown type \"%s\" (image, local, tar, oci, docker)", type);
-}
-
 int
 build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
 {
@@ -2515,11 +1480,10 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   struct winsize ws;
   b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
   int ret = -1;
-  bool *prebuilt = NULL;
   double t0 = now_s ();
   if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
     return -1;
-  interrupted = 0;
+  build_interrupted = 0;
   struct sigaction sa, old_int, old_term;
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_interrupt;
@@ -2527,105 +1491,19 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   sigaction (SIGINT, &sa, &old_int);
   sigaction (SIGTERM, &sa, &old_term);
 
-  /* The Dockerfile: -f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile. */
-  _cleanup_free_ char *df_path = NULL;
-  if (rq->dockerfile_text)
-    b.ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), err);
-  else
-    {
-      if (rq->dockerfile)
-        df_path = xstrdup (rq->dockerfile);
-      else
-        {
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/Dockerfile", rq->context);
-          if (access (buf_str (&p), F_OK) < 0)
-            {
-              buf_reset (&p);
-              buf_printf (&p, "%s/dockerfile", rq->context);
-            }
-          df_path = buf_steal (&p);
-        }
-      b.ast = df_parse_file (df_path, err);
-    }
-  if (b.ast == NULL)
+  if (read_dockerfile (&b) < 0)
     goto out;
-  b.m = stages_resolve (b.ast, &rq->stage, err);
-  if (b.m == NULL)
-    goto out;
-  for (size_t i = 0; i < b.m->warnings.n; i++)
-    say (&b, "warning: %s\n", b.m->warnings.v[i]);
-  if (rq->context)
-    {
-      b.ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (b.ctx_fd < 0)
-        {
-          kiln_err_set (err, errno, "build context %s: %s", rq->context, strerror (errno));
-          goto out;
-        }
-      b.ctx_path = realpath (rq->context, NULL);
-      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
-      b.ignore = ignore_load (ign, true, err);
-      if (b.ignore == NULL)
-        goto out;
-    }
   if (load_secrets (&b) < 0)
     goto out;
-  /* Stages built ahead were printed by their child: here they are all cache
-   * hits, and say nothing. */
-  prebuilt = xcalloc (b.m->n_stages, sizeof *prebuilt);
-  if (prebuild_in_parallel (&b, prebuilt) < 0)
-    goto out;
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
-  bool quiet = b.quiet;
-  for (size_t si = 0; si < b.m->n_stages; si++)
-    {
-      if (!b.m->stages[si].needed)
-        continue;
-      int base = stage_step_base (b.m, si);
-      if (b.step < base)
-        b.step = base;
-      b.quiet = quiet || prebuilt[si];
-      int r = build_stage (&b, si);
-      b.quiet = quiet;
-      if (r < 0)
-        goto out;
-    }
+  if (build_all_stages (&b) < 0)
+    goto out;
   /* The image's layers must be recorded before the image is. */
   if (build_flush (&b, err) < 0)
     goto out;
 
   struct stage_out *fin = &b.outs[b.m->target];
-  /* --label adds to the final image's labels. */
-  for (size_t i = 0; i < rq->labels.n; i++)
-    {
-      const char *eq = strchr (rq->labels.v[i], '=');
-      _cleanup_free_ char *k = eq ? xstrndup (rq->labels.v[i], (size_t) (eq - rq->labels.v[i])) : xstrdup (rq->labels.v[i]);
-      json_t *c = json_object_get (fin->config, "config");
-      json_t *l = json_object_get (c, "Labels");
-      if (!json_is_object (l))
-        json_object_set_new (c, "Labels", l = json_object ());
-      json_object_set_new (l, k, json_string (eq ? eq + 1 : ""));
-    }
-  /* The image is as new as its newest step: a fully cached build gives the same image. */
-  if (!b.epoch_pinned)
-    {
-      int64_t newest = 0;
-      size_t hi;
-      json_t *h;
-      json_array_foreach (json_object_get (fin->config, "history"), hi, h)
-      {
-        int64_t t = parse_rfc3339 (json_string_value (json_object_get (h, "created")) ?: "");
-        if (t > newest)
-          newest = t;
-      }
-      if (newest > 0)
-        {
-          char ts[32];
-          format_rfc3339 (newest, ts);
-          json_object_set_new (fin->config, "created", json_string (ts));
-        }
-    }
+  finish_config (&b, fin);
   struct image_layer *ls = xcalloc (fin->layers.n ? fin->layers.n : 1, sizeof *ls);
   uint64_t total = 0;
   for (size_t i = 0; i < fin->layers.n; i++)
@@ -2683,9 +1561,7 @@ out:
   trash_empty (&b);
   strv_free (&b.used_keys);
   free (b.used_stage);
-  sqlite3_finalize (b.digest_get);
-  sqlite3_finalize (b.digest_put);
-  free (prebuilt);
+  file_digests_free (b.digests);
   if (b.outs)
     for (size_t i = 0; i < b.m->n_stages; i++)
       {
@@ -2702,6 +1578,7 @@ out:
   envmap_free (&b.secrets_src);
   envmap_free (&b.snapshot_ids);
   envmap_free (&b.pending_cache);
+  envmap_free (&b.made);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

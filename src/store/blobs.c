@@ -1,5 +1,6 @@
 /* store/blobs.c — blobs under ROOT/blobs/sha256, written through tmp/. */
 #include "store/blobs.h"
+#include "store/store_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /* store/containers.c — container records and their directories (see the header
  * for the invariants every function here keeps). */
 #include "store/containers.h"
+#include "store/store_private.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,6 +10,7 @@
  * The compressed stream is decoded once: a "raw" libarchive reader decompresses
  * and hashes (the diff_id), and the tar reader pulls from it. */
 #include "store/layer.h"
+#include "store/store_private.h"
 
 #include <archive.h>
 #include <archive_entry.h>

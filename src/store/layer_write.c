@@ -9,6 +9,7 @@
  * libarchive writes the tar; we feed it entries in sorted order and file data in
  * 1 MiB chunks.  Its output goes through sha256 (the diff_id) to the sink. */
 #include "store/layer.h"
+#include "store/store_private.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,5 +1,6 @@
 /* store/networks.c — network and endpoint rows. */
 #include "store/networks.h"
+#include "store/store_private.h"
 
 #include <errno.h>
 #include <sqlite3.h>

@@ -1,5 +1,6 @@
 /* store/snapshots.c — making, finding and locking snapshots. */
 #include "store/snapshots.h"
+#include "store/store_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

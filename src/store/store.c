@@ -1,5 +1,6 @@
 /* store/store.c — opening the store, its schema, locks and transactions. */
 #include "store/store.h"
+#include "store/store_private.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -115,6 +116,42 @@ exec_plain (struct kiln_store *st, const char *sql, struct kiln_err *err)
       return -1;
     }
   return 0;
+}
+
+const char *
+store_root (const struct kiln_store *st)
+{
+  return st->root;
+}
+
+int
+store_root_fd (const struct kiln_store *st)
+{
+  return st->root_fd;
+}
+
+int
+store_collect_text (struct kiln_store *st, const char *sql, const char *arg, struct strv *out, struct kiln_err *err)
+{
+  sqlite3_stmt *s = store_prepare (st, sql, err);
+  if (s == NULL)
+    return -1;
+  if (arg)
+    sqlite3_bind_text (s, 1, arg, -1, SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW)
+    {
+      const char *v = (const char *) sqlite3_column_text (s, 0);
+      strv_push (out, v ? v : "");
+    }
+  sqlite3_finalize (s);
+  return rc == SQLITE_DONE ? 0 : store_db_error (st, err, "reading");
+}
+
+int
+store_integrity_check (struct kiln_store *st, struct strv *out, struct kiln_err *err)
+{
+  return store_collect_text (st, "PRAGMA integrity_check", NULL, out, err);
 }
 
 int

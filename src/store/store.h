@@ -11,27 +11,26 @@
  * collection (prune, check --repair) takes ROOT/gc.lock exclusively, everything
  * that writes takes it shared, so nothing is collected while it is being made. */
 #pragma once
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
 
 #define STORE_SCHEMA_VERSION 1
 
-struct kiln_store
-{
-  char *root;
-  int root_fd;
-  int gc_lock_fd;
-  int gc_lock_mode; /* 0, LOCK_SH or LOCK_EX */
-  sqlite3 *db;
-};
+/* Opaque: its fields are the store's own (store/store_private.h). */
+struct kiln_store;
 
 /* Opens (creating if needed) the store at `root`. */
 struct kiln_store *store_open (const char *root, struct kiln_err *err);
 void store_close (struct kiln_store *st);
+
+/* The root directory as given to store_open, and a descriptor of it (O_PATH-like:
+ * for openat and friends; the store keeps it open until store_close). */
+const char *store_root (const struct kiln_store *st);
+int store_root_fd (const struct kiln_store *st);
 
 /* Takes the GC lock shared (writers) or exclusive (collectors). Idempotent.
  * A process's first shared lock also removes the tmp/ entries of processes that
@@ -39,16 +38,14 @@ void store_close (struct kiln_store *st);
 int store_lock_shared (struct kiln_store *st, struct kiln_err *err);
 int store_lock_exclusive (struct kiln_store *st, struct kiln_err *err);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK, around several of the store's
+ * record functions (images.h, layer_blobs.h, cache_records.h, file_digests.h ...). */
 int store_begin (struct kiln_store *st, struct kiln_err *err);
 int store_commit (struct kiln_store *st, struct kiln_err *err);
 void store_rollback (struct kiln_store *st);
 
-/* Runs one SQL statement with text parameters (NULL binds NULL). */
-int store_exec (struct kiln_store *st, struct kiln_err *err, const char *sql, int n, ...);
-/* Prepares a statement; on error fills err. */
-sqlite3_stmt *store_prepare (struct kiln_store *st, const char *sql, struct kiln_err *err);
-int store_db_error (struct kiln_store *st, struct kiln_err *err, const char *what);
+/* SQLite's integrity check of kiln.db: "ok" alone, or one line per problem. */
+int store_integrity_check (struct kiln_store *st, struct strv *out, struct kiln_err *err);
 
 /* A new private directory under tmp/ (the caller renames or removes it). */
 char *store_tmp_dir (struct kiln_store *st, const char *prefix, struct kiln_err *err);

@@ -62,3 +62,19 @@ curl_lazy_load (struct kiln_err *err)
     return kiln_err_set (err, ENOENT, "HTTP needs libcurl (Debian package libcurl4): %s", load_error);
   return 0;
 }
+
+void
+curl_transfer_defaults (CURL *h, const char *url, char errbuf[static CURL_ERROR_SIZE])
+{
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt (h, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, "kiln");
+}

@@ -32,6 +32,14 @@ extern struct curl_api kiln_curl;
  * -1 with a message naming the library when it cannot be loaded. */
 int curl_lazy_load (struct kiln_err *err);
 
+/* The options every kiln transfer has, a registry's or ADD <url>'s: `url`, http and
+ * https only (redirects too), at most 10 redirects (Go's http.Client, so docker's
+ * registries and ADD alike), a 30 s connect timeout, a transfer under 1 byte/s for a
+ * minute fails (the caller may retry), no signals (kiln's threads), kiln's
+ * User-Agent, curl's messages in `errbuf`.  Callers add what is theirs (body,
+ * headers, TLS).  After curl_lazy_load. */
+void curl_transfer_defaults (CURL *h, const char *url, char errbuf[static CURL_ERROR_SIZE]);
+
 /* curl.h defines these two as macros that only count arguments. */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -91,19 +91,19 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
       EVP_DigestInit_ex (s.check, md, NULL);
     }
   CURL *c = curl_easy_init ();
+  if (c == NULL)
+    {
+      hasher_free (s.sha256);
+      if (s.check)
+        EVP_MD_CTX_free (s.check);
+      close (fd);
+      unlinkat (dirfd, name, 0);
+      return kiln_err_set (err, ENOMEM, "%s: cannot start libcurl", url);
+    }
   char errbuf[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (c, CURLOPT_MAXREDIRS, 10L);
+  curl_transfer_defaults (c, url, errbuf);
   curl_easy_setopt (c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
-  curl_easy_setopt (c, CURLOPT_USERAGENT, "kiln");
-  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &s);
   CURLcode rc = curl_easy_perform (c);

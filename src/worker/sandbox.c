@@ -37,6 +37,7 @@
 #include "worker/devices.h"
 #include "worker/join.h"
 #include "worker/overlay.h"
+#include "worker/pty.h"
 #include "worker/relay.h"
 #include "worker/rootfs.h"
 #include "worker/seccomp.h"
@@ -265,6 +266,7 @@ struct child_args
   const struct sock_fprog *seccomp; /* NULL: none (privileged) */
   const char *leave_devices;        /* privileged: the cgroup to go back to; NULL: stay */
   uint64_t caps;                    /* the bounding set */
+  int console_fd;                   /* pty: the socket the master goes back on; -1 */
   bool detached;                    /* sandbox_join_run -d: outlives kiln */
 };
 
@@ -358,7 +360,22 @@ run_command (const struct child_args *a, const struct user_ids *ids)
   const struct sandbox_spec *s = a->s;
   int status_fd = a->status_fd;
   attach_stdio (s);
-  if (s->tty)
+  if (a->console_fd >= 0)
+    {
+      /* After pivot_root: /dev/ptmx is the container's devpts. */
+      int master, slave;
+      char why[256];
+      if (pty_open (&master, &slave, why, sizeof why) < 0)
+        sandbox_die (status_fd, "%s", why);
+      struct winsize ws = {.ws_row = s->pty_rows, .ws_col = s->pty_cols};
+      if (ws.ws_row)
+        pty_winsize_set (master, &ws);
+      if (pty_send_fd (a->console_fd, master) < 0 || pty_make_controlling (slave, ids->uid) < 0)
+        sandbox_die (status_fd, "setting up the container's terminal: %s", strerror (errno));
+      close (master);
+      close (a->console_fd);
+    }
+  else if (s->tty)
     {
       setsid ();
       ioctl (0, TIOCSCTTY, 0);
@@ -551,12 +568,22 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 #define N_FORWARDED (sizeof forwarded / sizeof *forwarded)
 
 static volatile sig_atomic_t forward_as_kill;
+static volatile sig_atomic_t forwarded_count;
 
 static void
 forward_signal (int sig)
 {
   if (forward_to > 0)
-    kill (forward_to, forward_as_kill ? SIGKILL : sig);
+    {
+      kill (forward_to, forward_as_kill ? SIGKILL : sig);
+      forwarded_count++;
+    }
+}
+
+unsigned long
+sandbox_signals_forwarded (void)
+{
+  return (unsigned long) forwarded_count;
 }
 
 static void
@@ -981,6 +1008,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
         return -1;
       s = &local;
     }
+  if (s->pty && s->runtime)
+    return kiln_err_set (err, EINVAL, "a terminal (-t) with --runtime is not supported yet");
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
   bool shared_net = s->network == SANDBOX_NET_DEFAULT && s->netns_fd >= 0;
   if (s->network != SANDBOX_NET_HOST && !shared_net)
@@ -1004,6 +1033,9 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   _cleanup_strv_ struct strv env = STRV_INIT;
   char *home;
   command_env (s, &env, &home);
+  int console[2] = {-1, -1};
+  if (s->pty && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, console) < 0)
+    return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
   struct child_args args = {.s = s,
                             .status_fd = status[1],
                             .status_close = status[0],
@@ -1013,12 +1045,15 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
                             .home = home,
                             .seccomp = filter,
                             .leave_devices = leave_devices,
-                            .caps = caps};
+                            .caps = caps,
+                            .console_fd = console[1]};
   fflush (NULL);
   pid_t child = spawn_sandbox (flags, &args, !needs_go && s->runtime == NULL && !s->init);
   if (child < 0)
     {
       int e = errno;
+      if (console[0] >= 0)
+        close (console[0]), close (console[1]);
       close (status[0]);
       close (status[1]);
       close (go[0]);
@@ -1034,6 +1069,8 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
     }
   close (status[1]);
   close (go[0]);
+  if (console[1] >= 0)
+    close (console[1]);
   if (outp[1] >= 0)
     close (outp[1]);
   for (int k = 0; k < 3; k++)
@@ -1074,6 +1111,18 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   close (status[0]);
   if (ret == 0 && n == 0 && s->on_start)
     s->on_start (s->start_ud, child);
+  if (console[0] >= 0)
+    {
+      /* The command runs: its pty's master came before its exec. */
+      int master = ret == 0 && n == 0 ? pty_recv_fd (console[0]) : -1;
+      close (console[0]);
+      if (master >= 0)
+        {
+          if (s->on_pty)
+            s->on_pty (s->pty_ud, master);
+          close (master);
+        }
+    }
   if (outp[0] >= 0)
     {
       /* The command's output, line by line, until every writer has gone. */

@@ -121,6 +121,13 @@ struct sandbox_spec
    * instead of making one per run; -1 for a private one. */
   int netns_fd;
   bool tty;                 /* stdin/stdout are a terminal: make it the controlling tty */
+  /* The command gets a new pty of the container's own devpts (worker/pty.h) as
+   * its controlling terminal and stdio; once it runs, its master is handed to
+   * on_pty, which relays it until the command's end (then the sandbox reaps). */
+  bool pty;
+  unsigned short pty_rows, pty_cols; /* its size from the start (0: none yet) */
+  void (*on_pty) (void *ud, int master);
+  void *pty_ud;
   /* Signals kiln receives (INT, TERM, HUP, QUIT, USR1, USR2) are passed on to
    * the command, as `docker run` does. */
   bool forward_signals;
@@ -162,6 +169,10 @@ uint64_t sandbox_default_caps (void);
 /* Starts, in the background, what the first sandbox of this process would
  * otherwise wait for (joining the device cgroup). Optional. */
 void sandbox_warm_up (void);
+
+/* How many signals the sandboxes of this process passed on to their command
+ * (forward_signals): a caller tells a user's ^C from the command's own end. */
+unsigned long sandbox_signals_forwarded (void);
 
 /* Runs the spec to completion. *exit_code: the command's status (128+signal if
  * killed). Returns -1 only when the sandbox itself could not be set up. */

@@ -220,7 +220,7 @@ def normalise(text, ids):
     program's own; the message and the exit code are what is compared), and without
     docker's "Run 'docker run --help'" hint after a failed run."""
     text = re.sub(r"\n*Run 'docker [a-z]+ --help' for more information$", "", text)
-    text = re.sub(r"(?m)^(docker: )?(Error response from daemon: |Error: |kiln: )", "", text)
+    text = re.sub(r"(?m)^(docker: |kiln: )?(Error response from daemon: |Error: )?", "", text)
     text = text.replace("docker", "kiln")
     for i in ids:
         text = text.replace(i, "<ID>")
@@ -237,6 +237,7 @@ ERROR_CASES = {
     "docker run --rm localhost/busybox:latest /etc/passwd": ["run", "--rm", "busybox", "/etc/passwd"],
     "docker run --rm localhost/busybox:latest sh -c exit 7": ["run", "--rm", "busybox", "sh", "-c", "exit 7"],
     "docker wait shp-exit": ["wait", "shp-exit"],
+    "docker run --rm --restart always localhost/busybox:latest true": ["run", "--rm", "--restart", "always", "busybox", "true"],
     "docker ps -a --filter status=exited --filter name=shp --format {{.Names}} {{.Status}}":
         ["ps", "-a", "--filter", "status=exited", "--filter", "name=shp", "--format", "{{.Names}} {{.Status}}"],
     "docker inspect --format {{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
@@ -282,7 +283,8 @@ def main():
         subprocess.run([os.path.join(top, "scripts", "base-images"), "--kiln", KILN], env=ENV, check=True,
                        capture_output=True, timeout=300)
         kiln("run", "--name", "shp-exit", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
-        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "busybox", "sleep", "600").stdout.strip()
+        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3", "busybox",
+                      "sleep", "600").stdout.strip()
         exit_id = kiln("ps", "-aq", "--no-trunc", "--filter", "name=shp-exit").stdout.strip()
         compare_ps_table("ps-table.txt", [])
         compare_ps_table("ps-a-notrunc.txt", ["-a", "--no-trunc"])

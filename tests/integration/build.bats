@@ -407,7 +407,7 @@ b" ]
   kiln rmi "$id" >/dev/null
   run kiln system df
   [ "$status" -eq 0 ]
-  read -r _ _ total active size recl <<<"${lines[2]}"
+  read -r _ _ total active size recl <<<"$(grep '^Build Cache' <<<"$output")"
   [ "$total" = 1 ] && [ "$size" = 20MB ] && [ "$recl" = 20MB ] || { echo "$output"; false; }
   before=$(du -sB1 "$KILN_ROOT" | cut -f1)
   run kiln system prune -f
@@ -422,7 +422,7 @@ freed = int(sys.argv[2])
 assert freed > 19e6 and abs(reported - freed) <= 0.02 * freed, (reported, freed)
 PY
   run kiln system df
-  read -r _ _ total active size recl <<<"${lines[2]}"
+  read -r _ _ total active size recl <<<"$(grep '^Build Cache' <<<"$output")"
   [ "$total" = 0 ] && [ "$size" = 0B ] || { echo "$output"; false; }
 }
 

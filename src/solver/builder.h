@@ -1,0 +1,182 @@
+/* solver/builder.h — private to src/solver/: the state of one `kiln build` and the
+ * functions its files share.  Others call solver/build.h.
+ *
+ * One struct builder lives in build_run; the graph's children each take a copy
+ * (graph.c) with their own store connection.  Files: build.c (stages, steps,
+ * exporters, build_run), cache.c (records and keys), scratch.c (a step's
+ * directories and snapshot, the trash), progress.c (printing), ctxhash.c
+ * (context content digests), graph.c (the stages as a graph on the scheduler),
+ * export.c (--output). */
+#pragma once
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "solver/build.h"
+#include "store/cache_records.h"
+#include "store/file_digests.h"
+#include "store/snapshots.h"
+#include "util/envmap.h"
+#include "worker/sandbox.h"
+
+struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
+
+#define TAIL_LINES 20
+
+struct layerlist
+{
+  struct digest *d;
+  size_t n, cap;
+};
+
+static inline void
+layers_push (struct layerlist *l, const struct digest *d)
+{
+  l->d = xgrow (l->d, &l->cap, l->n + 1, sizeof *l->d);
+  l->d[l->n++] = *d;
+}
+
+struct stage_out
+{
+  bool built;
+  json_t *config;
+  struct layerlist layers;
+  char key[DIGEST_STR_LEN + 1];
+};
+
+struct builder
+{
+  struct envmap snapshot_ids; /* diff_id → its tree relative to snapshots/, of layers seen this build */
+  /* Steps' snapshots and cache records not yet in the store: committed together
+   * (one syncfs) every BATCH_STEPS snapshots and when the build ends, however it ends. */
+  struct snapshot_batch pending;
+  struct envmap pending_cache; /* key → result */
+  /* Every key this invocation made (here or in a child of the graph) → its result:
+   * a hit even with --no-cache, so identical steps run once per build. */
+  struct envmap made;
+  struct sandbox_netns net; /* shared by the RUN steps that use the default network */
+  bool net_started;
+  struct kiln_store *st;
+  const struct build_request *rq;
+  struct df_ast *ast;
+  struct stage_model *m;
+  struct stage_out *outs;
+  int ctx_fd;
+  char *ctx_path;
+  struct ignore_rules *ignore;
+  int step;
+  int64_t now;
+  bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
+  bool quiet;
+  bool tty; /* live view: RUN output as a rolling window under its step */
+  int tty_cols;
+  bool net_warned;
+  struct envmap secrets_src; /* id → file */
+  struct envmap secrets_env; /* id → value */
+  struct kiln_err *err;
+  struct strv trigger_asts_text;
+  /* The file_digests memo, its statements prepared once: a context of 20,000
+   * files otherwise spends most of a no-op rebuild compiling the same SQL. */
+  struct file_digests *digests;
+  /* Cache keys the build used, and the stage of each (for --cache-to). */
+  size_t cur_stage;
+  /* tmp/trash-PID and the process that empties it (see cleaner_start). */
+  char trash[48];
+  pid_t trash_pid;
+  unsigned trash_n;
+  pid_t cleaner;
+  int cleaner_fd;
+  struct strv used_keys;
+  size_t *used_stage;
+  size_t used_cap;
+  /* A probe walk (graph.c): output held in probe_out; the first step that would
+   * run sets probe_missed and fails. */
+  bool probing;
+  bool probe_missed;
+  struct buf probe_out;
+};
+
+struct step_dirs
+{
+  struct snapshot_new sn;
+  char upper[4200], work[4200], merged[4200], merged_src[4200];
+};
+
+struct output_reader
+{
+  int fd;
+  int step;
+  double start;
+  bool quiet;
+  bool tty;
+  int cols;
+  int shown; /* window lines on the terminal now */
+  char *tail[TAIL_LINES];
+  size_t n_tail;
+};
+
+/* Set by SIGINT/SIGTERM during a build: between steps the build stops there. */
+extern volatile sig_atomic_t build_interrupted;
+
+/* build.c: stages and steps */
+/* Builds the instructions [0, upto) of stage si into b->outs[si]; those before
+ * `shown` (and the FROM line unless shown is 0) are replayed without a word. */
+int build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown);
+int build_stage (struct builder *b, size_t si); /* all of it, printed */
+/* Does stage s need stage d (directly or not; s itself included)? */
+bool depends_on (const struct stage_model *m, size_t s, size_t d);
+/* The step number before stage s's FROM: the same whichever process prints it. */
+int stage_step_base (const struct stage_model *m, size_t s);
+/* Builds the needed stages in order; those marked in prebuilt (may be NULL)
+ * are replayed from the cache without a word. */
+int walk_stages (struct builder *b, const bool *prebuilt);
+
+/* cache.c */
+/* The recorded result of a step (a diff_id or "none") and when it first ran, or
+ * NULL on a miss; a key made in this invocation is a hit even with --no-cache. */
+char *cache_get (struct builder *b, const char *key, int64_t *created);
+/* Records a step's result; commits the batch when it is full. */
+int cache_put (struct builder *b, const char *key, const char *result);
+/* In a probe walk (graph.c), a step that would run ends the walk: -1. */
+int probe_miss (struct builder *b);
+/* Commits the pending snapshots and cache records (after an error too). */
+int build_flush (struct builder *b, struct kiln_err *err);
+/* sha256(parent "\n" material): the chain of step keys (bytes fixed: stores stay warm). */
+void key_of (const char *parent, const char *material, size_t len, char out[static DIGEST_STR_LEN + 1]);
+
+/* scratch.c */
+/* The overlay lowers of a layer list, newest first. */
+int lowers_of (struct builder *b, const struct layerlist *l, struct strv *out);
+/* Removes from a step's upper the mount points a RUN left that the image lacks. */
+void clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths);
+/* A step's scratch directories and new snapshot; step_finish snapshots the upper:
+ * 1 when it changed something (diff_id set), 0 when not, -1 on error. */
+int step_begin (struct builder *b, struct step_dirs *sd);
+int step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id);
+/* Waits for the cleaner to empty this process's trash. */
+void trash_empty (struct builder *b);
+
+/* progress.c */
+void __attribute__ ((format (printf, 2, 3))) say (struct builder *b, const char *fmt, ...);
+double now_s (void); /* monotonic seconds */
+/* A RUN step's output lines (the sandbox's callback; arg is a struct output_reader). */
+void on_output (void *arg, const char *line, size_t len);
+void window_clear (struct output_reader *r);
+
+/* ctxhash.c */
+/* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
+int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+
+/* export.c */
+/* Refuses an --output spec kiln cannot write, before anything is built. */
+int outputs_check (const struct build_request *rq, struct kiln_err *err);
+/* Writes the built image (stage output o, image id) where --output says. */
+int export_output (struct builder *b, const struct stage_out *o, const struct digest *id);
+
+/* graph.c */
+/* Builds every needed stage into b->outs: with branches and more than one job,
+ * through the graph in child processes (unless a probe walk finds every step
+ * cached), then the walk in order; else the walk alone. */
+int build_all_stages (struct builder *b);
