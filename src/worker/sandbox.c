@@ -1467,6 +1467,7 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
                             .home = home,
                             .seccomp = filter,
                             .caps = caps,
+                            .console_fd = -1, /* a pty for exec -t would come back on it */
                             .detached = j->detach};
   ja.a = &args;
   ja.procs = (const char *const *) procs.v;
