@@ -234,3 +234,20 @@ status_is() { [ "$(kiln inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
   [[ "$(kiln ps | grep hc-site)" == *"(unhealthy)"* ]]
   kiln rm -f hc-site
 }
+
+@test "health across a restart policy: each run is checked again from starting; the end says unhealthy" {
+  kiln run -d --name hc-restart --restart on-failure:1 --health-cmd true --health-interval 200ms busybox \
+    sh -c 'sleep 1.5; exit 3'
+  until_true 5 status_is hc-restart healthy
+  state_is() { [ "$(kiln inspect -f '{{.State.Status}}' "$1")" = "$2" ]; }
+  until_true 10 state_is hc-restart restarting
+  until_true 10 state_is hc-restart running
+  # The second run's checks: healthy again.
+  until_true 5 status_is hc-restart healthy
+  until_true 10 state_is hc-restart exited
+  [ "$(kiln inspect -f '{{.RestartCount}}' hc-restart)" = 1 ]
+  status_is hc-restart unhealthy
+  n=$(health hc-restart 'len(h["Log"])')
+  sleep 0.5
+  [ "$(health hc-restart 'len(h["Log"])')" = "$n" ]
+}
