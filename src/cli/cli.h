@@ -52,6 +52,10 @@ int cli_print_format (const char *format, json_t *rows, json_t *header, const ch
 
 /* `kiln system boot` (cli/cmd_boot.c). */
 int cli_system_boot (struct kiln_store *st, int argc, char **argv);
+/* The container `ref` names (id, name, unique id prefix) into *out (the caller
+ * clears it); 0, or -1 after printing docker's message. */
+struct container_rec;
+int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 
 /* What the container commands share (cli/cmd_container.c, with cli_find_container
  * below): -e and --env-file, a container's config.json. */
@@ -93,6 +97,10 @@ DECLARE_COMMAND (logs);
 DECLARE_COMMAND (exec);
 DECLARE_COMMAND (port);
 DECLARE_COMMAND (network);
+DECLARE_COMMAND (stats);
+DECLARE_COMMAND (top);
+DECLARE_COMMAND (pause);
+DECLARE_COMMAND (unpause);
 DECLARE_COMMAND (ps);
 DECLARE_COMMAND (container);
 DECLARE_COMMAND (container_monitor);

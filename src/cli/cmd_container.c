@@ -23,6 +23,7 @@
 #include "container/monitor.h"
 #include "container/mounts.h"
 #include "container/names.h"
+#include "container/resources.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "registry/transfer.h"
@@ -145,7 +146,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --health-interval D  --health-timeout D  --health-start-period D  --health-start-interval D\n"       \
   "      --health-retries N   its timings (30s, 30s, 0s, 5s) and failures before unhealthy (3)\n"              \
   "      --no-healthcheck     no health check, whatever the image says\n"                                      \
-  "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n"
+  "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n" \
+  CONTAINER_RESOURCES_USAGE
 
 const char cmd_run_usage[]
     = "Usage: kiln run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -205,6 +207,14 @@ read_env_file (const char *path, struct strv *env, struct kiln_err *err)
   return 0;
 }
 
+/* A flag's value docker's client refuses: its message, "See 'kiln CMD --help'.", exit 125 as docker's. */
+static void
+create_flag_failed (const char *cmd, struct kiln_err *err)
+{
+  fprintf (stderr, "kiln: %s.\nSee 'kiln %s --help'.\n", err->msg, cmd);
+  kiln_err_clear (err);
+}
+
 /* The flags of run and create into `o`; -1 (after printing) on bad usage, -125
  * for docker's conflicts, 1 when --help was printed. */
 static int
@@ -236,11 +246,11 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"health-timeout", required_argument, NULL, 0x1201}, {"health-retries", required_argument, NULL, 0x1201},
     {"health-start-period", required_argument, NULL, 0x1201}, {"health-start-interval", required_argument, NULL, 0x1201},
     {"no-healthcheck", no_argument, NULL, 0x1201},
-    {0}};
+    CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
   int c, li = 0;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:Ph:", opts, &li)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:Ph:" CONTAINER_RESOURCES_SHORTOPTS, opts, &li)) != -1)
     switch (c)
       {
       case 'H': fputs (run ? cmd_run_usage : cmd_create_usage, stdout); return 1;
@@ -314,7 +324,11 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_usage_error (cmd, "unknown option"), -1;
         o->detach = true;
         break;
-      default: return cli_usage_error (cmd, "unknown option"), -1;
+      default:
+        if (!container_resources_is_opt (c))
+          return cli_usage_error (cmd, "unknown option"), -1;
+        if (container_resources_flag (&o->res, c, optarg, &err) < 0)
+          return create_flag_failed (cmd, &err), -1;
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expects an IMAGE"), -1;
@@ -757,6 +771,8 @@ stop_container (struct kiln_store *st, const char *id, int timeout_s, struct kil
           ret = container_signal (&s, sig, err);
           if (ret == 0 && !container_wait_init (&s, timeout_s * 1000))
             ret = container_signal (&s, SIGKILL, err);
+          if (s.paused)
+            container_cgroup_thaw (store_root (st), id); /* the signals wait for it */
         }
       if (ret == 0)
         container_wait_monitor (&s, -1);
@@ -863,6 +879,8 @@ kill_one (struct kiln_store *st, const struct container_rec *rec, const char *re
   else if ((ret = stops ? mark_stopped_by_user (st, rec->id, err) : 0) == 0
            && (ret = container_signal (&s, sig, err)) == 0)
     {
+      if (s.paused && sig == SIGKILL)
+        container_cgroup_thaw (store_root (st), rec->id); /* KILL takes effect, as docker's */
       /* As docker: KILL returns once the container is gone. */
       if (sig == SIGKILL)
         container_wait_monitor (&s, 10000);
@@ -936,6 +954,8 @@ rm_one (struct kiln_store *st, const struct container_rec *rec, const char *ref,
       r = mark_stopped_by_user (st, rec->id, err);
       if (r == 0 && !container_stop_restarting (&s))
         r = container_signal (&s, SIGKILL, err);
+      if (s.paused)
+        container_cgroup_thaw (store_root (st), rec->id);
       if (r == 0)
         container_wait_monitor (&s, -1);
       container_state_clear (&s);
@@ -1289,6 +1309,7 @@ const char cmd_container_usage[]
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
       "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n"
+      "  stats [--no-stream] [-a]    top C [ps OPTIONS]    pause C...    unpause C...\n"
       "  exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
 
 int
@@ -1311,6 +1332,8 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},
     {"export", cmd_export, cmd_export_usage}, {"commit", cmd_commit, cmd_commit_usage},
     {"rename", cmd_rename, cmd_rename_usage},
+    {"stats", cmd_stats, cmd_stats_usage},  {"top", cmd_top, cmd_top_usage},
+    {"pause", cmd_pause, cmd_pause_usage},  {"unpause", cmd_unpause, cmd_unpause_usage},
     {"exec", cmd_exec, cmd_exec_usage},
   };
   if (argc < 2)

@@ -113,6 +113,13 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
       fprintf (stderr, "Error response from daemon: Container %s is not running\n", rec.id);
       rc = EXIT_FAIL;
     }
+  else if (s.paused)
+    {
+      /* Its processes are frozen: an exec would freeze with them. */
+      fprintf (stderr, "Error response from daemon: Container %s is paused, unpause the container before exec\n",
+               rec.id);
+      rc = EXIT_FAIL;
+    }
   else if ((config = cli_container_config (root, rec.id, &err)) == NULL)
     rc = cli_fail (&err);
   else if (container_exec_run (root, rec.id, config, &s, &e, &rc, &err) < 0)

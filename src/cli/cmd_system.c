@@ -7,6 +7,7 @@
 #include "net/net.h"
 #include "net/network.h"
 #include "cli/cli.h"
+#include "container/resources.h"
 #include "image/gc.h"
 #include "image/image.h"
 #include "store/cache_records.h"
@@ -167,7 +168,8 @@ system_check (struct kiln_store *st, int argc, char **argv)
   if (store_check (st, repair, &rep, &err) < 0)
     return cli_fail (&err);
   if (containers_check (st, repair, &rep.garbage, &err) < 0 || volumes_check (st, repair, &rep.garbage, &err) < 0
-      || net_check (st, repair, &rep.garbage, &err) < 0)
+      || net_check (st, repair, &rep.garbage, &err) < 0
+      || container_cgroups_check (store_root (st), repair, &rep.garbage, &err) < 0)
     {
       check_report_clear (&rep);
       return cli_fail (&err);

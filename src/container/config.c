@@ -46,6 +46,7 @@ container_opts_clear (struct container_opts *o)
   strv_free (&o->dns);
   strv_free (&o->dns_search);
   strv_free (&o->dns_options);
+  container_resources_clear (&o->res);
 }
 
 static json_t *
@@ -400,6 +401,13 @@ container_config_new (const struct container_opts *o, const char *id, const stru
     json_object_set_new (h, "LogConfig", log_opts_config (&o->log_opts));
   json_object_update_missing (h, mount_host);
   json_decref (mount_host);
+  if (container_resources_host_config (&o->res, h, err) < 0)
+    {
+      json_decref (c);
+      json_decref (h);
+      json_decref (points);
+      return NULL;
+    }
   json_t *top = json_pack ("{s:s, s:o, s:o, s:o}", "Image", ii->id.str, "Config", c, "HostConfig", h, "MountPoints", points);
   if (net_config_into (o, ic, top, err) < 0)
     {
@@ -414,6 +422,7 @@ container_spec_clear (struct container_spec *cs)
 {
   sandbox_spec_clear (&cs->sb);
   seccomp_profile_free (cs->profile);
+  container_sandbox_extras_clear (&cs->extras);
   json_decref (cs->config);
   free (cs->upper);
   free (cs->work);
@@ -495,7 +504,8 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
   if (container_process_spec (config, sb, &cs->profile, err) < 0)
     return -1;
-  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0)
+  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0
+      || container_resources_spec (h, sb, &cs->extras, err) < 0)
     return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
    * refuses a second mount: every start gets a new work dir (the upper, the

@@ -18,6 +18,7 @@
 
 #include "container/health.h"
 #include "util/buf.h"
+#include "container/resources.h"
 #include "util/err.h"
 #include "container/restart.h"
 #include "worker/sandbox.h"
@@ -57,6 +58,7 @@ struct container_opts
   bool publish_all;            /* -P */
   const char *ip;              /* --ip */
   struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
+  struct container_resources res; /* -m, --cpus, --pids-limit, --ulimit, … (container/resources.h) */
   struct health_opts health; /* --health-*, --no-healthcheck */
 };
 
@@ -81,6 +83,7 @@ struct container_spec
   char *root;                      /* the store's, kept: a monitor closes the store while it runs */
   char *upper, *work, *merged;     /* ROOT/containers/<id>/… */
   struct seccomp_profile *profile; /* --security-opt seccomp=… */
+  struct container_sandbox_extras extras; /* --ulimit, --device, … (container/resources.h) */
 };
 
 /* The spec for running container `id` of image `image_id` as `config` says: its

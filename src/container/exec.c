@@ -6,6 +6,7 @@
 
 #include "container/config.h"
 #include "container/monitor.h"
+#include "container/resources.h"
 #include "util/envmap.h"
 #include "util/proc.h"
 #include "worker/sandbox.h"
@@ -26,7 +27,11 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
   struct sandbox_spec sb = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .netns_fd = -1};
   struct seccomp_profile *profile = NULL;
   int ret = -1;
-  if (container_process_spec (config, &sb, &profile, err) < 0)
+  struct container_sandbox_extras extras = {0};
+  /* The process part, and the container's --ulimit and --group-add (its devices
+   * and cgroups come with joining it). */
+  if (container_process_spec (config, &sb, &profile, err) < 0
+      || container_resources_spec (json_object_get (config, "HostConfig"), &sb, &extras, err) < 0)
     goto out;
   sb.store_root = root;
   /* The container's environment, then the exec's (a later K=V replaces). */
@@ -82,6 +87,7 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
   e->timed_out = j.timed_out;
   ret = 0;
 out:
+  container_sandbox_extras_clear (&extras);
   sandbox_spec_clear (&sb);
   seccomp_profile_free (profile);
   return ret;

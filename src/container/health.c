@@ -412,6 +412,15 @@ checker_main (const char *root, const char *id, const json_t *config, const stru
       sleep_ns (health_next_interval (hc, started, now_ns (), health));
       if (!proc_is (s->pid, s->pid_start))
         _exit (0);
+      /* A paused container is not probed (docker stops its monitor while paused):
+       * a probe would only freeze with it until its timeout. */
+      struct container_state now;
+      struct kiln_err ignored = {0};
+      bool paused = container_state_read (root, id, &now, &ignored) == 0 && now.paused;
+      container_state_clear (&now);
+      kiln_err_clear (&ignored);
+      if (paused)
+        continue;
       struct health_result r = {0};
       char *text = NULL;
       probe (root, id, config, s, hc, &r, &text);

@@ -30,6 +30,7 @@
  * - Output: stdout and stderr together, the first 4096 bytes, "..." after them
  *   if there was more; a timed-out probe's Output is
  *   "Health check exceeded timeout (DURATION)" [": " output so far].
+ * - While the container is paused no probe runs (docker stops its checks).
  * - When the container stops, Status becomes "unhealthy" (docker does the same,
  *   "for compatibility"), the Log stays.
  *

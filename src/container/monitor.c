@@ -24,6 +24,7 @@
 #include "container/logopts.h"
 #include "container/mounts.h"
 #include "container/logs.h"
+#include "container/resources.h"
 #include "net/net.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -98,6 +99,8 @@ on_start (void *ud, pid_t pid)
   s->started = container_now ();
   s->restarting = false;
   s->exit_code = 0;
+  s->oom_killed = false;
+  s->paused = false;
   free (s->error);
   s->error = NULL;
   struct health_config hc;
@@ -173,6 +176,7 @@ record_end (struct run *r, int lock, int code, bool auto_remove, struct kiln_err
   struct container_state *s = &r->state;
   s->status = CONTAINER_EXITED;
   s->restarting = false;
+  s->paused = false;
   s->exit_code = code;
   s->finished = container_now ();
   s->pid = 0;
@@ -310,11 +314,15 @@ run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_
 {
   struct container_spec cs = {0};
   struct net_attachment na = {.netns_fd = -1};
+  /* The container's cgroup is made beside the spec's work (resources.h). */
+  struct container_cgroup cgroup;
+  container_cgroup_start (r->root, r->id, config, &cgroup);
   struct kiln_store *st = store_open (r->root, err);
   if (st != NULL)
     {
       const char *image = json_string_value (json_object_get (config, "Image"));
-      container_spec_build (st, r->id, image ? image : "", config, &cs, err);
+      if (container_spec_build (st, r->id, image ? image : "", config, &cs, err) == 0)
+        container_cgroup_enter (r->root, r->id, config, &cs.sb, &cgroup, err);
       /* Nothing of the store stays open while the container runs. */
       store_close (st);
     }
@@ -369,6 +377,12 @@ run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_
   ret = 0;
 out:
   net_detach (r->root, r->id, &na);
+  {
+    /* Whether the kernel killed in it for memory, read before it goes. */
+    bool oom = container_cgroup_leave (r->root, r->id, &cgroup);
+    if (ret == 0)
+      r->state.oom_killed = oom;
+  }
   container_spec_clear (&cs);
   return ret;
 }

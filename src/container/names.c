@@ -101,10 +101,10 @@ container_status_text (const struct container_state *s, int64_t now_ns, char out
           break;
         }
       human_duration ((now_ns - s->started) / 1000000000, d);
-      if (s->health)
+      if (s->health && !s->paused)
         snprintf (out, 96, "Up %s (%s)", d, health_status_text (s->health));
       else
-        snprintf (out, 96, "Up %s", d);
+        snprintf (out, 96, "Up %s%s", d, s->paused ? " (Paused)" : "");
       break;
     case CONTAINER_EXITED:
       human_duration ((now_ns - s->finished) / 1000000000, d);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container/resources.h"
 #include "image/image.h"
 #include "store/containers.h"
 #include "util/buf.h"
@@ -46,10 +47,11 @@ container_state_json (const struct container_state *s)
   format_rfc3339_nano (s->finished, finished);
   bool running = s->status == CONTAINER_RUNNING;
   bool restarting = running && s->restarting;
+  bool paused = running && s->paused && !restarting;
   json_t *j = json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-                    restarting ? "restarting" : container_status_name (s->status), "Running", running, "Paused", 0,
-                    "Restarting", restarting, "OOMKilled",
-                    0, "Dead", 0, "Pid", running ? (int) s->pid : 0, "ExitCode", s->exit_code, "Error",
+                    restarting ? "restarting" : paused ? "paused" : container_status_name (s->status), "Running",
+                    running, "Paused", paused, "Restarting", restarting, "OOMKilled", s->oom_killed, "Dead", 0,
+                    "Pid", running ? (int) s->pid : 0, "ExitCode", s->exit_code, "Error",
                     s->error ? s->error : "", "StartedAt", started, "FinishedAt", finished);
   if (s->health)
     json_object_set (j, "Health", s->health);
@@ -66,8 +68,12 @@ container_state_read (const char *root, const char *id, struct container_state *
   if (j == NULL)
     return kiln_err_set (err, access (path, F_OK) < 0 && errno == ENOENT ? ENOENT : EIO, "%s: %s", path, je.text);
   const char *status = json_string_value (json_object_get (j, "Status"));
-  /* "restarting" is docker's name for a running state waiting out its backoff. */
-  s->status = status && (strcmp (status, "running") == 0 || strcmp (status, "restarting") == 0) ? CONTAINER_RUNNING
+  /* "restarting" is docker's name for a running state waiting out its backoff;
+   * "paused" for a running one whose cgroup is frozen. */
+  s->paused = status && strcmp (status, "paused") == 0;
+  s->oom_killed = json_is_true (json_object_get (j, "OOMKilled"));
+  s->status = status && (strcmp (status, "running") == 0 || strcmp (status, "restarting") == 0 || s->paused)
+                  ? CONTAINER_RUNNING
               : status && strcmp (status, "exited") == 0 ? CONTAINER_EXITED
                                                          : CONTAINER_CREATED;
   s->pid = (pid_t) json_integer_value (json_object_get (j, "Pid"));
@@ -163,6 +169,8 @@ reap_locked (const char *root, const char *id, struct container_state *s, struct
   s->status = CONTAINER_EXITED;
   health_stopped (s->health);
   s->restarting = false;
+  s->paused = false;
+  s->oom_killed = container_cgroup_cleanup (root, id);
   s->exit_code = 137;
   s->finished = container_now ();
   s->pid = 0;

@@ -47,6 +47,8 @@ struct container_state
   char *error;            /* NULL: none */
   int64_t started;        /* ns since the epoch; 0: never */
   int64_t finished;
+  bool oom_killed;        /* the kernel killed in its cgroup for memory (container/resources.h) */
+  bool paused;            /* running, its cgroup frozen (kiln pause): Status "paused" */
   json_t *health;         /* State.Health (container/health.h), owned; NULL: no checks.
                              Whoever writes a state it read keeps it. */
   pid_t monitor_pid;      /* the process that records the end */

@@ -15,6 +15,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "worker/cgroup.h"
 
 const struct device_rule devices_default[] = {
   /* docker's spec (moby daemon/pkg/oci/defaults.go) */
@@ -82,82 +83,6 @@ devices_oci (void)
 
 /* ---------- where ---------- */
 
-static bool
-has_opt (const char *list, size_t len, const char *word)
-{
-  size_t wl = strlen (word);
-  for (size_t i = 0; i < len;)
-    {
-      size_t n = 0;
-      while (i + n < len && list[i + n] != ',')
-        n++;
-      if (n == wl && strncmp (list + i, word, wl) == 0)
-        return true;
-      i += n + 1;
-    }
-  return false;
-}
-
-/* The mount point of a cgroup (v1 with `devices`, or cgroup2) whose root is "/". */
-static bool
-find_mount (const char *mountinfo, bool v2, char *out, size_t len)
-{
-  for (const char *line = mountinfo; line && *line;)
-    {
-      const char *end = strchrnul (line, '\n');
-      const char *sep = strstr (line, " - ");
-      if (sep && sep < end)
-        {
-          const char *fs = sep + 3;
-          size_t fl = strcspn (fs, " \n");
-          bool match = false;
-          if (v2)
-            match = fl == 7 && strncmp (fs, "cgroup2", 7) == 0;
-          else if (fl == 6 && strncmp (fs, "cgroup", 6) == 0)
-            {
-              const char *super = fs + fl;
-              const char *last = super;
-              for (const char *q = super; q < end; q++)
-                if (*q == ' ')
-                  last = q + 1;
-              match = has_opt (last, (size_t) (end - last), "devices");
-            }
-          char root[4096], mnt[4096];
-          if (match && sscanf (line, "%*s %*s %*s %4095s %4095s", root, mnt) == 2 && strcmp (root, "/") == 0)
-            {
-              snprintf (out, len, "%s", mnt);
-              return true;
-            }
-        }
-      line = *end ? end + 1 : NULL;
-    }
-  return false;
-}
-
-/* kiln's own path in the v1 devices hierarchy ("N:devices:/p") or in v2 ("0::/p"). */
-static bool
-find_own (const char *self_cgroup, bool v2, char *out, size_t len)
-{
-  for (const char *line = self_cgroup; line && *line;)
-    {
-      const char *end = strchrnul (line, '\n');
-      const char *c1 = memchr (line, ':', (size_t) (end - line));
-      const char *c2 = c1 ? memchr (c1 + 1, ':', (size_t) (end - c1 - 1)) : NULL;
-      if (c2)
-        {
-          bool match = v2 ? c2 == c1 + 1 && strncmp (line, "0:", 2) == 0
-                          : has_opt (c1 + 1, (size_t) (c2 - c1 - 1), "devices");
-          if (match)
-            {
-              snprintf (out, len, "%.*s", (int) (end - c2 - 1), c2 + 1);
-              return true;
-            }
-        }
-      line = *end ? end + 1 : NULL;
-    }
-  return false;
-}
-
 enum devices_cgroup_version
 devices_find_parent (const char *mountinfo, const char *self_cgroup, const char *prefer, char *dir, size_t len)
 {
@@ -167,7 +92,8 @@ devices_find_parent (const char *mountinfo, const char *self_cgroup, const char 
     {
       if (prefer && round == 1)
         break;
-      if (find_mount (mountinfo, want_v2, mnt, sizeof mnt) && find_own (self_cgroup, want_v2, own, sizeof own))
+      const char *ctrl = want_v2 ? NULL : "devices";
+      if (cgroup_mount_of (mountinfo, ctrl, mnt, sizeof mnt) && cgroup_own_path (self_cgroup, ctrl, own, sizeof own))
         {
           snprintf (dir, len, "%s%s", mnt, strcmp (own, "/") == 0 ? "" : own);
           return want_v2 ? DEVCG_V2 : DEVCG_V1;
@@ -225,22 +151,28 @@ v1_configured (const char *dir)
   return n > 0;
 }
 
+/* Writes `rules` (a deny-all first) into a v1 devices cgroup. */
+static int
+configure_v1_rules (const char *dir, const struct device_rule *rules, size_t n, struct kiln_err *err)
+{
+  if (write_rule (dir, "devices.deny", "a") < 0)
+    return kiln_err_set (err, errno, "%s/devices.deny: %s", dir, strerror (errno));
+  for (size_t i = 0; i < n; i++)
+    {
+      char r[64];
+      devices_rule_v1 (&rules[i], r, sizeof r);
+      if (rules[i].type != 'a' && write_rule (dir, rules[i].allow ? "devices.allow" : "devices.deny", r) < 0)
+        return kiln_err_set (err, errno, "%s: %s: %s", dir, r, strerror (errno));
+    }
+  return 0;
+}
+
 int
 devices_configure_v1 (const char *dir, struct kiln_err *err)
 {
   if (v1_configured (dir))
     return 0;
-  if (write_rule (dir, "devices.deny", "a") < 0)
-    return kiln_err_set (err, errno, "%s/devices.deny: %s", dir, strerror (errno));
-  for (size_t i = 0; i < devices_default_n; i++)
-    {
-      char r[64];
-      devices_rule_v1 (&devices_default[i], r, sizeof r);
-      if (devices_default[i].type != 'a'
-          && write_rule (dir, devices_default[i].allow ? "devices.allow" : "devices.deny", r) < 0)
-        return kiln_err_set (err, errno, "%s: %s: %s", dir, r, strerror (errno));
-    }
-  return 0;
+  return configure_v1_rules (dir, devices_default, devices_default_n, err);
 }
 
 /* ---------- cgroup v2: a device program ---------- */
@@ -318,10 +250,10 @@ bpf_call (int cmd, union bpf_attr *attr)
 }
 
 static int
-attach_v2 (const char *dir, struct kiln_err *err)
+attach_v2_rules (const char *dir, const struct device_rule *rules, size_t n_rules, struct kiln_err *err)
 {
-  struct bpf_insn prog[512];
-  size_t n = devices_bpf_program (devices_default, devices_default_n, prog, sizeof prog / sizeof *prog);
+  struct bpf_insn prog[2048];
+  size_t n = devices_bpf_program (rules, n_rules, prog, sizeof prog / sizeof *prog);
   if (n == 0)
     return kiln_err_set (err, E2BIG, "device program: too many rules");
   char log[4096] = "";
@@ -367,6 +299,25 @@ attach_v2 (const char *dir, struct kiln_err *err)
   if (r < 0)
     return kiln_err_set (err, e, "attaching the device program to %s: %s", dir, strerror (e));
   return 0;
+}
+
+static int
+attach_v2 (const char *dir, struct kiln_err *err)
+{
+  return attach_v2_rules (dir, devices_default, devices_default_n, err);
+}
+
+int
+devices_configure (const char *dir, bool v2, const struct device_rule *extra, size_t n_extra, struct kiln_err *err)
+{
+  if (n_extra > 64)
+    return kiln_err_set (err, E2BIG, "%zu devices: at most 64", n_extra);
+  struct device_rule rules[sizeof devices_default / sizeof *devices_default + 64];
+  memcpy (rules, devices_default, sizeof devices_default);
+  if (n_extra)
+    memcpy (rules + devices_default_n, extra, n_extra * sizeof *extra);
+  size_t n = devices_default_n + n_extra;
+  return v2 ? attach_v2_rules (dir, rules, n, err) : configure_v1_rules (dir, rules, n, err);
 }
 
 /* ---------- the shared cgroup ---------- */

@@ -68,6 +68,11 @@ enum devices_cgroup_version devices_find_parent (const char *mountinfo, const ch
 /* Makes DIR (a v1 devices cgroup) carry the default rules unless it already does. */
 int devices_configure_v1 (const char *dir, struct kiln_err *err);
 
+/* Makes DIR (a container's own cgroup: v1 devices, or v2) carry the default
+ * rules and then `extra` (run --device), always written: a new cgroup. */
+int devices_configure (const char *dir, bool v2, const struct device_rule *extra, size_t n_extra,
+                       struct kiln_err *err);
+
 /* The default rules as a cgroup device BPF program (struct bpf_insn); returns
  * the number of instructions, at most `max`. */
 struct bpf_insn;

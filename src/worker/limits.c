@@ -78,7 +78,9 @@ limits_parse_ulimit (const char *spec, struct sandbox_rlimit *out, struct kiln_e
       || limit_value (colon ? colon + 1 : v, strlen (colon ? colon + 1 : v), &out->hard) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "invalid ulimit argument: %s (a number, or -1 for unlimited)", spec);
   if (out->soft > out->hard)
-    return kiln_err_set (err, KILN_EUSAGE, "ulimit soft limit must be less than or equal to hard limit: %s", v);
+    return kiln_err_set (err, KILN_EUSAGE, "ulimit soft limit must be less than or equal to hard limit: %lld > %lld",
+                         out->soft == RLIM_INFINITY ? -1LL : (long long) out->soft,
+                         out->hard == RLIM_INFINITY ? -1LL : (long long) out->hard); /* go-units' words */
   out->resource = names[found].resource;
   return 0;
 }
@@ -104,6 +106,8 @@ limits_parse_bytes (const char *s, uint64_t *out)
     return -1;
   static const char units[] = "bkmgtp";
   uint64_t mul = 1;
+  if (*end == ' ' && end[1]) /* go-units allows one space before the unit ("6 MB") */
+    end++;
   if (*end)
     {
       const char *u = strchr (units, tolower ((unsigned char) *end));

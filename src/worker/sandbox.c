@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "worker/users.h"
+#include "worker/cgroup.h"
 #include "worker/devices.h"
 #include "worker/join.h"
 #include "worker/overlay.h"
@@ -535,6 +536,27 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
                                                                                         : seccomp_default_profile (),
                                                                      a->caps));
     }
+  const struct cgroup_limits *l = s->runtime_limits;
+  json_t *res = json_object_get (linux_, "resources");
+  if (l && res)
+    {
+      if (l->memory > 0)
+        json_object_set_new (res, "memory", json_pack ("{s:I, s:I}", "limit", (json_int_t) l->memory, "swap",
+                                                       (json_int_t) (l->memory_swap ? l->memory_swap : -1)));
+      json_t *cpu = json_object ();
+      if (l->nano_cpus > 0)
+        {
+          json_object_set_new (cpu, "quota", json_integer (cgroup_cpu_quota (l->nano_cpus)));
+          json_object_set_new (cpu, "period", json_integer (CGROUP_CPU_PERIOD));
+        }
+      if (l->cpu_shares > 0)
+        json_object_set_new (cpu, "shares", json_integer (l->cpu_shares));
+      if (json_object_size (cpu))
+        json_object_set (res, "cpu", cpu);
+      json_decref (cpu);
+      if (l->pids_limit > 0)
+        json_object_set_new (res, "pids", json_pack ("{s:I}", "limit", (json_int_t) l->pids_limit));
+    }
   json_t *cfg = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process", process,
                            "root", "path", s->merged, "readonly", s->readonly_root, "hostname",
                            s->hostname ? s->hostname : "kiln", "mounts", mounts, "linux", linux_);
@@ -643,6 +665,28 @@ sandbox_init (struct child_args *a)
         sandbox_die (status_fd, "leaving the device cgroup for %s: %s", a->leave_devices, strerror (errno));
       close (cg);
     }
+  for (const char *const *f = s->cgroup_procs; f && *f; f++)
+    {
+      int cg = open (*f, O_WRONLY | O_CLOEXEC);
+      if (cg < 0 || write (cg, "0", 1) != 1)
+        sandbox_die (status_fd, "joining the container's cgroup %s: %s", *f, strerror (errno));
+      close (cg);
+    }
+  /* Namespaced sysctls: /proc/sys shows the namespaces of whoever reads it, so
+   * the host's /proc, still mounted here, writes the sandbox's own. */
+  for (const char *const *kv = s->sysctls; kv && *kv; kv++)
+    {
+      const char *eq = strchr (*kv, '=');
+      char path[512];
+      int k = snprintf (path, sizeof path, "/proc/sys/%.*s", eq ? (int) (eq - *kv) : 0, *kv);
+      for (char *c = path + 10; c < path + k; c++)
+        if (*c == '.')
+          *c = '/';
+      int fd = eq ? open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+      if (fd < 0 || write (fd, eq + 1, strlen (eq + 1)) < 0)
+        sandbox_die (status_fd, "sysctl %s: %s", *kv, strerror (errno));
+      close (fd);
+    }
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     sandbox_die (status_fd, "making mounts private: %s", strerror (errno));
   if (s->hostname)
@@ -670,7 +714,8 @@ sandbox_init (struct child_args *a)
 
   struct user_ids ids;
   char why[512] = "";
-  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0)
+  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0
+      || users_add_groups (root_fd, s->group_add, &ids, why, sizeof why) < 0)
     sandbox_die (status_fd, "%s", why);
 
   /* kiln's own directory beside the root: the generated /etc files, and mount
@@ -682,6 +727,25 @@ sandbox_init (struct child_args *a)
   if (s->runtime == NULL)
     rootfs_kernel_mounts (s, root_fd, status_fd);
   rootfs_user_mounts (s, root_fd, scratch, status_fd);
+  /* run --device: the node, made where the container names it. */
+  for (size_t i = 0; i < s->n_devices; i++)
+    {
+      const struct sandbox_device *d = &s->devices[i];
+      char dir[4096]; /* no allocation in the sandbox's first process */
+      snprintf (dir, sizeof dir, "%s", d->path);
+      char *slash = strrchr (dir, '/');
+      const char *base = slash ? slash + 1 : dir;
+      if (slash)
+        *slash = '\0';
+      int dfd = rootfs_mkdir_in_root (root_fd, *dir ? dir : "/", 0755);
+      if (dfd < 0 || !*base)
+        sandbox_die (status_fd, "device %s: %s", d->path, strerror (errno));
+      unlinkat (dfd, base, 0);
+      if (mknodat (dfd, base, d->mode, d->rdev) < 0 || fchmodat (dfd, base, d->mode & 07777, 0) < 0
+          || fchownat (dfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        sandbox_die (status_fd, "device %s: %s", d->path, strerror (errno));
+      close (dfd);
+    }
 
   /* /etc/hosts and /etc/resolv.conf: generated files bound over the image's. */
   int etc_fd = open (etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1331,7 +1395,8 @@ join_command (struct child_args *a)
     sandbox_die (status_fd, "the container's root: %s", strerror (errno));
   struct user_ids ids;
   char why[512] = "";
-  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0)
+  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0
+      || users_add_groups (root_fd, s->group_add, &ids, why, sizeof why) < 0)
     sandbox_die (status_fd, "%s", why);
   close (root_fd);
   if (chdir (s->cwd && *s->cwd ? s->cwd : "/") < 0)

@@ -74,6 +74,19 @@ struct sandbox_mount
   char *copy_up_mark;
 };
 
+/* A device node made in the container (run --device); its cgroup rule is the
+ * caller's (worker/cgroup.h). */
+struct sandbox_device
+{
+  const char *path; /* absolute, inside the container */
+  mode_t mode;      /* S_IFCHR or S_IFBLK, and the permissions */
+  dev_t rdev;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct cgroup_limits;
+
 struct sandbox_spec
 {
   const char *store_root;   /* lowers are relative to STORE/snapshots */
@@ -159,6 +172,20 @@ struct sandbox_spec
   uint64_t shm_size;
   struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
   size_t n_rlimits;
+  /* cgroup.procs files (NULL-ended) the sandbox's first process joins before
+   * anything else: a container's own cgroup (worker/cgroup.h), so that the
+   * command and all it starts are born under its limits. NULL: kiln's. */
+  const char *const *cgroup_procs;
+  /* run --sysctl ("key=value", NULL-ended; written under /proc/sys in the
+   * sandbox's own namespaces), --device, --group-add (names or gids,
+   * NULL-ended). */
+  const char *const *sysctls;
+  const struct sandbox_device *devices;
+  size_t n_devices;
+  const char *const *group_add;
+  /* With `runtime`: the container's limits for the bundle's linux.resources
+   * (the runtime makes its own cgroup; kiln's would hold the runtime too). */
+  const struct cgroup_limits *runtime_limits;
 };
 
 struct seccomp_profile;

@@ -205,3 +205,33 @@ users_resolve (int root_fd, const char *spec, bool chown_mode, struct user_ids *
     }
   return 0;
 }
+
+int
+users_add_groups (int root_fd, const char *const *names, struct user_ids *ids, char *why, size_t whylen)
+{
+  if (names == NULL || *names == NULL)
+    return 0;
+  _cleanup_free_ char *groups = read_in_root (root_fd, "/etc/group");
+  for (const char *const *g = names; *g; g++)
+    {
+      gid_t gid;
+      if (all_digits (*g))
+        gid = (gid_t) strtoul (*g, NULL, 10);
+      else
+        {
+          struct gr_query gq = {.name = *g};
+          if (!each_entry (groups, 4, gr_match, &gq))
+            {
+              snprintf (why, whylen, "unable to find group %s: no matching entries in group file", *g);
+              return -1;
+            }
+          gid = (gid_t) gq.gid_v;
+        }
+      bool have = false;
+      for (size_t i = 0; i < ids->n_groups; i++)
+        have |= ids->groups[i] == gid;
+      if (!have && ids->n_groups < sizeof ids->groups / sizeof *ids->groups)
+        ids->groups[ids->n_groups++] = gid;
+    }
+  return 0;
+}

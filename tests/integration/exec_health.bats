@@ -251,3 +251,22 @@ status_is() { [ "$(kiln inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
   sleep 0.5
   [ "$(health hc-restart 'len(h["Log"])')" = "$n" ]
 }
+
+@test "a paused container: exec is refused with docker's message, and no probe runs until unpause" {
+  kiln run -d --name hc-pause --health-cmd true --health-interval 200ms --health-timeout 300ms busybox sleep 300
+  until_true 5 status_is hc-pause healthy
+  id=$(kiln inspect -f '{{.Id}}' hc-pause)
+  kiln pause hc-pause
+  run kiln exec hc-pause true
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error response from daemon: Container $id is paused, unpause the container before exec" ]
+  n=$(health hc-pause 'len(h["Log"]) and h["Log"][-1]["End"]')
+  sleep 1
+  [ "$(health hc-pause 'len(h["Log"]) and h["Log"][-1]["End"]')" = "$n" ]
+  [ "$(health hc-pause 'h["FailingStreak"]')" = 0 ]
+  kiln unpause hc-pause
+  last_end_is_not() { [ "$(health "$1" 'len(h["Log"]) and h["Log"][-1]["End"]')" != "$2" ]; }
+  until_true 5 last_end_is_not hc-pause "$n"
+  status_is hc-pause healthy
+  kiln rm -f hc-pause
+}

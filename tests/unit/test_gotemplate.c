@@ -19,6 +19,7 @@
 #include "container/psfmt.h"
 #include "image/image.h"
 #include "image/imagefmt.h"
+#include "container/stats.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/formatter.h"
@@ -289,6 +290,33 @@ absolute_times (json_t *v, int64_t *created)
 }
 
 /* `kiln images`: docker's Summary objects through image/imagefmt, as the command does. */
+/* docker's stats context: the raw StatsEntry fields through container/stats's
+ * row builder (Linux's columns). */
+static void
+run_stats (const struct row *r, json_t *in, struct buf *out, struct kiln_err *err)
+{
+  bool trunc = json_is_true (option (r, "trunc"));
+  _cleanup_json_ json_t *rows = json_array ();
+  if (json_is_array (in))
+    for (size_t i = 0; i < json_array_size (in); i++)
+      json_array_append_new (rows, stats_row (json_array_get (in, i), trunc));
+  else
+    json_array_append_new (rows, stats_row (in, trunc));
+  if (strcmp (r->f[4], "field") == 0)
+    {
+      _cleanup_gotemplate_ struct gotemplate *t = gotemplate_parse (r->f[1], strlen (r->f[1]), err);
+      if (t)
+        gotemplate_exec (t, json_array_get (rows, 0), NULL, out, err);
+      return;
+    }
+  struct formatter f;
+  if (formatter_init (&f, r->f[1], err) < 0)
+    return;
+  _cleanup_json_ json_t *header = stats_header ();
+  formatter_write (&f, rows, header, NULL, out, err);
+  formatter_clear (&f);
+}
+
 static void
 run_images (const struct row *r, json_t *in, struct buf *out, struct kiln_err *err)
 {
@@ -419,6 +447,11 @@ run_command (const struct row *r, json_t *in, struct buf *out, struct kiln_err *
     return run_images (r, in, out, err);
   if (strcmp (r->f[0], "ps") == 0)
     return run_ps (r, in, out, err);
+  if (strcmp (r->f[0], "stats") == 0 && !json_equal (option (r, "os"), json_string ("windows")))
+    {
+      run_stats (r, in, out, err);
+      return;
+    }
   if (strcmp (r->f[4], "field") == 0)
     {
       _cleanup_gotemplate_ struct gotemplate *t = gotemplate_parse (format, strlen (format), err);

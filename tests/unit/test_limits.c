@@ -40,7 +40,7 @@ ulimit_refusals_say_why (void **state)
   } bad[] = {
     {"nofile", "invalid ulimit argument: nofile"},
     {"bogus=1", "invalid ulimit type: bogus"},
-    {"nofile=3:2", "ulimit soft limit must be less than or equal to hard limit: 3:2"},
+    {"nofile=3:2", "ulimit soft limit must be less than or equal to hard limit: 3 > 2"},
     {"nofile=1:2:3", "too many limit value arguments"},
     {"nofile=abc", "invalid ulimit argument"},
     {"nofile=", "invalid ulimit argument"},
