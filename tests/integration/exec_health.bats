@@ -270,3 +270,15 @@ status_is() { [ "$(kiln inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; }
   status_is hc-pause healthy
   kiln rm -f hc-pause
 }
+
+@test "exec gets the container's --ulimit and --group-add, and runs in its resource cgroups" {
+  kiln run -d --name ex-res --ulimit nofile=100:200 --group-add 1234 -m 64m --pids-limit 50 busybox \
+    sh -c 'cat /proc/self/cgroup > /tmp/main-cg; sleep 300'
+  until_true 5 kiln exec ex-res test -s /tmp/main-cg
+  [ "$(kiln exec ex-res sh -c 'ulimit -n; ulimit -Hn')" = "100
+200" ]
+  [[ " $(kiln exec ex-res id -G) " == *" 1234 "* ]]
+  run kiln exec ex-res sh -c 'diff /tmp/main-cg /proc/self/cgroup'
+  [ "$status" -eq 0 ]
+  kiln rm -f ex-res
+}
