@@ -168,14 +168,14 @@ build_stdin_done (struct kiln_store *st, char *ctx_dir)
 
 int
 build_metadata_write (struct kiln_store *st, const char *path, const struct digest *id, const struct strv *tags,
-                      struct kiln_err *err)
+                      const json_t *explained, struct kiln_err *err)
 {
   struct image_info ii;
   if (image_load (st, id, &ii, err) < 0)
     return kiln_err_wrap (err, "--metadata-file");
   /* The manifest's size is its blob's (a pulled base keeps its own bytes). */
   size_t mlen = 0;
-  _cleanup_free_ char *manifest = json_canonical (ii.manifest_json, &mlen);
+  free (json_canonical (ii.manifest_json, &mlen)); /* its length, when the blob is not there */
   _cleanup_buf_ struct buf blob = BUF_INIT;
   buf_printf (&blob, "blobs/sha256/%s", digest_hex (&ii.manifest));
   struct stat sb;
@@ -195,6 +195,8 @@ build_metadata_write (struct kiln_store *st, const char *path, const struct dige
       json_object_set_new (md, "image.name", json_string (buf_str (&names)));
       buf_free (&names);
     }
+  if (explained)
+    json_object_set_new (md, "kiln.cache.misses", json_deep_copy (explained));
   _cleanup_free_ char *text = json_dumps (md, JSON_INDENT (2) | JSON_SORT_KEYS);
   struct buf out = BUF_INIT;
   buf_printf (&out, "%s\n", text);

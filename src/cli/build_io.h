@@ -1,6 +1,7 @@
 /* cli/build_io.h — what `kiln build` reads and writes around the build itself:
  * standard input as a context (`kiln build -`), and --metadata-file. */
 #pragma once
+#include <jansson.h>
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -16,6 +17,8 @@ void build_stdin_done (struct kiln_store *st, char *ctx_dir);
 
 /* --metadata-file: BuildKit's result keys for the image exporter, as docker's
  * daemon gives them (containerimage.config.digest, containerimage.digest,
- * containerimage.descriptor, image.name when tagged), written through outfile. */
+ * containerimage.descriptor, image.name when tagged), written through outfile;
+ * plus kiln's own "kiln.cache.misses": the steps that ran although the last build
+ * had them cached, each {step, name, instruction, reasons} (solver/explain.h). */
 int build_metadata_write (struct kiln_store *st, const char *path, const struct digest *id, const struct strv *tags,
-                          struct kiln_err *err);
+                          const json_t *explained, struct kiln_err *err);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/build_ctx.h"
 #include "cli/build_io.h"
 #include "cli/cli.h"
 #include "registry/cache.h"
@@ -42,9 +43,9 @@ const char cmd_build_usage[]
       "      --label K=V               add a label to the image\n"
       "      --iidfile FILE            write the image id to FILE\n"
       "      --platform OS/ARCH        target platform (TARGETPLATFORM and friends)\n"
-      "      --progress auto|tty|plain|quiet\n"
+      "      --progress auto|tty|plain|quiet|rawjson\n"
       "  -q, --quiet                   print only the image id\n"
-      "  -o, --output type=image|oci|docker|local|tar[,dest=PATH]\n"
+      "  -o, --output type=image|registry|oci|docker|local|tar[,dest=PATH][,name=REF]\n"
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
@@ -62,12 +63,21 @@ const char cmd_build_usage[]
       "      --runtime runc|crun|PATH  run RUN steps with an OCI runtime (default: kiln's sandbox)\n"
       "      --metadata-file FILE      write the build's result (BuildKit's keys) as JSON\n"
       "      --no-cache-filter STAGE   run every step of STAGE (repeatable, or a list)\n"
+      "      --explain                 say why each step that runs missed the cache: the\n"
+      "                                context file, build arg, base image or instruction\n"
+      "                                that changed since the last build of this target\n"
       "      --shm-size SIZE           /dev/shm of RUN steps (default 64m)\n"
       "      --ulimit NAME=SOFT[:HARD] a resource limit of RUN steps (repeatable)\n"
+      "      --build-context NAME=DIR|docker-image://REF|oci-layout://DIR[@DIGEST]\n"
+      "                                replace the stage or image NAME (FROM, COPY --from,\n"
+      "                                RUN --mount from=); repeatable\n"
+      "      --ssh default|ID[=SOCKET|KEY[,KEY]]  an SSH agent for RUN --mount=type=ssh\n"
       "      --load, --rm, --force-rm  accepted, as BuildKit does: the image is always in\n"
       "                                the store, and steps leave no containers\n"
       "\n"
-      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n";
+      "CONTEXT - reads a tar (plain or compressed) as the context, or else a Dockerfile.\n"
+      "CONTEXT may be a git URL (https://host/repo.git#REF:DIR, git@host:repo.git, git://...),\n"
+      "fetched with git.\n";
 
 static int
 fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *platform, struct kiln_err *err)
@@ -76,6 +86,25 @@ fetch_base_image (void *ud, struct kiln_store *st, const char *ref, const char *
   o.platform = platform;
   o.out = NULL;
   return image_pull (st, ref, &o, NULL, err);
+}
+
+/* --progress: BuildKit's names. */
+static int
+progress_parse (const char *s, enum progress_mode *out)
+{
+  static const struct
+  {
+    const char *name;
+    enum progress_mode mode;
+  } modes[] = {{"auto", PROGRESS_AUTO},   {"plain", PROGRESS_PLAIN},     {"tty", PROGRESS_TTY},
+               {"quiet", PROGRESS_QUIET}, {"rawjson", PROGRESS_RAWJSON}};
+  for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+    if (strcmp (s, modes[i].name) == 0)
+      {
+        *out = modes[i].mode;
+        return 0;
+      }
+  return -1;
 }
 
 int
@@ -96,7 +125,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
     {"shm-size", required_argument, NULL, 'S'},      {"ulimit", required_argument, NULL, 'U'},
     {"load", no_argument, NULL, 'L'},                {"rm", optional_argument, NULL, 'r'},
-    {"force-rm", optional_argument, NULL, 'r'},
+    {"force-rm", optional_argument, NULL, 'r'},      {"explain", no_argument, NULL, 'E'},
+    {"build-context", required_argument, NULL, 'B'}, {"ssh", required_argument, NULL, 'K'},
     {0}};
   struct build_request rq = {.progress = PROGRESS_AUTO, .network = SANDBOX_NET_DEFAULT, .compression = COMPRESS_GZIP};
   struct pull_opts fetch = {0};
@@ -112,8 +142,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   int c;
   int rc = EXIT_OK;
-  _cleanup_free_ char *df_text = NULL;
   const char *metadata_file = NULL;
+  _cleanup_json_ json_t *explained = NULL;
+  struct build_inputs inputs = {0};
   while ((c = getopt_long (argc, argv, "t:f:qo:", opts, NULL)) != -1)
     {
       switch (c)
@@ -133,6 +164,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
             break;
           }
         case 'f': rq.dockerfile = optarg; break;
+        case 'B': strv_push (&inputs.contexts, optarg); break;
+        case 'K': strv_push (&inputs.ssh, optarg); break;
         case 'T': rq.stage.target = optarg; break;
         case 'b': strv_push (&build_args, optarg); break;
         case 'n': rq.no_cache = true; break;
@@ -147,17 +180,9 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.stage.platform = optarg;
           break;
         case 'P':
-          if (strcmp (optarg, "plain") == 0)
-            rq.progress = PROGRESS_PLAIN;
-          else if (strcmp (optarg, "auto") == 0)
-            rq.progress = PROGRESS_AUTO;
-          else if (strcmp (optarg, "tty") == 0)
-            rq.progress = PROGRESS_TTY;
-          else if (strcmp (optarg, "quiet") == 0)
-            rq.progress = PROGRESS_QUIET;
-          else
+          if (progress_parse (optarg, &rq.progress) < 0)
             {
-              rc = cli_usage_error ("build", "--progress must be auto, tty, plain or quiet");
+              rc = cli_usage_error ("build", "--progress must be auto, tty, plain, quiet or rawjson");
               goto done;
             }
           break;
@@ -234,6 +259,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           rq.runtime = strcmp (optarg, "kiln") == 0 ? NULL : optarg;
           break;
         case 'M': metadata_file = optarg; break;
+        case 'E': rq.explain = true; break;
         case 'X':
           for (char *save = NULL, *e = strtok_r (optarg, ",", &save); e; e = strtok_r (NULL, ",", &save))
             strv_push (&rq.no_cache_stages, e);
@@ -291,20 +317,17 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_fail (&err);
       goto done;
     }
-  bool from_stdin = strcmp (argv[optind], "-") == 0;
-  if (!from_stdin)
+  /* The metadata file carries the cache-miss explanations, --explain or not. */
+  if (metadata_file)
+    rq.explained = explained = json_array ();
+  /* -o type=registry: the image, then pushed (as --push). */
+  int to_registry = rq.output ? build_output_push (rq.output, &rq.tags, &err) : 0;
+  if (to_registry != 0)
+    rq.output = NULL, push = true;
+  if (to_registry < 0 || build_inputs_check (argv[optind], rq.dockerfile, &err) < 0)
     {
-      rq.context = argv[optind];
-      struct stat sb;
-      if (stat (rq.context, &sb) < 0 || !S_ISDIR (sb.st_mode))
-        {
-          rc = cli_usage_error ("build", "the context \"%s\" is not a directory", rq.context);
-          goto done;
-        }
-    }
-  else if (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0)
-    {
-      rc = cli_usage_error ("build", "invalid argument: can't use stdin for both build context and dockerfile");
+      rc = cli_usage_error ("build", "%s", err.msg);
+      kiln_err_clear (&err);
       goto done;
     }
   {
@@ -314,33 +337,8 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         rc = cli_fail (&err);
         goto done;
       }
-    char *stdin_ctx = NULL;
-    /* Standard input: a tar context, or a Dockerfile (with CONTEXT -, or -f -). */
-    _cleanup_free_ char *df_path = NULL;
-    if (from_stdin || (rq.dockerfile && strcmp (rq.dockerfile, "-") == 0))
-      {
-        if (build_stdin_read (st, &df_text, &stdin_ctx, &err) < 0)
-          rc = cli_fail (&err);
-        else if (stdin_ctx && !from_stdin)
-          rc = cli_usage_error ("build", "-f -: standard input is an archive, not a Dockerfile");
-        else if (stdin_ctx)
-          {
-            /* -f names a file inside the archive, as docker's. */
-            rq.context = stdin_ctx;
-            if (rq.dockerfile)
-              {
-                struct buf p = BUF_INIT;
-                buf_printf (&p, "%s/%s", stdin_ctx, rq.dockerfile);
-                df_path = buf_steal (&p);
-                rq.dockerfile = df_path;
-              }
-          }
-        else
-          {
-            rq.dockerfile_text = df_text;
-            rq.dockerfile = NULL;
-          }
-      }
+    if (build_inputs_prepare (st, argv[optind], &rq, &inputs, &err) < 0)
+      rc = cli_fail (&err);
     struct digest id;
     FILE *note = rq.progress == PROGRESS_QUIET ? NULL : stderr;
     if (want_cache_to)
@@ -358,12 +356,13 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     if (rc != EXIT_OK)
       ;
     else if (push && rq.tags.n == 0)
-      rc = cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
+      rc = to_registry ? cli_usage_error ("build", "-o type=registry needs name=NAME:TAG or -t NAME:TAG")
+                       : cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
     else if (build_run (st, &rq, &id, &err) < 0)
       rc = cli_fail (&err);
     else if (want_cache_to && cache_export (st, &cache_to, &cache_keys, &fetch.reg, note, &err) < 0)
       rc = cli_fail (&err);
-    else if (metadata_file && build_metadata_write (st, metadata_file, &id, &rq.tags, &err) < 0)
+    else if (metadata_file && build_metadata_write (st, metadata_file, &id, &rq.tags, explained, &err) < 0)
       rc = cli_fail (&err);
     else
       {
@@ -376,10 +375,12 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
           if (image_push (st, rq.tags.v[i], NULL, &po, NULL, &err) < 0)
             rc = cli_fail (&err);
       }
-    build_stdin_done (st, stdin_ctx);
+    build_inputs_done (st, &inputs);
     store_close (st);
   }
 done:
+  strv_free (&inputs.contexts);
+  strv_free (&inputs.ssh);
   strv_free (&rq.no_cache_stages);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);

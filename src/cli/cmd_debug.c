@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "frontend/context.h"
+#include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "frontend/parser.h"
 #include "frontend/shell.h"
@@ -210,13 +211,17 @@ static const char context_usage[] = "Usage: kiln debug context [-f DOCKERFILE] D
                                     "beside the Dockerfile, else DIR/.dockerignore) and prints every path the\n"
                                     "build can see, directories with a trailing '/'.\n";
 
-static int
-print_entry (const struct context_entry *e, void *ud, struct kiln_err *err)
+/* The selection COPY copies and the cache key hashes, parents before children. */
+static void
+print_node (const struct ctx_node *n)
 {
-  (void) ud;
-  (void) err;
-  printf ("%s%s\n", e->path, S_ISDIR (e->st->st_mode) ? "/" : "");
-  return 0;
+  for (size_t i = 0; i < n->n; i++)
+    {
+      const struct ctx_entry *e = &n->ents[i];
+      printf ("%s%s%.*s%s\n", n->rel, *n->rel ? "/" : "", (int) e->name_len, e->name, e->sub ? "/" : "");
+      if (e->sub)
+        print_node (e->sub);
+    }
 }
 
 static int
@@ -254,8 +259,15 @@ debug_context (int argc, char **argv)
       kiln_err_set (&err, errno, "%s: %s", dir, strerror (errno));
       rc = cli_fail (&err);
     }
-  else if (context_walk (fd, rules, print_entry, NULL, &err) < 0)
-    rc = cli_fail (&err);
+  else
+    {
+      struct ctx_node *root = ctx_scan (fd, "", rules, NULL, &err);
+      if (root == NULL)
+        rc = cli_fail (&err);
+      else
+        print_node (root);
+      ctx_node_free (root);
+    }
   ignore_free (rules);
   return rc;
 }

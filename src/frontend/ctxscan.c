@@ -113,11 +113,16 @@ scan_dir (struct scan *sc, struct ctx_node *node)
           break;
         }
       /* An excluded directory may still hold an exception. */
-      if (sc->ignore && ignore_excluded (sc->ignore, buf_str (&p))
-          && !(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->ignore, buf_str (&p))))
+      bool out = sc->ignore && ignore_excluded (sc->ignore, buf_str (&p));
+      if (out && !(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->ignore, buf_str (&p))))
         continue;
       if (sc->excl && ignore_excluded (sc->excl, buf_str (&p)))
-        continue;
+        {
+          if (!(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->excl, buf_str (&p))))
+            continue;
+          out = true;
+        }
+      ent->parent_only = out;
       ent->name = node->names.v[i];
       ent->name_len = nl;
       node->n++;
@@ -188,6 +193,27 @@ scan_helper (void *arg)
   return NULL;
 }
 
+/* Drops the excluded directories in which no exception kept anything (deepest
+ * first), so the tree holds only what the build sees. */
+static void
+node_prune (struct ctx_node *n)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n->n; i++)
+    {
+      struct ctx_entry *e = &n->ents[i];
+      if (e->sub)
+        node_prune (e->sub);
+      if (e->parent_only && (e->sub == NULL || e->sub->n == 0))
+        {
+          ctx_node_free (e->sub);
+          continue;
+        }
+      n->ents[k++] = *e;
+    }
+  n->n = k;
+}
+
 static void
 node_key (struct ctx_node *n)
 {
@@ -251,6 +277,110 @@ ctx_scan (int dirfd, const char *rel, const struct ignore_rules *ignore, const s
       ctx_node_free (root);
       return NULL;
     }
+  node_prune (root);
   node_key (root);
   return root;
+}
+
+bool
+ctx_excluded (const struct ignore_rules *ignore, const struct ignore_rules *excl, const char *path)
+{
+  return (ignore && ignore_excluded (ignore, path)) || (excl && ignore_excluded (excl, path));
+}
+
+void
+ctx_selection_add (struct ctx_selection *s, const char *name, struct ctx_node *root)
+{
+  if (s->n == s->cap)
+    {
+      size_t cap = s->cap;
+      s->roots = xgrow (s->roots, &cap, s->n + 1, sizeof *s->roots);
+      s->names = xgrow (s->names, &s->cap, s->n + 1, sizeof *s->names);
+    }
+  _cleanup_free_ char *clean = path_clean (*name ? name : ".");
+  const char *c = clean;
+  while (*c == '/')
+    c++;
+  s->names[s->n] = xstrdup (strcmp (c, ".") ? c : "");
+  s->roots[s->n++] = root;
+}
+
+void
+ctx_selection_clear (struct ctx_selection *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    {
+      ctx_node_free (s->roots[i]);
+      free (s->names[i]);
+    }
+  free (s->roots);
+  free (s->names);
+  s->roots = NULL;
+  s->names = NULL;
+  s->n = s->cap = 0;
+}
+
+const struct ctx_entry *
+ctx_node_entry (const struct ctx_node *n, const char *name)
+{
+  size_t lo = 0, hi = n->n, len = strlen (name);
+  while (lo < hi) /* sorted bytewise, as strcmp orders */
+    {
+      size_t mid = (lo + hi) / 2;
+      const struct ctx_entry *e = &n->ents[mid];
+      int c = memcmp (e->name, name, e->name_len < len ? e->name_len : len);
+      if (c == 0)
+        c = e->name_len < len ? -1 : e->name_len > len;
+      if (c == 0)
+        return e;
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return NULL;
+}
+
+const struct ctx_node *
+ctx_selection_find (const struct ctx_selection *s, const char *rel)
+{
+  _cleanup_free_ char *clean = path_clean (*rel ? rel : ".");
+  const char *want = clean;
+  while (*want == '/')
+    want++;
+  if (strcmp (want, ".") == 0)
+    want = "";
+  /* The deepest scanned root that holds `want`, then down by names. */
+  const struct ctx_node *best = NULL;
+  size_t best_len = 0;
+  for (size_t i = 0; i < s->n; i++)
+    {
+      size_t l = strlen (s->names[i]);
+      bool holds = l == 0 || (strncmp (want, s->names[i], l) == 0 && (want[l] == '\0' || want[l] == '/'));
+      if (holds && (best == NULL || l > best_len))
+        best = s->roots[i], best_len = l;
+    }
+  if (best == NULL)
+    return NULL;
+  const char *p = want + best_len;
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      const char *end = strchr (p, '/');
+      size_t nl = end ? (size_t) (end - p) : strlen (p);
+      char name[256];
+      if (nl >= sizeof name)
+        return NULL;
+      memcpy (name, p, nl);
+      name[nl] = '\0';
+      const struct ctx_entry *e = ctx_node_entry (best, name);
+      if (e == NULL || e->sub == NULL)
+        return NULL;
+      best = e->sub;
+      p += nl;
+    }
+  return best;
 }

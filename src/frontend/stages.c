@@ -174,6 +174,8 @@ add_dep (struct stage *s, int dep)
 static int
 resolve_ref (struct stage_model *m, size_t cur, const char *ref, const struct inst *in, struct kiln_err *err)
 {
+  if (stages_named_context (m, ref))
+    return -1; /* --build-context: an image, even where a stage has the name */
   const struct df_ast *ast = m->ast;
   int col = df_ast_find_col (ast, in->line, ref);
   bool numeric = ref[0] != '\0';
@@ -291,11 +293,38 @@ check_syntax_directive (const struct df_ast *ast, struct kiln_err *err)
   return -1;
 }
 
+const char *
+stages_named_context (const struct stage_model *m, const char *ref)
+{
+  if (m->named == NULL || m->named->n == 0 || ref == NULL)
+    return NULL;
+  _cleanup_free_ char *lower = xstrdup (ref);
+  for (char *p = lower; *p; p++)
+    *p = (char) tolower ((unsigned char) *p);
+  return envmap_get (m->named, lower, strlen (lower));
+}
+
+static struct stage_model *
+model_new (const struct df_ast *ast, const struct build_opts *o)
+{
+  struct stage_model *m = xcalloc (1, sizeof *m);
+  m->ast = ast;
+  m->named = o->named_contexts;
+  return m;
+}
+
+/* A FROM's base: the image a --build-context gives for it, else as written. */
+static const char *
+base_of (const struct stage_model *m, const char *ref)
+{
+  const char *named = stages_named_context (m, ref);
+  return named ? named : ref;
+}
+
 struct stage_model *
 stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
 {
-  _cleanup_ (model_freep) struct stage_model *m = xcalloc (1, sizeof *m);
-  m->ast = ast;
+  _cleanup_ (model_freep) struct stage_model *m = model_new (ast, o);
   if (check_syntax_directive (ast, err) < 0)
     return NULL;
 
@@ -384,7 +413,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
           memset (s, 0, sizeof *s);
           s->index = (int) m->n_stages;
           s->from = ex;
-          s->base = ex->args.v[0];
+          s->base = base_of (m, ex->args.v[0]); /* a named context wins over a stage */
           s->base_stage = -1;
           if (ex->stage_name)
             {

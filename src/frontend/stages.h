@@ -19,6 +19,9 @@ struct build_opts
   const char *target;            /* stage name; NULL: the last stage */
   const struct strv *build_args; /* "K=V", or "K" to take V from kiln's environment */
   const char *platform;          /* target platform "os/arch[/variant]"; NULL: the host's */
+  /* --build-context: lower-cased NAME → the image reference that replaces a
+   * stage or image of that name in FROM, COPY --from and RUN --mount from=. */
+  const struct envmap *named_contexts;
 };
 
 struct stage
@@ -48,10 +51,13 @@ struct stage_model
   size_t n_stages;
   int target;
   struct strv warnings;
+  const struct envmap *named; /* build_opts.named_contexts, may be NULL */
 };
 
 struct stage_model *stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err);
 void stages_free (struct stage_model *m);
+/* The image a --build-context gives for `ref` (a stage or image name), or NULL. */
+const char *stages_named_context (const struct stage_model *m, const char *ref);
 
 /* The running environment of a stage while its instructions are expanded. */
 struct stage_state

@@ -206,7 +206,10 @@ config_apply (json_t *cfg, const struct inst *in, struct kiln_err *err)
     case I_ENTRYPOINT:
       {
         const char *key = in->kind == I_CMD ? "Cmd" : "Entrypoint";
-        if (in->json)
+        /* An empty list is left out, as BuildKit's config (`json:"Cmd,omitempty"`). */
+        if (in->json && in->args.n == 0)
+          json_object_del (c, key);
+        else if (in->json)
           json_object_set_new (c, key, strv_json (&in->args, 0));
         else if (in->args.n == 0)
           json_object_set_new (c, key, json_null ());

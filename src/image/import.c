@@ -156,7 +156,7 @@ image_import (struct kiln_store *st, const struct import_opts *o, struct digest 
 {
   if (store_lock_shared (st, err) < 0)
     return -1;
-  int64_t now = store_now ();
+  int64_t now = o->at_epoch ? 0 : store_now ();
   json_t *cfg = config_new (o->platform, now);
   if (config_apply_changes (cfg, o->changes, "import", err) < 0)
     {

@@ -1,6 +1,8 @@
 /* image/import.h — `kiln import`: a root filesystem (directory or tar) becomes a
  * one-layer image. */
 #pragma once
+#include <stdbool.h>
+
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -13,6 +15,7 @@ struct import_opts
   const struct strv *changes;  /* Dockerfile instructions: CMD ["sh"], ENV A=1, ... */
   const char *platform;        /* NULL: the host's */
   const char *message;         /* history comment; NULL: "Imported from SOURCE" */
+  bool at_epoch;               /* created at 0, not now: the same tree is the same image id */
 };
 
 int image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err);

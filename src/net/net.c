@@ -1506,7 +1506,12 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
         }
     }
   container_recs_free (recs, nr);
-  /* DNAT elements that lead into this store's subnets but to no live endpoint. */
+  /* DNAT elements that lead into this store's subnets but to no live endpoint. A
+   * subnet is this store's only while its bridge is up: once the bridge is gone
+   * another store may have chosen the same subnet, and its elements are its own. */
+  _cleanup_strv_ struct strv bridges = STRV_INIT;
+  if (nl_links (nl, "kiln-", &bridges, err) < 0)
+    goto out;
   json_t *maps[2] = {nft_list_json ("list map ip kiln ports_any", err), NULL};
   kiln_err_clear (err);
   maps[1] = nft_list_json ("list map ip kiln ports_ip", err);
@@ -1534,7 +1539,10 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
             {
               struct net_cidr c;
               struct kiln_err ig = {0};
-              ours = net_cidr_parse (net_cfg_str (nets[k].config, "Subnet"), false, &c, &ig) == 0
+              bool up = false;
+              for (size_t q = 0; q < bridges.n && !up; q++)
+                up = strcmp (bridges.v[q], net_cfg_str (nets[k].config, "Bridge")) == 0;
+              ours = up && net_cidr_parse (net_cfg_str (nets[k].config, "Subnet"), false, &c, &ig) == 0
                      && net_cidr_contains (&c, a);
               kiln_err_clear (&ig);
             }

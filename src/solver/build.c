@@ -1,6 +1,7 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
+#include "solver/ttyview.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -61,6 +62,7 @@ on_interrupt (int sig)
 
 static int step_fail_located (struct builder *b, const struct inst *in)
 {
+  step_error (b, b->err->msg ? b->err->msg : "failed");
   if (b->err->line == 0 && in->node)
     {
       int col = df_ast_find_col (b->ast, in->line, in->node->keyword);
@@ -136,13 +138,16 @@ static int
 resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
               char key[static DIGEST_STR_LEN + 1])
 {
-  bool numeric = *ref != '\0';
+  const char *named = stages_named_context (b->m, ref);
+  if (named)
+    ref = named; /* --build-context: an image, even where a stage had the name */
+  bool numeric = named == NULL && *ref != '\0';
   for (const char *p = ref; *p; p++)
     numeric &= isdigit ((unsigned char) *p) != 0;
   int idx = -1;
   if (numeric)
     idx = atoi (ref);
-  else
+  else if (named == NULL)
     for (size_t i = 0; i < cur; i++)
       if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
         idx = (int) i;
@@ -185,22 +190,55 @@ shell_join (json_t *cfg, const char *cmd, struct strv *argv)
   return NULL;
 }
 
+/* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
+static const char *
+as_written (const struct inst *in)
+{
+  const char *t = in->node->original;
+  return t + utf8_space_prefix (t, strlen (t));
+}
+
+/* A step's key from its parent's and its material; noted (explain.c) and made the
+ * parent of the next step. */
+static void
+step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
+          const struct envmap *args, char key[static DIGEST_STR_LEN + 1])
+{
+  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
+    fprintf (stderr, "#%d key material (parent %s): %.*s\n", b->step, o->key, (int) len, material);
+  key_of (o->key, material, len, key);
+  step_note (b, o->key, key, text, material, len, args);
+  memcpy (o->key, key, DIGEST_STR_LEN + 1);
+}
+
 /* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
  * announced and 0 returned. */
 static int
-step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by)
+step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
+             bool keeps_layer)
 {
   int64_t when = b->now;
   _cleanup_free_ char *hit = cache_get (b, key, &when);
+  /* A step that keeps its layer even when empty (as BuildKit) has "none" only in a store
+   * of an older kiln, which dropped empty layers: run it again to record the layer. */
+  if (hit && keeps_layer && !digest_valid (hit))
+    {
+      free (hit);
+      hit = NULL;
+    }
   if (hit)
     {
+      b->note_sources = b->note_excludes = NULL;
       if (label)
-        say (b, "#%d %s\n#%d CACHED\n", b->step, label, b->step);
+        step_start (b, label);
+      step_end (b, true, 0, label != NULL);
       take_result (b, o, hit, created_by, when);
       return 1;
     }
   if (label)
-    say (b, "#%d %s\n", b->step, label);
+    step_start (b, label);
+  step_missed (b, key, label);
+  b->note_sources = b->note_excludes = NULL;
   return 0;
 }
 
@@ -230,21 +268,21 @@ fail:
   return -1;
 }
 
-/* After the step filled its upper: snapshot it, record it in the cache, apply it. */
+/* After the step filled its upper: snapshot it (an empty upper too when `keeps_layer`),
+ * record it in the cache, apply it. */
 static int
 step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
-             double t0, bool announce)
+             double t0, bool announce, bool keeps_layer)
 {
   struct digest diff;
-  int changed = step_finish (b, sd, &diff);
+  int changed = step_finish (b, sd, keeps_layer, &diff);
   if (changed < 0)
     return -1;
   const char *result = changed ? diff.str : "none";
   if (cache_put (b, key, result) < 0)
     return -1;
   take_result (b, o, result, created_by, b->now);
-  if (announce)
-    say (b, "#%d DONE %.1fs\n", b->step, now_s () - t0);
+  step_end (b, false, now_s () - t0, announce);
   return 0;
 }
 
@@ -294,6 +332,127 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
 
 /* BuildKit's MaxSecretSize. */
 #define SECRET_MAX (500u * 1024)
+
+/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
+ * an environment variable.  1: a mount to make; 0: none (not given and not
+ * required, or env only); -1: error. */
+static int
+secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
+  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+  json_object_set_new (jk, "secret", json_string (rm->id));
+  if (srcf == NULL && envv == NULL)
+    {
+      if (rm->required)
+        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
+                             rm->id, rm->id);
+      return 0;
+    }
+  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
+  _cleanup_buf_ struct buf val = BUF_INIT;
+  if (srcf)
+    {
+      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
+      char chunk[4096];
+      ssize_t n;
+      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
+        buf_append (&val, chunk, (size_t) n);
+      if (fd < 0)
+        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
+      close (fd);
+    }
+  else
+    buf_puts (&val, envv);
+  /* Never cut short without a word: a truncated key fails far from here. */
+  if (val.len > SECRET_MAX)
+    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
+                         SECRET_MAX / 1024);
+  if (rm->env)
+    {
+      struct buf e = BUF_INIT;
+      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
+      strv_push_owned (env, buf_steal (&e));
+    }
+  if (rm->target == NULL)
+    return 0;
+  /* Made by the sandbox in its own tmpfs: no host file to race for or to
+   * leave behind. */
+  sm->type = SMOUNT_FILE;
+  sm->content_len = val.len;
+  sm->content = buf_steal (&val);
+  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
+  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
+  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
+  sm->readonly = true;
+  return 1;
+}
+
+/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
+ * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
+ * optional mount is left out (2) and a required one fails, as BuildKit's. */
+static int
+ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
+           struct sandbox_mount *sm, struct strv *env, json_t *jk)
+{
+  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
+  if (sock == NULL && rm->required)
+    {
+      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
+      return step_fail_located (b, in);
+    }
+  if (sock == NULL)
+    return 2;
+  json_object_set_new (jk, "ssh", json_string (rm->id));
+  const char *slash = strrchr (sock, '/');
+  sm->type = SMOUNT_BIND;
+  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
+  sm->subpath = xstrdup (slash ? slash + 1 : sock);
+  sm->display = xstrdup (rm->id);
+  sm->what = xstrdup ("the SSH agent");
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
+      return 1;
+  struct buf e = BUF_INIT;
+  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
+  strv_push_owned (env, buf_steal (&e));
+  return 1;
+}
+
+/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
+ * made only when the step runs. */
+struct step_views
+{
+  bool *of; /* by mount index */
+  struct step_dirs *dirs;
+  size_t n;
+};
+
+static int
+views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
+{
+  for (size_t k = 0; k < spec->n_mounts; k++)
+    {
+      struct sandbox_mount *sm = &spec->mounts[k];
+      if (!v->of[k])
+        continue;
+      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
+        return -1;
+      free (sm->source);
+      sm->source = xstrdup (v->dirs[v->n++].upper);
+      sm->source_is_fd = false;
+    }
+  return 0;
+}
+
+static void
+views_clear (struct step_views *v)
+{
+  for (size_t k = 0; k < v->n; k++)
+    snapshot_abort (&v->dirs[k].sn);
+  free (v->dirs);
+  free (v->of);
+}
 
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
@@ -454,6 +613,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   size_t n_locks = 0;
   int ret = -1;
   spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
+  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
+                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
@@ -514,10 +675,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
               sm->subpath = xstrdup (rm->source ? rm->source : "/");
               sm->display = xstrdup (rm->source ? rm->source : ".");
               sm->what = xstrdup ("the build context");
+              views.of[spec.n_mounts] = context_view_needed (b);
               struct hasher *h = hasher_new ();
               struct strv one = STRV_INIT;
               strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h);
+              int hr = hash_context_sources (b, &one, NULL, h, false);
               strv_free (&one);
               struct digest cd;
               hasher_final (h, &cd);
@@ -601,80 +763,21 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           sm->size = rm->size;
           break;
         case MOUNT_SECRET:
-          {
-            const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-            const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-            json_object_set_new (jk, "secret", json_string (rm->id));
-            if (srcf == NULL && envv == NULL)
-              {
-                if (rm->required)
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                                  rm->id, rm->id);
-                    goto out;
-                  }
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-            _cleanup_buf_ struct buf val = BUF_INIT;
-            if (srcf)
-              {
-                int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-                char chunk[4096];
-                ssize_t n;
-                while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-                  buf_append (&val, chunk, (size_t) n);
-                if (fd >= 0)
-                  close (fd);
-                else
-                  {
-                    json_decref (jk);
-                    kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-                    goto out;
-                  }
-              }
-            else
-              buf_puts (&val, envv);
-            if (val.len > SECRET_MAX)
-              {
-                /* Never cut short without a word: a truncated key fails far from here. */
-                json_decref (jk);
-                kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                              SECRET_MAX / 1024);
-                goto out;
-              }
-            if (rm->env)
-              {
-                struct buf e = BUF_INIT;
-                buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-                strv_push_owned (&spec.env, buf_steal (&e));
-              }
-            if (rm->target == NULL)
-              {
-                json_array_append_new (jm, jk);
-                continue;
-              }
-            /* Made by the sandbox in its own tmpfs: no host file to race for or to
-             * leave behind. */
-            sm->type = SMOUNT_FILE;
-            sm->content_len = val.len;
-            sm->content = buf_steal (&val);
-            sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-            sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-            sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-            sm->readonly = true;
-            break;
-          }
         case MOUNT_SSH:
-          json_decref (jk);
-          if (rm->required)
-            {
-              kiln_err_set (b->err, ENOTSUP, "RUN --mount=type=ssh: kiln does not forward SSH agents yet");
+          {
+            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
+            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
+                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
+            if (r == 1)
+              break;
+            if (r == 0)
+              json_array_append_new (jm, jk);
+            else
+              json_decref (jk);
+            if (r < 0)
               goto out;
-            }
-          continue;
+            continue;
+          }
         }
       json_array_append_new (jm, jk);
       sm->target = target ? xstrdup (target) : xstrdup ("/");
@@ -698,6 +801,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   material = json_canonical (km, &klen);
   char key[DIGEST_STR_LEN + 1];
   key_of (o->key, material, klen, key);
+  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
   {
     struct buf cb = BUF_INIT;
     if (in->json)
@@ -712,7 +816,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
     created_by = buf_steal (&cb);
   }
   memcpy (o->key, key, sizeof key);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -728,6 +832,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.cwd = cwd;
   spec.user = user;
   spec.hostname = "buildkitsandbox";
+  spec.no_hostname_env = true;
   spec.network = net;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
@@ -744,14 +849,16 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
       b->net_started = true;
       spec.netns_fd = b->net.fd;
     }
-  struct output_reader rd = {.fd = -1, .step = b->step, .start = t0, .quiet = b->quiet, .tty = b->tty,
-                             .cols = b->tty_cols};
+  if (views_make (b, &spec, &views) < 0)
+    {
+      snapshot_abort (&sd.sn);
+      goto out;
+    }
+  struct output_reader rd = {.b = b, .step = b->step, .start = t0};
   spec.on_output = on_output;
   spec.output_ud = &rd;
   int code = 0;
   int r = sandbox_run (&spec, &code, b->err);
-  /* The window goes once the step ends: DONE or the error takes its place. */
-  window_clear (&rd);
   if (r < 0 || code != 0)
     {
       if (r == 0)
@@ -780,10 +887,11 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   for (size_t k = 0; k < TAIL_LINES; k++)
     free (rd.tail[k]);
   clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
+  views_clear (&views);
   for (size_t k = 0; k < n_locks; k++)
     close (lock_fds[k]);
   strv_free (&mountpoints);
@@ -887,7 +995,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           if (in->checksum)
             continue;
           struct digest got;
-          say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+          step_status (b, "downloading %s", urls.v[u]);
           if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
             {
               step_fail_located (b, in);
@@ -918,24 +1026,23 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
           goto out;
         }
       struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h);
+      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
       struct digest cd;
       hasher_final (h, &cd);
       hasher_free (h);
       if (hr < 0)
         goto out;
       json_object_set_new (km, "context", json_string (cd.str));
+      b->note_sources = &op.sources; /* listed on a miss (step_missed) */
+      b->note_excludes = &in->excludes;
       op.context_fd = b->ctx_fd;
-      op.ignore = b->ignore;
+      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
     }
   /* The owner a name resolves to depends on the image: keyed by its layers. */
   size_t klen;
   material = json_canonical (km, &klen);
-  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
-    fprintf (stderr, "#%d key material (parent %s): %s\n", b->step, o->key, material);
   char key[DIGEST_STR_LEN + 1];
-  key_of (o->key, material, klen, key);
-  memcpy (o->key, key, sizeof key);
+  step_key (b, o, as_written (in), material, klen, &ss->args, key);
   struct buf cb = BUF_INIT;
   buf_printf (&cb, "%s ", inst_kind_name (in->kind));
   if (in->from)
@@ -944,7 +1051,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
   created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by))
+  if (step_cached (b, o, key, label, created_by, true))
     {
       ret = 0;
       goto out;
@@ -954,7 +1061,7 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
     {
       struct digest got;
-      say (b, "#%d downloading %s\n", b->step, urls.v[u]);
+      step_status (b, "downloading %s", urls.v[u]);
       if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
         {
           step_fail_located (b, in);
@@ -982,10 +1089,11 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
       step_fail_located (b, in);
       goto out;
     }
-  if (step_commit (b, o, &sd, key, created_by, t0, true) < 0)
+  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
     goto out;
   ret = 0;
 out:
+  b->note_sources = b->note_excludes = NULL; /* op.sources goes */
   op.dest = NULL;
   fileop_clear (&op);
   buf_free (&dest);
@@ -1009,9 +1117,12 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   _cleanup_buf_ struct buf mat = BUF_INIT;
   buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
   key_of (o->key, buf_str (&mat), mat.len, key);
+  step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = config_created_by (in);
-  if (step_cached (b, o, key, NULL, created_by))
+  /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
+  bool keeps_layer = strcmp (dir, "/") != 0;
+  if (step_cached (b, o, key, NULL, created_by, keeps_layer))
     return 0;
   struct step_dirs sd;
   struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
@@ -1036,7 +1147,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
       return step_fail_located (b, in);
     }
   (void) label;
-  return step_commit (b, o, &sd, key, created_by, 0, false);
+  return step_commit (b, o, &sd, key, created_by, 0, false, keeps_layer);
 }
 
 /* ---------- stages ---------- */
@@ -1094,6 +1205,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
         }
       image_info_clear (&ii);
       snprintf (o->key, sizeof o->key, "%s", id.str);
+      stage_note_base (b, id.str, s->base);
     }
   /* A new image: its own creation time; history and layers carry on. */
   char ts[32];
@@ -1171,6 +1283,29 @@ run_onbuild (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   return ret;
 }
 
+/* A step that writes no layer: a cache record of its own (so its history time survives a
+ * cached rebuild), its history entry when `in_history`, and the key chain moved on when
+ * `chain`. */
+static int
+config_step_record (struct builder *b, struct stage_out *o, struct stage_state *ss, const struct inst *ex, bool chain,
+                    bool in_history)
+{
+  char key[DIGEST_STR_LEN + 1];
+  _cleanup_free_ char *cb = config_created_by (ex);
+  key_of (o->key, cb, strlen (cb), key);
+  if (chain) /* what --explain compares with the last build's key of this step */
+    step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
+  int64_t when = b->now;
+  _cleanup_free_ char *hit = cache_get (b, key, &when);
+  if (hit == NULL && cache_put (b, key, "none") < 0)
+    return -1;
+  if (in_history)
+    history (b, o, cb, true, when);
+  if (chain)
+    memcpy (o->key, key, sizeof key);
+  return 0;
+}
+
 static int
 run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *raw,
                  const char *label, bool *cmd_set)
@@ -1189,10 +1324,12 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       r = copy_step (b, si, o, ss, ex, label);
       break;
     case I_ARG:
-      /* ARG changes no config; its values are part of later keys through RUN's env. */
+      /* ARG changes no config and stays out of the key chain (its values are part of later
+       * keys through RUN's env); BuildKit records "ARG k=v" in the history (dispatchArg). */
+      r = config_step_record (b, o, ss, ex, false, true);
       break;
     case I_WORKDIR:
-      say (b, "#%d %s\n", b->step, label);
+      step_start (b, label);
       r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
@@ -1200,7 +1337,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
     default:
       {
         if (ex->kind == I_ENTRYPOINT && !*cmd_set)
-          json_object_set_new (json_object_get (o->config, "config"), "Cmd", json_null ());
+          json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
         if (ex->kind == I_CMD)
           *cmd_set = true;
         if (config_apply (o->config, ex, b->err) < 0)
@@ -1208,19 +1345,11 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
             r = -1;
             break;
           }
-        /* Config steps are part of the chain: the same layers with another CMD are another image. */
-        char key[DIGEST_STR_LEN + 1];
-        char *cb = config_created_by (ex);
-        key_of (o->key, cb, strlen (cb), key);
-        /* A record for the step too, so its history time survives a cached rebuild. */
-        int64_t when = b->now;
-        char *hit = cache_get (b, key, &when);
-        if (hit == NULL && cache_put (b, key, "none") < 0)
-          r = -1;
-        free (hit);
-        history (b, o, cb, true, when);
-        free (cb);
-        memcpy (o->key, key, sizeof key);
+        if (ex->kind == I_CMD) /* as BuildKit's dispatchCmd, shell or exec form */
+          json_object_set_new (json_object_get (o->config, "config"), "ArgsEscaped", json_true ());
+        /* Config steps are part of the chain: the same layers with another CMD are another
+         * image.  ONBUILD only adds its trigger to the config (BuildKit's dispatchOnbuild). */
+        r = config_step_record (b, o, ss, ex, true, ex->kind != I_ONBUILD);
         break;
       }
     }
@@ -1242,6 +1371,7 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   struct stage_state ss;
   const char *sname = s->name ? s->name : "stage";
   b->cur_stage = si;
+  b->slot_idx = 0;
   char namebuf[64];
   if (s->name == NULL)
     snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
@@ -1249,12 +1379,19 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
   bool quiet = b->quiet;
   b->quiet = quiet || shown > 0;
   b->step++;
-  say (b, "#%d [%s 1/%zu] FROM %s\n", b->step, s->name ? sname : namebuf, total, s->base);
+  {
+    struct buf from = BUF_INIT;
+    buf_printf (&from, "[%s 1/%zu] FROM %s", s->name ? sname : namebuf, total, s->base);
+    step_start (b, buf_str (&from));
+    buf_free (&from);
+  }
   if (start_stage (b, si, o, &ss) < 0)
     {
+      step_error (b, b->err->msg ? b->err->msg : "failed");
       b->quiet = quiet;
       return -1;
     }
+  step_end (b, false, 0, false);
   int ret = run_onbuild (b, si, o, &ss);
   bool cmd_set = false;
   for (size_t k = 0; k < upto && k < s->n_insts && ret == 0; k++)
@@ -1463,6 +1600,22 @@ load_secrets (struct builder *b)
   return 0;
 }
 
+/* What makes the steps of this build the same steps as in the last build: the
+ * context directory, the Dockerfile and the target.  NULL without a context. */
+static char *
+slot_ident (struct builder *b)
+{
+  if (b->rq->context == NULL)
+    return NULL;
+  _cleanup_free_ char *ctx = realpath (b->rq->context, NULL);
+  _cleanup_free_ char *df = b->rq->dockerfile ? realpath (b->rq->dockerfile, NULL) : NULL;
+  struct buf id = BUF_INIT;
+  buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,
+              b->rq->dockerfile_text ? "-" : df ? df : b->rq->dockerfile ? b->rq->dockerfile : "Dockerfile",
+              b->rq->stage.target ? b->rq->stage.target : "");
+  return buf_steal (&id);
+}
+
 int
 build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err)
 {
@@ -1475,13 +1628,14 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   b.epoch_pinned = getenv ("SOURCE_DATE_EPOCH") && *getenv ("SOURCE_DATE_EPOCH");
   b.quiet = rq->progress == PROGRESS_QUIET;
   const char *term = getenv ("TERM");
-  b.tty = rq->progress == PROGRESS_TTY
-          || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
-  struct winsize ws;
-  b.tty_cols = b.tty && ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+  bool tty = rq->progress == PROGRESS_TTY
+             || (rq->progress == PROGRESS_AUTO && isatty (STDERR_FILENO) && term && strcmp (term, "dumb") != 0);
+  b.events_fd = rq->progress == PROGRESS_RAWJSON ? STDERR_FILENO : -1;
   int ret = -1;
   double t0 = now_s ();
   if (outputs_check (rq, err) < 0 || store_lock_shared (st, err) < 0)
+    return -1;
+  if (tty && !b.quiet && ttyview_start (&b.events_fd, &b.view_pid, err) < 0)
     return -1;
   build_interrupted = 0;
   struct sigaction sa, old_int, old_term;
@@ -1495,6 +1649,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     goto out;
   if (load_secrets (&b) < 0)
     goto out;
+  b.slot_ident = slot_ident (&b);
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
   if (build_all_stages (&b) < 0)
     goto out;
@@ -1531,13 +1686,26 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
     }
   char size[32];
   format_size (total, size);
-  say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
-       now_s () - t0);
+  if (b.events_fd >= 0)
+    {
+      /* BuildKit's last vertex, its notes the image and the names. */
+      b.step++;
+      step_start (&b, "exporting to image");
+      step_status (&b, "writing image %s (%zu layers, %s)", id->str, fin->layers.n, size);
+    }
+  else
+    say (&b, "#%d writing image %s (%zu layers, %s) done %.1fs\n", b.step + 1, id->str, fin->layers.n, size,
+         now_s () - t0);
   for (size_t i = 0; i < rq->tags.n; i++)
     {
       _cleanup_free_ char *f = ref_familiar (rq->tags.v[i]);
-      say (&b, "#%d naming to %s done\n", b.step + 1, f);
+      if (b.events_fd >= 0)
+        step_status (&b, "naming to %s", f);
+      else
+        say (&b, "#%d naming to %s done\n", b.step + 1, f);
     }
+  if (b.events_fd >= 0)
+    step_end (&b, false, now_s () - t0, true);
   if (rq->cache_keys)
     {
       /* mode=min: the target and the stages it is FROM; mode=max: every stage. */
@@ -1549,6 +1717,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
           strv_push (rq->cache_keys, b.used_keys.v[i]);
       free (chain);
     }
+  explain_finish (&b);
   ret = 0;
 out:
   if (ret < 0)
@@ -1559,6 +1728,10 @@ out:
       kiln_err_clear (&ignored);
     }
   trash_empty (&b);
+  /* The view's last frame, before the error (if any) is printed under it. */
+  if (b.view_pid > 0)
+    ttyview_stop (b.events_fd, b.view_pid);
+  free (b.vtx_name);
   strv_free (&b.used_keys);
   free (b.used_stage);
   file_digests_free (b.digests);
@@ -1572,6 +1745,7 @@ out:
   stages_free (b.m);
   df_ast_free (b.ast);
   ignore_free (b.ignore);
+  context_selection_free (&b);
   if (b.ctx_fd >= 0)
     close (b.ctx_fd);
   free (b.ctx_path);
@@ -1579,6 +1753,11 @@ out:
   envmap_free (&b.snapshot_ids);
   envmap_free (&b.pending_cache);
   envmap_free (&b.made);
+  envmap_free (&b.infos);
+  envmap_free (&b.pending_info);
+  envmap_free (&b.pending_files);
+  envmap_free (&b.slots);
+  free (b.slot_ident);
   envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);

@@ -8,6 +8,7 @@
  * the stage declared), user, directory and mounts.  A hit reuses the layer the
  * step made before; a miss runs it. */
 #pragma once
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "frontend/stages.h"
@@ -24,6 +25,7 @@ enum progress_mode
   PROGRESS_PLAIN,
   PROGRESS_TTY,
   PROGRESS_QUIET,
+  PROGRESS_RAWJSON, /* BuildKit's SolveStatus JSON, one object a line (solver/progress.c) */
 };
 
 struct build_request
@@ -61,6 +63,12 @@ struct build_request
   uint64_t shm_size;          /* --shm-size of RUN steps, 0: 64 MiB */
   struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS]; /* --ulimit of RUN steps */
   size_t n_rlimits;
+  /* --explain: a step that runs although the last build of this Dockerfile and
+   * target had it cached says why (solver/explain.h).  explained (may be NULL): an
+   * array the build appends {step, name, reasons} to, for --metadata-file. */
+  bool explain;
+  json_t *explained;
+  const struct envmap *ssh_agents; /* --ssh: ID → agent socket (may be NULL) */
 };
 
 int build_run (struct kiln_store *st, const struct build_request *rq, struct digest *id, struct kiln_err *err);

@@ -22,6 +22,7 @@
 #include "worker/sandbox.h"
 
 struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
+struct ctx_selection;
 
 #define TAIL_LINES 20
 
@@ -66,12 +67,19 @@ struct builder
   int ctx_fd;
   char *ctx_path;
   struct ignore_rules *ignore;
+  struct ctx_selection *copy_sel; /* frontend/ctxscan.h: the last COPY's trees */
   int step;
   int64_t now;
   bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */
   bool quiet;
-  bool tty; /* live view: RUN output as a rolling window under its step */
-  int tty_cols;
+  /* Progress as SolveStatus lines (progress.c) on this fd: stderr for rawjson, the
+   * terminal view's pipe for tty (solver/ttyview.h); -1: plain text. */
+  int events_fd;
+  pid_t view_pid;
+  /* The step being built, as a vertex of those events. */
+  char vtx[DIGEST_STR_LEN + 1];
+  char vtx_started[40];
+  char *vtx_name;
   bool net_warned;
   struct envmap secrets_src; /* id → file */
   struct envmap secrets_env; /* id → value */
@@ -96,6 +104,20 @@ struct builder
   bool probing;
   bool probe_missed;
   struct buf probe_out;
+  /* Cache-miss explanations (explain.c): the info of every key seen this build,
+   * those to write with the next batch, each step's slot → key (written when the
+   * build succeeds), and the slot of the step being built. */
+  struct envmap infos;        /* a context COPY's with its "files" */
+  struct envmap pending_info; /* without them: */
+  struct envmap pending_files;
+  struct envmap slots;
+  char *slot_ident;
+  size_t slot_idx;
+  char cur_slot[DIGEST_STR_LEN + 1];
+  /* A context COPY's sources while its key is looked up: on a miss its files are
+   * listed (path → digest) into collect_files by the one context walker. */
+  const struct strv *note_sources, *note_excludes;
+  struct envmap *collect_files;
 };
 
 struct step_dirs
@@ -106,13 +128,9 @@ struct step_dirs
 
 struct output_reader
 {
-  int fd;
+  struct builder *b;
   int step;
   double start;
-  bool quiet;
-  bool tty;
-  int cols;
-  int shown; /* window lines on the terminal now */
   char *tail[TAIL_LINES];
   size_t n_tail;
 };
@@ -134,6 +152,8 @@ int stage_step_base (const struct stage_model *m, size_t s);
 int walk_stages (struct builder *b, const bool *prebuilt);
 
 /* cache.c */
+/* --no-cache, or --no-cache-filter naming the current stage. */
+bool cache_skipped (const struct builder *b);
 /* The recorded result of a step (a diff_id or "none") and when it first ran, or
  * NULL on a miss; a key made in this invocation is a hit even with --no-cache. */
 char *cache_get (struct builder *b, const char *key, int64_t *created);
@@ -152,22 +172,56 @@ int lowers_of (struct builder *b, const struct layerlist *l, struct strv *out);
 /* Removes from a step's upper the mount points a RUN left that the image lacks. */
 void clean_mountpoints (struct builder *b, int fs_fd, const struct strv *lowers, const struct strv *paths);
 /* A step's scratch directories and new snapshot; step_finish snapshots the upper:
- * 1 when it changed something (diff_id set), 0 when not, -1 on error. */
+ * 1 when it changed something or `keep_empty` (diff_id set: an empty layer then),
+ * 0 when not, -1 on error. */
 int step_begin (struct builder *b, struct step_dirs *sd);
-int step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id);
+int step_finish (struct builder *b, struct step_dirs *sd, bool keep_empty, struct digest *diff_id);
 /* Waits for the cleaner to empty this process's trash. */
 void trash_empty (struct builder *b);
 
 /* progress.c */
+/* Text of the build that is no step's (warnings, notes, the image written). */
 void __attribute__ ((format (printf, 2, 3))) say (struct builder *b, const char *fmt, ...);
+/* Step b->step: begins (its label), ends (cached; or built in secs, `#N DONE` in
+ * plain progress when announce), fails, or has a note. */
+void step_start (struct builder *b, const char *label);
+void step_end (struct builder *b, bool cached, double secs, bool announce);
+void step_error (struct builder *b, const char *msg);
+void __attribute__ ((format (printf, 2, 3))) step_status (struct builder *b, const char *fmt, ...);
+/* Prints a probe walk's held output (graph.c), as text or events. */
+void probe_output_flush (struct builder *b);
 double now_s (void); /* monotonic seconds */
 /* A RUN step's output lines (the sandbox's callback; arg is a struct output_reader). */
 void on_output (void *arg, const char *line, size_t len);
-void window_clear (struct output_reader *r);
 
 /* ctxhash.c */
 /* Feeds the content digests of context sources (after .dockerignore and --exclude) to h. */
-int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h);
+/* With `keep`, b->copy_sel holds the scanned trees until the next such call:
+ * what a copy of these sources sees (the one context selection). */
+int hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                          bool keep);
+void context_selection_free (struct builder *b);
+
+/* Does a bind mount of the context need a view (.dockerignore has rules)? */
+bool context_view_needed (const struct builder *b);
+/* Copies what the context selects of `source` into a new scratch tree
+ * (view->upper, same layout as the context); snapshot_abort() drops it. */
+int context_view (struct builder *b, const char *source, struct step_dirs *view);
+
+/* explain.c */
+/* Notes a step's key and what it was made of (text as written; args may be NULL). */
+void step_note (struct builder *b, const char *parent, const char *key, const char *text, const char *material,
+                size_t len, const struct envmap *args);
+/* Notes the start of a stage on an image (its id is the first step's parent). */
+void stage_note_base (struct builder *b, const char *image_id, const char *ref);
+/* A step that will run: lists a context COPY's files and, with --explain or
+ * --metadata-file, says what changed since the step's last build. */
+void step_missed (struct builder *b, const char *key, const char *label);
+/* Queues the info of a key just recorded for the next batch commit (its file list
+ * apart: step_files). */
+void stepinfo_pend (struct builder *b, const char *key);
+/* The slot of each step → its key, for the next build to compare with. */
+int explain_finish (struct builder *b);
 
 /* export.c */
 /* Refuses an --output spec kiln cannot write, before anything is built. */

@@ -1,6 +1,7 @@
 /* solver/cache.c — the build cache: a step's recorded result by key, the keys made
  * in this invocation, and the batched commit of snapshots and records. */
 #include "solver/builder.h"
+#include "store/stepinfo.h"
 
 #include <errno.h>
 #include <string.h>
@@ -17,6 +18,20 @@ note_key_used (struct builder *b, const char *key)
 }
 /* ---------- cache ---------- */
 
+/* --no-cache, or --no-cache-filter naming the current stage: only this
+ * invocation's own keys are hits. */
+bool
+cache_skipped (const struct builder *b)
+{
+  if (b->rq->no_cache)
+    return true;
+  const char *stage = b->m->stages[b->cur_stage].name;
+  for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
+    if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
+      return true;
+  return false;
+}
+
 /* The recorded result of a step and when the step first ran (which its history keeps,
  * so a cached rebuild, here or on another machine, gives the same image). */
 char *
@@ -29,12 +44,8 @@ cache_get (struct builder *b, const char *key, int64_t *created)
       note_key_used (b, key);
       return xstrdup (mine);
     }
-  if (b->rq->no_cache)
+  if (cache_skipped (b))
     return NULL;
-  const char *stage = b->m->stages[b->cur_stage].name;
-  for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
-    if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
-      return NULL;
   char *r = NULL;
   int64_t when = 0;
   int have = cache_records_get (b->st, key, &r, &when, b->err);
@@ -74,7 +85,9 @@ put_cache_records (void *ud, struct kiln_err *err)
   for (size_t i = 0; i < b->pending_cache.n; i++)
     if (cache_records_put (b->st, b->pending_cache.keys[i], b->pending_cache.values[i], b->now, err) < 0)
       return -1;
-  return 0;
+  if (stepinfo_put (b->st, &b->pending_info, err) < 0)
+    return -1;
+  return stepfiles_put (b->st, &b->pending_files, err);
 }
 
 /* Commits what the build made since the last commit. After an error too: the
@@ -82,7 +95,7 @@ put_cache_records (void *ud, struct kiln_err *err)
 int
 build_flush (struct builder *b, struct kiln_err *err)
 {
-  if (b->pending.n == 0 && b->pending_cache.n == 0)
+  if (b->pending.n == 0 && b->pending_cache.n == 0 && b->pending_info.n == 0)
     {
       snapshot_batch_abort (&b->pending); /* waits for an early sync, if one runs */
       return 0;
@@ -94,6 +107,8 @@ build_flush (struct builder *b, struct kiln_err *err)
   b->pending.st = b->st;
   int r = snapshot_batch_commit (&b->pending, put_cache_records, b, err);
   envmap_free (&b->pending_cache);
+  envmap_free (&b->pending_info);
+  envmap_free (&b->pending_files);
   /* Later steps mount the committed trees from their place in snapshots/. */
   for (size_t i = 0; i < n && r == 0; i++)
     {
@@ -113,6 +128,7 @@ cache_put (struct builder *b, const char *key, const char *result)
     return probe_miss (b);
   note_key_used (b, key);
   envmap_set (&b->pending_cache, key, result);
+  stepinfo_pend (b, key);
   envmap_set (&b->made, key, result);
   return b->pending.n >= BATCH_STEPS ? build_flush (b, b->err) : 0;
 }

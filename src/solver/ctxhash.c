@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 
 #include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
+#include "worker/fileop.h"
 
 /* ---------- context sources (cache keys) ---------- */
 
@@ -59,7 +62,8 @@ file_digest (struct builder *b, int dirfd, const char *name, const struct stat *
 static int
 tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct digest *out)
 {
-  int hit = memo_get (b, n->key.str, DIGEST_STR_LEN, out);
+  /* Listing the files (explain.c) visits every one: no directory is taken whole. */
+  int hit = b->collect_files ? 0 : memo_get (b, n->key.str, DIGEST_STR_LEN, out);
   if (hit != 0)
     return hit < 0 ? -1 : 0;
   int ret = 0;
@@ -95,6 +99,8 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
           struct digest fd_;
           ret = file_digest (b, dirfd, e->name, &e->st, &fd_);
           hasher_update (h, fd_.str, DIGEST_STR_LEN);
+          if (b->collect_files && ret == 0)
+            envmap_set (b->collect_files, buf_str (&p), fd_.str);
         }
       else if (S_ISLNK (e->st.st_mode))
         {
@@ -102,6 +108,12 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
           ssize_t tn = readlinkat (dirfd, e->name, t, sizeof t);
           if (tn > 0)
             hasher_update (h, t, (size_t) tn);
+          if (b->collect_files && tn > 0)
+            {
+              _cleanup_buf_ struct buf link = BUF_INIT;
+              buf_printf (&link, "symlink to %.*s", (int) tn, t);
+              envmap_set (b->collect_files, buf_str (&p), buf_str (&link));
+            }
         }
       else if (e->sub)
         {
@@ -125,17 +137,6 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
 }
 
 static int
-hash_tree (struct builder *b, int dirfd, const char *rel, struct digest *out, const struct ignore_rules *excl)
-{
-  struct ctx_node *root = ctx_scan (dirfd, rel, b->ignore, excl, b->err);
-  if (root == NULL)
-    return -1;
-  int r = tree_digest (b, dirfd, root, out);
-  ctx_node_free (root);
-  return r;
-}
-
-static int
 in_root (int root, const char *path, int flags)
 {
   struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
@@ -153,17 +154,19 @@ ignore_freep (struct ignore_rules **r)
 
 /* Hashes what COPY/ADD sources select from the context (contents, modes, names). */
 static int hash_context_sources_locked (struct builder *b, const struct strv *sources,
-                                        const struct strv *excludes, struct hasher *h);
+                                        const struct strv *excludes, struct hasher *h, struct ctx_selection *sel);
 
 /* One transaction for all the file digests a step records (not one fsync each). */
-int
-hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h)
+static int
+hash_sources_into (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                   struct ctx_selection *sel)
 {
   if (b->ctx_fd < 0)
     return 0;
   if (store_begin (b->st, b->err) < 0)
     return -1;
-  int r = hash_context_sources_locked (b, sources, excludes, h);
+  sel->ignore = b->ignore;
+  int r = hash_context_sources_locked (b, sources, excludes, h, sel);
   if (r < 0)
     {
       store_rollback (b->st);
@@ -174,7 +177,7 @@ hash_context_sources (struct builder *b, const struct strv *sources, const struc
 
 static int
 hash_context_sources_locked (struct builder *b, const struct strv *sources, const struct strv *excludes,
-                             struct hasher *h)
+                             struct hasher *h, struct ctx_selection *sel)
 {
   _cleanup_ (ignore_freep) struct ignore_rules *excl = NULL;
   if (excludes && excludes->n)
@@ -213,20 +216,36 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
         continue; /* missing: the copy itself reports it */
       struct stat st;
       fstat (fd, &st);
+      /* .dockerignore decides by the path a followed link leads to. */
+      _cleanup_buf_ struct buf real = BUF_INIT;
+      int below = fd_path_below (b->ctx_fd, fd, &real);
       close (fd);
+      if (below < 0)
+        continue;
       if (S_ISDIR (st.st_mode))
         {
           int dfd = in_root (b->ctx_fd, dir, O_RDONLY | O_DIRECTORY);
           if (dfd < 0)
             continue;
+          /* The tree that is hashed here is the one the copy walks (one selection). */
+          struct ctx_node *root = ctx_scan (dfd, buf_str (&real), b->ignore, excl, b->err);
           struct digest td;
-          int r = hash_tree (b, dfd, strcmp (dir, ".") ? dir : "", &td, excl);
+          int r = root ? tree_digest (b, dfd, root, &td) : -1;
           close (dfd);
           if (r < 0)
-            return -1;
+            {
+              ctx_node_free (root);
+              return -1;
+            }
+          if (*buf_str (&real) && ctx_excluded (b->ignore, excl, buf_str (&real)) && root->n == 0)
+            {
+              ctx_node_free (root); /* excluded, and no exception keeps anything below */
+              continue;
+            }
+          ctx_selection_add (sel, strcmp (dir, ".") ? dir : "", root);
           hasher_update (h, td.str, DIGEST_STR_LEN);
         }
-      else if (S_ISREG (st.st_mode))
+      else if (S_ISREG (st.st_mode) && !ctx_excluded (b->ignore, excl, buf_str (&real)))
         {
           char pdir[4096];
           const char *sl = strrchr (dir, '/');
@@ -249,7 +268,78 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
           snprintf (line, sizeof line, " %o ", (unsigned) st.st_mode);
           hasher_update (h, line, strlen (line));
           hasher_update (h, d.str, DIGEST_STR_LEN);
+          if (b->collect_files)
+            envmap_set (b->collect_files, dir, d.str);
         }
     }
   return 0;
+}
+
+int
+hash_context_sources (struct builder *b, const struct strv *sources, const struct strv *excludes, struct hasher *h,
+                      bool keep)
+{
+  struct ctx_selection own = {0};
+  if (keep && b->copy_sel == NULL)
+    b->copy_sel = xcalloc (1, sizeof *b->copy_sel);
+  else if (keep)
+    ctx_selection_clear (b->copy_sel);
+  int r = hash_sources_into (b, sources, excludes, h, keep ? b->copy_sel : &own);
+  ctx_selection_clear (&own);
+  return r;
+}
+
+void
+context_selection_free (struct builder *b)
+{
+  if (b->copy_sel)
+    ctx_selection_clear (b->copy_sel);
+  free (b->copy_sel);
+  b->copy_sel = NULL;
+}
+
+/* ---------- RUN --mount=type=bind of the context ---------- */
+
+/* When .dockerignore leaves something out, the bound context is a copy of the
+ * selection (the same trees and the same file op as COPY) in place of the
+ * context itself. */
+bool
+context_view_needed (const struct builder *b)
+{
+  return b->ignore && ignore_count (b->ignore) > 0;
+}
+
+int
+context_view (struct builder *b, const char *source, struct step_dirs *view)
+{
+  struct ctx_selection sel = {0};
+  struct strv one = STRV_INIT;
+  char *clean = path_clean (source && *source ? source : ".");
+  const char *rel = clean;
+  while (*rel == '/')
+    rel++;
+  bool whole = *rel == '\0' || strcmp (rel, ".") == 0;
+  strv_push (&one, whole ? "." : rel);
+  free (clean);
+  struct hasher *h = hasher_new (); /* the key was made already: this is for the trees */
+  int r = hash_sources_into (b, &one, NULL, h, &sel);
+  hasher_free (h);
+  if (r == 0 && (r = step_begin (b, view)) == 0)
+    {
+      /* --parents: the view keeps the context's layout, so the mount's source
+       * path means the same in it. */
+      struct fileop op = {.kind = FOP_COPY, .context_fd = b->ctx_fd, .selection = &sel,
+                          .parents = !whole, .store_root = store_root (b->st), .upper = view->upper, .work = view->work,
+                          .merged = view->merged, .merged_src = view->merged_src, .dest = "/"};
+      op.sources = one;
+      one = (struct strv) STRV_INIT;
+      r = fileop_run (&op, b->err);
+      op.dest = NULL;
+      fileop_clear (&op);
+      if (r < 0)
+        snapshot_abort (&view->sn);
+    }
+  strv_free (&one);
+  ctx_selection_clear (&sel);
+  return r;
 }

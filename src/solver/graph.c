@@ -20,7 +20,8 @@
  * instructions of its own — those need only the stage's base, so they run while
  * the other stage builds.  Each vertex runs in a child process with its own
  * store connection: it replays what it needs from the cache without a word,
- * builds and prints its own instructions, and reports the cache keys it made.
+ * builds and prints its own instructions, and reports the cache keys it made
+ * (and the cache-miss explanations it found, for --metadata-file).
  * Those keys are hits for the rest of the invocation, --no-cache or not, so the
  * build then walks all stages in order in this process, every step a hit.  (A
  * child never touches the parent's SQLite handle.) */
@@ -209,13 +210,18 @@ vertex_needs (const struct stage_model *m, const struct stage_vertex *x, size_t 
 /* The child's outcome for the parent: the cache keys it made (key → result)
  * and its error, every field of it (a Dockerfile error keeps its position). */
 static void
-vertex_report (int fd, const struct envmap *made, size_t first, const struct kiln_err *e, bool failed)
+vertex_report (int fd, const struct envmap *made, size_t first, const json_t *explained, size_t first_explained,
+               const struct kiln_err *e, bool failed)
 {
   _cleanup_json_ json_t *rep = json_object ();
   json_t *keys = json_object ();
   for (size_t i = first; i < made->n; i++)
     json_object_set_new (keys, made->keys[i], json_string (made->values[i]));
   json_object_set_new (rep, "made", keys);
+  json_t *ex = json_array ();
+  for (size_t i = first_explained; i < json_array_size (explained); i++)
+    json_array_append (ex, json_array_get (explained, i));
+  json_object_set_new (rep, "explained", ex);
   if (failed)
     json_object_set_new (rep, "error",
                          json_pack ("{s:i, s:s?, s:s?, s:i, s:i, s:s?}", "code", e->code, "msg", e->msg, "file",
@@ -236,10 +242,13 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   child.digests = NULL; /* the parent's connection */
   memset (&child.pending, 0, sizeof child.pending);
   memset (&child.pending_cache, 0, sizeof child.pending_cache);
-  child.tty = false; /* windows of two processes would erase each other's lines */
+  memset (&child.pending_info, 0, sizeof child.pending_info);
+  memset (&child.pending_files, 0, sizeof child.pending_files);
+  child.vtx_name = NULL; /* the parent's */
   child.st = store_open (store_root (b->st), &e);
   child.outs = xcalloc (m->n_stages, sizeof *child.outs);
   size_t made_before = b->made.n;
+  size_t explained_before = json_array_size (b->rq->explained);
   int r = child.st ? 0 : -1;
   if (r == 0)
     r = store_lock_shared (child.st, &e);
@@ -259,7 +268,7 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
   if (child.net_started)
     sandbox_net_stop (&child.net);
   trash_empty (&child);
-  vertex_report (fd, &child.made, made_before, &e, r < 0);
+  vertex_report (fd, &child.made, made_before, b->rq->explained, explained_before, &e, r < 0);
   _exit (r < 0 ? 1 : 0);
 }
 
@@ -308,6 +317,10 @@ vertex_collect (struct stage_graph *g, size_t v, bool *failed, struct kiln_err *
   json_object_foreach (json_object_get (rep, "made"), key, val)
     if (json_is_string (val))
       envmap_set (&g->b->made, key, json_string_value (val));
+  size_t i;
+  json_t *x;
+  if (g->b->rq->explained)
+    json_array_foreach (json_object_get (rep, "explained"), i, x) json_array_append (g->b->rq->explained, x);
   json_t *e = json_object_get (rep, "error");
   if (!*failed || kiln_err_is_set (verr))
     return;
@@ -429,8 +442,7 @@ probe_walk (struct builder *b)
   b->probing = false;
   if (r == 0 || !b->probe_missed)
     {
-      fputs (buf_str (&b->probe_out), stderr);
-      fflush (stderr);
+      probe_output_flush (b);
       buf_free (&b->probe_out);
       return r;
     }

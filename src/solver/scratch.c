@@ -310,7 +310,7 @@ count_for_writeback (void *ud, const void *buf, size_t len, struct kiln_err *err
 }
 
 int
-step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
+step_finish (struct builder *b, struct step_dirs *sd, bool keep_empty, struct digest *diff_id)
 {
   /* merged.bundle: an OCI runtime's config.json, which holds the step's environment
    * (secrets given as env=) and must never reach snapshots/. */
@@ -335,7 +335,7 @@ step_finish (struct builder *b, struct step_dirs *sd, struct digest *diff_id)
       }
   if (d)
     closedir (d);
-  if (empty)
+  if (empty && !keep_empty)
     {
       snapshot_abort (&sd->sn);
       return 0;

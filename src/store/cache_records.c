@@ -62,5 +62,10 @@ cache_records_results (struct kiln_store *st, struct strv *out, struct kiln_err 
 int
 cache_records_clear (struct kiln_store *st, struct kiln_err *err)
 {
+  /* The records' key material and the steps' last keys (store/stepinfo.h) go with
+   * them: a file list per context COPY that ran is the bulk of it. */
+  if (store_exec (st, err, "DELETE FROM step_info", 0) < 0 || store_exec (st, err, "DELETE FROM step_files", 0) < 0
+      || store_exec (st, err, "DELETE FROM step_slots", 0) < 0)
+    return -1;
   return store_exec (st, err, "DELETE FROM cache", 0);
 }

@@ -19,7 +19,7 @@ int cache_records_put (struct kiln_store *st, const char *key, const char *resul
  * joins the caller's transaction. */
 int cache_records_add (struct kiln_store *st, const char *key, const char *result, int64_t created,
                        struct kiln_err *err);
-/* Deletes every record (system prune). */
+/* Deletes every record, and their step_info, step_files and step_slots (system prune). */
 int cache_records_clear (struct kiln_store *st, struct kiln_err *err);
 /* The results of every record, in the table's order (duplicates kept). */
 int cache_records_results (struct kiln_store *st, struct strv *out, struct kiln_err *err);

@@ -96,6 +96,11 @@ static const char *const migrations[] = {
   "  info TEXT NOT NULL,"
   "  PRIMARY KEY (network, container),"
   "  UNIQUE (network, ip));",
+  /* What each cache key was made of (store/stepinfo.h), and the key each step of a
+   * Dockerfile and target had last: a miss can say what changed since. */
+  ("CREATE TABLE step_info (key TEXT PRIMARY KEY, info TEXT NOT NULL);"
+   "CREATE TABLE step_files (key TEXT PRIMARY KEY, files TEXT NOT NULL);"
+   "CREATE TABLE step_slots (slot TEXT PRIMARY KEY, key TEXT NOT NULL);"),
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 

@@ -2,6 +2,7 @@
 #include "util/fsutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -64,5 +65,28 @@ dir_sorted_names (int dirfd, struct strv *names)
       return -1;
     }
   strv_sort (names);
+  return 0;
+}
+
+int
+fd_path_below (int root_fd, int fd, struct buf *out)
+{
+  char root[4096], self[64], path[4096];
+  snprintf (self, sizeof self, "/proc/self/fd/%d", root_fd);
+  ssize_t rn = readlink (self, root, sizeof root - 1);
+  snprintf (self, sizeof self, "/proc/self/fd/%d", fd);
+  ssize_t pn = readlink (self, path, sizeof path - 1);
+  if (rn <= 0 || pn <= 0)
+    return -1;
+  root[rn] = path[pn] = '\0';
+  if (strcmp (root, "/") == 0)
+    rn = 0;
+  if (strncmp (path, root, (size_t) rn) != 0 || (path[rn] != '\0' && path[rn] != '/'))
+    {
+      errno = EXDEV;
+      return -1;
+    }
+  buf_reset (out);
+  buf_puts (out, path[rn] == '/' ? path + rn + 1 : path + rn);
   return 0;
 }

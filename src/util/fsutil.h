@@ -33,3 +33,8 @@ struct strv;
  * cache keys must not depend on the order the file system lists them in).
  * -1 with errno when the directory cannot be read to its end. */
 int dir_sorted_names (int dirfd, struct strv *names);
+
+/* The path of the open file `fd` below the directory `root_fd`, as the kernel
+ * names them now ("" for the root itself): where a followed symlink led.
+ * -1 (errno EXDEV) when fd is not below root. */
+int fd_path_below (int root_fd, int fd, struct buf *out);

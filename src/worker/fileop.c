@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
 #include "store/layer.h"
 #include "store/store.h"
@@ -119,9 +120,8 @@ struct ctx
   char *buf;
   int err_fd;
   bool no_copy_range; /* copy_file_range refused once for these two filesystems */
-  /* Export only: files with several links, "dev:ino" → the first one's path from
-   * export_root, so the tree keeps its hardlinks as the image's layers do. */
-  int export_root;
+  /* Files with several links, "dev:ino" → the first copy's absolute path, so that one
+   * COPY (as BuildKit's) or an export keeps the hardlinks among what it copies. */
   struct envmap links;
 };
 
@@ -164,9 +164,38 @@ mkdirs (struct ctx *c, const char *path, mode_t mode)
 static bool
 excluded (struct ctx *c, const char *rel)
 {
-  if (c->from_context && c->op->ignore && ignore_excluded (c->op->ignore, rel))
-    return true;
-  return c->excludes && ignore_excluded (c->excludes, rel);
+  const struct ctx_selection *sel = c->from_context ? c->op->selection : NULL;
+  return ctx_excluded (sel ? sel->ignore : NULL, c->excludes, rel);
+}
+
+/* Is the source `rel` (a path the user named, or a wildcard's match) there to
+ * copy?  From the context: a directory when the selection holds it, a file when
+ * the rules keep the path a link leads to (.dockerignore applies to what a link
+ * reaches too).  From a stage: when --exclude keeps it. */
+static bool
+source_selected (struct ctx *c, const char *rel)
+{
+  int fd = in_root (c->src_root, rel, O_PATH, 0);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return false;
+    }
+  bool ok;
+  if (!c->from_context)
+    ok = strcmp (rel, ".") == 0 || !excluded (c, rel);
+  else if (S_ISDIR (st.st_mode))
+    ok = c->op->selection && ctx_selection_find (c->op->selection, rel) != NULL;
+  else
+    {
+      struct buf real = BUF_INIT;
+      ok = fd_path_below (c->src_root, fd, &real) == 0 && !excluded (c, buf_str (&real));
+      buf_free (&real);
+    }
+  close (fd);
+  return ok;
 }
 
 /* Owner, mode and times of a copied entry: through `fd` when the caller has the
@@ -225,7 +254,20 @@ create_file (struct ctx *c, int dpfd, const char *dname)
   return out;
 }
 
-static void copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth);
+static void copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth,
+                       const struct ctx_node *sel);
+
+/* The selected tree of a context directory the copy enters by its path. */
+static const struct ctx_node *
+context_node (struct ctx *c, const char *srel)
+{
+  if (!c->from_context)
+    return NULL;
+  const struct ctx_node *n = c->op->selection ? ctx_selection_find (c->op->selection, srel) : NULL;
+  if (n == NULL)
+    fail (c, "\"%s\": not found in the build context (or excluded by .dockerignore)", srel);
+  return n;
+}
 
 /* A copy source given by the user, followed if it is a symlink: resolved from
  * the source's root by its whole path (a link leads where it would inside that
@@ -252,8 +294,8 @@ open_followed (struct ctx *c, const char *srel, struct stat *st, bool want_dir)
   return fd;
 }
 
-/* True when `st` was exported before and dpfd/dname is now a link to it; else
- * remembers `srel` as its first path. */
+/* True when `st` was copied before and dpfd/dname is now a link to that copy; else
+ * remembers dpfd/dname as its first copy. */
 static bool
 link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, const char *dname)
 {
@@ -262,11 +304,19 @@ link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, co
   const char *first = envmap_get (&c->links, key, (size_t) kl);
   if (first == NULL)
     {
-      envmap_set (&c->links, key, srel);
+      char fdp[64], dir[4096], path[8192];
+      snprintf (fdp, sizeof fdp, "/proc/self/fd/%d", dpfd);
+      ssize_t n = readlink (fdp, dir, sizeof dir - 1);
+      if (n > 0 && (size_t) n < sizeof dir - 1)
+        {
+          dir[n] = '\0';
+          snprintf (path, sizeof path, "%s/%s", strcmp (dir, "/") ? dir : "", dname);
+          envmap_set (&c->links, key, path);
+        }
       return false;
     }
   remove_existing (c, dpfd, dname, false);
-  if (linkat (c->export_root, first, dpfd, dname, 0) < 0)
+  if (linkat (AT_FDCWD, first, dpfd, dname, 0) < 0)
     fail (c, "%s: link to %s: %s", srel, first, strerror (errno));
   return true;
 }
@@ -275,7 +325,7 @@ link_again (struct ctx *c, const struct stat *st, const char *srel, int dpfd, co
  * + name); `follow`: the entry is a source the user named (`srel` from the root). */
 static void
 copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dpfd, const char *dname, bool follow,
-            unsigned depth)
+            unsigned depth, const struct ctx_node *sub)
 {
   struct stat st;
   if (follow)
@@ -296,7 +346,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
                        : openat (spfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0)
         fail (c, "%s: %s", srel, follow ? "changed while it was copied" : strerror (errno));
-      copy_tree (c, sfd, srel, dpfd, dname, depth + 1);
+      copy_tree (c, sfd, srel, dpfd, dname, depth + 1, sub ? sub : context_node (c, srel));
       close (sfd);
       apply_meta (c, dpfd, dname, -1, &st, srel);
       return;
@@ -313,8 +363,7 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
       if (symlinkat (target, dpfd, dname) < 0)
         fail (c, "%s: %s", dname, strerror (errno));
     }
-  else if (S_ISREG (st.st_mode) && st.st_nlink > 1 && !follow && c->export_root >= 0
-           && link_again (c, &st, srel, dpfd, dname))
+  else if (S_ISREG (st.st_mode) && st.st_nlink > 1 && !follow && link_again (c, &st, srel, dpfd, dname))
     return;
   else if (S_ISREG (st.st_mode))
     {
@@ -357,15 +406,29 @@ copy_entry (struct ctx *c, int spfd, const char *sname, const char *srel, int dp
   apply_meta (c, dpfd, dname, -1, &st, srel);
 }
 
-/* Copies the contents of directory sfd into dpfd/dname. */
+/* Copies the contents of directory sfd into dpfd/dname: from the context, the
+ * entries of its selected tree `sel`; else all but what --exclude leaves out. */
 static void
-copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth)
+copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname, unsigned depth,
+           const struct ctx_node *sel)
 {
   if (depth > 512)
     fail (c, "%s: directories nested too deep", srel);
   int dfd = openat (dpfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd < 0)
     fail (c, "%s: %s", dname, strerror (errno));
+  if (sel)
+    {
+      for (size_t i = 0; i < sel->n; i++)
+        {
+          const struct ctx_entry *e = &sel->ents[i];
+          char rel[4096];
+          snprintf (rel, sizeof rel, "%s%s%s", srel, *srel ? "/" : "", e->name);
+          copy_entry (c, sfd, e->name, rel, dfd, e->name, false, depth, e->sub);
+        }
+      close (dfd);
+      return;
+    }
   struct strv names = STRV_INIT;
   if (dir_sorted_names (sfd, &names) < 0)
     fail (c, "%s: %s", srel, strerror (errno));
@@ -375,7 +438,7 @@ copy_tree (struct ctx *c, int sfd, const char *srel, int dpfd, const char *dname
       snprintf (rel, sizeof rel, "%s%s%s", srel, *srel ? "/" : "", names.v[i]);
       if (excluded (c, rel))
         continue;
-      copy_entry (c, sfd, names.v[i], rel, dfd, names.v[i], false, depth);
+      copy_entry (c, sfd, names.v[i], rel, dfd, names.v[i], false, depth, NULL);
     }
   strv_free (&names);
   close (dfd);
@@ -447,7 +510,7 @@ match_sources (struct ctx *c, const char *pattern, struct strv *out)
                 slashes += *q == '/';
               if (fnmatch (p, rel, FNM_PATHNAME) == 0)
                 {
-                  if (!excluded (c, rel))
+                  if (source_selected (c, rel))
                     strv_push (out, rel);
                 }
               else if (slashes < depth_limit)
@@ -491,12 +554,9 @@ do_copy (struct ctx *c)
       if (!has_glob (op->sources.v[i]))
         for (size_t k = before; k < srcs.n; k++)
           {
-            struct stat st;
-            int fd = in_root (c->src_root, srcs.v[k], O_PATH, 0);
-            if (fd < 0 || fstat (fd, &st) < 0 || (strcmp (srcs.v[k], ".") && excluded (c, srcs.v[k])))
+            if (!source_selected (c, srcs.v[k]))
               fail (c, "\"%s\": not found%s", op->sources.v[i],
                     c->from_context ? " in the build context (or excluded by .dockerignore)" : " in the source stage");
-            close (fd);
           }
     }
   size_t total = srcs.n + op->heredoc_names.n;
@@ -569,7 +629,7 @@ do_copy (struct ctx *c)
           if (src_dir < 0)
             fail (c, "%s: %s", src, strerror (errno));
           int parent = dup (dfd);
-          copy_tree (c, src_dir, strcmp (src, ".") ? src : "", parent, ".", 0);
+          copy_tree (c, src_dir, strcmp (src, ".") ? src : "", parent, ".", 0, context_node (c, src));
           close (parent);
           close (src_dir);
           close (dfd);
@@ -610,7 +670,7 @@ do_copy (struct ctx *c)
           if (afd >= 0)
             close (afd);
         }
-      copy_entry (c, spfd, base, src, pfd, name, true, 0);
+      copy_entry (c, spfd, base, src, pfd, name, true, 0, NULL);
       close (spfd);
       close (pfd);
     }
@@ -667,7 +727,7 @@ mount_layers (struct ctx *c, const struct strv *lowers, const char *upper, const
 static void __attribute__ ((noreturn))
 child (const struct fileop *op, int err_fd)
 {
-  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1, .export_root = -1};
+  struct ctx c = {.op = op, .err_fd = err_fd, .src_root = -1};
   c.buf = xmalloc (CHUNK);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -691,9 +751,8 @@ child (const struct fileop *op, int err_fd)
         fail (&c, "%s: %s", op->dest, strerror (errno));
       c.src_root = c.dst_root;
       c.from_context = false;
-      c.export_root = out;
       int parent = dup (out);
-      copy_tree (&c, c.src_root, "", parent, ".", 0);
+      copy_tree (&c, c.src_root, "", parent, ".", 0, NULL);
       _exit (0);
     }
   if (op->context_fd >= 0)

@@ -10,9 +10,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "frontend/ignore.h"
 #include "util/buf.h"
 #include "util/err.h"
+
+struct ctx_selection;
 
 enum fileop_kind
 {
@@ -35,7 +36,9 @@ struct fileop
   struct strv sources;     /* as given (expanded); relative to the source root */
   const char *dest;        /* absolute in the image, trailing '/' kept */
   int context_fd;          /* source root when copying from the context, else -1 */
-  const struct ignore_rules *ignore; /* context only */
+  /* Context only: the trees the cache key hashed (frontend/ctxscan.h); a copy
+   * walks them and nothing else, so it sees exactly what the key covers. */
+  const struct ctx_selection *selection;
   struct strv src_lowers;  /* source root when copying from a stage or image */
   struct strv excludes;    /* --exclude patterns */
   const char *chown;       /* NULL: context files become 0:0, stage files keep theirs */

@@ -274,7 +274,8 @@ struct child_args
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The spec's environment as execve wants it (a later K=V replaces an earlier K in
- * place, as docker keeps an image's Env), then PATH and HOSTNAME defaults, and
+ * place, as docker keeps an image's Env), then PATH and HOSTNAME (unless the spec
+ * says no) defaults, and
  * HOME: "HOME=/root" when the image sets none, which the child cuts to "HOME=/"
  * for a user other than root (*home points at it, NULL if the image sets HOME). */
 static void
@@ -284,7 +285,7 @@ command_env (const struct sandbox_spec *s, struct strv *out, char **home)
   envmap_from_strv (&m, &s->env);
   if (envmap_get (&m, "PATH", 4) == NULL)
     envmap_set (&m, "PATH", DEFAULT_PATH);
-  if (envmap_get (&m, "HOSTNAME", 8) == NULL && s->hostname)
+  if (envmap_get (&m, "HOSTNAME", 8) == NULL && s->hostname && !s->no_hostname_env)
     envmap_set (&m, "HOSTNAME", s->hostname);
   bool has_home = envmap_get (&m, "HOME", 4) != NULL;
   envmap_to_strv (&m, out);

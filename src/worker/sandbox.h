@@ -100,6 +100,9 @@ struct sandbox_spec
   const char *cwd;          /* absolute; created if missing */
   const char *user;         /* "", "name", "uid", "name:group", "uid:gid" */
   const char *hostname;
+  /* HOSTNAME stays out of the environment (a build's RUN: BuildKit sets the
+   * sandbox's hostname only; docker run also exports it). */
+  bool no_hostname_env;
   /* /etc/hosts lines after localhost's (a container's address and names, from
    * net/net.h); NULL: "127.0.1.1 HOSTNAME". */
   const char *hosts_extra;

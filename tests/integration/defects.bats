@@ -59,7 +59,7 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   [[ "$output" == *"another body"* ]]
 }
 
-@test "an image whose layer list repeats a layer runs; a step that changes nothing adds no layer" {
+@test "an image whose layer list repeats a layer runs; a step that changes nothing keeps an empty layer, as BuildKit" {
   df 'FROM busybox\nRUN echo x > /f\nRUN echo x > /f\n'
   SOURCE_DATE_EPOCH=0 run kiln build -q --no-cache -t repeated:1 "$CTX"
   [ "$status" -eq 0 ]
@@ -67,11 +67,22 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   run kiln run --rm repeated:1 cat /f
   [ "$status" -eq 0 ]
   [ "$output" = x ]
-  df 'FROM busybox\nRUN true\nRUN --mount=type=cache,target=/var/cache/x --mount=type=tmpfs,target=/a/b/c --mount=type=bind,target=/etc/ctx true\n'
+  # One layer per RUN, COPY and WORKDIR other than / (BuildKit's commitToHistory), empty
+  # when the step changed nothing: no mount points, nor their parents, left in it.
+  df 'FROM busybox\nRUN true\nRUN --mount=type=cache,target=/var/cache/x --mount=type=tmpfs,target=/a/b/c --mount=type=bind,target=/etc/ctx true\nWORKDIR /\nWORKDIR /etc\n'
   build -q --no-cache -t noop:1 "$CTX"
-  [ "$(cfg noop:1 'len(i["RootFS"]["Layers"])')" = 1 ]
-  run kiln history noop:1
-  [[ "${lines[1]}" == *"RUN /bin/sh -c true"*"0B"* ]]
+  empty=sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef # a tar of no entries
+  [ "$(cfg noop:1 '[l == "'$empty'" for l in i["RootFS"]["Layers"]]')" = '[false, true, true, true]' ]
+  run kiln history --no-trunc --format '{{.CreatedBy}}' noop:1
+  [ "${lines[0]}" = "WORKDIR /etc" ]
+  [ "${lines[1]}" = "WORKDIR /" ]
+  run kiln save -o "$TMP/noop.tar" noop:1
+  [ "$status" -eq 0 ]
+  [ -z "$(tar -xOf "$TMP/noop.tar" "blobs/sha256/${empty#sha256:}" | tar -t)" ]
+  # a cached rebuild gives the same image
+  id=$(kiln inspect -f '{{.Id}}' noop:1)
+  build -q "$CTX"
+  [ "$output" = "$id" ]
 }
 
 @test "-o type=tar and type=local keep hardlinks; an image with no layers exports empty" {
@@ -127,4 +138,34 @@ build() { run kiln build "$@"; [ "$status" -eq 0 ] || { echo "$output"; false; }
   # alone, a private writer gets the first instance back
   run kiln build --no-cache --progress plain "$TMP/b"
   [[ "$output" == *"B-sees a b"* ]] || { echo "$output"; false; }
+}
+
+@test "COPY --from keeps the hardlinks among the files it copies, as BuildKit" {
+  df 'FROM busybox AS b\nRUN mkdir -p /h/d && echo a > /h/a && ln /h/a /h/b && ln /h/a /h/d/c\nFROM busybox\nCOPY --from=b /h /x\n'
+  build -q -t hardlinks:1 "$CTX"
+  run kiln run --rm hardlinks:1 sh -c 'stat -c "%h %i" /x/a /x/b /x/d/c | sort -u | wc -l; stat -c %h /x/a'
+  [ "$output" = "$(printf '1\n3')" ]
+}
+
+@test "the image config and history are BuildKit's: ArgsEscaped on CMD, ARG in the history, ONBUILD only in the config, CMD [] left out" {
+  df 'FROM busybox\nARG A=1 B\nONBUILD RUN echo later\nCMD echo hi\n'
+  build -q --build-arg B=2 -t bkcfg:1 "$CTX"
+  [ "$(cfg bkcfg:1 '[c.get("ArgsEscaped"), c["Cmd"], c["OnBuild"]]')" = '[true, ["/bin/sh", "-c", "echo hi"], ["RUN echo later"]]' ]
+  run kiln history --no-trunc --format '{{.CreatedBy}}|{{.Size}}' bkcfg:1
+  [ "${lines[0]}" = 'CMD ["/bin/sh" "-c" "echo hi"]|0B' ] || { echo "$output"; false; }
+  [ "${lines[1]}" = 'ARG A=1 B=2|0B' ]
+  [ "${#lines[@]}" -eq 3 ]
+  df 'FROM bkcfg:1\nCMD []\nENTRYPOINT []\n'
+  build -q -t bkcfg:2 "$CTX"
+  run kiln save -o "$TMP/bkcfg.tar" bkcfg:2
+  [ "$status" -eq 0 ]
+  conf=$(tar -xOf "$TMP/bkcfg.tar" manifest.json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"])')
+  [ "$(tar -xOf "$TMP/bkcfg.tar" "$conf" | /usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin)["config"]; print(sorted(k for k in ("Cmd", "Entrypoint") if k in c))')" = '[]' ]
+}
+
+@test "RUN has the sandbox's hostname but no HOSTNAME variable, as BuildKit" {
+  df 'FROM busybox\nRUN { env | grep ^HOSTNAME= || echo unset; hostname; } > /h\n'
+  build -q -t hostenv:1 "$CTX"
+  run kiln run --rm hostenv:1 cat /h
+  [ "$output" = "$(printf 'unset\nbuildkitsandbox')" ]
 }

@@ -205,6 +205,37 @@ a_wide_tree_needs_few_descriptors (void **state)
   ctx_node_free (n);
 }
 
+/* `d07` + `!d07/deep/x`: d07 stays only as the parent of what the exception keeps;
+ * `d08` + `!d08/none` keeps nothing, so d08 goes (BuildKit sends no empty parent). */
+static void
+an_excluded_directory_is_kept_only_for_what_an_exception_keeps (void **state)
+{
+  (void) state;
+  static const char rules[] = "d07\n!d07/deep/x\nd08\n!d08/none\n";
+  struct kiln_err err = {0};
+  struct ignore_rules *ign = ignore_parse ("t", rules, sizeof rules - 1, &err);
+  assert_non_null (ign);
+  struct ctx_node *n = scan (ign);
+  assert_non_null (n);
+  struct ctx_selection sel = {0};
+  ctx_selection_add (&sel, ".", n);
+  assert_null (ctx_node_entry (n, "d08"));
+  const struct ctx_entry *d07 = ctx_node_entry (n, "d07");
+  assert_non_null (d07);
+  assert_true (d07->parent_only);
+  assert_int_equal (d07->sub->n, 1); /* deep, and none of f0..f4 */
+  const struct ctx_node *deep = ctx_selection_find (&sel, "d07/deep");
+  assert_non_null (deep);
+  assert_int_equal (deep->n, 1);
+  assert_string_equal (deep->ents[0].name, "x");
+  assert_null (ctx_selection_find (&sel, "d08"));
+  assert_non_null (ctx_selection_find (&sel, "./d09/"));
+  assert_true (ctx_excluded (ign, NULL, "d07/f0"));
+  assert_false (ctx_excluded (ign, NULL, "d07/deep/x"));
+  ctx_selection_clear (&sel); /* frees n */
+  ignore_free (ign);
+}
+
 int
 main (void)
 {
@@ -212,6 +243,7 @@ main (void)
     cmocka_unit_test (tree_is_whole_and_sorted),
     cmocka_unit_test (keys_follow_changes_deep_down),
     cmocka_unit_test (ignored_entries_are_left_out),
+    cmocka_unit_test (an_excluded_directory_is_kept_only_for_what_an_exception_keeps),
     cmocka_unit_test (an_unreadable_directory_is_an_error_naming_it),
     cmocka_unit_test (a_tree_too_deep_is_refused_while_others_scan),
     cmocka_unit_test (a_wide_tree_needs_few_descriptors),
