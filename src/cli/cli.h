@@ -57,8 +57,8 @@ int cli_system_boot (struct kiln_store *st, int argc, char **argv);
 struct container_rec;
 int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 
-/* What the container commands share (cli/cmd_container.c, with cli_find_container
- * below): -e and --env-file, a container's config.json. */
+/* What the container commands share: -e and --env-file (cli/env.c), a container's
+ * config.json (cli/cmd_container.c, as cli_find_container below). */
 int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
 /* -e K=V as docker takes it: K alone takes K's value from kiln's environment (none: skipped). */
 void cli_env_flag (struct strv *env, const char *arg);

@@ -163,50 +163,6 @@ const char cmd_create_usage[] = "Usage: kiln create [OPTIONS] IMAGE [COMMAND [AR
                                 "Makes a container without starting it (kiln start starts it) and prints its id.\n"
                                 "\n" CREATE_FLAGS;
 
-static int
-read_env_file (const char *path, struct strv *env, struct kiln_err *err)
-{
-  FILE *f = fopen (path, "r");
-  if (f == NULL)
-    return kiln_err_set (err, errno, "--env-file %s: %s", path, strerror (errno));
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  int lineno = 0;
-  while ((n = getline (&line, &cap, f)) >= 0)
-    {
-      lineno++;
-      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-      char *p = line;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p == '\0' || *p == '#')
-        continue;
-      if (strchr (p, '=') == NULL)
-        {
-          const char *v = getenv (p);
-          if (v)
-            {
-              struct buf b = BUF_INIT;
-              buf_printf (&b, "%s=%s", p, v);
-              strv_push_owned (env, buf_steal (&b));
-            }
-          continue;
-        }
-      if (*p == '=')
-        {
-          free (line);
-          fclose (f);
-          return kiln_err_set (err, KILN_EUSAGE, "%s:%d: variable name is empty", path, lineno);
-        }
-      strv_push (env, p);
-    }
-  free (line);
-  fclose (f);
-  return 0;
-}
-
 /* A flag's value docker's client refuses: its message, "See 'kiln CMD --help'.", exit 125 as docker's. */
 static void
 create_flag_failed (const char *cmd, struct kiln_err *err)
@@ -278,7 +234,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'n': *name = optarg; break;
       case 'e': cli_env_flag (&o->env, optarg); break;
       case 'E':
-        if (read_env_file (optarg, &o->env, &err) < 0)
+        if (cli_read_env_file (optarg, &o->env, &err) < 0)
           return cli_fail (&err), -1;
         break;
       case 'u': o->user = optarg; break;
@@ -1377,25 +1333,6 @@ cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
 }
 
 /* ---------- for the other container commands (cmd_exec.c) ---------- */
-
-void
-cli_env_flag (struct strv *env, const char *arg)
-{
-  if (strchr (arg, '='))
-    strv_push (env, arg);
-  else if (getenv (arg))
-    {
-      struct buf b = BUF_INIT;
-      buf_printf (&b, "%s=%s", arg, getenv (arg));
-      strv_push_owned (env, buf_steal (&b));
-    }
-}
-
-int
-cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err)
-{
-  return read_env_file (path, env, err);
-}
 
 json_t *
 cli_container_config (const char *root, const char *id, struct kiln_err *err)

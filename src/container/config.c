@@ -262,6 +262,30 @@ container_config_argv (const json_t *config, struct strv *argv)
   json_strv (json_object_get (c, "Cmd"), argv);
 }
 
+/* Config.Healthcheck (container/health.h) into *c, where docker's Config has it:
+ * after Cmd. */
+static int
+config_healthcheck (json_t **c, const json_t *image_hc, const struct health_opts *o, struct kiln_err *err)
+{
+  json_t *hc;
+  if (health_config_merge (image_hc, o, &hc, err) < 0)
+    return -1;
+  if (hc == NULL)
+    return 0;
+  json_t *ordered = json_object ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (*c, k, v)
+  {
+    json_object_set (ordered, k, v);
+    if (strcmp (k, "Cmd") == 0)
+      json_object_set_new (ordered, "Healthcheck", hc);
+  }
+  json_decref (*c);
+  *c = ordered;
+  return 0;
+}
+
 json_t *
 container_config_new (const struct container_opts *o, const char *id, const struct image_info *ii,
                       struct kiln_err *err)
@@ -356,8 +380,7 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
                          "Cmd", cmd, "Image", o->image_ref, "Volumes", json_object_size (volumes) ? json_incref (volumes) : json_null (), "WorkingDir", wd ? wd : "", "Entrypoint", ep,
                          "OnBuild", "Labels", labels);
-  json_t *hc;
-  if (health_config_merge (json_object_get (ic, "Healthcheck"), &o->health, &hc, err) < 0)
+  if (config_healthcheck (&c, json_object_get (ic, "Healthcheck"), &o->health, err) < 0)
     {
       json_decref (c);
       json_decref (secopts);
@@ -365,21 +388,6 @@ container_config_new (const struct container_opts *o, const char *id, const stru
       json_decref (points);
       json_decref (volumes);
       return NULL;
-    }
-  if (hc)
-    {
-      /* Where docker's Config has it: after Cmd. */
-      json_t *ordered = json_object ();
-      const char *k;
-      json_t *v;
-      json_object_foreach (c, k, v)
-      {
-        json_object_set (ordered, k, v);
-        if (strcmp (k, "Cmd") == 0)
-          json_object_set_new (ordered, "Healthcheck", hc);
-      }
-      json_decref (c);
-      c = ordered;
     }
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)

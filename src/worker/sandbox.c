@@ -1,5 +1,6 @@
 /* worker/sandbox.c — namespaces, overlay root, pivot_root, and the rest. */
 #include "worker/sandbox.h"
+#include "worker/sandbox_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,14 +36,12 @@
 #include "worker/users.h"
 #include "worker/cgroup.h"
 #include "worker/devices.h"
-#include "worker/join.h"
 #include "worker/overlay.h"
 #include "worker/pty.h"
 #include "worker/relay.h"
 #include "worker/rootfs.h"
 #include "worker/seccomp.h"
 #include "util/digest.h"
-#include "util/proc.h"
 #include <ctype.h>
 #include <sys/utsname.h>
 
@@ -77,8 +75,8 @@ sandbox_default_caps (void)
 
 /* The bounding set (1 << CAP_X): the spec's, docker's default, or all for a
  * privileged sandbox; never more than kiln's own (a host may withhold some). */
-static uint64_t
-bounding_caps (const struct sandbox_spec *s)
+uint64_t
+sandbox_bounding_caps (const struct sandbox_spec *s)
 {
   uint64_t own = 0;
   for (int c = 0; c < 64; c++)
@@ -208,8 +206,8 @@ static struct
 } seccomp_progs[4];
 static size_t n_seccomp_progs;
 
-static const struct sock_fprog *
-seccomp_for (const char *store_root, const struct seccomp_profile *profile, uint64_t caps, struct kiln_err *err)
+const struct sock_fprog *
+sandbox_seccomp_for (const char *store_root, const struct seccomp_profile *profile, uint64_t caps, struct kiln_err *err)
 {
   pthread_mutex_lock (&seccomp_lock);
   const struct sock_fprog *r = NULL;
@@ -253,24 +251,6 @@ loopback_up (void)
 
 /* ---------- the process tree ---------- */
 
-struct child_args
-{
-  const struct sandbox_spec *s;
-  int status_fd; /* write end: an error message, or nothing on exec */
-  int status_close; /* the parent's end of the status pipe, closed in the child */
-  int go_fd;        /* read end: the parent says the network is ready, -1: do not wait */
-  int go_close;     /* the parent's end of that pipe, closed in the child */
-  /* The command's environment, made by the parent: the child may share the
-   * parent's memory and must not touch its `environ` (see command_env). */
-  char **envp;
-  char *home;
-  const struct sock_fprog *seccomp; /* NULL: none (privileged) */
-  const char *leave_devices;        /* privileged: the cgroup to go back to; NULL: stay */
-  uint64_t caps;                    /* the bounding set */
-  int console_fd;                   /* pty: the socket the master goes back on; -1 */
-  bool detached;                    /* sandbox_join_run -d: outlives kiln */
-};
-
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The spec's environment as execve wants it (a later K=V replaces an earlier K in
@@ -278,8 +258,8 @@ struct child_args
  * says no) defaults, and
  * HOME: "HOME=/root" when the image sets none, which the child cuts to "HOME=/"
  * for a user other than root (*home points at it, NULL if the image sets HOME). */
-static void
-command_env (const struct sandbox_spec *s, struct strv *out, char **home)
+void
+sandbox_command_env (const struct sandbox_spec *s, struct strv *out, char **home)
 {
   struct envmap m = ENVMAP_INIT;
   envmap_from_strv (&m, &s->env);
@@ -356,8 +336,8 @@ attach_stdio (const struct sandbox_spec *s)
     dup2 (s->stderr_fd, 2);
 }
 
-static void __attribute__ ((noreturn))
-run_command (const struct child_args *a, const struct user_ids *ids)
+void __attribute__ ((noreturn))
+sandbox_run_command (const struct child_args *a, const struct user_ids *ids)
 {
   const struct sandbox_spec *s = a->s;
   int status_fd = a->status_fd;
@@ -589,6 +569,7 @@ exec_runtime (const struct child_args *a, const struct user_ids *ids, const char
 static volatile pid_t forward_to = -1;
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define N_FORWARDED (sizeof forwarded / sizeof *forwarded)
+_Static_assert (N_FORWARDED == SANDBOX_N_FORWARDED, "sandbox_int.h counts the forwarded signals");
 
 static volatile sig_atomic_t forward_as_kill;
 static volatile sig_atomic_t forwarded_count;
@@ -609,8 +590,8 @@ sandbox_signals_forwarded (void)
   return (unsigned long) forwarded_count;
 }
 
-static void
-forward_signals_to (pid_t pid, struct sigaction *saved)
+void
+sandbox_forward_signals_to (pid_t pid, struct sigaction *saved)
 {
   forward_to = pid;
   struct sigaction sa;
@@ -622,8 +603,15 @@ forward_signals_to (pid_t pid, struct sigaction *saved)
     sigaction (forwarded[i], &sa, saved ? &saved[i] : NULL);
 }
 
-static void
-restore_signals (struct sigaction *saved)
+void
+sandbox_signals_default (void)
+{
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    signal (forwarded[i], SIG_DFL);
+}
+
+void
+sandbox_restore_signals (struct sigaction *saved)
 {
   forward_to = -1;
   for (size_t i = 0; i < N_FORWARDED; i++)
@@ -839,26 +827,21 @@ sandbox_init (struct child_args *a)
     sandbox_die (status_fd, "chdir %s: %s", s->cwd, strerror (errno));
 
   /* The command starts with default dispositions, whatever kiln had. */
-  struct sigaction dfl;
-  memset (&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
   if (!s->init)
     {
       /* The command is PID 1 itself, as in BuildKit's steps: no init process to
        * fork from kiln's image, which cost ~1 ms a step. The namespace ends with
        * it (the kernel kills what it left running). */
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction (forwarded[i], &dfl, NULL);
-      run_command (a, &ids);
+      sandbox_signals_default ();
+      sandbox_run_command (a, &ids);
     }
   pid_t cmd = fork ();
   if (cmd < 0)
     sandbox_die (status_fd, "fork: %s", strerror (errno));
   if (cmd == 0)
     {
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction (forwarded[i], &dfl, NULL);
-      run_command (a, &ids);
+      sandbox_signals_default ();
+      sandbox_run_command (a, &ids);
     }
   /* The init keeps nothing of kiln's open, and the command cannot look into it
    * (/proc/1/fd, /proc/1/mem) even as the same user. */
@@ -868,7 +851,7 @@ sandbox_init (struct child_args *a)
   /* PID 1 ignores signals it has no handler for: pass them to the command, which
    * then stops on TERM or INT even without a handler of its own. */
   if (s->forward_signals)
-    forward_signals_to (cmd, NULL);
+    sandbox_forward_signals_to (cmd, NULL);
   /* Reap everything; leave when the command exits (the kernel then kills the rest). */
   for (;;)
     {
@@ -1027,8 +1010,8 @@ sandbox_warm_up (void)
 /* The command's stdio as pipes kiln relays (pipe_stdio): `local` is the spec
  * with the command's ends, `child` those ends (closed by the caller once the
  * command has them). */
-static int
-relay_open (const struct sandbox_spec *s, struct sandbox_spec *local, struct relay *relay, int child[3],
+int
+sandbox_relay_open (const struct sandbox_spec *s, struct sandbox_spec *local, struct relay *relay, int child[3],
             struct kiln_err *err)
 {
   int pin[2] = {-1, -1}, pout[2], perr[2];
@@ -1069,7 +1052,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   int relay_child[3] = {-1, -1, -1}; /* the command's ends */
   if (s->pipe_stdio && !s->on_output)
     {
-      if (relay_open (s, &local, &relay, relay_child, err) < 0)
+      if (sandbox_relay_open (s, &local, &relay, relay_child, err) < 0)
         return -1;
       s = &local;
     }
@@ -1083,21 +1066,21 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
    * starts: the child waits for it on `go`. */
   bool needs_go = s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ();
   /* docker's profile, made ready here: the child only loads and joins. */
-  uint64_t caps = bounding_caps (s);
+  uint64_t caps = sandbox_bounding_caps (s);
   const struct sock_fprog *filter = NULL;
   const char *leave_devices = NULL;
   if (s->privileged)
     leave_devices = devices_outside_procs ();
   else
     {
-      if (!s->seccomp_unconfined && (filter = seccomp_for (s->store_root, s->seccomp_profile, caps, err)) == NULL)
+      if (!s->seccomp_unconfined && (filter = sandbox_seccomp_for (s->store_root, s->seccomp_profile, caps, err)) == NULL)
         return -1;
       if (s->runtime == NULL && devices_join (err) < 0)
         return kiln_err_wrap (err, "kiln cannot keep the sandbox from the host's devices");
     }
   _cleanup_strv_ struct strv env = STRV_INIT;
   char *home;
-  command_env (s, &env, &home);
+  sandbox_command_env (s, &env, &home);
   int console[2] = {-1, -1};
   if (s->pty && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, console) < 0)
     return kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
@@ -1144,7 +1127,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   struct sigaction saved[N_FORWARDED];
   forward_as_kill = s->cancel_on_signal && s->runtime == NULL; /* runc passes signals on itself */
   if (s->forward_signals || s->cancel_on_signal)
-    forward_signals_to (child, saved);
+    sandbox_forward_signals_to (child, saved);
   pid_t slirp = -1;
   int ret = 0;
   if (s->network == SANDBOX_NET_DEFAULT && s->netns_fd < 0 && sandbox_have_slirp ())
@@ -1235,7 +1218,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       waitpid (slirp, NULL, 0);
     }
   if (s->forward_signals || s->cancel_on_signal)
-    restore_signals (saved);
+    sandbox_restore_signals (saved);
   if (ret < 0)
     return -1;
   if (n > 0)
@@ -1347,288 +1330,4 @@ sandbox_spec_clear (struct sandbox_spec *s)
   free (s->mounts);
   s->mounts = NULL;
   s->n_mounts = 0;
-}
-
-/* ---------- a command in a running sandbox (kiln exec, health probes) ---------- */
-
-static const struct
-{
-  const char *name;
-  int type;
-} join_ns[] = {
-  /* The mount namespace last: after it, the host's /proc is out of sight. */
-  {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-  {"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
-};
-#define N_JOIN_NS (sizeof join_ns / sizeof *join_ns)
-
-static volatile pid_t join_timeout_pgid = -1;
-static volatile sig_atomic_t join_timed_out;
-
-static void
-join_timeout (int sig)
-{
-  (void) sig;
-  if (join_timeout_pgid > 0)
-    kill (-join_timeout_pgid, SIGKILL);
-  join_timed_out = 1;
-}
-
-/* The command's process, in the target's PID namespace: its root is the
- * target's (setns of the mount namespace moved it there). */
-static void __attribute__ ((noreturn))
-join_command (struct child_args *a)
-{
-  const struct sandbox_spec *s = a->s;
-  int status_fd = a->status_fd;
-  /* A process group of its own: a timeout kills what it started too. */
-  setsid ();
-  if (a->detached)
-    {
-      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (null, 2) < 0)
-        sandbox_die (status_fd, "/dev/null: %s", strerror (errno));
-    }
-  else
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-  int root_fd = open ("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
-    sandbox_die (status_fd, "the container's root: %s", strerror (errno));
-  struct user_ids ids;
-  char why[512] = "";
-  if (users_resolve (root_fd, s->user, false, &ids, why, sizeof why) < 0
-      || users_add_groups (root_fd, s->group_add, &ids, why, sizeof why) < 0)
-    sandbox_die (status_fd, "%s", why);
-  close (root_fd);
-  if (chdir (s->cwd && *s->cwd ? s->cwd : "/") < 0)
-    sandbox_die (status_fd, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror (errno));
-  struct sigaction dfl = {.sa_handler = SIG_DFL};
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded[i], &dfl, NULL);
-  sigaction (SIGALRM, &dfl, NULL);
-  sigaction (SIGPIPE, &dfl, NULL);
-  run_command (a, &ids);
-}
-
-struct join_args
-{
-  struct child_args *a;
-  const char *const *procs; /* cgroup.procs files to write "0" to */
-  size_t n_procs;
-  int ns_fd[N_JOIN_NS];     /* -1: the same as kiln's */
-  int pid_fd;               /* write end: the command's pid */
-};
-
-/* The first process: joins the cgroups and namespaces, then starts the command
- * (in the target's PID namespace, which only children enter) as kiln's child
- * (CLONE_PARENT) or, detached, its own, and exits. */
-static void __attribute__ ((noreturn))
-join_first (struct join_args *j)
-{
-  int status_fd = j->a->status_fd;
-  close (j->a->status_close);
-  for (size_t i = 0; i < j->n_procs; i++)
-    {
-      int fd = open (j->procs[i], O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write (fd, "0", 1) != 1)
-        sandbox_die (status_fd, "joining the cgroup %s: %s", j->procs[i], strerror (errno));
-      close (fd);
-    }
-  for (size_t i = 0; i < N_JOIN_NS; i++)
-    if (j->ns_fd[i] >= 0 && setns (j->ns_fd[i], join_ns[i].type) < 0)
-      sandbox_die (status_fd, "joining the container's %s namespace: %s", join_ns[i].name, strerror (errno));
-  unsigned long flags = SIGCHLD | (j->a->detached ? 0 : CLONE_PARENT);
-  pid_t cmd = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, 0UL);
-  if (cmd < 0)
-    sandbox_die (status_fd, "fork: %s", strerror (errno));
-  if (cmd == 0)
-    join_command (j->a);
-  /* The command's host pid: ours is the host's view too, as clone returned it
-   * from kiln's side of the PID namespace. */
-  if (write (j->pid_fd, &cmd, sizeof cmd) != (ssize_t) sizeof cmd)
-    _exit (125);
-  _exit (0);
-}
-
-int
-sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exit_code, struct kiln_err *err)
-{
-  *exit_code = 0;
-  j->timed_out = false;
-  if (s->argv.n == 0)
-    return kiln_err_set (err, EINVAL, "nothing to run");
-  struct join_args ja = {.pid_fd = -1};
-  for (size_t i = 0; i < N_JOIN_NS; i++)
-    ja.ns_fd[i] = -1;
-  int ret = -1;
-  int status[2] = {-1, -1}, pidp[2] = {-1, -1}, relay_child[3] = {-1, -1, -1};
-  struct relay relay = {.in_src = -1, .in_dst = -1, .out_src = -1, .err_src = -1};
-  struct sandbox_spec local;
-  _cleanup_strv_ struct strv procs = STRV_INIT, env = STRV_INIT;
-  for (size_t i = 0; i < N_JOIN_NS; i++)
-    {
-      char path[64], self[64];
-      snprintf (path, sizeof path, "/proc/%d/ns/%s", (int) j->target, join_ns[i].name);
-      snprintf (self, sizeof self, "/proc/self/ns/%s", join_ns[i].name);
-      struct stat a, b;
-      int fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || fstat (fd, &a) < 0)
-        {
-          kiln_err_set (err, errno, "the container's %s namespace: %s", join_ns[i].name, strerror (errno));
-          if (fd >= 0)
-            close (fd);
-          goto out;
-        }
-      if (stat (self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-        close (fd);
-      else
-        ja.ns_fd[i] = fd;
-    }
-  /* The device cgroup every sandbox shares: kiln moves itself there once (the
-   * move began at sandbox_warm_up, while the caller looked the container up), so
-   * the command's process is born in it instead of paying a migration, which
-   * can cost ~10 ms. */
-  if (!j->container_privileged && s->runtime == NULL)
-    {
-      struct kiln_err ignored = {0};
-      devices_join (&ignored);
-      kiln_err_clear (&ignored);
-    }
-  if (join_cgroup_procs_of (j->target, &procs, err) < 0)
-    goto out;
-  /* What was opened is the target's only if it is still the same process. */
-  if (j->target_start && !proc_is (j->target, j->target_start))
-    {
-      kiln_err_set (err, ESRCH, "the container's first process (pid %d) is gone", (int) j->target);
-      goto out;
-    }
-  /* The target's profile, as sandbox_run gives it: the filter for the
-   * container's bounding set, the bounding set (all of kiln's when privileged). */
-  struct sandbox_spec filter_spec = *s;
-  filter_spec.privileged = j->container_privileged;
-  uint64_t caps = bounding_caps (s);
-  const struct sock_fprog *filter = NULL;
-  if (!j->container_privileged && !s->seccomp_unconfined
-      && (filter = seccomp_for (s->store_root, s->seccomp_profile, bounding_caps (&filter_spec), err)) == NULL)
-    goto out;
-  if (pipe2 (status, O_CLOEXEC) < 0 || pipe2 (pidp, O_CLOEXEC) < 0)
-    {
-      kiln_err_set (err, errno, "pipe: %s", strerror (errno));
-      goto out;
-    }
-  if (s->pipe_stdio && !j->detach)
-    {
-      if (relay_open (s, &local, &relay, relay_child, err) < 0)
-        goto out;
-      s = &local;
-    }
-  char *home;
-  command_env (s, &env, &home);
-  struct child_args args = {.s = s,
-                            .status_fd = status[1],
-                            .status_close = status[0],
-                            .go_fd = -1,
-                            .go_close = -1,
-                            .envp = env.v,
-                            .home = home,
-                            .seccomp = filter,
-                            .caps = caps,
-                            .console_fd = -1, /* a pty for exec -t would come back on it */
-                            .detached = j->detach};
-  ja.a = &args;
-  ja.procs = (const char *const *) procs.v;
-  ja.n_procs = procs.n;
-  ja.pid_fd = pidp[1];
-  fflush (NULL);
-  pid_t first = fork ();
-  if (first < 0)
-    {
-      kiln_err_set (err, errno, "fork: %s", strerror (errno));
-      goto out;
-    }
-  if (first == 0)
-    join_first (&ja);
-  close (status[1]);
-  status[1] = -1;
-  close (pidp[1]);
-  pidp[1] = -1;
-  for (int k = 0; k < 3; k++)
-    if (relay_child[k] >= 0)
-      close (relay_child[k]), relay_child[k] = -1;
-  pid_t cmd = -1;
-  ssize_t got;
-  while ((got = read (pidp[0], &cmd, sizeof cmd)) < 0 && errno == EINTR)
-    ;
-  if (got != (ssize_t) sizeof cmd)
-    cmd = -1;
-  while (waitpid (first, NULL, 0) < 0 && errno == EINTR)
-    ;
-  /* The status pipe closes on the command's exec, or carries why it failed. */
-  char msg[1024];
-  ssize_t n = 0;
-  while ((got = read (status[0], msg + n, sizeof msg - 1 - (size_t) n)) > 0 || (got < 0 && errno == EINTR))
-    if (got > 0)
-      n += got;
-  if (n > 0 || cmd < 0)
-    {
-      msg[n] = '\0';
-      kiln_err_set (err, EIO, "%s", n > 0 ? msg : "the command did not start");
-      relay.in_src = -1;
-      if (relay.out_src >= 0)
-        relay_run (&relay); /* closes its ends */
-      relay.out_src = relay.err_src = relay.in_dst = -1;
-      if (cmd > 0 && !j->detach)
-        while (waitpid (cmd, NULL, 0) < 0 && errno == EINTR)
-          ;
-      goto out;
-    }
-  if (j->detach)
-    {
-      ret = 0;
-      goto out;
-    }
-  if (s->on_start)
-    s->on_start (s->start_ud, cmd);
-  struct sigaction saved[N_FORWARDED], alarm_old, pipe_old;
-  forward_as_kill = 0;
-  forward_signals_to (cmd, saved);
-  struct sigaction ign = {.sa_handler = SIG_IGN};
-  sigaction (SIGPIPE, &ign, &pipe_old);
-  if (j->timeout_ms > 0)
-    {
-      join_timed_out = 0;
-      join_timeout_pgid = cmd;
-      struct sigaction sa = {.sa_handler = join_timeout};
-      sigaction (SIGALRM, &sa, &alarm_old);
-      struct itimerval it = {.it_value = {.tv_sec = j->timeout_ms / 1000, .tv_usec = (j->timeout_ms % 1000) * 1000}};
-      setitimer (ITIMER_REAL, &it, NULL);
-    }
-  if (relay.out_src >= 0)
-    relay_run (&relay);
-  relay.out_src = relay.err_src = relay.in_dst = -1;
-  int st = 0;
-  while (waitpid (cmd, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (j->timeout_ms > 0)
-    {
-      struct itimerval off = {0};
-      setitimer (ITIMER_REAL, &off, NULL);
-      sigaction (SIGALRM, &alarm_old, NULL);
-      join_timeout_pgid = -1;
-      j->timed_out = join_timed_out;
-    }
-  sigaction (SIGPIPE, &pipe_old, NULL);
-  restore_signals (saved);
-  *exit_code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
-  ret = 0;
-out:
-  for (size_t i = 0; i < N_JOIN_NS; i++)
-    if (ja.ns_fd[i] >= 0)
-      close (ja.ns_fd[i]);
-  int fds[] = {status[0], status[1], pidp[0], pidp[1], relay_child[0], relay_child[1], relay_child[2],
-               relay.in_dst, relay.out_src, relay.err_src};
-  for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-    if (fds[i] >= 0)
-      close (fds[i]);
-  return ret;
 }
