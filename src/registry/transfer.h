@@ -12,20 +12,11 @@
 
 #include "registry/client.h"
 #include "store/store.h"
+#include "image/platform.h"
 #include "util/buf.h"
 #include "util/compress.h"
 #include "util/digest.h"
 #include "util/err.h"
-
-struct platform
-{
-  char os[32];
-  char arch[32];
-  char variant[32];
-};
-
-/* "linux/amd64", "linux/arm64/v8", "linux/arm/v7"; NULL or "" gives the host's. */
-int platform_parse (const char *s, struct platform *out, struct kiln_err *err);
 
 /* A descriptor a manifest points at. */
 struct pull_desc

@@ -1,8 +1,11 @@
 /* util/gotemplate_int.h — what the parts of util/gotemplate share; no other module
  * includes it.
- *   gotemplate_parse.c   lexer and parser: the text becomes a tree of nodes
+ *   gotemplate_lex.c     lexer: the text becomes tokens (gotemplate_lex.h)
+ *   gotemplate_parse.c   parser: the tokens become a tree of nodes
+ *   gotemplate_tree.c    the nodes: adding, freeing, printing back
  *   gotemplate_value.c   how a value prints (fmt.Print) and encodes (encoding/json)
  *   gotemplate_funcs.c   the builtins and docker's functions
+ *   gotemplate_fmt.c     print, println and printf: Go's fmt verbs
  *   gotemplate.c         execution: the tree walked against a value */
 #pragma once
 #include <jansson.h>
@@ -90,6 +93,9 @@ void gt_node_string (struct buf *b, const struct node *n);
 /* The same into a fixed array: error paths leave by longjmp, where no heap buffer may be
  * live. */
 const char *gt_node_cstr (const struct node *n, char out[512]);
+/* A child at the end of parent's list; a name at the end of a field or chain node's. */
+void gt_node_add (struct node *parent, struct node *kid);
+void gt_ident_add (struct node *n, const char *s, size_t len);
 
 /* ---- execution state (gotemplate.c) */
 
@@ -166,3 +172,11 @@ struct func
 const struct func *gt_find_func (const char *name, size_t len, bool header);
 /* Whether a name is a function at parse time (builtins and docker's). */
 bool gt_function_known (const char *name, size_t len);
+
+/* ---- fmt (gotemplate_fmt.c) */
+
+/* fmt.Sprint (ln: fmt.Sprintln) of the arguments into b. */
+void gt_sprint (struct buf *b, json_t **argv, size_t argc, bool ln);
+json_t *gt_fn_print (struct state *st, json_t **argv, size_t argc, char *msg);
+json_t *gt_fn_println (struct state *st, json_t **argv, size_t argc, char *msg);
+json_t *gt_fn_printf (struct state *st, json_t **argv, size_t argc, char *msg);

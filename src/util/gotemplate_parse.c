@@ -1,4 +1,5 @@
-/* util/gotemplate_parse.c — Go's text/template lexer and parser (parse/lex.go, parse.go). */
+/* util/gotemplate_parse.c — Go's text/template parser (parse.go): the tokens of
+ * gotemplate_lex.c into a tree of nodes, with Go's error messages. */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,653 +9,8 @@
 
 #include "util/cleanup.h"
 #include "util/gotemplate_int.h"
+#include "util/gotemplate_lex.h"
 #include "util/utf8.h"
-
-/* ------------------------------------------------------------------ lexer */
-
-enum tok
-{
-  T_ERROR,
-  T_BOOL,
-  T_CHAR, /* printable ASCII: a grab bag for ',' and friends */
-  T_CHARCONST,
-  T_COMPLEX,
-  T_ASSIGN,
-  T_DECLARE,
-  T_EOF,
-  T_FIELD,
-  T_IDENT,
-  T_LDELIM,
-  T_LPAREN,
-  T_NUMBER,
-  T_PIPE,
-  T_RAWSTRING,
-  T_RDELIM,
-  T_RPAREN,
-  T_SPACE,
-  T_STRING,
-  T_TEXT,
-  T_VAR,
-  T_KEYWORD, /* keywords follow */
-  T_BLOCK,
-  T_BREAK,
-  T_CONTINUE,
-  T_DOT,
-  T_DEFINE,
-  T_ELSE,
-  T_END,
-  T_IF,
-  T_NIL,
-  T_RANGE,
-  T_TEMPLATE,
-  T_WITH,
-};
-
-struct token
-{
-  enum tok typ;
-  size_t pos, len; /* the token's bytes in the text */
-  char *msg;       /* T_ERROR: the message */
-};
-
-struct lexer
-{
-  const char *s;
-  size_t n, pos, start;
-  int paren;
-  struct token *toks;
-  size_t ntoks, cap;
-  bool done;
-};
-
-static const struct
-{
-  const char *word;
-  enum tok typ;
-} keywords[] = {
-  {"block", T_BLOCK}, {"break", T_BREAK}, {"continue", T_CONTINUE}, {"define", T_DEFINE}, {"else", T_ELSE},
-  {"end", T_END},     {"if", T_IF},       {"range", T_RANGE},       {"nil", T_NIL},       {"template", T_TEMPLATE},
-  {"with", T_WITH},
-};
-
-static void
-lex_emit (struct lexer *l, enum tok typ)
-{
-  l->toks = xgrow (l->toks, &l->cap, l->ntoks + 1, sizeof *l->toks);
-  l->toks[l->ntoks++] = (struct token){typ, l->start, l->pos - l->start, NULL};
-  l->start = l->pos;
-}
-
-static void lex_errorf (struct lexer *l, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void
-lex_errorf (struct lexer *l, const char *fmt, ...)
-{
-  struct buf b = BUF_INIT;
-  va_list ap;
-  va_start (ap, fmt);
-  char tmp[512];
-  vsnprintf (tmp, sizeof tmp, fmt, ap);
-  va_end (ap);
-  buf_puts (&b, tmp);
-  l->toks = xgrow (l->toks, &l->cap, l->ntoks + 1, sizeof *l->toks);
-  l->toks[l->ntoks++] = (struct token){T_ERROR, l->start, 0, buf_steal (&b)};
-  l->done = true;
-}
-
-/* Go's %#U: U+0021 '!' (the character only when printable). */
-static void
-fmt_U (char out[32], uint32_t r)
-{
-  if (r != RUNE_ERROR && rune_is_print (r))
-    {
-      struct buf b = BUF_INIT;
-      buf_put_rune (&b, r);
-      snprintf (out, 32, "U+%04X '%s'", (unsigned) r, buf_str (&b));
-      buf_free (&b);
-    }
-  else
-    snprintf (out, 32, "U+%04X", (unsigned) r);
-}
-
-static uint32_t
-lex_peek (const struct lexer *l, size_t *w)
-{
-  if (l->pos >= l->n)
-    {
-      *w = 0;
-      return (uint32_t) -1;
-    }
-  return utf8_decode (l->s + l->pos, l->n - l->pos, w);
-}
-
-#define LEX_EOF ((uint32_t) -1)
-
-static bool
-is_space (uint32_t r)
-{
-  return r == ' ' || r == '\t' || r == '\r' || r == '\n';
-}
-
-static bool
-is_alnum (uint32_t r)
-{
-  return r == '_' || rune_is_letter (r) || rune_is_digit (r);
-}
-
-static bool
-has_prefix (const struct lexer *l, size_t at, const char *p)
-{
-  size_t k = strlen (p);
-  return at <= l->n && l->n - at >= k && memcmp (l->s + at, p, k) == 0;
-}
-
-/* "{{- " : a minus and an ASCII space after the left delimiter. */
-static bool
-left_trim_at (const struct lexer *l, size_t at)
-{
-  return at + 2 <= l->n && l->s[at] == '-' && is_space ((unsigned char) l->s[at + 1]);
-}
-
-/* " -}}" */
-static bool
-right_trim_at (const struct lexer *l, size_t at)
-{
-  return at + 2 <= l->n && is_space ((unsigned char) l->s[at]) && l->s[at + 1] == '-';
-}
-
-static bool
-at_right_delim (const struct lexer *l, bool *trim)
-{
-  if (right_trim_at (l, l->pos) && has_prefix (l, l->pos + 2, "}}"))
-    return *trim = true;
-  *trim = false;
-  return has_prefix (l, l->pos, "}}");
-}
-
-static bool
-at_terminator (const struct lexer *l)
-{
-  size_t w;
-  uint32_t r = lex_peek (l, &w);
-  if (r == LEX_EOF || is_space (r))
-    return true;
-  switch (r)
-    {
-    case '.': case ',': case '|': case ':': case ')': case '(':
-      return true;
-    }
-  return has_prefix (l, l->pos, "}}");
-}
-
-static size_t
-space_run (const struct lexer *l, size_t at)
-{
-  size_t k = 0;
-  while (at + k < l->n && is_space ((unsigned char) l->s[at + k]))
-    k++;
-  return k;
-}
-
-static void lex_inside (struct lexer *l);
-
-static void
-lex_right_delim (struct lexer *l)
-{
-  bool trim = right_trim_at (l, l->pos);
-  if (trim)
-    {
-      l->pos += 2;
-      l->start = l->pos;
-    }
-  l->pos += 2;
-  lex_emit (l, T_RDELIM);
-  if (trim)
-    {
-      l->pos += space_run (l, l->pos);
-      l->start = l->pos;
-    }
-}
-
-static void
-lex_comment (struct lexer *l)
-{
-  l->pos += 2;
-  const char *end = memmem (l->s + l->pos, l->n - l->pos, "*/", 2);
-  if (end == NULL)
-    return lex_errorf (l, "unclosed comment");
-  l->pos = (size_t) (end - l->s) + 2;
-  bool trim;
-  if (!at_right_delim (l, &trim))
-    return lex_errorf (l, "comment ends before closing delimiter");
-  if (trim)
-    l->pos += 2;
-  l->pos += 2;
-  if (trim)
-    l->pos += space_run (l, l->pos);
-  l->start = l->pos;
-}
-
-/* Scans a number as Go's lexer does: sign, base prefix, digits, fraction, exponent, 'i'. */
-static bool
-scan_number (struct lexer *l)
-{
-  const char *digits = "0123456789_";
-  if (l->pos < l->n && (l->s[l->pos] == '+' || l->s[l->pos] == '-'))
-    l->pos++;
-  if (l->pos < l->n && l->s[l->pos] == '0')
-    {
-      l->pos++;
-      if (l->pos < l->n && strchr ("xX", l->s[l->pos]) && l->s[l->pos])
-        l->pos++, digits = "0123456789abcdefABCDEF_";
-      else if (l->pos < l->n && strchr ("oO", l->s[l->pos]) && l->s[l->pos])
-        l->pos++, digits = "01234567_";
-      else if (l->pos < l->n && strchr ("bB", l->s[l->pos]) && l->s[l->pos])
-        l->pos++, digits = "01_";
-    }
-#define RUN(set)                                                                                   \
-  while (l->pos < l->n && l->s[l->pos] && strchr (set, l->s[l->pos]))                             \
-    l->pos++;
-#define ACCEPT(set) (l->pos < l->n && l->s[l->pos] && strchr (set, l->s[l->pos]) ? (l->pos++, true) : false)
-  RUN (digits);
-  if (ACCEPT ("."))
-    RUN (digits);
-  if (strlen (digits) == 11 && ACCEPT ("eE"))
-    {
-      ACCEPT ("+-");
-      RUN ("0123456789_");
-    }
-  if (strlen (digits) == 23 && ACCEPT ("pP"))
-    {
-      ACCEPT ("+-");
-      RUN ("0123456789_");
-    }
-  ACCEPT ("i");
-#undef RUN
-#undef ACCEPT
-  size_t w;
-  uint32_t r = lex_peek (l, &w);
-  if (r != LEX_EOF && is_alnum (r))
-    {
-      l->pos += w;
-      return false;
-    }
-  return true;
-}
-
-static void
-lex_number (struct lexer *l)
-{
-  if (!scan_number (l))
-    return lex_errorf (l, "bad number syntax: \"%.*s\"", (int) (l->pos - l->start), l->s + l->start);
-  if (l->pos < l->n && (l->s[l->pos] == '+' || l->s[l->pos] == '-'))
-    {
-      if (!scan_number (l) || l->s[l->pos - 1] != 'i')
-        return lex_errorf (l, "bad number syntax: \"%.*s\"", (int) (l->pos - l->start), l->s + l->start);
-      return lex_emit (l, T_COMPLEX);
-    }
-  lex_emit (l, T_NUMBER);
-}
-
-static void
-lex_quote (struct lexer *l, char q, enum tok typ, const char *what)
-{
-  for (;;)
-    {
-      if (l->pos >= l->n)
-        return lex_errorf (l, "%s", what);
-      char c = l->s[l->pos++];
-      if (c == '\\' && q != '`')
-        {
-          if (l->pos >= l->n || l->s[l->pos] == '\n')
-            return lex_errorf (l, "%s", what);
-          l->pos++;
-        }
-      else if (c == '\n' && q != '`')
-        return lex_errorf (l, "%s", what);
-      else if (c == q)
-        break;
-    }
-  lex_emit (l, typ);
-}
-
-/* Absorbs letters, digits and '_'; false (the error token emitted) when what follows
- * cannot end a word. */
-static bool
-scan_word (struct lexer *l)
-{
-  uint32_t r;
-  size_t w;
-  for (;;)
-    {
-      r = lex_peek (l, &w);
-      if (r == LEX_EOF || !is_alnum (r))
-        break;
-      l->pos += w;
-    }
-  if (at_terminator (l))
-    return true;
-  char u[32];
-  fmt_U (u, r);
-  lex_errorf (l, "bad character %s", u);
-  return false;
-}
-
-/* .Field or $var; the '.' or '$' is consumed. */
-static void
-lex_field_or_var (struct lexer *l, enum tok typ)
-{
-  if (at_terminator (l))
-    return lex_emit (l, typ == T_VAR ? T_VAR : T_DOT);
-  if (scan_word (l))
-    lex_emit (l, typ);
-}
-
-static void
-lex_identifier (struct lexer *l)
-{
-  if (!scan_word (l))
-    return;
-  const char *word = l->s + l->start;
-  size_t n = l->pos - l->start;
-  for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
-    if (strlen (keywords[i].word) == n && memcmp (keywords[i].word, word, n) == 0)
-      return lex_emit (l, keywords[i].typ);
-  if ((n == 4 && memcmp (word, "true", 4) == 0) || (n == 5 && memcmp (word, "false", 5) == 0))
-    return lex_emit (l, T_BOOL);
-  lex_emit (l, T_IDENT);
-}
-
-static void
-lex_space (struct lexer *l)
-{
-  size_t k = space_run (l, l->pos);
-  l->pos += k;
-  /* A trim-marked right delimiter starts with a space: leave that space to it. */
-  if (right_trim_at (l, l->pos - 1) && has_prefix (l, l->pos + 1, "}}"))
-    {
-      l->pos--;
-      if (k == 1)
-        return lex_right_delim (l);
-    }
-  lex_emit (l, T_SPACE);
-}
-
-/* One token inside an action (or the right delimiter). */
-static void
-lex_inside (struct lexer *l)
-{
-  bool trim;
-  if (at_right_delim (l, &trim))
-    {
-      if (l->paren == 0)
-        return lex_right_delim (l);
-      return lex_errorf (l, "unclosed left paren");
-    }
-  size_t w;
-  uint32_t r = lex_peek (l, &w);
-  if (r == LEX_EOF)
-    return lex_errorf (l, "unclosed action");
-  if (is_space (r))
-    return lex_space (l);
-  l->pos += w;
-  switch (r)
-    {
-    case '=': return lex_emit (l, T_ASSIGN);
-    case ':':
-      if (l->pos >= l->n || l->s[l->pos] != '=')
-        return lex_errorf (l, "expected :=");
-      l->pos++;
-      return lex_emit (l, T_DECLARE);
-    case '|': return lex_emit (l, T_PIPE);
-    case '"': return lex_quote (l, '"', T_STRING, "unterminated quoted string");
-    case '`': return lex_quote (l, '`', T_RAWSTRING, "unterminated raw quoted string");
-    case '\'': return lex_quote (l, '\'', T_CHARCONST, "unterminated character constant");
-    case '$': return lex_field_or_var (l, T_VAR);
-    case '(':
-      lex_emit (l, T_LPAREN);
-      l->paren++;
-      return;
-    case ')':
-      lex_emit (l, T_RPAREN);
-      if (--l->paren < 0)
-        return lex_errorf (l, "unexpected right paren U+0029 ')'");
-      return;
-    case '.':
-      if (l->pos < l->n && !(l->s[l->pos] >= '0' && l->s[l->pos] <= '9'))
-        return lex_field_or_var (l, T_FIELD);
-      __attribute__ ((fallthrough)); /* '.' can start a number */
-    case '+': case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-    case '8': case '9':
-      l->pos -= w;
-      return lex_number (l);
-    }
-  if (is_alnum (r))
-    {
-      l->pos -= w;
-      return lex_identifier (l);
-    }
-  if (r < 0x80 && r >= 0x20 && r != 0x7f)
-    return lex_emit (l, T_CHAR);
-  char u[32];
-  fmt_U (u, r);
-  lex_errorf (l, "unrecognized character in action: %s", u);
-}
-
-static void
-lex_all (struct lexer *l)
-{
-  bool in_action = false;
-  while (!l->done)
-    {
-      if (in_action)
-        {
-          size_t before = l->ntoks;
-          lex_inside (l);
-          if (l->ntoks > before && l->toks[l->ntoks - 1].typ == T_RDELIM)
-            in_action = false;
-          continue;
-        }
-      /* text up to the next "{{" */
-      const char *x = memmem (l->s + l->pos, l->n - l->pos, "{{", 2);
-      if (x == NULL)
-        {
-          l->pos = l->n;
-          if (l->pos > l->start)
-            lex_emit (l, T_TEXT);
-          lex_emit (l, T_EOF);
-          l->done = true;
-          break;
-        }
-      size_t at = (size_t) (x - l->s);
-      size_t trim = 0;
-      if (left_trim_at (l, at + 2))
-        while (at - trim > l->start && is_space ((unsigned char) l->s[at - trim - 1]))
-          trim++;
-      l->pos = at - trim;
-      if (l->pos > l->start)
-        lex_emit (l, T_TEXT);
-      l->pos = at;
-      l->start = at;
-      /* the left delimiter */
-      l->pos += 2;
-      size_t after = left_trim_at (l, l->pos) ? 2 : 0;
-      if (has_prefix (l, l->pos + after, "/*"))
-        {
-          l->pos += after;
-          l->start = l->pos;
-          lex_comment (l);
-          continue;
-        }
-      lex_emit (l, T_LDELIM);
-      l->pos += after;
-      l->start = l->pos;
-      l->paren = 0;
-      in_action = true;
-    }
-}
-
-/* ------------------------------------------------------------------ tree */
-
-static void
-node_free (struct node *n)
-{
-  free (n->kids);
-  free (n->decl);
-  for (size_t i = 0; i < n->nident; i++)
-    free (n->ident[i]);
-  free (n->ident);
-  free (n->text);
-  free (n);
-}
-
-void
-gotemplate_free (struct gotemplate *t)
-{
-  if (t == NULL)
-    return;
-  for (size_t i = 0; i < t->narena; i++)
-    node_free (t->arena[i]);
-  free (t->arena);
-  for (size_t i = 0; i < t->ndefs; i++)
-    free (t->defs[i].name);
-  free (t->defs);
-  free (t->text);
-  free (t);
-}
-
-static void
-node_add (struct node *parent, struct node *kid)
-{
-  parent->kids = xgrow (parent->kids, &parent->kcap, parent->nkids + 1, sizeof *parent->kids);
-  parent->kids[parent->nkids++] = kid;
-}
-
-static void
-ident_add (struct node *n, const char *s, size_t len)
-{
-  n->ident = xgrow (n->ident, &n->icap, n->nident + 1, sizeof *n->ident);
-  n->ident[n->nident++] = xstrndup (s, len);
-}
-
-/* Go's Node.String(), for the "at <...>" of execution errors and parse messages. */
-void
-gt_node_string (struct buf *b, const struct node *n)
-{
-  switch (n->kind)
-    {
-    case N_TEXT: buf_append (b, n->text, n->len); break;
-    case N_LIST:
-      for (size_t i = 0; i < n->nkids; i++)
-        gt_node_string (b, n->kids[i]);
-      break;
-    case N_ACTION:
-      buf_puts (b, "{{");
-      gt_node_string (b, n->pipe);
-      buf_puts (b, "}}");
-      break;
-    case N_IF:
-    case N_RANGE:
-    case N_WITH:
-      buf_puts (b, n->kind == N_IF ? "{{if " : n->kind == N_RANGE ? "{{range " : "{{with ");
-      gt_node_string (b, n->pipe);
-      buf_puts (b, "}}");
-      gt_node_string (b, n->list);
-      if (n->elselist)
-        {
-          buf_puts (b, "{{else}}");
-          gt_node_string (b, n->elselist);
-        }
-      buf_puts (b, "{{end}}");
-      break;
-    case N_TEMPLATE:
-      buf_puts (b, "{{template ");
-      utf8_go_quote (b, n->text, n->len);
-      if (n->pipe)
-        {
-          buf_putc (b, ' ');
-          gt_node_string (b, n->pipe);
-        }
-      buf_puts (b, "}}");
-      break;
-    case N_BREAK: buf_puts (b, "{{break}}"); break;
-    case N_CONTINUE: buf_puts (b, "{{continue}}"); break;
-    case N_END: buf_puts (b, "{{end}}"); break;
-    case N_ELSE: buf_puts (b, "{{else}}"); break;
-    case N_PIPE:
-      for (size_t i = 0; i < n->ndecl; i++)
-        {
-          if (i)
-            buf_puts (b, ", ");
-          gt_node_string (b, n->decl[i]);
-        }
-      if (n->ndecl)
-        buf_puts (b, n->is_assign ? " = " : " := ");
-      for (size_t i = 0; i < n->nkids; i++)
-        {
-          if (i)
-            buf_puts (b, " | ");
-          gt_node_string (b, n->kids[i]);
-        }
-      break;
-    case N_CMD:
-      for (size_t i = 0; i < n->nkids; i++)
-        {
-          if (i)
-            buf_putc (b, ' ');
-          if (n->kids[i]->kind == N_PIPE)
-            buf_putc (b, '(');
-          gt_node_string (b, n->kids[i]);
-          if (n->kids[i]->kind == N_PIPE)
-            buf_putc (b, ')');
-        }
-      break;
-    case N_FIELD:
-      for (size_t i = 0; i < n->nident; i++)
-        {
-          buf_putc (b, '.');
-          buf_puts (b, n->ident[i]);
-        }
-      break;
-    case N_VAR:
-      for (size_t i = 0; i < n->nident; i++)
-        {
-          if (i)
-            buf_putc (b, '.');
-          buf_puts (b, n->ident[i]);
-        }
-      break;
-    case N_CHAIN:
-      if (n->pipe->kind == N_PIPE)
-        buf_putc (b, '(');
-      gt_node_string (b, n->pipe);
-      if (n->pipe->kind == N_PIPE)
-        buf_putc (b, ')');
-      for (size_t i = 0; i < n->nident; i++)
-        {
-          buf_putc (b, '.');
-          buf_puts (b, n->ident[i]);
-        }
-      break;
-    case N_DOT: buf_putc (b, '.'); break;
-    case N_NIL: buf_puts (b, "nil"); break;
-    case N_BOOL: buf_puts (b, n->b ? "true" : "false"); break;
-    case N_NUMBER:
-    case N_STRING: buf_append (b, n->src, n->srclen); break;
-    case N_IDENT: buf_puts (b, n->ident[0]); break;
-    }
-}
-
-/* node_string into a fixed array: error paths leave by longjmp, where no heap buffer may
- * be live. */
-const char *
-gt_node_cstr (const struct node *n, char out[512])
-{
-  struct buf b = BUF_INIT;
-  gt_node_string (&b, n);
-  snprintf (out, 512, "%s", buf_str (&b));
-  buf_free (&b);
-  return out;
-}
 
 /* ------------------------------------------------------------------ parser */
 
@@ -1039,14 +395,14 @@ parse_term (struct parser *p)
       if (!gt_function_known (s, t->len))
         parse_errorf (p, "function \"%.*s\" not defined", (int) t->len, s);
       n = new_node (p, N_IDENT, t->pos);
-      ident_add (n, s, t->len);
+      gt_ident_add (n, s, t->len);
       return n;
     case T_DOT: return new_node (p, N_DOT, t->pos);
     case T_NIL: return new_node (p, N_NIL, t->pos);
     case T_VAR:
       {
         n = new_node (p, N_VAR, t->pos);
-        ident_add (n, s, t->len);
+        gt_ident_add (n, s, t->len);
         for (size_t i = p->nvars; i-- > 0;)
           if (strcmp (p->vars[i], n->ident[0]) == 0)
             return n;
@@ -1054,7 +410,7 @@ parse_term (struct parser *p)
       }
     case T_FIELD:
       n = new_node (p, N_FIELD, t->pos);
-      ident_add (n, s + 1, t->len - 1);
+      gt_ident_add (n, s + 1, t->len - 1);
       return n;
     case T_BOOL:
       n = new_node (p, N_BOOL, t->pos);
@@ -1116,7 +472,7 @@ parse_operand (struct parser *p)
   while (peek_tok (p)->typ == T_FIELD)
     {
       const struct token *f = next_tok (p);
-      ident_add (target, p->t->text + f->pos + 1, f->len - 1);
+      gt_ident_add (target, p->t->text + f->pos + 1, f->len - 1);
     }
   return target;
 }
@@ -1130,7 +486,7 @@ parse_command (struct parser *p)
       peek_nonspace (p);
       struct node *o = parse_operand (p);
       if (o)
-        node_add (cmd, o);
+        gt_node_add (cmd, o);
       const struct token *t = next_tok (p);
       if (t->typ == T_SPACE)
         continue;
@@ -1143,6 +499,17 @@ parse_command (struct parser *p)
   if (cmd->nkids == 0)
     parse_errorf (p, "empty command");
   return cmd;
+}
+
+/* A variable the pipeline declares ($x := …, or range's $i, $e), in scope from here on. */
+static void
+declare_var (struct parser *p, struct node *pipe, const struct token *v)
+{
+  struct node *var = new_node (p, N_VAR, v->pos);
+  gt_ident_add (var, p->t->text + v->pos, v->len);
+  pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
+  pipe->decl[pipe->ndecl++] = var;
+  push_var (p, var->ident[0]);
 }
 
 static struct node *
@@ -1160,20 +527,12 @@ decls:
         {
           pipe->is_assign = nx->typ == T_ASSIGN;
           next_nonspace (p);
-          struct node *var = new_node (p, N_VAR, v->pos);
-          ident_add (var, p->t->text + v->pos, v->len);
-          pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
-          pipe->decl[pipe->ndecl++] = var;
-          push_var (p, var->ident[0]);
+          declare_var (p, pipe, v);
         }
       else if (nx->typ == T_CHAR && p->t->text[nx->pos] == ',')
         {
           next_nonspace (p);
-          struct node *var = new_node (p, N_VAR, v->pos);
-          ident_add (var, p->t->text + v->pos, v->len);
-          pipe->decl = xgrow (pipe->decl, &pipe->dcap, pipe->ndecl + 1, sizeof *pipe->decl);
-          pipe->decl[pipe->ndecl++] = var;
-          push_var (p, var->ident[0]);
+          declare_var (p, pipe, v);
           if (strcmp (context, "range") == 0 && pipe->ndecl < 2)
             {
               enum tok k = peek_nonspace (p)->typ;
@@ -1210,7 +569,7 @@ decls:
         case T_BOOL: case T_CHARCONST: case T_COMPLEX: case T_DOT: case T_FIELD: case T_IDENT: case T_NUMBER:
         case T_NIL: case T_RAWSTRING: case T_STRING: case T_VAR: case T_LPAREN:
           p->i--;
-          node_add (pipe, parse_command (p));
+          gt_node_add (pipe, parse_command (p));
           break;
         default: parse_unexpected (p, t, context);
         }
@@ -1248,7 +607,7 @@ parse_item_list (struct parser *p, struct node **stop)
           *stop = n;
           return list;
         }
-      node_add (list, n);
+      gt_node_add (list, n);
     }
   parse_errorf (p, "unexpected EOF");
 }
@@ -1276,7 +635,7 @@ parse_control (struct parser *p, enum nkind kind, const char *context)
         {
           next_tok (p);
           n->elselist = new_node (p, N_LIST, stop->pos);
-          node_add (n->elselist, parse_control (p, kind, context));
+          gt_node_add (n->elselist, parse_control (p, kind, context));
         }
       else
         {
@@ -1338,6 +697,20 @@ add_definition (struct parser *p, const char *name, struct node *root)
 
 /* {{define "name"}} ... {{end}}; "define" is past.  Go would refuse outer variables in
  * the body; here they fail when the definition runs instead. */
+/* The body of a define or block clause up to its {{end}}, kept as template `name`;
+ * its variables end with it. */
+static void
+parse_definition_body (struct parser *p, const char *name, const char *context)
+{
+  size_t mark = p->nvars;
+  struct node *stop;
+  struct node *list = parse_item_list (p, &stop);
+  if (stop->kind != N_END)
+    parse_errorf (p, "unexpected {{else}} in %s", context);
+  p->nvars = mark;
+  add_definition (p, name, list);
+}
+
 static void
 parse_definition (struct parser *p)
 {
@@ -1345,13 +718,7 @@ parse_definition (struct parser *p)
   size_t len;
   const char *name = parse_template_name (p, next_nonspace (p), "define clause", &len);
   expect (p, T_RDELIM, "define clause");
-  size_t mark = p->nvars;
-  struct node *stop;
-  struct node *list = parse_item_list (p, &stop);
-  if (stop->kind != N_END)
-    parse_errorf (p, "unexpected {{else}} in define clause");
-  p->nvars = mark;
-  add_definition (p, name, list);
+  parse_definition_body (p, name, "define clause");
   p->depth--;
 }
 
@@ -1372,13 +739,7 @@ parse_action (struct parser *p)
         n->text = xstrndup (name, len);
         n->len = len;
         n->pipe = parse_pipeline (p, "block clause", T_RDELIM);
-        size_t mark = p->nvars;
-        struct node *stop;
-        struct node *list = parse_item_list (p, &stop);
-        if (stop->kind != N_END)
-          parse_errorf (p, "unexpected {{else}} in block clause");
-        p->nvars = mark;
-        add_definition (p, name, list);
+        parse_definition_body (p, name, "block clause");
         p->depth--;
         return n;
       }
@@ -1459,7 +820,7 @@ parse_top (struct parser *p)
           char str[512];
           parse_errorf (p, "unexpected %s", gt_node_cstr (n, str));
         }
-      node_add (p->t->root, n);
+      gt_node_add (p->t->root, n);
     }
 }
 
@@ -1472,7 +833,7 @@ gotemplate_parse (const char *text, size_t len, struct kiln_err *err)
   t->text[len] = 0;
   t->len = len;
   struct lexer l = {.s = t->text, .n = len};
-  lex_all (&l);
+  gt_lex_all (&l);
   struct parser p = {.t = t, .toks = l.toks, .ntoks = l.ntoks, .err = err};
   static char dollar[] = "$";
   push_var (&p, dollar);
@@ -1493,4 +854,3 @@ gotemplate_parse (const char *text, size_t len, struct kiln_err *err)
     }
   return t;
 }
-

@@ -22,7 +22,8 @@
 #include "worker/join.h"
 #include "worker/rootfs.h"
 #include "worker/sandbox.h"
-#include "worker/sandbox_int.h"
+#include "worker/relay.h"
+#include "worker/sandbox_private.h"
 
 /* ---------- a command in a running sandbox (kiln exec, health probes) ---------- */
 
@@ -77,7 +78,7 @@ join_command (struct child_args *a)
   close (root_fd);
   if (chdir (s->cwd && *s->cwd ? s->cwd : "/") < 0)
     sandbox_die (status_fd, "chdir to cwd (\"%s\") set in config.json failed: %s", s->cwd, strerror (errno));
-  sandbox_signals_default ();
+  sandbox_default_signals ();
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   sigaction (SIGALRM, &dfl, NULL);
   sigaction (SIGPIPE, &dfl, NULL);
@@ -202,7 +203,7 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
     }
   if (s->pipe_stdio && !j->detach)
     {
-      if (sandbox_relay_open (s, &local, &relay, relay_child, err) < 0)
+      if (sandbox_pipe_stdio (s, &local, &relay, relay_child, err) < 0)
         goto out;
       s = &local;
     }

@@ -1,0 +1,154 @@
+/* net/net_config.c — a container's network settings in config.json: its mode,
+ * -p/--expose/-P, --dns and --add-host as docker records them. */
+#include "net/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container/names.h"
+#include "util/proc.h"
+#include "container/state.h"
+#include "net/addr.h"
+#include "net/internal.h"
+#include "net/netlink.h"
+#include "net/nft.h"
+#include "net/portspec.h"
+#include "net/resolver.h"
+#include "container/config.h"
+#include "store/containers.h"
+#include "store/networks.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/fsutil.h"
+
+/* ---------- config.json: -p, --expose, -P ---------- */
+
+static json_t *
+strv_array (const struct strv *v)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; i < v->n; i++)
+    json_array_append_new (a, json_string (v->v[i]));
+  return a;
+}
+
+/* The network a container's NetworkMode names ("default" is "bridge"). */
+const char *
+net_mode_name (const char *mode)
+{
+  return mode == NULL || !*mode || strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode;
+}
+
+int
+net_config_into (const struct container_opts *o, const json_t *image_config, json_t *top, struct kiln_err *err)
+{
+  json_t *config = json_object_get (top, "Config"), *host_config = json_object_get (top, "HostConfig");
+  const char *net = net_mode_name (o->network);
+  bool user_net = net_mode_is_bridge (net) && strcmp (net, DEFAULT_NETWORK) != 0;
+  if (o->aliases.n && !user_net)
+    return kiln_err_set (err, KILN_EINVAL, "network-scoped alias is supported only for containers in user defined "
+                                           "networks");
+  if (o->ip && !user_net)
+    return kiln_err_set (err, KILN_EINVAL, "user specified IP address is supported on user defined networks only");
+  uint32_t a;
+  if (o->ip && net_ip_parse (o->ip, &a) < 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--ip\" flag: invalid IP address", o->ip);
+  for (size_t i = 0; i < o->add_hosts.n; i++)
+    {
+      const char *h = o->add_hosts.v[i], *colon = strchr (h, ':');
+      if (colon == NULL || colon == h || (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0))
+        return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP address "
+                                               "in add-host: \"%s\"", h, colon ? colon + 1 : "");
+    }
+  for (size_t i = 0; i < o->dns.n; i++)
+    if (net_ip_parse (o->dns.v[i], &a) < 0)
+      return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--dns\" flag: %s is not an ip address",
+                           o->dns.v[i], o->dns.v[i]);
+  json_object_set_new (host_config, "ExtraHosts", o->add_hosts.n ? strv_array (&o->add_hosts) : json_null ());
+  json_object_set_new (host_config, "Dns", strv_array (&o->dns));
+  json_object_set_new (host_config, "DnsSearch", strv_array (&o->dns_search));
+  json_object_set_new (host_config, "DnsOptions", strv_array (&o->dns_options));
+  if (o->aliases.n || o->ip)
+    {
+      json_t *ep = json_pack ("{s:o}", "Aliases", strv_array (&o->aliases));
+      if (o->ip)
+        json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", o->ip));
+      json_object_set_new (top, "NetworkingConfig", json_pack ("{s:{s:o}}", "EndpointsConfig", net, ep));
+    }
+  /* docker keeps -p with --network host or none and publishes nothing; with
+   * container:C it refuses.  Without root kiln has no bridge to publish from. */
+  if ((o->publish.n || o->publish_all) && strncmp (net, "container:", 10) == 0)
+    return kiln_err_set (err, KILN_EUSAGE, "conflicting options: port publishing and the container type network mode");
+  if ((o->publish.n || o->publish_all) && geteuid () != 0)
+    return kiln_err_set (err, KILN_EINVAL, "publishing ports needs kiln's bridge networks, which need root");
+  const struct strv *publish = &o->publish, *expose = &o->expose;
+  bool publish_all = o->publish_all;
+  json_t *exposed = json_object ();
+  const json_t *img = json_object_get (image_config, "ExposedPorts");
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *) img, k, v)
+  {
+    uint16_t p;
+    char proto[5];
+    if (port_key_parse (k, &p, proto) == 0)
+      json_object_set_new (exposed, k, json_object ());
+  }
+  _cleanup_strv_ struct strv keys = STRV_INIT;
+  for (size_t i = 0; i < expose->n; i++)
+    if (port_expose_parse (expose->v[i], &keys, err) < 0)
+      {
+        json_decref (exposed);
+        return -1;
+      }
+  for (size_t i = 0; i < keys.n; i++)
+    json_object_set_new (exposed, keys.v[i], json_object ());
+  json_t *bindings = json_object ();
+  for (size_t i = 0; i < publish->n; i++)
+    {
+      struct port_map *maps = NULL;
+      size_t n = 0;
+      if (port_spec_parse (publish->v[i], &maps, &n, err) < 0)
+        {
+          free (maps);
+          json_decref (exposed);
+          json_decref (bindings);
+          return -1;
+        }
+      for (size_t m = 0; m < n; m++)
+        {
+          char key[16], hp[16] = "";
+          snprintf (key, sizeof key, "%u/%s", maps[m].ctr_port, maps[m].proto);
+          if (maps[m].host_lo && maps[m].host_lo == maps[m].host_hi)
+            snprintf (hp, sizeof hp, "%u", maps[m].host_lo);
+          else if (maps[m].host_lo)
+            snprintf (hp, sizeof hp, "%u-%u", maps[m].host_lo, maps[m].host_hi);
+          json_object_set_new (exposed, key, json_object ());
+          json_t *arr = json_object_get (bindings, key);
+          if (arr == NULL)
+            json_object_set_new (bindings, key, arr = json_array ());
+          json_array_append_new (arr, json_pack ("{s:s, s:s}", "HostIp", maps[m].host_ip, "HostPort", hp));
+        }
+      free (maps);
+    }
+  if (json_object_size (exposed))
+    json_object_set_new (config, "ExposedPorts", exposed);
+  else
+    json_decref (exposed);
+  json_object_set_new (host_config, "PortBindings", bindings);
+  json_object_set_new (host_config, "PublishAllPorts", json_boolean (publish_all));
+  return 0;
+}
