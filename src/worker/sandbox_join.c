@@ -1,7 +1,7 @@
 /* worker/sandbox_join.c — a command in a running sandbox (kiln exec, health
  * probes): sandbox_join_run of worker/sandbox.h.  It joins the target's cgroups and
  * namespaces, then goes through the same sandbox_run_command as a sandbox's own
- * command (worker/sandbox_int.h). */
+ * command (worker/sandbox_private.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
