@@ -37,13 +37,36 @@ if [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] && [ "${KILN_BENCH_DOCKER:
     echo "dockerd did not start (see $work/dockerd.log); docker left out" >&2; fi
 fi
 
-# ms per run: RUNS runs of CMD...
+# ms per run: the median of RUNS runs of CMD... (the machine is shared: a median
+# keeps one slow run from moving the figure).
 per_run() {
   local start end
-  start=$(date +%s%N)
-  for _ in $(seq 1 "$N"); do "$@" >/dev/null; done
-  end=$(date +%s%N)
-  echo "scale=1; ($end - $start) / 1000000 / $N" | bc
+  for _ in $(seq 1 "$N"); do
+    start=$(date +%s%N)
+    "$@" >/dev/null
+    end=$(date +%s%N)
+    echo $((end - start))
+  done | python3 -c 'import statistics, sys; print("%.1f" % (statistics.median(int(l) for l in sys.stdin) / 1e6))'
+}
+
+# "NONE BRIDGE COST": RUNS pairs of `run --rm busybox true` with --network none
+# and then on the bridge (ENV... set for the latter), each pair back to back, and
+# the medians of each and of the pairs' differences: a load that comes and goes
+# on a shared machine moves both runs of a pair alike.
+paired() {
+  local a b c
+  for _ in $(seq 1 "$N"); do
+    a=$(date +%s%N)
+    "$kiln" run --rm --network none busybox true >/dev/null
+    b=$(date +%s%N)
+    env "$@" "$kiln" run --rm busybox true >/dev/null
+    c=$(date +%s%N)
+    echo "$((b - a)) $((c - b))"
+  done | python3 -c '
+import statistics as s, sys
+r = [tuple(map(int, l.split())) for l in sys.stdin]
+m = lambda v: s.median(v) / 1e6
+print("%.1f %.1f %.1f" % (m(a for a, _ in r), m(b for _, b in r), m(b - a for a, b in r)))'
 }
 
 free_port() {
@@ -71,10 +94,13 @@ PY
 }
 
 "$kiln" run --rm busybox true >/dev/null # warm caches
-none=$(per_run "$kiln" run --rm --network none busybox true)
-cold=$(per_run "$kiln" run --rm busybox true)
+# The bridge outlives its last container by KILN_NET_IDLE_MS: back to back, each
+# run finds it made; with 0, each run makes it (and the last one's teardown runs
+# meanwhile).
+read -r none kept kept_cost < <(paired KILN_NET_IDLE_MS=2000)
+read -r _ cold cold_cost < <(paired KILN_NET_IDLE_MS=0)
 "$kiln" run -d --name nb-holder busybox sleep 600 >/dev/null
-warm=$(per_run "$kiln" run --rm busybox true)
+read -r _ warm warm_cost < <(paired KILN_NET_IDLE_MS=2000)
 "$kiln" rm -f nb-holder >/dev/null
 
 p=$(free_port)
@@ -94,11 +120,12 @@ fi
 
 printf '%-44s %10s %10s\n' "" kiln docker
 printf '%-44s %10s %10s\n' "run --rm true, --network none (ms)" "$none" "${docker_none:--}"
-printf '%-44s %10s %10s\n' "run --rm true, bridge, first on it (ms)" "$cold" "${docker_bridge:--}"
+printf '%-44s %10s %10s\n' "run --rm true, bridge, back to back (ms)" "$kept" "${docker_bridge:--}"
 printf '%-44s %10s %10s\n' "run --rm true, bridge, another running (ms)" "$warm" "-"
-printf '%-44s %10s %10s\n' "bridge cost over none, first / another (ms)" \
-  "$(echo "$cold - $none" | bc) / $(echo "$warm - $none" | bc)" \
+printf '%-44s %10s %10s\n' "run --rm true, bridge made each run (ms)" "$cold" "-"
+printf '%-44s %10s %10s\n' "bridge cost (pairs), b2b / another / made" \
+  "$kept_cost / $warm_cost / $cold_cost" \
   "$([ -n "$docker_bridge" ] && echo "$docker_bridge - $docker_none" | bc || echo -)"
 printf '%-44s %10s %10s\n' "TCP via 127.0.0.1:published port (MB/s)" "$kiln_tp" "${docker_tp:--}"
 [ -n "$docker_tp" ] && printf '%-44s %10s\n' "throughput kiln / docker" "$(echo "scale=2; $kiln_tp / $docker_tp" | bc)x"
-echo "($N runs each; $MB MB sent; docker = dockerd $(/usr/bin/docker version --format '{{.Server.Version}}' 2>/dev/null || echo 'not run'))"
+echo "(medians of $N pairs (none, bridge) each; $MB MB sent; docker = dockerd $(/usr/bin/docker version --format '{{.Server.Version}}' 2>/dev/null || echo 'not run'))"

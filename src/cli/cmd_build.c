@@ -19,6 +19,7 @@
 #include "registry/transfer.h"
 #include "image/image.h"
 #include "image/ref.h"
+#include "net/net.h"
 #include "solver/build.h"
 #include "store/snapshots.h"
 #include "store/store.h"
@@ -49,6 +50,8 @@ const char cmd_build_usage[]
       "                                (-o DIR: type=local; -o -: a tar on standard output)\n"
       "      --secret id=X,src=FILE|env=VAR   a secret for RUN --mount=type=secret\n"
       "      --network default|none|host      network for RUN steps\n"
+      "      --add-host HOST:IP        a line in RUN steps' /etc/hosts (IP host-gateway:\n"
+      "                                the host, as the step's network reaches it)\n"
       "      --allow ENTITLEMENT       security.insecure (RUN --security=insecure) or\n"
       "                                network.host (RUN --network=host); repeatable\n"
       "      --compression gzip|zstd   layer compression for --output oci/docker and --push\n"
@@ -120,6 +123,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     {"network", required_argument, NULL, 'N'},     {"compression", required_argument, NULL, 'c'},
     {"pull", no_argument, NULL, 'u'},              {"runtime", required_argument, NULL, 'R'},
     {"push", no_argument, NULL, 'H'},              {"tls-verify", optional_argument, NULL, 'V'},
+    {"add-host", required_argument, NULL, 'a'},
     {"cache-to", required_argument, NULL, 'C'},    {"cache-from", required_argument, NULL, 'F'},
     {"allow", required_argument, NULL, 'A'},
     {"metadata-file", required_argument, NULL, 'M'}, {"no-cache-filter", required_argument, NULL, 'X'},
@@ -189,6 +193,18 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
         case 'q': rq.progress = PROGRESS_QUIET; break;
         case 'o': rq.output = optarg; break;
         case 's': strv_push (&rq.secrets, optarg); break;
+        case 'a':
+          {
+            struct kiln_err e = {0};
+            if (net_add_host_check (optarg, &e) < 0)
+              {
+                rc = cli_usage_error ("build", "%s", e.msg);
+                kiln_err_clear (&e);
+                goto done;
+              }
+            strv_push (&rq.add_hosts, optarg);
+            break;
+          }
         case 'N':
           {
             if (sandbox_net_parse (optarg, &rq.network) < 0)
@@ -382,6 +398,7 @@ done:
   strv_free (&inputs.contexts);
   strv_free (&inputs.ssh);
   strv_free (&rq.no_cache_stages);
+  strv_free (&rq.add_hosts);
   cache_spec_clear (&cache_to);
   strv_free (&rq.tags);
   strv_free (&rq.labels);

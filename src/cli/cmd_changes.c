@@ -8,6 +8,7 @@
 #include "container/commit.h"
 #include "container/config.h"
 #include "container/names.h"
+#include "frontend/inst_config.h"
 #include "image/ref.h"
 #include "store/containers.h"
 #include "store/store.h"
@@ -119,7 +120,8 @@ cmd_commit (struct kiln_ctx *ctx, int argc, char **argv)
                                        {"pause", optional_argument, NULL, 'p'},
                                        {0}};
   _cleanup_strv_ struct strv changes = STRV_INIT;
-  struct commit_opts co = {.changes = &changes};
+  struct config_changes deltas = {0};
+  struct commit_opts co = {.changes = &deltas};
   int c;
   while ((c = getopt_long (argc, argv, "a:c:m:p", opts, NULL)) != -1)
     switch (c)
@@ -154,10 +156,12 @@ cmd_commit (struct kiln_ctx *ctx, int argc, char **argv)
     return EXIT_FAIL;
   struct digest id;
   int rc = EXIT_OK;
-  if (container_commit (st, rec.id, rec.image, &co, &id, &err) < 0)
+  if (df_changes_parse (&changes, "commit", &deltas, &err) < 0
+      || container_commit (st, rec.id, rec.image, &co, &id, &err) < 0)
     rc = cli_fail (&err);
   else
     printf ("%s\n", id.str);
+  config_changes_free (&deltas);
   container_rec_clear (&rec);
   return rc;
 }

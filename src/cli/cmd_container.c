@@ -474,6 +474,8 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
     }
   if (o.detach)
     {
+      printf ("%s\n", id); /* first, as docker prints it: a failed start still names it */
+      fflush (stdout);
       if (container_start (st, id, &rc, &err) < 0)
         {
           kiln_err_print (&err, stderr);
@@ -481,8 +483,6 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
           if (o.auto_remove && remove_stopped (st, id, &err) < 0)
             cli_fail (&err);
         }
-      else
-        printf ("%s\n", id);
       store_close (st);
       goto out;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "frontend/inst_config.h"
 #include "image/archive.h"
 #include "image/gc.h"
 #include "image/image.h"
@@ -91,7 +92,8 @@ cmd_import (struct kiln_ctx *ctx, int argc, char **argv)
                                        {"platform", required_argument, NULL, 'p'},
                                        {0}};
   _cleanup_strv_ struct strv changes = STRV_INIT;
-  struct import_opts o = {.changes = &changes};
+  struct config_changes deltas = {0};
+  struct import_opts o = {.changes = &deltas};
   int c;
   while ((c = getopt_long (argc, argv, "c:m:", opts, NULL)) != -1)
     switch (c)
@@ -115,8 +117,12 @@ cmd_import (struct kiln_ctx *ctx, int argc, char **argv)
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);
+  if (df_changes_parse (&changes, "import", &deltas, &err) < 0)
+    return cli_fail (&err);
   struct digest id;
-  if (image_import (st, &o, &id, &err) < 0)
+  int r = image_import (st, &o, &id, &err);
+  config_changes_free (&deltas);
+  if (r < 0)
     return cli_fail (&err);
   printf ("%s\n", id.str);
   return EXIT_OK;

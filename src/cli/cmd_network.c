@@ -285,6 +285,9 @@ network_rm (struct kiln_ctx *ctx, int argc, char **argv)
         printf ("%s\n", argv[i]);
       net_rec_clear (&r);
     }
+  /* docker 20.10's network rm ends a failure so (docker-shapes' errors-and-formats). */
+  if (rc != EXIT_OK)
+    fprintf (stderr, "exit status 1\n");
   return rc;
 }
 

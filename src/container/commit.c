@@ -69,7 +69,7 @@ container_commit (struct kiln_store *st, const char *id, const char *image_id, c
       if (v && !json_is_null (v))
         json_object_set (img, image_keys[i], v);
     }
-  if (config_apply_changes (cfg, o->changes, "commit", err) < 0)
+  if (config_apply_changes (cfg, o->changes, err) < 0)
     goto out;
   struct digest diff_id;
   uint64_t size;

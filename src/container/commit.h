@@ -6,6 +6,7 @@
  * image recorded with the parent's layers plus that one.  A running container is read
  * as it is (kiln does not pause it). */
 #pragma once
+#include "image/config.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -15,7 +16,7 @@ struct commit_opts
 {
   const char *message;         /* -m: the history entry's comment */
   const char *author;          /* -a */
-  const struct strv *changes;  /* -c: Dockerfile instructions */
+  const struct config_changes *changes; /* -c, read by the frontend (df_changes_parse) */
   const char *tag;             /* normalised reference, or NULL */
 };
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "container/logtime.h"
-#include "frontend/instructions.h"
+#include "util/duration.h"
 
 /* `n` digits at *p into *v; advances. */
 static bool

@@ -458,7 +458,9 @@ monitor_run (const char *root, const char *id, bool attached, bool wait_attach, 
         }
     }
 failed:
-  kiln_err_wrap (err, "starting the container");
+  /* A host port in use is told in docker's words alone ("Bind for … port is already allocated"). */
+  if (err->code != EADDRINUSE)
+    kiln_err_wrap (err, "starting the container");
   record_failure (&r, err, exit_code);
 out:
   log_writer_finish (&r.log);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "util/path.h" /* path_clean, which the walkers use with these rules */
 
 #define IGNORE_MAX_PATTERNS 100000u /* more lines than this is refused */
 
@@ -29,5 +30,3 @@ bool ignore_may_include_below (const struct ignore_rules *r, const char *dir);
 
 size_t ignore_count (const struct ignore_rules *r);
 
-/* Cleans a '/'-separated path lexically, as Go's path.Clean; the caller frees. */
-char *path_clean (const char *path);

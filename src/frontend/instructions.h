@@ -143,8 +143,6 @@ struct inst *inst_expand (const struct df_ast *ast, const struct inst *in, const
 /* A stable one-line rendering of the instruction (used by `kiln debug stages`). */
 void inst_render (const struct inst *in, struct buf *out);
 
-/* Parses a Go duration ("30s", "1m30s", "500ms"); -1 on error. */
-int64_t parse_go_duration (const char *s);
 /* Validates a --chmod value: octal (0755) or symbolic (u+x,g-w). */
 bool chmod_spec_valid (const char *s);
 /* Validates a stop signal: SIGTERM, TERM, 15, SIGRTMIN+3. */

@@ -10,6 +10,7 @@
 
 #include "frontend/instructions.h"
 #include "frontend/parser.h"
+#include "image/platform.h" /* host_platform: the default target */
 #include "util/buf.h"
 #include "util/envmap.h"
 #include "util/err.h"
@@ -77,9 +78,6 @@ struct inst *stage_step (const struct stage_model *m, struct stage_state *st, co
 /* Prints the stages the target needs, in build order, each instruction expanded
  * (the documented `kiln debug stages` format). */
 int stages_render (const struct stage_model *m, struct buf *out, struct kiln_err *err);
-
-/* The host platform, e.g. "linux/amd64". */
-const char *host_platform (void);
 
 /* True for the build args docker predefines (HTTP_PROXY and friends). */
 bool is_predefined_arg (const char *name);

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/ignore.h"
-#include "frontend/stages.h"
 #include "image/image.h"
+#include "image/platform.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 #include "util/utf8.h"
 
 json_t *
@@ -128,8 +128,95 @@ join_workdir (const char *base, const char *p)
   return clean;
 }
 
+void
+config_delta_free (struct config_delta *d)
+{
+  strv_free (&d->env);
+  strv_free (&d->labels);
+  free (d->user);
+  free (d->workdir);
+  strv_free (&d->expose);
+  strv_free (&d->volumes);
+  free (d->stopsignal);
+  strv_free (&d->cmd.argv);
+  strv_free (&d->entrypoint.argv);
+  strv_free (&d->shell);
+  strv_free (&d->healthcheck.test);
+  strv_free (&d->onbuild);
+  free (d->author);
+  memset (d, 0, sizeof *d);
+}
+
+static void
+apply_env (json_t *c, const struct strv *pairs)
+{
+  json_t *env = json_object_get (c, "Env");
+  if (!json_is_array (env))
+    {
+      env = json_array ();
+      json_object_set_new (c, "Env", env);
+    }
+  for (size_t k = 0; k + 1 < pairs->n; k += 2)
+    {
+      const char *key = pairs->v[k];
+      _cleanup_buf_ struct buf kv = BUF_INIT;
+      buf_printf (&kv, "%s=%s", key, pairs->v[k + 1]);
+      size_t kl = strlen (key);
+      bool replaced = false;
+      size_t i;
+      json_t *e;
+      json_array_foreach (env, i, e)
+      {
+        const char *s = json_string_value (e);
+        if (s && strncmp (s, key, kl) == 0 && (s[kl] == '=' || s[kl] == '\0'))
+          {
+            json_array_set_new (env, i, json_string (buf_str (&kv)));
+            replaced = true;
+            break;
+          }
+      }
+      if (!replaced)
+        json_array_append_new (env, json_string (buf_str (&kv)));
+    }
+}
+
+static void
+apply_command (json_t *c, const char *key, const struct config_command *cmd)
+{
+  if (!cmd->set)
+    return;
+  if (cmd->null)
+    json_object_set_new (c, key, json_null ());
+  else if (!cmd->shell_form && cmd->argv.n == 0)
+    json_object_del (c, key); /* an empty list is left out, as BuildKit's config (`json:"Cmd,omitempty"`) */
+  else if (cmd->shell_form)
+    json_object_set_new (c, key, shell_form (c, cmd->argv.n ? cmd->argv.v[0] : ""));
+  else
+    json_object_set_new (c, key, strv_json (&cmd->argv, 0));
+}
+
+static void
+apply_healthcheck (json_t *c, const struct config_healthcheck *h)
+{
+  if (!h->set)
+    return;
+  json_t *hc = json_object ();
+  json_object_set_new (hc, "Test", strv_json (&h->test, 0));
+  if (h->interval_ns)
+    json_object_set_new (hc, "Interval", json_integer (h->interval_ns));
+  if (h->timeout_ns)
+    json_object_set_new (hc, "Timeout", json_integer (h->timeout_ns));
+  if (h->start_period_ns)
+    json_object_set_new (hc, "StartPeriod", json_integer (h->start_period_ns));
+  if (h->start_interval_ns)
+    json_object_set_new (hc, "StartInterval", json_integer (h->start_interval_ns));
+  if (h->retries)
+    json_object_set_new (hc, "Retries", json_integer (h->retries));
+  json_object_set_new (c, "Healthcheck", hc);
+}
+
 int
-config_apply (json_t *cfg, const struct inst *in, struct kiln_err *err)
+config_apply (json_t *cfg, const struct config_delta *d, struct kiln_err *err)
 {
   (void) err;
   json_t *c = json_object_get (cfg, "config");
@@ -138,227 +225,60 @@ config_apply (json_t *cfg, const struct inst *in, struct kiln_err *err)
       c = json_object ();
       json_object_set_new (cfg, "config", c);
     }
-  switch (in->kind)
+  if (d->env.n)
+    apply_env (c, &d->env);
+  for (size_t k = 0; k + 1 < d->labels.n; k += 2)
+    json_object_set_new (sub_object (c, "Labels"), d->labels.v[k], json_string (d->labels.v[k + 1]));
+  if (d->user)
+    json_object_set_new (c, "User", json_string (d->user));
+  if (d->workdir)
     {
-    case I_ENV:
-      {
-        json_t *env = json_object_get (c, "Env");
-        if (!json_is_array (env))
-          {
-            env = json_array ();
-            json_object_set_new (c, "Env", env);
-          }
-        for (size_t k = 0; k < in->n_kvs; k++)
-          {
-            _cleanup_buf_ struct buf kv = BUF_INIT;
-            buf_printf (&kv, "%s=%s", in->kvs[k].key, in->kvs[k].value);
-            size_t kl = strlen (in->kvs[k].key);
-            bool replaced = false;
-            size_t i;
-            json_t *e;
-            json_array_foreach (env, i, e)
-            {
-              const char *s = json_string_value (e);
-              if (s && strncmp (s, in->kvs[k].key, kl) == 0 && (s[kl] == '=' || s[kl] == '\0'))
-                {
-                  json_array_set_new (env, i, json_string (buf_str (&kv)));
-                  replaced = true;
-                  break;
-                }
-            }
-            if (!replaced)
-              json_array_append_new (env, json_string (buf_str (&kv)));
-          }
-        break;
-      }
-    case I_LABEL:
-      for (size_t k = 0; k < in->n_kvs; k++)
-        json_object_set_new (sub_object (c, "Labels"), in->kvs[k].key, json_string (in->kvs[k].value));
-      break;
-    case I_USER:
-      json_object_set_new (c, "User", json_string (in->args.v[0]));
-      break;
-    case I_WORKDIR:
-      {
-        char *w = join_workdir (json_string_value (json_object_get (c, "WorkingDir")), in->args.v[0]);
-        json_object_set_new (c, "WorkingDir", json_string (w));
-        free (w);
-        break;
-      }
-    case I_EXPOSE:
-      for (size_t i = 0; i < in->args.n; i++)
-        {
-          struct strv ports = STRV_INIT;
-          if (expose_parse (in->args.v[i], &ports))
-            for (size_t p = 0; p < ports.n; p++)
-              json_object_set_new (sub_object (c, "ExposedPorts"), ports.v[p], json_object ());
-          strv_free (&ports);
-        }
-      break;
-    case I_VOLUME:
-      for (size_t i = 0; i < in->args.n; i++)
-        json_object_set_new (sub_object (c, "Volumes"), in->args.v[i], json_object ());
-      break;
-    case I_STOPSIGNAL:
-      json_object_set_new (c, "StopSignal", json_string (in->args.v[0]));
-      break;
-    case I_CMD:
-    case I_ENTRYPOINT:
-      {
-        const char *key = in->kind == I_CMD ? "Cmd" : "Entrypoint";
-        /* An empty list is left out, as BuildKit's config (`json:"Cmd,omitempty"`). */
-        if (in->json && in->args.n == 0)
-          json_object_del (c, key);
-        else if (in->json)
-          json_object_set_new (c, key, strv_json (&in->args, 0));
-        else if (in->args.n == 0)
-          json_object_set_new (c, key, json_null ());
-        else
-          json_object_set_new (c, key, shell_form (c, in->args.v[0]));
-        break;
-      }
-    case I_SHELL:
-      json_object_set_new (c, "Shell", strv_json (&in->args, 0));
-      break;
-    case I_HEALTHCHECK:
-      {
-        json_t *hc = json_object ();
-        json_t *test = json_array ();
-        if (in->hc.none)
-          json_array_append_new (test, json_string ("NONE"));
-        else
-          {
-            json_array_append_new (test, json_string (in->hc.shell ? "CMD-SHELL" : "CMD"));
-            for (size_t i = 0; i < in->hc.test.n; i++)
-              json_array_append_new (test, json_string (in->hc.test.v[i]));
-          }
-        json_object_set_new (hc, "Test", test);
-        if (in->hc.interval_ns)
-          json_object_set_new (hc, "Interval", json_integer (in->hc.interval_ns));
-        if (in->hc.timeout_ns)
-          json_object_set_new (hc, "Timeout", json_integer (in->hc.timeout_ns));
-        if (in->hc.start_period_ns)
-          json_object_set_new (hc, "StartPeriod", json_integer (in->hc.start_period_ns));
-        if (in->hc.start_interval_ns)
-          json_object_set_new (hc, "StartInterval", json_integer (in->hc.start_interval_ns));
-        if (in->hc.retries)
-          json_object_set_new (hc, "Retries", json_integer (in->hc.retries));
-        json_object_set_new (c, "Healthcheck", hc);
-        break;
-      }
-    case I_ONBUILD:
-      {
-        json_t *ob = json_object_get (c, "OnBuild");
-        if (!json_is_array (ob))
-          {
-            ob = json_array ();
-            json_object_set_new (c, "OnBuild", ob);
-          }
-        json_array_append_new (ob, json_string (in->trigger));
-        break;
-      }
-    case I_MAINTAINER:
-      json_object_set_new (cfg, "author", json_string (in->args.v[0]));
-      break;
-    default:
-      break;
+      char *w = join_workdir (json_string_value (json_object_get (c, "WorkingDir")), d->workdir);
+      json_object_set_new (c, "WorkingDir", json_string (w));
+      free (w);
     }
+  for (size_t i = 0; i < d->expose.n; i++)
+    json_object_set_new (sub_object (c, "ExposedPorts"), d->expose.v[i], json_object ());
+  for (size_t i = 0; i < d->volumes.n; i++)
+    json_object_set_new (sub_object (c, "Volumes"), d->volumes.v[i], json_object ());
+  if (d->stopsignal)
+    json_object_set_new (c, "StopSignal", json_string (d->stopsignal));
+  apply_command (c, "Cmd", &d->cmd);
+  apply_command (c, "Entrypoint", &d->entrypoint);
+  if (d->shell.n)
+    json_object_set_new (c, "Shell", strv_json (&d->shell, 0));
+  apply_healthcheck (c, &d->healthcheck);
+  if (d->onbuild.n)
+    {
+      json_t *ob = json_object_get (c, "OnBuild");
+      if (!json_is_array (ob))
+        {
+          ob = json_array ();
+          json_object_set_new (c, "OnBuild", ob);
+        }
+      for (size_t i = 0; i < d->onbuild.n; i++)
+        json_array_append_new (ob, json_string (d->onbuild.v[i]));
+    }
+  if (d->author)
+    json_object_set_new (cfg, "author", json_string (d->author));
   return 0;
 }
 
-static void
-append_go_list (struct buf *b, const struct strv *v, size_t from)
+void
+config_changes_free (struct config_changes *c)
 {
-  /* Go's %q of a []string: ["a" "b"] */
-  buf_putc (b, '[');
-  for (size_t i = from; i < v->n; i++)
-    {
-      if (i > from)
-        buf_putc (b, ' ');
-      utf8_go_quote (b, v->v[i], strlen (v->v[i]));
-    }
-  buf_putc (b, ']');
+  for (size_t i = 0; i < c->n; i++)
+    config_delta_free (&c->v[i]);
+  free (c->v);
+  c->v = NULL;
+  c->n = 0;
 }
 
-char *
-config_created_by (const struct inst *in)
+int
+config_apply_changes (json_t *cfg, const struct config_changes *c, struct kiln_err *err)
 {
-  struct buf b = BUF_INIT;
-  switch (in->kind)
-    {
-    case I_ENV:
-    case I_LABEL:
-    case I_ARG:
-      buf_puts (&b, inst_kind_name (in->kind));
-      for (size_t k = 0; k < in->n_kvs; k++)
-        {
-          buf_printf (&b, " %s", in->kvs[k].key);
-          if (in->kvs[k].value)
-            buf_printf (&b, "=%s", in->kvs[k].value);
-        }
-      break;
-    case I_CMD:
-    case I_ENTRYPOINT:
-    case I_SHELL:
-      buf_printf (&b, "%s ", inst_kind_name (in->kind));
-      if (in->json)
-        {
-          json_t *a = strv_json (&in->args, 0);
-          char *s = json_dumps (a, JSON_COMPACT);
-          buf_puts (&b, s);
-          free (s);
-          json_decref (a);
-        }
-      else
-        buf_printf (&b, "[\"/bin/sh\" \"-c\" \"%s\"]", in->args.n ? in->args.v[0] : "");
-      break;
-    case I_EXPOSE:
-      buf_puts (&b, "EXPOSE map[");
-      {
-        struct strv ports = STRV_INIT;
-        for (size_t i = 0; i < in->args.n; i++)
-          expose_parse (in->args.v[i], &ports);
-        strv_sort (&ports);
-        for (size_t i = 0; i < ports.n; i++)
-          buf_printf (&b, "%s%s:{}", i ? " " : "", ports.v[i]);
-        strv_free (&ports);
-      }
-      buf_putc (&b, ']');
-      break;
-    case I_VOLUME:
-      buf_puts (&b, "VOLUME ");
-      append_go_list (&b, &in->args, 0);
-      break;
-    case I_HEALTHCHECK:
-      if (in->hc.none)
-        buf_puts (&b, "HEALTHCHECK NONE");
-      else
-        {
-          buf_puts (&b, "HEALTHCHECK &{");
-          struct strv t = STRV_INIT;
-          strv_push (&t, in->hc.shell ? "CMD-SHELL" : "CMD");
-          for (size_t i = 0; i < in->hc.test.n; i++)
-            strv_push (&t, in->hc.test.v[i]);
-          append_go_list (&b, &t, 0);
-          strv_free (&t);
-          buf_printf (&b, " \"%llds\" \"%llds\" \"%llds\" \"%llds\" '\\x%02x'}",
-                      (long long) (in->hc.interval_ns / 1000000000), (long long) (in->hc.timeout_ns / 1000000000),
-                      (long long) (in->hc.start_period_ns / 1000000000),
-                      (long long) (in->hc.start_interval_ns / 1000000000), in->hc.retries & 0xff);
-        }
-      break;
-    case I_ONBUILD:
-      buf_printf (&b, "ONBUILD %s", in->trigger);
-      break;
-    case I_WORKDIR:
-    case I_USER:
-    case I_STOPSIGNAL:
-    case I_MAINTAINER:
-      buf_printf (&b, "%s %s", inst_kind_name (in->kind), in->args.v[0]);
-      break;
-    default:
-      buf_printf (&b, "%s", in->node ? in->node->original : inst_kind_name (in->kind));
-      break;
-    }
-  return buf_steal (&b);
+  for (size_t i = 0; c && i < c->n; i++)
+    if (config_apply (cfg, &c->v[i], err) < 0)
+      return -1;
+  return 0;
 }

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "frontend/instructions.h"
-#include "frontend/parser.h"
 #include "image/config.h"
 #include "image/image.h"
 #include "store/layer.h"
@@ -121,44 +119,13 @@ snapshot_from_tar (struct kiln_store *st, int fd, struct digest *diff_id, uint64
 }
 
 int
-config_apply_changes (json_t *cfg, const struct strv *changes, const char *cmd, struct kiln_err *err)
-{
-  for (size_t i = 0; changes && i < changes->n; i++)
-    {
-      struct df_ast *ast = df_parse ("--change", changes->v[i], strlen (changes->v[i]), err);
-      if (ast == NULL)
-        return -1;
-      int r = 0;
-      for (size_t n = 0; n < ast->n_nodes && r == 0; n++)
-        {
-          struct inst *in = inst_from_node (ast, &ast->nodes[n], err);
-          struct inst *ex = in ? inst_expand (ast, in, NULL, err) : NULL;
-          if (ex == NULL)
-            r = -1;
-          else if (ex->kind == I_RUN || ex->kind == I_COPY || ex->kind == I_ADD || ex->kind == I_FROM
-                   || ex->kind == I_ARG)
-            r = kiln_err_set (err, KILN_EUSAGE, "--change \"%s\": %s cannot be used with %s", changes->v[i],
-                              inst_kind_name (ex->kind), cmd);
-          else
-            r = config_apply (cfg, ex, err);
-          inst_free (ex);
-          inst_free (in);
-        }
-      df_ast_free (ast);
-      if (r < 0)
-        return -1;
-    }
-  return 0;
-}
-
-int
 image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err)
 {
   if (store_lock_shared (st, err) < 0)
     return -1;
   int64_t now = o->at_epoch ? 0 : store_now ();
   json_t *cfg = config_new (o->platform, now);
-  if (config_apply_changes (cfg, o->changes, "import", err) < 0)
+  if (config_apply_changes (cfg, o->changes, err) < 0)
     {
       json_decref (cfg);
       return -1;

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdbool.h>
 
+#include "image/config.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -12,19 +13,13 @@ struct import_opts
 {
   const char *source;          /* directory, tar file (any compression), or "-" */
   const char *tag;             /* normalised reference, or NULL */
-  const struct strv *changes;  /* Dockerfile instructions: CMD ["sh"], ENV A=1, ... */
+  const struct config_changes *changes; /* --change, read by the frontend (df_changes_parse) */
   const char *platform;        /* NULL: the host's */
   const char *message;         /* history comment; NULL: "Imported from SOURCE" */
   bool at_epoch;               /* created at 0, not now: the same tree is the same image id */
 };
 
 int image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err);
-
-/* Applies `--change` Dockerfile instructions (CMD, ENV, LABEL, ... — not RUN, COPY, ADD,
- * FROM or ARG: "--change \"X\": RUN cannot be used with CMD") to an image config, as
- * docker import and commit do. */
-#include <jansson.h>
-int config_apply_changes (json_t *cfg, const struct strv *changes, const char *cmd, struct kiln_err *err);
 
 /* Makes a snapshot from a directory tree (the tree's tar is streamed straight
  * into the snapshot). Returns the layer's diff_id and tar size. */

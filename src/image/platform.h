@@ -13,6 +13,9 @@ struct platform
   char variant[32];
 };
 
+/* The host platform from uname(2), e.g. "linux/amd64" or "linux/arm/v7" (a static string). */
+const char *host_platform (void);
+
 /* "linux/amd64", "linux/arm64/v8", "linux/arm/v7"; NULL or "" gives the host's. */
 int platform_parse (const char *s, struct platform *out, struct kiln_err *err);
 

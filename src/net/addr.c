@@ -28,6 +28,21 @@ net_cidr_mask (const struct net_cidr *c)
   return c->prefix == 0 ? 0 : ~0u << (32 - c->prefix);
 }
 
+void
+net_mac_from_ip (uint32_t ip, uint8_t mac[6])
+{
+  mac[0] = 0x02;
+  mac[1] = 0x42;
+  for (int i = 0; i < 4; i++)
+    mac[2 + i] = (uint8_t) (ip >> (24 - 8 * i));
+}
+
+void
+net_mac_format (const uint8_t mac[6], char out[18])
+{
+  snprintf (out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
 int
 net_cidr_parse (const char *s, bool strict, struct net_cidr *out, struct kiln_err *err)
 {

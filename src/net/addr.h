@@ -23,6 +23,11 @@ void net_ip_format (uint32_t ip, char out[16]);
 /* "10.1.0.0/16" (docker: "invalid CIDR address: X" for anything else; host bits
  * set are refused as docker's network create refuses them when `strict`). */
 int net_cidr_parse (const char *s, bool strict, struct net_cidr *out, struct kiln_err *err);
+/* The MAC address docker gives an endpoint with address `ip`: 02:42 and the
+ * address's four bytes (locally administered, unique per network). */
+void net_mac_from_ip (uint32_t ip, uint8_t mac[6]);
+/* "02:42:0a:d2:00:02" into out[18]. */
+void net_mac_format (const uint8_t mac[6], char out[18]);
 /* "10.1.0.0/16" into out[20]. */
 void net_cidr_format (const struct net_cidr *c, char out[20]);
 uint32_t net_cidr_mask (const struct net_cidr *c);

@@ -21,6 +21,13 @@ uint32_t net_fnv1a (const char *a, const char *b);
 void net_address_pool (struct net_cidr *pool, int *size);
 /* A string member of a JSON object, "" when missing. */
 const char *net_cfg_str (const json_t *config, const char *key);
+/* Tears the network's bridge down now if no container is on it (network rm,
+ * prune: an idle one would otherwise wait for its teardown, see net_bridge.c). */
+void net_bridge_drop_idle (struct kiln_store *st, const char *network_id);
+/* An attach onto `bridge` marks it busy for the process waiting to tear it down. */
+int net_bridge_mark_busy (const char *root, const char *bridge, struct kiln_err *err);
+/* Whether a live process waits to tear `bridge` down (system check: not left over). */
+bool net_bridge_idle_pending (const char *root, const char *bridge);
 /* The default network's record ("bridge"), made on first use with "host" and
  * "none" beside it. */
 int net_default_network (struct kiln_store *st, const char *root, struct net_rec *rec, struct kiln_err *err);

@@ -88,13 +88,7 @@ etc_hosts (const json_t *config, const json_t *info, const char *ip, const char 
   size_t i;
   json_t *eh;
   json_array_foreach (json_object_get (json_object_get (config, "HostConfig"), "ExtraHosts"), i, eh)
-  {
-    const char *h = json_string_value (eh), *colon = h ? strchr (h, ':') : NULL;
-    if (colon == NULL)
-      continue;
-    const char *addr = strcmp (colon + 1, "host-gateway") == 0 ? gw : colon + 1;
-    buf_printf (&b, "%s\t%.*s\n", addr, (int) (colon - h), h);
-  }
+      net_add_host_line (&b, json_string_value (eh), gw);
   return buf_steal (&b);
 }
 
@@ -335,7 +329,7 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   if (bridge_network (st, root, netname, &rec, err) < 0)
     goto out;
   unsigned br = net_ensure_bridge (st, nl, &rec, err);
-  if (br == 0)
+  if (br == 0 || net_bridge_mark_busy (root, net_cfg_str (rec.config, "Bridge"), err) < 0)
     goto out;
   struct net_cidr subnet, range, *rangep = NULL;
   uint32_t gw = 0, ip = 0, want = 0;
@@ -420,19 +414,25 @@ attach_one (struct kiln_store *st, struct nl *nl, const char *root, const char *
   }
   recorded = true;
   unsigned mtu = (unsigned) json_integer_value (json_object_get (rec.config, "MTU"));
-  if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
+  /* docker's MAC for the address (inspect shows it). */
+  uint8_t mac[6];
+  char mac_s[18];
+  net_mac_from_ip (ip, mac);
+  net_mac_format (mac, mac_s);
+  json_object_set_new (info, "MacAddress", json_string (mac_s));
+  if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, mac, err) < 0)
     {
       /* This container's last veth on this network, still going with its old
        * namespace (the kernel removes it a moment later): removed now. */
       if (err->code != EEXIST || nl_link_del (nl, veth, err) < 0)
         goto out;
       kiln_err_clear (err);
-      if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, err) < 0)
+      if (nl_veth_add (nl, veth, br, mtu, netns_fd, ifname, mac, err) < 0)
         goto out;
     }
   unsigned vi = nl_link_index (nl, veth);
   bool route = hosts != NULL && !json_is_true (json_object_get (rec.config, "Internal"));
-  if (vi == 0 || nl_link_up (nl, vi, err) < 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
+  if (vi == 0 || configure_inside (netns_fd, ifname, ip, subnet.prefix, gw, route, err) < 0)
     {
       if (!kiln_err_is_set (err))
         kiln_err_set (err, ENODEV, "veth %s is missing", veth);
@@ -496,6 +496,7 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
   if (lock < 0)
     return -1;
   struct kiln_store *st = store_open (root, err);
+  store_keep_wal_on_close (st);
   struct nl *nl = st ? nl_open (err) : NULL;
   int ret = -1;
   bool user_net = false;
@@ -636,6 +637,7 @@ net_release (const char *root, const char *id)
   struct kiln_err ignored = {0};
   int lock = net_store_lock (root, &ignored);
   struct kiln_store *st = lock >= 0 ? store_open (root, &ignored) : NULL;
+  store_keep_wal_on_close (st);
   struct nl *nl = st ? nl_open (&ignored) : NULL;
   struct endpoint_rec *eps = NULL;
   size_t n = 0;

@@ -46,6 +46,15 @@ struct net_attachment
 /* True if NetworkMode (config.json's) is a kiln network ("default" as root,
  * "bridge", a network's name): the monitor attaches it. */
 bool net_mode_is_bridge (const char *mode);
+/* --add-host's "HOST:IP" (IP: a dotted quad or host-gateway): 0, or -1 with
+ * docker's message (run, create and build). */
+int net_add_host_check (const char *h, struct kiln_err *err);
+/* The host's address its default route leaves from (what a step on
+ * slirp4netns, which keeps the host's loopback out, reaches the host at) into
+ * out[16]; `fallback` when there is no route. */
+void net_host_address (char out[16], const char *fallback);
+/* Appends the /etc/hosts line of a checked "HOST:IP", host-gateway being `gateway`. */
+void net_add_host_line (struct buf *out, const char *h, const char *gateway);
 /* The same, or "container:NAME" (the namespace of a running container): the
  * monitor hands the sandbox a namespace through net_attach. */
 bool net_mode_attaches (const char *mode);

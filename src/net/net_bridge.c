@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container/names.h"
@@ -302,11 +303,198 @@ teardown_do (struct nl *nl, const struct teardown *t)
   net_unlock_fd (hl);
 }
 
+/* How long a network's bridge outlives its last endpoint (KILN_NET_IDLE_MS,
+ * default 2000): a bridge costs ~30 ms to make (netlink, nftables, sysctls) and
+ * ~30 ms to delete, which back-to-back `run`s would pay each time. */
+static unsigned
+idle_ms (void)
+{
+  const char *v = getenv ("KILN_NET_IDLE_MS");
+  char *end;
+  unsigned long ms = v && *v ? strtoul (v, &end, 10) : 2000;
+  if (v && *v && (*end || ms > 600000))
+    ms = 2000;
+  return (unsigned) ms;
+}
+
+/* ROOT/net-idle-BRIDGE: "PID START" of the process that will tear the bridge
+ * down once it stayed idle (the last one to be started wins). */
+static char *
+idle_stamp_path (const char *root, const char *bridge)
+{
+  struct buf p = BUF_INIT;
+  buf_printf (&p, "%s/net-idle-%s", root, bridge);
+  return buf_steal (&p);
+}
+
+/* The stamp: "PID START DEADLINE" of the process that tears the bridge down
+ * once CLOCK_MONOTONIC passes DEADLINE (ns); DEADLINE 0 while a container is on
+ * the bridge ("0 0 0" when no such process waits).  False when there is none
+ * (or it does not read). */
+struct idle_stamp
+{
+  pid_t pid;
+  uint64_t start, deadline;
+};
+
+static bool
+idle_stamp_read (const char *path, struct idle_stamp *out)
+{
+  *out = (struct idle_stamp){0};
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return false;
+  long p = 0;
+  unsigned long long s = 0, d = 0;
+  bool ok = fscanf (f, "%ld %llu %llu", &p, &s, &d) == 3;
+  fclose (f);
+  *out = (struct idle_stamp){(pid_t) p, s, d};
+  return ok;
+}
+
+/* Written whole (a temporary file renamed over it): `system check` reads it
+ * without net.lock. */
+static int
+idle_stamp_write (const char *path, const struct idle_stamp *v)
+{
+  _cleanup_buf_ struct buf tmp = BUF_INIT;
+  buf_printf (&tmp, "%s.%ld", path, (long) getpid ());
+  char text[96];
+  int n = snprintf (text, sizeof text, "%ld %llu %llu\n", (long) v->pid, (unsigned long long) v->start,
+                    (unsigned long long) v->deadline);
+  int fd = open (buf_str (&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -1;
+  bool ok = write (fd, text, (size_t) n) == n;
+  close (fd);
+  if (!ok || rename (buf_str (&tmp), path) < 0)
+    {
+      unlink (buf_str (&tmp));
+      return -1;
+    }
+  return 0;
+}
+
+static uint64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static bool
+idle_stamp_live (const struct idle_stamp *v)
+{
+  return v->pid > 0 && proc_is (v->pid, v->start);
+}
+
+bool
+net_bridge_idle_pending (const char *root, const char *bridge)
+{
+  _cleanup_free_ char *path = idle_stamp_path (root, bridge);
+  struct idle_stamp v;
+  return idle_stamp_read (path, &v) && idle_stamp_live (&v);
+}
+
+int
+net_bridge_mark_busy (const char *root, const char *bridge, struct kiln_err *err)
+{
+  /* Its idle teardown, if one waits, waits on (deadline 0; no stamp would mean
+   * the store is going). */
+  _cleanup_free_ char *stamp = idle_stamp_path (root, bridge);
+  struct idle_stamp busy;
+  if (!idle_stamp_read (stamp, &busy) || !idle_stamp_live (&busy))
+    busy = (struct idle_stamp){0};
+  busy.deadline = 0;
+  if (idle_stamp_write (stamp, &busy) < 0)
+    return kiln_err_set (err, errno ? errno : EIO, "%s: %s", stamp, strerror (errno ? errno : EIO));
+  return 0;
+}
+
+/* The detached process that tears an idle bridge down: it records itself as the
+ * bridge's (under net.lock, which it holds from its parent), lets the lock go,
+ * and sleeps until the stamp's deadline (a later release of the last container
+ * moves it, rather than starting another such process); then, under the lock
+ * again, it tears the bridge down unless the stamp is another's or says a
+ * container is on the bridge (deadline 0: it looks again after idle_ms(), for
+ * at most IDLE_BUSY_WAITS times, so that back-to-back runs keep one such
+ * process, which a long-running container does not keep). */
+#define IDLE_BUSY_WAITS 15
+static void
+idle_teardown (const char *root, const struct teardown *t, int hold_fd, int ready_fd)
+{
+  struct kiln_err ignored = {0};
+  _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
+  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), monotonic_ns () + idle_ms () * 1000000ull};
+  if (idle_stamp_write (path, &me) < 0)
+    {
+      /* Nobody would know of the wait: the bridge goes now, as before. */
+      struct nl *nl = nl_open (&ignored);
+      teardown_do (nl, t);
+      nl_close (nl);
+      return;
+    }
+  close (ready_fd); /* the stamp is there before the stopping container's command returns */
+  close (hold_fd);
+  uint64_t deadline = me.deadline;
+  for (int busy = 0;;)
+    {
+      uint64_t now = monotonic_ns ();
+      if (deadline > now)
+        {
+          struct timespec ts = {.tv_sec = (time_t) ((deadline - now) / 1000000000u),
+                                .tv_nsec = (long) ((deadline - now) % 1000000000u)};
+          while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+            ;
+        }
+      int lock = net_store_lock (root, &ignored);
+      /* No stamp at all: the store is being removed (rm -rf of its root; an
+       * attach leaves "0 0 0", network rm removes the bridge before the stamp),
+       * so no container will come: the bridge, if still there (its name is the
+       * store's own), goes too. */
+      struct idle_stamp v;
+      bool read = idle_stamp_read (path, &v);
+      bool gone = !read && access (path, F_OK) < 0 && errno == ENOENT;
+      bool mine = read && v.pid == me.pid && v.start == me.start;
+      if (mine && (v.deadline > monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
+        {
+          /* Moved by a later release, or a container is on it. */
+          deadline = v.deadline ? v.deadline : monotonic_ns () + idle_ms () * 1000000ull;
+          net_unlock_fd (lock);
+          continue;
+        }
+      if (mine && v.deadline == 0)
+        {
+          /* Busy for long: the last container's release starts another. */
+          struct idle_stamp none = {0};
+          idle_stamp_write (path, &none);
+          kiln_err_clear (&ignored);
+          net_unlock_fd (lock);
+          return;
+        }
+      /* Still its own and past the deadline: no container came onto the bridge
+       * since the last one left, whatever ports it may still have of stopped
+       * containers whose namespaces the kernel has not removed yet. */
+      if (mine || gone)
+        {
+          struct nl *nl = nl_open (&ignored);
+          if (nl && nl_link_index (nl, t->bridge))
+            teardown_do (nl, t);
+          nl_close (nl);
+          unlink (path);
+        }
+      kiln_err_clear (&ignored);
+      net_unlock_fd (lock);
+      return;
+    }
+}
+
 /* The network's bridge, subnet and rules go with its last endpoint.  With
  * `hold_fd` (the store's net.lock) the work is left to a detached process that
- * keeps the lock until it is done: deleting a bridge waits ~30 ms for the
- * kernel, which a stopping container need not wait for, and the next attach
- * waits for the lock, so it never finds a bridge half gone. */
+ * waits for the bridge to stay idle (idle_teardown): the next `run` finds it
+ * made; deleting a bridge also waits ~30 ms for the kernel, which a stopping
+ * container need not wait for.  Without, it goes at once. */
 void
 net_teardown_network (struct kiln_store *st, struct nl *nl, const char *network_id, int hold_fd)
 {
@@ -327,19 +515,46 @@ net_teardown_network (struct kiln_store *st, struct nl *nl, const char *network_
   net_rec_clear (&rec);
   if (!*t.bridge)
     return;
+  if (hold_fd >= 0)
+    {
+      /* A process already waits to tear this bridge down: its wait starts over. */
+      _cleanup_free_ char *path = idle_stamp_path (store_root (st), t.bridge);
+      struct idle_stamp v;
+      if (idle_stamp_read (path, &v) && idle_stamp_live (&v))
+        {
+          v.deadline = monotonic_ns () + idle_ms () * 1000000ull;
+          if (idle_stamp_write (path, &v) == 0)
+            return;
+        }
+    }
   pid_t pid = hold_fd >= 0 ? fork () : -1;
   if (pid == 0)
     {
-      /* The child only forks the worker, so nobody waits on a zombie. */
-      if (fork () != 0)
-        _exit (0);
+      /* The child only forks the worker, so nobody waits on a zombie, and
+       * returns once the worker has written its stamp (`system check` right
+       * after must find it). */
+      int ready[2];
+      pid_t g = pipe2 (ready, O_CLOEXEC) == 0 ? fork () : -1;
+      if (g < 0)
+        {
+          struct nl *own = nl_open (&ignored);
+          teardown_do (own, &t);
+          nl_close (own);
+          _exit (0);
+        }
+      if (g > 0)
+        {
+          close (ready[1]);
+          char c;
+          while (read (ready[0], &c, 1) < 0 && errno == EINTR)
+            ;
+          _exit (0);
+        }
       setsid ();
       for (int fd = 3; fd < 1024; fd++)
-        if (fd != hold_fd)
+        if (fd != hold_fd && fd != ready[1])
           close (fd);
-      struct nl *own = nl_open (&ignored);
-      teardown_do (own, &t);
-      nl_close (own);
+      idle_teardown (store_root (st), &t, hold_fd, ready[1]);
       _exit (0);
     }
   if (pid > 0)
@@ -349,6 +564,21 @@ net_teardown_network (struct kiln_store *st, struct nl *nl, const char *network_
       return;
     }
   teardown_do (nl, &t);
+  _cleanup_free_ char *stamp = idle_stamp_path (store_root (st), t.bridge);
+  unlink (stamp);
+}
+
+void
+net_bridge_drop_idle (struct kiln_store *st, const char *network_id)
+{
+  struct kiln_err ignored = {0};
+  int lock = net_store_lock (store_root (st), &ignored);
+  struct nl *nl = lock >= 0 ? nl_open (&ignored) : NULL;
+  if (nl)
+    net_teardown_network (st, nl, network_id, -1); /* nothing when a container is on it */
+  nl_close (nl);
+  kiln_err_clear (&ignored);
+  net_unlock_fd (lock);
 }
 
 /* Removes what one endpoint holds: its port elements, its veth (unless it goes

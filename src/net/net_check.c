@@ -198,7 +198,8 @@ net_check (struct kiln_store *st, bool repair, struct strv *found, struct kiln_e
         goto out;
       endpoint_recs_free (left, nleft);
       const char *bridge = net_cfg_str (nets[k].config, "Bridge");
-      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0)
+      /* An idle one its teardown process still waits on is not left over. */
+      if (nleft || !*bridge || nl_link_index (nl, bridge) == 0 || net_bridge_idle_pending (store_root (st), bridge))
         continue;
       struct buf b = BUF_INIT;
       buf_printf (&b, "bridge %s of network %s, which no container uses", bridge, nets[k].name);

@@ -67,12 +67,8 @@ net_config_into (const struct container_opts *o, const json_t *image_config, jso
   if (o->ip && net_ip_parse (o->ip, &a) < 0)
     return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--ip\" flag: invalid IP address", o->ip);
   for (size_t i = 0; i < o->add_hosts.n; i++)
-    {
-      const char *h = o->add_hosts.v[i], *colon = strchr (h, ':');
-      if (colon == NULL || colon == h || (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0))
-        return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP address "
-                                               "in add-host: \"%s\"", h, colon ? colon + 1 : "");
-    }
+    if (net_add_host_check (o->add_hosts.v[i], err) < 0)
+      return -1;
   for (size_t i = 0; i < o->dns.n; i++)
     if (net_ip_parse (o->dns.v[i], &a) < 0)
       return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--dns\" flag: %s is not an ip address",
@@ -152,3 +148,50 @@ net_config_into (const struct container_opts *o, const json_t *image_config, jso
   json_object_set_new (host_config, "PublishAllPorts", json_boolean (publish_all));
   return 0;
 }
+int
+net_add_host_check (const char *h, struct kiln_err *err)
+{
+  const char *colon = strchr (h, ':');
+  uint32_t a;
+  /* opts.ValidateExtraHost's words */
+  if (colon == NULL || colon == h)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: bad format for add-host: \"%s\"",
+                         h, h);
+  if (net_ip_parse (colon + 1, &a) < 0 && strcmp (colon + 1, "host-gateway") != 0)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP address "
+                                           "in add-host: \"%s\"", h, colon ? colon + 1 : "");
+  /* One line of /etc/hosts: a name with no blank or control character. */
+  for (const char *p = h; p < colon; p++)
+    if ((unsigned char) *p <= ' ' || *p == 0x7f)
+      return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--add-host\" flag: invalid host name", h);
+  return 0;
+}
+
+void
+net_host_address (char out[16], const char *fallback)
+{
+  snprintf (out, 16, "%s", fallback);
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  /* A connected UDP socket sends nothing: the kernel only picks the route. */
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons (53)};
+  inet_pton (AF_INET, "192.0.2.1", &to.sin_addr);
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  if (connect (fd, (struct sockaddr *) &to, sizeof to) == 0 && getsockname (fd, (struct sockaddr *) &me, &len) == 0
+      && me.sin_addr.s_addr != 0)
+    inet_ntop (AF_INET, &me.sin_addr, out, 16);
+  close (fd);
+}
+
+void
+net_add_host_line (struct buf *out, const char *h, const char *gateway)
+{
+  const char *colon = h ? strchr (h, ':') : NULL;
+  if (colon == NULL)
+    return;
+  const char *addr = strcmp (colon + 1, "host-gateway") == 0 ? gateway : colon + 1;
+  buf_printf (out, "%s\t%.*s\n", addr, (int) (colon - h), h);
+}
+

@@ -66,7 +66,7 @@ endpoint_json (struct kiln_store *st, const char *id, const char *netname, const
                          json_array_size (aliases) ? aliases : json_null (), "NetworkID", known ? rec.id : "",
                          "EndpointID", e ? e->container : "", "Gateway", gw, "IPAddress", e ? e->ip : "",
                          "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-                         "MacAddress", "", "DriverOpts");
+                         "MacAddress", e ? net_cfg_str (e->info, "MacAddress") : "", "DriverOpts");
   if (gw_out)
     *gw_out = gw && *gw ? xstrdup (gw) : NULL;
   if (prefix_out)
@@ -86,11 +86,13 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
   json_t *ports = json_object (), *networks = json_object ();
   const char *k;
   json_t *v;
-  json_object_foreach (json_object_get (json_object_get (config, "Config"), "ExposedPorts"), k, v)
-      json_object_set_new (ports, k, json_null ());
+  /* docker's Ports are the sandbox's: none once stopped or before the first start. */
+  if (n)
+    json_object_foreach (json_object_get (json_object_get (config, "Config"), "ExposedPorts"), k, v)
+        json_object_set_new (ports, k, json_null ());
   const char *mode = mode_network (config);
   const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
-  const char *ip = "";
+  const char *ip = "", *mac = "";
   char *gw = NULL;
   int prefix = 0;
   bool dflt_ep = false;
@@ -114,6 +116,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
       if (dflt)
         {
           ip = eps[i].ip;
+          mac = net_cfg_str (eps[i].info, "MacAddress");
           gw = (char *) g;
           prefix = pl;
           dflt_ep = true;
@@ -132,12 +135,12 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
           json_object_set_new (networks, k, endpoint_json (st, id, k, NULL, v, NULL, NULL));
       }
     }
-  json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
+  json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",
                          "Bridge", "", "SandboxID", n ? id : "", "HairpinMode", 0, "LinkLocalIPv6Address", "",
                          "LinkLocalIPv6PrefixLen", 0, "Ports", ports, "SandboxKey", "", "SecondaryIPAddresses",
                          "SecondaryIPv6Addresses", "EndpointID", dflt_ep ? id : "", "Gateway", gw ? gw : "",
-                         "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
-                         "MacAddress", "", "Networks", networks);
+                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "",
+                         "MacAddress", mac, "Networks", networks);
   free (gw);
   endpoint_recs_free (eps, n);
   return s;

@@ -136,10 +136,14 @@ nl_bridge_add (struct nl *nl, const char *name, unsigned mtu, struct kiln_err *e
 
 int
 nl_veth_add (struct nl *nl, const char *host, unsigned master, unsigned mtu, int peer_netns_fd, const char *peer_name,
-             struct kiln_err *err)
+             const uint8_t *peer_mac, struct kiln_err *err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = link_msg (buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  /* This end up as it is made: a round trip fewer. */
+  struct ifinfomsg *ifm = mnl_nlmsg_get_payload (h);
+  ifm->ifi_flags = IFF_UP;
+  ifm->ifi_change = IFF_UP;
   mnl_attr_put_strz (h, IFLA_IFNAME, host);
   if (master)
     mnl_attr_put_u32 (h, IFLA_MASTER, master);
@@ -150,8 +154,10 @@ nl_veth_add (struct nl *nl, const char *host, unsigned master, unsigned mtu, int
   struct nlattr *data = mnl_attr_nest_start (h, IFLA_INFO_DATA);
   struct nlattr *peer = mnl_attr_nest_start (h, VETH_INFO_PEER);
   struct ifinfomsg *pifm = mnl_nlmsg_put_extra_header (h, sizeof *pifm);
-  pifm->ifi_family = AF_UNSPEC;
+  pifm->ifi_family = AF_UNSPEC; /* not up here: the kernel opens it before the pair is joined (ENOTCONN) */
   mnl_attr_put_strz (h, IFLA_IFNAME, peer_name);
+  if (peer_mac)
+    mnl_attr_put (h, IFLA_ADDRESS, 6, peer_mac);
   if (mtu)
     mnl_attr_put_u32 (h, IFLA_MTU, mtu);
   mnl_attr_put_u32 (h, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);

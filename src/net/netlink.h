@@ -23,10 +23,11 @@ void nl_close (struct nl *nl);
 unsigned nl_link_index (struct nl *nl, const char *name);
 /* A bridge `name` with `mtu` (0: the kernel's). EEXIST if there is one. */
 int nl_bridge_add (struct nl *nl, const char *name, unsigned mtu, struct kiln_err *err);
-/* A veth pair: `host` in this namespace, a port of bridge `master`, and `peer`
- * moved into `peer_netns_fd` as `peer_name`. */
+/* A veth pair, the host's end up: `host` in this namespace, a port of bridge
+ * `master`, and `peer` moved into `peer_netns_fd` as `peer_name` with MAC
+ * address `peer_mac` (NULL: the kernel's random one). */
 int nl_veth_add (struct nl *nl, const char *host, unsigned master, unsigned mtu, int peer_netns_fd,
-                 const char *peer_name, struct kiln_err *err);
+                 const char *peer_name, const uint8_t *peer_mac, struct kiln_err *err);
 int nl_link_up (struct nl *nl, unsigned index, struct kiln_err *err);
 int nl_link_del (struct nl *nl, const char *name, struct kiln_err *err);
 /* `ip/prefix` on the link (an existing one is fine). */

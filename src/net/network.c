@@ -210,7 +210,7 @@ net_network_inspect (struct kiln_store *st, const struct net_rec *r)
       buf_printf (&a, "%s/%d", eps[i].ip, sub.prefix);
       json_object_set_new (containers, eps[i].container,
                            json_pack ("{s:s, s:s, s:s, s:s, s:s}", "Name", name ? name : "", "EndpointID",
-                                      eps[i].container, "MacAddress", "", "IPv4Address", buf_str (&a), "IPv6Address",
+                                      eps[i].container, "MacAddress", net_cfg_str (eps[i].info, "MacAddress"), "IPv4Address", buf_str (&a), "IPv6Address",
                                       ""));
     }
   endpoint_recs_free (eps, n);
@@ -271,6 +271,7 @@ net_network_remove (struct kiln_store *st, const struct net_rec *r, struct kiln_
   if (in_use (st, r->id))
     return kiln_err_set (err, EBUSY, "error while removing network: network %s id %s has active endpoints", r->name,
                          r->id);
+  net_bridge_drop_idle (st, r->id);
   return networks_remove (st, r->id, err);
 }
 
@@ -286,6 +287,7 @@ net_networks_prune (struct kiln_store *st, struct strv *removed, struct kiln_err
     {
       if (predefined_name (nets[i].name) || in_use (st, nets[i].id))
         continue;
+      net_bridge_drop_idle (st, nets[i].id);
       if ((ret = networks_remove (st, nets[i].id, err)) == 0)
         strv_push (removed, nets[i].name);
     }

@@ -5,12 +5,26 @@
 #include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
+
+/* A context costs a netlink socket, reading iproute2's tables and a first fetch of
+ * the ruleset's cache: one of each kind is kept for the process (making a bridge
+ * runs four commands).  Not across a fork: the socket would be shared. */
+static struct nft_ctx *kept[2];
+static pid_t kept_by;
 
 static struct nft_ctx *
 ctx_new (bool json, struct kiln_err *err)
 {
+  if (kept_by != getpid ())
+    {
+      kept[0] = kept[1] = NULL; /* a parent's: left alone (its socket is the parent's) */
+      kept_by = getpid ();
+    }
+  if (kept[json])
+    return kept[json];
   struct nft_ctx *c = nft_ctx_new (NFT_CTX_DEFAULT);
   if (c == NULL)
     {
@@ -21,7 +35,16 @@ ctx_new (bool json, struct kiln_err *err)
   nft_ctx_buffer_error (c);
   if (json)
     nft_ctx_output_set_flags (c, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  kept[json] = c;
   return c;
+}
+
+/* Empties the context's buffers for its next command (reading them resets them). */
+static void
+ctx_done (struct nft_ctx *c)
+{
+  nft_ctx_get_output_buffer (c);
+  nft_ctx_get_error_buffer (c);
 }
 
 /* The first line of libnftables's error, which names what failed. */
@@ -40,7 +63,7 @@ nft_run (const char *cmds, struct kiln_err *err)
   if (c == NULL)
     return -1;
   int ret = nft_run_cmd_from_buffer (c, cmds) == 0 ? 0 : nft_fail (c, cmds, err);
-  nft_ctx_free (c);
+  ctx_done (c);
   return ret;
 }
 
@@ -60,7 +83,7 @@ nft_list_json (const char *cmd, struct kiln_err *err)
       if (out == NULL)
         kiln_err_set (err, EIO, "nftables: %s: unreadable JSON: %s", cmd, je.text);
     }
-  nft_ctx_free (c);
+  ctx_done (c);
   return out;
 }
 

@@ -120,6 +120,12 @@ port_spec_parse (const char *spec, struct port_map **maps, size_t *n, struct kil
       unsigned char a[16];
       if (inet_pton (AF_INET, ip, a) != 1 && inet_pton (AF_INET6, ip, a) != 1)
         return kiln_err_set (err, KILN_EUSAGE, "invalid IP address: %s", ip);
+      /* Refused rather than accepted and never published. */
+      if (inet_pton (AF_INET, ip, a) != 1)
+        return kiln_err_set (err, KILN_EUSAGE,
+                             "IPv6 host address %s in %s: kiln's networks are IPv4 only; publish on an IPv4 address "
+                             "(or none: 0.0.0.0)",
+                             ip, spec);
     }
   char *cport;
   const char *proto;

@@ -72,6 +72,7 @@ lookup (const char *root, const char *self, const char *name, uint32_t *ips, siz
 {
   struct kiln_err ig = {0};
   struct kiln_store *st = store_open (root, &ig);
+  store_keep_wal_on_close (st); /* one a question */
   struct endpoint_rec *mine = NULL, *eps = NULL;
   size_t n_mine = 0, n = 0, found = 0;
   if (st)
@@ -135,36 +136,177 @@ forward (int up, const uint32_t *servers, size_t n, const uint8_t *q, size_t qle
   return 0;
 }
 
-static _Noreturn void
-serve (const char *root, const char *self, int ls, int up, const uint32_t *servers, size_t n_servers)
+/* The answer to query `q` (`n` bytes) into ans[cap]: the network's names from
+ * the store, anything else from upstream (`ask`), SERVFAIL when upstream says
+ * nothing.  Its length, 0 for no answer (not a question kiln reads). */
+static size_t
+answer (const char *root, const char *self, const uint8_t *q, size_t n, uint8_t *ans, size_t cap,
+        ssize_t (*ask) (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap), void *ud)
 {
-  uint8_t q[512], ans[1500];
+  char name[256];
+  uint16_t qtype;
+  size_t qend;
+  if (dns_question (q, n, name, &qtype, &qend) < 0)
+    return 0;
+  uint32_t ips[16];
+  size_t found = lookup (root, self, name, ips, 16);
+  if (found)
+    return dns_answer (q, qend, ips, qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY ? found : 0, 0, ans, cap);
+  ssize_t r = ask (ud, q, n, ans, cap);
+  return r > 0 ? (size_t) r : dns_answer (q, qend, NULL, 0, 2 /* SERVFAIL */, ans, cap);
+}
+
+struct upstream
+{
+  int udp;      /* a socket of the host's namespace */
+  int host_ns;  /* the host's network namespace, for TCP sockets made per question */
+  int own_ns;   /* the container's */
+  const uint32_t *servers;
+  size_t n;
+};
+
+static ssize_t
+ask_udp (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
+{
+  struct upstream *u = ud;
+  return forward (u->udp, u->servers, u->n, q, qlen, ans, cap);
+}
+
+/* Reads exactly `len` bytes, each wait at most 2 s: 0, -1 on anything else. */
+static int
+read_full (int fd, uint8_t *p, size_t len)
+{
+  while (len)
+    {
+      struct pollfd pf = {.fd = fd, .events = POLLIN};
+      if (poll (&pf, 1, 2000) <= 0)
+        return -1;
+      ssize_t r = read (fd, p, len);
+      if (r <= 0)
+        {
+          if (r < 0 && errno == EINTR)
+            continue;
+          return -1;
+        }
+      p += r;
+      len -= (size_t) r;
+    }
+  return 0;
+}
+
+/* Writes a DNS message over TCP: its length (two bytes), then it. */
+static int
+write_msg (int fd, const uint8_t *msg, size_t len)
+{
+  uint8_t hdr[2] = {(uint8_t) (len >> 8), (uint8_t) len};
+  struct pollfd pf = {.fd = fd, .events = POLLOUT};
+  if (poll (&pf, 1, 2000) <= 0 || write (fd, hdr, 2) != 2)
+    return -1;
+  size_t off = 0;
+  while (off < len)
+    {
+      if (poll (&pf, 1, 2000) <= 0)
+        return -1;
+      ssize_t w = write (fd, msg + off, len - off);
+      if (w <= 0)
+        return -1;
+      off += (size_t) w;
+    }
+  return 0;
+}
+
+/* Reads one DNS message over TCP into buf[cap]: its length, -1 on error. */
+static ssize_t
+read_msg (int fd, uint8_t *buf, size_t cap)
+{
+  uint8_t hdr[2];
+  if (read_full (fd, hdr, 2) < 0)
+    return -1;
+  size_t len = (size_t) hdr[0] << 8 | hdr[1];
+  if (len < 12 || len > cap || read_full (fd, buf, len) < 0)
+    return -1;
+  return (ssize_t) len;
+}
+
+/* Asks the upstream servers in turn over TCP (a socket of the host's namespace,
+ * made there: sockets stay in the namespace they were made in). */
+static ssize_t
+ask_tcp (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
+{
+  struct upstream *u = ud;
+  for (size_t i = 0; i < u->n; i++)
+    {
+      if (setns (u->host_ns, CLONE_NEWNET) < 0)
+        return 0;
+      int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (setns (u->own_ns, CLONE_NEWNET) < 0)
+        _exit (1); /* never answer from the host's namespace */
+      if (fd < 0)
+        return 0;
+      struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (53), .sin_addr.s_addr = htonl (u->servers[i])};
+      struct pollfd pf = {.fd = fd, .events = POLLOUT};
+      int e = 0;
+      socklen_t el = sizeof e;
+      ssize_t r = -1;
+      if ((connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0 || errno == EINPROGRESS) && poll (&pf, 1, 2000) > 0
+          && getsockopt (fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0 && write_msg (fd, q, qlen) == 0)
+        r = read_msg (fd, ans, cap);
+      close (fd);
+      if (r >= 12 && ans[0] == q[0] && ans[1] == q[1])
+        return r;
+    }
+  return 0;
+}
+
+/* One DNS-over-TCP connection (a client retries there when a UDP answer was
+ * truncated): questions answered until it closes or stays quiet for 2 s. */
+static void
+serve_tcp (const char *root, const char *self, int conn, struct upstream *u)
+{
+  static uint8_t q[65535], ans[65535];
+  for (int k = 0; k < 64; k++)
+    {
+      ssize_t n = read_msg (conn, q, sizeof q);
+      if (n < 0)
+        break;
+      size_t len = answer (root, self, q, (size_t) n, ans, sizeof ans, ask_tcp, u);
+      if (len == 0 || write_msg (conn, ans, len) < 0)
+        break;
+    }
+  close (conn);
+}
+
+static _Noreturn void
+serve (const char *root, const char *self, int ls, int lt, struct upstream *u)
+{
+  static uint8_t q[512], ans[65535];
   for (;;)
     {
-      struct sockaddr_in from;
-      socklen_t fl = sizeof from;
-      ssize_t n = recvfrom (ls, q, sizeof q, 0, (struct sockaddr *) &from, &fl);
-      if (n < 0)
+      struct pollfd p[2] = {{.fd = ls, .events = POLLIN}, {.fd = lt, .events = POLLIN}};
+      if (poll (p, 2, -1) < 0)
         {
           if (errno == EINTR)
             continue;
           _exit (1);
         }
-      char name[256];
-      uint16_t qtype;
-      size_t qend;
-      if (dns_question (q, (size_t) n, name, &qtype, &qend) < 0)
-        continue;
-      uint32_t ips[16];
-      size_t found = lookup (root, self, name, ips, 16);
-      size_t len = 0;
-      if (found)
-        len = dns_answer (q, qend, ips, qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY ? found : 0, 0, ans, sizeof ans);
-      else
+      if (p[1].revents & POLLIN)
         {
-          ssize_t r = forward (up, servers, n_servers, q, (size_t) n, ans, sizeof ans);
-          len = r > 0 ? (size_t) r : dns_answer (q, qend, NULL, 0, 2 /* SERVFAIL */, ans, sizeof ans);
+          int conn = accept4 (lt, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (conn >= 0)
+            serve_tcp (root, self, conn, u);
         }
+      if (!(p[0].revents & POLLIN))
+        continue;
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom (ls, q, sizeof q, MSG_DONTWAIT, (struct sockaddr *) &from, &fl);
+      if (n < 0)
+        {
+          if (errno == EINTR || errno == EAGAIN)
+            continue;
+          _exit (1);
+        }
+      size_t len = answer (root, self, q, (size_t) n, ans, sizeof ans, ask_udp, u);
       if (len)
         sendto (ls, ans, len, 0, (struct sockaddr *) &from, fl);
     }
@@ -201,20 +343,27 @@ net_resolver_start (const char *root, const char *container_id, int netns_fd, co
         dup2 (null, 0), dup2 (null, 1), dup2 (null, 2);
       /* The host's resolvers are reached from the host's namespace. */
       int up = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (up < 0 || setns (netns_fd, CLONE_NEWNET) < 0)
+      int host_ns = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+      if (up < 0 || host_ns < 0 || setns (netns_fd, CLONE_NEWNET) < 0)
         _exit (1);
+      int own_ns = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
       int ls = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      int lt = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int one = 1;
       struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (53), .sin_addr.s_addr = htonl (0x7f00000b)};
-      if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0)
+      if (own_ns < 0 || ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || lt < 0
+          || setsockopt (lt, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
+          || bind (lt, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (lt, 16) < 0)
         _exit (1);
       /* Nothing else of the monitor's: its notify socket, its log, the namespace. */
       for (int fd = 3; fd < 1024; fd++)
-        if (fd != up && fd != ls && fd != ready[1])
+        if (fd != up && fd != ls && fd != lt && fd != host_ns && fd != own_ns && fd != ready[1])
           close (fd);
       if (write (ready[1], "r", 1) != 1)
         _exit (1);
       close (ready[1]);
-      serve (root_copy, net_copy, ls, up, servers, n_servers);
+      struct upstream u = {.udp = up, .host_ns = host_ns, .own_ns = own_ns, .servers = servers, .n = n_servers};
+      serve (root_copy, net_copy, ls, lt, &u);
     }
   close (ready[1]);
   char c;

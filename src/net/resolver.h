@@ -2,7 +2,8 @@
  *
  * No daemon: each container on a user network gets its own resolver, a child
  * of its monitor (it dies with it: PR_SET_PDEATHSIG), listening on
- * 127.0.0.11:53/udp inside the container's network namespace, as docker's
+ * 127.0.0.11:53 (UDP, and TCP for answers too large for it) inside the
+ * container's network namespace, as docker's
  * embedded DNS does.  A question for a name on one of the container's user
  * networks (a container's name, hostname or --network-alias) is answered from the store's endpoints at the
  * moment it is asked, so a container started or restarted later resolves at

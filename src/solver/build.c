@@ -27,11 +27,13 @@
 #include "frontend/context.h"
 #include "frontend/ctxscan.h"
 #include "frontend/ignore.h"
+#include "frontend/inst_config.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
 #include "image/config.h"
 #include "image/image.h"
 #include "image/layers.h"
+#include "net/net.h"
 #include "store/blobs.h"
 #include "store/layer.h"
 #include "store/snapshots.h"
@@ -584,6 +586,18 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                           in->security ? in->security : "");
   for (size_t k = 0; k < spec.argv.n; k++)
     json_array_append_new (json_object_get (km, "argv"), json_string (spec.argv.v[k]));
+  /* --add-host: in the key when given (as BuildKit's ExtraHosts), so earlier keys
+   * stay.  host-gateway is the host as the step's network reaches it: its own
+   * 127.0.0.1 on the host's network, else the address its default route leaves
+   * from (slirp4netns keeps the host's loopback out). */
+  _cleanup_buf_ struct buf hosts_more = BUF_INIT;
+  char host_gw[16] = "127.0.0.1";
+  if (b->rq->add_hosts.n && net != SANDBOX_NET_HOST)
+    net_host_address (host_gw, "10.0.2.2");
+  for (size_t k = 0; k < b->rq->add_hosts.n; k++)
+    net_add_host_line (&hosts_more, b->rq->add_hosts.v[k], host_gw);
+  if (hosts_more.len)
+    json_object_set_new (km, "hosts", json_string (buf_str (&hosts_more)));
   for (size_t k = 0; k < keyenv.n; k++)
     json_array_append_new (json_object_get (km, "env"), json_string (keyenv.v[k]));
   strv_free (&keyenv);
@@ -834,6 +848,7 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
   spec.hostname = "buildkitsandbox";
   spec.no_hostname_env = true;
   spec.network = net;
+  spec.hosts_more = hosts_more.len ? buf_str (&hosts_more) : NULL;
   spec.stdin_fd = -1;
   spec.netns_fd = -1;
   spec.cancel_on_signal = true;
@@ -1119,7 +1134,7 @@ workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, con
   key_of (o->key, buf_str (&mat), mat.len, key);
   step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
-  _cleanup_free_ char *created_by = config_created_by (in);
+  _cleanup_free_ char *created_by = inst_created_by (in);
   /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
   bool keeps_layer = strcmp (dir, "/") != 0;
   if (step_cached (b, o, key, NULL, created_by, keeps_layer))
@@ -1291,7 +1306,7 @@ config_step_record (struct builder *b, struct stage_out *o, struct stage_state *
                     bool in_history)
 {
   char key[DIGEST_STR_LEN + 1];
-  _cleanup_free_ char *cb = config_created_by (ex);
+  _cleanup_free_ char *cb = inst_created_by (ex);
   key_of (o->key, cb, strlen (cb), key);
   if (chain) /* what --explain compares with the last build's key of this step */
     step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
@@ -1330,7 +1345,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
       break;
     case I_WORKDIR:
       step_start (b, label);
-      r = config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
+      r = inst_config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
       break;
     case I_FROM:
       break;
@@ -1340,7 +1355,7 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
           json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
         if (ex->kind == I_CMD)
           *cmd_set = true;
-        if (config_apply (o->config, ex, b->err) < 0)
+        if (inst_config_apply (o->config, ex, b->err) < 0)
           {
             r = -1;
             break;

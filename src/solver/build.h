@@ -60,6 +60,7 @@ struct build_request
   struct strv *cache_keys;
   bool cache_keys_all;
   struct strv no_cache_stages; /* --no-cache-filter: every step of these stages runs */
+  struct strv add_hosts;       /* --add-host "HOST:IP" (checked): RUN steps' /etc/hosts */
   uint64_t shm_size;          /* --shm-size of RUN steps, 0: 64 MiB */
   struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS]; /* --ulimit of RUN steps */
   size_t n_rlimits;

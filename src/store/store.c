@@ -334,6 +334,13 @@ fail:
 }
 
 void
+store_keep_wal_on_close (struct kiln_store *st)
+{
+  if (st && st->db)
+    sqlite3_db_config (st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *) NULL);
+}
+
+void
 store_close (struct kiln_store *st)
 {
   if (st == NULL)

@@ -26,6 +26,13 @@ struct kiln_store;
 /* Opens (creating if needed) the store at `root`. */
 struct kiln_store *store_open (const char *root, struct kiln_err *err);
 void store_close (struct kiln_store *st);
+/* This connection leaves the write-ahead log as it is when it closes, for the
+ * next connection's checkpoint: closing the last connection otherwise syncs
+ * and checkpoints the log and removes it, and the next open makes it again and
+ * syncs the directory (5–15 ms under load), which a short connection on a hot
+ * path (a container's network attach and release, the resolver's lookups) need
+ * not pay.  What it wrote is committed all the same (WAL, synchronous=NORMAL). */
+void store_keep_wal_on_close (struct kiln_store *st);
 
 /* The root directory as given to store_open, and a descriptor of it (O_PATH-like:
  * for openat and friends; the store keeps it open until store_close). */

@@ -106,6 +106,8 @@ struct sandbox_spec
   /* /etc/hosts lines after localhost's (a container's address and names, from
    * net/net.h); NULL: "127.0.1.1 HOSTNAME". */
   const char *hosts_extra;
+  /* More /etc/hosts lines after those (kiln build --add-host); NULL: none. */
+  const char *hosts_more;
   /* /etc/resolv.conf's text; NULL: slirp4netns's resolver or the host's file. */
   const char *resolv_conf;
   enum sandbox_net network;

@@ -169,6 +169,8 @@ write_etc_files (const struct sandbox_spec *s, const char *etc, int status_fd)
     buf_puts (&hosts, s->hosts_extra);
   else if (s->hostname)
     buf_printf (&hosts, "127.0.1.1\t%s\n", s->hostname);
+  if (s->hosts_more)
+    buf_puts (&hosts, s->hosts_more);
   write_file (etc_fd, "hosts", buf_str (&hosts), status_fd);
   buf_free (&hosts);
   if (s->resolv_conf)

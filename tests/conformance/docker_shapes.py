@@ -5,13 +5,18 @@
 
 Makes a store of its own (the busybox base image, scripts/base-images), the corpus's
 containers as far as kiln has their features (shp-exit: `sh -c 'echo out; echo err >&2;
-exit 3'` in the foreground; shp-run: a detached `sleep`, with a label), and compares:
+exit 3'` in the foreground; shp-run: a detached `sleep`, with a label, on the user network
+shp-net with an alias and shp-web's two published ports, on free host ports that stand in
+for docker's 18300 and 18301), and compares:
 
   ps       the table's header and columns (ps-table.txt, ps-a-notrunc.txt), and
            `ps -a --format '{{json .}}'` (ps-json-lines.txt): the same keys, string values,
            the shapes of ids, sizes and times;
   inspect  `inspect shp-exit` against container-exited.json: the same keys at every level,
-           the same JSON types (ids, times, paths and addresses are not compared);
+           the same JSON types (ids, times, paths and addresses are not compared); shp-run's
+           NetworkSettings against shp-web's (container-running-healthy.json);
+  network  `network inspect shp-net` (network-inspect.json, its container entry too), the
+           `network ls` header (network-ls.txt), `port shp-run` (port.txt);
   logs     the json-file log's lines (logs-json-file.log) and `logs -t` (logs-t.txt);
   errors   the messages and exit codes of errors-and-formats.txt that kiln has commands for
            ("Error response from daemon: " is kiln's "Error: ", "docker" is "kiln").
@@ -148,6 +153,33 @@ def compare_tree(path, w, g, prefix):
                 differ(f"{prefix}:extra:{path}{'.' if path else ''}{k}", "kiln has it, docker not")
 
 
+def compare_network(run_id):
+    want = json.loads(read("container-running-healthy.json"))[0]["NetworkSettings"]
+    got = json.loads(kiln("inspect", "shp-run").stdout)[0]["NetworkSettings"]
+    compare_tree("", want, got, "inspect-running:NetworkSettings")
+    mac = got.get("Networks", {}).get("shp-net", {}).get("MacAddress", "")
+    if not re.fullmatch(r"02:42(:[0-9a-f]{2}){4}", mac):
+        differ("inspect-running:value:MacAddress", f"{mac!r} is not docker's 02:42 + the address")
+    want = json.loads(read("network-inspect.json"))[0]
+    got = json.loads(kiln("network", "inspect", "shp-net").stdout)[0]
+    # the one container's entry, compared by its shape (the key is an id)
+    wc, gc = list(want["Containers"].values()), list(got.get("Containers", {}).values())
+    want["Containers"], got["Containers"] = {}, {}
+    compare_tree("", want, got, "network-inspect")
+    if len(gc) != 1 or set(gc[0]) != set(wc[0]):
+        differ("network-inspect:Containers", f"kiln {gc!r}, docker {wc!r}")
+    elif not re.fullmatch(r"\d+\.\d+\.\d+\.\d+/\d+", gc[0]["IPv4Address"]) or gc[0]["Name"] != "shp-run":
+        differ("network-inspect:value:Containers", f"kiln {gc!r}")
+    if kiln("network", "ls").stdout.splitlines()[0] != read("network-ls.txt").splitlines()[0]:
+        differ("network-ls:header", kiln("network", "ls").stdout.splitlines()[0])
+    want = sorted(l for l in read("port.txt").replace("18300", PORTS[0]).replace("18301", PORTS[1]).splitlines())
+    got = sorted(kiln("port", "shp-run").stdout.splitlines())
+    for l in sorted(set(want) - set(got)):
+        differ(f"port:missing:{l.split(' -> ')[0]} -> {l.split(' -> ')[1].rsplit(':', 1)[0]}", "docker prints it, kiln not")
+    for l in sorted(set(got) - set(want)):
+        differ(f"port:extra:{l}", "kiln prints it, docker not")
+
+
 def compare_inspect():
     want = json.loads(read("container-exited.json"))[0]
     got = json.loads(kiln("inspect", "shp-exit").stdout)[0]
@@ -222,6 +254,8 @@ def normalise(text, ids):
     text = re.sub(r"\n*Run 'docker [a-z]+ --help' for more information$", "", text)
     text = re.sub(r"(?m)^(docker: |kiln: )?(Error response from daemon: |Error: )?", "", text)
     text = text.replace("docker", "kiln")
+    # the name docker or kiln made up for a container run without --name
+    text = re.sub(r"on endpoint [a-z0-9_.-]+ \(", "on endpoint <NAME> (", text)
     for i in ids:
         text = text.replace(i, "<ID>")
     return re.sub(r"\b[0-9a-f]{64}\b", "<ID>", text)
@@ -240,6 +274,12 @@ ERROR_CASES = {
     "docker run --rm --restart always localhost/busybox:latest true": ["run", "--rm", "--restart", "always", "busybox", "true"],
     "docker ps -a --filter status=exited --filter name=shp --format {{.Names}} {{.Status}}":
         ["ps", "-a", "--filter", "status=exited", "--filter", "name=shp", "--format", "{{.Names}} {{.Status}}"],
+    "docker run -d -p 127.0.0.1:18300:80 localhost/busybox:latest true":
+        ["run", "-d", "-p", "127.0.0.1:{P1}:80", "busybox", "true"],
+    "docker network rm shp-net": ["network", "rm", "shp-net"],
+    "docker inspect --format {{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} {{end}} "
+    "shp-web": ["inspect", "--format", "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} "
+                "{{end}}", "shp-run"],
     "docker inspect --format {{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
     "{{.HostConfig.RestartPolicy.Name}} shp-exit shp-web":
         ["inspect", "--format", "{{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
@@ -249,6 +289,7 @@ ERROR_CASES = {
 ELSEWHERE = {"docker logs --tail 1 shp-exit"}
 # the corpus's names → this run's
 RENAMES = [("shp-web", "shp-run")]
+PORTS = ["18300", "18301"]  # free ones at run time
 
 
 def compare_errors(ids):
@@ -259,10 +300,11 @@ def compare_errors(ids):
                 # a case of a feature kiln does not have yet: the allow-list says which
                 differ(f"error-case:{cmd}", "not run: kiln has no equivalent yet")
             continue
+        args = [a.replace("{P1}", PORTS[0]) for a in args]
         p = kiln(*args, check=False)
         got = normalise((p.stdout + p.stderr).strip(), ids)
         want = normalise(out, ids)
-        for a, b in RENAMES:
+        for a, b in RENAMES + [("18300", PORTS[0]), ("18301", PORTS[1])]:
             want = want.replace(a, b)
         if p.returncode != code:
             differ(f"error:{' '.join(args)}:exit", f"kiln {p.returncode}, docker {code}")
@@ -273,8 +315,29 @@ def compare_errors(ids):
             differ(f"error:{' '.join(args)}:message", f"kiln {g!r}, docker {w!r}")
 
 
+def free_ports(n):
+    """n host ports free now on 127.0.0.1 and 0.0.0.0 (TCP and UDP)."""
+    import socket
+    out = []
+    while len(out) < n:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                t = socket.socket(socket.AF_INET, kind)
+                t.bind(("0.0.0.0", port))
+                t.close()
+        except OSError:
+            continue
+        if str(port) not in out:
+            out.append(str(port))
+    return out
+
+
 def main():
-    global ENV
+    global ENV, PORTS
     tmp = tempfile.mkdtemp(prefix="kiln-shapes-")
     root = os.path.join(tmp, "store")
     ENV = dict(os.environ, KILN_ROOT=root)
@@ -283,17 +346,23 @@ def main():
         subprocess.run([os.path.join(top, "scripts", "base-images"), "--kiln", KILN], env=ENV, check=True,
                        capture_output=True, timeout=300)
         kiln("run", "--name", "shp-exit", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
-        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3", "busybox",
-                      "sleep", "600").stdout.strip()
+        kiln("network", "create", "shp-net")
+        PORTS = free_ports(2)
+        run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3",
+                      "--network", "shp-net", "--network-alias", "web-alias", "-p", f"127.0.0.1:{PORTS[0]}:80",
+                      "-p", f"{PORTS[1]}:81/udp", "busybox", "sleep", "600").stdout.strip()
         exit_id = kiln("ps", "-aq", "--no-trunc", "--filter", "name=shp-exit").stdout.strip()
         compare_ps_table("ps-table.txt", [])
         compare_ps_table("ps-a-notrunc.txt", ["-a", "--no-trunc"])
         compare_ps_json()
         compare_inspect()
+        compare_network(run_id)
         compare_logs(root, exit_id)
         compare_errors([run_id, exit_id])
     finally:
-        subprocess.run([KILN, "rm", "-f", "shp-run", "shp-exit"], env=ENV, capture_output=True)
+        every = subprocess.run([KILN, "ps", "-aq"], env=ENV, capture_output=True, text=True).stdout.split()
+        subprocess.run([KILN, "rm", "-f", *every], env=ENV, capture_output=True)
+        subprocess.run([KILN, "network", "rm", "shp-net"], env=ENV, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
     allowed = {}

@@ -1,5 +1,6 @@
 /* libFuzzer: docker's -p and --expose (net/portspec), --subnet/--ip-range CIDRs
- * (net/addr) and the allocator over what they give, and DNS questions (net/dns). */
+ * (net/addr) and the allocator over what they give, --add-host (net/net: a
+ * checked one is one line of /etc/hosts), and DNS questions (net/dns). */
 /* fuzz-floor: 150: scripts/test fails a run whose final cov is lower. */
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 
 #include "net/addr.h"
 #include "net/dns.h"
+#include "net/net.h"
 #include "net/portspec.h"
 #include "util/buf.h"
 
@@ -45,6 +47,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       struct net_cidr chosen;
       if (net_subnet_choose (&pool, 24, &c, 1, &chosen) == 0 && net_cidr_overlap (&chosen, &c) && c.prefix > 0)
         abort ();
+    }
+  kiln_err_clear (&err);
+  if (strlen (s) == size && net_add_host_check (s, &err) == 0)
+    {
+      struct buf line = BUF_INIT;
+      net_add_host_line (&line, s, "10.0.0.1");
+      const char *nl = strchr (buf_str (&line), '\n');
+      if (nl == NULL || nl[1] != '\0')
+        abort ();
+      buf_free (&line);
     }
   kiln_err_clear (&err);
   /* The same bytes as a DNS query sent to a network's resolver. */

@@ -8,6 +8,8 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
   export KILN_ROOT=$(mktemp -d)/store
+  # A network's bridge outlives its last container by this long (default 2 s).
+  export KILN_NET_IDLE_MS=500
   "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
   # web: an httpd that answers with $MSG; udp: an echo server; both EXPOSEd.
   local d
@@ -72,18 +74,70 @@ monitor_pid() {
     "$KILN_ROOT/containers/$1/state.json"
 }
 
-# What kiln holds on the host: veths, kiln bridges, DNAT elements, kiln's rules in
-# docker's chain.
-host_pieces() {
-  ip -br link | awk '{print $1}' | grep -E '^(vk|kiln-)' || true
-  nft list map ip kiln ports_any 2>/dev/null | grep -E '[0-9] : [0-9]' || true
-  nft list map ip kiln ports_ip 2>/dev/null | grep -E '[0-9] : [0-9]' || true
-  nft list chain ip filter DOCKER-USER 2>/dev/null | grep kiln: || true
+# The names of this store's bridges and veths (kiln-<fnv1a(root, network id)>,
+# vk<8 of the container's id><4 of fnv1a(network id)>) and its subnets, one a
+# line, so that another store's containers on the host (other bats files, other
+# users) never count as this store's leftovers.
+store_nets() {
+  local ids
+  ids=$(kiln network ls -q --no-trunc 2>/dev/null) || true
+  python3 - "$KILN_ROOT" $ids <<'EOF'
+import sys
+def fnv(a, b):
+    h = 2166136261
+    for c in a.encode() + b"\0" + b.encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return h
+for i in sys.argv[2:]:
+    print("bridge kiln-%08x" % fnv(sys.argv[1], i))
+    print("veth %04x" % (fnv(i, "") & 0xffff))
+EOF
+  [ -z "$ids" ] || kiln network inspect $ids 2>/dev/null | python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    for c in (n.get("IPAM") or {}).get("Config") or []:
+        if c.get("Subnet"): print("subnet", c["Subnet"])' || true
 }
+
+# What this store holds on the host: veths, bridges, DNAT elements into its
+# subnets, its rules in docker's chain.
+host_pieces() {
+  python3 - "$(store_nets)" <<'EOF'
+import ipaddress, re, subprocess, sys
+bridges, veths, subnets = set(), set(), []
+for line in sys.argv[1].splitlines():
+    kind, v = line.split(" ", 1)
+    if kind == "bridge": bridges.add(v)
+    elif kind == "veth": veths.add(v)
+    else: subnets.append(ipaddress.ip_network(v))
+def run(*a):
+    return subprocess.run(a, capture_output=True, text=True).stdout
+for l in run("ip", "-br", "link").splitlines():
+    name = l.split()[0].split("@")[0]
+    if name in bridges or (re.fullmatch(r"vk[0-9a-f]{12}", name) and name[-4:] in veths):
+        print(name)
+for m in ("ports_any", "ports_ip"):
+    for l in run("nft", "list", "map", "ip", "kiln", m).splitlines():
+        for el in re.findall(r"([0-9a-z. ]+ : ([0-9.]+) \. [0-9]+)", l):
+            if any(ipaddress.ip_address(el[1]) in s for s in subnets):
+                print(m, el[0].strip())
+for l in run("nft", "list", "chain", "ip", "filter", "DOCKER-USER").splitlines():
+    mk = re.search(r'comment "kiln:([^"]+)"', l)
+    if mk and mk.group(1) in bridges:
+        print(l.strip())
+EOF
+}
+
+# This store's links only (no_host_pieces without the rules).
+no_store_links() { [ -z "$(host_pieces | grep -E '^(vk|kiln-)')" ]; }
 
 # The kernel removes a veth with its namespace, and a network's last container
 # leaves its bridge to a process of its own: both a moment after the command.
-no_host_pieces() { [ -z "$(host_pieces)" ]; }
+no_host_pieces() {
+  local p
+  p=$(host_pieces)
+  [ -z "$p" ] || { echo "left on the host: $p"; return 1; }
+}
 
 @test "default bridge: an address of its own, /etc/hosts names it, none and host stay as they were" {
   run kiln run --rm busybox sh -c 'ip -4 -o addr show eth0; ip route; cat /etc/hosts; hostname'
@@ -97,8 +151,65 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   [ "$output" = lo ]
   run kiln run --rm --network host busybox sh -c 'ls /sys/class/net'
   [[ "$output" == *eth0* ]]
-  # The bridge goes with its last container.
+  # The bridge goes a moment (KILN_NET_IDLE_MS) after its last container.
   until_true 5 no_host_pieces
+}
+
+@test "the bridge outlives its last container for KILN_NET_IDLE_MS: the next run finds it, then it goes" {
+  until_true 5 no_host_pieces
+  KILN_NET_IDLE_MS=4000 kiln run --rm busybox true
+  br=$(host_pieces | grep '^kiln-')
+  [ -n "$br" ]
+  idx=$(cat "/sys/class/net/$br/ifindex")
+  # Not a leftover while it waits.
+  run kiln system check
+  [ "$status" -eq 0 ]
+  KILN_NET_IDLE_MS=300 kiln run --rm busybox true
+  [ "$(cat "/sys/class/net/$br/ifindex")" = "$idx" ]
+  # The later run's wait wins: gone well before the first's 4 s.
+  until_true 2 no_host_pieces
+  [ -z "$(ls "$KILN_ROOT" | grep '^net-idle-')" ]
+  # network rm takes an idle bridge with it at once.
+  kiln network create idlenet >/dev/null
+  KILN_NET_IDLE_MS=30000 kiln run --rm --network idlenet busybox true
+  br=$(host_pieces | grep '^kiln-')
+  [ -n "$br" ]
+  kiln network rm idlenet >/dev/null
+  run ip link show "$br"
+  [ "$status" -ne 0 ]
+}
+
+@test "build --add-host: RUN steps' /etc/hosts has the lines (host-gateway: the host), part of the cache key" {
+  d=$(dirname "$KILN_ROOT")/addhost
+  mkdir -p "$d"
+  printf 'FROM busybox\nRUN grep -v localhost /etc/hosts > /hosts.txt\n' >"$d/Dockerfile"
+  kiln build -q -t ah:1 --add-host db:10.1.2.3 --add-host gw:host-gateway "$d" >/dev/null
+  run kiln run --rm --network none ah:1 cat /hosts.txt
+  [ "${lines[0]}" = "$(printf '127.0.1.1\tbuildkitsandbox')" ]
+  [ "${lines[1]}" = "$(printf '10.1.2.3\tdb')" ]
+  hostip=$(ip -4 -o route get 192.0.2.123 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+  [ "${lines[2]}" = "$(printf '%s\tgw' "${hostip:-10.0.2.2}")" ]
+  # The same hosts: cached; others: the step runs again.
+  run kiln build --progress plain --add-host db:10.1.2.3 --add-host gw:host-gateway "$d"
+  [[ "$output" == *"CACHED"* ]]
+  run kiln build --progress plain --add-host db:10.9.9.9 "$d"
+  [[ "$output" != *"CACHED"* ]]
+  run kiln build --add-host 'a b:1.2.3.4' "$d"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid argument "a b:1.2.3.4" for "--add-host" flag: invalid host name'* ]]
+  run kiln build --add-host db:nope "$d"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid IP address in add-host: "nope"'* ]]
+}
+
+@test "-p with an IPv6 host address is refused, not accepted and ignored" {
+  run kiln run --rm -p '[::1]:8080:80' busybox true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"IPv6 host address ::1 in [::1]:8080:80: kiln's networks are IPv4 only"* ]]
+  run kiln create --name v6 -p '[::]:8080:80' busybox true
+  [ "$status" -ne 0 ]
+  run kiln ps -a
+  [[ "$output" != *v6* ]]
 }
 
 @test "two services on :8080 published on two host ports both answer (127.0.0.1, the host's address, another container)" {
@@ -157,6 +268,9 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   kiln run -d --name holder -p "127.0.0.1:$p:8080" web:1 >/dev/null
   run kiln run -d --name clash -p "127.0.0.1:$p:80" busybox true
   [ "$status" -eq 125 ]
+  # docker prints the id once created, then the start's error.
+  [[ "${lines[0]}" =~ ^[0-9a-f]{64}$ ]]
+  [ "${lines[1]}" = "kiln: driver failed programming external connectivity on endpoint clash (${lines[0]}): Bind for 127.0.0.1:$p failed: port is already allocated" ]
   [[ "$output" == *"driver failed programming external connectivity on endpoint clash ("*"): Bind for 127.0.0.1:$p failed: port is already allocated" ]]
   run kiln ps -a
   grep -Eq ' Created +clash$' <<<"$output"
@@ -174,6 +288,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
 }
 
 @test "kill -9 of monitors: system check names the veths' endpoints and rules, --repair leaves none" {
+  until_true 5 no_host_pieces
   before=$(host_pieces)
   [ -z "$before" ]
   p1=$(free_port) p2=$(free_port)
@@ -193,7 +308,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   [[ "$output" == *"leftover: nftables element ports_ip { 127.0.0.1 . tcp . $p2 }"* ]]
   run kiln system check --repair
   [ "$status" -eq 0 ]
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   after=$(host_pieces)
   [ -z "$after" ]
   run kiln system check
@@ -210,7 +325,7 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   kill -9 "$(monitor_pid "$id")"
   run kiln ps -a
   grep -Eq ' Exited \(137\) .* dead3$' <<<"$output"
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   until_true 5 no_host_pieces
   kiln rm dead3 >/dev/null
 }
@@ -251,7 +366,8 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   netid=$(kiln network inspect -f '{{.Id}}' appnet)
   run kiln network rm appnet
   [ "$status" -eq 1 ]
-  [ "$output" = "Error response from daemon: error while removing network: network appnet id $netid has active endpoints" ]
+  [ "$output" = "Error response from daemon: error while removing network: network appnet id $netid has active endpoints
+exit status 1" ]
   run kiln network ls --filter label=team=a --format '{{.Name}} {{.Driver}} {{.Scope}}'
   [ "$output" = "appnet bridge local" ]
   run kiln network ls
@@ -264,6 +380,47 @@ no_host_pieces() { [ -z "$(host_pieces)" ]; }
   kiln network rm appnet
   run kiln network inspect appnet
   [ "$status" -eq 1 ]
+  until_true 5 no_host_pieces
+}
+
+@test "the resolver answers over TCP too; MacAddress is the veth's inside (docker's 02:42 + address); ps collapses port ranges" {
+  kiln network create tcpnet >/dev/null
+  p=$(free_port)
+  until [ "$((p + 2))" -lt 65536 ] && python3 -c "import socket,sys;[socket.socket().bind(('127.0.0.1',int(sys.argv[1])+i)) for i in range(3)]" "$p" 2>/dev/null; do p=$(free_port); done
+  kiln run -d --name tc1 --network tcpnet --network-alias tcalias -p "$p-$((p + 2)):$p-$((p + 2))" busybox sleep 300 >/dev/null
+  id=$(kiln inspect -f '{{.Id}}' tc1)
+  mon=$(monitor_pid "$id")
+  res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+  [ -n "$res" ]
+  ip=$(inspect_field tc1 'd["NetworkSettings"]["Networks"]["tcpnet"]["IPAddress"]')
+  # A question over TCP (two bytes of length, then the query), as a client asks
+  # after a truncated UDP answer.
+  run nsenter -t "$res" -n python3 - tcalias <<'EOF'
+import socket, struct, sys
+name = sys.argv[1]
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.create_connection(("127.0.0.11", 53), timeout=3)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2, socket.MSG_WAITALL))[0]
+a = s.recv(n, socket.MSG_WAITALL)
+assert a[:2] == b"\x12\x34" and struct.unpack(">H", a[6:8])[0] >= 1, a
+print(socket.inet_ntoa(a[-4:]))
+EOF
+  [ "$status" -eq 0 ]
+  [ "$output" = "$ip" ]
+  # MacAddress: inspect, network inspect and the container's own eth0 agree.
+  mac=$(inspect_field tc1 'd["NetworkSettings"]["Networks"]["tcpnet"]["MacAddress"]')
+  [[ "$mac" =~ ^02:42(:[0-9a-f]{2}){4}$ ]]
+  [ "$(printf '02:42:%02x:%02x:%02x:%02x' ${ip//./ })" = "$mac" ]
+  [ "$(kiln network inspect -f "{{(index .Containers \"$id\").MacAddress}}" tcpnet)" = "$mac" ]
+  run nsenter -t "$res" -n ip -br link show eth0
+  [[ "$output" == *" $mac "* ]]
+  # ps: a range of ports published on the same range is one entry, as docker shows it.
+  run kiln ps --filter name=tc1 --format '{{.Ports}}'
+  [ "$output" = "0.0.0.0:$p-$((p + 2))->$p-$((p + 2))/tcp" ]
+  kiln rm -f tc1 >/dev/null
+  kiln network rm tcpnet >/dev/null
   until_true 5 no_host_pieces
 }
 
@@ -329,7 +486,8 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   [ "$status" -eq 125 ]
   [[ "$output" == *"user specified IP address is supported on user defined networks only"* ]]
   run kiln network rm bridge
-  [ "$output" = "Error response from daemon: bridge is a pre-defined network and cannot be removed" ]
+  [ "$output" = "Error response from daemon: bridge is a pre-defined network and cannot be removed
+exit status 1" ]
   run kiln network prune -f
   [ "${lines[0]}" = "Deleted Networks:" ]
   grep -qx ranged <<<"$output"
@@ -367,7 +525,7 @@ http.server.HTTPServer(("10.231.7.1", int(sys.argv[1])), H).serve_forever()' "$p
   run kiln system check
   [[ "$output" == *"nftables element ports_any { tcp . $p }"* ]]
   kiln system check --repair >/dev/null
-  until_true 5 sh -c '! ip -br link | grep -qE "^(vk|kiln-)"'
+  until_true 5 no_store_links
   until_true 5 no_host_pieces
   refute answers "http://127.0.0.1:$p/" fg
   kiln rm -f fg >/dev/null

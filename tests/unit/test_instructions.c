@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frontend/instructions.h"
+#include "util/duration.h"
 #include "frontend/stages.h"
 
 static void

@@ -10,6 +10,7 @@
 
 #include "net/addr.h"
 #include "net/dns.h"
+#include "net/net.h"
 #include "net/portspec.h"
 #include "util/buf.h"
 
@@ -31,6 +32,45 @@ ip (const char *s)
 }
 
 static void
+gives_dockers_mac_for_an_address (void **state)
+{
+  (void) state;
+  uint32_t ip;
+  assert_int_equal (net_ip_parse ("172.20.0.2", &ip), 0);
+  uint8_t mac[6];
+  char s[18];
+  net_mac_from_ip (ip, mac);
+  net_mac_format (mac, s);
+  assert_string_equal (s, "02:42:ac:14:00:02"); /* docker-shapes' shp-web */
+}
+
+static void
+checks_and_writes_add_host (void **state)
+{
+  (void) state;
+  struct kiln_err err = {0};
+  assert_int_equal (net_add_host_check ("db:10.1.2.3", &err), 0);
+  assert_int_equal (net_add_host_check ("gw:host-gateway", &err), 0);
+  const char *bad[][2] = {
+    {"db", "invalid argument \"db\" for \"--add-host\" flag: bad format for add-host: \"db\""},
+    {":1.2.3.4", "invalid argument \":1.2.3.4\" for \"--add-host\" flag: bad format for add-host: \":1.2.3.4\""},
+    {"db:x", "invalid argument \"db:x\" for \"--add-host\" flag: invalid IP address in add-host: \"x\""},
+    {"a\nb:1.2.3.4", "invalid argument \"a\nb:1.2.3.4\" for \"--add-host\" flag: invalid host name"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      assert_int_equal (net_add_host_check (bad[i][0], &err), -1);
+      assert_string_equal (err.msg, bad[i][1]);
+      kiln_err_clear (&err);
+    }
+  struct buf b = BUF_INIT;
+  net_add_host_line (&b, "db:10.1.2.3", "10.0.0.1");
+  net_add_host_line (&b, "gw:host-gateway", "10.0.0.1");
+  assert_string_equal (buf_str (&b), "10.1.2.3\tdb\n10.0.0.1\tgw\n");
+  buf_free (&b);
+}
+
+static void
 parses_port_specs_like_docker (void **state)
 {
   (void) state;
@@ -46,7 +86,6 @@ parses_port_specs_like_docker (void **state)
     {"8080:80", 1, 80, "tcp", "", 8080, 8080},
     {"127.0.0.1:8080:80/udp", 1, 80, "udp", "127.0.0.1", 8080, 8080},
     {"127.0.0.1::80", 1, 80, "tcp", "127.0.0.1", 0, 0},
-    {"[::1]:8080:80", 1, 80, "tcp", "::1", 8080, 8080},
     {"8000-8002:80-82", 3, 80, "tcp", "", 8000, 8000},
     {"8000-8010:80", 1, 80, "tcp", "", 8000, 8010},
     {"80/TCP", 1, 80, "tcp", "", 0, 0},
@@ -84,6 +123,8 @@ refuses_bad_port_specs_with_dockers_messages (void **state)
     {"90-80", "invalid containerPort: 90-80"},
     {"8080:", "no port specified: 8080:<empty>"},
     {"", "no port specified: <empty>"},
+    {"[::1]:8080:80", "IPv6 host address ::1 in [::1]:8080:80: kiln's networks are IPv4 only; publish on an IPv4 "
+                      "address (or none: 0.0.0.0)"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     {
@@ -228,6 +269,8 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (parses_port_specs_like_docker),
+    cmocka_unit_test (gives_dockers_mac_for_an_address),
+    cmocka_unit_test (checks_and_writes_add_host),
     cmocka_unit_test (refuses_bad_port_specs_with_dockers_messages),
     cmocka_unit_test (expands_expose_ranges),
     cmocka_unit_test (chooses_a_subnet_no_route_covers),
