@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# run's and create's --pull and --cidfile, and exec -t, as a docker user meets them.
+# Offline: --pull is tested with images the store has or lacks, never pulled.
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  export KILN_ROOT=$(mktemp -d)/store
+  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
+}
+
+teardown_file() {
+  local ids
+  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
+  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
+  rm -rf "$(dirname "$KILN_ROOT")"
+}
+
+drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
+
+@test "--pull refuses a value docker refuses, with docker's message and 125" {
+  run -125 kiln run --pull sometimes busybox true
+  [[ "$output" == *"invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\""* ]]
+  [[ "$output" == *"See 'kiln run --help'."* ]]
+  run -125 kiln create --pull "" busybox true
+  [[ "$output" == *"invalid pull option: ''"* ]]
+}
+
+@test "--pull never runs an image the store has and fails on one it lacks, without pulling" {
+  run -0 kiln run --rm --pull never busybox echo here
+  [ "$output" = here ]
+  run -125 kiln run --rm --pull never kiln-test/absent:1.0 true
+  [[ "$output" == *"No such image: kiln-test/absent:1.0"* ]]
+  [[ "$output" != *"Unable to find image"* ]]
+  run -125 kiln run --rm --pull=never nothere true
+  [[ "$output" == *"No such image: nothere:latest"* ]]
+  run -1 kiln create --pull never nothere true
+  [[ "$output" == *"No such image: nothere:latest"* ]]
+  [ -z "$(kiln ps -aq)" ]
+}
+
+@test "--pull missing (the default) uses what the store has and tries to pull what it lacks" {
+  run -0 kiln run --rm --pull missing busybox echo present
+  [ "$output" = present ]
+  # 127.0.0.1:9 refuses: the pull is tried, announced as docker does, and fails.
+  run -125 kiln run --rm --pull missing 127.0.0.1:9/absent:1 true
+  [[ "$output" == *"Unable to find image '127.0.0.1:9/absent:1' locally"* ]]
+}
+
+@test "--pull always pulls even when the store has the image" {
+  kiln tag busybox 127.0.0.1:9/busybox:present
+  run -0 kiln run --rm --pull never 127.0.0.1:9/busybox:present echo local
+  [ "$output" = local ]
+  # always goes to the registry first: with none there, the run fails.
+  run -125 kiln run --rm --pull always 127.0.0.1:9/busybox:present echo local
+  [[ "$output" != *"local"$'\n'* ]]
+  [[ "$output" != *"Unable to find image"* ]]
+}
+
+@test "--cidfile writes the new container's id, run -d and create alike" {
+  run -0 kiln run -d --name cid-run --cidfile "$TMP/run.cid" busybox sleep 30
+  id=$output
+  [ "$(cat "$TMP/run.cid")" = "$id" ]
+  [ "$(wc -c < "$TMP/run.cid")" -eq 64 ]
+  run -0 kiln create --name cid-create --cidfile "$TMP/create.cid" busybox true
+  [ "$(cat "$TMP/create.cid")" = "$output" ]
+  run -0 kiln run --rm --cidfile "$TMP/fg.cid" busybox echo fg
+  [ "$output" = fg ]
+  [ "$(wc -c < "$TMP/fg.cid")" -eq 64 ]
+  kiln rm -f cid-run cid-create >/dev/null
+}
+
+@test "--cidfile refuses a file that exists, leaves it whole and creates nothing" {
+  echo keep > "$TMP/old.cid"
+  before=$(kiln ps -aq | wc -l)
+  run -125 kiln run -d --cidfile "$TMP/old.cid" busybox sleep 30
+  [[ "$output" == *"Container ID file found, make sure the other container isn't running or delete $TMP/old.cid"* ]]
+  run -125 kiln create --cidfile "$TMP/old.cid" busybox true
+  [[ "$output" == *"Container ID file found"* ]]
+  [ "$(cat "$TMP/old.cid")" = keep ]
+  [ "$(kiln ps -aq | wc -l)" -eq "$before" ]
+  ln -s "$TMP/nowhere" "$TMP/dangling.cid"
+  run -125 kiln run --rm --cidfile "$TMP/dangling.cid" busybox true
+  [[ "$output" == *"Container ID file found"* ]]
+  run -125 kiln run --rm --cidfile "$TMP/no/such/dir/x.cid" busybox true
+  [ ! -e "$TMP/no" ]
+}
