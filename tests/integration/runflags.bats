@@ -85,3 +85,40 @@ drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
   run -125 kiln run --rm --cidfile "$TMP/no/such/dir/x.cid" busybox true
   [ ! -e "$TMP/no" ]
 }
+
+@test "exec -t gives the command a pty of the container's devpts; its status is the command's" {
+  kiln run -d --name ex-t busybox sleep 60 >/dev/null
+  run -0 kiln exec -t ex-t tty
+  [[ "$output" =~ ^/dev/pts/[0-9]+$'\r'?$ ]]
+  run -3 kiln exec -t ex-t sh -c 'test -t 0 && test -t 1 && exit 3'
+  # without -t, no terminal (as before)
+  run -0 kiln exec ex-t sh -c 'test -t 1 || echo none'
+  [ "$output" = none ]
+  kiln rm -f ex-t >/dev/null
+}
+
+@test "exec -t in a run -t container gets a pty of its own beside the container's /dev/pts/0" {
+  kiln run -dt --name ex-tt busybox sleep 60 >/dev/null
+  run -0 kiln exec -t ex-tt tty
+  [[ "$output" =~ ^/dev/pts/[1-9][0-9]*$'\r'?$ ]]
+  kiln rm -f ex-tt >/dev/null
+}
+
+@test "exec -it: the caller's terminal raw, its size passed and followed, restored after" {
+  kiln run -d --name ex-it busybox sleep 60 >/dev/null
+  run -0 drive --rows 30 --cols 100 --send '1:stty size; exit 4\n' -- \
+    sh -c "stty -g > $TMP/before; $KILN exec -it ex-it sh; echo rc=\$?; stty -g > $TMP/after"
+  [[ "$output" == *"30 100"* ]]
+  [[ "$output" == *"rc=4"* ]]
+  [ "$(cat "$TMP/before")" = "$(cat "$TMP/after")" ]
+  run -0 drive --resize 1:40x120 --send '0.5:sleep 2; stty size; exit\n' -- "$KILN" exec -it ex-it sh
+  [[ "$output" == *"40 120"* ]]
+  # killed from elsewhere: the terminal is given back all the same
+  run -0 drive -- sh -c "stty -g > $TMP/before2; $KILN exec -it ex-it sh -c 'echo \$\$ > /tmp/p; exec sleep 31'; echo rc=\$?; stty -g > $TMP/after2" &
+  until_true 10 kiln exec ex-it sh -c 'test -s /tmp/p && kill $(cat /tmp/p)'
+  wait
+  [ "$(cat "$TMP/before2")" = "$(cat "$TMP/after2")" ]
+  run -1 kiln exec -it ex-it true </dev/null
+  [[ "$output" == *"the input device is not a TTY"* ]]
+  kiln rm -f ex-it >/dev/null
+}
