@@ -174,6 +174,14 @@ create_flag_failed (const char *cmd, struct kiln_err *err)
   kiln_err_clear (err);
 }
 
+/* --pull and --cidfile: codes above every resource flag's (container/resources.h). */
+enum
+{
+  OPT_PULL = 0x1401,
+  OPT_CIDFILE,
+};
+_Static_assert ((int) RES_OPT_LAST < (int) OPT_PULL, "run's option codes overlap container/resources.h's");
+
 /* The flags of run and create into `o`; -1 (after printing) on bad usage, -125
  * for docker's conflicts, 1 when --help was printed. */
 static int
@@ -205,7 +213,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"health-timeout", required_argument, NULL, 0x1201}, {"health-retries", required_argument, NULL, 0x1201},
     {"health-start-period", required_argument, NULL, 0x1201}, {"health-start-interval", required_argument, NULL, 0x1201},
     {"no-healthcheck", no_argument, NULL, 0x1201},
-    {"pull", required_argument, NULL, 0x1301}, {"cidfile", required_argument, NULL, 0x1302},
+    {"pull", required_argument, NULL, OPT_PULL}, {"cidfile", required_argument, NULL, OPT_CIDFILE},
     CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
   int c, li = 0;
@@ -220,7 +228,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_fail (&err), -1;
         break;
       case 'I': o->init = true; break;
-      case 0x1301:
+      case OPT_PULL:
         {
           enum pull_policy pp;
           if (pull_policy_parse (optarg, &pp, &err) < 0)
@@ -228,7 +236,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           o->pull = (int) pp;
           break;
         }
-      case 0x1302: o->cidfile = optarg; break;
+      case OPT_CIDFILE: o->cidfile = optarg; break;
       case 'Q':
         if (restart_policy_parse (optarg, &o->restart, &err) < 0)
           return cli_fail (&err), -1;

@@ -70,6 +70,14 @@ drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
   kiln rm -f cid-run cid-create >/dev/null
 }
 
+@test "--pull and --cidfile are not taken for --cpus and --pids-limit (their option codes are apart)" {
+  cd "$TMP"
+  run -0 kiln create --name lim --cpus 1 --pids-limit 50 busybox true
+  [ ! -e 50 ] && [ ! -e 1 ]
+  [ "$(kiln inspect -f '{{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}' lim)" = "50 1000000000" ]
+  kiln rm lim >/dev/null
+}
+
 @test "--cidfile refuses a file that exists, leaves it whole and creates nothing" {
   echo keep > "$TMP/old.cid"
   before=$(kiln ps -aq | wc -l)
