@@ -24,6 +24,7 @@
 #include "container/mounts.h"
 #include "container/names.h"
 #include "container/resources.h"
+#include "container/runflags.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "registry/transfer.h"
@@ -147,6 +148,8 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --health-retries N   its timings (30s, 30s, 0s, 5s) and failures before unhealthy (3)\n"              \
   "      --no-healthcheck     no health check, whatever the image says\n"                                      \
   "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n" \
+  "      --pull missing|always|never  pull the image when the store lacks it (default), always, or never\n"  \
+  "      --cidfile FILE       write the container's id to FILE (which must not exist)\n"                    \
   CONTAINER_RESOURCES_USAGE
 
 const char cmd_run_usage[]
@@ -170,6 +173,14 @@ create_flag_failed (const char *cmd, struct kiln_err *err)
   fprintf (stderr, "kiln: %s.\nSee 'kiln %s --help'.\n", err->msg, cmd);
   kiln_err_clear (err);
 }
+
+/* --pull and --cidfile: codes above every resource flag's (container/resources.h). */
+enum
+{
+  OPT_PULL = 0x1401,
+  OPT_CIDFILE,
+};
+_Static_assert ((int) RES_OPT_LAST < (int) OPT_PULL, "run's option codes overlap container/resources.h's");
 
 /* The flags of run and create into `o`; -1 (after printing) on bad usage, -125
  * for docker's conflicts, 1 when --help was printed. */
@@ -202,6 +213,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"health-timeout", required_argument, NULL, 0x1201}, {"health-retries", required_argument, NULL, 0x1201},
     {"health-start-period", required_argument, NULL, 0x1201}, {"health-start-interval", required_argument, NULL, 0x1201},
     {"no-healthcheck", no_argument, NULL, 0x1201},
+    {"pull", required_argument, NULL, OPT_PULL}, {"cidfile", required_argument, NULL, OPT_CIDFILE},
     CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
   int c, li = 0;
@@ -216,6 +228,15 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
           return cli_fail (&err), -1;
         break;
       case 'I': o->init = true; break;
+      case OPT_PULL:
+        {
+          enum pull_policy pp;
+          if (pull_policy_parse (optarg, &pp, &err) < 0)
+            return create_flag_failed (cmd, &err), -125; /* docker exits 125 here */
+          o->pull = (int) pp;
+          break;
+        }
+      case OPT_CIDFILE: o->cidfile = optarg; break;
       case 'Q':
         if (restart_policy_parse (optarg, &o->restart, &err) < 0)
           return cli_fail (&err), -1;
@@ -309,21 +330,15 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   return 0;
 }
 
-/* The image `ref` names, pulled when the store lacks it (as docker run does). */
+/* The image `o` names, pulled as its --pull says (docker run's default: when the
+ * store lacks it). */
 static int
-image_for_container (struct kiln_store *st, const char *ref, struct image_info *ii, struct kiln_err *err)
+image_for_container (struct kiln_store *st, const struct container_opts *o, struct image_info *ii,
+                     struct kiln_err *err)
 {
   struct digest id;
-  if (image_resolve (st, ref, &id, err) < 0)
-    {
-      if (err->code != ENOENT)
-        return -1;
-      fprintf (stderr, "Unable to find image '%s' locally\n", ref);
-      kiln_err_clear (err);
-      struct pull_opts po = {.out = stderr};
-      if (image_pull (st, ref, &po, &id, err) < 0)
-        return -1;
-    }
+  if (pull_policy_resolve (st, o->image_ref, (enum pull_policy) o->pull, &id, err) < 0)
+    return -1;
   return image_load (st, &id, ii, err);
 }
 
@@ -333,7 +348,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
                   struct kiln_err *err)
 {
   struct image_info ii = {0};
-  if (store_lock_shared (st, err) < 0 || image_for_container (st, o->image_ref, &ii, err) < 0)
+  if (store_lock_shared (st, err) < 0 || image_for_container (st, o, &ii, err) < 0)
     return -1;
   int ret = -1;
   for (int attempt = 0; attempt < 20; attempt++)
@@ -442,6 +457,11 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
       goto out;
     }
+  if (o.cidfile && cidfile_check (o.cidfile, &err) < 0)
+    {
+      rc = create_failed (&err, 125);
+      goto out;
+    }
   if (o.tty && o.interactive && !o.detach && !isatty (0))
     {
       fprintf (stderr, "kiln: the input device is not a TTY\n");
@@ -459,7 +479,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       rc = create_failed (&err, 125);
       goto out;
     }
-  if (create_container (st, &o, name, id, &err) < 0)
+  if (create_container (st, &o, name, id, &err) < 0 || (o.cidfile && cidfile_write (o.cidfile, id, &err) < 0))
     {
       store_close (st);
       rc = create_failed (&err, 125);
@@ -521,9 +541,11 @@ cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
     rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
   else
     {
-      _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-      if (st == NULL || create_container (st, &o, name, id, &err) < 0)
-        rc = create_failed (&err, EXIT_FAIL);
+      _cleanup_store_ struct kiln_store *st = NULL;
+      if ((o.cidfile && cidfile_check (o.cidfile, &err) < 0) || (st = cli_open_store (ctx, &err)) == NULL
+          || create_container (st, &o, name, id, &err) < 0
+          || (o.cidfile && cidfile_write (o.cidfile, id, &err) < 0))
+        rc = create_failed (&err, o.cidfile && err.code == EEXIST ? 125 : EXIT_FAIL);
       else
         {
           printf ("%s\n", id);

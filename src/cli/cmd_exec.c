@@ -23,6 +23,7 @@ const char cmd_exec_usage[]
       "\n"
       "  -d, --detach             run it in the background (its output is dropped)\n"
       "  -i, --interactive        pass standard input on to it\n"
+      "  -t, --tty                a terminal of the container's devpts (-it: yours, raw)\n"
       "  -e, --env K=V            set an environment variable (K alone: from kiln's environment)\n"
       "      --env-file FILE      read K=V lines from FILE\n"
       "  -u, --user USER[:GROUP]  run as this user (default: the container's)\n"
@@ -68,14 +69,13 @@ cmd_exec (struct kiln_ctx *ctx, int argc, char **argv)
       rc = cli_usage_error ("exec", "\"kiln exec\" requires at least 2 arguments");
       goto out;
     }
-  if (tty)
+  if (tty && interactive && !e.detach && !isatty (0))
     {
-      /* A pty for exec comes with the one of `run -t`: the command's stdio is
-       * where it plugs in (container_exec's stdin/stdout). */
-      fprintf (stderr, "kiln exec: -t (a terminal) is not supported yet; run without -t\n");
+      fprintf (stderr, "kiln: the input device is not a TTY\n");
       rc = EXIT_FAIL;
       goto out;
     }
+  e.tty = tty;
   if (e.workdir && e.workdir[0] != '/')
     {
       fprintf (stderr, "kiln exec: the working directory (-w %s) must be an absolute path\n", e.workdir);

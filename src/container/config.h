@@ -60,6 +60,8 @@ struct container_opts
   struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
   struct container_resources res; /* -m, --cpus, --pids-limit, --ulimit, … (container/resources.h) */
   struct health_opts health; /* --health-*, --no-healthcheck */
+  int pull;                  /* --pull (container/runflags.h: enum pull_policy) */
+  const char *cidfile;       /* --cidfile FILE (container/runflags.h) */
 };
 
 void container_opts_clear (struct container_opts *o);

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "container/config.h"
+#include "container/exec_tty.h"
 #include "container/monitor.h"
 #include "container/resources.h"
 #include "util/envmap.h"
 #include "util/proc.h"
+#include "worker/pty.h"
 #include "worker/sandbox.h"
 #include "worker/seccomp.h"
 
@@ -68,6 +70,18 @@ container_exec_run (const char *root, const char *id, const json_t *config, cons
   sb.stderr_fd = e->stderr_fd;
   sb.on_stdio = e->on_stdio;
   sb.stdio_ud = e->ud;
+  struct exec_tty tty = {.input = e->stdin_fd >= 0};
+  if (e->tty && !e->detach)
+    {
+      struct winsize ws;
+      sb.pty = true;
+      sb.pipe_stdio = false;
+      sb.stdin_fd = sb.stdout_fd = sb.stderr_fd = -1;
+      sb.on_pty = exec_tty_relay;
+      sb.pty_ud = &tty;
+      if (pty_winsize_get (1, &ws) == 0 || pty_winsize_get (0, &ws) == 0)
+        sb.pty_rows = ws.ws_row, sb.pty_cols = ws.ws_col; /* the command sees it from its start */
+    }
   /* The init still the one the state names: a pid reused since is not joined. */
   if (s->status != CONTAINER_RUNNING || !proc_is (s->pid, s->pid_start))
     {

@@ -8,8 +8,9 @@
  * seccomp profile and no_new_privs; --privileged gives every capability, as
  * docker's exec does, under the container's own seccomp filter.  The sandbox
  * joins the namespaces and cgroups of the container's init (worker/sandbox.h,
- * sandbox_join_run).  A pty (`exec -t`) is the caller's to plug in as stdio
- * once kiln has one; today the caller refuses -t. */
+ * sandbox_join_run).  With `tty` (exec -t) the command gets a pty of the
+ * container's devpts as its stdio and controlling terminal, relayed to kiln's
+ * own stdio by container/exec_tty.h (stdin only with -i). */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -27,6 +28,7 @@ struct container_exec
   const char *workdir;    /* -w, NULL: Config.WorkingDir */
   bool privileged;        /* --privileged */
   bool detach;            /* -d: returns once it runs; its output is dropped */
+  bool tty;               /* -t: a pty (not with -d: nobody would read it) */
   int stdin_fd;           /* -i: the caller's input; -1: none */
   int stdout_fd;          /* where its output goes (-1: only on_stdio) */
   int stderr_fd;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -20,6 +21,7 @@
 #include "util/proc.h"
 #include "worker/devices.h"
 #include "worker/join.h"
+#include "worker/pty.h"
 #include "worker/rootfs.h"
 #include "worker/sandbox.h"
 #include "worker/relay.h"
@@ -181,7 +183,7 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
   for (size_t i = 0; i < N_JOIN_NS; i++)
     ja.ns_fd[i] = -1;
   int ret = -1;
-  int status[2] = {-1, -1}, pidp[2] = {-1, -1}, relay_child[3] = {-1, -1, -1};
+  int status[2] = {-1, -1}, pidp[2] = {-1, -1}, relay_child[3] = {-1, -1, -1}, console[2] = {-1, -1};
   struct relay relay = {.in_src = -1, .in_dst = -1, .out_src = -1, .err_src = -1};
   struct sandbox_spec local;
   _cleanup_strv_ struct strv procs = STRV_INIT, env = STRV_INIT;
@@ -201,7 +203,14 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
       kiln_err_set (err, errno, "pipe: %s", strerror (errno));
       goto out;
     }
-  if (s->pipe_stdio && !j->detach)
+  /* exec -t: the command's process opens the pty in the container's devpts
+   * (after setns, /dev/ptmx is the container's) and sends the master back. */
+  if (s->pty && !j->detach && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, console) < 0)
+    {
+      kiln_err_set (err, errno, "socketpair: %s", strerror (errno));
+      goto out;
+    }
+  if (s->pipe_stdio && !s->pty && !j->detach)
     {
       if (sandbox_pipe_stdio (s, &local, &relay, relay_child, err) < 0)
         goto out;
@@ -218,7 +227,7 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
                             .home = home,
                             .seccomp = filter,
                             .caps = caps,
-                            .console_fd = -1, /* a pty for exec -t would come back on it */
+                            .console_fd = console[1],
                             .detached = j->detach};
   ja.a = &args;
   ja.procs = (const char *const *) procs.v;
@@ -237,6 +246,8 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
   status[1] = -1;
   close (pidp[1]);
   pidp[1] = -1;
+  if (console[1] >= 0)
+    close (console[1]), console[1] = -1;
   for (int k = 0; k < 3; k++)
     if (relay_child[k] >= 0)
       close (relay_child[k]), relay_child[k] = -1;
@@ -290,6 +301,18 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
   if (relay.out_src >= 0)
     relay_run (&relay);
   relay.out_src = relay.err_src = relay.in_dst = -1;
+  if (console[0] >= 0)
+    {
+      /* Sent before the exec: it is there now.  on_pty relays it until the
+       * pty ends (every holder of the slave gone). */
+      int master = pty_recv_fd (console[0]);
+      if (master >= 0)
+        {
+          if (s->on_pty)
+            s->on_pty (s->pty_ud, master);
+          close (master);
+        }
+    }
   int st = 0;
   while (waitpid (cmd, &st, 0) < 0 && errno == EINTR)
     ;
@@ -309,7 +332,7 @@ out:
   for (size_t i = 0; i < N_JOIN_NS; i++)
     if (ja.ns_fd[i] >= 0)
       close (ja.ns_fd[i]);
-  int fds[] = {status[0], status[1], pidp[0], pidp[1], relay_child[0], relay_child[1], relay_child[2],
+  int fds[] = {console[0], console[1], status[0], status[1], pidp[0], pidp[1], relay_child[0], relay_child[1], relay_child[2],
                relay.in_dst, relay.out_src, relay.err_src};
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
     if (fds[i] >= 0)
