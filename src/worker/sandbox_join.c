@@ -172,6 +172,58 @@ join_target (const struct sandbox_spec *s, const struct sandbox_join *j, int ns_
   return 0;
 }
 
+/* The started command to its end: signals passed on, the timeout (health probes),
+ * its output relayed or its pty handed to on_pty; its status in *exit_code. */
+static void
+join_wait (const struct sandbox_spec *s, struct sandbox_join *j, pid_t cmd, struct relay *relay, int console_fd,
+           int *exit_code)
+{
+  if (s->on_start)
+    s->on_start (s->start_ud, cmd);
+  struct sigaction saved[SANDBOX_N_FORWARDED], alarm_old, pipe_old;
+  sandbox_forward_signals_to (cmd, saved);
+  struct sigaction ign = {.sa_handler = SIG_IGN};
+  sigaction (SIGPIPE, &ign, &pipe_old);
+  if (j->timeout_ms > 0)
+    {
+      join_timed_out = 0;
+      join_timeout_pgid = cmd;
+      struct sigaction sa = {.sa_handler = join_timeout};
+      sigaction (SIGALRM, &sa, &alarm_old);
+      struct itimerval it = {.it_value = {.tv_sec = j->timeout_ms / 1000, .tv_usec = (j->timeout_ms % 1000) * 1000}};
+      setitimer (ITIMER_REAL, &it, NULL);
+    }
+  if (relay->out_src >= 0)
+    relay_run (relay);
+  relay->out_src = relay->err_src = relay->in_dst = -1;
+  if (console_fd >= 0)
+    {
+      /* Sent before the exec: it is there now.  on_pty relays it until the
+       * pty ends (every holder of the slave gone). */
+      int master = pty_recv_fd (console_fd);
+      if (master >= 0)
+        {
+          if (s->on_pty)
+            s->on_pty (s->pty_ud, master);
+          close (master);
+        }
+    }
+  int st = 0;
+  while (waitpid (cmd, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (j->timeout_ms > 0)
+    {
+      struct itimerval off = {0};
+      setitimer (ITIMER_REAL, &off, NULL);
+      sigaction (SIGALRM, &alarm_old, NULL);
+      join_timeout_pgid = -1;
+      j->timed_out = join_timed_out;
+    }
+  sigaction (SIGPIPE, &pipe_old, NULL);
+  sandbox_restore_signals (saved);
+  *exit_code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+}
+
 int
 sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exit_code, struct kiln_err *err)
 {
@@ -283,50 +335,7 @@ sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exi
       ret = 0;
       goto out;
     }
-  if (s->on_start)
-    s->on_start (s->start_ud, cmd);
-  struct sigaction saved[SANDBOX_N_FORWARDED], alarm_old, pipe_old;
-  sandbox_forward_signals_to (cmd, saved);
-  struct sigaction ign = {.sa_handler = SIG_IGN};
-  sigaction (SIGPIPE, &ign, &pipe_old);
-  if (j->timeout_ms > 0)
-    {
-      join_timed_out = 0;
-      join_timeout_pgid = cmd;
-      struct sigaction sa = {.sa_handler = join_timeout};
-      sigaction (SIGALRM, &sa, &alarm_old);
-      struct itimerval it = {.it_value = {.tv_sec = j->timeout_ms / 1000, .tv_usec = (j->timeout_ms % 1000) * 1000}};
-      setitimer (ITIMER_REAL, &it, NULL);
-    }
-  if (relay.out_src >= 0)
-    relay_run (&relay);
-  relay.out_src = relay.err_src = relay.in_dst = -1;
-  if (console[0] >= 0)
-    {
-      /* Sent before the exec: it is there now.  on_pty relays it until the
-       * pty ends (every holder of the slave gone). */
-      int master = pty_recv_fd (console[0]);
-      if (master >= 0)
-        {
-          if (s->on_pty)
-            s->on_pty (s->pty_ud, master);
-          close (master);
-        }
-    }
-  int st = 0;
-  while (waitpid (cmd, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (j->timeout_ms > 0)
-    {
-      struct itimerval off = {0};
-      setitimer (ITIMER_REAL, &off, NULL);
-      sigaction (SIGALRM, &alarm_old, NULL);
-      join_timeout_pgid = -1;
-      j->timed_out = join_timed_out;
-    }
-  sigaction (SIGPIPE, &pipe_old, NULL);
-  sandbox_restore_signals (saved);
-  *exit_code = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+  join_wait (s, j, cmd, &relay, console[0], exit_code);
   ret = 0;
 out:
   for (size_t i = 0; i < N_JOIN_NS; i++)
