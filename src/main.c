@@ -29,6 +29,7 @@ static const struct kiln_command commands[] = {
   {"rm", "Remove one or more containers", cmd_rm_usage, cmd_rm},
   {"wait", "Wait until containers stop, then print their exit codes", cmd_wait_usage, cmd_wait},
   {"logs", "Fetch the logs of a container", cmd_logs_usage, cmd_logs},
+  {"exec", "Run a command in a running container", cmd_exec_usage, cmd_exec},
   {"ps", "List containers", cmd_ps_usage, cmd_ps},
   {"diff", "Show what a container changed in its filesystem", cmd_diff_usage, cmd_diff},
   {"rename", "Rename a container", cmd_rename_usage, cmd_rename},
@@ -240,7 +241,7 @@ main (int argc, char **argv)
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
       && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
       && strcmp (cmd->name, "volume") != 0
-      && strcmp (cmd->name, "run") != 0)
+      && strcmp (cmd->name, "run") != 0 && strcmp (cmd->name, "exec") != 0)
     {
       fputs (cmd->usage, stdout);
       return EXIT_OK;

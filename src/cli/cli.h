@@ -57,6 +57,13 @@ int cli_system_boot (struct kiln_store *st, int argc, char **argv);
 struct container_rec;
 int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 
+/* What the container commands share: -e and --env-file (cli/env.c), a container's
+ * config.json (cli/cmd_container.c, as cli_find_container below). */
+int cli_read_env_file (const char *path, struct strv *env, struct kiln_err *err);
+/* -e K=V as docker takes it: K alone takes K's value from kiln's environment (none: skipped). */
+void cli_env_flag (struct strv *env, const char *arg);
+json_t *cli_container_config (const char *root, const char *id, struct kiln_err *err);
+
 #define DECLARE_COMMAND(name)                                                                      \
   int cmd_##name (struct kiln_ctx *ctx, int argc, char **argv);                                  \
   extern const char cmd_##name##_usage[]
@@ -87,6 +94,7 @@ DECLARE_COMMAND (attach);
 DECLARE_COMMAND (rm);
 DECLARE_COMMAND (wait);
 DECLARE_COMMAND (logs);
+DECLARE_COMMAND (exec);
 DECLARE_COMMAND (port);
 DECLARE_COMMAND (network);
 DECLARE_COMMAND (stats);

@@ -24,6 +24,7 @@
 #include "container/mounts.h"
 #include "container/names.h"
 #include "container/resources.h"
+#include "container/runflags.h"
 #include "container/state.h"
 #include "image/image.h"
 #include "registry/transfer.h"
@@ -141,8 +142,14 @@ remove_stopped (struct kiln_store *st, const char *id, struct kiln_err *err)
   "      --privileged         every capability and device, no seccomp, no masked paths\n"                    \
   "      --cap-add CAP        add a capability to docker's default set (ALL: every one)\n"                   \
   "      --cap-drop CAP       drop a capability (ALL: every one)\n"                                          \
-  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"         \
+  "      --security-opt no-new-privileges[=true|false] | seccomp=unconfined|PROFILE.json\n"                 \
+  "      --health-cmd CMD     the health check (/bin/sh -c CMD), instead of the image's HEALTHCHECK\n"         \
+  "      --health-interval D  --health-timeout D  --health-start-period D  --health-start-interval D\n"       \
+  "      --health-retries N   its timings (30s, 30s, 0s, 5s) and failures before unhealthy (3)\n"              \
+  "      --no-healthcheck     no health check, whatever the image says\n"                                      \
   "      --log-opt max-size=SIZE|max-file=N  rotate the json-file log (docker's names: ID-json.log.1 …)\n" \
+  "      --pull missing|always|never  pull the image when the store lacks it (default), always, or never\n"  \
+  "      --cidfile FILE       write the container's id to FILE (which must not exist)\n"                    \
   CONTAINER_RESOURCES_USAGE
 
 const char cmd_run_usage[]
@@ -159,50 +166,6 @@ const char cmd_create_usage[] = "Usage: kiln create [OPTIONS] IMAGE [COMMAND [AR
                                 "Makes a container without starting it (kiln start starts it) and prints its id.\n"
                                 "\n" CREATE_FLAGS;
 
-static int
-read_env_file (const char *path, struct strv *env, struct kiln_err *err)
-{
-  FILE *f = fopen (path, "r");
-  if (f == NULL)
-    return kiln_err_set (err, errno, "--env-file %s: %s", path, strerror (errno));
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  int lineno = 0;
-  while ((n = getline (&line, &cap, f)) >= 0)
-    {
-      lineno++;
-      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-      char *p = line;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p == '\0' || *p == '#')
-        continue;
-      if (strchr (p, '=') == NULL)
-        {
-          const char *v = getenv (p);
-          if (v)
-            {
-              struct buf b = BUF_INIT;
-              buf_printf (&b, "%s=%s", p, v);
-              strv_push_owned (env, buf_steal (&b));
-            }
-          continue;
-        }
-      if (*p == '=')
-        {
-          free (line);
-          fclose (f);
-          return kiln_err_set (err, KILN_EUSAGE, "%s:%d: variable name is empty", path, lineno);
-        }
-      strv_push (env, p);
-    }
-  free (line);
-  fclose (f);
-  return 0;
-}
-
 /* A flag's value docker's client refuses: its message, "See 'kiln CMD --help'.", exit 125 as docker's. */
 static void
 create_flag_failed (const char *cmd, struct kiln_err *err)
@@ -210,6 +173,14 @@ create_flag_failed (const char *cmd, struct kiln_err *err)
   fprintf (stderr, "kiln: %s.\nSee 'kiln %s --help'.\n", err->msg, cmd);
   kiln_err_clear (err);
 }
+
+/* --pull and --cidfile: codes above every resource flag's (container/resources.h). */
+enum
+{
+  OPT_PULL = 0x1401,
+  OPT_CIDFILE,
+};
+_Static_assert ((int) RES_OPT_LAST < (int) OPT_PULL, "run's option codes overlap container/resources.h's");
 
 /* The flags of run and create into `o`; -1 (after printing) on bad usage, -125
  * for docker's conflicts, 1 when --help was printed. */
@@ -238,16 +209,34 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
     {"add-host", required_argument, NULL, 0x104}, {"dns", required_argument, NULL, 0x105},
     {"dns-search", required_argument, NULL, 0x106}, {"dns-option", required_argument, NULL, 0x107},
     {"dns-opt", required_argument, NULL, 0x107}, {"net", required_argument, NULL, 'N'},
+    {"health-cmd", required_argument, NULL, 0x1201}, {"health-interval", required_argument, NULL, 0x1201},
+    {"health-timeout", required_argument, NULL, 0x1201}, {"health-retries", required_argument, NULL, 0x1201},
+    {"health-start-period", required_argument, NULL, 0x1201}, {"health-start-interval", required_argument, NULL, 0x1201},
+    {"no-healthcheck", no_argument, NULL, 0x1201},
+    {"pull", required_argument, NULL, OPT_PULL}, {"cidfile", required_argument, NULL, OPT_CIDFILE},
     CONTAINER_RESOURCES_OPTIONS, {0}};
   struct kiln_err err = {0};
-  int c;
+  int c, li = 0;
   /* Options end at the image name: what follows is the container's command. */
-  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:Ph:" CONTAINER_RESOURCES_SHORTOPTS, opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+e:u:w:v:itdl:p:Ph:" CONTAINER_RESOURCES_SHORTOPTS, opts, &li)) != -1)
     switch (c)
       {
       case 'H': fputs (run ? cmd_run_usage : cmd_create_usage, stdout); return 1;
       case 'h': o->hostname = optarg; break;
+      case 0x1201:
+        if (health_opts_flag (&o->health, opts[li].name, optarg ? optarg : "", &err) < 0)
+          return cli_fail (&err), -1;
+        break;
       case 'I': o->init = true; break;
+      case OPT_PULL:
+        {
+          enum pull_policy pp;
+          if (pull_policy_parse (optarg, &pp, &err) < 0)
+            return create_flag_failed (cmd, &err), -125; /* docker exits 125 here */
+          o->pull = (int) pp;
+          break;
+        }
+      case OPT_CIDFILE: o->cidfile = optarg; break;
       case 'Q':
         if (restart_policy_parse (optarg, &o->restart, &err) < 0)
           return cli_fail (&err), -1;
@@ -264,18 +253,9 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
         }
       case 'r': o->auto_remove = true; break;
       case 'n': *name = optarg; break;
-      case 'e':
-        if (strchr (optarg, '='))
-          strv_push (&o->env, optarg);
-        else if (getenv (optarg))
-          {
-            struct buf b = BUF_INIT;
-            buf_printf (&b, "%s=%s", optarg, getenv (optarg));
-            strv_push_owned (&o->env, buf_steal (&b));
-          }
-        break;
+      case 'e': cli_env_flag (&o->env, optarg); break;
       case 'E':
-        if (read_env_file (optarg, &o->env, &err) < 0)
+        if (cli_read_env_file (optarg, &o->env, &err) < 0)
           return cli_fail (&err), -1;
         break;
       case 'u': o->user = optarg; break;
@@ -350,21 +330,15 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
   return 0;
 }
 
-/* The image `ref` names, pulled when the store lacks it (as docker run does). */
+/* The image `o` names, pulled as its --pull says (docker run's default: when the
+ * store lacks it). */
 static int
-image_for_container (struct kiln_store *st, const char *ref, struct image_info *ii, struct kiln_err *err)
+image_for_container (struct kiln_store *st, const struct container_opts *o, struct image_info *ii,
+                     struct kiln_err *err)
 {
   struct digest id;
-  if (image_resolve (st, ref, &id, err) < 0)
-    {
-      if (err->code != ENOENT)
-        return -1;
-      fprintf (stderr, "Unable to find image '%s' locally\n", ref);
-      kiln_err_clear (err);
-      struct pull_opts po = {.out = stderr};
-      if (image_pull (st, ref, &po, &id, err) < 0)
-        return -1;
-    }
+  if (pull_policy_resolve (st, o->image_ref, (enum pull_policy) o->pull, &id, err) < 0)
+    return -1;
   return image_load (st, &id, ii, err);
 }
 
@@ -374,7 +348,7 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
                   struct kiln_err *err)
 {
   struct image_info ii = {0};
-  if (store_lock_shared (st, err) < 0 || image_for_container (st, o->image_ref, &ii, err) < 0)
+  if (store_lock_shared (st, err) < 0 || image_for_container (st, o, &ii, err) < 0)
     return -1;
   int ret = -1;
   for (int attempt = 0; attempt < 20; attempt++)
@@ -483,6 +457,11 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
       goto out;
     }
+  if (o.cidfile && cidfile_check (o.cidfile, &err) < 0)
+    {
+      rc = create_failed (&err, 125);
+      goto out;
+    }
   if (o.tty && o.interactive && !o.detach && !isatty (0))
     {
       fprintf (stderr, "kiln: the input device is not a TTY\n");
@@ -500,7 +479,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
       rc = create_failed (&err, 125);
       goto out;
     }
-  if (create_container (st, &o, name, id, &err) < 0)
+  if (create_container (st, &o, name, id, &err) < 0 || (o.cidfile && cidfile_write (o.cidfile, id, &err) < 0))
     {
       store_close (st);
       rc = create_failed (&err, 125);
@@ -562,9 +541,11 @@ cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
     rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
   else
     {
-      _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-      if (st == NULL || create_container (st, &o, name, id, &err) < 0)
-        rc = create_failed (&err, EXIT_FAIL);
+      _cleanup_store_ struct kiln_store *st = NULL;
+      if ((o.cidfile && cidfile_check (o.cidfile, &err) < 0) || (st = cli_open_store (ctx, &err)) == NULL
+          || create_container (st, &o, name, id, &err) < 0
+          || (o.cidfile && cidfile_write (o.cidfile, id, &err) < 0))
+        rc = create_failed (&err, o.cidfile && err.code == EEXIST ? 125 : EXIT_FAIL);
       else
         {
           printf ("%s\n", id);
@@ -1306,7 +1287,8 @@ const char cmd_container_usage[]
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
       "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n"
-      "  stats [--no-stream] [-a]    top C [ps OPTIONS]    pause C...    unpause C...\n";
+      "  stats [--no-stream] [-a]    top C [ps OPTIONS]    pause C...    unpause C...\n"
+      "  exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
 
 int
 cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
@@ -1330,6 +1312,7 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"rename", cmd_rename, cmd_rename_usage},
     {"stats", cmd_stats, cmd_stats_usage},  {"top", cmd_top, cmd_top_usage},
     {"pause", cmd_pause, cmd_pause_usage},  {"unpause", cmd_unpause, cmd_unpause_usage},
+    {"exec", cmd_exec, cmd_exec_usage},
   };
   if (argc < 2)
     return cli_usage_error ("container", "expects a command (ls, create, start, stop, kill, rm, wait, logs, "
@@ -1337,7 +1320,8 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
     if (strcmp (subs[i].name, argv[1]) == 0)
       {
-        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run && subs[i].run != cmd_create)
+        if (cli_wants_help (argc - 1, argv + 1) && subs[i].run != cmd_run && subs[i].run != cmd_create
+            && subs[i].run != cmd_exec)
           return fputs (subs[i].usage, stdout), EXIT_OK;
         optind = 0;
         return subs[i].run (ctx, argc - 1, argv + 1);
@@ -1368,4 +1352,12 @@ cmd_container_monitor (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc || strlen (argv[optind]) != CONTAINER_ID_LEN)
     return cli_usage_error ("container-monitor", "expects a container ID");
   return container_monitor_main (ctx->root, argv[optind], notify, wait_attach);
+}
+
+/* ---------- for the other container commands (cmd_exec.c) ---------- */
+
+json_t *
+cli_container_config (const char *root, const char *id, struct kiln_err *err)
+{
+  return load_config (root, id, err);
 }

@@ -262,6 +262,30 @@ container_config_argv (const json_t *config, struct strv *argv)
   json_strv (json_object_get (c, "Cmd"), argv);
 }
 
+/* Config.Healthcheck (container/health.h) into *c, where docker's Config has it:
+ * after Cmd. */
+static int
+config_healthcheck (json_t **c, const json_t *image_hc, const struct health_opts *o, struct kiln_err *err)
+{
+  json_t *hc;
+  if (health_config_merge (image_hc, o, &hc, err) < 0)
+    return -1;
+  if (hc == NULL)
+    return 0;
+  json_t *ordered = json_object ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (*c, k, v)
+  {
+    json_object_set (ordered, k, v);
+    if (strcmp (k, "Cmd") == 0)
+      json_object_set_new (ordered, "Healthcheck", hc);
+  }
+  json_decref (*c);
+  *c = ordered;
+  return 0;
+}
+
 json_t *
 container_config_new (const struct container_opts *o, const char *id, const struct image_info *ii,
                       struct kiln_err *err)
@@ -356,6 +380,15 @@ container_config_new (const struct container_opts *o, const char *id, const stru
                          "OpenStdin", o->interactive, "StdinOnce", attach && o->interactive, "Env", strv_json (&env),
                          "Cmd", cmd, "Image", o->image_ref, "Volumes", json_object_size (volumes) ? json_incref (volumes) : json_null (), "WorkingDir", wd ? wd : "", "Entrypoint", ep,
                          "OnBuild", "Labels", labels);
+  if (config_healthcheck (&c, json_object_get (ic, "Healthcheck"), &o->health, err) < 0)
+    {
+      json_decref (c);
+      json_decref (secopts);
+      json_decref (mount_host);
+      json_decref (points);
+      json_decref (volumes);
+      return NULL;
+    }
   const char *stop = o->stop_signal ? o->stop_signal : json_string_value (json_object_get (ic, "StopSignal"));
   if (stop)
     json_object_set_new (c, "StopSignal", json_string (stop));
@@ -439,6 +472,28 @@ mkdir_scratch (char *path, mode_t mode, struct kiln_err *err)
 }
 
 int
+container_process_spec (const json_t *config, struct sandbox_spec *sb, struct seccomp_profile **profile,
+                        struct kiln_err *err)
+{
+  const json_t *c = json_object_get (config, "Config");
+  const json_t *h = json_object_get (config, "HostConfig");
+  json_strv (json_object_get (c, "Env"), &sb->env);
+  _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
+  json_strv (json_object_get (h, "CapAdd"), &add);
+  json_strv (json_object_get (h, "CapDrop"), &drop);
+  json_strv (json_object_get (h, "SecurityOpt"), &opts);
+  sb->privileged = json_is_true (json_object_get (h, "Privileged"));
+  if (security_into_spec (sb, &add, &drop, &opts, profile, err) < 0)
+    return -1;
+  const char *user = json_string_value (json_object_get (c, "User"));
+  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
+  sb->user = user ? user : "";
+  sb->cwd = wd && *wd ? wd : "/";
+  sb->hostname = json_string_value (json_object_get (c, "Hostname"));
+  return 0;
+}
+
+int
 container_spec_build (struct kiln_store *st, const char *id, const char *image_id, json_t *config,
                       struct container_spec *cs, struct kiln_err *err)
 {
@@ -449,22 +504,15 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->netns_fd = -1;
   cs->root = xstrdup (store_root (st));
   sb->store_root = cs->root;
-  const json_t *c = json_object_get (config, "Config");
   const json_t *h = json_object_get (config, "HostConfig");
   if (container_image_lowers (st, image_id, &sb->lowers, err) < 0)
     return -1;
   container_config_argv (config, &sb->argv);
   if (sb->argv.n == 0)
     return kiln_err_set (err, KILN_EUSAGE, "no command specified: the image has no ENTRYPOINT or CMD; give one");
-  json_strv (json_object_get (c, "Env"), &sb->env);
-  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0)
+  if (container_process_spec (config, sb, &cs->profile, err) < 0)
     return -1;
-  _cleanup_strv_ struct strv add = STRV_INIT, drop = STRV_INIT, opts = STRV_INIT;
-  json_strv (json_object_get (h, "CapAdd"), &add);
-  json_strv (json_object_get (h, "CapDrop"), &drop);
-  json_strv (json_object_get (h, "SecurityOpt"), &opts);
-  sb->privileged = json_is_true (json_object_get (h, "Privileged"));
-  if (security_into_spec (sb, &add, &drop, &opts, &cs->profile, err) < 0
+  if (mounts_into_spec (config, store_root (st), id, sb, err) < 0
       || container_resources_spec (h, sb, &cs->extras, err) < 0)
     return -1;
   /* The overlay is mounted `volatile`, which leaves a mark in its work dir that
@@ -484,11 +532,6 @@ container_spec_build (struct kiln_store *st, const char *id, const char *image_i
   sb->work = cs->work;
   sb->merged = cs->merged;
   sb->readonly_root = json_is_true (json_object_get (h, "ReadonlyRootfs"));
-  const char *user = json_string_value (json_object_get (c, "User"));
-  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
-  sb->user = user ? user : "";
-  sb->cwd = wd && *wd ? wd : "/";
-  sb->hostname = json_string_value (json_object_get (c, "Hostname"));
   enum sandbox_net net = SANDBOX_NET_DEFAULT;
   const char *mode = json_string_value (json_object_get (h, "NetworkMode"));
   /* A kiln network (the default one as root, a network's name): the monitor

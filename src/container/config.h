@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "container/health.h"
 #include "util/buf.h"
 #include "container/resources.h"
 #include "util/err.h"
@@ -58,6 +59,9 @@ struct container_opts
   const char *ip;              /* --ip */
   struct strv aliases, add_hosts, dns, dns_search, dns_options; /* --network-alias, --add-host, --dns* */
   struct container_resources res; /* -m, --cpus, --pids-limit, --ulimit, … (container/resources.h) */
+  struct health_opts health; /* --health-*, --no-healthcheck */
+  int pull;                  /* --pull (container/runflags.h: enum pull_policy) */
+  const char *cidfile;       /* --cidfile FILE (container/runflags.h) */
 };
 
 void container_opts_clear (struct container_opts *o);
@@ -95,6 +99,13 @@ void container_spec_clear (struct container_spec *cs);
 
 /* How long `stop` waits before KILL when not told: Config.StopTimeout, else 10 s. */
 int container_stop_timeout (const json_t *config);
+
+/* The process part of that spec, the one source of what a container's processes
+ * get (its command and kiln exec alike): environment, user, working directory,
+ * hostname, privileged, capabilities, seccomp profile (*profile, the caller
+ * frees it), no_new_privs.  Its strings point into `config`. */
+int container_process_spec (const json_t *config, struct sandbox_spec *sb, struct seccomp_profile **profile,
+                            struct kiln_err *err);
 
 /* The signal `stop` sends first: Config.StopSignal ("SIGQUIT", "QUIT", "3"), else SIGTERM. */
 int container_stop_signal (const json_t *config);

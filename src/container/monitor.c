@@ -20,6 +20,7 @@
 
 #include "container/attach.h"
 #include "container/config.h"
+#include "container/health.h"
 #include "container/restart.h"
 #include "container/logopts.h"
 #include "container/mounts.h"
@@ -46,6 +47,8 @@ struct run
   struct kiln_err start_err;    /* recording `running` failed */
   struct attach_server attach;  /* a tty container's terminal; listen_fd -1 otherwise */
   bool wait_attach;             /* run -t: the first output waits for its client */
+  const json_t *config;         /* config.json */
+  pid_t checker;                /* the health checker (container/health.h), or -1 */
 };
 
 /* docker's exit codes for a container that did not start (its client's
@@ -101,6 +104,14 @@ on_start (void *ud, pid_t pid)
   s->paused = false;
   free (s->error);
   s->error = NULL;
+  struct health_config hc;
+  if (health_config_read (r->config, &hc))
+    {
+      json_t *h = health_starting (s->health);
+      json_decref (s->health);
+      s->health = h;
+    }
+  health_config_clear (&hc);
   if (container_state_write (r->root, r->id, s, &r->start_err) < 0)
     {
       /* A container nobody can see running must not run. */
@@ -109,11 +120,33 @@ on_start (void *ud, pid_t pid)
     }
   r->started = true;
   notify (r, "ok");
+  health_checker_stop (r->checker); /* a run before this one's, if any */
+  r->checker = health_checker_start (r->root, r->id, r->config, s);
   /* From here the monitor idles for the container's life: give back what the
    * start used (the store's page cache, the spec, libarchive's and libnftables'
    * buffers), freed but kept by malloc, so a monitor costs little (issue 13:
    * RssAnon <= 1 MiB). */
   malloc_trim (0);
+}
+
+/* Under containers.lock, as a run ends: the checker stopped (it writes only under
+ * the lock: never mid-write) and the Health it recorded taken into this run's
+ * state, "unhealthy" now that the checks have stopped (as docker). */
+static void
+health_end (struct run *r)
+{
+  health_checker_stop (r->checker);
+  r->checker = -1;
+  struct container_state disk;
+  struct kiln_err ignored = {0};
+  if (container_state_read (r->root, r->id, &disk, &ignored) == 0)
+    {
+      json_decref (r->state.health);
+      r->state.health = json_incref (disk.health);
+    }
+  kiln_err_clear (&ignored);
+  container_state_clear (&disk);
+  health_stopped (r->state.health);
 }
 
 /* The start failed: the status stays what it was, with the reason. */
@@ -224,6 +257,7 @@ end_or_restart (struct run *r, struct restart_manager *rm, int code, bool by_use
   int lock = containers_lock (r->root, err);
   if (lock < 0)
     return -1;
+  health_end (r);
   /* A user's stop or kill is written in state.json by the command that did it. */
   struct container_state now;
   struct kiln_err ignored = {0};
@@ -331,6 +365,8 @@ run_once (struct run *r, json_t *config, bool attached, int stdin_fd, int *exit_
   int code = 0;
   if (sandbox_run (sb, &code, err) < 0 || !r->started)
     {
+      health_checker_stop (r->checker);
+      r->checker = -1;
       log_writer_flush (&r->log);
       if (kiln_err_is_set (&r->start_err))
         {
@@ -365,7 +401,8 @@ static int
 monitor_run (const char *root, const char *id, bool attached, bool wait_attach, int stdin_fd, int notify_fd,
              int lock_fd, int *exit_code, struct kiln_err *err)
 {
-  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .wait_attach = wait_attach};
+  struct run r = {.root = root, .id = id, .notify_fd = notify_fd, .lock_fd = lock_fd, .wait_attach = wait_attach,
+                  .checker = -1};
   r.attach.listen_fd = -1;
   json_t *config = NULL;
   _cleanup_close_ int log_fd = -1;
@@ -401,6 +438,7 @@ monitor_run (const char *root, const char *id, bool attached, bool wait_attach, 
     log_opts_rotation (json_object_get (config, "HostConfig"), &max_size, &max_files);
     log_writer_rotate_at (&r.log, log_path, max_size, max_files);
   }
+  r.config = config;
   if (monitor_tty_listen (&r, config, attached, err) < 0)
     goto failed;
   struct restart_manager rm = {0};
@@ -648,4 +686,10 @@ int
 container_wait_init (const struct container_state *s, int timeout_ms)
 {
   return wait_fd (s->status == CONTAINER_RUNNING ? pidfd_of (s->pid, s->pid_start) : -1, timeout_ms);
+}
+
+int
+container_start_failure_code (const char *msg)
+{
+  return start_failure_code (msg, false);
 }

@@ -62,6 +62,10 @@ int container_monitor_main (const char *root, const char *id, int notify_fd, boo
  * by a user first).  1 if it was restarting. */
 int container_stop_restarting (const struct container_state *s);
 
+/* docker's exit code for a command that did not start, from the sandbox's
+ * message: 127 not found, 126 not executable, 125 anything else. */
+int container_start_failure_code (const char *msg);
+
 /* Signals the container's first process (kiln's init, which passes INT, TERM,
  * HUP, QUIT, USR1 and USR2 on to the command); 0 if it is not running. */
 int container_signal (const struct container_state *s, int sig, struct kiln_err *err);

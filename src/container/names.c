@@ -1,5 +1,6 @@
 /* container/names.c — ids, names, references, status and command strings. */
 #include "container/names.h"
+#include "container/health.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -100,7 +101,10 @@ container_status_text (const struct container_state *s, int64_t now_ns, char out
           break;
         }
       human_duration ((now_ns - s->started) / 1000000000, d);
-      snprintf (out, 96, "Up %s%s", d, s->paused ? " (Paused)" : "");
+      if (s->health && !s->paused)
+        snprintf (out, 96, "Up %s (%s)", d, health_status_text (s->health));
+      else
+        snprintf (out, 96, "Up %s%s", d, s->paused ? " (Paused)" : "");
       break;
     case CONTAINER_EXITED:
       human_duration ((now_ns - s->finished) / 1000000000, d);

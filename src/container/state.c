@@ -1,6 +1,7 @@
 /* container/state.c — state.json: docker's State plus what tells kiln who records
  * it (the monitor's pid and start time, the init's start time). */
 #include "container/state.h"
+#include "container/health.h"
 #include "net/net.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@ void
 container_state_clear (struct container_state *s)
 {
   free (s->error);
+  json_decref (s->health);
   memset (s, 0, sizeof *s);
 }
 
@@ -46,11 +48,14 @@ container_state_json (const struct container_state *s)
   bool running = s->status == CONTAINER_RUNNING;
   bool restarting = running && s->restarting;
   bool paused = running && s->paused && !restarting;
-  return json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
+  json_t *j = json_pack ("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
                     restarting ? "restarting" : paused ? "paused" : container_status_name (s->status), "Running",
                     running, "Paused", paused, "Restarting", restarting, "OOMKilled", s->oom_killed, "Dead", 0,
                     "Pid", running ? (int) s->pid : 0, "ExitCode", s->exit_code, "Error",
                     s->error ? s->error : "", "StartedAt", started, "FinishedAt", finished);
+  if (s->health)
+    json_object_set (j, "Health", s->health);
+  return j;
 }
 
 int
@@ -81,6 +86,8 @@ container_state_read (const char *root, const char *id, struct container_state *
     s->started = 0;
   if (s->finished < 0)
     s->finished = 0;
+  if (json_is_object (json_object_get (j, "Health")))
+    s->health = json_incref (json_object_get (j, "Health"));
   json_t *k = json_object_get (j, "Kiln");
   s->pid_start = (uint64_t) json_integer_value (json_object_get (k, "PidStartTime"));
   s->monitor_pid = (pid_t) json_integer_value (json_object_get (k, "MonitorPid"));
@@ -160,6 +167,7 @@ reap_locked (const char *root, const char *id, struct container_state *s, struct
   free (s->error);
   s->error = buf_steal (&msg);
   s->status = CONTAINER_EXITED;
+  health_stopped (s->health);
   s->restarting = false;
   s->paused = false;
   s->oom_killed = container_cgroup_cleanup (root, id);

@@ -49,6 +49,8 @@ struct container_state
   int64_t finished;
   bool oom_killed;        /* the kernel killed in its cgroup for memory (container/resources.h) */
   bool paused;            /* running, its cgroup frozen (kiln pause): Status "paused" */
+  json_t *health;         /* State.Health (container/health.h), owned; NULL: no checks.
+                             Whoever writes a state it read keeps it. */
   pid_t monitor_pid;      /* the process that records the end */
   uint64_t monitor_start;
   /* Restart policies (container/restart.h): while the monitor waits out the

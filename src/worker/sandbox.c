@@ -28,6 +28,7 @@
 static volatile pid_t forward_to = -1;
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define N_FORWARDED (sizeof forwarded / sizeof *forwarded)
+_Static_assert (N_FORWARDED == SANDBOX_N_FORWARDED, "sandbox_private.h counts the forwarded signals");
 
 static volatile sig_atomic_t forward_as_kill;
 static volatile sig_atomic_t forwarded_count;
@@ -71,8 +72,8 @@ sandbox_default_signals (void)
     sigaction (forwarded[i], &dfl, NULL);
 }
 
-static void
-restore_signals (struct sigaction *saved)
+void
+sandbox_restore_signals (struct sigaction *saved)
 {
   forward_to = -1;
   for (size_t i = 0; i < N_FORWARDED; i++)
@@ -195,8 +196,8 @@ spawn_sandbox (int flags, struct child_args *a, bool share_vm)
 
 /* Pipes between the command's stdio and the spec's descriptors, relayed by kiln
  * (relay_run): `local` is the spec the command sees, child_ends its ends. */
-static int
-pipe_stdio (const struct sandbox_spec *s, struct sandbox_spec *local, struct relay *relay, int child_ends[3],
+int
+sandbox_pipe_stdio (const struct sandbox_spec *s, struct sandbox_spec *local, struct relay *relay, int child_ends[3],
             struct kiln_err *err)
 {
   int pin[2] = {-1, -1}, pout[2], perr[2];
@@ -309,7 +310,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
   int relay_child[3] = {-1, -1, -1}; /* the command's ends */
   if (s->pipe_stdio && !s->on_output)
     {
-      if (pipe_stdio (s, &local, &relay, relay_child, err) < 0)
+      if (sandbox_pipe_stdio (s, &local, &relay, relay_child, err) < 0)
         return -1;
       s = &local;
     }
@@ -425,7 +426,7 @@ sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err)
       waitpid (slirp, NULL, 0);
     }
   if (s->forward_signals || s->cancel_on_signal)
-    restore_signals (saved);
+    sandbox_restore_signals (saved);
   if (ret < 0)
     return -1;
   if (n > 0)

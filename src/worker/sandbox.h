@@ -210,6 +210,29 @@ unsigned long sandbox_signals_forwarded (void);
  * killed). Returns -1 only when the sandbox itself could not be set up. */
 int sandbox_run (const struct sandbox_spec *s, int *exit_code, struct kiln_err *err);
 
+/* A command in a running sandbox whose first process is `target` (kiln exec, a
+ * health probe).  It joins target's cgroups (worker/join.h) and namespaces
+ * (mount, PID, IPC, UTS, network, cgroup: those that differ from kiln's), and
+ * gets what sandbox_run gives a command of the same spec: argv, env (PATH,
+ * HOSTNAME and HOME defaults), user (resolved in the target's root), cwd (not
+ * made), the bounding set and capabilities, the seccomp filter (chosen for the
+ * container's bounding set: `container_privileged` none), no_new_privs, no
+ * descriptor but stdio.  Lowers, mounts, network, init are not used.  stdio as
+ * sandbox_run's (pipe_stdio, on_stdio, stdin_fd); on_start gets the command's
+ * host pid.  It is its own process group; kiln passes signals on to it.
+ * Returns -1 when it could not start (err: why; "exec X: No such file..." as
+ * sandbox_run says it), else 0 and *exit_code. */
+struct sandbox_join
+{
+  pid_t target;
+  uint64_t target_start;     /* its start time (util/proc.h): a pid reused meanwhile is not joined */
+  bool container_privileged; /* the container's own --privileged (s->privileged: this command's) */
+  bool detach;               /* return once it runs, stdio on /dev/null; it outlives kiln */
+  int timeout_ms;            /* > 0: its process group is killed after this long */
+  bool timed_out;            /* out: it was */
+};
+int sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int *exit_code, struct kiln_err *err);
+
 /* Paths that exist only as mount points for the sandbox and must not end up in a
  * layer when the step created them (/proc, /sys, /dev, /etc/hosts, ...). Called
  * on the upper dir after the run with the list sandbox_run filled. */

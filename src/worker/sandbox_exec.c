@@ -153,7 +153,8 @@ sandbox_run_command (const struct child_args *a, const struct user_ids *ids)
     sandbox_die (status_fd, "dropping capabilities: %s", strerror (errno));
   /* setuid cleared the parent-death signal: a kiln killed outright must still
    * take the command (PID 1 of its namespace) with it. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (!a->detached)
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (a->home && ids->uid != 0)
     a->home[sizeof "HOME=/" - 1] = '\0';
   /* Nothing of kiln's or its caller's reaches the command but stdio; the status

@@ -6,7 +6,8 @@
  * namespaces: cgroups, sysctls, the root overlay, devices, /etc files, pivot_root,
  * the reaper), sandbox_confine.c (capabilities and the seccomp program),
  * sandbox_exec.c (the command's environment, stdio, ids and exec) and
- * sandbox_oci.c (an OCI runtime's bundle instead of kiln's own confinement). */
+ * sandbox_oci.c (an OCI runtime's bundle instead of kiln's own confinement);
+ * sandbox_join.c runs a command in a running sandbox with the same confinement. */
 #pragma once
 #include <linux/filter.h>
 #include <stdbool.h>
@@ -39,12 +40,21 @@ struct child_args
   const char *leave_devices;        /* privileged: the cgroup to go back to; NULL: stay */
   uint64_t caps;                    /* the bounding set */
   int console_fd;                   /* pty: the socket the master goes back on; -1 */
+  bool detached;                    /* sandbox_join_run -d: outlives kiln */
 };
 
 /* sandbox.c: passing signals on to `pid` (saved: the old dispositions, or NULL). */
 void sandbox_forward_signals_to (pid_t pid, struct sigaction *saved);
 /* sandbox.c: the forwarded signals back to their defaults, for the command. */
 void sandbox_default_signals (void);
+/* sandbox.c: the old dispositions back (kiln no longer passes signals on). */
+void sandbox_restore_signals (struct sigaction *saved);
+#define SANDBOX_N_FORWARDED 6 /* INT, TERM, HUP, QUIT, USR1, USR2 */
+/* sandbox.c: the command's stdio as pipes kiln relays (pipe_stdio): `local` is the
+ * spec with the command's ends, `child` those ends (closed once the command has them). */
+struct relay;
+int sandbox_pipe_stdio (const struct sandbox_spec *s, struct sandbox_spec *local, struct relay *relay, int child[3],
+                        struct kiln_err *err);
 
 /* sandbox_init.c: the clone's entry point in the new namespaces (becomes PID 1). */
 int sandbox_child (void *arg);

@@ -21,3 +21,11 @@ refute() {
     return 1
   fi
 }
+
+# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
+until_true() {
+  local n=$(($1 * 10))
+  shift
+  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
+  "$@"
+}

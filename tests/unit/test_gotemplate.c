@@ -447,7 +447,8 @@ run_command (const struct row *r, json_t *in, struct buf *out, struct kiln_err *
     return run_images (r, in, out, err);
   if (strcmp (r->f[0], "ps") == 0)
     return run_ps (r, in, out, err);
-  if (strcmp (r->f[0], "stats") == 0 && !json_equal (option (r, "os"), json_string ("windows")))
+  _cleanup_json_ json_t *windows = json_string ("windows");
+  if (strcmp (r->f[0], "stats") == 0 && !json_equal (option (r, "os"), windows))
     {
       run_stats (r, in, out, err);
       return;
