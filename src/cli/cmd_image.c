@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "container/changes.h"
 #include "frontend/inst_config.h"
 #include "image/archive.h"
 #include "image/gc.h"
@@ -465,17 +466,29 @@ cmd_history (struct kiln_ctx *ctx, int argc, char **argv)
     return cli_fail (&err);
   json_t *hist = json_object_get (ii.config, "history");
   size_t n = json_array_size (hist);
-  /* Sizes: each history entry that is not empty_layer owns the next layer. */
+  /* Sizes: each history entry that is not empty_layer owns the next layer, and
+   * shows docker's measure of it (its DiffSize: the files' sizes, directories
+   * not counted), so an empty layer or one of directories only is 0B; a layer
+   * not unpacked shows its blob's size. */
   uint64_t *sizes = xcalloc (n ? n : 1, sizeof *sizes);
   size_t layer = 0;
   for (size_t i = 0; i < n; i++)
     if (!json_is_true (json_object_get (json_array_get (hist, i), "empty_layer")) && layer < ii.n_layers)
       {
         uint64_t unpacked = 0;
-        int have = snapshot_lookup (st, &ii.layers[layer].diff_id, NULL, &unpacked, &err);
+        _cleanup_free_ char *snap = NULL;
+        int have = snapshot_lookup (st, &ii.layers[layer].diff_id, &snap, &unpacked, &err);
         if (have >= 0)
           sizes[i] = have ? unpacked : ii.layers[layer].blob_size;
         kiln_err_clear (&err);
+        if (have > 0)
+          {
+            _cleanup_buf_ struct buf fs = BUF_INIT;
+            buf_printf (&fs, "%s/snapshots/%s/fs", store_root (st), snap);
+            if (container_rw_size (buf_str (&fs), &unpacked, &err) == 0)
+              sizes[i] = unpacked;
+            kiln_err_clear (&err);
+          }
         layer++;
       }
   int64_t now = (int64_t) time (NULL);

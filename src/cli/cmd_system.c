@@ -7,7 +7,9 @@
 #include "net/net.h"
 #include "net/network.h"
 #include "cli/cli.h"
+#include "container/changes.h"
 #include "container/resources.h"
+#include "container/state.h"
 #include "image/gc.h"
 #include "image/image.h"
 #include "store/cache_records.h"
@@ -19,7 +21,7 @@
 const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
-      "  df                       disk used by images, volumes and the build cache\n"
+      "  df                       disk used by images, containers, volumes and the build cache\n"
       "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
       "                           no container uses), unused layers, and leftovers of\n"
       "                           interrupted work; -f: do not ask\n"
@@ -47,6 +49,47 @@ system_df_volumes (struct kiln_store *st)
   return 0;
 }
 
+/* docker's "Containers" row: every container, those running (paused and
+ * restarting too), the bytes they wrote (their upper layers, ps -s's SizeRw) and
+ * what the others wrote; the share only when something was written, as docker. */
+static int
+system_df_containers (struct kiln_store *st)
+{
+  struct kiln_err err = {0};
+  struct container_rec *recs = NULL;
+  size_t n = 0;
+  if (containers_list (st, &recs, &n, &err) < 0)
+    return cli_fail (&err), -1;
+  uint64_t total = 0, reclaimable = 0;
+  size_t active = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct container_state s = {0};
+      bool running = container_state_get (store_root (st), recs[i].id, &s, &err) == 0 && s.status == CONTAINER_RUNNING;
+      kiln_err_clear (&err); /* a state that cannot be read: not running, as ps shows it */
+      container_state_clear (&s);
+      _cleanup_free_ char *upper = container_path (store_root (st), recs[i].id, "upper");
+      uint64_t rw = 0;
+      if (container_rw_size (upper, &rw, &err) < 0)
+        kiln_err_clear (&err); /* unreadable: 0, as ps -s */
+      total += rw;
+      if (running)
+        active++;
+      else
+        reclaimable += rw;
+    }
+  container_recs_free (recs, n);
+  char size[32], recl[32];
+  format_size (total, size);
+  format_size (reclaimable, recl);
+  if (total > 0)
+    printf ("%-15s %-9zu %-9zu %-10s %s (%d%%)\n", "Containers", n, active, size, recl,
+            (int) (reclaimable * 100 / total));
+  else
+    printf ("%-15s %-9zu %-9zu %-10s %s\n", "Containers", n, active, size, recl);
+  return 0;
+}
+
 static int
 system_df (struct kiln_store *st)
 {
@@ -63,7 +106,7 @@ system_df (struct kiln_store *st)
   printf ("%-15s %-9s %-9s %-10s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
   printf ("%-15s %-9llu %-9llu %-10s %s (%d%%)\n", "Images", (unsigned long long) img.total,
           (unsigned long long) img.active, size, recl, pct);
-  if (system_df_volumes (st) < 0)
+  if (system_df_containers (st) < 0 || system_df_volumes (st) < 0)
     return EXIT_FAIL;
   printf ("%-15s %-9llu %-9llu %-10s %s\n", "Build Cache", (unsigned long long) cache.total,
           (unsigned long long) cache.active, csize, crecl);

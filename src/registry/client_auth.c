@@ -2,7 +2,6 @@
  * credentials and bearer tokens, kept per scope until they expire. */
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "registry/client_private.h"
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 
 #define TOKEN_MAX (64u * 1024)
 #define TOKEN_LIFE_MAX (24 * 3600)
@@ -122,7 +122,7 @@ basic_header (const struct registry_creds *c, struct buf *out)
   struct buf up = BUF_INIT;
   buf_printf (&up, "%s:%s", c->username ? c->username : "", c->secret ? c->secret : "");
   char *b64 = xmalloc (4 * ((up.len + 2) / 3) + 1);
-  EVP_EncodeBlock ((unsigned char *) b64, (const unsigned char *) up.data, (int) up.len);
+  kiln_crypto ()->encode_block ((unsigned char *) b64, (const unsigned char *) up.data, (int) up.len);
   buf_printf (out, "Authorization: Basic %s", b64);
   explicit_bzero (up.data, up.len);
   explicit_bzero (b64, strlen (b64));

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 #include "util/fsutil.h"
 
 #define CONFIG_MAX (4u * 1024 * 1024)
@@ -182,7 +182,7 @@ decode_auth (const char *b64, struct registry_creds *out, struct kiln_err *err)
   if (n > 16384)
     return kiln_err_set (err, KILN_EINVAL, "docker config: an \"auth\" entry is too long");
   _cleanup_free_ unsigned char *raw = xmalloc (n + 4);
-  int got = EVP_DecodeBlock (raw, (const unsigned char *) b64, (int) n);
+  int got = kiln_crypto ()->decode_block (raw, (const unsigned char *) b64, (int) n);
   if (got < 0)
     return kiln_err_set (err, KILN_EINVAL, "docker config: an \"auth\" entry is not base64");
   /* EVP_DecodeBlock counts padding as zero bytes. */
@@ -329,7 +329,7 @@ creds_store (const char *domain, const char *username, const char *secret, struc
   buf_printf (&up, "%s:%s", username, secret);
   size_t n = up.len;
   char *b64 = xmalloc (4 * ((n + 2) / 3) + 1);
-  EVP_EncodeBlock ((unsigned char *) b64, (const unsigned char *) up.data, (int) n);
+  kiln_crypto ()->encode_block ((unsigned char *) b64, (const unsigned char *) up.data, (int) n);
   explicit_bzero (up.data, up.len);
   buf_free (&up);
   json_t *auths = json_object_get (cfg, "auths");

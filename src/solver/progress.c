@@ -7,13 +7,13 @@
 #include "solver/builder.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 #include "util/fsutil.h"
 
 /* An event line stays under PIPE_BUF, so that lines of the graph's children
@@ -54,7 +54,7 @@ static json_t *
 base64_of (const char *s, size_t len)
 {
   _cleanup_free_ char *b64 = xcalloc (4 * ((len + 2) / 3) + 1, 1);
-  EVP_EncodeBlock ((unsigned char *) b64, (const unsigned char *) s, (int) len);
+  kiln_crypto ()->encode_block ((unsigned char *) b64, (const unsigned char *) s, (int) len);
   return json_string (b64);
 }
 

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 
 struct tv_item
 {
@@ -94,7 +94,7 @@ unbase64 (const char *b64)
     return NULL;
   size_t n = strlen (b64);
   unsigned char *raw = xcalloc (n / 4 * 3 + 4, 1);
-  int got = EVP_DecodeBlock (raw, (const unsigned char *) b64, (int) n);
+  int got = kiln_crypto ()->decode_block (raw, (const unsigned char *) b64, (int) n);
   if (got < 0)
     {
       free (raw);

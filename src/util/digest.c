@@ -1,9 +1,13 @@
-/* util/digest.c — sha256 through OpenSSL's EVP interface. */
+/* util/digest.c — sha256 through nettle: libarchive links it, so it is in every
+ * kiln process already, and hashing needs no other library at exec (libcrypto's
+ * ~400 kB of relocated data stays out of processes that do not need it: a
+ * container's monitor, see util/crypto_lazy.h). */
 #include "util/digest.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,19 +15,14 @@
 
 struct hasher
 {
-  EVP_MD_CTX *ctx;
+  struct sha256_ctx ctx;
 };
 
 struct hasher *
 hasher_new (void)
 {
   struct hasher *h = xcalloc (1, sizeof *h);
-  h->ctx = EVP_MD_CTX_new ();
-  if (h->ctx == NULL || EVP_DigestInit_ex (h->ctx, EVP_sha256 (), NULL) != 1)
-    {
-      fputs ("kiln: cannot initialise sha256\n", stderr);
-      abort ();
-    }
+  sha256_init (&h->ctx);
   return h;
 }
 
@@ -31,15 +30,14 @@ void
 hasher_update (struct hasher *h, const void *data, size_t len)
 {
   if (len)
-    EVP_DigestUpdate (h->ctx, data, len);
+    sha256_update (&h->ctx, len, data);
 }
 
 void
 hasher_final (struct hasher *h, struct digest *out)
 {
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex (h->ctx, md, &n);
+  unsigned char md[SHA256_DIGEST_SIZE];
+  sha256_digest (&h->ctx, sizeof md, md); /* resets the context, as hasher_reset */
   static const char hex[] = "0123456789abcdef";
   memcpy (out->str, "sha256:", 7);
   for (unsigned i = 0; i < 32; i++)
@@ -53,7 +51,7 @@ hasher_final (struct hasher *h, struct digest *out)
 void
 hasher_reset (struct hasher *h)
 {
-  EVP_DigestInit_ex (h->ctx, EVP_sha256 (), NULL);
+  sha256_init (&h->ctx);
 }
 
 void
@@ -61,7 +59,6 @@ hasher_free (struct hasher *h)
 {
   if (h == NULL)
     return;
-  EVP_MD_CTX_free (h->ctx);
   free (h);
 }
 

@@ -1,4 +1,4 @@
-/* util/digest.h — sha256 digests, streamed (OpenSSL EVP, SHA-NI where the CPU has it). */
+/* util/digest.h — sha256 digests, streamed (nettle, SHA-NI where the CPU has it). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

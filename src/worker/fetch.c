@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/crypto_lazy.h"
 #include "util/curl_lazy.h"
 #include "util/fsutil.h"
 
@@ -38,7 +38,7 @@ on_data (char *ptr, size_t size, size_t n, void *ud)
     }
   hasher_update (s->sha256, ptr, len);
   if (s->check)
-    EVP_DigestUpdate (s->check, ptr, len);
+    kiln_crypto ()->digest_update (s->check, ptr, len);
   return len;
 }
 
@@ -74,7 +74,7 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
       if (colon == NULL)
         return kiln_err_set (err, KILN_EINVAL, "--checksum %s: use ALGORITHM:HEX", checksum);
       _cleanup_free_ char *alg = xstrndup (checksum, (size_t) (colon - checksum));
-      md = EVP_get_digestbyname (alg);
+      md = kiln_crypto ()->get_digestbyname (alg);
       if (md == NULL || (strcmp (alg, "sha256") && strcmp (alg, "sha384") && strcmp (alg, "sha512")))
         return kiln_err_set (err, KILN_EINVAL, "--checksum: unsupported algorithm \"%s\" (sha256, sha384, sha512)", alg);
       want_hex = colon + 1;
@@ -87,15 +87,15 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
   struct sink s = {.fd = fd, .sha256 = hasher_new (), .err = err};
   if (md)
     {
-      s.check = EVP_MD_CTX_new ();
-      EVP_DigestInit_ex (s.check, md, NULL);
+      s.check = kiln_crypto ()->md_ctx_new ();
+      kiln_crypto ()->digest_init_ex (s.check, md, NULL);
     }
   CURL *c = curl_easy_init ();
   if (c == NULL)
     {
       hasher_free (s.sha256);
       if (s.check)
-        EVP_MD_CTX_free (s.check);
+        kiln_crypto ()->md_ctx_free (s.check);
       close (fd);
       unlinkat (dirfd, name, 0);
       return kiln_err_set (err, ENOMEM, "%s: cannot start libcurl", url);
@@ -121,7 +121,7 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
     {
       unsigned char out[EVP_MAX_MD_SIZE];
       unsigned int n = 0;
-      EVP_DigestFinal_ex (s.check, out, &n);
+      kiln_crypto ()->digest_final_ex (s.check, out, &n);
       char hex[2 * EVP_MAX_MD_SIZE + 1];
       for (unsigned i = 0; i < n; i++)
         snprintf (hex + 2 * i, 3, "%02x", out[i]);
@@ -130,7 +130,7 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
                             (int) (strchr (checksum, ':') - checksum), checksum, hex);
     }
   if (s.check)
-    EVP_MD_CTX_free (s.check);
+    kiln_crypto ()->md_ctx_free (s.check);
   if (ret == 0 && filetime > 0)
     {
       struct timespec t[2] = {{filetime, 0}, {filetime, 0}};
