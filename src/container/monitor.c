@@ -126,6 +126,7 @@ on_start (void *ud, pid_t pid)
    * start used (the store's page cache, the spec, libarchive's and libnftables'
    * buffers), freed but kept by malloc, so a monitor costs little (issue 13:
    * RssAnon <= 1 MiB). */
+  net_drop_caches ();
   malloc_trim (0);
 }
 

@@ -667,3 +667,9 @@ net_detach (const char *root, const char *id, struct net_attachment *a)
   memset (a, 0, sizeof *a);
   a->netns_fd = -1;
 }
+
+void
+net_drop_caches (void)
+{
+  nft_release ();
+}

@@ -95,3 +95,7 @@ int net_check (struct kiln_store *st, bool repair, struct strv *found, struct ki
 /* What `system check` can only point at: another firewall's forward chain that
  * drops kiln's traffic (a line each in `notes`). */
 void net_check_firewall (struct strv *notes);
+
+/* Gives back what attaching cached for the next attach (libnftables's contexts): for
+ * a process that now only waits, such as a container's monitor. */
+void net_drop_caches (void);

@@ -39,6 +39,17 @@ ctx_new (bool json, struct kiln_err *err)
   return c;
 }
 
+void
+nft_release (void)
+{
+  if (kept_by != getpid ())
+    return;
+  for (int i = 0; i < 2; i++)
+    if (kept[i])
+      nft_ctx_free (kept[i]);
+  kept[0] = kept[1] = NULL;
+}
+
 /* Empties the context's buffers for its next command (reading them resets them). */
 static void
 ctx_done (struct nft_ctx *c)
