@@ -220,7 +220,10 @@ cmd_stats (struct kiln_ctx *ctx, int argc, char **argv)
   size_t n;
   int rc = stats_targets (st, argc - optind, argv + optind, all, &t, &n);
   if (named && n == 0)
-    return rc;
+    {
+      targets_free (t, n);
+      return rc;
+    }
   for (size_t i = 0; i < n && named; i++)
     target_refresh (store_root (st), &t[i]);
   /* CPU % is a share over an interval: the first reading, a second later the

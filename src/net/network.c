@@ -217,12 +217,13 @@ net_network_inspect (struct kiln_store *st, const struct net_rec *r)
   json_t *labels = json_object_get (c, "Labels");
   json_t *options = json_object_get (c, "Options");
   const char *driver = net_cfg_str (c, "Driver");
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:{}, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:O, s:O}",
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:s, s:{}, s:o}, s:b, s:b, s:b, s:{s:s}, s:b, s:o, s:o, s:o}",
                     "Name", r->name, "Id", r->id, "Created", created, "Scope", "local", "Driver", driver,
                     "EnableIPv6", 0, "IPAM", "Driver", "default", "Options", "Config", ipam_config, "Internal",
                     json_is_true (json_object_get (c, "Internal")), "Attachable", 0, "Ingress", 0, "ConfigFrom",
                     "Network", "", "ConfigOnly", 0, "Containers", containers, "Options",
-                    options ? options : json_object (), "Labels", labels ? labels : json_object ());
+                    options ? json_incref (options) : json_object (), "Labels",
+                    labels ? json_incref (labels) : json_object ());
 }
 
 json_t *
