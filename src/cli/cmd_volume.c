@@ -15,6 +15,7 @@
 #include "image/image.h"
 #include "store/store.h"
 #include "store/volumes.h"
+#include "util/regex.h"
 #include "util/cleanup.h"
 #include "util/formatter.h"
 
@@ -161,7 +162,7 @@ static bool
 name_matches (const char *pattern, const char *name)
 {
   regex_t re;
-  if (regcomp (&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+  if (regex_compile (&re, pattern) < 0)
     return strstr (name, pattern) != NULL;
   bool m = regexec (&re, name, 0, NULL, 0) == 0;
   regfree (&re);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "container/psfilter.h"
+#include "util/regex.h"
 #include "util/cleanup.h"
 
 #define MAX_FILTER_VALUES 256 /* a user's flags: bounded */
@@ -102,7 +103,7 @@ match_re (const char *re, const char *s)
   if (strcmp (re, s) == 0)
     return true;
   regex_t r;
-  if (regcomp (&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+  if (regex_compile (&r, re) < 0)
     return false;
   bool m = regexec (&r, s, 0, NULL, 0) == 0;
   regfree (&r);

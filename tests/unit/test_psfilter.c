@@ -16,6 +16,7 @@
 #include "container/changes.h"
 #include "container/psfilter.h"
 #include "util/cleanup.h"
+#include "util/regex.h"
 
 static void
 expect_error (const char *arg, const char *msg)
@@ -180,11 +181,41 @@ changes_of_an_upper_dir (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* A filter's pattern is compiled with a bound: what would make glibc copy a tree
+ * into gigabytes is refused at once (fuzz_psflags found "na+++…" taking 2 GB). */
+static void
+hostile_patterns_are_refused_before_regcomp (void **state)
+{
+  (void) state;
+  static const char *const ok[] = {"^web", "shp-(run|exit)$", "a+b*c?", "x{2,5}", "[a-z]+[]x]", "(ab)+"};
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+    {
+      regex_t r;
+      assert_int_equal (regex_compile (&r, ok[i]), 0);
+      regfree (&r);
+    }
+  char nested[200] = "na";
+  memset (nested + 2, '+', 150);
+  char groups[300] = "";
+  for (int i = 0; i < 40; i++)
+    strcat (groups, "(");
+  strcat (groups, "a");
+  for (int i = 0; i < 40; i++)
+    strcat (groups, ")+");
+  static const char *const refused[] = {"a{1000}{1000}", "a{1001}", "(a", "a)", "[ab"};
+  regex_t r;
+  assert_int_equal (regex_compile (&r, nested), -1);
+  assert_int_equal (regex_compile (&r, groups), -1);
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    assert_int_equal (regex_compile (&r, refused[i]), -1);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (bad_filters_get_dockers_messages),
+    cmocka_unit_test (hostile_patterns_are_refused_before_regcomp),
     cmocka_unit_test (and_across_keys_or_within_one),
     cmocka_unit_test (before_and_since_are_strict_bounds),
     cmocka_unit_test (changes_of_an_upper_dir),

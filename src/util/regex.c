@@ -1,0 +1,98 @@
+/* util/regex.c — the bound before regcomp (see regex.h). */
+#include "util/regex.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGEX_MAX_LEN 4096
+#define REGEX_MAX_NODES 65536.0 /* copies of atoms glibc would make */
+#define REGEX_MAX_DEPTH 64
+
+/* The estimated size of a pattern's tree: each atom counts 1, a repetition adds
+ * copies of the atom it applies to ({m,n}: max(m,n) of them), a group is the sum of
+ * what it holds.  Over the bound (or unbalanced, or too deep): -1. */
+static double
+tree_size (const char *p)
+{
+  double size[REGEX_MAX_DEPTH + 1] = {0}, last[REGEX_MAX_DEPTH + 1] = {0};
+  int d = 0;
+  for (size_t i = 0; p[i]; i++)
+    {
+      char c = p[i];
+      double atom = -1;
+      if (c == '\\' && p[i + 1])
+        {
+          i++;
+          atom = 1;
+        }
+      else if (c == '[')
+        {
+          size_t j = i + 1;
+          if (p[j] == '^')
+            j++;
+          if (p[j] == ']')
+            j++;
+          while (p[j] && p[j] != ']')
+            j++;
+          if (!p[j])
+            return -1;
+          i = j;
+          atom = 1;
+        }
+      else if (c == '(')
+        {
+          if (++d > REGEX_MAX_DEPTH)
+            return -1;
+          size[d] = last[d] = 0;
+          continue;
+        }
+      else if (c == ')')
+        {
+          if (d == 0)
+            return -1;
+          atom = size[d] + 1;
+          d--;
+        }
+      else if (c == '|')
+        {
+          last[d] = 0;
+          continue;
+        }
+      else if (c == '*' || c == '+' || c == '?' || c == '{')
+        {
+          double times = 2;
+          if (c == '{')
+            {
+              char *end;
+              long m = strtol (p + i + 1, &end, 10), n = m;
+              if (*end == ',')
+                n = isdigit ((unsigned char) end[1]) ? strtol (end + 1, &end, 10) : m + 1;
+              if (*end != '}' || m < 0 || n < 0 || m > 1000 || n > 1000)
+                return -1;
+              times = (double) (m > n ? m : n) + 1;
+              i = (size_t) (end - p);
+            }
+          size[d] += last[d] * (times - 1);
+          last[d] *= times;
+          if (size[d] > REGEX_MAX_NODES)
+            return -1;
+          continue;
+        }
+      else
+        atom = 1;
+      size[d] += atom;
+      last[d] = atom;
+      if (size[d] > REGEX_MAX_NODES)
+        return -1;
+    }
+  return d == 0 ? size[0] : -1;
+}
+
+int
+regex_compile (regex_t *r, const char *pattern)
+{
+  if (strlen (pattern) > REGEX_MAX_LEN || tree_size (pattern) < 0)
+    return -1;
+  return regcomp (r, pattern, REG_EXTENDED | REG_NOSUB) == 0 ? 0 : -1;
+}
