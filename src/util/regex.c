@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define REGEX_MAX_LEN 4096
-#define REGEX_MAX_NODES 65536.0 /* copies of atoms glibc would make */
+#define REGEX_MAX_NODES 4096.0 /* copies of atoms glibc would make: its closures grow faster */
 #define REGEX_MAX_DEPTH 64
 
 /* The estimated size of a pattern's tree: each atom counts 1, a repetition adds
@@ -17,10 +17,13 @@ tree_size (const char *p)
 {
   double size[REGEX_MAX_DEPTH + 1] = {0}, last[REGEX_MAX_DEPTH + 1] = {0};
   int d = 0;
+  int reps = 0; /* repetition operators on the last atom: Go's RE2 takes one, and one lazy `?` */
   for (size_t i = 0; p[i]; i++)
     {
       char c = p[i];
       double atom = -1;
+      if (c != '*' && c != '+' && c != '?' && c != '{')
+        reps = 0;
       if (c == '\\' && p[i + 1])
         {
           i++;
@@ -61,6 +64,9 @@ tree_size (const char *p)
         }
       else if (c == '*' || c == '+' || c == '?' || c == '{')
         {
+          if (reps > 1 || (reps == 1 && c != '?'))
+            return -1; /* "a++", "a*{2}": RE2's invalid nested repetition operator */
+          reps++;
           double times = 2;
           if (c == '{')
             {
