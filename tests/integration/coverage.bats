@@ -65,3 +65,41 @@ teardown_file() {
   run kiln debug expand --escape '`' 'a`$b'
   [ "$output" = 'a$b' ]
 }
+
+@test "attach --no-stdin: the container's output and exit code, none of your typing" {
+  kiln run -dit --name nostdin busybox sh -c 'sleep 1; read -t 3 x; echo "got[$x]"; exit 7' >/dev/null
+  run "$BATS_TEST_DIRNAME/tty_drive.py" --send '1.5:hello\r' -- "$KILN" attach --no-stdin nostdin
+  [ "$status" -eq 7 ]
+  [[ "$output" == *"got[]"* ]]
+  # The same typing without --no-stdin reaches the command: the test above can fail.
+  kiln run -dit --name withstdin busybox sh -c 'sleep 1; read -t 3 x; echo "got[$x]"; exit 7' >/dev/null
+  run "$BATS_TEST_DIRNAME/tty_drive.py" --send '1.5:hello\r' -- "$KILN" attach withstdin
+  [ "$status" -eq 7 ]
+  [[ "$output" == *"got[hello]"* ]]
+  kiln rm nostdin withstdin
+}
+
+@test "attach --sig-proxy=false: a signal to attach ends attach, not the container" {
+  kiln run -dt --name proxy busybox sh -c 'trap "echo term; exit 9" TERM; while :; do echo tick; sleep 0.2; done' >/dev/null
+  "$KILN" attach --sig-proxy=false proxy </dev/null >"$TMP/out" 2>&1 &
+  local p=$!
+  until_true 10 grep -q tick "$TMP/out"
+  kill -TERM "$p"
+  local rc=0
+  wait "$p" || rc=$?
+  [ "$rc" -eq 143 ]
+  run kiln inspect -f '{{.State.Status}}' proxy
+  [ "$output" = running ]
+  # By default the signal is passed on: the command's trap runs and its code is attach's.
+  "$KILN" attach proxy </dev/null >"$TMP/out" 2>&1 &
+  p=$!
+  until_true 10 grep -q tick "$TMP/out"
+  kill -TERM "$p"
+  rc=0
+  wait "$p" || rc=$?
+  [ "$rc" -eq 9 ]
+  grep -q '^term' "$TMP/out"
+  run kiln inspect -f '{{.State.Status}} {{.State.ExitCode}}' proxy
+  [ "$output" = "exited 9" ]
+  kiln rm proxy
+}
