@@ -17,6 +17,12 @@ teardown_file() {
   rm -rf "$(dirname "$KILN_ROOT")"
 }
 
+# helpers.bash's teardown, plus the registry a test may have started.
+teardown() {
+  [ -z "${REG_PID:-}" ] || { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; }
+  rm -rf "$TMP"
+}
+
 @test "run --stop-signal: stop sends that signal first, inspect shows it" {
   kiln run -d --name sigctr --stop-signal USR1 busybox \
     sh -c 'trap "echo got usr1; exit 3" USR1; echo ready; while :; do sleep 0.1; done'
@@ -102,4 +108,49 @@ teardown_file() {
   run kiln inspect -f '{{.State.Status}} {{.State.ExitCode}}' proxy
   [ "$output" = "exited 9" ]
   kiln rm proxy
+}
+
+@test "--tls-verify=false and manifest inspect --insecure: a registry whose certificate the given CAs did not sign" {
+  command -v docker-registry >/dev/null || skip "no docker-registry"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$TMP/key" -out "$TMP/crt" 2>/dev/null
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$TMP/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $TMP/data
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $TMP/crt
+    key: $TMP/key
+YML
+  docker-registry serve "$TMP/config.yml" >"$TMP/registry.log" 2>&1 3>&- &
+  REG_PID=$!
+  until_true 10 curl -sk -o /dev/null "https://127.0.0.1:$port/v2/"
+  local ref=127.0.0.1:$port/cov/bb:1
+  # A loopback registry's certificate is not checked (docker's insecure 127.0.0.0/8) unless a
+  # --cert-dir names the CAs to trust: then it is, and --tls-verify=false turns that off.
+  mkdir -p "$TMP/wrong"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout "$TMP/wrong/ca.key" \
+    -out "$TMP/wrong/ca.crt" 2>/dev/null
+  run kiln push -q --cert-dir "$TMP/wrong" busybox "$ref"
+  [ "$status" -ne 0 ]
+  run kiln push -q --cert-dir "$TMP/wrong" --tls-verify=false busybox "$ref"
+  [ "$status" -eq 0 ]
+  [[ "$output" == sha256:* ]]
+  run kiln manifest inspect --cert-dir "$TMP/wrong" "$ref"
+  [ "$status" -ne 0 ]
+  run kiln manifest inspect --cert-dir "$TMP/wrong" --insecure "$ref"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"schemaVersion": 2'* ]]
+  run kiln pull -q --cert-dir "$TMP/wrong" --tls-verify=false "$ref"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$ref" ]
+  run kiln images --format '{{.Repository}}:{{.Tag}}'
+  grep -qx "$ref" <<<"$output"
 }
