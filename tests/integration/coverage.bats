@@ -153,4 +153,22 @@ YML
   [ "$output" = "$ref" ]
   run kiln images --format '{{.Repository}}:{{.Tag}}'
   grep -qx "$ref" <<<"$output"
+  # push --compression zstd: the registry gets zstd layers, and a pull reads them back.
+  local zref=127.0.0.1:$port/cov/zst:1
+  run kiln push -q --tls-verify=false --compression zstd busybox "$zref"
+  [ "$status" -eq 0 ]
+  run kiln manifest inspect --insecure "$zref"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'tar+zstd"'* ]]
+  refute grep -q 'tar+gzip"' <<<"$output"
+  run kiln manifest inspect --insecure "$ref"
+  [[ "$output" != *'zstd'* ]]
+  kiln rmi busybox:latest alpine:latest "$ref" >/dev/null
+  run kiln pull -q --tls-verify=false "$zref"
+  [ "$status" -eq 0 ]
+  run kiln run --rm "$zref" echo from zstd
+  [ "$output" = "from zstd" ]
+  # The same image again (its config, so its id, is what was pushed): later tests keep busybox.
+  kiln tag "$zref" busybox:latest
+  kiln tag "$zref" alpine:latest
 }
