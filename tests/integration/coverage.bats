@@ -172,3 +172,23 @@ YML
   kiln tag "$zref" busybox:latest
   kiln tag "$zref" alpine:latest
 }
+
+@test "build --compression zstd -o type=oci: every layer of the archive is zstd, and it loads back" {
+  printf 'FROM busybox\nRUN echo hi > /hi\n' >"$CTX/Dockerfile"
+  run kiln build -q --compression zstd -o "type=oci,dest=$TMP/o.tar" "$CTX"
+  [ "$status" -eq 0 ]
+  mkdir "$TMP/o"
+  tar -xf "$TMP/o.tar" -C "$TMP/o"
+  run python3 -c '
+import json, sys
+d = sys.argv[1]
+ix = json.load(open(d + "/index.json"))
+m = json.load(open(d + "/blobs/sha256/" + ix["manifests"][0]["digest"].split(":")[1]))
+print(" ".join(sorted({l["mediaType"] for l in m["layers"]})))' "$TMP/o"
+  [ "$output" = application/vnd.oci.image.layer.v1.tar+zstd ]
+  run kiln load -q -i "$TMP/o.tar"
+  [ "$status" -eq 0 ]
+  run kiln build -q --compression brotli -o "type=oci,dest=$TMP/b.tar" "$CTX"
+  [ "$status" -ne 0 ]
+  [ ! -e "$TMP/b.tar" ]
+}
