@@ -1226,14 +1226,10 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
 static int
 container_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("container prune", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("container prune", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (!force && !cli_confirm ("WARNING! This will remove all stopped containers.\n"))
     return EXIT_OK;
   struct kiln_err err = {0};
@@ -1241,14 +1237,8 @@ container_prune (struct kiln_ctx *ctx, int argc, char **argv)
   if (st == NULL)
     return cli_fail (&err);
   _cleanup_strv_ struct strv removed = STRV_INIT;
-  int rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
-  if (removed.n)
-    {
-      printf ("Deleted Containers:\n");
-      for (size_t i = 0; i < removed.n; i++)
-        printf ("%s\n", removed.v[i]);
-      printf ("\n");
-    }
+  rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
+  cli_print_deleted ("Containers", &removed);
   printf ("Total reclaimed space: 0B\n");
   return rc;
 }

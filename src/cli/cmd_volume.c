@@ -414,20 +414,16 @@ volume_inspect (struct kiln_store *st, int argc, char **argv)
 static int
 volume_rm (struct kiln_store *st, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("volume rm", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("volume rm", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (optind >= argc)
     return cli_usage_error ("volume rm", "expects at least one NAME");
   struct kiln_err err = {0};
   if (store_lock_shared (st, &err) < 0)
     return cli_fail (&err);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   for (int i = optind; i < argc; i++)
     {
       if (volumes_remove (st, argv[i], &err) == 0)
@@ -489,13 +485,7 @@ volume_prune (struct kiln_store *st, int argc, char **argv)
         }
     }
   volume_recs_free (v, n);
-  if (gone.n)
-    {
-      printf ("Deleted Volumes:\n");
-      for (size_t i = 0; i < gone.n; i++)
-        printf ("%s\n", gone.v[i]);
-      printf ("\n");
-    }
+  cli_print_deleted ("Volumes", &gone);
   char size[32];
   format_size (reclaimed, size);
   printf ("Total reclaimed space: %s\n", size);
