@@ -23,6 +23,8 @@ psfilter_init (struct psfilter *f)
   f->keys = json_object ();
   f->before = INT64_MAX;
   f->since = INT64_MIN;
+  f->res = NULL;
+  f->n_res = 0;
 }
 
 void
@@ -30,6 +32,36 @@ psfilter_clear (struct psfilter *f)
 {
   json_decref (f->keys);
   f->keys = NULL;
+  for (size_t i = 0; i < f->n_res; i++)
+    {
+      if (f->res[i].ok)
+        regfree (&f->res[i].re);
+      free (f->res[i].pattern);
+    }
+  free (f->res);
+  f->res = NULL;
+  f->n_res = 0;
+}
+
+/* The compiled form of an id= or name= pattern (made once, as the pattern is added). */
+static const struct psfilter_re *
+find_re (const struct psfilter *f, const char *pattern)
+{
+  for (size_t i = 0; i < f->n_res; i++)
+    if (strcmp (f->res[i].pattern, pattern) == 0)
+      return &f->res[i];
+  return NULL;
+}
+
+static void
+add_re (struct psfilter *f, const char *pattern)
+{
+  if (find_re (f, pattern))
+    return;
+  f->res = xrealloc (f->res, (f->n_res + 1) * sizeof *f->res);
+  struct psfilter_re *r = &f->res[f->n_res++];
+  r->pattern = xstrdup (pattern);
+  r->ok = regex_compile (&r->re, pattern) == 0;
 }
 
 static bool
@@ -80,6 +112,8 @@ psfilter_add (struct psfilter *f, const char *arg, struct kiln_err *err)
     if (strcmp (json_string_value (json_array_get (list, i)), value) == 0)
       return 0;
   json_array_append_new (list, json_string (value));
+  if (strcmp (key, "id") == 0 || strcmp (key, "name") == 0)
+    add_re (f, value);
   return 0;
 }
 
@@ -98,25 +132,21 @@ psfilter_has (const struct psfilter *f, const char *key)
 /* docker's Args.Match: an exact match, else the value as a regular expression found
  * anywhere in `s` (a value that does not compile matches nothing). */
 static bool
-match_re (const char *re, const char *s)
+match_re (const struct psfilter *f, const char *pattern, const char *s)
 {
-  if (strcmp (re, s) == 0)
+  if (strcmp (pattern, s) == 0)
     return true;
-  regex_t r;
-  if (regex_compile (&r, re) < 0)
-    return false;
-  bool m = regexec (&r, s, 0, NULL, 0) == 0;
-  regfree (&r);
-  return m;
+  const struct psfilter_re *r = find_re (f, pattern);
+  return r && r->ok && regexec (&r->re, s, 0, NULL, 0) == 0;
 }
 
 static bool
-match_name (const char *re, const json_t *names)
+match_name (const struct psfilter *f, const char *re, const json_t *names)
 {
   for (size_t i = 0; i < json_array_size (names); i++)
     {
       const char *n = json_string_value (json_array_get (names, i));
-      if (n && (match_re (re, n) || (*n == '/' && match_re (re, n + 1))))
+      if (n && (match_re (f, re, n) || (*n == '/' && match_re (f, re, n + 1))))
         return true;
     }
   return false;
@@ -178,15 +208,15 @@ match_port (const char *want, const json_t *ports, bool public)
 }
 
 static bool
-match_one (const char *key, const char *v, const struct psfilter_item *it)
+match_one (const struct psfilter *f, const char *key, const char *v, const struct psfilter_item *it)
 {
   const json_t *s = it->summary;
   const char *id = json_string_value (json_object_get (s, "ID"));
   const char *state = json_string_value (json_object_get (s, "State"));
   if (strcmp (key, "id") == 0)
-    return id && match_re (v, id);
+    return id && match_re (f, v, id);
   if (strcmp (key, "name") == 0)
-    return match_name (v, json_object_get (s, "Names"));
+    return match_name (f, v, json_object_get (s, "Names"));
   if (strcmp (key, "label") == 0)
     return match_label (v, json_object_get (s, "Labels"));
   if (strcmp (key, "status") == 0)
@@ -219,7 +249,7 @@ psfilter_match (const struct psfilter *f, const struct psfilter_item *it)
   {
     bool any = false;
     for (size_t i = 0; i < json_array_size (values) && !any; i++)
-      any = match_one (key, json_string_value (json_array_get (values, i)), it);
+      any = match_one (f, key, json_string_value (json_array_get (values, i)), it);
     if (!any)
       return false;
   }

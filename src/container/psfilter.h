@@ -13,7 +13,7 @@
  *   ancestor=IMAGE      made from IMAGE or from an image built on it (the caller decides:
  *                       psfilter_item.ancestor)
  *   before=C, since=C   made before / after container C (the caller resolves C to its
- *                       creation time: psfilter_set_bounds)
+ *                       creation time into psfilter.before / .since)
  *   volume=V, network=N a mount's name or destination, a network's name
  *   publish=P, expose=P a published (public) or exposed (private) port, "80" or "80/tcp"
  *   is-task=true|false  kiln has no swarm tasks: true matches nothing
@@ -22,17 +22,27 @@
  * filter (expected name=value)") and nothing is listed. */
 #pragma once
 #include <jansson.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
 
+struct psfilter_re
+{
+  char *pattern;
+  bool ok; /* false: it does not compile (or passes util/regex's bound), and matches nothing */
+  regex_t re;
+};
+
 struct psfilter
 {
   json_t *keys;        /* KEY → array of VALUE, in the order given */
   int64_t before;      /* ns; INT64_MAX: no bound */
   int64_t since;       /* ns; INT64_MIN: no bound */
+  struct psfilter_re *res; /* the id= and name= patterns, compiled once by psfilter_add, not per container */
+  size_t n_res;
 };
 
 void psfilter_init (struct psfilter *f);
