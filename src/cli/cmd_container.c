@@ -225,7 +225,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'h': o->hostname = optarg; break;
       case 0x1201:
         if (health_opts_flag (&o->health, opts[li].name, optarg ? optarg : "", &err) < 0)
-          return cli_fail (&err), -1;
+          return create_flag_failed (cmd, &err), -125; /* a value docker's client refuses: 125 */
         break;
       case 'I': o->init = true; break;
       case OPT_PULL:
