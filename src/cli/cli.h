@@ -56,6 +56,9 @@ int cli_system_boot (struct kiln_store *st, int argc, char **argv);
  * clears it); 0, or -1 after printing docker's message. */
 struct container_rec;
 int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
+/* The store (into *st) and the container `ref` names in it (into *rec, the caller clears
+ * it): EXIT_OK, or the exit code after saying why on stderr. */
+int cli_open_container (struct kiln_ctx *ctx, const char *ref, struct kiln_store **st, struct container_rec *rec);
 
 /* What the container commands share: -e and --env-file (cli/env.c), a container's
  * config.json (cli/cmd_container.c, as cli_find_container below). */

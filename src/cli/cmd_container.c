@@ -84,6 +84,15 @@ cli_find_container (struct kiln_store *st, const char *ref, struct container_rec
   return find_container (st, ref, out);
 }
 
+int
+cli_open_container (struct kiln_ctx *ctx, const char *ref, struct kiln_store **st, struct container_rec *rec)
+{
+  struct kiln_err err = {0};
+  if ((*st = cli_open_store (ctx, &err)) == NULL)
+    return cli_fail (&err);
+  return find_container (*st, ref, rec) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static json_t *
 load_config (const char *root, const char *id, struct kiln_err *err)
 {
@@ -1019,12 +1028,11 @@ cmd_attach (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("attach", "expects exactly one CONTAINER");
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   int rc = EXIT_OK;
   struct container_state s = {0};
   json_t *config = load_config (store_root (st), rec.id, &err);
@@ -1116,12 +1124,11 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("logs", "expects exactly one CONTAINER");
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   struct container_state s;
   int rc = EXIT_OK;
   if (container_state_get (store_root (st), rec.id, &s, &err) < 0)

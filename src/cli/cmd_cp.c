@@ -405,12 +405,11 @@ cmd_export (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   if (output && outfile_check (output, OUTFILE_STDOUT, &err) < 0)
     return cli_fail (&err);
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (cli_find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   struct ctr_root root;
   int rc = EXIT_FAIL;
   if (ctr_root_open (st, rec.id, &root, &err) < 0)
