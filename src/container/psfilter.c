@@ -23,8 +23,7 @@ psfilter_init (struct psfilter *f)
   f->keys = json_object ();
   f->before = INT64_MAX;
   f->since = INT64_MIN;
-  f->res = NULL;
-  f->n_res = 0;
+  f->res = (struct regex_set) REGEX_SET_INIT;
 }
 
 void
@@ -32,36 +31,7 @@ psfilter_clear (struct psfilter *f)
 {
   json_decref (f->keys);
   f->keys = NULL;
-  for (size_t i = 0; i < f->n_res; i++)
-    {
-      if (f->res[i].ok)
-        regfree (&f->res[i].re);
-      free (f->res[i].pattern);
-    }
-  free (f->res);
-  f->res = NULL;
-  f->n_res = 0;
-}
-
-/* The compiled form of an id= or name= pattern (made once, as the pattern is added). */
-static const struct psfilter_re *
-find_re (const struct psfilter *f, const char *pattern)
-{
-  for (size_t i = 0; i < f->n_res; i++)
-    if (strcmp (f->res[i].pattern, pattern) == 0)
-      return &f->res[i];
-  return NULL;
-}
-
-static void
-add_re (struct psfilter *f, const char *pattern)
-{
-  if (find_re (f, pattern))
-    return;
-  f->res = xrealloc (f->res, (f->n_res + 1) * sizeof *f->res);
-  struct psfilter_re *r = &f->res[f->n_res++];
-  r->pattern = xstrdup (pattern);
-  r->ok = regex_compile (&r->re, pattern) == 0;
+  regex_set_clear (&f->res);
 }
 
 static bool
@@ -113,7 +83,7 @@ psfilter_add (struct psfilter *f, const char *arg, struct kiln_err *err)
       return 0;
   json_array_append_new (list, json_string (value));
   if (strcmp (key, "id") == 0 || strcmp (key, "name") == 0)
-    add_re (f, value);
+    regex_set_add (&f->res, value);
   return 0;
 }
 
@@ -136,8 +106,7 @@ match_re (const struct psfilter *f, const char *pattern, const char *s)
 {
   if (strcmp (pattern, s) == 0)
     return true;
-  const struct psfilter_re *r = find_re (f, pattern);
-  return r && r->ok && regexec (&r->re, s, 0, NULL, 0) == 0;
+  return regex_set_match (&f->res, pattern, s) == 1; /* one that does not compile matches nothing */
 }
 
 static bool

@@ -22,27 +22,19 @@
  * filter (expected name=value)") and nothing is listed. */
 #pragma once
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
-
-struct psfilter_re
-{
-  char *pattern;
-  bool ok; /* false: it does not compile (or passes util/regex's bound), and matches nothing */
-  regex_t re;
-};
+#include "util/regex.h"
 
 struct psfilter
 {
   json_t *keys;        /* KEY → array of VALUE, in the order given */
   int64_t before;      /* ns; INT64_MAX: no bound */
   int64_t since;       /* ns; INT64_MIN: no bound */
-  struct psfilter_re *res; /* the id= and name= patterns, compiled once by psfilter_add, not per container */
-  size_t n_res;
+  struct regex_set res; /* the id= and name= patterns, compiled once by psfilter_add, not per container */
 };
 
 void psfilter_init (struct psfilter *f);
