@@ -414,6 +414,13 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
           while (read (ino, ev, sizeof ev) > 0)
             ;
         }
+      struct stat now;
+      if (fstat (fd, &now) == 0 && lseek (fd, 0, SEEK_CUR) > now.st_size)
+        {
+          /* max-file=1 truncates the log in place: what follows starts at its beginning */
+          lseek (fd, 0, SEEK_SET);
+          buf_reset (&pending);
+        }
       drain (fd, &pending, &skip, o, out, errout, &ended);
       while (!ended && replaced (path, fd))
         {

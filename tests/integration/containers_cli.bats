@@ -374,6 +374,22 @@ PY
   kiln rm rot3
 }
 
+@test "logs -f follows a log that max-file=1 truncates in place" {
+  kiln run -d --name rot1 --log-opt max-size=2k --log-opt max-file=1 busybox \
+    sh -c 'sleep 0.5; i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); sleep 0.01; done' >/dev/null
+  run timeout 30 "$KILN" logs -f rot1
+  [ "$status" -eq 0 ]
+  # whole entries, in order, to the last one (a follower left past the end saw none of it)
+  [ "${lines[-1]}" = line199 ]
+  prev=-1
+  for l in "${lines[@]}"; do
+    [[ "$l" =~ ^line([0-9]+)$ ]]
+    [ "${BASH_REMATCH[1]}" -gt "$prev" ]
+    prev=${BASH_REMATCH[1]}
+  done
+  kiln rm rot1
+}
+
 @test "--log-opt: bad options get docker's messages and make no container" {
   before=$(kiln ps -aq | wc -l)
   run kiln run --log-opt max-file=0 busybox true
