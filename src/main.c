@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/buf.h"
 #include "version.h"
 
 static int cmd_version (struct kiln_ctx *ctx, int argc, char **argv);
@@ -130,6 +131,31 @@ cli_confirm (const char *warning)
       return false;
     }
   return true;
+}
+
+int
+cli_force_flag (const char *cmd, int argc, char **argv, bool *force)
+{
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+  int c;
+  *force = false;
+  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    if (c == 'f')
+      *force = true;
+    else
+      return cli_usage_error (cmd, "unknown option");
+  return EXIT_OK;
+}
+
+void
+cli_print_deleted (const char *what, const struct strv *ids)
+{
+  if (ids->n == 0)
+    return;
+  printf ("Deleted %s:\n", what);
+  for (size_t i = 0; i < ids->n; i++)
+    printf ("%s\n", ids->v[i]);
+  printf ("\n");
 }
 
 bool

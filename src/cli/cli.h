@@ -56,6 +56,9 @@ int cli_system_boot (struct kiln_store *st, int argc, char **argv);
  * clears it); 0, or -1 after printing docker's message. */
 struct container_rec;
 int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
+/* The store (into *st) and the container `ref` names in it (into *rec, the caller clears
+ * it): EXIT_OK, or the exit code after saying why on stderr. */
+int cli_open_container (struct kiln_ctx *ctx, const char *ref, struct kiln_store **st, struct container_rec *rec);
 
 /* What the container commands share: -e and --env-file (cli/env.c), a container's
  * config.json (cli/cmd_container.c, as cli_find_container below). */
@@ -114,6 +117,12 @@ DECLARE_COMMAND (volume);
 /* Asks "Are you sure you want to continue? [y/N]" after `warning`; false (and says
  * nothing was removed) unless a terminal answers yes. */
 bool cli_confirm (const char *warning);
+/* Parses the one option of the commands that take only -f/--force (rm, rmi, prune) into
+ * *force: EXIT_OK, or EXIT_USAGE after saying so. */
+int cli_force_flag (const char *cmd, int argc, char **argv, bool *force);
+/* A prune's "Deleted WHAT:" block as docker prints it: the ids, then an empty line;
+ * nothing when `ids` is empty. */
+void cli_print_deleted (const char *what, const struct strv *ids);
 
 /* Appends `kiln inspect` of container `ref` to `into`: 1, or 0 when no container
  * has that name, id or id prefix (containers come before images, as in docker). */
@@ -124,9 +133,5 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
-/* The container `ref` names (a full id, a name, a unique id prefix) into `out` (the
- * caller clears it): 0, or -1 after saying why not on stderr (docker's messages). */
-struct container_rec;
-int cli_find_container (struct kiln_store *st, const char *ref, struct container_rec *out);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -29,12 +29,11 @@ cmd_diff (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("diff", "requires exactly 1 argument");
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (cli_find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   _cleanup_strv_ struct strv rel = STRV_INIT, lowers = STRV_INIT, lines = STRV_INIT;
   _cleanup_free_ char *upper = container_path (store_root (st), rec.id, "upper");
   int rc = EXIT_OK;
@@ -77,12 +76,11 @@ cmd_rename (struct kiln_ctx *ctx, int argc, char **argv)
     }
   name += *name == '/';
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (cli_find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   int rc = EXIT_OK;
   if (strcmp (rec.name, name) == 0)
     {
@@ -148,12 +146,11 @@ cmd_commit (struct kiln_ctx *ctx, int argc, char **argv)
         return fprintf (stderr, "Error: invalid reference format: a tag cannot hold a digest\n"), EXIT_FAIL;
       co.tag = tag;
     }
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (cli_find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   struct digest id;
   int rc = EXIT_OK;
   if (df_changes_parse (&changes, "commit", &deltas, &err) < 0

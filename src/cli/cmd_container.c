@@ -84,6 +84,15 @@ cli_find_container (struct kiln_store *st, const char *ref, struct container_rec
   return find_container (st, ref, out);
 }
 
+int
+cli_open_container (struct kiln_ctx *ctx, const char *ref, struct kiln_store **st, struct container_rec *rec)
+{
+  struct kiln_err err = {0};
+  if ((*st = cli_open_store (ctx, &err)) == NULL)
+    return cli_fail (&err);
+  return find_container (*st, ref, rec) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static json_t *
 load_config (const char *root, const char *id, struct kiln_err *err)
 {
@@ -225,7 +234,7 @@ parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct cont
       case 'h': o->hostname = optarg; break;
       case 0x1201:
         if (health_opts_flag (&o->health, opts[li].name, optarg ? optarg : "", &err) < 0)
-          return cli_fail (&err), -1;
+          return create_flag_failed (cmd, &err), -125; /* a value docker's client refuses: 125 */
         break;
       case 'I': o->init = true; break;
       case OPT_PULL:
@@ -1019,12 +1028,11 @@ cmd_attach (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("attach", "expects exactly one CONTAINER");
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   int rc = EXIT_OK;
   struct container_state s = {0};
   json_t *config = load_config (store_root (st), rec.id, &err);
@@ -1116,12 +1124,11 @@ cmd_logs (struct kiln_ctx *ctx, int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("logs", "expects exactly one CONTAINER");
   struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   struct container_state s;
   int rc = EXIT_OK;
   if (container_state_get (store_root (st), rec.id, &s, &err) < 0)
@@ -1226,14 +1233,10 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
 static int
 container_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("container prune", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("container prune", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (!force && !cli_confirm ("WARNING! This will remove all stopped containers.\n"))
     return EXIT_OK;
   struct kiln_err err = {0};
@@ -1241,14 +1244,8 @@ container_prune (struct kiln_ctx *ctx, int argc, char **argv)
   if (st == NULL)
     return cli_fail (&err);
   _cleanup_strv_ struct strv removed = STRV_INIT;
-  int rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
-  if (removed.n)
-    {
-      printf ("Deleted Containers:\n");
-      for (size_t i = 0; i < removed.n; i++)
-        printf ("%s\n", removed.v[i]);
-      printf ("\n");
-    }
+  rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
+  cli_print_deleted ("Containers", &removed);
   printf ("Total reclaimed space: 0B\n");
   return rc;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,7 @@ struct producer
   const char *as;
   bool follow, as_root;
   int ret;
+  bool reader_gone; /* it failed because the applier stopped reading (its error says why) */
   struct kiln_err err;
 };
 
@@ -208,6 +210,12 @@ static void *
 produce (void *arg)
 {
   struct producer *p = arg;
+  /* the applier stops reading at a bad entry: a write then fails with EPIPE here
+   * instead of SIGPIPE ending kiln without a word */
+  sigset_t pipe_sig;
+  sigemptyset (&pipe_sig);
+  sigaddset (&pipe_sig, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_sig, NULL);
   struct archive *a = ctr_tar_writer (p->out, &p->err);
   p->ret = -1;
   if (a)
@@ -215,9 +223,13 @@ produce (void *arg)
       struct ctr_tar_opts o = {.as = p->as, .follow = p->follow, .as_root = p->as_root, .no_whiteouts = true};
       int r = p->src_fd >= 0 ? ctr_tar_tree (a, p->src_fd, NULL, &o, &p->err) : ctr_tar_copy (0, a, p->as_root, &p->err);
       if (r == 0)
-        p->ret = ctr_tar_close (a, &p->err);
+        /* every entry went through: only the trailer can fail, when the applier is gone */
+        p->reader_gone = (p->ret = ctr_tar_close (a, &p->err)) < 0;
       else
-        archive_write_free (a);
+        {
+          p->reader_gone = archive_errno (a) == EPIPE;
+          archive_write_free (a);
+        }
     }
   close (p->out);
   return NULL;
@@ -314,7 +326,7 @@ copy_in (struct kiln_store *st, const char *src, const char *ref, const char *ds
     int r = layer_apply_tar (into, p[0], NULL, NULL, NULL, &err);
     close (p[0]);
     pthread_join (t, NULL);
-    if (pr.ret < 0)
+    if (pr.ret < 0 && !(pr.reader_gone && r < 0))
       rc = cli_fail (&pr.err);
     else if (r < 0)
       rc = cli_fail (&err);
@@ -393,12 +405,11 @@ cmd_export (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_err err = {0};
   if (output && outfile_check (output, OUTFILE_STDOUT, &err) < 0)
     return cli_fail (&err);
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
+  _cleanup_store_ struct kiln_store *st = NULL;
   struct container_rec rec;
-  if (cli_find_container (st, argv[optind], &rec) < 0)
-    return EXIT_FAIL;
+  int opened = cli_open_container (ctx, argv[optind], &st, &rec);
+  if (opened != EXIT_OK)
+    return opened;
   struct ctr_root root;
   int rc = EXIT_FAIL;
   if (ctr_root_open (st, rec.id, &root, &err) < 0)

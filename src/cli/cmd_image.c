@@ -571,21 +571,17 @@ const char cmd_rmi_usage[] = "Usage: kiln rmi [-f] IMAGE...\n"
 int
 cmd_rmi (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("rmi", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("rmi", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (optind >= argc)
     return cli_usage_error ("rmi", "expects at least one IMAGE");
   struct kiln_err err = {0};
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL)
     return cli_fail (&err);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   bool deleted_any = false;
   for (int i = optind; i < argc; i++)
     {

@@ -294,14 +294,10 @@ network_rm (struct kiln_ctx *ctx, int argc, char **argv)
 static int
 network_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("network prune", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("network prune", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (!force && !cli_confirm ("WARNING! This will remove all custom networks not used by at least one container.\n"))
     return EXIT_OK;
   struct kiln_err err = {0};
@@ -311,13 +307,7 @@ network_prune (struct kiln_ctx *ctx, int argc, char **argv)
   _cleanup_strv_ struct strv removed = STRV_INIT;
   if (net_networks_prune (st, &removed, &err) < 0)
     return cli_fail (&err);
-  if (removed.n)
-    {
-      printf ("Deleted Networks:\n");
-      for (size_t i = 0; i < removed.n; i++)
-        printf ("%s\n", removed.v[i]);
-      printf ("\n");
-    }
+  cli_print_deleted ("Networks", &removed);
   return EXIT_OK;
 }
 
@@ -458,11 +448,10 @@ out:
 static int
 network_disconnect (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c != 'f')
-      return cli_usage_error ("network disconnect", "unknown option");
+  bool force; /* docker's -f: disconnecting never waits, so there is nothing to force */
+  int usage = cli_force_flag ("network disconnect", argc, argv, &force);
+  if (usage != EXIT_OK)
+    return usage;
   if (optind != argc - 2)
     return cli_usage_error ("network disconnect", "expects NETWORK CONTAINER");
   struct net_target t;

@@ -145,24 +145,12 @@ system_prune (struct kiln_store *st, int argc, char **argv)
   _cleanup_strv_ struct strv gone = STRV_INIT;
   if (cli_containers_prune (st, &gone, &err) < 0)
     return cli_fail (&err);
-  if (gone.n)
-    {
-      printf ("Deleted Containers:\n");
-      for (size_t i = 0; i < gone.n; i++)
-        printf ("%s\n", gone.v[i]);
-      printf ("\n");
-    }
+  cli_print_deleted ("Containers", &gone);
   /* Then the networks nobody is on, as docker's system prune. */
   _cleanup_strv_ struct strv nets = STRV_INIT;
   if (net_networks_prune (st, &nets, &err) < 0)
     return cli_fail (&err);
-  if (nets.n)
-    {
-      printf ("Deleted Networks:\n");
-      for (size_t i = 0; i < nets.n; i++)
-        printf ("%s\n", nets.v[i]);
-      printf ("\n");
-    }
+  cli_print_deleted ("Networks", &nets);
   _cleanup_strv_ struct strv ids = STRV_INIT;
   if (image_list (st, &ids, &err) < 0)
     return cli_fail (&err);

@@ -147,11 +147,13 @@ volume_create (struct kiln_store *st, int argc, char **argv)
 struct filters
 {
   struct strv name, label, dangling, driver;
+  struct regex_set name_re; /* the name= patterns, compiled once, not per volume */
 };
 
 static void
 filters_clear (struct filters *f)
 {
+  regex_set_clear (&f->name_re);
   strv_free (&f->name);
   strv_free (&f->label);
   strv_free (&f->dangling);
@@ -159,14 +161,10 @@ filters_clear (struct filters *f)
 }
 
 static bool
-name_matches (const char *pattern, const char *name)
+name_matches (const struct filters *f, const char *pattern, const char *name)
 {
-  regex_t re;
-  if (regex_compile (&re, pattern) < 0)
-    return strstr (name, pattern) != NULL;
-  bool m = regexec (&re, name, 0, NULL, 0) == 0;
-  regfree (&re);
-  return m;
+  int m = regex_set_match (&f->name_re, pattern, name);
+  return m < 0 ? strstr (name, pattern) != NULL : m == 1;
 }
 
 static bool
@@ -193,7 +191,7 @@ volume_matches (const struct filters *f, const struct volume_rec *v, bool in_use
 {
   bool ok = f->name.n == 0;
   for (size_t i = 0; i < f->name.n && !ok; i++)
-    ok = name_matches (f->name.v[i], v->name);
+    ok = name_matches (f, f->name.v[i], v->name);
   for (size_t i = 0; i < f->label.n && ok; i++) /* every label asked for */
     ok = label_matches (f->label.v[i], v->labels);
   bool any = f->driver.n == 0;
@@ -222,7 +220,10 @@ add_filter (struct filters *f, const char *kv)
   const char *val = eq + 1;
   bool b;
   if (kl == 4 && strncmp (kv, "name", 4) == 0)
-    strv_push (&f->name, val);
+    {
+      strv_push (&f->name, val);
+      regex_set_add (&f->name_re, val);
+    }
   else if (kl == 5 && strncmp (kv, "label", 5) == 0)
     strv_push (&f->label, val);
   else if (kl == 6 && strncmp (kv, "driver", 6) == 0)
@@ -414,20 +415,16 @@ volume_inspect (struct kiln_store *st, int argc, char **argv)
 static int
 volume_rm (struct kiln_store *st, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
-  bool force = false;
-  int c;
-  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    if (c == 'f')
-      force = true;
-    else
-      return cli_usage_error ("volume rm", "unknown option");
+  bool force;
+  int rc = cli_force_flag ("volume rm", argc, argv, &force);
+  if (rc != EXIT_OK)
+    return rc;
   if (optind >= argc)
     return cli_usage_error ("volume rm", "expects at least one NAME");
   struct kiln_err err = {0};
   if (store_lock_shared (st, &err) < 0)
     return cli_fail (&err);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   for (int i = optind; i < argc; i++)
     {
       if (volumes_remove (st, argv[i], &err) == 0)
@@ -489,13 +486,7 @@ volume_prune (struct kiln_store *st, int argc, char **argv)
         }
     }
   volume_recs_free (v, n);
-  if (gone.n)
-    {
-      printf ("Deleted Volumes:\n");
-      for (size_t i = 0; i < gone.n; i++)
-        printf ("%s\n", gone.v[i]);
-      printf ("\n");
-    }
+  cli_print_deleted ("Volumes", &gone);
   char size[32];
   format_size (reclaimed, size);
   printf ("Total reclaimed space: %s\n", size);

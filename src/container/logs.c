@@ -299,9 +299,26 @@ count_lines (int fd, off_t start)
 
 #define MAX_ROTATED 1000 /* logopts.c's bound on max-file */
 
-/* The rotated logs that exist, oldest first (<path>.N … <path>.1), opened. */
+/* True when `fd` is the file one of `fds` (or `current`) already reads. */
+static bool
+seen (int fd, int current, const int *fds, int n)
+{
+  struct stat a, b;
+  if (fstat (fd, &a) < 0)
+    return false;
+  if (current >= 0 && fstat (current, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+    return true;
+  for (int i = 0; i < n; i++)
+    if (fstat (fds[i], &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      return true;
+  return false;
+}
+
+/* The rotated logs that exist, oldest first (<path>.N … <path>.1), opened.  The writer
+ * may rotate while they are opened (each file moves up one name): a file met twice, or
+ * the log `current` already reads, is opened once, so no entry is printed twice. */
 static void
-open_rotated (const char *path, int *fds, int *n)
+open_rotated (const char *path, int current, int *fds, int *n)
 {
   *n = 0;
   int found[MAX_ROTATED];
@@ -314,7 +331,10 @@ open_rotated (const char *path, int *fds, int *n)
       buf_free (&p);
       if (fd < 0)
         break;
-      found[k++] = fd;
+      if (seen (fd, current, found, k))
+        close (fd);
+      else
+        found[k++] = fd;
     }
   for (int i = k; i-- > 0;)
     fds[(*n)++] = found[i];
@@ -358,7 +378,7 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
         return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
     }
   else
-    open_rotated (path, rotated, &nrot);
+    open_rotated (path, fd, rotated, &nrot);
   long skip = 0;
   if (o->tail >= 0)
     {
@@ -393,6 +413,13 @@ logs_print (const char *path, const struct logs_opts *o, FILE *out, FILE *errout
           char ev[4096];
           while (read (ino, ev, sizeof ev) > 0)
             ;
+        }
+      struct stat now;
+      if (fstat (fd, &now) == 0 && lseek (fd, 0, SEEK_CUR) > now.st_size)
+        {
+          /* max-file=1 truncates the log in place: what follows starts at its beginning */
+          lseek (fd, 0, SEEK_SET);
+          buf_reset (&pending);
         }
       drain (fd, &pending, &skip, o, out, errout, &ended);
       while (!ended && replaced (path, fd))

@@ -23,6 +23,7 @@ psfilter_init (struct psfilter *f)
   f->keys = json_object ();
   f->before = INT64_MAX;
   f->since = INT64_MIN;
+  f->res = (struct regex_set) REGEX_SET_INIT;
 }
 
 void
@@ -30,6 +31,7 @@ psfilter_clear (struct psfilter *f)
 {
   json_decref (f->keys);
   f->keys = NULL;
+  regex_set_clear (&f->res);
 }
 
 static bool
@@ -80,6 +82,8 @@ psfilter_add (struct psfilter *f, const char *arg, struct kiln_err *err)
     if (strcmp (json_string_value (json_array_get (list, i)), value) == 0)
       return 0;
   json_array_append_new (list, json_string (value));
+  if (strcmp (key, "id") == 0 || strcmp (key, "name") == 0)
+    regex_set_add (&f->res, value);
   return 0;
 }
 
@@ -98,25 +102,20 @@ psfilter_has (const struct psfilter *f, const char *key)
 /* docker's Args.Match: an exact match, else the value as a regular expression found
  * anywhere in `s` (a value that does not compile matches nothing). */
 static bool
-match_re (const char *re, const char *s)
+match_re (const struct psfilter *f, const char *pattern, const char *s)
 {
-  if (strcmp (re, s) == 0)
+  if (strcmp (pattern, s) == 0)
     return true;
-  regex_t r;
-  if (regex_compile (&r, re) < 0)
-    return false;
-  bool m = regexec (&r, s, 0, NULL, 0) == 0;
-  regfree (&r);
-  return m;
+  return regex_set_match (&f->res, pattern, s) == 1; /* one that does not compile matches nothing */
 }
 
 static bool
-match_name (const char *re, const json_t *names)
+match_name (const struct psfilter *f, const char *re, const json_t *names)
 {
   for (size_t i = 0; i < json_array_size (names); i++)
     {
       const char *n = json_string_value (json_array_get (names, i));
-      if (n && (match_re (re, n) || (*n == '/' && match_re (re, n + 1))))
+      if (n && (match_re (f, re, n) || (*n == '/' && match_re (f, re, n + 1))))
         return true;
     }
   return false;
@@ -178,15 +177,15 @@ match_port (const char *want, const json_t *ports, bool public)
 }
 
 static bool
-match_one (const char *key, const char *v, const struct psfilter_item *it)
+match_one (const struct psfilter *f, const char *key, const char *v, const struct psfilter_item *it)
 {
   const json_t *s = it->summary;
   const char *id = json_string_value (json_object_get (s, "ID"));
   const char *state = json_string_value (json_object_get (s, "State"));
   if (strcmp (key, "id") == 0)
-    return id && match_re (v, id);
+    return id && match_re (f, v, id);
   if (strcmp (key, "name") == 0)
-    return match_name (v, json_object_get (s, "Names"));
+    return match_name (f, v, json_object_get (s, "Names"));
   if (strcmp (key, "label") == 0)
     return match_label (v, json_object_get (s, "Labels"));
   if (strcmp (key, "status") == 0)
@@ -219,7 +218,7 @@ psfilter_match (const struct psfilter *f, const struct psfilter_item *it)
   {
     bool any = false;
     for (size_t i = 0; i < json_array_size (values) && !any; i++)
-      any = match_one (key, json_string_value (json_array_get (values, i)), it);
+      any = match_one (f, key, json_string_value (json_array_get (values, i)), it);
     if (!any)
       return false;
   }

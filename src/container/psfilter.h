@@ -13,7 +13,7 @@
  *   ancestor=IMAGE      made from IMAGE or from an image built on it (the caller decides:
  *                       psfilter_item.ancestor)
  *   before=C, since=C   made before / after container C (the caller resolves C to its
- *                       creation time: psfilter_set_bounds)
+ *                       creation time into psfilter.before / .since)
  *   volume=V, network=N a mount's name or destination, a network's name
  *   publish=P, expose=P a published (public) or exposed (private) port, "80" or "80/tcp"
  *   is-task=true|false  kiln has no swarm tasks: true matches nothing
@@ -27,12 +27,14 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/regex.h"
 
 struct psfilter
 {
   json_t *keys;        /* KEY → array of VALUE, in the order given */
   int64_t before;      /* ns; INT64_MAX: no bound */
   int64_t since;       /* ns; INT64_MIN: no bound */
+  struct regex_set res; /* the id= and name= patterns, compiled once by psfilter_add, not per container */
 };
 
 void psfilter_init (struct psfilter *f);

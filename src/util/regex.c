@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 #define REGEX_MAX_LEN 4096
 #define REGEX_MAX_NODES 4096.0 /* copies of atoms glibc would make: its closures grow faster */
 #define REGEX_MAX_DEPTH 64
@@ -101,4 +103,47 @@ regex_compile (regex_t *r, const char *pattern)
   if (strlen (pattern) > REGEX_MAX_LEN || tree_size (pattern) < 0)
     return -1;
   return regcomp (r, pattern, REG_EXTENDED | REG_NOSUB) == 0 ? 0 : -1;
+}
+
+static const struct regex_set_entry *
+set_find (const struct regex_set *s, const char *pattern)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp (s->v[i].pattern, pattern) == 0)
+      return &s->v[i];
+  return NULL;
+}
+
+void
+regex_set_add (struct regex_set *s, const char *pattern)
+{
+  if (set_find (s, pattern))
+    return;
+  s->v = xrealloc (s->v, (s->n + 1) * sizeof *s->v);
+  struct regex_set_entry *e = &s->v[s->n++];
+  e->pattern = xstrdup (pattern);
+  e->ok = regex_compile (&e->re, pattern) == 0;
+}
+
+int
+regex_set_match (const struct regex_set *s, const char *pattern, const char *subject)
+{
+  const struct regex_set_entry *e = set_find (s, pattern);
+  if (e == NULL || !e->ok)
+    return -1;
+  return regexec (&e->re, subject, 0, NULL, 0) == 0;
+}
+
+void
+regex_set_clear (struct regex_set *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    {
+      if (s->v[i].ok)
+        regfree (&s->v[i].re);
+      free (s->v[i].pattern);
+    }
+  free (s->v);
+  s->v = NULL;
+  s->n = 0;
 }

@@ -10,3 +10,24 @@
 
 /* regcomp with REG_EXTENDED | REG_NOSUB, after the bound: 0, or -1 (nothing to free). */
 int regex_compile (regex_t *r, const char *pattern);
+
+/* Patterns compiled once each: a filter matches many rows (containers, volumes) with the
+ * same few patterns, and a pattern near the bound takes a while to compile. */
+struct regex_set
+{
+  struct regex_set_entry
+  {
+    char *pattern;
+    int ok; /* 0: it did not compile */
+    regex_t re;
+  } *v;
+  size_t n;
+};
+#define REGEX_SET_INIT {NULL, 0}
+
+/* Compiles `pattern` into the set (once: a pattern already there is kept). */
+void regex_set_add (struct regex_set *s, const char *pattern);
+/* 1 when `pattern` (added before) is found in `subject`, 0 when not, -1 when it did not
+ * compile or was never added (the caller decides what that means). */
+int regex_set_match (const struct regex_set *s, const char *pattern, const char *subject);
+void regex_set_clear (struct regex_set *s);

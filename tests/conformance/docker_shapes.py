@@ -6,8 +6,8 @@
 Makes a store of its own (the busybox base image, scripts/base-images), the corpus's
 containers as far as kiln has their features (shp-exit: `sh -c 'echo out; echo err >&2;
 exit 3'` in the foreground; shp-run: a detached `sleep`, with a label, on the user network
-shp-net with an alias and shp-web's two published ports, on free host ports that stand in
-for docker's 18300 and 18301), and compares:
+shp-net with an alias, shp-web's volume shp-vol and its two published ports, on free host
+ports that stand in for docker's 18300 and 18301), and compares:
 
   ps       the table's header and columns (ps-table.txt, ps-a-notrunc.txt), and
            `ps -a --format '{{json .}}'` (ps-json-lines.txt): the same keys, string values,
@@ -249,9 +249,13 @@ def corpus_errors():
 def normalise(text, ids):
     """The message without who says it: docker's "docker: Error response from daemon: " and
     "Error response from daemon: ", kiln's "kiln: " and "Error: " (the prefix is each
-    program's own; the message and the exit code are what is compared), and without
-    docker's "Run 'docker run --help'" hint after a failed run."""
+    program's own; the message and the exit code are what is compared), and without the
+    pointer to help after it: docker's "Run 'docker run --help'" after a failed run, the
+    "Usage:  docker run ..." line docker 20.10 prints after a flag it refuses, where kiln
+    (as the current docker CLI) says "See 'kiln run --help'."."""
     text = re.sub(r"\n*Run 'docker [a-z]+ --help' for more information$", "", text)
+    text = re.sub(r"\n+Usage:  docker [a-z]+ \[OPTIONS\][^\n]*$", "", text)
+    text = re.sub(r"\.?\nSee '(docker|kiln) [a-z]+ --help'\.$", "", text)
     text = re.sub(r"(?m)^(docker: |kiln: )?(Error response from daemon: |Error: )?", "", text)
     text = text.replace("docker", "kiln")
     # the name docker or kiln made up for a container run without --name
@@ -277,6 +281,12 @@ ERROR_CASES = {
     "docker run -d -p 127.0.0.1:18300:80 localhost/busybox:latest true":
         ["run", "-d", "-p", "127.0.0.1:{P1}:80", "busybox", "true"],
     "docker network rm shp-net": ["network", "rm", "shp-net"],
+    "docker exec shp-exit true": ["exec", "shp-exit", "true"],
+    "docker volume rm shp-vol": ["volume", "rm", "shp-vol"],
+    "docker run --rm -v shp-vol:/data localhost/busybox:latest ls -la /data":
+        ["run", "--rm", "-v", "shp-vol:/data", "busybox", "ls", "-la", "/data"],
+    "docker run --rm --health-interval 1x localhost/busybox:latest true":
+        ["run", "--rm", "--health-interval", "1x", "busybox", "true"],
     "docker inspect --format {{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} {{end}} "
     "shp-web": ["inspect", "--format", "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} "
                 "{{end}}", "shp-run"],
@@ -308,9 +318,10 @@ def compare_errors(ids):
             want = want.replace(a, b)
         if p.returncode != code:
             differ(f"error:{' '.join(args)}:exit", f"kiln {p.returncode}, docker {code}")
-        # times in a status differ from run to run
-        g = re.sub(r"\d+ seconds? ago|Less than a second ago|About a minute ago", "<T> ago", got)
-        w = re.sub(r"\d+ seconds? ago|Less than a second ago|About a minute ago", "<T> ago", want)
+        # times in a status, and ls -l's dates, differ from run to run
+        times = r"\d+ seconds? ago|Less than a second ago|About a minute ago|\b[A-Z][a-z]{2} +\d+ \d\d:\d\d\b"
+        g = re.sub(times, "<T> ago", got)
+        w = re.sub(times, "<T> ago", want)
         if g != w:
             differ(f"error:{' '.join(args)}:message", f"kiln {g!r}, docker {w!r}")
 
@@ -349,7 +360,8 @@ def main():
         kiln("network", "create", "shp-net")
         PORTS = free_ports(2)
         run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3",
-                      "--network", "shp-net", "--network-alias", "web-alias", "-p", f"127.0.0.1:{PORTS[0]}:80",
+                      "--network", "shp-net", "--network-alias", "web-alias", "-v", "shp-vol:/data",
+                      "-p", f"127.0.0.1:{PORTS[0]}:80",
                       "-p", f"{PORTS[1]}:81/udp", "busybox", "sleep", "600").stdout.strip()
         exit_id = kiln("ps", "-aq", "--no-trunc", "--filter", "name=shp-exit").stdout.strip()
         compare_ps_table("ps-table.txt", [])

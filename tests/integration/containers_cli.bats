@@ -231,6 +231,28 @@ PY
   kiln rm sym1
 }
 
+@test "cp - : a hostile tar on stdin is refused with the reason, nothing written outside DEST" {
+  cd "$TMP"
+  kiln create --name ht1 busybox true >/dev/null
+  # an entry climbing out of DEST, then more data than the pipe holds: kiln stops
+  # reading at the bad entry and says so (it once died of SIGPIPE, exit 141, silently)
+  python3 - <<'PY'
+import io, tarfile
+with tarfile.open("evil.tar", "w") as t:
+    for name, size in (("../../../../escape-ht1", 10), ("big", 4 << 20)):
+        i = tarfile.TarInfo(name)
+        i.size = size
+        t.addfile(i, io.BytesIO(b"x" * size))
+PY
+  run kiln cp - ht1:/tmp < evil.tar
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"../../../../escape-ht1" points outside'* ]]
+  [ ! -e "$KILN_ROOT/escape-ht1" ] && [ ! -e /escape-ht1 ]
+  run kiln cp ht1:/tmp/big -
+  [ "$status" -eq 1 ]
+  kiln rm ht1
+}
+
 @test "export: the container's filesystem as a tar, to stdout or -o, never to a terminal" {
   cd "$TMP"
   kiln run --name exp1 busybox sh -c 'echo mine > /mine; rm /bin/ls'
@@ -350,6 +372,22 @@ PY
   id=$(kiln ps -aq --no-trunc --filter name=rot3)
   [ -e "$KILN_ROOT/containers/$id/$id-json.log.3" ]
   kiln rm rot3
+}
+
+@test "logs -f follows a log that max-file=1 truncates in place" {
+  kiln run -d --name rot1 --log-opt max-size=2k --log-opt max-file=1 busybox \
+    sh -c 'sleep 0.5; i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); sleep 0.01; done' >/dev/null
+  run timeout 30 "$KILN" logs -f rot1
+  [ "$status" -eq 0 ]
+  # whole entries, in order, to the last one (a follower left past the end saw none of it)
+  [ "${lines[-1]}" = line199 ]
+  prev=-1
+  for l in "${lines[@]}"; do
+    [[ "$l" =~ ^line([0-9]+)$ ]]
+    [ "${BASH_REMATCH[1]}" -gt "$prev" ]
+    prev=${BASH_REMATCH[1]}
+  done
+  kiln rm rot1
 }
 
 @test "--log-opt: bad options get docker's messages and make no container" {

@@ -210,12 +210,30 @@ hostile_patterns_are_refused_before_regcomp (void **state)
     assert_int_equal (regex_compile (&r, refused[i]), -1);
 }
 
+static void
+a_regex_set_compiles_each_pattern_once (void **state)
+{
+  (void) state;
+  struct regex_set s = REGEX_SET_INIT;
+  regex_set_add (&s, "^web");
+  regex_set_add (&s, "^web");
+  regex_set_add (&s, "a++");
+  assert_int_equal (s.n, 2);
+  assert_int_equal (regex_set_match (&s, "^web", "web-1"), 1);
+  assert_int_equal (regex_set_match (&s, "^web", "db"), 0);
+  assert_int_equal (regex_set_match (&s, "a++", "aa"), -1);   /* refused: the caller decides */
+  assert_int_equal (regex_set_match (&s, "never", "never"), -1); /* not added */
+  regex_set_clear (&s);
+  assert_int_equal (s.n, 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (bad_filters_get_dockers_messages),
     cmocka_unit_test (hostile_patterns_are_refused_before_regcomp),
+    cmocka_unit_test (a_regex_set_compiles_each_pattern_once),
     cmocka_unit_test (and_across_keys_or_within_one),
     cmocka_unit_test (before_and_since_are_strict_bounds),
     cmocka_unit_test (changes_of_an_upper_dir),
