@@ -21,6 +21,7 @@
 #include "container/state.h"
 #include "store/containers.h"
 #include "store/store.h"
+#include "util/proc.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "worker/overlay.h"
@@ -201,10 +202,19 @@ ctr_root_open (struct kiln_store *st, const char *id, struct ctr_root *r, struct
     {
       char p[64];
       snprintf (p, sizeof p, "/proc/%d/root", (int) s.pid);
+      pid_t pid = s.pid;
+      uint64_t start = s.pid_start;
       container_state_clear (&s);
       r->fd = open (p, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (r->fd < 0)
         return kiln_err_set (err, errno, "the container's root (%s): %s", p, strerror (errno));
+      /* The root opened is the container's only if its pid was not reused meanwhile. */
+      if (!proc_is (pid, start))
+        {
+          close (r->fd);
+          r->fd = -1;
+          return kiln_err_set (err, ESRCH, "the container's first process (pid %d) is gone", (int) pid);
+        }
       r->running = true;
       return 0;
     }
