@@ -75,7 +75,10 @@ bytes_as_docker_reads_them (void **state)
   assert_int_equal (v, 1536);
   assert_int_equal (limits_parse_bytes ("10b", &v), 0);
   assert_int_equal (v, 10);
-  const char *bad[] = {"", "m", "-1m", "12x", "1mm", "1bb", "99999999999p", " 1m"};
+  assert_int_equal (limits_parse_bytes ("64mi", &v), 0); /* go-units' [iI]?[bB]? */
+  assert_int_equal (v, 64ull << 20);
+  /* strtod's other forms are not docker's numbers */
+  const char *bad[] = {"", "m", "-1m", "12x", "1mm", "1bb", "99999999999p", " 1m", "1e3", "0x10", "1.", "1.2.3k", "1m "};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal (limits_parse_bytes (bad[i], &v), -1);
 }
