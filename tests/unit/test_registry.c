@@ -144,6 +144,13 @@ config_json_credentials (void **state)
   registry_creds_clear (&c);
   assert_int_equal (creds_erase ("ghcr.io", &err), 0);
   assert_int_equal (creds_erase ("ghcr.io", &err), 1);
+  /* An "auth" that is not padded base64 is refused with a message. */
+  f = fopen (path, "w");
+  fputs ("{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"dXNlcjpwYTpzcw\"}}}", f);
+  fclose (f);
+  assert_int_equal (creds_lookup ("docker.io", &c, &err), -1);
+  assert_non_null (strstr (err.msg, "not base64"));
+  kiln_err_clear (&err);
   /* A broken file is an error naming it, not a crash. */
   f = fopen (path, "w");
   fputs ("{\"auths\": ", f);
