@@ -57,6 +57,10 @@ platforms (void **state)
   assert_string_equal (p.variant, "");
   assert_int_equal (platform_parse (NULL, &p, &err), 0);
   assert_string_equal (p.os, "linux");
+  /* The host's is host_platform's, the platform a build targets. */
+  char host[128];
+  snprintf (host, sizeof host, "%s/%s%s%s", p.os, p.arch, p.variant[0] ? "/" : "", p.variant);
+  assert_string_equal (host, host_platform ());
   const char *bad[] = {"linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux/AMD64", "linux/amd 64", "linux//v7"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     {
