@@ -31,7 +31,8 @@ static const struct
   {"stack", RLIMIT_STACK, "RLIMIT_STACK"},
 };
 
-/* A limit value: a decimal number, or -1 for unlimited. */
+/* A limit value: a decimal number that fits Go's int64 (go-units' ParseInt), or -1
+ * for unlimited. */
 static int
 limit_value (const char *s, size_t len, uint64_t *out)
 {
@@ -48,7 +49,7 @@ limit_value (const char *s, size_t len, uint64_t *out)
       if (!isdigit ((unsigned char) s[i]))
         return -1;
       unsigned d = (unsigned) (s[i] - '0');
-      if (v > (UINT64_MAX - d) / 10)
+      if (v > ((uint64_t) INT64_MAX - d) / 10)
         return -1;
       v = v * 10 + d;
     }

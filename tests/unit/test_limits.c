@@ -27,6 +27,8 @@ ulimit_soft_and_hard (void **state)
   assert_true (rl.soft == RLIM_INFINITY && rl.hard == RLIM_INFINITY);
   assert_int_equal (limits_parse_ulimit ("stack=8192:-1", &rl, &err), 0);
   assert_true (rl.soft == 8192 && rl.hard == RLIM_INFINITY);
+  assert_int_equal (limits_parse_ulimit ("fsize=9223372036854775807", &rl, &err), 0);
+  assert_true (rl.soft == 9223372036854775807ull);
   assert_string_equal (limits_oci_name (RLIMIT_STACK), "RLIMIT_STACK");
 }
 
@@ -46,6 +48,7 @@ ulimit_refusals_say_why (void **state)
     {"nofile=", "invalid ulimit argument"},
     {"nofile=-2", "invalid ulimit argument"},
     {"nofile=99999999999999999999999", "invalid ulimit argument"},
+    {"nofile=9223372036854775808", "invalid ulimit argument"}, /* over int64, as go-units */
     {"-1:2", "invalid ulimit argument"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
