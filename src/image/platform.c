@@ -19,17 +19,15 @@ plain_word (const char *s, size_t n)
 int
 platform_parse (const char *s, struct platform *out, struct kiln_err *err)
 {
-  memset (out, 0, sizeof *out);
   if (s == NULL || *s == '\0')
     {
-      strcpy (out->os, "linux");
-#if defined(__aarch64__)
-      strcpy (out->arch, "arm64");
-#else
-      strcpy (out->arch, "amd64");
-#endif
-      return 0;
+      /* The host as host_platform names it, the platform a build targets too: pull
+       * and load pick what build would (linux/arm/v7 on an armv7l host). */
+      if (platform_parse (host_platform (), out, NULL) == 0)
+        return 0;
+      s = "linux/amd64"; /* a uname(2) machine that is no OCI word */
     }
+  memset (out, 0, sizeof *out);
   char *parts[3] = {out->os, out->arch, out->variant};
   const char *p = s;
   for (int i = 0; i < 3; i++)

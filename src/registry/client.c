@@ -21,12 +21,6 @@
 
 uint64_t registry_chunk_size = 64u * 1024 * 1024;
 
-const char *
-registry_domain (const struct registry *r)
-{
-  return r->domain;
-}
-
 void
 registry_manifest_clear (struct registry_manifest *m)
 {

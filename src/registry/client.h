@@ -29,7 +29,6 @@ struct registry;
 /* `domain` as in a reference: "docker.io", "localhost:5000", "ghcr.io". */
 struct registry *registry_open (const char *domain, const struct registry_opts *o, struct kiln_err *err);
 void registry_close (struct registry *r);
-const char *registry_domain (const struct registry *r);
 
 /* Reaches /v2/ and authenticates (a token for no repository): what `login` checks. */
 int registry_check (struct registry *r, struct kiln_err *err);

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "registry/client_private.h"
+#include "util/base64.h"
 #include "util/cleanup.h"
-#include "util/crypto_lazy.h"
 
 #define TOKEN_MAX (64u * 1024)
 #define TOKEN_LIFE_MAX (24 * 3600)
@@ -121,8 +121,7 @@ basic_header (const struct registry_creds *c, struct buf *out)
 {
   struct buf up = BUF_INIT;
   buf_printf (&up, "%s:%s", c->username ? c->username : "", c->secret ? c->secret : "");
-  char *b64 = xmalloc (4 * ((up.len + 2) / 3) + 1);
-  kiln_crypto ()->encode_block ((unsigned char *) b64, (const unsigned char *) up.data, (int) up.len);
+  char *b64 = b64_encode (up.data, up.len);
   buf_printf (out, "Authorization: Basic %s", b64);
   explicit_bzero (up.data, up.len);
   explicit_bzero (b64, strlen (b64));

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
-#include "util/crypto_lazy.h"
 #include "util/fsutil.h"
 
 #define CONFIG_MAX (4u * 1024 * 1024)
@@ -181,21 +181,14 @@ decode_auth (const char *b64, struct registry_creds *out, struct kiln_err *err)
   size_t n = strlen (b64);
   if (n > 16384)
     return kiln_err_set (err, KILN_EINVAL, "docker config: an \"auth\" entry is too long");
-  _cleanup_free_ unsigned char *raw = xmalloc (n + 4);
-  int got = kiln_crypto ()->decode_block (raw, (const unsigned char *) b64, (int) n);
-  if (got < 0)
+  size_t got;
+  _cleanup_free_ char *raw = b64_decode (b64, &got);
+  if (raw == NULL)
     return kiln_err_set (err, KILN_EINVAL, "docker config: an \"auth\" entry is not base64");
-  /* EVP_DecodeBlock counts padding as zero bytes. */
-  while (n > 0 && b64[n - 1] == '=' && got > 0)
-    {
-      n--;
-      got--;
-    }
-  raw[got] = '\0';
-  char *colon = strchr ((char *) raw, ':');
+  char *colon = strchr (raw, ':');
   if (colon == NULL)
     return kiln_err_set (err, KILN_EINVAL, "docker config: an \"auth\" entry is not user:password");
-  out->username = xstrndup ((char *) raw, (size_t) (colon - (char *) raw));
+  out->username = xstrndup (raw, (size_t) (colon - raw));
   out->secret = xstrdup (colon + 1);
   explicit_bzero (raw, (size_t) got);
   return 0;
@@ -327,9 +320,7 @@ creds_store (const char *domain, const char *username, const char *secret, struc
     }
   struct buf up = BUF_INIT;
   buf_printf (&up, "%s:%s", username, secret);
-  size_t n = up.len;
-  char *b64 = xmalloc (4 * ((n + 2) / 3) + 1);
-  kiln_crypto ()->encode_block ((unsigned char *) b64, (const unsigned char *) up.data, (int) n);
+  char *b64 = b64_encode (up.data, up.len);
   explicit_bzero (up.data, up.len);
   buf_free (&up);
   json_t *auths = json_object_get (cfg, "auths");

@@ -1,6 +1,6 @@
 /* store/store_private.h — the store's own fields and SQL helpers, for the .c files of src/store/
  * only: the rest of kiln calls the record functions of the headers in store/, which own the
- * schema (tables, SQL text, transactions).  tests/conformance/boundaries.sh checks
+ * schema (tables, SQL text, transactions).  tests/conformance/boundaries.py checks
  * that nothing outside src/store/ includes this or speaks SQL. */
 #pragma once
 #include <sqlite3.h>

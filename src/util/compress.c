@@ -26,12 +26,6 @@ compression_parse (const char *s)
   return -1;
 }
 
-const char *
-compression_name (enum compression c)
-{
-  return c == COMPRESS_GZIP ? "gzip" : c == COMPRESS_ZSTD ? "zstd" : "none";
-}
-
 struct gz_job
 {
   const unsigned char *in;

@@ -18,7 +18,6 @@ enum compression
 
 /* "gzip", "zstd", "none" → the enum; -1 for anything else. */
 int compression_parse (const char *s);
-const char *compression_name (enum compression c);
 
 /* Where compressed bytes go. */
 typedef int (*compress_out_fn) (void *ud, const void *buf, size_t len, struct kiln_err *err);

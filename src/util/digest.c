@@ -37,7 +37,7 @@ void
 hasher_final (struct hasher *h, struct digest *out)
 {
   unsigned char md[SHA256_DIGEST_SIZE];
-  sha256_digest (&h->ctx, sizeof md, md); /* resets the context, as hasher_reset */
+  sha256_digest (&h->ctx, sizeof md, md); /* and starts it afresh */
   static const char hex[] = "0123456789abcdef";
   memcpy (out->str, "sha256:", 7);
   for (unsigned i = 0; i < 32; i++)
@@ -46,12 +46,6 @@ hasher_final (struct hasher *h, struct digest *out)
       out->str[8 + 2 * i] = hex[md[i] & 15];
     }
   out->str[DIGEST_STR_LEN] = '\0';
-}
-
-void
-hasher_reset (struct hasher *h)
-{
-  sha256_init (&h->ctx);
 }
 
 void

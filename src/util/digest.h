@@ -18,9 +18,8 @@ struct hasher;
 
 struct hasher *hasher_new (void);
 void hasher_update (struct hasher *h, const void *data, size_t len);
-/* Finishes into `out`; the hasher can be reused after hasher_reset. */
+/* Finishes into `out` and starts the hasher afresh (it can be reused). */
 void hasher_final (struct hasher *h, struct digest *out);
-void hasher_reset (struct hasher *h);
 void hasher_free (struct hasher *h);
 
 void digest_bytes (const void *data, size_t len, struct digest *out);

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/sha2.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,7 +14,6 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
-#include "util/crypto_lazy.h"
 #include "util/curl_lazy.h"
 #include "util/fsutil.h"
 
@@ -19,7 +21,8 @@ struct sink
 {
   int fd;
   struct hasher *sha256;
-  EVP_MD_CTX *check; /* the --checksum algorithm, when given */
+  const struct nettle_hash *check; /* the --checksum algorithm, when given */
+  void *check_ctx;
   uint64_t size;
   struct kiln_err *err;
   bool failed;
@@ -38,7 +41,7 @@ on_data (char *ptr, size_t size, size_t n, void *ud)
     }
   hasher_update (s->sha256, ptr, len);
   if (s->check)
-    kiln_crypto ()->digest_update (s->check, ptr, len);
+    s->check->update (s->check_ctx, len, (const uint8_t *) ptr);
   return len;
 }
 
@@ -66,7 +69,9 @@ int
 fetch_url (const char *url, int dirfd, const char *name, const char *checksum, struct digest *content,
            struct kiln_err *err)
 {
-  const EVP_MD *md = NULL;
+  /* BuildKit's --checksum algorithms; nettle, as util/digest's sha256. */
+  static const struct nettle_hash *const algs[] = {&nettle_sha256, &nettle_sha384, &nettle_sha512};
+  const struct nettle_hash *md = NULL;
   const char *want_hex = NULL;
   if (checksum)
     {
@@ -74,8 +79,10 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
       if (colon == NULL)
         return kiln_err_set (err, KILN_EINVAL, "--checksum %s: use ALGORITHM:HEX", checksum);
       _cleanup_free_ char *alg = xstrndup (checksum, (size_t) (colon - checksum));
-      md = kiln_crypto ()->get_digestbyname (alg);
-      if (md == NULL || (strcmp (alg, "sha256") && strcmp (alg, "sha384") && strcmp (alg, "sha512")))
+      for (size_t i = 0; i < sizeof algs / sizeof *algs; i++)
+        if (strcmp (alg, algs[i]->name) == 0)
+          md = algs[i];
+      if (md == NULL)
         return kiln_err_set (err, KILN_EINVAL, "--checksum: unsupported algorithm \"%s\" (sha256, sha384, sha512)", alg);
       want_hex = colon + 1;
     }
@@ -85,17 +92,17 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
   if (fd < 0)
     return kiln_err_set (err, errno, "%s: %s", name, strerror (errno));
   struct sink s = {.fd = fd, .sha256 = hasher_new (), .err = err};
-  if (md)
+  if (md && md != &nettle_sha256) /* a sha256 checksum is the content's digest */
     {
-      s.check = kiln_crypto ()->md_ctx_new ();
-      kiln_crypto ()->digest_init_ex (s.check, md, NULL);
+      s.check = md;
+      s.check_ctx = xmalloc (md->context_size);
+      md->init (s.check_ctx);
     }
   CURL *c = curl_easy_init ();
   if (c == NULL)
     {
       hasher_free (s.sha256);
-      if (s.check)
-        kiln_crypto ()->md_ctx_free (s.check);
+      free (s.check_ctx);
       close (fd);
       unlinkat (dirfd, name, 0);
       return kiln_err_set (err, ENOMEM, "%s: cannot start libcurl", url);
@@ -117,20 +124,24 @@ fetch_url (const char *url, int dirfd, const char *name, const char *checksum, s
     ret = kiln_err_set (err, EIO, "downloading %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror (rc));
   hasher_final (s.sha256, content);
   hasher_free (s.sha256);
-  if (ret == 0 && s.check)
+  if (ret == 0 && md)
     {
-      unsigned char out[EVP_MAX_MD_SIZE];
-      unsigned int n = 0;
-      kiln_crypto ()->digest_final_ex (s.check, out, &n);
-      char hex[2 * EVP_MAX_MD_SIZE + 1];
-      for (unsigned i = 0; i < n; i++)
-        snprintf (hex + 2 * i, 3, "%02x", out[i]);
+      char hex[2 * SHA512_DIGEST_SIZE + 1];
+      if (s.check == NULL)
+        snprintf (hex, sizeof hex, "%s", content->str + strlen ("sha256:"));
+      else
+        {
+          uint8_t out[SHA512_DIGEST_SIZE];
+          unsigned n = s.check->digest_size;
+          s.check->digest (s.check_ctx, n, out);
+          for (unsigned i = 0; i < n; i++)
+            snprintf (hex + 2 * i, 3, "%02x", out[i]);
+        }
       if (strcmp (hex, want_hex) != 0)
         ret = kiln_err_set (err, EIO, "ADD %s: checksum mismatch: expected %s, got %.*s:%s", url, checksum,
                             (int) (strchr (checksum, ':') - checksum), checksum, hex);
     }
-  if (s.check)
-    kiln_crypto ()->md_ctx_free (s.check);
+  free (s.check_ctx);
   if (ret == 0 && filetime > 0)
     {
       struct timespec t[2] = {{filetime, 0}, {filetime, 0}};

@@ -2,7 +2,6 @@
 #include "worker/limits.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,7 +31,8 @@ static const struct
   {"stack", RLIMIT_STACK, "RLIMIT_STACK"},
 };
 
-/* A limit value: a decimal number, or -1 for unlimited. */
+/* A limit value: a decimal number that fits Go's int64 (go-units' ParseInt), or -1
+ * for unlimited. */
 static int
 limit_value (const char *s, size_t len, uint64_t *out)
 {
@@ -49,7 +49,7 @@ limit_value (const char *s, size_t len, uint64_t *out)
       if (!isdigit ((unsigned char) s[i]))
         return -1;
       unsigned d = (unsigned) (s[i] - '0');
-      if (v > (UINT64_MAX - d) / 10)
+      if (v > ((uint64_t) INT64_MAX - d) / 10)
         return -1;
       v = v * 10 + d;
     }
@@ -97,33 +97,43 @@ limits_oci_name (int resource)
 int
 limits_parse_bytes (const char *s, uint64_t *out)
 {
-  char *end;
-  if (!isdigit ((unsigned char) *s))
+  /* go-units: ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$, the number read by
+   * ParseFloat (so one fraction at most: "1.2.3" is refused). strtod alone would
+   * also take "1e3", "0x10" and "1.". */
+  size_t n = strspn (s, "0123456789");
+  if (n == 0)
     return -1;
-  errno = 0;
-  double v = strtod (s, &end);
-  if (errno || end == s)
-    return -1;
-  static const char units[] = "bkmgtp";
-  uint64_t mul = 1;
-  if (*end == ' ' && end[1]) /* go-units allows one space before the unit ("6 MB") */
-    end++;
-  if (*end)
+  if (s[n] == '.')
     {
-      const char *u = strchr (units, tolower ((unsigned char) *end));
-      if (u == NULL)
+      size_t frac = strspn (s + n + 1, "0123456789");
+      if (frac == 0)
         return -1;
-      for (const char *p = units; p < u; p++)
+      n += 1 + frac;
+    }
+  char num[64];
+  if (n >= sizeof num)
+    return -1;
+  memcpy (num, s, n);
+  num[n] = '\0';
+  const char *end = s + n;
+  if (*end == ' ') /* go-units allows one space before the unit ("6 MB") */
+    end++;
+  static const char units[] = "kmgtp";
+  const char *u = *end ? strchr (units, tolower ((unsigned char) *end)) : NULL;
+  uint64_t mul = 1;
+  if (u != NULL)
+    {
+      for (const char *p = units; p <= u; p++)
         mul *= 1024;
       end++;
-      if (u != units && (*end == 'b' || *end == 'B'))
-        end++;
-      else if (u != units && (*end == 'i' || *end == 'I') && (end[1] == 'b' || end[1] == 'B'))
-        end += 2;
-      if (*end)
-        return -1;
     }
-  double bytes = v * (double) mul;
+  if (*end == 'i' || *end == 'I')
+    end++;
+  if (*end == 'b' || *end == 'B')
+    end++;
+  if (*end)
+    return -1;
+  double bytes = strtod (num, NULL) * (double) mul;
   if (bytes >= 18446744073709551615.0)
     return -1;
   *out = (uint64_t) bytes;

@@ -25,6 +25,7 @@ int limits_parse_ulimit (const char *spec, struct sandbox_rlimit *out, struct ki
 /* The OCI name of a resource ("RLIMIT_NOFILE"), for a runtime's bundle. */
 const char *limits_oci_name (int resource);
 
-/* docker's RAMInBytes: a number with an optional unit b k m g t p (binary,
- * any case, an optional trailing b: "64m", "1gb", "512"). -1 when it is not one. */
+/* docker's RAMInBytes (go-units): a decimal number, one optional space, an
+ * optional unit k m g t p (binary, any case), then an optional i and b ("64m",
+ * "1gb", "2KiB", "6 MB", "512", "10b").  -1 when it is not one. */
 int limits_parse_bytes (const char *s, uint64_t *out);

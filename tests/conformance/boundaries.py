@@ -15,9 +15,9 @@ Reads the .c and .h files below SRC_DIR (paths are reported relative to its pare
   frontend-include:FILE  #include "frontend/..." outside src/frontend/ and src/cli/
                          (the Dockerfile stays in the frontend; the solver gets a graph)
   file-lines:FILE        a file over MAX_FILE_LINES lines
-  function-lines:FILE:F  a function over MAX_FUNCTION_LINES lines (GNU style: the
-                         body's braces alone at column 0, the name before "(" on the
-                         last line at column 0 before the opening brace)
+  function-lines:FILE:F  a function over MAX_FUNCTION_LINES lines (its braces matched,
+                         whatever the style; the name is the first before "(" in its
+                         head)
 
 ALLOW_LIST holds today's exceptions, one a line: "ID<TAB>reason", or for the two size
 rules "ID<TAB>CEILING<TAB>reason" (the size may shrink, not grow past CEILING).  A
@@ -67,28 +67,61 @@ def strip_comments(text):
     return "".join(out)
 
 
+def function_name(head):
+    """The name in a function's head: the identifier before the last "(" at the top
+    level of parentheses ("__attribute__ ((x)) int f (void)" is f)."""
+    name, level = None, 0
+    for m in re.finditer(r"[()]", head):
+        if m.group() == "(":
+            if level == 0:
+                ident = re.search(r"([A-Za-z_]\w*)\s*\($", head[: m.end()])
+                name = ident.group(1) if ident else name
+            level += 1
+        else:
+            level = max(0, level - 1)
+    return name
+
+
 def functions(lines):
-    """(name, length in lines) of each function body: "{" alone at column 0 up to the
-    next "}" at column 0 (the braces counted)."""
+    """(name, length in lines) of each function body: from the line of its opening
+    "{" to the line of the matching "}" (both counted).  Braces are counted, not
+    columns, so a body opened at the end of its head ("f (void) {") or a "}" at
+    column 0 inside a body (a macro's, an initializer's) counts as it compiles;
+    preprocessor lines (and their continuations) hold no code of a body's nesting.
+    A top-level block is a function when the code before its "{" (since the last
+    ";", "}" or preprocessor line) ends with ")" and has no "=" (an initializer)."""
     found = []
+    depth = 0
     start = None
+    head = []
+    in_directive = False
     for i, line in enumerate(lines):
-        if start is None and line.rstrip() == "{":
-            start = i
-        elif start is not None and line.startswith("}"):
-            # The nearest line at column 0 above the brace: a function's name and
-            # "(" (its parameters may go on over indented lines); a struct, union,
-            # enum or initializer has no "(" there and is no function.
-            name = None
-            for k in range(start - 1, -1, -1):
-                head = lines[k]
-                if head[:1] not in ("", " ", "\t"):
-                    m = FUNC_NAME.search(head) if "(" in head else None
-                    name = m.group(1) if m else None
-                    break
-            if name:
-                found.append((name, i - start + 1))
-            start = None
+        directive = in_directive or line.lstrip().startswith("#")
+        in_directive = directive and line.rstrip().endswith("\\")
+        if directive:
+            if depth == 0:
+                head = []
+            continue
+        for ch in line:
+            if depth == 0 and ch not in "{}":
+                head.append(ch)
+                if ch == ";":
+                    head = []
+            elif ch == "{":
+                if depth == 0:
+                    start = i
+                    text = "".join(head).strip()
+                    name = function_name(text) if text.endswith(")") and "=" not in text else None
+                    head = []
+                depth += 1
+            elif ch == "}" and depth > 0:
+                depth -= 1
+                if depth == 0:
+                    if name:
+                        found.append((name, i - start + 1))
+                    head = []
+        if depth == 0:
+            head.append("\n")
     return found
 
 

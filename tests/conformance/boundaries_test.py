@@ -78,6 +78,19 @@ expect("file too long", with_({"src/util/big.c": "int x;\n" * 1001}), 1, "new br
 expect("file at the limit", with_({"src/util/big.c": "int x;\n" * 1000}), 0)
 expect("function too long", with_({"src/util/f.c": body(151)}), 1, "new breach: function-lines:src/util/f.c:long_one (151")
 expect("function at the limit", with_({"src/util/f.c": body(150)}), 0)
+# The counter matches braces: neither the brace style nor a "}" at column 0 inside a
+# body (a macro's continuation, an initializer) hides a long function.
+expect("function opened at the end of its head",
+       with_({"src/util/f.c": "static int long_one (void) {\n" + "  ;\n" * 150 + "}\n"}), 1,
+       "new breach: function-lines:src/util/f.c:long_one (152")
+expect("function with a column-0 brace inside",
+       with_({"src/util/f.c": "static int\nlong_one (void)\n{\n  static const int t[] = {\n1,\n};\n"
+                              + "  ;\n" * 146 + "}\n"}), 1, "new breach: function-lines:src/util/f.c:long_one (151")
+expect("function with an attribute in its head",
+       with_({"src/util/f.c": "__attribute__ ((unused)) static int\nlong_one (void)\n{\n" + "  ;\n" * 149 + "}\n"}),
+       1, "new breach: function-lines:src/util/f.c:long_one (151")
+expect("long initializer is no function",
+       with_({"src/util/f.c": "static const int t[] =\n{\n" + "  1,\n" * 200 + "};\n"}), 0)
 
 allowed = "sql:src/image/x.c\tfake reason\n"
 expect("allowed breach", with_({"src/image/x.c": "void g (void) { sqlite3_finalize (0); }\n"}), 0, allow=allowed)

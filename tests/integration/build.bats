@@ -296,6 +296,11 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   # With --checksum a rebuild does not even download.
   run kiln build --progress=plain -t urls:1 "$CTX"
   [ "$(grep -c 'downloading.*checked' <<<"$output" || true)" = 0 ]
+  # BuildKit's other algorithms are checked too.
+  sum512=$(sha512sum "$TMP/www/file.txt" | cut -c1-128)
+  df "FROM busybox\nADD --checksum=sha512:$sum512 http://127.0.0.1:$port/file.txt /x\n"
+  run kiln build "$CTX"
+  [ "$status" -eq 0 ] || { kill $srv; echo "$output"; false; }
   df "FROM busybox\nADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 http://127.0.0.1:$port/file.txt /x\n"
   run kiln build "$CTX"
   kill $srv 2>/dev/null || true

@@ -27,6 +27,8 @@ ulimit_soft_and_hard (void **state)
   assert_true (rl.soft == RLIM_INFINITY && rl.hard == RLIM_INFINITY);
   assert_int_equal (limits_parse_ulimit ("stack=8192:-1", &rl, &err), 0);
   assert_true (rl.soft == 8192 && rl.hard == RLIM_INFINITY);
+  assert_int_equal (limits_parse_ulimit ("fsize=9223372036854775807", &rl, &err), 0);
+  assert_true (rl.soft == 9223372036854775807ull);
   assert_string_equal (limits_oci_name (RLIMIT_STACK), "RLIMIT_STACK");
 }
 
@@ -46,6 +48,7 @@ ulimit_refusals_say_why (void **state)
     {"nofile=", "invalid ulimit argument"},
     {"nofile=-2", "invalid ulimit argument"},
     {"nofile=99999999999999999999999", "invalid ulimit argument"},
+    {"nofile=9223372036854775808", "invalid ulimit argument"}, /* over int64, as go-units */
     {"-1:2", "invalid ulimit argument"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -75,7 +78,10 @@ bytes_as_docker_reads_them (void **state)
   assert_int_equal (v, 1536);
   assert_int_equal (limits_parse_bytes ("10b", &v), 0);
   assert_int_equal (v, 10);
-  const char *bad[] = {"", "m", "-1m", "12x", "1mm", "1bb", "99999999999p", " 1m"};
+  assert_int_equal (limits_parse_bytes ("64mi", &v), 0); /* go-units' [iI]?[bB]? */
+  assert_int_equal (v, 64ull << 20);
+  /* strtod's other forms are not docker's numbers */
+  const char *bad[] = {"", "m", "-1m", "12x", "1mm", "1bb", "99999999999p", " 1m", "1e3", "0x10", "1.", "1.2.3k", "1m "};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal (limits_parse_bytes (bad[i], &v), -1);
 }

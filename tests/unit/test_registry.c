@@ -57,6 +57,10 @@ platforms (void **state)
   assert_string_equal (p.variant, "");
   assert_int_equal (platform_parse (NULL, &p, &err), 0);
   assert_string_equal (p.os, "linux");
+  /* The host's is host_platform's, the platform a build targets. */
+  char host[128];
+  snprintf (host, sizeof host, "%s/%s%s%s", p.os, p.arch, p.variant[0] ? "/" : "", p.variant);
+  assert_string_equal (host, host_platform ());
   const char *bad[] = {"linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux/AMD64", "linux/amd 64", "linux//v7"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     {
@@ -144,6 +148,13 @@ config_json_credentials (void **state)
   registry_creds_clear (&c);
   assert_int_equal (creds_erase ("ghcr.io", &err), 0);
   assert_int_equal (creds_erase ("ghcr.io", &err), 1);
+  /* An "auth" that is not padded base64 is refused with a message. */
+  f = fopen (path, "w");
+  fputs ("{\"auths\": {\"https://index.docker.io/v1/\": {\"auth\": \"dXNlcjpwYTpzcw\"}}}", f);
+  fclose (f);
+  assert_int_equal (creds_lookup ("docker.io", &c, &err), -1);
+  assert_non_null (strstr (err.msg, "not base64"));
+  kiln_err_clear (&err);
   /* A broken file is an error naming it, not a crash. */
   f = fopen (path, "w");
   fputs ("{\"auths\": ", f);
