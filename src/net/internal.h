@@ -17,6 +17,8 @@ struct nl;
 
 /* A hash of two strings: bridge names from the store's path and a network's id. */
 uint32_t net_fnv1a (const char *a, const char *b);
+/* The host's /etc/resolv.conf (at most 64 KiB), "" when unreadable; the caller frees it. */
+char *net_host_resolv_conf (void);
 /* The pool new subnets come from (kiln's configuration file, or the default). */
 void net_address_pool (struct net_cidr *pool, int *size);
 /* A string member of a JSON object, "" when missing. */

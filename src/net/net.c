@@ -50,8 +50,8 @@ net_mode_attaches (const char *mode)
 
 /* ---------- attach, detach ---------- */
 
-static char *
-host_resolv_conf (void)
+char *
+net_host_resolv_conf (void)
 {
   struct buf b = BUF_INIT;
   int fd = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
@@ -102,7 +102,7 @@ etc_resolv (const json_t *config, bool own_resolver)
   const json_t *h = json_object_get (config, "HostConfig");
   const json_t *dns = json_object_get (h, "Dns"), *search = json_object_get (h, "DnsSearch"),
                *opts = json_object_get (h, "DnsOptions");
-  _cleanup_free_ char *host = host_resolv_conf ();
+  _cleanup_free_ char *host = net_host_resolv_conf ();
   struct buf b = BUF_INIT;
   bool replace_ns = own_resolver || json_array_size (dns), replace_search = json_array_size (search) > 0,
        replace_opts = json_array_size (opts) > 0 || own_resolver;

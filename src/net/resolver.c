@@ -22,9 +22,7 @@
 #include "net/internal.h"
 #include "store/networks.h"
 #include "store/store.h"
-#include "util/buf.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 
 #define MAX_UPSTREAM 3
 
@@ -42,16 +40,7 @@ upstreams (const json_t *config, uint32_t out[MAX_UPSTREAM])
   }
   if (n)
     return n;
-  struct buf b = BUF_INIT;
-  int fd = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      struct kiln_err ig = {0};
-      read_all (fd, 65536, &b, "/etc/resolv.conf", &ig);
-      kiln_err_clear (&ig);
-      close (fd);
-    }
-  char *text = buf_steal (&b);
+  char *text = net_host_resolv_conf ();
   for (char *line = text, *next; line && *line && n < MAX_UPSTREAM; line = next)
     {
       next = strchr (line, '\n');
