@@ -33,8 +33,6 @@ bool net_bridge_idle_pending (const char *root, const char *bridge);
 /* The default network's record ("bridge"), made on first use with "host" and
  * "none" beside it. */
 int net_default_network (struct kiln_store *st, const char *root, struct net_rec *rec, struct kiln_err *err);
-/* The network a container's NetworkMode names ("default" is "bridge"). */
-const char *net_mode_name (const char *mode);
 /* The store's network lock (held across an attach or a teardown); a descriptor, -1 on error. */
 int net_store_lock (const char *root, struct kiln_err *err);
 void net_unlock_fd (int fd);

@@ -126,7 +126,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
   /* The networks it is configured for (not running: empty). */
   if (n == 0 && strncmp (mode, "container:", 10) != 0) /* docker: container:C has no network of its own */
     {
-      const char *name = strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode;
+      const char *name = net_mode_name (mode);
       json_object_set_new (networks, name, endpoint_json (st, id, name, NULL, json_object_get (eps_config, name), NULL,
                                                           NULL));
       json_object_foreach ((json_t *) eps_config, k, v)
