@@ -612,3 +612,34 @@ exit status 1" ]
   run kiln system check
   [ "$status" -eq 0 ]
 }
+
+@test "the resolver forwards names it does not know to --dns (here a server on the host's loopback)" {
+  # A fake upstream on the host's loopback: every A question gets 10.9.8.7.
+  cat >"$BATS_TEST_TMPDIR/updns.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+s.settimeout(30)
+while True:
+    try:
+        q, peer = s.recvfrom(512)
+    except socket.timeout:
+        sys.exit(0)
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    end += 5
+    a = bytearray(q[:end])
+    a[2] = 0x81; a[3] = 0x80; a[6:12] = b"\x00\x01\x00\x00\x00\x00"
+    a += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 9, 8, 7])
+    s.sendto(bytes(a), peer)
+PY
+  python3 "$BATS_TEST_TMPDIR/updns.py" &
+  up=$!
+  until_true 5 sh -c "ss -lun | grep -q '127.0.0.1:53 '"
+  kiln network create fwdnet >/dev/null
+  run kiln run --rm --network fwdnet --dns 127.0.0.1 busybox nslookup outside.example 127.0.0.11
+  kill "$up" 2>/dev/null || true
+  kiln network rm fwdnet >/dev/null
+  [[ "$output" == *"Address: 10.9.8.7"* ]]
+}
