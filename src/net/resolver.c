@@ -103,17 +103,21 @@ lookup (const char *root, const char *self, const char *name, uint32_t *ips, siz
   return found;
 }
 
-/* Asks the upstream servers in turn (2 s each); the answer's length, 0 for none. */
+/* Asks the upstream servers in turn (2 s a wait); the answer's length, 0 for none.
+ * The socket is connected to the server asked, so the kernel drops datagrams
+ * from anyone else (a container of another network can reach the host's port
+ * and could otherwise forge an answer with a guessed id, or keep the wait going
+ * with a stream of strays); a server's own strays end the wait after 16. */
 static ssize_t
 forward (int up, const uint32_t *servers, size_t n, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
 {
   for (size_t i = 0; i < n; i++)
     {
       struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (53), .sin_addr.s_addr = htonl (servers[i])};
-      if (sendto (up, q, qlen, 0, (struct sockaddr *) &sa, sizeof sa) < 0)
+      if (connect (up, (struct sockaddr *) &sa, sizeof sa) < 0 || send (up, q, qlen, 0) < 0)
         continue;
       struct pollfd p = {.fd = up, .events = POLLIN};
-      while (poll (&p, 1, 2000) > 0)
+      for (int strays = 0; strays < 16 && poll (&p, 1, 2000) > 0; strays++)
         {
           ssize_t r = recv (up, ans, cap, 0);
           if (r >= 12 && ans[0] == q[0] && ans[1] == q[1])
