@@ -19,6 +19,8 @@ struct nl;
 uint32_t net_fnv1a (const char *a, const char *b);
 /* The host's /etc/resolv.conf (at most 64 KiB), "" when unreadable; the caller frees it. */
 char *net_host_resolv_conf (void);
+/* CLOCK_MONOTONIC in ns (the idle teardown's deadlines, the resolver's). */
+uint64_t net_monotonic_ns (void);
 /* The pool new subnets come from (kiln's configuration file, or the default). */
 void net_address_pool (struct net_cidr *pool, int *size);
 /* A string member of a JSON object, "" when missing. */

@@ -375,8 +375,8 @@ idle_stamp_write (const char *path, const struct idle_stamp *v)
   return 0;
 }
 
-static uint64_t
-monotonic_ns (void)
+uint64_t
+net_monotonic_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -426,7 +426,7 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
 {
   struct kiln_err ignored = {0};
   _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
-  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), monotonic_ns () + idle_ms () * 1000000ull};
+  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), net_monotonic_ns () + idle_ms () * 1000000ull};
   if (idle_stamp_write (path, &me) < 0)
     {
       /* Nobody would know of the wait: the bridge goes now, as before. */
@@ -440,7 +440,7 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
   uint64_t deadline = me.deadline;
   for (int busy = 0;;)
     {
-      uint64_t now = monotonic_ns ();
+      uint64_t now = net_monotonic_ns ();
       if (deadline > now)
         {
           struct timespec ts = {.tv_sec = (time_t) ((deadline - now) / 1000000000u),
@@ -457,10 +457,10 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
       bool read = idle_stamp_read (path, &v);
       bool gone = !read && access (path, F_OK) < 0 && errno == ENOENT;
       bool mine = read && v.pid == me.pid && v.start == me.start;
-      if (mine && (v.deadline > monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
+      if (mine && (v.deadline > net_monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
         {
           /* Moved by a later release, or a container is on it. */
-          deadline = v.deadline ? v.deadline : monotonic_ns () + idle_ms () * 1000000ull;
+          deadline = v.deadline ? v.deadline : net_monotonic_ns () + idle_ms () * 1000000ull;
           net_unlock_fd (lock);
           continue;
         }
@@ -522,7 +522,7 @@ net_teardown_network (struct kiln_store *st, struct nl *nl, const char *network_
       struct idle_stamp v;
       if (idle_stamp_read (path, &v) && idle_stamp_live (&v))
         {
-          v.deadline = monotonic_ns () + idle_ms () * 1000000ull;
+          v.deadline = net_monotonic_ns () + idle_ms () * 1000000ull;
           if (idle_stamp_write (path, &v) == 0)
             return;
         }

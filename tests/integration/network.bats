@@ -643,3 +643,33 @@ PY
   kiln network rm fwdnet >/dev/null
   [[ "$output" == *"Address: 10.9.8.7"* ]]
 }
+
+@test "a DNS-over-TCP client that sends a byte now and then holds its resolver for 10 s at most" {
+  kiln network create slownet >/dev/null
+  kiln run -d --name slow1 --network slownet busybox sleep 300 >/dev/null
+  mon=$(monitor_pid "$(kiln inspect -f '{{.Id}}' slow1)")
+  res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+  [ -n "$res" ]
+  until_true 5 sh -c "nsenter -t $res -n busybox nslookup slow1 127.0.0.11 >/dev/null 2>&1"
+  # The length prefix says 97 bytes, and one comes a second (the resolver answers
+  # one connection at a time): it drops the connection after 10 s, then answers UDP again.
+  nsenter -t "$res" -n timeout 60 python3 -c '
+import socket, time
+c = socket.create_connection(("127.0.0.11", 53))
+c.send(b"\0")
+for _ in range(58):
+    time.sleep(1)
+    try:
+        c.send(b"a")
+    except OSError:
+        break' &
+  drip=$!
+  sleep 1
+  s=$(date +%s)
+  until_true 40 sh -c "nsenter -t $res -n busybox nslookup slow1 127.0.0.11 >/dev/null 2>&1"
+  took=$(($(date +%s) - s))
+  kill "$drip" 2>/dev/null || true
+  kiln rm -f slow1 >/dev/null
+  kiln network rm slownet >/dev/null
+  [ "$took" -le 20 ]
+}
