@@ -581,6 +581,13 @@ net_bridge_drop_idle (struct kiln_store *st, const char *network_id)
   net_unlock_fd (lock);
 }
 
+/* The nft command that deletes one of an endpoint's port elements (its "Elements"). */
+static void
+delete_element_cmd (struct buf *cmds, const json_t *el)
+{
+  buf_printf (cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+}
+
 /* Removes what one endpoint holds: its port elements, its veth (unless it goes
  * with its namespace, which the kernel removes without making anyone wait), its
  * row; then the network's bridge if it was the last (see teardown_network). */
@@ -591,16 +598,17 @@ net_release_endpoint (struct kiln_store *st, struct nl *nl, const struct endpoin
   _cleanup_buf_ struct buf cmds = BUF_INIT;
   size_t i;
   json_t *el;
-  json_array_foreach (json_object_get (e->info, "Elements"), i, el)
-      buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+  const json_t *elements = json_object_get (e->info, "Elements");
+  json_array_foreach (elements, i, el)
+      delete_element_cmd (&cmds, el);
   if (cmds.len && nft_run (buf_str (&cmds), &ignored) < 0)
     {
       /* One already gone fails the batch: then one by one, so it keeps none of the others. */
       kiln_err_clear (&ignored);
-      json_array_foreach (json_object_get (e->info, "Elements"), i, el)
+      json_array_foreach (elements, i, el)
       {
         buf_reset (&cmds);
-        buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+        delete_element_cmd (&cmds, el);
         nft_run (buf_str (&cmds), &ignored);
         kiln_err_clear (&ignored);
       }
