@@ -416,7 +416,7 @@ network_connect (struct kiln_ctx *ctx, int argc, char **argv)
   json_t *eps = json_object_get (nc, "EndpointsConfig");
   if (eps == NULL)
     json_object_set_new (nc, "EndpointsConfig", eps = json_object ());
-  const char *primary = mode == NULL || strcmp (mode, "default") == 0 ? "bridge" : mode;
+  const char *primary = net_mode_name (mode);
   if (json_object_get (eps, t.net.name) || strcmp (primary, t.net.name) == 0)
     {
       fprintf (stderr, "Error response from daemon: endpoint with name %s already exists in network %s\n", t.ctr.name,
@@ -460,7 +460,7 @@ network_disconnect (struct kiln_ctx *ctx, int argc, char **argv)
   if (target_open (ctx, argv[optind], argv[optind + 1], &t) < 0)
     goto out;
   const char *mode = json_string_value (json_object_get (json_object_get (t.config, "HostConfig"), "NetworkMode"));
-  const char *primary = mode == NULL || strcmp (mode, "default") == 0 ? "bridge" : mode;
+  const char *primary = net_mode_name (mode);
   json_t *eps = json_object_get (json_object_get (t.config, "NetworkingConfig"), "EndpointsConfig");
   if (strcmp (primary, t.net.name) == 0)
     {

@@ -17,6 +17,10 @@ struct nl;
 
 /* A hash of two strings: bridge names from the store's path and a network's id. */
 uint32_t net_fnv1a (const char *a, const char *b);
+/* The host's /etc/resolv.conf (at most 64 KiB), "" when unreadable; the caller frees it. */
+char *net_host_resolv_conf (void);
+/* CLOCK_MONOTONIC in ns (the idle teardown's deadlines, the resolver's). */
+uint64_t net_monotonic_ns (void);
 /* The pool new subnets come from (kiln's configuration file, or the default). */
 void net_address_pool (struct net_cidr *pool, int *size);
 /* A string member of a JSON object, "" when missing. */
@@ -31,8 +35,6 @@ bool net_bridge_idle_pending (const char *root, const char *bridge);
 /* The default network's record ("bridge"), made on first use with "host" and
  * "none" beside it. */
 int net_default_network (struct kiln_store *st, const char *root, struct net_rec *rec, struct kiln_err *err);
-/* The network a container's NetworkMode names ("default" is "bridge"). */
-const char *net_mode_name (const char *mode);
 /* The store's network lock (held across an attach or a teardown); a descriptor, -1 on error. */
 int net_store_lock (const char *root, struct kiln_err *err);
 void net_unlock_fd (int fd);

@@ -50,8 +50,8 @@ net_mode_attaches (const char *mode)
 
 /* ---------- attach, detach ---------- */
 
-static char *
-host_resolv_conf (void)
+char *
+net_host_resolv_conf (void)
 {
   struct buf b = BUF_INIT;
   int fd = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
@@ -102,7 +102,7 @@ etc_resolv (const json_t *config, bool own_resolver)
   const json_t *h = json_object_get (config, "HostConfig");
   const json_t *dns = json_object_get (h, "Dns"), *search = json_object_get (h, "DnsSearch"),
                *opts = json_object_get (h, "DnsOptions");
-  _cleanup_free_ char *host = host_resolv_conf ();
+  _cleanup_free_ char *host = net_host_resolv_conf ();
   struct buf b = BUF_INIT;
   bool replace_ns = own_resolver || json_array_size (dns), replace_search = json_array_size (search) > 0,
        replace_opts = json_array_size (opts) > 0 || own_resolver;
@@ -481,6 +481,47 @@ free_ifname (int netns_fd, char out[16])
   nl_close (in);
 }
 
+/* What an attach or a release holds: the store's network lock, the store, netlink. */
+struct net_session
+{
+  int lock;
+  struct kiln_store *st;
+  struct nl *nl;
+};
+
+/* Takes the lock, then opens the store and netlink: 0 when all three are held
+ * (`s` is closed with session_close either way). */
+static int
+session_open (const char *root, bool keep_wal, struct net_session *s, struct kiln_err *err)
+{
+  s->lock = net_store_lock (root, err);
+  s->st = s->lock >= 0 ? store_open (root, err) : NULL;
+  if (keep_wal)
+    store_keep_wal_on_close (s->st);
+  s->nl = s->st ? nl_open (err) : NULL;
+  return s->nl ? 0 : -1;
+}
+
+static void
+session_close (struct net_session *s)
+{
+  nl_close (s->nl);
+  store_close (s->st);
+  net_unlock_fd (s->lock);
+}
+
+/* A failed attach gives back what it holds of `a`: its ports and namespace. */
+static void
+drop_attachment_fds (struct net_attachment *a)
+{
+  for (size_t i = 0; i < a->n_port_fds; i++)
+    close (a->port_fds[i]);
+  a->n_port_fds = 0;
+  if (a->netns_fd >= 0)
+    close (a->netns_fd);
+  a->netns_fd = -1;
+}
+
 int
 net_attach (const char *root, const char *id, const json_t *config, struct net_attachment *a, struct kiln_err *err)
 {
@@ -492,21 +533,16 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     return attach_container (root, mode + 10, a, err);
   mode = net_mode_name (mode);
   const json_t *eps_config = json_object_get (json_object_get (config, "NetworkingConfig"), "EndpointsConfig");
-  int lock = net_store_lock (root, err);
-  if (lock < 0)
-    return -1;
-  struct kiln_store *st = store_open (root, err);
-  store_keep_wal_on_close (st);
-  struct nl *nl = st ? nl_open (err) : NULL;
+  struct net_session ses;
   int ret = -1;
   bool user_net = false;
-  if (nl == NULL || (a->netns_fd = new_netns (err)) < 0)
+  if (session_open (root, true, &ses, err) < 0 || (a->netns_fd = new_netns (err)) < 0)
     goto out;
   /* What a monitor killed while it attached this container left (the container
    * is starting, so none of it is live). */
-  release_all (st, nl, id, -1);
+  release_all (ses.st, ses.nl, id, -1);
   a->attached = true;
-  if (attach_one (st, nl, root, id, config, mode, json_object_get (eps_config, mode), a->netns_fd, "eth0", a,
+  if (attach_one (ses.st, ses.nl, root, id, config, mode, json_object_get (eps_config, mode), a->netns_fd, "eth0", a,
                   &a->hosts, &user_net, err)
       < 0)
     goto out;
@@ -520,7 +556,7 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
     char ifname[16];
     bool user = false;
     free_ifname (a->netns_fd, ifname);
-    if (attach_one (st, nl, root, id, config, k, v, a->netns_fd, ifname, NULL, NULL, &user, err) < 0)
+    if (attach_one (ses.st, ses.nl, root, id, config, k, v, a->netns_fd, ifname, NULL, NULL, &user, err) < 0)
       goto out;
     user_net |= user;
   }
@@ -528,29 +564,18 @@ net_attach (const char *root, const char *id, const json_t *config, struct net_a
 out:
   if (ret < 0 && a->attached)
     {
-      for (size_t i = 0; i < a->n_port_fds; i++)
-        close (a->port_fds[i]);
-      a->n_port_fds = 0;
-      if (a->netns_fd >= 0)
-        close (a->netns_fd);
-      a->netns_fd = -1;
-      release_all (st, nl, id, lock);
+      drop_attachment_fds (a);
+      release_all (ses.st, ses.nl, id, ses.lock);
       a->attached = false;
     }
-  nl_close (nl);
-  store_close (st);
-  net_unlock_fd (lock);
+  session_close (&ses);
   /* A user network's names resolve through a resolver in the container's
    * namespace; forked once the store is closed (SQLite's state of an open
    * database must not be inherited). */
   if (ret == 0 && user_net && (a->resolver_pid = net_resolver_start (root, id, a->netns_fd, config, err)) < 0)
     {
       a->resolver_pid = 0;
-      for (size_t i = 0; i < a->n_port_fds; i++)
-        close (a->port_fds[i]);
-      a->n_port_fds = 0;
-      close (a->netns_fd);
-      a->netns_fd = -1;
+      drop_attachment_fds (a);
       net_release (root, id);
       a->attached = false;
       ret = -1;
@@ -589,22 +614,19 @@ net_connect (const char *root, const char *id, const json_t *config, const char 
   int nsfd = running_netns (root, id, err);
   if (nsfd < 0)
     return kiln_err_is_set (err) ? -1 : 0; /* not running: the next start attaches it */
-  int lock = net_store_lock (root, err);
-  struct kiln_store *st = lock >= 0 ? store_open (root, err) : NULL;
-  struct nl *nl = st ? nl_open (err) : NULL;
+  struct net_session ses;
   int ret = -1;
-  if (nl)
+  if (session_open (root, false, &ses, err) == 0)
     {
       char ifname[16];
       bool user = false;
       free_ifname (nsfd, ifname);
       const json_t *epc = json_object_get (json_object_get (json_object_get (config, "NetworkingConfig"),
                                                            "EndpointsConfig"), network);
-      ret = attach_one (st, nl, root, id, config, net_mode_name (network), epc, nsfd, ifname, NULL, NULL, &user, err);
+      ret = attach_one (ses.st, ses.nl, root, id, config, net_mode_name (network), epc, nsfd, ifname, NULL, NULL,
+                        &user, err);
     }
-  nl_close (nl);
-  store_close (st);
-  net_unlock_fd (lock);
+  session_close (&ses);
   close (nsfd);
   return ret;
 }
@@ -612,22 +634,18 @@ net_connect (const char *root, const char *id, const json_t *config, const char 
 int
 net_disconnect (const char *root, const char *id, const char *network_id, struct kiln_err *err)
 {
-  int lock = net_store_lock (root, err);
-  struct kiln_store *st = lock >= 0 ? store_open (root, err) : NULL;
-  struct nl *nl = st ? nl_open (err) : NULL;
+  struct net_session ses;
   struct endpoint_rec *eps = NULL;
   size_t n = 0;
   int ret = -1;
-  if (nl && endpoints_list (st, network_id, id, &eps, &n, err) == 0)
+  if (session_open (root, false, &ses, err) == 0 && endpoints_list (ses.st, network_id, id, &eps, &n, err) == 0)
     {
       for (size_t i = 0; i < n; i++)
-        net_release_endpoint (st, nl, &eps[i], true, -1);
+        net_release_endpoint (ses.st, ses.nl, &eps[i], true, -1);
       ret = 0;
     }
   endpoint_recs_free (eps, n);
-  nl_close (nl);
-  store_close (st);
-  net_unlock_fd (lock);
+  session_close (&ses);
   return ret;
 }
 
@@ -635,20 +653,11 @@ void
 net_release (const char *root, const char *id)
 {
   struct kiln_err ignored = {0};
-  int lock = net_store_lock (root, &ignored);
-  struct kiln_store *st = lock >= 0 ? store_open (root, &ignored) : NULL;
-  store_keep_wal_on_close (st);
-  struct nl *nl = st ? nl_open (&ignored) : NULL;
-  struct endpoint_rec *eps = NULL;
-  size_t n = 0;
-  if (nl && endpoints_list (st, NULL, id, &eps, &n, &ignored) == 0)
-    for (size_t i = 0; i < n; i++)
-      net_release_endpoint (st, nl, &eps[i], false, lock);
-  endpoint_recs_free (eps, n);
+  struct net_session ses;
+  if (session_open (root, true, &ses, &ignored) == 0)
+    release_all (ses.st, ses.nl, id, ses.lock);
   kiln_err_clear (&ignored);
-  nl_close (nl);
-  store_close (st);
-  net_unlock_fd (lock);
+  session_close (&ses);
 }
 
 void

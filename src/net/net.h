@@ -58,6 +58,8 @@ void net_add_host_line (struct buf *out, const char *h, const char *gateway);
 /* The same, or "container:NAME" (the namespace of a running container): the
  * monitor hands the sandbox a namespace through net_attach. */
 bool net_mode_attaches (const char *mode);
+/* The network a container's NetworkMode names ("default" or none: "bridge"). */
+const char *net_mode_name (const char *mode);
 
 /* Checks the network flags of `o` (-p, --expose, -P, --ip, --network-alias,
  * --add-host, --dns*) and puts them into config.json (`top`), in docker's shapes:

@@ -375,8 +375,8 @@ idle_stamp_write (const char *path, const struct idle_stamp *v)
   return 0;
 }
 
-static uint64_t
-monotonic_ns (void)
+uint64_t
+net_monotonic_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -426,7 +426,7 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
 {
   struct kiln_err ignored = {0};
   _cleanup_free_ char *path = idle_stamp_path (root, t->bridge);
-  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), monotonic_ns () + idle_ms () * 1000000ull};
+  struct idle_stamp me = {getpid (), proc_start_time (getpid ()), net_monotonic_ns () + idle_ms () * 1000000ull};
   if (idle_stamp_write (path, &me) < 0)
     {
       /* Nobody would know of the wait: the bridge goes now, as before. */
@@ -440,7 +440,7 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
   uint64_t deadline = me.deadline;
   for (int busy = 0;;)
     {
-      uint64_t now = monotonic_ns ();
+      uint64_t now = net_monotonic_ns ();
       if (deadline > now)
         {
           struct timespec ts = {.tv_sec = (time_t) ((deadline - now) / 1000000000u),
@@ -457,10 +457,10 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
       bool read = idle_stamp_read (path, &v);
       bool gone = !read && access (path, F_OK) < 0 && errno == ENOENT;
       bool mine = read && v.pid == me.pid && v.start == me.start;
-      if (mine && (v.deadline > monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
+      if (mine && (v.deadline > net_monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
         {
           /* Moved by a later release, or a container is on it. */
-          deadline = v.deadline ? v.deadline : monotonic_ns () + idle_ms () * 1000000ull;
+          deadline = v.deadline ? v.deadline : net_monotonic_ns () + idle_ms () * 1000000ull;
           net_unlock_fd (lock);
           continue;
         }
@@ -522,7 +522,7 @@ net_teardown_network (struct kiln_store *st, struct nl *nl, const char *network_
       struct idle_stamp v;
       if (idle_stamp_read (path, &v) && idle_stamp_live (&v))
         {
-          v.deadline = monotonic_ns () + idle_ms () * 1000000ull;
+          v.deadline = net_monotonic_ns () + idle_ms () * 1000000ull;
           if (idle_stamp_write (path, &v) == 0)
             return;
         }
@@ -581,6 +581,13 @@ net_bridge_drop_idle (struct kiln_store *st, const char *network_id)
   net_unlock_fd (lock);
 }
 
+/* The nft command that deletes one of an endpoint's port elements (its "Elements"). */
+static void
+delete_element_cmd (struct buf *cmds, const json_t *el)
+{
+  buf_printf (cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+}
+
 /* Removes what one endpoint holds: its port elements, its veth (unless it goes
  * with its namespace, which the kernel removes without making anyone wait), its
  * row; then the network's bridge if it was the last (see teardown_network). */
@@ -591,16 +598,17 @@ net_release_endpoint (struct kiln_store *st, struct nl *nl, const struct endpoin
   _cleanup_buf_ struct buf cmds = BUF_INIT;
   size_t i;
   json_t *el;
-  json_array_foreach (json_object_get (e->info, "Elements"), i, el)
-      buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+  const json_t *elements = json_object_get (e->info, "Elements");
+  json_array_foreach (elements, i, el)
+      delete_element_cmd (&cmds, el);
   if (cmds.len && nft_run (buf_str (&cmds), &ignored) < 0)
     {
       /* One already gone fails the batch: then one by one, so it keeps none of the others. */
       kiln_err_clear (&ignored);
-      json_array_foreach (json_object_get (e->info, "Elements"), i, el)
+      json_array_foreach (elements, i, el)
       {
         buf_reset (&cmds);
-        buf_printf (&cmds, "delete element ip kiln %s\n", json_string_value (el) ? json_string_value (el) : "");
+        delete_element_cmd (&cmds, el);
         nft_run (buf_str (&cmds), &ignored);
         kiln_err_clear (&ignored);
       }

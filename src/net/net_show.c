@@ -44,26 +44,29 @@ mode_network (const json_t *config)
   return mode;
 }
 
-/* docker's NetworkSettings.Networks.<net>: `e` NULL for a container not running. */
+/* docker's NetworkSettings.Networks.<net>: `e` (and its network's record `net`,
+ * which the caller has read already) NULL for a container not running. */
 static json_t *
-endpoint_json (struct kiln_store *st, const char *id, const char *netname, const struct endpoint_rec *e,
+endpoint_json (struct kiln_store *st, const char *netname, const struct endpoint_rec *e, const struct net_rec *net,
                const json_t *epc, const char **gw_out, int *prefix_out)
 {
   struct kiln_err ig = {0};
-  struct net_rec rec = {0};
-  bool known = networks_get (st, e ? e->network : netname, &rec, &ig) == 1;
+  struct net_rec own = {0};
+  bool known = net != NULL;
+  if (!known && networks_get (st, netname, &own, &ig) == 1)
+    net = &own, known = true;
   kiln_err_clear (&ig);
   int prefix = 0;
   struct net_cidr c;
-  if (e && known && net_cidr_parse (net_cfg_str (rec.config, "Subnet"), false, &c, &ig) == 0)
+  if (e && known && net_cidr_parse (net_cfg_str (net->config, "Subnet"), false, &c, &ig) == 0)
     prefix = c.prefix;
   kiln_err_clear (&ig);
-  const char *gw = e && known ? net_cfg_str (rec.config, "Gateway") : "";
+  const char *gw = e && known ? net_cfg_str (net->config, "Gateway") : "";
   json_t *aliases = json_object_get (epc, "Aliases");
   json_t *ipam = json_object_get (epc, "IPAMConfig");
   json_t *j = json_pack ("{s:O, s:n, s:O, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
                          ipam ? ipam : json_null (), "Links", "Aliases",
-                         json_array_size (aliases) ? aliases : json_null (), "NetworkID", known ? rec.id : "",
+                         json_array_size (aliases) ? aliases : json_null (), "NetworkID", known ? net->id : "",
                          "EndpointID", e ? e->container : "", "Gateway", gw, "IPAddress", e ? e->ip : "",
                          "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
                          "MacAddress", e ? net_cfg_str (e->info, "MacAddress") : "", "DriverOpts");
@@ -71,7 +74,7 @@ endpoint_json (struct kiln_store *st, const char *id, const char *netname, const
     *gw_out = gw && *gw ? xstrdup (gw) : NULL;
   if (prefix_out)
     *prefix_out = prefix;
-  net_rec_clear (&rec);
+  net_rec_clear (&own);
   return j;
 }
 
@@ -111,7 +114,7 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
       const char *g = NULL;
       int pl = 0;
       json_object_set_new (networks, rec.name,
-                           endpoint_json (st, id, rec.name, &eps[i], json_object_get (eps_config, rec.name),
+                           endpoint_json (st, rec.name, &eps[i], &rec, json_object_get (eps_config, rec.name),
                                           dflt ? &g : NULL, dflt ? &pl : NULL));
       if (dflt)
         {
@@ -126,13 +129,13 @@ net_settings_json (struct kiln_store *st, const char *id, const json_t *config)
   /* The networks it is configured for (not running: empty). */
   if (n == 0 && strncmp (mode, "container:", 10) != 0) /* docker: container:C has no network of its own */
     {
-      const char *name = strcmp (mode, "default") == 0 ? DEFAULT_NETWORK : mode;
-      json_object_set_new (networks, name, endpoint_json (st, id, name, NULL, json_object_get (eps_config, name), NULL,
+      const char *name = net_mode_name (mode);
+      json_object_set_new (networks, name, endpoint_json (st, name, NULL, NULL, json_object_get (eps_config, name), NULL,
                                                           NULL));
       json_object_foreach ((json_t *) eps_config, k, v)
       {
         if (json_object_get (networks, k) == NULL)
-          json_object_set_new (networks, k, endpoint_json (st, id, k, NULL, v, NULL, NULL));
+          json_object_set_new (networks, k, endpoint_json (st, k, NULL, NULL, v, NULL, NULL));
       }
     }
   json_t *s = json_pack ("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}",

@@ -22,9 +22,7 @@
 #include "net/internal.h"
 #include "store/networks.h"
 #include "store/store.h"
-#include "util/buf.h"
 #include "util/cleanup.h"
-#include "util/fsutil.h"
 
 #define MAX_UPSTREAM 3
 
@@ -42,16 +40,7 @@ upstreams (const json_t *config, uint32_t out[MAX_UPSTREAM])
   }
   if (n)
     return n;
-  struct buf b = BUF_INIT;
-  int fd = open ("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      struct kiln_err ig = {0};
-      read_all (fd, 65536, &b, "/etc/resolv.conf", &ig);
-      kiln_err_clear (&ig);
-      close (fd);
-    }
-  char *text = buf_steal (&b);
+  char *text = net_host_resolv_conf ();
   for (char *line = text, *next; line && *line && n < MAX_UPSTREAM; line = next)
     {
       next = strchr (line, '\n');
@@ -114,17 +103,21 @@ lookup (const char *root, const char *self, const char *name, uint32_t *ips, siz
   return found;
 }
 
-/* Asks the upstream servers in turn (2 s each); the answer's length, 0 for none. */
+/* Asks the upstream servers in turn (2 s a wait); the answer's length, 0 for none.
+ * The socket is connected to the server asked, so the kernel drops datagrams
+ * from anyone else (a container of another network can reach the host's port
+ * and could otherwise forge an answer with a guessed id, or keep the wait going
+ * with a stream of strays); a server's own strays end the wait after 16. */
 static ssize_t
 forward (int up, const uint32_t *servers, size_t n, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
 {
   for (size_t i = 0; i < n; i++)
     {
       struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (53), .sin_addr.s_addr = htonl (servers[i])};
-      if (sendto (up, q, qlen, 0, (struct sockaddr *) &sa, sizeof sa) < 0)
+      if (connect (up, (struct sockaddr *) &sa, sizeof sa) < 0 || send (up, q, qlen, 0) < 0)
         continue;
       struct pollfd p = {.fd = up, .events = POLLIN};
-      while (poll (&p, 1, 2000) > 0)
+      for (int strays = 0; strays < 16 && poll (&p, 1, 2000) > 0; strays++)
         {
           ssize_t r = recv (up, ans, cap, 0);
           if (r >= 12 && ans[0] == q[0] && ans[1] == q[1])
@@ -172,14 +165,18 @@ ask_udp (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
   return forward (u->udp, u->servers, u->n, q, qlen, ans, cap);
 }
 
-/* Reads exactly `len` bytes, each wait at most 2 s: 0, -1 on anything else. */
+/* Reads exactly `len` bytes by `deadline` (CLOCK_MONOTONIC ns): 0, -1 on anything
+ * else (a client that sends a byte now and then must not hold the resolver). */
 static int
-read_full (int fd, uint8_t *p, size_t len)
+read_full (int fd, uint8_t *p, size_t len, uint64_t deadline)
 {
   while (len)
     {
+      uint64_t now = net_monotonic_ns ();
+      if (now >= deadline)
+        return -1;
       struct pollfd pf = {.fd = fd, .events = POLLIN};
-      if (poll (&pf, 1, 2000) <= 0)
+      if (poll (&pf, 1, (int) ((deadline - now) / 1000000u) + 1) <= 0)
         return -1;
       ssize_t r = read (fd, p, len);
       if (r <= 0)
@@ -215,15 +212,15 @@ write_msg (int fd, const uint8_t *msg, size_t len)
   return 0;
 }
 
-/* Reads one DNS message over TCP into buf[cap]: its length, -1 on error. */
+/* Reads one DNS message over TCP into buf[cap] by `deadline`: its length, -1 on error. */
 static ssize_t
-read_msg (int fd, uint8_t *buf, size_t cap)
+read_msg (int fd, uint8_t *buf, size_t cap, uint64_t deadline)
 {
   uint8_t hdr[2];
-  if (read_full (fd, hdr, 2) < 0)
+  if (read_full (fd, hdr, 2, deadline) < 0)
     return -1;
   size_t len = (size_t) hdr[0] << 8 | hdr[1];
-  if (len < 12 || len > cap || read_full (fd, buf, len) < 0)
+  if (len < 12 || len > cap || read_full (fd, buf, len, deadline) < 0)
     return -1;
   return (ssize_t) len;
 }
@@ -250,7 +247,7 @@ ask_tcp (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
       ssize_t r = -1;
       if ((connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0 || errno == EINPROGRESS) && poll (&pf, 1, 2000) > 0
           && getsockopt (fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0 && write_msg (fd, q, qlen) == 0)
-        r = read_msg (fd, ans, cap);
+        r = read_msg (fd, ans, cap, net_monotonic_ns () + 4000000000ull);
       close (fd);
       if (r >= 12 && ans[0] == q[0] && ans[1] == q[1])
         return r;
@@ -259,14 +256,17 @@ ask_tcp (void *ud, const uint8_t *q, size_t qlen, uint8_t *ans, size_t cap)
 }
 
 /* One DNS-over-TCP connection (a client retries there when a UDP answer was
- * truncated): questions answered until it closes or stays quiet for 2 s. */
+ * truncated): questions answered until it closes, stays quiet for 2 s or has
+ * had 10 s (the resolver answers one connection at a time). */
 static void
 serve_tcp (const char *root, const char *self, int conn, struct upstream *u)
 {
   static uint8_t q[65535], ans[65535];
+  uint64_t end = net_monotonic_ns () + 10000000000ull;
   for (int k = 0; k < 64; k++)
     {
-      ssize_t n = read_msg (conn, q, sizeof q);
+      uint64_t quiet = net_monotonic_ns () + 2000000000ull;
+      ssize_t n = read_msg (conn, q, sizeof q, quiet < end ? quiet : end);
       if (n < 0)
         break;
       size_t len = answer (root, self, q, (size_t) n, ans, sizeof ans, ask_tcp, u);

@@ -612,3 +612,64 @@ exit status 1" ]
   run kiln system check
   [ "$status" -eq 0 ]
 }
+
+@test "the resolver forwards names it does not know to --dns (here a server on the host's loopback)" {
+  # A fake upstream on the host's loopback: every A question gets 10.9.8.7.
+  cat >"$BATS_TEST_TMPDIR/updns.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+s.settimeout(30)
+while True:
+    try:
+        q, peer = s.recvfrom(512)
+    except socket.timeout:
+        sys.exit(0)
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    end += 5
+    a = bytearray(q[:end])
+    a[2] = 0x81; a[3] = 0x80; a[6:12] = b"\x00\x01\x00\x00\x00\x00"
+    a += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 9, 8, 7])
+    s.sendto(bytes(a), peer)
+PY
+  python3 "$BATS_TEST_TMPDIR/updns.py" &
+  up=$!
+  until_true 5 sh -c "ss -lun | grep -q '127.0.0.1:53 '"
+  kiln network create fwdnet >/dev/null
+  run kiln run --rm --network fwdnet --dns 127.0.0.1 busybox nslookup outside.example 127.0.0.11
+  kill "$up" 2>/dev/null || true
+  kiln network rm fwdnet >/dev/null
+  [[ "$output" == *"Address: 10.9.8.7"* ]]
+}
+
+@test "a DNS-over-TCP client that sends a byte now and then holds its resolver for 10 s at most" {
+  kiln network create slownet >/dev/null
+  kiln run -d --name slow1 --network slownet busybox sleep 300 >/dev/null
+  mon=$(monitor_pid "$(kiln inspect -f '{{.Id}}' slow1)")
+  res=$(ps -o pid=,args= --ppid "$mon" | awk '/container-monitor/ {print $1; exit}')
+  [ -n "$res" ]
+  until_true 5 sh -c "nsenter -t $res -n busybox nslookup slow1 127.0.0.11 >/dev/null 2>&1"
+  # The length prefix says 97 bytes, and one comes a second (the resolver answers
+  # one connection at a time): it drops the connection after 10 s, then answers UDP again.
+  nsenter -t "$res" -n timeout 60 python3 -c '
+import socket, time
+c = socket.create_connection(("127.0.0.11", 53))
+c.send(b"\0")
+for _ in range(58):
+    time.sleep(1)
+    try:
+        c.send(b"a")
+    except OSError:
+        break' &
+  drip=$!
+  sleep 1
+  s=$(date +%s)
+  until_true 40 sh -c "nsenter -t $res -n busybox nslookup slow1 127.0.0.11 >/dev/null 2>&1"
+  took=$(($(date +%s) - s))
+  kill "$drip" 2>/dev/null || true
+  kiln rm -f slow1 >/dev/null
+  kiln network rm slownet >/dev/null
+  [ "$took" -le 20 ]
+}
