@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "container/logopts.h"
+#include "worker/limits.h"
 #include "util/cleanup.h"
 
 #define MAX_LOG_FILES 1000
@@ -12,38 +13,9 @@
 int64_t
 log_opts_size (const char *s)
 {
-  /* go-units RAMInBytes: ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$, binary multiples */
-  if (!isdigit ((unsigned char) *s))
-    return -1;
-  size_t n = strspn (s, "0123456789.");
-  if (n > 40 || s[n - 1] == '.' || strstr (s, "..") != NULL)
-    return -1;
-  char num[48];
-  memcpy (num, s, n);
-  num[n] = 0;
-  char *nend;
-  errno = 0;
-  double v = strtod (num, &nend);
-  if (errno || *nend)
-    return -1;
-  const char *end = s + n;
-  if (*end == ' ')
-    end++;
-  static const char units[] = "kmgtp";
-  int64_t mult = 1;
-  const char *u = *end ? strchr (units, tolower ((unsigned char) *end)) : NULL;
-  if (u)
-    {
-      mult = 1LL << (10 * (u - units + 1));
-      end++;
-    }
-  if (*end == 'i' || *end == 'I')
-    end++;
-  if (*end == 'b' || *end == 'B')
-    end++;
-  if (*end || v * (double) mult > 9.0e18)
-    return -1;
-  return (int64_t) (v * (double) mult);
+  /* docker's RAMInBytes, the one parser of sizes (worker/limits.h), as an int64 */
+  uint64_t v;
+  return limits_parse_bytes (s, &v) < 0 || v > (uint64_t) INT64_MAX ? -1 : (int64_t) v;
 }
 
 static int

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/mount.h>
 
+#include "worker/limits.h"
 #include "util/cleanup.h"
 
 /* A flag's value is bounded: longer than any path the kernel takes. */
@@ -297,37 +298,7 @@ parse_bool (const char *s, bool *out)
 int
 mount_parse_ram_size (const char *s, uint64_t *out)
 {
-  /* ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ */
-  const char *p = s;
-  if (!isdigit ((unsigned char) *p))
-    return -1;
-  const char *num = p;
-  while (isdigit ((unsigned char) *p) || (*p == '.' && isdigit ((unsigned char) p[1])))
-    p++;
-  _cleanup_free_ char *n = xstrndup (num, (size_t) (p - num));
-  if (*p == ' ')
-    p++;
-  double mult = 1;
-  const char *units = "kmgtp";
-  const char *u = *p ? strchr (units, tolower ((unsigned char) *p)) : NULL;
-  if (u)
-    {
-      for (const char *q = units; q <= u; q++)
-        mult *= 1024;
-      p++;
-    }
-  if (*p == 'i' || *p == 'I')
-    p++;
-  if (*p == 'b' || *p == 'B')
-    p++;
-  if (*p != '\0')
-    return -1;
-  errno = 0;
-  double v = strtod (n, NULL) * mult;
-  if (errno || !isfinite (v) || v >= 18446744073709551615.0)
-    return -1;
-  *out = (uint64_t) v;
-  return 0;
+  return limits_parse_bytes (s, out); /* docker's RAMInBytes: one parser of sizes */
 }
 
 /* The next field of a CSV line (Go's encoding/csv: "…" quotes, "" an escaped quote);
