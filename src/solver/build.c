@@ -1616,13 +1616,14 @@ load_secrets (struct builder *b)
 }
 
 /* What makes the steps of this build the same steps as in the last build: the
- * context directory, the Dockerfile and the target.  NULL without a context. */
+ * context directory (its real path, read_dockerfile's), the Dockerfile and the
+ * target.  NULL without a context. */
 static char *
 slot_ident (struct builder *b)
 {
   if (b->rq->context == NULL)
     return NULL;
-  _cleanup_free_ char *ctx = realpath (b->rq->context, NULL);
+  const char *ctx = b->ctx_path;
   _cleanup_free_ char *df = b->rq->dockerfile ? realpath (b->rq->dockerfile, NULL) : NULL;
   struct buf id = BUF_INIT;
   buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,
