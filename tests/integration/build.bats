@@ -477,3 +477,10 @@ PY
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [[ "$output" == *"#3 "*" a"* ]]
 }
+
+@test "one RUN with two locked mounts of the same cache: both see it, the step does not wait for itself" {
+  df 'FROM busybox\nRUN --mount=type=cache,id=twice,target=/a,sharing=locked --mount=type=cache,id=twice,target=/b,sharing=locked sh -c "echo shared > /a/f && cat /b/f"\n'
+  run timeout 60 "$KILN" build --no-cache --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"#2 "*" shared"* ]]
+}
