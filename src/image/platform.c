@@ -21,7 +21,15 @@ platform_parse (const char *s, struct platform *out, struct kiln_err *err)
 {
   memset (out, 0, sizeof *out);
   if (s == NULL || *s == '\0')
-    s = host_platform (); /* the one answer to "which is the host's" */
+    {
+      strcpy (out->os, "linux");
+#if defined(__aarch64__)
+      strcpy (out->arch, "arm64");
+#else
+      strcpy (out->arch, "amd64");
+#endif
+      return 0;
+    }
   char *parts[3] = {out->os, out->arch, out->variant};
   const char *p = s;
   for (int i = 0; i < 3; i++)
