@@ -13,6 +13,7 @@
 #include "image/image.h"
 #include "store/layer.h"
 #include "util/cleanup.h"
+#include "util/fsutil.h"
 #include "util/outfile.h"
 
 #define DOCKERFILE_MAX (64u << 20)
@@ -76,11 +77,9 @@ extract_context (struct kiln_store *st, const unsigned char *head, size_t n, cha
   memcpy (chunk, head, n);
   do
     {
-      if (r > 0 && write (tar, chunk, (size_t) r) != r)
-        {
-          kiln_err_set (err, errno, "the context from standard input: %s", strerror (errno));
-          goto out;
-        }
+      /* A short write (a full disk) is retried, or named with its own errno. */
+      if (r > 0 && write_all (tar, chunk, (size_t) r, "the context from standard input", err) < 0)
+        goto out;
     }
   while ((r = read_full (0, chunk, sizeof chunk)) > 0);
   if (r < 0 || lseek (tar, 0, SEEK_SET) < 0)

@@ -877,12 +877,6 @@ node_dump_inner (const struct df_node *n, struct buf *out)
 }
 
 void
-df_node_dump (const struct df_node *n, struct buf *out)
-{
-  node_dump_inner (n, out);
-}
-
-void
 df_dump (const struct df_ast *ast, struct buf *out)
 {
   for (size_t i = 0; i < ast->n_nodes; i++)

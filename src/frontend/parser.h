@@ -70,7 +70,6 @@ int df_ast_locate (const struct df_ast *ast, struct kiln_err *err, int line, int
 
 /* BuildKit's Node.Dump() of the whole AST, plus a final newline (the `result` files). */
 void df_dump (const struct df_ast *ast, struct buf *out);
-void df_node_dump (const struct df_node *n, struct buf *out);
 
 /* Removes leading tabs from every line of a heredoc body (for <<-). */
 char *df_heredoc_chomp (const char *content);

@@ -25,36 +25,27 @@ is_predefined_arg (const char *name)
 
 /* ---------- platform args ---------- */
 
+/* NAMEPLATFORM, NAMEOS, NAMEARCH and NAMEVARIANT of an OS/ARCH[/VARIANT] (read
+ * by image/platform's one parser). */
 static int
 platform_args (const char *name, const char *plat, struct envmap *out, struct kiln_err *err)
 {
-  _cleanup_free_ char *copy = xstrdup (plat);
-  char *os = copy;
-  char *arch = strchr (os, '/');
-  if (arch == NULL || arch == os || arch[1] == '\0')
+  struct platform p;
+  struct kiln_err perr = {0};
+  int r = *plat ? platform_parse (plat, &p, &perr) : -1;
+  kiln_err_clear (&perr);
+  if (r < 0)
     return kiln_err_set (err, KILN_EUSAGE, "invalid platform \"%s\": use OS/ARCH[/VARIANT], like linux/amd64",
                          plat);
-  *arch++ = '\0';
-  char *variant = strchr (arch, '/');
-  if (variant)
+  const char *suffix[] = {"PLATFORM", "OS", "ARCH", "VARIANT"};
+  const char *value[] = {plat, p.os, p.arch, p.variant};
+  _cleanup_buf_ struct buf k = BUF_INIT;
+  for (size_t i = 0; i < 4; i++)
     {
-      *variant++ = '\0';
-      if (*variant == '\0' || strchr (variant, '/'))
-        return kiln_err_set (err, KILN_EUSAGE, "invalid platform \"%s\": use OS/ARCH[/VARIANT]", plat);
+      buf_reset (&k);
+      buf_printf (&k, "%s%s", name, suffix[i]);
+      envmap_set (out, buf_str (&k), value[i]);
     }
-  struct buf k = BUF_INIT;
-  buf_printf (&k, "%sPLATFORM", name);
-  envmap_set (out, buf_str (&k), plat);
-  buf_reset (&k);
-  buf_printf (&k, "%sOS", name);
-  envmap_set (out, buf_str (&k), os);
-  buf_reset (&k);
-  buf_printf (&k, "%sARCH", name);
-  envmap_set (out, buf_str (&k), arch);
-  buf_reset (&k);
-  buf_printf (&k, "%sVARIANT", name);
-  envmap_set (out, buf_str (&k), variant ? variant : "");
-  buf_free (&k);
   return 0;
 }
 

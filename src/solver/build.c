@@ -456,6 +456,43 @@ views_clear (struct step_views *v)
   free (v->of);
 }
 
+/* Is fd's directory one of the `n` this step has locked already? */
+static bool
+locked_already (const int *fds, size_t n, int fd)
+{
+  struct stat a, b;
+  if (fstat (fd, &a) < 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (fstat (fds[i], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      return true;
+  return false;
+}
+
+/* Locks a cache mount's directory for the step (waiting, or not), its fd kept in
+ * fds: 1 held, 0 held by another, -1 cannot open (then it is not locked). A second
+ * locked mount of the same cache in one step shares the lock the first took: a
+ * second flock would wait for itself. */
+static int
+cache_lock (const char *dir, bool wait, int *fds, size_t *n)
+{
+  int lf = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lf < 0)
+    return -1;
+  if (wait && locked_already (fds, *n, lf))
+    {
+      close (lf);
+      return 1;
+    }
+  if (flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
+    {
+      close (lf);
+      return 0;
+    }
+  fds[(*n)++] = lf;
+  return 1;
+}
+
 static int
 run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
           const char *label)
@@ -747,13 +784,8 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
                 if (made < 0 || rm->sharing == SHARING_SHARED || n_locks == 16)
                   break;
                 bool wait = rm->sharing == SHARING_LOCKED || inst == 15;
-                int lf = open (buf_str (&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                bool held = lf >= 0 && flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0;
-                if (held)
-                  lock_fds[n_locks++] = lf;
-                else if (lf >= 0)
-                  close (lf);
-                if (held || lf < 0 || wait)
+                int held = cache_lock (buf_str (&dir), wait, lock_fds, &n_locks);
+                if (held != 0 || wait)
                   break;
               }
             strv_free (&seed);
@@ -1616,13 +1648,14 @@ load_secrets (struct builder *b)
 }
 
 /* What makes the steps of this build the same steps as in the last build: the
- * context directory, the Dockerfile and the target.  NULL without a context. */
+ * context directory (its real path, read_dockerfile's), the Dockerfile and the
+ * target.  NULL without a context. */
 static char *
 slot_ident (struct builder *b)
 {
   if (b->rq->context == NULL)
     return NULL;
-  _cleanup_free_ char *ctx = realpath (b->rq->context, NULL);
+  const char *ctx = b->ctx_path;
   _cleanup_free_ char *df = b->rq->dockerfile ? realpath (b->rq->dockerfile, NULL) : NULL;
   struct buf id = BUF_INIT;
   buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,

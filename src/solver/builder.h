@@ -88,14 +88,14 @@ struct builder
   /* The file_digests memo, its statements prepared once: a context of 20,000
    * files otherwise spends most of a no-op rebuild compiling the same SQL. */
   struct file_digests *digests;
-  /* Cache keys the build used, and the stage of each (for --cache-to). */
-  size_t cur_stage;
+  size_t cur_stage; /* the stage being built */
   /* tmp/trash-PID and the process that empties it (see cleaner_start). */
   char trash[48];
   pid_t trash_pid;
   unsigned trash_n;
   pid_t cleaner;
   int cleaner_fd;
+  /* Cache keys the build used, and the stage of each (for --cache-to). */
   struct strv used_keys;
   size_t *used_stage;
   size_t used_cap;

@@ -247,15 +247,10 @@ hash_context_sources_locked (struct builder *b, const struct strv *sources, cons
         }
       else if (S_ISREG (st.st_mode) && !ctx_excluded (b->ignore, excl, buf_str (&real)))
         {
-          char pdir[4096];
-          const char *sl = strrchr (dir, '/');
-          snprintf (pdir, sizeof pdir, "%.*s", sl ? (int) (sl - dir) : 1, sl ? dir : ".");
-          int pfd = in_root (b->ctx_fd, pdir, O_RDONLY | O_DIRECTORY);
-          if (pfd < 0)
-            continue;
-          /* A symlinked source is followed: hash what it points at. */
-          int f = in_root (pfd, sl ? sl + 1 : dir, O_RDONLY);
-          close (pfd);
+          /* A symlinked source is followed: hash what it points at, resolved in
+           * the context's root as the copy resolves it (from its parent directory
+           * an absolute or ../ target would name another file, or none). */
+          int f = in_root (b->ctx_fd, dir, O_RDONLY);
           if (f < 0)
             continue;
           struct digest d;

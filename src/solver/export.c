@@ -48,6 +48,16 @@ output_parse (const char *spec, struct output_spec *os)
     os->type = "local";
 }
 
+static bool
+output_type_known (const char *type)
+{
+  static const char *const known[] = {"image", "local", "tar", "oci", "docker"};
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    if (strcmp (type, known[i]) == 0)
+      return true;
+  return false;
+}
+
 /* Refuses an --output dest= or --iidfile that cannot be written (a device, a
  * socket...) before anything is built, as docker refuses them. */
 int
@@ -60,7 +70,12 @@ outputs_check (const struct build_request *rq, struct kiln_err *err)
   struct output_spec os;
   output_parse (rq->output, &os);
   int r = 0;
-  if (os.dest && strcmp (os.type, "image") != 0)
+  /* A mistyped type= fails here, not after the whole build. */
+  if (!output_type_known (os.type))
+    r = kiln_err_set (err, KILN_EUSAGE, "--output: unknown type \"%s\" (image, local, tar, oci, docker)", os.type);
+  else if (os.dest == NULL && strcmp (os.type, "image") != 0)
+    r = kiln_err_set (err, KILN_EUSAGE, "--output type=%s needs dest=PATH", os.type);
+  else if (os.dest && strcmp (os.type, "image") != 0)
     r = outfile_check (os.dest, strcmp (os.type, "local") == 0 ? OUTFILE_DIR : OUTFILE_STDOUT, err);
   free (os.copy);
   return r;

@@ -196,6 +196,21 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [ "$status" -ne 0 ]
 }
 
+@test "cache: a symlinked source is keyed by its target in the context, absolute or ../ (an edit reruns the COPY)" {
+  mkdir -p "$CTX/real" "$CTX/sub"
+  echo one > "$CTX/real/a.txt"; echo uno > "$CTX/real/b.txt"
+  ln -s /real/a.txt "$CTX/sub/abs"; ln -s ../real/b.txt "$CTX/sub/rel"
+  df 'FROM busybox\nCOPY sub/abs /a\nCOPY sub/rel /b\n'
+  run kiln build --progress=plain -t symsrc:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  echo two > "$CTX/real/a.txt"; echo dos > "$CTX/real/b.txt"
+  run kiln build --progress=plain -t symsrc:1 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(executed "$output")" = 2 ]
+  run kiln run --rm symsrc:1 cat /a /b
+  [ "$output" = "$(printf 'two\ndos')" ]
+}
+
 @test "cache: a build arg reruns only the steps that can see it; --no-cache reruns all and keeps cache mounts" {
   df 'FROM busybox\nRUN echo before > /a\nARG FLAVOR=plain\nRUN echo $FLAVOR > /b\nRUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /count\n'
   run kiln build --progress=plain -t args:1 "$CTX"
@@ -466,4 +481,11 @@ PY
   run timeout 60 "$KILN" build --no-cache --progress plain "$CTX"
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [[ "$output" == *"#3 "*" a"* ]]
+}
+
+@test "one RUN with two locked mounts of the same cache: both see it, the step does not wait for itself" {
+  df 'FROM busybox\nRUN --mount=type=cache,id=twice,target=/a,sharing=locked --mount=type=cache,id=twice,target=/b,sharing=locked sh -c "echo shared > /a/f && cat /b/f"\n'
+  run timeout 60 "$KILN" build --no-cache --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"#2 "*" shared"* ]]
 }

@@ -115,3 +115,16 @@ PY
   run kiln inspect -f '{{.Id}}' loaded:1
   [ "$output" = "$id" ]
 }
+
+@test "--output with an unknown type, or a file type without dest=, is refused before any step runs" {
+  df 'FROM busybox\nRUN echo should-not-run\n'
+  run kiln build --progress plain -o type=bogus,dest="$TMP/x" "$CTX"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'--output: unknown type "bogus"'* ]]
+  [[ "$output" != *should-not-run* ]]
+  run kiln build --progress plain -o type=tar "$CTX"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'--output type=tar needs dest=PATH'* ]]
+  [[ "$output" != *should-not-run* ]]
+  [ ! -e "$TMP/x" ]
+}
