@@ -4,36 +4,11 @@
 # backoff, restart, --stop-timeout, --init, -h/--hostname, and `system boot`
 # bringing back what a reboot took. Terminals are driven by tty_drive.py.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
-
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
 
 fmt() { kiln inspect --format "$1" "$2"; }
 is() { [ "$(fmt "$1" "$2")" = "$3" ]; }
-drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
-
-monitor_pid() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Kiln"]["MonitorPid"])' \
-    "$KILN_ROOT/containers/$(fmt '{{.Id}}' "$1")/state.json"
-}
 
 @test "run -t: the command's terminal is /dev/pts/0 of the container's devpts; without -t none" {
   run kiln run --rm -t busybox tty
