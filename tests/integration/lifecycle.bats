@@ -53,6 +53,43 @@ is() { [ "$(fmt "$1" "$2")" = "$3" ]; }
   kiln rm dt
 }
 
+@test "attach: a client typing more than the pty holds into a container that reads nothing does not stop its output" {
+  id=$(kiln run -dt --name paste busybox sh -c 'stty raw; while :; do echo tick; sleep 0.1; done')
+  until_true 5 test -S "$KILN_ROOT/containers/$id/attach.sock"
+  # The container's tty is raw and nothing reads it: its input fills (~55 KiB).
+  # A client of attach.sock's frames ('i', a 4-byte length, the bytes) reads
+  # what it gets, sends 256 KiB of input and holds on for 3 s.
+  python3 -c '
+import os, socket, struct, sys, threading, time
+d = os.open(sys.argv[1], os.O_PATH | os.O_DIRECTORY)
+s = socket.socket(socket.AF_UNIX)
+s.connect("/proc/self/fd/%d/attach.sock" % d)
+def drain():
+    while True:
+        try:
+            if not s.recv(65536):
+                return
+        except socket.timeout:
+            pass
+threading.Thread(target=drain, daemon=True).start()
+s.settimeout(2)
+try:
+    for _ in range(64):
+        s.sendall(b"i" + struct.pack(">I", 4096) + b"a" * 4096)
+except socket.timeout:
+    pass
+time.sleep(3)
+' "$KILN_ROOT/containers/$id" &
+  local client=$!
+  sleep 1.5
+  before=$(kiln logs paste | grep -c tick)
+  sleep 1
+  after=$(kiln logs paste | grep -c tick)
+  wait "$client"
+  [ "$after" -gt "$before" ] || { echo "log stalled at $before ticks"; false; }
+  kiln rm -f paste >/dev/null
+}
+
 @test "attach: input goes in, ctrl-p ctrl-q detaches with docker's message, the container runs on" {
   kiln run -dit --name att busybox sh >/dev/null
   run drive --send '1:echo hel""lo\r' --send '1.8:\x10\x11' -- "$KILN" attach att
