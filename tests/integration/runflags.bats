@@ -118,3 +118,11 @@ bats_require_minimum_version 1.5.0
   [[ "$output" == *"the input device is not a TTY"* ]]
   kiln rm -f ex-it >/dev/null
 }
+
+@test "--env-file that never ends (/dev/zero) is refused, not read until memory runs out" {
+  run timeout 20 "$KILN" create --env-file /dev/zero --name envzero busybox true
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+  [[ "$output" == *"--env-file /dev/zero: larger than"* ]]
+  run kiln inspect envzero
+  [ "$status" -ne 0 ]
+}
