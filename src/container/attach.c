@@ -145,9 +145,33 @@ drop_client (struct attach_server *as, size_t i)
   as->clients[i] = as->clients[--as->n_clients];
 }
 
-/* A client's bytes: its frames to the pty. -1 when it is to be dropped. */
+/* As much of `as->to_pty` as the pty takes now. The master is non-blocking: a
+ * container that reads no input (or a client pasting more than the pty holds)
+ * must never stop the monitor from draining the pty's output, or both ends
+ * block for good. */
+static void
+flush_to_pty (struct attach_server *as, int master)
+{
+  while (as->to_pty.len)
+    {
+      ssize_t n = write (master, as->to_pty.data, as->to_pty.len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return;
+      if (n <= 0)
+        {
+          buf_reset (&as->to_pty); /* the pty is gone: nothing will take it */
+          return;
+        }
+      memmove (as->to_pty.data, as->to_pty.data + n, as->to_pty.len - (size_t) n);
+      as->to_pty.len -= (size_t) n;
+    }
+}
+
+/* A client's bytes: its frames' input queued for the pty. -1 when it is to be dropped. */
 static int
-client_input (struct attach_client_conn *c, int master)
+client_input (struct attach_server *as, struct attach_client_conn *c, int master)
 {
   char chunk[4096];
   ssize_t n = read (c->fd, chunk, sizeof chunk);
@@ -161,11 +185,7 @@ client_input (struct attach_client_conn *c, int master)
   int r;
   while ((r = attach_frame_next (&c->in, &type, &payload)) > 0)
     if (type == 'i')
-      {
-        struct kiln_err ignored = {0};
-        write_all (master, payload.data, payload.len, "the pty", &ignored);
-        kiln_err_clear (&ignored);
-      }
+      buf_append (&as->to_pty, payload.data, payload.len);
     else if (type == 'w' && payload.len == 4)
       {
         const unsigned char *p = (const unsigned char *) payload.data;
@@ -192,13 +212,20 @@ attach_server_run (struct attach_server *as, int master)
   bool waiting = as->wait_first && as->n_clients == 0;
   as->wait_first = false;
   int64_t deadline = now_ms () + 10000;
+  int fl = fcntl (master, F_GETFL);
+  if (fl >= 0)
+    fcntl (master, F_SETFL, fl | O_NONBLOCK);
   for (;;)
     {
       struct pollfd p[2 + ATTACH_MAX_CLIENTS];
-      p[0] = (struct pollfd){.fd = waiting ? -1 : master, .events = POLLIN};
+      p[0] = (struct pollfd){.fd = waiting ? -1 : master,
+                             .events = (short) (POLLIN | (as->to_pty.len ? POLLOUT : 0))};
       p[1] = (struct pollfd){.fd = as->listen_fd, .events = POLLIN};
+      /* While the pty has not taken earlier input, clients are not read: their
+       * own sends block instead of the monitor's memory growing. */
+      short client_events = as->to_pty.len ? 0 : POLLIN;
       for (size_t i = 0; i < as->n_clients; i++)
-        p[2 + i] = (struct pollfd){.fd = as->clients[i].fd, .events = POLLIN};
+        p[2 + i] = (struct pollfd){.fd = as->clients[i].fd, .events = client_events};
       int timeout = -1;
       if (waiting)
         {
@@ -228,13 +255,15 @@ attach_server_run (struct attach_server *as, int master)
         }
       for (size_t i = polled; i-- > 0;)
         if (i < as->n_clients && p[2 + i].fd == as->clients[i].fd && p[2 + i].revents
-            && client_input (&as->clients[i], master) < 0)
+            && client_input (as, &as->clients[i], master) < 0)
           drop_client (as, i);
-      if (p[0].revents)
+      if (p[0].revents & POLLOUT || (as->to_pty.len && !waiting))
+        flush_to_pty (as, master);
+      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
         {
           char chunk[8192];
           ssize_t got = read (master, chunk, sizeof chunk);
-          if (got < 0 && errno == EINTR)
+          if (got < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
           if (got <= 0)
             return; /* EIO: every holder of the slave is gone */
@@ -260,6 +289,7 @@ attach_server_close (struct attach_server *as, int exit_code)
     }
   close (as->listen_fd);
   as->listen_fd = -1;
+  buf_free (&as->to_pty);
   _cleanup_buf_ struct buf path = BUF_INIT;
   buf_printf (&path, "%s/attach.sock", as->dir);
   unlink (buf_str (&path));

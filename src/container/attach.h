@@ -35,6 +35,7 @@ struct attach_server
   struct attach_client_conn clients[ATTACH_MAX_CLIENTS];
   size_t n_clients;
   struct log_writer *log;
+  struct buf to_pty; /* typed bytes the pty has not taken yet: clients are not read meanwhile */
 };
 
 /* Listens on the container's attach.sock. */

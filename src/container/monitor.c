@@ -131,22 +131,19 @@ on_start (void *ud, pid_t pid)
 }
 
 /* Under containers.lock, as a run ends: the checker stopped (it writes only under
- * the lock: never mid-write) and the Health it recorded taken into this run's
- * state, "unhealthy" now that the checks have stopped (as docker). */
+ * the lock: never mid-write, so `disk`, read under the same lock, has its last
+ * word) and the Health it recorded taken into this run's state, "unhealthy" now
+ * that the checks have stopped (as docker). `disk`: NULL when unreadable. */
 static void
-health_end (struct run *r)
+health_end (struct run *r, const struct container_state *disk)
 {
   health_checker_stop (r->checker);
   r->checker = -1;
-  struct container_state disk;
-  struct kiln_err ignored = {0};
-  if (container_state_read (r->root, r->id, &disk, &ignored) == 0)
+  if (disk)
     {
       json_decref (r->state.health);
-      r->state.health = json_incref (disk.health);
+      r->state.health = json_incref (disk->health);
     }
-  kiln_err_clear (&ignored);
-  container_state_clear (&disk);
   health_stopped (r->state.health);
 }
 
@@ -258,14 +255,15 @@ end_or_restart (struct run *r, struct restart_manager *rm, int code, bool by_use
   int lock = containers_lock (r->root, err);
   if (lock < 0)
     return -1;
-  health_end (r);
-  /* A user's stop or kill is written in state.json by the command that did it. */
+  /* One read of state.json: the checker's Health, and a user's stop or kill
+   * (written there by the command that did it). */
   struct container_state now;
   struct kiln_err ignored = {0};
-  if (container_state_read (r->root, r->id, &now, &ignored) == 0)
-    by_user = by_user || now.stopped_by_user;
-  container_state_clear (&now);
+  bool read = container_state_read (r->root, r->id, &now, &ignored) == 0;
   kiln_err_clear (&ignored);
+  health_end (r, read ? &now : NULL);
+  by_user = by_user || now.stopped_by_user; /* false when unread: zeroed */
+  container_state_clear (&now);
   r->state.stopped_by_user = by_user;
   int64_t ran = container_now () - r->state.started;
   if (auto_remove || !restart_decide (rm, code, by_user || stop_asked, ran, delay_ns))

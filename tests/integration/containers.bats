@@ -4,37 +4,12 @@
 # monitor is killed. Every container here has a name of its test; teardown_file
 # removes what a failed test left running.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
 
 # state NAME FIELD: a field of `kiln inspect`'s State.
 state() {
   kiln inspect --type container "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"][sys.argv[1]])' "$2"
-}
-
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
-
-# The monitor's pid, from the container's state.json.
-monitor_pid() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Kiln"]["MonitorPid"])' \
-    "$KILN_ROOT/containers/$1/state.json"
 }
 
 @test "run -d prints the id and returns; ps shows it Up; logs keeps stdout and stderr apart" {

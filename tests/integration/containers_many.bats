@@ -3,32 +3,8 @@
 # at once (each its own monitor), 10 monitors killed; system df's Containers row;
 # history's size of an empty layer.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
-
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
-
-monitor_pid() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Kiln"]["MonitorPid"])' \
-    "$KILN_ROOT/containers/$1/state.json"
-}
 
 # every_log_has N: each container many-1..N logged its own line.
 every_log_has() {

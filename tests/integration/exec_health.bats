@@ -5,19 +5,8 @@
 # starting → healthy → unhealthy. Every container has a name of its test;
 # teardown_file removes what a failed test left running.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
 
 # health NAME EXPR: a Python expression over State.Health (h) of `kiln inspect`.
 health() {

@@ -4,36 +4,11 @@
 # backoff, restart, --stop-timeout, --init, -h/--hostname, and `system boot`
 # bringing back what a reboot took. Terminals are driven by tty_drive.py.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
-
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
 
 fmt() { kiln inspect --format "$1" "$2"; }
 is() { [ "$(fmt "$1" "$2")" = "$3" ]; }
-drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
-
-monitor_pid() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Kiln"]["MonitorPid"])' \
-    "$KILN_ROOT/containers/$(fmt '{{.Id}}' "$1")/state.json"
-}
 
 @test "run -t: the command's terminal is /dev/pts/0 of the container's devpts; without -t none" {
   run kiln run --rm -t busybox tty
@@ -76,6 +51,43 @@ monitor_pid() {
   [ "${lines[1]}" = $'/dev/pts/0\r' ]
   [ ! -e "$KILN_ROOT/containers/$id/attach.sock" ]
   kiln rm dt
+}
+
+@test "attach: a client typing more than the pty holds into a container that reads nothing does not stop its output" {
+  id=$(kiln run -dt --name paste busybox sh -c 'stty raw; while :; do echo tick; sleep 0.1; done')
+  until_true 5 test -S "$KILN_ROOT/containers/$id/attach.sock"
+  # The container's tty is raw and nothing reads it: its input fills (~55 KiB).
+  # A client of attach.sock's frames ('i', a 4-byte length, the bytes) reads
+  # what it gets, sends 256 KiB of input and holds on for 3 s.
+  python3 -c '
+import os, socket, struct, sys, threading, time
+d = os.open(sys.argv[1], os.O_PATH | os.O_DIRECTORY)
+s = socket.socket(socket.AF_UNIX)
+s.connect("/proc/self/fd/%d/attach.sock" % d)
+def drain():
+    while True:
+        try:
+            if not s.recv(65536):
+                return
+        except socket.timeout:
+            pass
+threading.Thread(target=drain, daemon=True).start()
+s.settimeout(2)
+try:
+    for _ in range(64):
+        s.sendall(b"i" + struct.pack(">I", 4096) + b"a" * 4096)
+except socket.timeout:
+    pass
+time.sleep(3)
+' "$KILN_ROOT/containers/$id" &
+  local client=$!
+  sleep 1.5
+  before=$(kiln logs paste | grep -c tick)
+  sleep 1
+  after=$(kiln logs paste | grep -c tick)
+  wait "$client"
+  [ "$after" -gt "$before" ] || { echo "log stalled at $before ticks"; false; }
+  kiln rm -f paste >/dev/null
 }
 
 @test "attach: input goes in, ctrl-p ctrl-q detaches with docker's message, the container runs on" {

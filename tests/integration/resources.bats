@@ -5,31 +5,18 @@
 # pause/unpause, the cgroup's removal and system check, and run's other
 # resource flags (--ulimit, --shm-size, --sysctl, --device, --group-add).
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
+# containers.bash's teardown, plus a repair of what a failed test left in cgroups.
 teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
+  remove_all_containers
   "$KILN" system check --repair >/dev/null 2>&1 || true
   rm -rf "$(dirname "$KILN_ROOT")"
 }
 
 # field NAME GO-TEMPLATE: inspect -f.
 field() { kiln inspect -f "$2" "$1"; }
-
-# until_true SECONDS CMD...: retries CMD every 0.1 s for at most SECONDS.
-until_true() {
-  local n=$(($1 * 10))
-  shift
-  for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
 
 # log_lines NAME: how many lines its log holds.
 log_lines() { kiln logs "$1" | wc -l; }

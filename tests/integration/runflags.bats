@@ -2,21 +2,9 @@
 # run's and create's --pull and --cidfile, and exec -t, as a docker user meets them.
 # Offline: --pull is tested with images the store has or lacks, never pulled.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
-
-drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
 
 @test "--pull refuses a value docker refuses, with docker's message and 125" {
   run -125 kiln run --pull sometimes busybox true
@@ -129,4 +117,12 @@ drive() { "$BATS_TEST_DIRNAME/tty_drive.py" "$@"; }
   run -1 kiln exec -it ex-it true </dev/null
   [[ "$output" == *"the input device is not a TTY"* ]]
   kiln rm -f ex-it >/dev/null
+}
+
+@test "--env-file that never ends (/dev/zero) is refused, not read until memory runs out" {
+  run timeout 20 "$KILN" create --env-file /dev/zero --name envzero busybox true
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+  [[ "$output" == *"--env-file /dev/zero: larger than"* ]]
+  run kiln inspect envzero
+  [ "$status" -ne 0 ]
 }
