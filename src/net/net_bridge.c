@@ -41,9 +41,9 @@
 /* ---------- locks, names, settings ---------- */
 
 static int
-flock_path (const char *path, struct kiln_err *err)
+flock_path (const char *path, bool create, struct kiln_err *err)
 {
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
   if (fd < 0)
     return kiln_err_set (err, errno, "%s: %s", path, strerror (errno));
   while (flock (fd, LOCK_EX) < 0)
@@ -61,7 +61,17 @@ net_store_lock (const char *root, struct kiln_err *err)
 {
   _cleanup_buf_ struct buf p = BUF_INIT;
   buf_printf (&p, "%s/net.lock", root);
-  return flock_path (buf_str (&p), err);
+  return flock_path (buf_str (&p), true, err);
+}
+
+/* The lock of a store that may be going: never made again in a root being
+ * removed (rm -rf of a store would find it there and fail). */
+static int
+net_store_lock_existing (const char *root, struct kiln_err *err)
+{
+  _cleanup_buf_ struct buf p = BUF_INIT;
+  buf_printf (&p, "%s/net.lock", root);
+  return flock_path (buf_str (&p), false, err);
 }
 
 static int
@@ -69,7 +79,7 @@ host_net_lock (struct kiln_err *err)
 {
   if (mkdir (HOST_LOCK_DIR, 0700) < 0 && errno != EEXIST)
     return kiln_err_set (err, errno, "%s: %s", HOST_LOCK_DIR, strerror (errno));
-  return flock_path (HOST_LOCK_DIR "/net.lock", err);
+  return flock_path (HOST_LOCK_DIR "/net.lock", true, err);
 }
 
 void
@@ -448,15 +458,16 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
           while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
             ;
         }
-      int lock = net_store_lock (root, &ignored);
+      int lock = net_store_lock_existing (root, &ignored);
+      kiln_err_clear (&ignored);
       /* No stamp at all: the store is being removed (rm -rf of its root; an
        * attach leaves "0 0 0", network rm removes the bridge before the stamp),
        * so no container will come: the bridge, if still there (its name is the
        * store's own), goes too. */
       struct idle_stamp v;
       bool read = idle_stamp_read (path, &v);
-      bool gone = !read && access (path, F_OK) < 0 && errno == ENOENT;
-      bool mine = read && v.pid == me.pid && v.start == me.start;
+      bool gone = lock < 0 || (!read && access (path, F_OK) < 0 && errno == ENOENT);
+      bool mine = !gone && read && v.pid == me.pid && v.start == me.start;
       if (mine && (v.deadline > net_monotonic_ns () || (v.deadline == 0 && ++busy < IDLE_BUSY_WAITS)))
         {
           /* Moved by a later release, or a container is on it. */

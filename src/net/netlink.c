@@ -239,24 +239,53 @@ nl_route_default (struct nl *nl, unsigned index, uint32_t gateway, struct kiln_e
   return 0;
 }
 
-/* A dump: every reply message goes to `cb`. */
+/* The dump's last message (or an error) is in these `len` bytes. */
+static bool
+dump_ends_in (const void *buf, size_t len)
+{
+  int left = (int) len;
+  for (const struct nlmsghdr *m = buf; mnl_nlmsg_ok (m, left); m = mnl_nlmsg_next (m, &left))
+    if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR)
+      return true;
+  return false;
+}
+
+/* A dump: every reply message goes to `cb`.  The kernel marks a dump that the
+ * table changed under (NLM_F_DUMP_INTR, which libmnl reports as EINTR): links
+ * come and go while other stores' bridges are made or torn down, and a dump
+ * missing one would make a live bridge look gone.  Such a dump is read to its
+ * end, `reset` forgets what `cb` gathered, and it is asked again. */
+#define DUMP_TRIES 8
 static int
-dump (struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void *ud)
+dump (struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void (*reset) (void *), void *ud)
 {
   h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  h->nlmsg_seq = ++nl->seq;
-  if (mnl_socket_sendto (nl->sock, h, h->nlmsg_len) < 0)
-    return -1;
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  for (;;)
+  for (int tries = 0; tries < DUMP_TRIES; tries++)
     {
-      ssize_t r = mnl_socket_recvfrom (nl->sock, buf, sizeof buf);
-      if (r < 0)
+      h->nlmsg_seq = ++nl->seq;
+      if (mnl_socket_sendto (nl->sock, h, h->nlmsg_len) < 0)
         return -1;
-      int ret = mnl_cb_run (buf, (size_t) r, h->nlmsg_seq, nl->portid, cb, ud);
-      if (ret <= MNL_CB_STOP)
-        return ret < 0 ? -1 : 0;
+      for (;;)
+        {
+          ssize_t r = mnl_socket_recvfrom (nl->sock, buf, sizeof buf);
+          if (r < 0)
+            return -1;
+          int ret = mnl_cb_run (buf, (size_t) r, h->nlmsg_seq, nl->portid, cb, ud);
+          if (ret == MNL_CB_ERROR && errno == EINTR)
+            {
+              while (!dump_ends_in (buf, (size_t) r))
+                if ((r = mnl_socket_recvfrom (nl->sock, buf, sizeof buf)) < 0)
+                  return -1;
+              reset (ud);
+              break;
+            }
+          if (ret <= MNL_CB_STOP)
+            return ret < 0 ? -1 : 0;
+        }
     }
+  errno = EINTR;
+  return -1;
 }
 
 struct routes
@@ -285,6 +314,14 @@ route_cb (const struct nlmsghdr *h, void *ud)
   return MNL_CB_OK;
 }
 
+static void
+routes_reset (void *ud)
+{
+  struct routes *r = ud;
+  free (r->v);
+  *r = (struct routes){0};
+}
+
 int
 nl_routes (struct nl *nl, struct net_cidr **out, size_t *n, struct kiln_err *err)
 {
@@ -294,7 +331,7 @@ nl_routes (struct nl *nl, struct net_cidr **out, size_t *n, struct kiln_err *err
   struct rtmsg *rt = mnl_nlmsg_put_extra_header (h, sizeof *rt);
   rt->rtm_family = AF_INET;
   struct routes r = {0};
-  if (dump (nl, h, route_cb, &r) < 0)
+  if (dump (nl, h, route_cb, routes_reset, &r) < 0)
     {
       free (r.v);
       return kiln_err_set (err, errno, "listing the host's routes: %s", strerror (errno));
@@ -308,7 +345,15 @@ struct links
 {
   const char *prefix;
   struct strv *names;
+  size_t first; /* names before the dump's: kept by a reset */
 };
+
+static void
+links_reset (void *ud)
+{
+  struct links *l = ud;
+  strv_truncate (l->names, l->first);
+}
 
 static int
 link_cb (const struct nlmsghdr *h, void *ud)
@@ -330,8 +375,8 @@ nl_links (struct nl *nl, const char *prefix, struct strv *names, struct kiln_err
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = link_msg (buf, RTM_GETLINK, 0, 0);
-  struct links l = {.prefix = prefix, .names = names};
-  if (dump (nl, h, link_cb, &l) < 0)
+  struct links l = {.prefix = prefix, .names = names, .first = names->n};
+  if (dump (nl, h, link_cb, links_reset, &l) < 0)
     return kiln_err_set (err, errno, "listing links: %s", strerror (errno));
   return 0;
 }

@@ -226,6 +226,15 @@ strv_sort (struct strv *sv)
 }
 
 void
+strv_truncate (struct strv *sv, size_t n)
+{
+  while (sv->n > n)
+    free (sv->v[--sv->n]);
+  if (sv->v)
+    sv->v[sv->n] = NULL;
+}
+
+void
 strv_free (struct strv *sv)
 {
   for (size_t i = 0; i < sv->n; i++)

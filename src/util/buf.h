@@ -53,6 +53,8 @@ void strv_push_owned (struct strv *sv, char *s);
 void strv_push (struct strv *sv, const char *s);
 void strv_pushn (struct strv *sv, const char *s, size_t len);
 void strv_free (struct strv *sv);
+/* Frees the strings from index `n` on (none when there are at most `n`). */
+void strv_truncate (struct strv *sv, size_t n);
 /* Sorts bytewise (strcmp order); `lens` follows. */
 void strv_sort (struct strv *sv);
 static inline void

@@ -523,6 +523,7 @@ exit status 1" ]
   kill -9 "$fg"
   until_true 5 sh -c "! kill -0 $fg 2>/dev/null"
   run kiln system check
+  echo "$output"
   [[ "$output" == *"nftables element ports_any { tcp . $p }"* ]]
   kiln system check --repair >/dev/null
   until_true 5 no_store_links
