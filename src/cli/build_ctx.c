@@ -18,12 +18,13 @@
 #include <unistd.h>
 
 #include "cli/build_io.h"
-#include "frontend/ignore.h"
+#include "context/ignore.h"
 #include "image/archive.h"
 #include "image/import.h"
 #include "image/ref.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/path.h"
 
 extern char **environ;
 

@@ -9,9 +9,8 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "frontend/context.h"
-#include "frontend/ctxscan.h"
-#include "frontend/ignore.h"
+#include "context/ctxscan.h"
+#include "context/ignore.h"
 #include "frontend/parser.h"
 #include "frontend/shell.h"
 #include "frontend/stages.h"

@@ -19,11 +19,11 @@
 #include "image/image.h"
 #include "net/net.h"
 #include "store/containers.h"
-#include "store/snapshots.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/envmap.h"
 #include "util/fsutil.h"
+#include "worker/overlay.h"
 #include "worker/seccomp.h"
 
 void
@@ -446,21 +446,12 @@ container_image_lowers (struct kiln_store *st, const char *image_id, struct strv
   struct image_info ii = {0};
   if (digest_parse (image_id, &id, err) < 0 || image_load (st, &id, &ii, err) < 0)
     return -1;
-  int ret = 0;
-  for (size_t k = ii.n_layers; k-- > 0 && ret == 0;)
-    {
-      _cleanup_free_ char *sid = NULL;
-      if (snapshot_lookup (st, &ii.layers[k].diff_id, &sid, NULL, err) != 1)
-        ret = kiln_err_set (err, ENOENT, "layer %s of image %s has no snapshot", ii.layers[k].diff_id.str, image_id);
-      else
-        {
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/fs", sid);
-          strv_push_owned (lowers, buf_steal (&p));
-        }
-    }
+  _cleanup_free_ struct digest *diff_ids = xcalloc (ii.n_layers ? ii.n_layers : 1, sizeof *diff_ids);
+  for (size_t k = 0; k < ii.n_layers; k++)
+    diff_ids[k] = ii.layers[k].diff_id;
+  int ret = overlay_lowers (st, diff_ids, ii.n_layers, NULL, lowers, err);
   image_info_clear (&ii);
-  return ret;
+  return ret < 0 ? kiln_err_wrap (err, "image %s", image_id) : 0;
 }
 
 static int

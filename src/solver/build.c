@@ -24,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frontend/context.h"
-#include "frontend/ctxscan.h"
-#include "frontend/ignore.h"
+#include "context/ctxscan.h"
+#include "context/ignore.h"
 #include "frontend/inst_config.h"
 #include "frontend/parser.h"
 #include "image/archive.h"
@@ -41,6 +40,7 @@
 #include "util/fsutil.h"
 #include "util/envmap.h"
 #include "util/outfile.h"
+#include "util/path.h"
 #include "util/utf8.h"
 #include "worker/fetch.h"
 #include "worker/fileop.h"

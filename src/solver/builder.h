@@ -21,7 +21,7 @@
 #include "util/envmap.h"
 #include "worker/sandbox.h"
 
-struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
+struct ignore_rules; /* context/ignore.h: only ctxhash.c and build.c look inside */
 struct ctx_selection;
 
 #define TAIL_LINES 20
@@ -67,7 +67,7 @@ struct builder
   int ctx_fd;
   char *ctx_path;
   struct ignore_rules *ignore;
-  struct ctx_selection *copy_sel; /* frontend/ctxscan.h: the last COPY's trees */
+  struct ctx_selection *copy_sel; /* context/ctxscan.h: the last COPY's trees */
   int step;
   int64_t now;
   bool epoch_pinned;        /* SOURCE_DATE_EPOCH: every time is `now` */

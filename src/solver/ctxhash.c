@@ -9,10 +9,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "frontend/ctxscan.h"
-#include "frontend/ignore.h"
+#include "context/ctxscan.h"
+#include "context/ignore.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/path.h"
 #include "worker/fileop.h"
 
 /* ---------- context sources (cache keys) ---------- */

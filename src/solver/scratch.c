@@ -12,39 +12,16 @@
 #include "image/layers.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "worker/overlay.h"
 
 /* ---------- snapshots of steps ---------- */
 
 int
 lowers_of (struct builder *b, const struct layerlist *l, struct strv *out)
 {
-  for (size_t i = l->n; i-- > 0;)
-    {
-      /* A layer applied twice: its topmost copy re-applies every change of the
-       * lower one, and overlayfs refuses the same directory twice. */
-      bool dup = false;
-      for (size_t k = i + 1; k < l->n && !dup; k++)
-        dup = strcmp (l->d[k].str, l->d[i].str) == 0;
-      if (dup)
-        continue;
-      /* Every step mounts its whole chain: a layer's snapshot is looked up once a
-       * build (a prune cannot remove it meanwhile: the build holds the gc lock). */
-      const char *known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
-      if (known == NULL)
-        {
-          _cleanup_free_ char *id = NULL;
-          int r = snapshot_lookup (b->st, &l->d[i], &id, NULL, b->err);
-          if (r <= 0)
-            return r < 0 ? -1 : kiln_err_set (b->err, ENOENT, "layer %s has no snapshot", l->d[i].str);
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/fs", id);
-          envmap_set (&b->snapshot_ids, l->d[i].str, buf_str (&p));
-          buf_free (&p);
-          known = envmap_get (&b->snapshot_ids, l->d[i].str, strlen (l->d[i].str));
-        }
-      strv_push (out, known);
-    }
-  return 0;
+  /* Every step mounts its whole chain: a layer's snapshot is looked up once a
+   * build (a prune cannot remove it meanwhile: the build holds the gc lock). */
+  return overlay_lowers (b->st, l->d, l->n, &b->snapshot_ids, out, b->err);
 }
 
 /* The topmost lower's entry at `path` (a whiteout is no entry). */

@@ -21,13 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frontend/ctxscan.h"
-#include "frontend/ignore.h"
+#include "context/ctxscan.h"
+#include "context/ignore.h"
 #include "store/layer.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/envmap.h"
 #include "util/fsutil.h"
+#include "util/path.h"
 #include "worker/overlay.h"
 #include "worker/users.h"
 

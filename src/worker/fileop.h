@@ -36,7 +36,7 @@ struct fileop
   struct strv sources;     /* as given (expanded); relative to the source root */
   const char *dest;        /* absolute in the image, trailing '/' kept */
   int context_fd;          /* source root when copying from the context, else -1 */
-  /* Context only: the trees the cache key hashed (frontend/ctxscan.h); a copy
+  /* Context only: the trees the cache key hashed (context/ctxscan.h); a copy
    * walks them and nothing else, so it sees exactly what the key covers. */
   const struct ctx_selection *selection;
   struct strv src_lowers;  /* source root when copying from a stage or image */

@@ -1,4 +1,4 @@
-/* worker/overlay.c — the options of an overlay mount of snapshots, and its limits. */
+/* worker/overlay.c — an image's layers as overlay lowers, the mount's options, its limits. */
 #include "worker/overlay.h"
 
 #include <errno.h>
@@ -6,25 +6,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/snapshots.h"
 #include "util/cleanup.h"
+#include "util/envmap.h"
+
+int
+overlay_lowers (struct kiln_store *st, const struct digest *diff_ids, size_t n, struct envmap *memo,
+                struct strv *out, struct kiln_err *err)
+{
+  for (size_t i = n; i-- > 0;)
+    {
+      bool dup = false;
+      for (size_t k = i + 1; k < n && !dup; k++)
+        dup = strcmp (diff_ids[k].str, diff_ids[i].str) == 0;
+      if (dup)
+        continue;
+      const char *d = diff_ids[i].str;
+      const char *known = memo ? envmap_get (memo, d, strlen (d)) : NULL;
+      if (known)
+        {
+          strv_push (out, known);
+          continue;
+        }
+      _cleanup_free_ char *id = NULL;
+      int r = snapshot_lookup (st, &diff_ids[i], &id, NULL, err);
+      if (r <= 0)
+        return r < 0 ? -1 : kiln_err_set (err, ENOENT, "layer %s has no snapshot", d);
+      struct buf p = BUF_INIT;
+      buf_printf (&p, "%s/fs", id);
+      if (memo)
+        envmap_set (memo, d, buf_str (&p));
+      strv_push_owned (out, buf_steal (&p));
+    }
+  return 0;
+}
 
 void
 overlay_options (struct buf *out, const struct strv *lowers, const char *empty, const char *upper,
                  const char *work)
 {
   buf_puts (out, "lowerdir=");
-  size_t n = 0;
-  for (size_t i = 0; i < lowers->n; i++)
-    {
-      /* A layer an image lists twice: its topmost copy decides every path it
-       * touches, so the lower copies change nothing, and overlayfs refuses the
-       * same directory twice (ELOOP). */
-      bool dup = false;
-      for (size_t k = 0; k < i && !dup; k++)
-        dup = strcmp (lowers->v[k], lowers->v[i]) == 0;
-      if (!dup)
-        buf_printf (out, "%s%s", n++ ? ":" : "", lowers->v[i]);
-    }
+  size_t n = lowers->n;
+  for (size_t i = 0; i < n; i++)
+    buf_printf (out, "%s%s", i ? ":" : "", lowers->v[i]);
   if (n == 0)
     buf_puts (out, empty), n++;
   if (upper == NULL && n < 2)

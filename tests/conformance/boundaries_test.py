@@ -72,8 +72,9 @@ expect("struct kiln_store in a public header", with_({"src/store/store.h": "stru
        "new breach: store-struct:src/store/store.h")
 expect("struct kiln_store outside the store", with_({"src/cli/x.c": "struct kiln_store\n{\n  int fd;\n};\n"}), 1,
        "new breach: store-struct:src/cli/x.c")
-expect("frontend include in worker/", with_({"src/worker/x.h": '#include "frontend/ignore.h"\n'}), 1,
+expect("frontend include in worker/", with_({"src/worker/x.h": '#include "frontend/stages.h"\n'}), 1,
        "new breach: frontend-include:src/worker/x.h")
+expect("context include in worker/", with_({"src/worker/x.c": '#include "context/ignore.h"\n'}), 0)
 expect("file too long", with_({"src/util/big.c": "int x;\n" * 1001}), 1, "new breach: file-lines:src/util/big.c (1001")
 expect("file at the limit", with_({"src/util/big.c": "int x;\n" * 1000}), 0)
 expect("function too long", with_({"src/util/f.c": body(151)}), 1, "new breach: function-lines:src/util/f.c:long_one (151")

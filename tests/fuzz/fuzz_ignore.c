@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/ignore.h"
+#include "context/ignore.h"
 #include "util/buf.h"
 
 int

@@ -1,4 +1,4 @@
-/* Unit tests: frontend/ctxscan — the context tree read by several threads. */
+/* Unit tests: context/ctxscan — the context tree read by several threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "frontend/ctxscan.h"
+#include "context/ctxscan.h"
+#include "context/ignore.h"
 
 static char root[64];
 

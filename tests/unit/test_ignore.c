@@ -1,4 +1,4 @@
-/* Unit tests: frontend/ignore (the full table runs in tests/conformance/dockerignore.py). */
+/* Unit tests: context/ignore (the full table runs in tests/conformance/dockerignore.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/ignore.h"
+#include "context/ignore.h"
 #include "util/buf.h"
+#include "util/path.h"
 
 static struct ignore_rules *
 rules (const char *text)

@@ -1,4 +1,4 @@
-/* frontend/ignore.h — .dockerignore: reading the file and deciding paths.
+/* context/ignore.h — .dockerignore: which file applies, reading it and deciding paths.
  *
  * Docker's semantics (moby/patternmatcher + ignorefile): patterns in file order,
  * `!` exceptions, the last applicable line wins, a pattern that matches a parent
@@ -8,11 +8,14 @@
 #include <stddef.h>
 
 #include "util/err.h"
-#include "util/path.h" /* path_clean, which the walkers use with these rules */
 
 #define IGNORE_MAX_PATTERNS 100000u /* more lines than this is refused */
 
 struct ignore_rules;
+
+/* The ignore file that applies: `<dockerfile>.dockerignore` beside the Dockerfile
+ * when it exists, else `<context>/.dockerignore`. The caller frees the result. */
+char *context_ignore_path (const char *context_dir, const char *dockerfile);
 
 /* Reads .dockerignore text (comments, `!`, path cleaning) and compiles it.
  * `file` names the source in errors ("FILE:LINE: ..."). */

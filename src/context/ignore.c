@@ -1,11 +1,11 @@
-/* frontend/ignore.c — .dockerignore rules, as docker and BuildKit apply them.
+/* context/ignore.c — .dockerignore rules, as docker and BuildKit apply them.
  *
  * Each pattern compiles to a small token list instead of a regular expression:
  * `*` (any run but '/'), `?` (one rune but '/'), classes, `**` in the middle
  * ("zero or more whole directories") and at the end ("anything").  Patterns with
  * no special characters are exact tests; the prefix/suffix shortcuts of upstream
  * (a trailing or leading `**`) are kept, quirks included, so results agree. */
-#include "frontend/ignore.h"
+#include "context/ignore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/path.h"
 #include "util/utf8.h"
 
 enum tok_kind
@@ -543,4 +544,19 @@ ignore_load (const char *path, bool missing_ok, struct kiln_err *err)
   if (read_all (fd, 64u * 1024 * 1024, &data, path, err) < 0)
     return NULL;
   return ignore_parse (path, buf_str (&data), data.len, err);
+}
+
+char *
+context_ignore_path (const char *context_dir, const char *dockerfile)
+{
+  if (dockerfile && strcmp (dockerfile, "-") != 0)
+    {
+      _cleanup_buf_ struct buf p = BUF_INIT;
+      buf_printf (&p, "%s.dockerignore", dockerfile);
+      if (access (buf_str (&p), F_OK) == 0)
+        return buf_steal (&p);
+    }
+  struct buf p = BUF_INIT;
+  buf_printf (&p, "%s/.dockerignore", context_dir);
+  return buf_steal (&p);
 }

@@ -1,4 +1,4 @@
-/* frontend/ctxscan.h — the one selection of the build context: what COPY copies,
+/* context/ctxscan.h — the one selection of the build context: what COPY copies,
  * what the cache key hashes and what `kiln debug context` prints are the same
  * tree, read on every core: names, stat numbers and a key per directory that
  * changes when anything under it does.
@@ -16,12 +16,12 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#include "frontend/ignore.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
 
 struct ctx_node;
+struct ignore_rules; /* context/ignore.h */
 
 struct ctx_entry
 {

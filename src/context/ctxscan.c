@@ -1,5 +1,5 @@
-/* frontend/ctxscan.c — the context scanned by a pool of threads (see ctxscan.h). */
-#include "frontend/ctxscan.h"
+/* context/ctxscan.c — the context scanned by a pool of threads (see ctxscan.h). */
+#include "context/ctxscan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "context/ignore.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
+#include "util/path.h"
 
 #define SCAN_MAX_DEPTH 512u
 #define SCAN_MAX_THREADS 4
