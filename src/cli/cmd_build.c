@@ -1,4 +1,4 @@
-/* cli/cmd_build.c — `kiln build` (`kiln run` is in cmd_container.c). */
+/* cli/cmd_build.c — `kiln build` (`kiln run` is in cmd_run.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
