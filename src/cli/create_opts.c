@@ -91,6 +91,33 @@ enum
 };
 _Static_assert ((int) RES_OPT_LAST < (int) OPT_PULL, "run's option codes overlap container/resources.h's");
 
+/* After the flags: the image and its command, then what the flags say together. */
+static int
+create_opts_finish (const char *cmd, int argc, char **argv, struct container_opts *o, const char **name)
+{
+  struct kiln_err err = {0};
+  if (optind >= argc)
+    return cli_usage_error (cmd, "expects an IMAGE"), -1;
+  if (log_opts_check (&o->log_opts, &err) < 0)
+    return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
+  o->image_ref = argv[optind];
+  for (int i = optind + 1; i < argc; i++)
+    strv_push (&o->cmd, argv[i]);
+  if (*name && !container_name_valid (*name))
+    {
+      fprintf (stderr, "kiln: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n", *name);
+      return -1;
+    }
+  if (*name && **name == '/')
+    (*name)++;
+  if (o->auto_remove && o->restart.mode != RESTART_NO)
+    {
+      fprintf (stderr, "kiln: conflicting options: cannot specify both --restart and --rm\n");
+      return -125;
+    }
+  return 0;
+}
+
 int
 cli_parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct container_opts *o, const char **name)
 {
@@ -214,25 +241,5 @@ cli_parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct 
         if (container_resources_flag (&o->res, c, optarg, &err) < 0)
           return create_flag_failed (cmd, &err), -1;
       }
-  if (optind >= argc)
-    return cli_usage_error (cmd, "expects an IMAGE"), -1;
-  if (log_opts_check (&o->log_opts, &err) < 0)
-    return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
-  o->image_ref = argv[optind];
-  for (int i = optind + 1; i < argc; i++)
-    strv_push (&o->cmd, argv[i]);
-  if (*name && !container_name_valid (*name))
-    {
-      fprintf (stderr, "kiln: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n", *name);
-      return -1;
-    }
-  if (*name && **name == '/')
-    (*name)++;
-  if (o->auto_remove && o->restart.mode != RESTART_NO)
-    {
-      (void) cmd;
-      fprintf (stderr, "kiln: conflicting options: cannot specify both --restart and --rm\n");
-      return -125;
-    }
-  return 0;
+  return create_opts_finish (cmd, argc, argv, o, name);
 }
