@@ -169,16 +169,12 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
 static int
 container_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  bool force;
-  int rc = cli_force_flag ("container prune", argc, argv, &force);
-  if (rc != EXIT_OK)
-    return rc;
-  if (!force && !cli_confirm ("WARNING! This will remove all stopped containers.\n"))
-    return EXIT_OK;
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  _cleanup_store_ struct kiln_store *st = NULL;
+  int rc = cli_prune_begin (ctx, "container prune", argc, argv, "WARNING! This will remove all stopped containers.\n",
+                            &st);
   if (st == NULL)
-    return cli_fail (&err);
+    return rc;
+  struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
   rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
   cli_print_deleted ("Containers", &removed);
