@@ -147,6 +147,21 @@ cli_force_flag (const char *cmd, int argc, char **argv, bool *force)
   return EXIT_OK;
 }
 
+int
+cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, const char *warning,
+                 struct kiln_store **st)
+{
+  bool force;
+  *st = NULL;
+  int rc = cli_force_flag (cmd, argc, argv, &force);
+  if (rc != EXIT_OK || (!force && !cli_confirm (warning)))
+    return rc;
+  struct kiln_err err = {0};
+  if ((*st = cli_open_store (ctx, &err)) == NULL)
+    return cli_fail (&err);
+  return EXIT_OK;
+}
+
 void
 cli_print_deleted (const char *what, const struct strv *ids)
 {

@@ -1,5 +1,4 @@
-/* cli/build_ctx.c — named contexts, git contexts, --ssh agents and -o type=registry
- * (see build_ctx.h). */
+/* cli/build_ctx.c — named contexts, git contexts and --ssh agents (see build_ctx.h). */
 #include "cli/build_ctx.h"
 
 #include <ctype.h>
@@ -29,46 +28,6 @@
 extern char **environ;
 
 #define TOOL_ERR_MAX 4096 /* of a tool's stderr kept for the message */
-
-/* ---------- -o type=registry ---------- */
-
-int
-build_output_push (const char *spec, struct strv *tags, struct kiln_err *err)
-{
-  _cleanup_free_ char *copy = xstrdup (spec);
-  const char *type = NULL;
-  bool push = false;
-  struct strv names = STRV_INIT;
-  for (char *save = NULL, *f = strtok_r (copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
-    {
-      if (strncmp (f, "type=", 5) == 0)
-        type = f + 5;
-      else if (strncmp (f, "name=", 5) == 0 && f[5])
-        strv_push (&names, f + 5);
-      else if (strcmp (f, "push=true") == 0 || strcmp (f, "push") == 0)
-        push = true;
-    }
-  int r = 0;
-  if (type && (strcmp (type, "registry") == 0 || (strcmp (type, "image") == 0 && push)))
-    {
-      r = 1;
-      for (size_t i = 0; i < names.n && r == 1; i++)
-        {
-          struct image_ref ref;
-          if (ref_parse (names.v[i], true, &ref, err) < 0)
-            r = kiln_err_set (err, KILN_EUSAGE, "--output: invalid name \"%s\": %s", names.v[i], err->msg);
-          else if (ref.digest)
-            r = kiln_err_set (err, KILN_EUSAGE, "--output: invalid name \"%s\": a tag cannot hold a digest",
-                              names.v[i]);
-          else
-            strv_push_owned (tags, ref_string (&ref));
-          if (r == 1)
-            ref_clear (&ref);
-        }
-    }
-  strv_free (&names);
-  return r;
-}
 
 /* ---------- running git and ssh-agent ---------- */
 

@@ -1,7 +1,7 @@
 /* cli/build_ctx.h — the inputs of `kiln build` beyond the context directory:
- * named contexts (--build-context), git URL contexts, --ssh agents, and
- * `-o type=registry` (the image, then pushed).  Everything here is resolved
- * before the build starts; the solver only sees directories and image ids. */
+ * named contexts (--build-context), git URL contexts and --ssh agents (-o
+ * type=registry: cli/build_output.h).  Everything here is resolved before the
+ * build starts; the solver only sees directories and image ids. */
 #pragma once
 #include <stdbool.h>
 
@@ -10,11 +10,6 @@
 #include "util/buf.h"
 #include "util/envmap.h"
 #include "util/err.h"
-
-/* -o type=registry[,name=REF]... and -o type=image,push=true: 1 when `spec`
- * is such a push (its names are added to *tags, normalised), 0 when it is
- * another output, -1 (usage error in err) for an invalid name. */
-int build_output_push (const char *spec, struct strv *tags, struct kiln_err *err);
 
 /* --build-context NAME=VALUE: VALUE is docker-image://REF, oci-layout://DIR[@DIGEST]
  * (loaded into the store) or a directory (imported as a one-layer image, as

@@ -120,6 +120,11 @@ bool cli_confirm (const char *warning);
 /* Parses the one option of the commands that take only -f/--force (rm, rmi, prune) into
  * *force: EXIT_OK, or EXIT_USAGE after saying so. */
 int cli_force_flag (const char *cmd, int argc, char **argv, bool *force);
+/* The start of a prune that takes only -f: without -f a yes to `warning`, then the
+ * store.  EXIT_OK with *st open; EXIT_OK with *st NULL when not confirmed (nothing
+ * to do); else the exit code after saying why. */
+int cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, const char *warning,
+                     struct kiln_store **st);
 /* A prune's "Deleted WHAT:" block as docker prints it: the ids, then an empty line;
  * nothing when `ids` is empty. */
 void cli_print_deleted (const char *what, const struct strv *ids);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/containers.h"
 #include "container/changes.h"
 #include "frontend/inst_config.h"
 #include "image/archive.h"
@@ -381,8 +382,7 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
             continue;
           if (type)
             {
-              fprintf (stderr, "Error: No such container: %s\n", argv[i]);
-              rc = EXIT_FAIL;
+              rc = cli_no_such_container (argv[i]);
               continue;
             }
         }

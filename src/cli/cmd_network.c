@@ -294,16 +294,12 @@ network_rm (struct kiln_ctx *ctx, int argc, char **argv)
 static int
 network_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  bool force;
-  int rc = cli_force_flag ("network prune", argc, argv, &force);
-  if (rc != EXIT_OK)
-    return rc;
-  if (!force && !cli_confirm ("WARNING! This will remove all custom networks not used by at least one container.\n"))
-    return EXIT_OK;
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  _cleanup_store_ struct kiln_store *st = NULL;
+  int rc = cli_prune_begin (ctx, "network prune", argc, argv,
+                            "WARNING! This will remove all custom networks not used by at least one container.\n", &st);
   if (st == NULL)
-    return cli_fail (&err);
+    return rc;
+  struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
   if (net_networks_prune (st, &removed, &err) < 0)
     return cli_fail (&err);

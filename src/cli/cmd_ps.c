@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/containers.h"
 #include "container/changes.h"
 #include "container/config.h"
 #include "container/inspect.h"
@@ -200,7 +201,7 @@ resolve_bound (const struct container_rec *recs, size_t n, const json_t *values,
     if (m == CONTAINER_AMBIGUOUS)
       return fprintf (stderr, "kiln: multiple IDs found with provided prefix: %s\n", ref), -1;
     if (m != CONTAINER_FOUND)
-      return fprintf (stderr, "Error: No such container: %s\n", ref), -1;
+      return cli_no_such_container (ref), -1;
     /* docker walks the values in turn: the last one wins */
     *bound = recs[at].created;
   }

@@ -367,121 +367,155 @@ mount_flag_error (const char *spec, struct kiln_err *err, const char *fmt, ...)
   return kiln_err_wrap (err, "invalid argument \"%s\" for \"--mount\" flag", spec);
 }
 
-int
-mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_err *err)
+/* What --mount's fields say besides what goes straight into the mount_spec. */
+struct mount_fields
 {
-  mount_spec_clear (out);
-  if (strlen (spec) > MOUNT_SPEC_MAX)
-    return kiln_err_set (err, KILN_EUSAGE, "invalid argument for \"--mount\" flag: longer than %d bytes", MOUNT_SPEC_MAX);
-  _cleanup_free_ char *type = NULL, *source = NULL, *target = NULL, *prop = NULL;
-  bool volume_opts = false, bind_opts = false, tmpfs_opts = false;
-  const char *p = spec;
-  int bad = 0;
-  char *field;
-  while ((field = csv_next (&p, &bad)) != NULL)
+  char *type, *source, *target, *prop;
+  bool volume_opts, bind_opts, tmpfs_opts; /* a volume-*, bind-*, tmpfs-* key was given */
+};
+
+static void
+mount_fields_clear (struct mount_fields *mf)
+{
+  free (mf->type);
+  free (mf->source);
+  free (mf->target);
+  free (mf->prop);
+}
+
+/* A volume-* key: 1 taken, 0 not one of them, -1 refused. */
+static int
+volume_key (const char *spec, const char *key, const char *val, struct mount_spec *out, struct kiln_err *err)
+{
+  if (strcmp (key, "volume-nocopy") == 0)
     {
-      _cleanup_free_ char *f = field;
-      _cleanup_free_ char *whole = xstrdup (field); /* for messages: `f` is cut at '=' */
-      char *eq = strchr (f, '=');
-      if (eq)
-        *eq = '\0';
-      for (char *c = f; *c; c++)
-        *c = (char) tolower ((unsigned char) *c);
-      const char *key = f, *val = eq ? eq + 1 : NULL;
-      bool boolean = strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0 || strcmp (key, "volume-nocopy") == 0
-                     || strcmp (key, "bind-nonrecursive") == 0;
-      if (val == NULL && !boolean)
-        return mount_flag_error (spec, err, "invalid field '%s' must be a key=value pair", whole);
-      if (strcmp (key, "type") == 0)
-        {
-          free (type);
-          type = xstrdup (val);
-          for (char *c = type; *c; c++)
-            *c = (char) tolower ((unsigned char) *c);
-        }
-      else if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
-        {
-          free (source);
-          source = xstrdup (val);
-        }
-      else if (strcmp (key, "target") == 0 || strcmp (key, "dst") == 0 || strcmp (key, "destination") == 0)
-        {
-          free (target);
-          target = xstrdup (val);
-        }
-      else if (strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0)
-        {
-          if (val && parse_bool (val, &out->readonly) < 0)
-            return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
-          if (val == NULL)
-            out->readonly = true;
-        }
-      else if (strcmp (key, "volume-nocopy") == 0)
-        {
-          volume_opts = true;
-          if (val && parse_bool (val, &out->nocopy) < 0)
-            return mount_flag_error (spec, err, "invalid value for volume-nocopy: %s", val);
-          if (val == NULL)
-            out->nocopy = true;
-        }
-      else if (strcmp (key, "volume-subpath") == 0)
-        {
-          volume_opts = true;
-          free (out->subpath);
-          out->subpath = xstrdup (val);
-        }
-      else if (strcmp (key, "volume-label") == 0)
-        {
-          volume_opts = true;
-          const char *e = strchr (val, '=');
-          _cleanup_free_ char *k = e ? xstrndup (val, (size_t) (e - val)) : xstrdup (val);
-          if (out->volume_labels == NULL)
-            out->volume_labels = json_object ();
-          json_object_set_new (out->volume_labels, k, json_string (e ? e + 1 : ""));
-        }
-      else if (strcmp (key, "volume-driver") == 0)
-        {
-          volume_opts = true;
-          if (strcmp (val, "local") != 0)
-            return kiln_err_set (err, KILN_EINVAL, "create: error looking up volume plugin %s: plugin \"%s\" not found",
-                                 val, val);
-        }
-      else if (strcmp (key, "volume-opt") == 0)
-        return kiln_err_set (err, KILN_EINVAL,
-                             "the local driver's options (volume-opt=%s) are not supported: kiln's volumes are "
-                             "directories of the store",
-                             val);
-      else if (strcmp (key, "bind-propagation") == 0)
-        {
-          bind_opts = true;
-          if (!in_list (propagation_modes, val, strlen (val)))
-            return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
-          free (prop);
-          prop = xstrdup (val);
-        }
-      else if (strcmp (key, "tmpfs-size") == 0)
-        {
-          tmpfs_opts = true;
-          if (mount_parse_ram_size (val, &out->tmpfs_size) < 0)
-            return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
-        }
-      else if (strcmp (key, "tmpfs-mode") == 0)
-        {
-          tmpfs_opts = true;
-          char *end;
-          errno = 0;
-          unsigned long m = strtoul (val, &end, 8);
-          if (*val == '\0' || *end || errno || m > 0xffffffffUL || *val == '-' || *val == '+' || isspace ((unsigned char) *val))
-            return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
-          out->tmpfs_mode = (int) (m & 07777);
-        }
-      else if (strcmp (key, "consistency") == 0)
-        ;
-      else
-        return mount_flag_error (spec, err, "unexpected key '%s' in '%s'", key, whole);
+      if (val && parse_bool (val, &out->nocopy) < 0)
+        return mount_flag_error (spec, err, "invalid value for volume-nocopy: %s", val);
+      if (val == NULL)
+        out->nocopy = true;
     }
-  if (bad)
-    return mount_flag_error (spec, err, "parse error on line 1: bare or unterminated \" in a field");
+  else if (strcmp (key, "volume-subpath") == 0)
+    {
+      free (out->subpath);
+      out->subpath = xstrdup (val);
+    }
+  else if (strcmp (key, "volume-label") == 0)
+    {
+      const char *e = strchr (val, '=');
+      _cleanup_free_ char *k = e ? xstrndup (val, (size_t) (e - val)) : xstrdup (val);
+      if (out->volume_labels == NULL)
+        out->volume_labels = json_object ();
+      json_object_set_new (out->volume_labels, k, json_string (e ? e + 1 : ""));
+    }
+  else if (strcmp (key, "volume-driver") == 0)
+    {
+      if (strcmp (val, "local") != 0)
+        return kiln_err_set (err, KILN_EINVAL, "create: error looking up volume plugin %s: plugin \"%s\" not found",
+                             val, val);
+    }
+  else if (strcmp (key, "volume-opt") == 0)
+    return kiln_err_set (err, KILN_EINVAL,
+                         "the local driver's options (volume-opt=%s) are not supported: kiln's volumes are "
+                         "directories of the store",
+                         val);
+  else
+    return 0;
+  return 1;
+}
+
+/* A tmpfs-* key: 1 taken, 0 not one of them, -1 refused. */
+static int
+tmpfs_key (const char *spec, const char *key, const char *val, struct mount_spec *out, struct kiln_err *err)
+{
+  if (strcmp (key, "tmpfs-size") == 0)
+    {
+      if (mount_parse_ram_size (val, &out->tmpfs_size) < 0)
+        return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
+    }
+  else if (strcmp (key, "tmpfs-mode") == 0)
+    {
+      char *end;
+      errno = 0;
+      unsigned long m = strtoul (val, &end, 8);
+      if (*val == '\0' || *end || errno || m > 0xffffffffUL || *val == '-' || *val == '+' || isspace ((unsigned char) *val))
+        return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
+      out->tmpfs_mode = (int) (m & 07777);
+    }
+  else
+    return 0;
+  return 1;
+}
+
+/* Replaces *slot with a copy of val. */
+static void
+set_field (char **slot, const char *val)
+{
+  free (*slot);
+  *slot = xstrdup (val);
+}
+
+/* One field of --mount (its key lower-cased, as docker's). */
+static int
+mount_field (const char *spec, const char *field, struct mount_spec *out, struct mount_fields *mf,
+             struct kiln_err *err)
+{
+  _cleanup_free_ char *f = xstrdup (field); /* cut at '=': `field` stays whole for messages */
+  char *eq = strchr (f, '=');
+  if (eq)
+    *eq = '\0';
+  for (char *c = f; *c; c++)
+    *c = (char) tolower ((unsigned char) *c);
+  const char *key = f, *val = eq ? eq + 1 : NULL;
+  bool boolean = strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0 || strcmp (key, "volume-nocopy") == 0
+                 || strcmp (key, "bind-nonrecursive") == 0;
+  if (val == NULL && !boolean)
+    return mount_flag_error (spec, err, "invalid field '%s' must be a key=value pair", field);
+  int r;
+  if (strcmp (key, "type") == 0)
+    {
+      set_field (&mf->type, val);
+      for (char *c = mf->type; *c; c++)
+        *c = (char) tolower ((unsigned char) *c);
+    }
+  else if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
+    set_field (&mf->source, val);
+  else if (strcmp (key, "target") == 0 || strcmp (key, "dst") == 0 || strcmp (key, "destination") == 0)
+    set_field (&mf->target, val);
+  else if (strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0)
+    {
+      if (val && parse_bool (val, &out->readonly) < 0)
+        return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
+      if (val == NULL)
+        out->readonly = true;
+    }
+  else if ((r = volume_key (spec, key, val, out, err)) != 0)
+    {
+      mf->volume_opts = true;
+      return r < 0 ? -1 : 0;
+    }
+  else if (strcmp (key, "bind-propagation") == 0)
+    {
+      mf->bind_opts = true;
+      if (!in_list (propagation_modes, val, strlen (val)))
+        return mount_flag_error (spec, err, "invalid value for %s: %s", key, val);
+      set_field (&mf->prop, val);
+    }
+  else if ((r = tmpfs_key (spec, key, val, out, err)) != 0)
+    {
+      mf->tmpfs_opts = true;
+      return r < 0 ? -1 : 0;
+    }
+  else if (strcmp (key, "consistency") != 0)
+    return mount_flag_error (spec, err, "unexpected key '%s' in '%s'", key, field);
+  return 0;
+}
+
+/* --mount's type (volume when not given), then the target it needs and the type's
+ * own options only. */
+static int
+mount_type_check (const char *spec, const struct mount_fields *mf, struct mount_spec *out, struct kiln_err *err)
+{
+  const char *type = mf->type, *target = mf->target;
   if (type == NULL || *type == '\0')
     out->type = MOUNT_VOLUME;
   else if (strcmp (type, "bind") == 0)
@@ -497,54 +531,89 @@ mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_er
   if (target == NULL || *target == '\0')
     return mount_flag_error (spec, err, "target is required");
   const char *tn = type_name (out->type);
-  if (volume_opts && out->type != MOUNT_VOLUME)
+  if (mf->volume_opts && out->type != MOUNT_VOLUME)
     return mount_flag_error (spec, err, "cannot mix 'volume-*' options with mount type '%s'", tn);
-  if (bind_opts && out->type != MOUNT_BIND)
+  if (mf->bind_opts && out->type != MOUNT_BIND)
     return mount_flag_error (spec, err, "cannot mix 'bind-*' options with mount type '%s'", tn);
-  if (tmpfs_opts && out->type != MOUNT_TMPFS)
+  if (mf->tmpfs_opts && out->type != MOUNT_TMPFS)
     return mount_flag_error (spec, err, "cannot mix 'tmpfs-*' options with mount type '%s'", tn);
+  return 0;
+}
+
+/* What the daemon checks of a bind's source (moby's validateMountConfig). */
+static int
+bind_source (const char *source, const char *prop, struct mount_spec *out, struct kiln_err *err)
+{
+  if (source == NULL || *source == '\0')
+    return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"bind\": field Source must not be empty");
+  if (source[0] != '/')
+    return kiln_err_set (err, KILN_EINVAL,
+                         "invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute",
+                         source);
+  out->source = mount_clean_path (source);
+  out->propagation = prop ? xstrdup (prop) : xstrdup ("rprivate");
+  return 0;
+}
+
+/* A volume's name (none: an anonymous volume) and subpath, as the daemon checks them. */
+static int
+volume_source (const char *source, struct mount_spec *out, struct kiln_err *err)
+{
+  if (source && *source)
+    {
+      if (!volume_name_valid (source))
+        {
+          volume_name_error (source, err);
+          return kiln_err_wrap (err, "create %s", source);
+        }
+      out->source = xstrdup (source);
+    }
+  else if (out->readonly)
+    return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"volume\": must not set ReadOnly mode "
+                                           "when using anonymous volumes");
+  if (out->subpath && !path_is_local (out->subpath))
+    return kiln_err_set (err, KILN_EINVAL,
+                         "invalid mount config for type \"volume\": subpath must be a relative path within the volume");
+  return 0;
+}
+
+int
+mount_parse_mount_flag (const char *spec, struct mount_spec *out, struct kiln_err *err)
+{
+  mount_spec_clear (out);
+  if (strlen (spec) > MOUNT_SPEC_MAX)
+    return kiln_err_set (err, KILN_EUSAGE, "invalid argument for \"--mount\" flag: longer than %d bytes", MOUNT_SPEC_MAX);
+  _cleanup_ (mount_fields_clear) struct mount_fields mf = {0};
+  const char *p = spec;
+  int bad = 0;
+  char *field;
+  while ((field = csv_next (&p, &bad)) != NULL)
+    {
+      _cleanup_free_ char *f = field;
+      if (mount_field (spec, f, out, &mf, err) < 0)
+        return -1;
+    }
+  if (bad)
+    return mount_flag_error (spec, err, "parse error on line 1: bare or unterminated \" in a field");
+  if (mount_type_check (spec, &mf, out, err) < 0)
+    return -1;
   /* What the daemon checks (moby's validateMountConfig). */
   char *cleaned = NULL;
-  const char *problem = target_problem (target, &cleaned);
+  const char *problem = target_problem (mf.target, &cleaned);
   if (problem)
     {
       free (cleaned);
-      return target_error ("", out->type, target, problem, err);
+      return target_error ("", out->type, mf.target, problem, err);
     }
   out->target = cleaned;
   out->from_mount_flag = true;
   out->mode = xstrdup ("");
   switch (out->type)
     {
-    case MOUNT_BIND:
-      if (source == NULL || *source == '\0')
-        return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"bind\": field Source must not be empty");
-      if (source[0] != '/')
-        return kiln_err_set (err, KILN_EINVAL,
-                             "invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute",
-                             source);
-      out->source = mount_clean_path (source);
-      out->propagation = prop ? xstrdup (prop) : xstrdup ("rprivate");
-      break;
-    case MOUNT_VOLUME:
-      if (source && *source)
-        {
-          if (!volume_name_valid (source))
-            {
-              volume_name_error (source, err);
-              return kiln_err_wrap (err, "create %s", source);
-            }
-          out->source = xstrdup (source);
-        }
-      else if (out->readonly)
-        return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"volume\": must not set ReadOnly mode "
-                                               "when using anonymous volumes");
-      if (out->subpath && !path_is_local (out->subpath))
-        return kiln_err_set (err, KILN_EINVAL,
-                             "invalid mount config for type \"volume\": subpath must be a relative path within the volume");
-      break;
+    case MOUNT_BIND: return bind_source (mf.source, mf.prop, out, err);
+    case MOUNT_VOLUME: return volume_source (mf.source, out, err);
     case MOUNT_TMPFS:
-      if (source && *source)
+      if (mf.source && *mf.source)
         return kiln_err_set (err, KILN_EINVAL, "invalid mount config for type \"tmpfs\": field Source must not be specified");
       break;
     }

@@ -43,7 +43,7 @@ enum
 {
   RES_OPT_MEMORY = 'm',
   RES_OPT_CPU_SHARES = 'c',
-  RES_OPT_FIRST = 0x1300, /* apart from cmd_container.c's own codes (0x100…, 0x1001…, 0x1101, 0x1201, 0x1401…) */
+  RES_OPT_FIRST = 0x1300, /* apart from cli/create_opts.c's own codes (0x100…, 0x1001…, 0x1101, 0x1201, 0x1401…) */
   RES_OPT_MEMORY_SWAP = RES_OPT_FIRST,
   RES_OPT_CPUS,
   RES_OPT_PIDS_LIMIT,

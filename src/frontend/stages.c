@@ -285,41 +285,33 @@ base_of (const struct stage_model *m, const char *ref)
   return named ? named : ref;
 }
 
-struct stage_model *
-stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
+/* --build-arg K=V, or K alone to take V from kiln's own environment (as docker). */
+static int
+take_build_args (struct stage_model *m, const struct build_opts *o, struct kiln_err *err)
 {
-  _cleanup_ (model_freep) struct stage_model *m = model_new (ast, o);
-  if (check_syntax_directive (ast, err) < 0)
-    return NULL;
+  if (o->build_args == NULL)
+    return 0;
+  for (size_t i = 0; i < o->build_args->n; i++)
+    {
+      const char *a = o->build_args->v[i];
+      const char *eq = strchr (a, '=');
+      if (eq == a)
+        return kiln_err_set (err, KILN_EUSAGE, "invalid --build-arg \"%s\": use NAME=VALUE", a);
+      if (eq)
+        envmap_setn (&m->build_args, a, (size_t) (eq - a), eq + 1);
+      else if (getenv (a))
+        envmap_set (&m->build_args, a, getenv (a));
+    }
+  return 0;
+}
 
-  /* --build-arg K=V, or K alone to take V from kiln's own environment (as docker). */
-  if (o->build_args)
-    for (size_t i = 0; i < o->build_args->n; i++)
-      {
-        const char *a = o->build_args->v[i];
-        const char *eq = strchr (a, '=');
-        if (eq == a)
-          {
-            kiln_err_set (err, KILN_EUSAGE, "invalid --build-arg \"%s\": use NAME=VALUE", a);
-            return NULL;
-          }
-        if (eq)
-          {
-            envmap_setn (&m->build_args, a, (size_t) (eq - a), eq + 1);
-          }
-        else if (getenv (a))
-          envmap_set (&m->build_args, a, getenv (a));
-      }
-
-  const char *target_plat = o->platform ? o->platform : host_platform ();
-  if (platform_args ("TARGET", target_plat, &m->platform_args, err) < 0
-      || platform_args ("BUILD", host_platform (), &m->platform_args, err) < 0)
-    return NULL;
-  envmap_copy (&m->meta_env, &m->platform_args);
-
-  size_t stages_cap = 0;
+/* The global ARGs: only ARG may come before the first FROM.  The index of that
+ * FROM, or -1. */
+static long
+read_global_args (struct stage_model *m, struct kiln_err *err)
+{
+  const struct df_ast *ast = m->ast;
   size_t i = 0;
-  /* Global ARGs: only ARG may come before the first FROM. */
   for (; i < ast->n_nodes; i++)
     {
       const struct df_node *n = &ast->nodes[i];
@@ -327,20 +319,20 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
         break;
       struct inst *in = inst_from_node (ast, n, err);
       if (in == NULL)
-        return NULL;
+        return -1;
       if (in->kind != I_ARG)
         {
           inst_free (in);
           kiln_err_set (err, KILN_EPARSE, "%s before the first FROM: only ARG may come before FROM", n->keyword);
           df_ast_locate (ast, err, n->start_line, df_ast_find_col (ast, n->start_line, n->keyword));
-          return NULL;
+          return -1;
         }
       m->meta = xrealloc (m->meta, (m->n_meta + 1) * sizeof *m->meta);
       m->meta[m->n_meta++] = in;
       struct shell_env env = {&m->meta_env, NULL};
       struct inst *ex = expand_arg (m, in, &env, err);
       if (ex == NULL)
-        return NULL;
+        return -1;
       for (size_t k = 0; k < ex->n_kvs; k++)
         {
           const char *key = ex->kvs[k].key;
@@ -355,23 +347,31 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
     {
       kiln_err_set (err, KILN_EPARSE, "dockerfile contains no stages to build: there is no FROM");
       df_ast_locate (ast, err, ast->nodes[0].start_line, 1);
-      return NULL;
+      return -1;
     }
+  return (long) i;
+}
 
-  /* Stages. */
+/* The stages from node `i` (a FROM) on: each FROM expanded with the global ARGs,
+ * the instructions after it its own. */
+static int
+read_stages (struct stage_model *m, size_t i, struct kiln_err *err)
+{
+  const struct df_ast *ast = m->ast;
+  size_t stages_cap = 0;
   for (; i < ast->n_nodes; i++)
     {
       const struct df_node *n = &ast->nodes[i];
       struct inst *in = inst_from_node (ast, n, err);
       if (in == NULL)
-        return NULL;
+        return -1;
       if (in->kind == I_FROM)
         {
           struct shell_env env = {&m->meta_env, NULL};
           struct inst *ex = inst_expand (ast, in, &env, err);
           inst_free (in);
           if (ex == NULL)
-            return NULL;
+            return -1;
           m->stages = xgrow (m->stages, &stages_cap, m->n_stages + 1, sizeof *m->stages);
           struct stage *s = &m->stages[m->n_stages];
           memset (s, 0, sizeof *s);
@@ -388,7 +388,7 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
                                 ex->stage_name, m->stages[dup].from->line);
                   df_ast_locate (ast, err, n->start_line, df_ast_find_col (ast, n->start_line, n->args.v[2]));
                   m->n_stages++;
-                  return NULL;
+                  return -1;
                 }
               s->name = xstrdup (ex->stage_name);
             }
@@ -399,79 +399,83 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
       s->insts = xrealloc (s->insts, (s->n_insts + 1) * sizeof *s->insts);
       s->insts[s->n_insts++] = in;
     }
+  return 0;
+}
 
-  /* References between stages. */
-  for (size_t si = 0; si < m->n_stages; si++)
+/* Stage si's FROM: scratch, an earlier stage (a later one is refused) or an image. */
+static int
+link_base (struct stage_model *m, size_t si, struct kiln_err *err)
+{
+  struct stage *s = &m->stages[si];
+  if (strcasecmp (s->base, "scratch") == 0)
     {
-      struct stage *s = &m->stages[si];
-      if (strcasecmp (s->base, "scratch") == 0)
-        s->scratch = true;
-      else
-        {
-          int b = find_stage (m, si, s->base);
-          if (b < 0 && find_stage (m, m->n_stages, s->base) >= 0)
-            {
-              kiln_err_set (err, KILN_EPARSE,
-                            "FROM %s: stage \"%s\" is defined after this one: a stage can only build on stages "
-                            "before it",
-                            s->base, s->base);
-              df_ast_locate (ast, err, s->from->line, df_ast_find_col (ast, s->from->line, s->base));
-              return NULL;
-            }
-          s->base_stage = b;
-          if (b >= 0)
-            add_dep (s, b);
-        }
-      /* A reference may name an ARG the stage declared before it (BuildKit
-       * expands --from in the stage's scope): the stage's ARGs and ENVs so far,
-       * then the global ARGs. */
-      struct stage_state scope;
-      stage_state_init (&scope, NULL);
-      for (size_t k = 0; k < s->n_insts; k++)
-        {
-          const struct inst *in = s->insts[k];
-          const char *refs[64];
-          size_t nrefs = 0;
-          if (in->kind == I_ARG || in->kind == I_ENV)
-            {
-              struct inst *ex = stage_step (m, &scope, in, err);
-              if (ex == NULL)
-                {
-                  stage_state_clear (&scope);
-                  return NULL;
-                }
-              inst_free (ex);
-              continue;
-            }
-          if ((in->kind == I_COPY || in->kind == I_ADD) && in->from)
-            refs[nrefs++] = in->from;
-          if (in->kind == I_RUN)
-            for (size_t mi = 0; mi < in->n_mounts && nrefs < 64; mi++)
-              if (in->mounts[mi].from)
-                refs[nrefs++] = in->mounts[mi].from;
-          for (size_t r = 0; r < nrefs; r++)
-            {
-              _cleanup_free_ char *ref = expand_ref (m, &scope, refs[r], err);
-              if (ref == NULL)
-                {
-                  stage_state_clear (&scope);
-                  df_ast_locate (ast, err, in->line, df_ast_find_col (ast, in->line, refs[r]));
-                  return NULL;
-                }
-              int d = resolve_ref (m, si, ref, in, err);
-              if (d == -2)
-                {
-                  stage_state_clear (&scope);
-                  return NULL;
-                }
-              if (d >= 0)
-                add_dep (s, d);
-            }
-        }
-      stage_state_clear (&scope);
+      s->scratch = true;
+      return 0;
     }
+  int b = find_stage (m, si, s->base);
+  if (b < 0 && find_stage (m, m->n_stages, s->base) >= 0)
+    {
+      kiln_err_set (err, KILN_EPARSE,
+                    "FROM %s: stage \"%s\" is defined after this one: a stage can only build on stages "
+                    "before it",
+                    s->base, s->base);
+      df_ast_locate (m->ast, err, s->from->line, df_ast_find_col (m->ast, s->from->line, s->base));
+      return -1;
+    }
+  s->base_stage = b;
+  if (b >= 0)
+    add_dep (s, b);
+  return 0;
+}
 
-  /* The target and what it needs. */
+/* The stages stage si's COPY --from and RUN --mount from= name.  A reference may
+ * name an ARG the stage declared before it (BuildKit expands --from in the stage's
+ * scope): the stage's ARGs and ENVs so far, then the global ARGs. */
+static int
+link_refs (struct stage_model *m, size_t si, struct stage_state *scope, struct kiln_err *err)
+{
+  struct stage *s = &m->stages[si];
+  for (size_t k = 0; k < s->n_insts; k++)
+    {
+      const struct inst *in = s->insts[k];
+      const char *refs[64];
+      size_t nrefs = 0;
+      if (in->kind == I_ARG || in->kind == I_ENV)
+        {
+          struct inst *ex = stage_step (m, scope, in, err);
+          if (ex == NULL)
+            return -1;
+          inst_free (ex);
+          continue;
+        }
+      if ((in->kind == I_COPY || in->kind == I_ADD) && in->from)
+        refs[nrefs++] = in->from;
+      if (in->kind == I_RUN)
+        for (size_t mi = 0; mi < in->n_mounts && nrefs < 64; mi++)
+          if (in->mounts[mi].from)
+            refs[nrefs++] = in->mounts[mi].from;
+      for (size_t r = 0; r < nrefs; r++)
+        {
+          _cleanup_free_ char *ref = expand_ref (m, scope, refs[r], err);
+          if (ref == NULL)
+            {
+              df_ast_locate (m->ast, err, in->line, df_ast_find_col (m->ast, in->line, refs[r]));
+              return -1;
+            }
+          int d = resolve_ref (m, si, ref, in, err);
+          if (d == -2)
+            return -1;
+          if (d >= 0)
+            add_dep (s, d);
+        }
+    }
+  return 0;
+}
+
+/* The target (--target, else the last stage) and every stage it needs. */
+static int
+mark_needed (struct stage_model *m, const struct build_opts *o, struct kiln_err *err)
+{
   m->target = (int) m->n_stages - 1;
   if (o->target)
     {
@@ -484,11 +488,10 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
             if (m->stages[k].name && edit_distance (o->target, m->stages[k].name) < best_d)
               best_d = edit_distance (o->target, m->stages[k].name), best = m->stages[k].name;
           if (best)
-            kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found (did you mean \"%s\"?)",
-                          o->target, best);
-          else
-            kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found in %s", o->target, ast->file);
-          return NULL;
+            return kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found (did you mean \"%s\"?)",
+                                 o->target, best);
+          return kiln_err_set (err, KILN_EUSAGE, "target stage \"%s\" could not be found in %s", o->target,
+                               m->ast->file);
         }
     }
   /* Dependencies always point to earlier stages, so one backward pass suffices. */
@@ -497,8 +500,13 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
     if (m->stages[k].needed)
       for (size_t d = 0; d < m->stages[k].n_deps; d++)
         m->stages[m->stages[k].deps[d]].needed = true;
+  return 0;
+}
 
-  /* Build args nothing declares: docker warns, so do we. */
+/* Build args nothing declares: docker warns, so do we. */
+static void
+warn_undeclared_args (struct stage_model *m)
+{
   struct envmap declared = ENVMAP_INIT;
   for (size_t mi = 0; mi < m->n_meta; mi++)
     for (size_t kv = 0; kv < m->meta[mi]->n_kvs; kv++)
@@ -519,6 +527,37 @@ stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kil
       strv_push_owned (&m->warnings, buf_steal (&w));
     }
   envmap_free (&declared);
+}
+
+struct stage_model *
+stages_resolve (const struct df_ast *ast, const struct build_opts *o, struct kiln_err *err)
+{
+  _cleanup_ (model_freep) struct stage_model *m = model_new (ast, o);
+  if (check_syntax_directive (ast, err) < 0 || take_build_args (m, o, err) < 0)
+    return NULL;
+  const char *target_plat = o->platform ? o->platform : host_platform ();
+  if (platform_args ("TARGET", target_plat, &m->platform_args, err) < 0
+      || platform_args ("BUILD", host_platform (), &m->platform_args, err) < 0)
+    return NULL;
+  envmap_copy (&m->meta_env, &m->platform_args);
+  long first_from = read_global_args (m, err);
+  if (first_from < 0 || read_stages (m, (size_t) first_from, err) < 0)
+    return NULL;
+  /* References between stages. */
+  for (size_t si = 0; si < m->n_stages; si++)
+    {
+      if (link_base (m, si, err) < 0)
+        return NULL;
+      struct stage_state scope;
+      stage_state_init (&scope, NULL);
+      int r = link_refs (m, si, &scope, err);
+      stage_state_clear (&scope);
+      if (r < 0)
+        return NULL;
+    }
+  if (mark_needed (m, o, err) < 0)
+    return NULL;
+  warn_undeclared_args (m);
   return steal_pointer (&m);
 }
 

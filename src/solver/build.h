@@ -28,6 +28,14 @@ enum progress_mode
   PROGRESS_RAWJSON, /* BuildKit's SolveStatus JSON, one object a line (solver/progress.c) */
 };
 
+/* --output, parsed by the CLI (cli/build_output.h): the build checks the type and
+ * writes the image there besides the store. */
+struct build_output
+{
+  const char *type; /* as given: image, local, tar, oci or docker are known */
+  const char *dest; /* dest= (or docker's shorthands -o DIR, -o -); NULL: not given */
+};
+
 struct build_request
 {
   const char *context;        /* directory, or NULL for a Dockerfile-only build (stdin) */
@@ -41,7 +49,7 @@ struct build_request
   const char *iidfile;
   enum progress_mode progress;
   enum sandbox_net network;   /* for RUN steps that do not say */
-  const char *output;         /* --output spec, NULL: the store only */
+  const struct build_output *output; /* --output, NULL: the store only */
   enum compression compression;
   const char *runtime;        /* OCI runtime for RUN steps; NULL: kiln's own sandbox */
   /* BuildKit's entitlements (--allow): without them RUN --security=insecure and

@@ -18,36 +18,6 @@ write_all_sink (void *ud, const void *buf, size_t len, struct kiln_err *err)
   return write_all (*(int *) ud, buf, len, "--output", err);
 }
 
-/* --output's type= and dest=, pointing into `copy` (the caller frees it). */
-struct output_spec
-{
-  char *copy;
-  const char *type;
-  const char *dest;
-};
-
-static void
-output_parse (const char *spec, struct output_spec *os)
-{
-  os->copy = xstrdup (spec);
-  os->type = os->dest = NULL;
-  for (char *save = NULL, *f = strtok_r (os->copy, ",", &save); f; f = strtok_r (NULL, ",", &save))
-    {
-      if (strncmp (f, "type=", 5) == 0)
-        os->type = f + 5;
-      else if (strncmp (f, "dest=", 5) == 0)
-        os->dest = f + 5;
-      else if (strchr (f, '=') == NULL && os->type == NULL)
-        {
-          /* docker's shorthands: -o DIR means type=local,dest=DIR, -o - a tar on stdout */
-          os->type = strcmp (f, "-") == 0 ? "tar" : "local";
-          os->dest = f;
-        }
-    }
-  if (os->type == NULL)
-    os->type = "local";
-}
-
 static bool
 output_type_known (const char *type)
 {
@@ -67,28 +37,21 @@ outputs_check (const struct build_request *rq, struct kiln_err *err)
     return -1;
   if (rq->output == NULL)
     return 0;
-  struct output_spec os;
-  output_parse (rq->output, &os);
-  int r = 0;
+  const struct build_output *os = rq->output;
   /* A mistyped type= fails here, not after the whole build. */
-  if (!output_type_known (os.type))
-    r = kiln_err_set (err, KILN_EUSAGE, "--output: unknown type \"%s\" (image, local, tar, oci, docker)", os.type);
-  else if (os.dest == NULL && strcmp (os.type, "image") != 0)
-    r = kiln_err_set (err, KILN_EUSAGE, "--output type=%s needs dest=PATH", os.type);
-  else if (os.dest && strcmp (os.type, "image") != 0)
-    r = outfile_check (os.dest, strcmp (os.type, "local") == 0 ? OUTFILE_DIR : OUTFILE_STDOUT, err);
-  free (os.copy);
-  return r;
+  if (!output_type_known (os->type))
+    return kiln_err_set (err, KILN_EUSAGE, "--output: unknown type \"%s\" (image, local, tar, oci, docker)", os->type);
+  if (os->dest == NULL && strcmp (os->type, "image") != 0)
+    return kiln_err_set (err, KILN_EUSAGE, "--output type=%s needs dest=PATH", os->type);
+  if (os->dest && strcmp (os->type, "image") != 0)
+    return outfile_check (os->dest, strcmp (os->type, "local") == 0 ? OUTFILE_DIR : OUTFILE_STDOUT, err);
+  return 0;
 }
 
 int
 export_output (struct builder *b, const struct stage_out *o, const struct digest *id)
 {
-  struct output_spec os;
-  output_parse (b->rq->output, &os);
-  _cleanup_free_ char *copy = os.copy; /* type and dest point into it */
-  (void) copy;                          /* only freed: clang counts that as unused */
-  const char *type = os.type, *dest = os.dest;
+  const char *type = b->rq->output->type, *dest = b->rq->output->dest;
   if (strcmp (type, "image") == 0)
     return 0;
   if (dest == NULL)
