@@ -133,11 +133,13 @@ cmd_import (struct kiln_ctx *ctx, int argc, char **argv)
 /* ---------- images ---------- */
 
 const char cmd_images_usage[]
-    = "Usage: kiln images [-q] [--digests] [--no-trunc] [--format FORMAT]\n"
+    = "Usage: kiln images [-q] [--digests] [--no-trunc] [-f FILTER] [--format FORMAT] [REPOSITORY[:TAG]]\n"
       "\n"
-      "Lists the images in the store: REPOSITORY TAG IMAGE ID CREATED SIZE.\n"
+      "Lists the images in the store: REPOSITORY TAG IMAGE ID CREATED SIZE.  REPOSITORY[:TAG]\n"
+      "(a pattern: busybox, 'my*', app:1.*) keeps the references it matches, as docker's.\n"
       "\n"
       "  -q, --quiet        only image ids\n"
+      "  -f, --filter K=V   reference=PATTERN, dangling=true|false, label=KEY or label=KEY=VALUE\n"
       "      --digests      add a DIGEST column (the repository digest, if any)\n"
       "      --no-trunc     full image ids\n"
       "      --format F     a Go template, as docker's: {{.Repository}} {{.Tag}} {{.Digest}}\n"
@@ -187,28 +189,115 @@ cli_print_table (const char *const *headers, size_t ncol, const struct strv *cel
   fwrite (buf_str (&out), 1, out.len, stdout);
 }
 
+struct image_filters;
+static int images_list (struct kiln_ctx *ctx, const char *source, bool quiet, bool digests, bool no_trunc,
+                        const struct image_filters *filters);
+
+/* `images` filters (docker's acceptedImageFilterTags that kiln has): a pattern list per key. */
+struct image_filters
+{
+  struct strv reference, label;
+  int dangling; /* -1: either; 0: only tagged; 1: only dangling */
+};
+
+static void
+image_filters_clear (struct image_filters *f)
+{
+  strv_free (&f->reference);
+  strv_free (&f->label);
+}
+
+static int
+image_filter_add (struct image_filters *f, const char *arg, struct kiln_err *err)
+{
+  const char *eq = strchr (arg, '=');
+  _cleanup_free_ char *key = xstrndup (arg, eq ? (size_t) (eq - arg) : strlen (arg));
+  const char *value = eq ? eq + 1 : "";
+  if (eq == NULL)
+    return kiln_err_set (err, KILN_EINVAL, "Invalid filter '%s'", arg);
+  if (strcmp (key, "reference") == 0)
+    strv_push (&f->reference, value);
+  else if (strcmp (key, "label") == 0)
+    strv_push (&f->label, value);
+  else if (strcmp (key, "dangling") == 0)
+    {
+      int want = strcmp (value, "true") == 0 || strcmp (value, "1") == 0    ? 1
+                 : strcmp (value, "false") == 0 || strcmp (value, "0") == 0 ? 0
+                                                                            : -2;
+      if (want == -2 || (f->dangling >= 0 && f->dangling != want))
+        return kiln_err_set (err, KILN_EINVAL, "Invalid filter 'dangling=[%s]'", value);
+      f->dangling = want;
+    }
+  else
+    return kiln_err_set (err, KILN_EINVAL, "Invalid filter '%s'", key);
+  return 0;
+}
+
+/* docker's MatchKVList: every label=KEY[=VALUE] is among the image's labels. */
+static bool
+image_labels_match (const struct strv *want, json_t *config)
+{
+  json_t *labels = json_object_get (json_object_get (config, "config"), "Labels");
+  for (size_t i = 0; i < want->n; i++)
+    {
+      const char *eq = strchr (want->v[i], '=');
+      _cleanup_free_ char *k = xstrndup (want->v[i], eq ? (size_t) (eq - want->v[i]) : strlen (want->v[i]));
+      const char *have = json_string_value (json_object_get (labels, k));
+      if (have == NULL || (eq && strcmp (have, eq + 1) != 0))
+        return false;
+    }
+  return true;
+}
+
 int
 cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
 {
   static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
                                        {"digests", no_argument, NULL, 'd'},
                                        {"no-trunc", no_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
+                                       {"filter", required_argument, NULL, 'f'},
+                                       {"format", required_argument, NULL, 'F'},
                                        {0}};
   bool quiet = false, digests = false, no_trunc = false;
   const char *source = "";
+  struct image_filters filters = {.dangling = -1};
+  struct kiln_err err = {0};
   int c;
-  while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "qf:", opts, NULL)) != -1)
     switch (c)
       {
       case 'q': quiet = true; break;
       case 'd': digests = true; break;
       case 'n': no_trunc = true; break;
-      case 'f': source = optarg; break;
-      default: return cli_usage_error ("images", "unknown option");
+      case 'F': source = optarg; break;
+      case 'f':
+        if (image_filter_add (&filters, optarg, &err) < 0)
+          {
+            /* what docker's daemon answers, as docker prints it */
+            fprintf (stderr, "Error response from daemon: %s\n", err.msg);
+            kiln_err_clear (&err);
+            image_filters_clear (&filters);
+            return EXIT_FAIL;
+          }
+        break;
+      default: image_filters_clear (&filters); return cli_usage_error ("images", "unknown option");
       }
-  if (optind != argc)
-    return cli_usage_error ("images", "takes no arguments");
+  if (argc - optind > 1)
+    {
+      image_filters_clear (&filters);
+      return cli_usage_error ("images", "takes at most one REPOSITORY[:TAG]");
+    }
+  if (optind < argc)
+    strv_push (&filters.reference, argv[optind]);
+  int rc = images_list (ctx, source, quiet, digests, no_trunc, &filters);
+  image_filters_clear (&filters);
+  return rc;
+}
+
+static int
+images_list (struct kiln_ctx *ctx, const char *source, bool quiet, bool digests, bool no_trunc,
+             const struct image_filters *filters)
+{
   struct kiln_err err = {0};
   _cleanup_free_ char *format = imagefmt_format (source, quiet, digests);
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
@@ -233,7 +322,13 @@ cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
         }
       _cleanup_json_ json_t *summary = image_summary (st, &id, &ii, &err);
       kiln_err_clear (&err);
+      bool labelled = image_labels_match (&filters->label, ii.config);
       image_info_clear (&ii);
+      bool tagged = json_array_size (json_object_get (summary, "RepoTags"))
+                    || json_array_size (json_object_get (summary, "RepoDigests"));
+      if (!labelled || (filters->dangling == 1 && tagged) || (filters->dangling == 0 && !tagged)
+          || (filters->reference.n && !imagefmt_keep_matching (summary, &filters->reference)))
+        continue;
       if (quiet && strcmp (format, "{{.ID}}") == 0)
         {
           /* -q names each image once, however many tags it has */

@@ -1,10 +1,13 @@
 /* image/imagefmt.c — docker's imageContext and NewImageFormat. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "image/image.h"
 #include "image/imagefmt.h"
+
+#include <fnmatch.h>
 #include "image/ref.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -149,6 +152,49 @@ imagefmt_rows (const json_t *s, const struct imagefmt_opts *o, json_t *rows)
       for (size_t d = 0; d < json_array_size (list); d++)
         json_array_append_new (rows, imagefmt_context (s, repo, "<none>", json_string_value (json_array_get (list, d)), o));
   }
+}
+
+/* "busybox:latest" → "busybox"; "localhost:5000/a@sha256:…" → "localhost:5000/a". */
+static char *
+familiar_name (const char *familiar)
+{
+  const char *at = strchr (familiar, '@');
+  const char *slash = strrchr (familiar, '/');
+  const char *colon = strrchr (familiar, ':');
+  size_t n = at ? (size_t) (at - familiar) : colon && (!slash || colon > slash) ? (size_t) (colon - familiar) : strlen (familiar);
+  return xstrndup (familiar, n);
+}
+
+bool
+imagefmt_ref_matches (const char *pattern, const char *ref)
+{
+  _cleanup_free_ char *fam = ref_familiar (ref);
+  if (fnmatch (pattern, fam, FNM_PATHNAME) == 0)
+    return true;
+  _cleanup_free_ char *name = familiar_name (fam);
+  return fnmatch (pattern, name, FNM_PATHNAME) == 0;
+}
+
+bool
+imagefmt_keep_matching (json_t *summary, const struct strv *patterns)
+{
+  static const char *const keys[] = {"RepoTags", "RepoDigests"};
+  bool any = false;
+  for (size_t k = 0; k < 2; k++)
+    {
+      json_t *refs = json_object_get (summary, keys[k]);
+      for (size_t i = json_array_size (refs); i-- > 0;)
+        {
+          const char *ref = json_string_value (json_array_get (refs, i));
+          bool keep = false;
+          for (size_t p = 0; p < patterns->n && !keep && ref; p++)
+            keep = imagefmt_ref_matches (patterns->v[p], ref);
+          if (!keep)
+            json_array_remove (refs, i);
+        }
+      any = any || json_array_size (refs) > 0;
+    }
+  return any;
 }
 
 json_t *

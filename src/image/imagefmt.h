@@ -34,6 +34,16 @@ void imagefmt_rows (const json_t *summary, const struct imagefmt_opts *o, json_t
 json_t *imagefmt_context (const json_t *summary, const char *repo, const char *tag, const char *digest,
                           const struct imagefmt_opts *o);
 
+/* docker's reference filter (`images REPO[:TAG]`, --filter reference=P): P matches a
+ * reference as Go's path.Match does, against its familiar form ("busybox:latest") or its
+ * familiar name ("busybox"). */
+bool imagefmt_ref_matches (const char *pattern, const char *ref);
+
+/* Drops the RepoTags and RepoDigests of `summary` that no pattern matches; false when none
+ * is left (docker then lists no row for the image, dangling ones neither). */
+struct strv;
+bool imagefmt_keep_matching (json_t *summary, const struct strv *patterns);
+
 /* The column titles, by field name (the header map of a table). */
 json_t *imagefmt_header (void);
 

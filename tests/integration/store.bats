@@ -104,6 +104,49 @@ PY
   [[ "$output" == *'image "nosuchimage" is not in the store'* ]]
 }
 
+@test "images REPOSITORY[:TAG] and --filter keep what docker keeps" {
+  mkdir -p "$TMP/froot" && echo one > "$TMP/froot/f"
+  kiln import -c 'LABEL team=web tier=front' "$TMP/froot" localhost:5000/team/web:1.2 >/dev/null
+  kiln tag localhost:5000/team/web:1.2 web:1.2
+  kiln tag localhost:5000/team/web:1.2 web:2.0
+  echo two > "$TMP/froot/f"
+  kiln import "$TMP/froot" tools:latest >/dev/null
+  # A name matches the image's familiar name; a tag pattern its name:tag, as path.Match.
+  run kiln images --format '{{.Repository}}:{{.Tag}}' web
+  [ "$status" -eq 0 ]
+  [ "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" = "web:1.2 web:2.0 " ]
+  run kiln images --format '{{.Repository}}:{{.Tag}}' 'web:1.*'
+  [ "$output" = "web:1.2" ]
+  run kiln images --format '{{.Repository}}:{{.Tag}}' 'localhost:5000/team/*'
+  [ "$output" = "localhost:5000/team/web:1.2" ]
+  # No match: the header alone.
+  run kiln images nosuch
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "${lines[0]}" == REPOSITORY* ]]
+  run kiln images -q --filter reference='tool*'
+  [ "$output" = "$(kiln inspect -f '{{.Id}}' tools | cut -c8-19)" ]
+  run kiln images --format '{{.Repository}}' --filter label=team=web --filter reference=web
+  [ "$(printf '%s\n' "${lines[@]}" | sort -u)" = web ]
+  run kiln images -q --filter label=tier
+  [ "$output" = "$(kiln inspect -f '{{.Id}}' web:1.2 | cut -c8-19)" ]
+  # A dangling image shows with dangling=true only.
+  kiln rmi tools:latest >/dev/null
+  kiln import "$TMP/froot" >/dev/null
+  run kiln images -q --filter dangling=true
+  [ "${#lines[@]}" -eq 1 ]
+  run kiln images --filter dangling=false --format '{{.Tag}}'
+  [[ "$output" != *"<none>"* ]]
+  run kiln images --filter dangling=maybe
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error response from daemon: Invalid filter 'dangling=[maybe]'" ]
+  run kiln images --filter since=web
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error response from daemon: Invalid filter 'since'" ]
+  run kiln images a b
+  [ "$status" -eq 2 ]
+}
+
 @test "history lists the steps newest first; rmi untags, then deletes and collects layers" {
   rootfs "$TMP/root"
   echo unique-rmi > "$TMP/root/unique"
