@@ -15,22 +15,16 @@
 json_t *
 config_new (const char *platform, int64_t created)
 {
-  _cleanup_free_ char *p = xstrdup (platform ? platform : host_platform ());
-  char *arch = strchr (p, '/');
-  char *variant = NULL;
-  if (arch)
-    {
-      *arch++ = '\0';
-      variant = strchr (arch, '/');
-      if (variant)
-        *variant++ = '\0';
-    }
+  /* Callers checked `platform` (platform_parse); one parser reads it. */
+  struct platform pf;
+  if (platform_parse (platform, &pf, NULL) < 0)
+    platform_parse (NULL, &pf, NULL);
   char ts[32];
   format_rfc3339 (created, ts);
-  json_t *cfg = json_pack ("{s:s, s:s, s:s, s:{}, s:{s:s, s:[]}, s:[]}", "architecture", arch ? arch : "amd64", "os",
-                           p, "created", ts, "config", "rootfs", "type", "layers", "diff_ids", "history");
-  if (variant && *variant)
-    json_object_set_new (cfg, "variant", json_string (variant));
+  json_t *cfg = json_pack ("{s:s, s:s, s:s, s:{}, s:{s:s, s:[]}, s:[]}", "architecture", pf.arch, "os", pf.os,
+                           "created", ts, "config", "rootfs", "type", "layers", "diff_ids", "history");
+  if (pf.variant[0])
+    json_object_set_new (cfg, "variant", json_string (pf.variant));
   return cfg;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "image/config.h"
+#include "image/platform.h"
 #include "image/image.h"
 #include "store/layer.h"
 #include "store/snapshots.h"
@@ -121,7 +122,8 @@ snapshot_from_tar (struct kiln_store *st, int fd, struct digest *diff_id, uint64
 int
 image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err)
 {
-  if (store_lock_shared (st, err) < 0)
+  struct platform pf;
+  if (platform_parse (o->platform, &pf, err) < 0 || store_lock_shared (st, err) < 0)
     return -1;
   int64_t now = o->at_epoch ? 0 : store_now ();
   json_t *cfg = config_new (o->platform, now);

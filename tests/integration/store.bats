@@ -99,6 +99,14 @@ PY
   [[ "$output" == *"repository name must be lowercase"* ]]
   run kiln tag other 'app:bad tag'
   [ "$status" -eq 2 ]
+  # A platform import cannot read is refused, not written into the image.
+  run kiln import --platform bogus "$TMP/root" bogus:1
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'platform "bogus": use OS/ARCH[/VARIANT]'* ]]
+  run kiln inspect bogus:1
+  [ "$status" -eq 1 ]
+  kiln import --platform linux/arm64/v8 "$TMP/root" arm:1 >/dev/null
+  [ "$(kiln inspect -f '{{.Os}}/{{.Architecture}}/{{.Variant}}' arm:1)" = linux/arm64/v8 ]
   run kiln inspect nosuchimage
   [ "$status" -eq 1 ]
   [[ "$output" == *'image "nosuchimage" is not in the store'* ]]
@@ -117,7 +125,7 @@ PY
   [ "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" = "web:1.2 web:2.0 " ]
   run kiln images --format '{{.Repository}}:{{.Tag}}' 'web:1.*'
   [ "$output" = "web:1.2" ]
-  run kiln images --format '{{.Repository}}:{{.Tag}}' 'localhost:5000/team/*'
+  run kiln images --format '{{.Repository}}:{{.Tag}}' 'localhost:5000/team/w*'
   [ "$output" = "localhost:5000/team/web:1.2" ]
   # No match: the header alone.
   run kiln images nosuch
