@@ -464,6 +464,7 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
   if (st == NULL)
     return cli_fail (&err);
   json_t *all = json_array ();
+  _cleanup_json_ json_t *zeros = json_array ();
   int rc = EXIT_OK;
   for (int i = optind; i < argc; i++)
     {
@@ -505,11 +506,15 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
           rc = EXIT_FAIL;
           continue;
         }
+      /* docker's ImageInspect has a Variant its JSON omits when empty: {{.Variant}} is "". */
+      while (json_array_size (zeros) < json_array_size (all))
+        json_array_append_new (zeros, json_null ());
+      json_array_append_new (zeros, json_pack ("{s:s}", "Variant", ""));
       json_array_append_new (all, inspect_json (st, &ii, &err));
       image_info_clear (&ii);
     }
   _cleanup_buf_ struct buf out = BUF_INIT;
-  if (formatter_inspect (format, all, &out, &err) < 0)
+  if (formatter_inspect_typed (format, all, zeros, &out, &err) < 0)
     rc = cli_fail (&err);
   else
     fwrite (buf_str (&out), 1, out.len, stdout);

@@ -111,6 +111,12 @@ formatter_write (const struct formatter *f, json_t *rows, json_t *header, const 
 int
 formatter_inspect (const char *format, json_t *elements, struct buf *out, struct kiln_err *err)
 {
+  return formatter_inspect_typed (format, elements, NULL, out, err);
+}
+
+int
+formatter_inspect_typed (const char *format, json_t *elements, json_t *zeros, struct buf *out, struct kiln_err *err)
+{
   if (*format == 0)
     {
       char *s = json_dumps (elements, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
@@ -131,10 +137,11 @@ formatter_inspect (const char *format, json_t *elements, struct buf *out, struct
       err->code = KILN_EINVAL;
       return kiln_err_wrap (err, "template parsing error");
     }
-  const struct gotemplate_opts o = {.missingkey = GT_MISSING_ERROR};
   _cleanup_buf_ struct buf body = BUF_INIT;
   for (size_t i = 0; i < json_array_size (elements); i++)
     {
+      json_t *zero = json_array_get (zeros, i);
+      const struct gotemplate_opts o = {.missingkey = GT_MISSING_ERROR, .root_zero = json_is_object (zero) ? zero : NULL};
       if (gotemplate_exec (t, json_array_get (elements, i), &o, &body, err) < 0)
         return kiln_err_wrap (err, "template parsing error");
       buf_putc (&body, '\n');

@@ -47,6 +47,10 @@ int formatter_write (const struct formatter *f, json_t *rows, json_t *header, co
  * missing field is an error ("map has no entry for key"), as docker's inspect over raw
  * JSON.  Nothing is appended to `out` on error. */
 int formatter_inspect (const char *format, json_t *elements, struct buf *out, struct kiln_err *err);
+/* The same, with `zeros[i]` (an object, or null) the fields element i's struct has but
+ * its JSON omits when empty (gotemplate_opts.root_zero). */
+int formatter_inspect_typed (const char *format, json_t *elements, json_t *zeros, struct buf *out,
+                             struct kiln_err *err);
 
 /* Go's text/tabwriter as docker configures it: minimum width 10, padding 3, spaces; the
  * last cell of a line is not padded; widths count runes. */

@@ -372,6 +372,8 @@ eval_field (struct state *st, json_t *dot, const char *name, const struct node *
       if (has_args)
         exec_errorf (st, "%s is not a method but has arguments", name);
       json_t *v = json_object_get (recv, name);
+      if (v == NULL && recv == st->root && st->o->root_zero)
+        v = json_object_get (st->o->root_zero, name);
       if (v == NULL && st->o->missingkey == GT_MISSING_ERROR)
         exec_errorf (st, "map has no entry for key \"%s\"", name);
       return v;

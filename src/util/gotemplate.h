@@ -71,6 +71,10 @@ struct gotemplate_opts
    * contexts, e.g. "*formatter.ContainerContext"); NULL: the root is a map. */
   const char *root_type;
   const struct gotemplate_method *methods; /* of the root; NULL-name terminated, or NULL */
+  /* Fields of the root that docker's struct has but its JSON omits when empty
+   * (omitempty, e.g. an image's Variant): a missing one reads as the value here, as Go
+   * reads the struct's zero field, instead of failing.  NULL: none. */
+  const json_t *root_zero;
   size_t max_output;                       /* bytes; 0: 16 MiB */
   size_t max_steps;                        /* nodes evaluated; 0: 1,000,000 */
 };

@@ -107,6 +107,12 @@ PY
   [ "$status" -eq 1 ]
   kiln import --platform linux/arm64/v8 "$TMP/root" arm:1 >/dev/null
   [ "$(kiln inspect -f '{{.Os}}/{{.Architecture}}/{{.Variant}}' arm:1)" = linux/arm64/v8 ]
+  # An image without a variant: {{.Variant}} is empty, as docker's struct field (its JSON omits it).
+  [ "$(kiln inspect -f '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}' other)" = "linux/$(kiln inspect -f '{{.Architecture}}' other)" ]
+  [[ "$(kiln inspect -f '{{json .}}' other)" != *Variant* ]]
+  run kiln inspect -f '{{.Nope}}' other
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'map has no entry for key "Nope"'* ]]
   run kiln inspect nosuchimage
   [ "$status" -eq 1 ]
   [[ "$output" == *'image "nosuchimage" is not in the store'* ]]
