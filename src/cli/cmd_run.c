@@ -161,7 +161,7 @@ cmd_run (struct kiln_ctx *ctx, int argc, char **argv)
   int parsed = cli_parse_create_opts ("run", argc, argv, true, &o, &name);
   if (parsed != 0)
     {
-      rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
+      rc = parsed > 0 ? EXIT_OK : parsed == -2 ? EXIT_USAGE : 125;
       goto out;
     }
   if (o.cidfile && cidfile_check (o.cidfile, &err) < 0)
@@ -245,7 +245,7 @@ cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
   char id[65];
   int parsed = cli_parse_create_opts ("create", argc, argv, false, &o, &name);
   if (parsed != 0)
-    rc = parsed > 0 ? EXIT_OK : parsed == -125 ? 125 : EXIT_USAGE;
+    rc = parsed > 0 ? EXIT_OK : parsed == -2 ? EXIT_USAGE : 125;
   else
     {
       _cleanup_store_ struct kiln_store *st = NULL;

@@ -97,7 +97,7 @@ create_opts_finish (const char *cmd, int argc, char **argv, struct container_opt
 {
   struct kiln_err err = {0};
   if (optind >= argc)
-    return cli_usage_error (cmd, "expects an IMAGE"), -1;
+    return cli_usage_error (cmd, "expects an IMAGE"), -2;
   if (log_opts_check (&o->log_opts, &err) < 0)
     return kiln_err_print (&err, stderr), kiln_err_clear (&err), -1;
   o->image_ref = argv[optind];

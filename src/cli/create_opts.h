@@ -7,7 +7,8 @@ struct container_opts;
 
 /* The flags of run (`run`: -d too) or create, from argv, into `o` and *name (both
  * pointing into argv); the image and its command after them.  0; 1 when --help was
- * printed; -1 (after printing) on bad usage; -125 (after printing) for a value
- * docker's client refuses or its conflicts. */
+ * printed; -2 (after printing) when there is no image; -1 or -125 (after printing) for
+ * a flag or value docker refuses, which docker's run and create exit 125 for (its
+ * flag errors and its config's). */
 int cli_parse_create_opts (const char *cmd, int argc, char **argv, bool run, struct container_opts *o,
                            const char **name);

@@ -185,7 +185,7 @@ time.sleep(3)
   t=$((($(date +%s%N) - s) / 1000000))
   [ "$t" -lt 1500 ]
   run kiln run --rm --stop-timeout x busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *'invalid argument "x" for "--stop-timeout" flag'* ]]
   kiln rm st
 }
@@ -195,10 +195,10 @@ time.sleep(3)
   [ "$status" -eq 125 ]
   [ "${lines[0]}" = "kiln: conflicting options: cannot specify both --restart and --rm" ]
   run kiln run --restart sometimes busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"* ]]
   run kiln create --restart always:3 busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"invalid restart policy: maximum retry count can only be used with 'on-failure'"* ]]
   run kiln create --restart on-failure:x busybox true
   [[ "$output" == *"invalid restart policy format: maximum retry count must be an integer"* ]]

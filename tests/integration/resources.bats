@@ -173,7 +173,7 @@ cgdir() { awk -v c="$2" '$1 == c { print $2 }' "$KILN_ROOT/containers/$1/cgroup"
   [ "$status" -eq 125 ]
   [[ "$output" == *"Minimum memory limit allowed is 6MB"* ]]
   run kiln run --rm -m 3x busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"invalid argument \"3x\" for \"-m, --memory\" flag: invalid size: '3x'"* ]]
   run kiln run --rm --memory-swap 10m busybox true
   [[ "$output" == *"You should always set the Memory limit when using Memoryswap limit, see usage"* ]]
@@ -182,7 +182,15 @@ cgdir() { awk -v c="$2" '$1 == c { print $2 }' "$KILN_ROOT/containers/$1/cgroup"
   run kiln run --rm --cpus 99 busybox true
   [[ "$output" == *"Range of CPUs is from 0.01 to "* ]]
   run kiln run --rm --cpus x busybox true
+  [ "$status" -eq 125 ]
   [[ "$output" == *"failed to parse x as a rational number"* ]]
+  # Any flag docker's run refuses exits 125 (its flag errors); no IMAGE is kiln's usage error.
+  run kiln run --no-such-flag busybox true
+  [ "$status" -eq 125 ]
+  run kiln create --stop-signal NOPE busybox true
+  [ "$status" -eq 125 ]
+  run kiln run
+  [ "$status" -eq 2 ]
   run kiln run --rm --ulimit nofile=5:1 busybox true
   [[ "$output" == *"ulimit soft limit must be less than or equal to hard limit: 5 > 1"* ]]
   run kiln run --rm --ulimit bogus=1 busybox true
