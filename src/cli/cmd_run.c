@@ -114,14 +114,14 @@ create_container (struct kiln_store *st, const struct container_opts *o, const c
 }
 
 /* run's and create's failures before the container runs: docker's run exits 125,
- * create 1; bad flags 2 as everywhere in kiln. */
+ * create 1; a flag either refuses (KILN_EUSAGE) 125, as docker's flag errors. */
 static int
 create_failed (struct kiln_err *err, int code)
 {
   bool usage = err->code == KILN_EUSAGE;
   kiln_err_print (err, stderr);
   kiln_err_clear (err);
-  return usage ? EXIT_USAGE : code;
+  return usage ? 125 : code;
 }
 
 /* run -t: the container starts under its monitor, then this process attaches;

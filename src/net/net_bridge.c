@@ -431,6 +431,7 @@ net_bridge_mark_busy (const char *root, const char *bridge, struct kiln_err *err
  * at most IDLE_BUSY_WAITS times, so that back-to-back runs keep one such
  * process, which a long-running container does not keep). */
 #define IDLE_BUSY_WAITS 15
+#define IDLE_SLICE_NS 200000000ull
 static void
 idle_teardown (const char *root, const struct teardown *t, int hold_fd, int ready_fd)
 {
@@ -453,10 +454,19 @@ idle_teardown (const char *root, const struct teardown *t, int hold_fd, int read
       uint64_t now = net_monotonic_ns ();
       if (deadline > now)
         {
-          struct timespec ts = {.tv_sec = (time_t) ((deadline - now) / 1000000000u),
-                                .tv_nsec = (long) ((deadline - now) % 1000000000u)};
+          /* In slices: a later release may have set a sooner deadline (the last
+           * container's wait wins, shorter or longer); the stamp is replaced by
+           * rename, so a read without the lock sees one whole. */
+          uint64_t left = deadline - now < IDLE_SLICE_NS ? deadline - now : IDLE_SLICE_NS;
+          struct timespec ts = {.tv_sec = (time_t) (left / 1000000000u), .tv_nsec = (long) (left % 1000000000u)};
           while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
             ;
+          struct idle_stamp peek;
+          if (idle_stamp_read (path, &peek) && peek.pid == me.pid && peek.start == me.start && peek.deadline
+              && peek.deadline < deadline)
+            deadline = peek.deadline;
+          if (net_monotonic_ns () < deadline)
+            continue;
         }
       int lock = net_store_lock_existing (root, &ignored);
       kiln_err_clear (&ignored);

@@ -206,7 +206,7 @@ no_host_pieces() {
 
 @test "-p with an IPv6 host address is refused, not accepted and ignored" {
   run kiln run --rm -p '[::1]:8080:80' busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"IPv6 host address ::1 in [::1]:8080:80: kiln's networks are IPv4 only"* ]]
   run kiln create --name v6 -p '[::]:8080:80' busybox true
   [ "$status" -ne 0 ]

@@ -670,7 +670,7 @@ status_of() { # status_of FIELD (from the probe image's /proc/self/status)
   run kiln run --rm --cap-add SYS_ADMIN sbx-probe:1 unshare -U true
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   run kiln run --rm --cap-add CAP_NOPE sbx-probe:1 true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *'invalid --cap-add: unknown capability: "CAP_NOPE"'* ]]
 }
 
@@ -692,10 +692,10 @@ status_of() { # status_of FIELD (from the probe image's /proc/self/status)
   [[ "$output" == *"Permission denied"* ]]
   echo '{"defaultAction":"SCMP_ACT_NOPE"}' > "$TMP/bad.json"
   run kiln run --rm --security-opt "seccomp=$TMP/bad.json" sbx-probe:1 true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"seccomp profile: defaultAction is missing or unknown"* ]]
   run kiln run --rm --security-opt bogus sbx-probe:1 true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *'invalid --security-opt: "bogus"'* ]]
 }
 

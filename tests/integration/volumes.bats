@@ -130,7 +130,7 @@ py() {
   [ "$status" -eq 125 ]
   [[ "$output" == *"destination can't be '/'" ]]
   run kiln run --rm --mount type=bind,target=/m,volume-nocopy busybox true
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 125 ]
   [[ "$output" == *"cannot mix 'volume-*' options with mount type 'bind'"* ]]
   run kiln run --rm --mount "type=bind,source=$TMP/none,target=/m" busybox true
   [ "$status" -eq 125 ]
