@@ -1,6 +1,7 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
+#include "solver/op_solve.h"
 #include "solver/ttyview.h"
 
 #include <ctype.h>
@@ -73,28 +74,6 @@ static int step_fail_located (struct builder *b, const struct inst *in)
   return -1;
 }
 
-static void
-history (struct builder *b, struct stage_out *o, const char *created_by, bool empty, int64_t when)
-{
-  (void) b;
-  config_add_history (o->config, when, created_by, NULL, empty);
-}
-
-/* Applies a step's result (a layer or none) to the stage. */
-static void
-take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by, int64_t when)
-{
-  struct digest d;
-  struct kiln_err e = {0};
-  bool layer = digest_valid (result) && digest_parse (result, &d, &e) == 0;
-  kiln_err_clear (&e);
-  if (layer)
-    {
-      layers_push (&o->layers, &d);
-      config_add_layer (o->config, d.str);
-    }
-  history (b, o, created_by, !layer, when);
-}
 
 static char *
 user_of (json_t *cfg)
@@ -199,95 +178,6 @@ as_written (const struct inst *in)
   const char *t = in->node->original;
   return t + utf8_space_prefix (t, strlen (t));
 }
-
-/* A step's key from its parent's and its material; noted (explain.c) and made the
- * parent of the next step. */
-static void
-step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
-          const struct envmap *args, char key[static DIGEST_STR_LEN + 1])
-{
-  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
-    fprintf (stderr, "#%d key material (parent %s): %.*s\n", b->step, o->key, (int) len, material);
-  key_of (o->key, material, len, key);
-  step_note (b, o->key, key, text, material, len, args);
-  memcpy (o->key, key, DIGEST_STR_LEN + 1);
-}
-
-/* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
- * announced and 0 returned. */
-static int
-step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
-             bool keeps_layer)
-{
-  int64_t when = b->now;
-  _cleanup_free_ char *hit = cache_get (b, key, &when);
-  /* A step that keeps its layer even when empty (as BuildKit) has "none" only in a store
-   * of an older kiln, which dropped empty layers: run it again to record the layer. */
-  if (hit && keeps_layer && !digest_valid (hit))
-    {
-      free (hit);
-      hit = NULL;
-    }
-  if (hit)
-    {
-      b->note_sources = b->note_excludes = NULL;
-      if (label)
-        step_start (b, label);
-      step_end (b, true, 0, label != NULL);
-      take_result (b, o, hit, created_by, when);
-      return 1;
-    }
-  if (label)
-    step_start (b, label);
-  step_missed (b, key, label);
-  b->note_sources = b->note_excludes = NULL;
-  return 0;
-}
-
-/* Makes the scratch dirs of a step and the lowers of the image so far, which one
- * overlay mount must hold.  Trees not committed yet have longer paths: near the
- * limit they are committed first, so that it is the same wherever a batch ends. */
-static int
-step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers)
-{
-  if (step_begin (b, sd) < 0)
-    return -1;
-  if (lowers_of (b, &o->layers, lowers) < 0)
-    goto fail;
-  if (overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
-    {
-      if (b->pending.n == 0)
-        goto fail;
-      kiln_err_clear (b->err);
-      strv_free (lowers);
-      if (build_flush (b, b->err) < 0 || lowers_of (b, &o->layers, lowers) < 0
-          || overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
-        goto fail;
-    }
-  return 0;
-fail:
-  snapshot_abort (&sd->sn);
-  return -1;
-}
-
-/* After the step filled its upper: snapshot it (an empty upper too when `keeps_layer`),
- * record it in the cache, apply it. */
-static int
-step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
-             double t0, bool announce, bool keeps_layer)
-{
-  struct digest diff;
-  int changed = step_finish (b, sd, keeps_layer, &diff);
-  if (changed < 0)
-    return -1;
-  const char *result = changed ? diff.str : "none";
-  if (cache_put (b, key, result) < 0)
-    return -1;
-  take_result (b, o, result, created_by, b->now);
-  step_end (b, false, now_s () - t0, announce);
-  return 0;
-}
-
 /* A new cache mount's directory: empty, with the mount's owner and mode. */
 static int
 cache_make (struct builder *b, const struct run_mount *rm, const char *dir)
@@ -947,20 +837,11 @@ out:
   return ret;
 }
 
-static int
-copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-           const char *label)
+/* COPY/ADD's destination: absolute in the image, clean, its trailing '/' kept. */
+static char *
+copy_dest (const char *cwd, const char *dest_raw)
 {
-  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
-  int ret = -1;
-  _cleanup_strv_ struct strv urls = STRV_INIT;
-  _cleanup_free_ char *fetch_dir = NULL;
-  _cleanup_close_ int fetch_fd = -1;
-  _cleanup_free_ char *cwd = workdir_of (o->config);
-  _cleanup_free_ char *material = NULL;
-  _cleanup_free_ char *created_by = NULL;
-  const char *dest_raw = in->args.v[in->args.n - 1];
-  struct buf dest = BUF_INIT;
+  _cleanup_buf_ struct buf dest = BUF_INIT;
   if (dest_raw[0] == '/')
     buf_puts (&dest, dest_raw);
   else if (*dest_raw == '\0')
@@ -969,127 +850,68 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
     buf_printf (&dest, "%s%s%s", cwd, cwd[strlen (cwd) - 1] == '/' ? "" : "/", dest_raw);
   size_t dl = strlen (dest_raw);
   bool slash = dl && (dest_raw[dl - 1] == '/' || (dl >= 2 && strcmp (dest_raw + dl - 2, "/.") == 0) || strcmp (dest_raw, ".") == 0);
-  {
-    _cleanup_free_ char *clean = path_clean (buf_str (&dest));
-    buf_reset (&dest);
-    buf_puts (&dest, clean);
-    if ((slash || *dest_raw == '\0') && strcmp (clean, "/") != 0)
-      buf_putc (&dest, '/');
-  }
-  /* Sources: heredocs by name, the rest are paths. */
-  json_t *km = json_pack ("{s:s, s:s, s:[], s:s?, s:s?, s:b, s:b, s:[]}", "op", in->kind == I_ADD ? "add" : "copy",
-                          "dest", buf_str (&dest), "src", "chown", in->chown, "chmod", in->chmod, "parents", in->parents,
-                          "link", in->link, "exclude");
-  for (size_t k = 0; k < in->excludes.n; k++)
-    json_array_append_new (json_object_get (km, "exclude"), json_string (in->excludes.v[k]));
+  char *clean = path_clean (buf_str (&dest));
+  if ((slash || *dest_raw == '\0') && strcmp (clean, "/") != 0)
+    {
+      buf_reset (&dest);
+      buf_printf (&dest, "%s/", clean);
+      free (clean);
+      return buf_steal (&dest);
+    }
+  return clean;
+}
+
+/* COPY/ADD's sources in order: heredoc words name the heredocs in order (their
+ * bodies expanded when the delimiter is unquoted), URLs (ADD), paths. */
+static int
+copy_sources (struct builder *b, struct stage_state *ss, const struct inst *in, struct file_op *op)
+{
+  op->srcs = xcalloc (in->args.n, sizeof *op->srcs);
   size_t next_hd = 0;
   for (size_t k = 0; k + 1 < in->args.n; k++)
     {
       const char *s = in->args.v[k];
-      bool is_hd = false;
-      /* Heredoc words name the heredocs in order. */
-      for (size_t h = next_hd; h < in->node->n_heredocs && h == next_hd; h++)
+      struct file_src *fs = &op->srcs[op->n_srcs++];
+      fs->name = xstrdup (s);
+      fs->kind = FILE_SRC_PATH;
+      if (next_hd < in->node->n_heredocs && strncmp (s, "<<", 2) == 0)
         {
-          const struct df_heredoc *hd = &in->node->heredocs[h];
-          if (strncmp (s, "<<", 2) == 0)
-            {
-              next_hd++;
-              is_hd = true;
-              _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
-              char *text = NULL;
-              if (hd->expand)
-                {
-                  struct shell_opts so = {.escape = b->ast->escape, .skip_process_quotes = true, .raw_escapes = true};
-                  struct shell_env env = {&ss->env, &ss->args};
-                  if (shell_expand (&so, body, strlen (body), &env, &text, NULL, b->err) < 0)
-                    goto out;
-                }
-              else
-                text = xstrdup (body);
-              strv_push (&op.heredoc_names, hd->name);
-              strv_push_owned (&op.heredoc_contents, text);
-              json_array_append_new (json_object_get (km, "src"), json_pack ("{s:s, s:s}", "heredoc", hd->name, "body", op.heredoc_contents.v[op.heredoc_contents.n - 1]));
-              break;
-            }
-        }
-      if (!is_hd)
-        {
-          if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
-            strv_push (&urls, s);
+          const struct df_heredoc *hd = &in->node->heredocs[next_hd++];
+          _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
+          fs->kind = FILE_SRC_HEREDOC;
+          free (fs->name);
+          fs->name = xstrdup (hd->name);
+          if (!hd->expand)
+            fs->body = steal_pointer (&body);
           else
-            strv_push (&op.sources, s);
-          json_array_append_new (json_object_get (km, "src"), json_string (s));
-        }
-    }
-  if (urls.n)
-    {
-      if (op.sources.n || in->from)
-        {
-          kiln_err_set (b->err, ENOTSUP, "ADD: URLs cannot be mixed with local files or --from in one instruction");
-          step_fail_located (b, in);
-          goto out;
-        }
-      /* The downloads become the source root. With --checksum the content is
-       * known before downloading, so a cache hit downloads nothing. */
-      fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
-      if (fetch_dir == NULL)
-        goto out;
-      fetch_fd = openat (store_root_fd (b->st), fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      for (size_t u = 0; u < urls.n; u++)
-        {
-          char *name = fetch_url_basename (urls.v[u]);
-          strv_push_owned (&op.sources, name);
-          if (in->checksum)
-            continue;
-          struct digest got;
-          step_status (b, "downloading %s", urls.v[u]);
-          if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
             {
-              step_fail_located (b, in);
-              goto out;
+              struct shell_opts so = {.escape = b->ast->escape, .skip_process_quotes = true, .raw_escapes = true};
+              struct shell_env env = {&ss->env, &ss->args};
+              if (shell_expand (&so, body, strlen (body), &env, &fs->body, NULL, b->err) < 0)
+                return -1;
             }
-          json_array_append_new (json_object_get (km, "src"), json_string (got.str));
         }
+      else if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
+        fs->kind = FILE_SRC_URL;
     }
-  char fkey[DIGEST_STR_LEN + 1] = "";
-  if (in->from)
-    {
-      if (resolve_from (b, si, in->from, in, &op.src_lowers, fkey) < 0)
-        goto out;
-      json_object_set_new (km, "from", json_string (fkey));
-    }
-  else if (urls.n)
-    {
-      op.context_fd = fetch_fd;
-      json_object_set_new (km, "checksum", json_string (in->checksum ? in->checksum : ""));
-    }
-  else
-    {
-      if (b->ctx_fd < 0 && op.sources.n)
-        {
-          kiln_err_set (b->err, EINVAL, "%s needs a build context (the Dockerfile came on stdin)",
-                        inst_kind_name (in->kind));
-          step_fail_located (b, in);
-          goto out;
-        }
-      struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
-      struct digest cd;
-      hasher_final (h, &cd);
-      hasher_free (h);
-      if (hr < 0)
-        goto out;
-      json_object_set_new (km, "context", json_string (cd.str));
-      b->note_sources = &op.sources; /* listed on a miss (step_missed) */
-      b->note_excludes = &in->excludes;
-      op.context_fd = b->ctx_fd;
-      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
-    }
-  /* The owner a name resolves to depends on the image: keyed by its layers. */
-  size_t klen;
-  material = json_canonical (km, &klen);
-  char key[DIGEST_STR_LEN + 1];
-  step_key (b, o, as_written (in), material, klen, &ss->args, key);
+  return 0;
+}
+
+/* COPY/ADD as a file op: expanded, its --from resolved. */
+static int
+copy_to_op (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+            struct file_op *op)
+{
+  _cleanup_free_ char *cwd = workdir_of (o->config);
+  op->add = in->kind == I_ADD;
+  op->dest = copy_dest (cwd, in->args.v[in->args.n - 1]);
+  op->chown = in->chown ? xstrdup (in->chown) : NULL;
+  op->chmod = in->chmod ? xstrdup (in->chmod) : NULL;
+  op->link = in->link;
+  op->parents = in->parents;
+  op->checksum = in->checksum ? xstrdup (in->checksum) : NULL;
+  for (size_t k = 0; k < in->excludes.n; k++)
+    strv_push (&op->excludes, in->excludes.v[k]);
   struct buf cb = BUF_INIT;
   buf_printf (&cb, "%s ", inst_kind_name (in->kind));
   if (in->from)
@@ -1097,61 +919,29 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
   for (size_t k = 0; k < in->args.n; k++)
     buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
   buf_puts (&cb, " # buildkit");
-  created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by, true))
+  op->created_by = buf_steal (&cb);
+  if (copy_sources (b, ss, in, op) < 0)
+    return -1;
+  if (in->from)
     {
-      ret = 0;
-      goto out;
+      op->from = op_input_new (in->from);
+      if (resolve_from (b, si, in->from, in, &op->from->lowers, op->from->key) < 0)
+        return -1;
     }
-  double t0 = now_s ();
-  /* --checksum: downloaded only now, on a miss, and verified. */
-  for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
-    {
-      struct digest got;
-      step_status (b, "downloading %s", urls.v[u]);
-      if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
-        {
-          step_fail_located (b, in);
-          goto out;
-        }
-    }
-  struct step_dirs sd;
-  if (step_prepare (b, o, &sd, &op.lowers) < 0)
-    goto out;
-  op.store_root = store_root (b->st);
-  op.upper = sd.upper;
-  op.work = sd.work;
-  op.merged = sd.merged;
-  op.merged_src = sd.merged_src;
-  op.dest = buf_str (&dest);
-  op.chown = in->chown;
-  op.chmod = in->chmod;
-  op.add = in->kind == I_ADD && urls.n == 0; /* a downloaded archive is not extracted (docker) */
-  op.parents = in->parents;
-  for (size_t k = 0; k < in->excludes.n; k++)
-    strv_push (&op.excludes, in->excludes.v[k]);
-  if (fileop_run (&op, b->err) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      step_fail_located (b, in);
-      goto out;
-    }
-  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
-    goto out;
-  ret = 0;
-out:
-  b->note_sources = b->note_excludes = NULL; /* op.sources goes */
-  op.dest = NULL;
-  fileop_clear (&op);
-  buf_free (&dest);
-  json_decref (km);
-  if (fetch_dir)
-    {
-      struct kiln_err e = {0};
-      store_remove_tree (store_root_fd (b->st), fetch_dir, &e);
-      kiln_err_clear (&e);
-    }
-  return ret;
+  return 0;
+}
+
+static int
+copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+           const char *label)
+{
+  struct file_op op = {0};
+  struct step_desc d = {.label = label, .written = as_written (in), .args = &ss->args};
+  int r = copy_to_op (b, si, o, ss, in, &op);
+  if (r == 0)
+    r = file_op_solve (b, o, &op, &d);
+  file_op_clear (&op);
+  return r;
 }
 
 /* WORKDIR makes its directory (owned by the current USER) when it is missing. */
@@ -1347,7 +1137,7 @@ config_step_record (struct builder *b, struct stage_out *o, struct stage_state *
   if (hit == NULL && cache_put (b, key, "none") < 0)
     return -1;
   if (in_history)
-    history (b, o, cb, true, when);
+    stage_history (b, o, cb, true, when);
   if (chain)
     memcpy (o->key, key, sizeof key);
   return 0;
