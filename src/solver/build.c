@@ -178,297 +178,75 @@ as_written (const struct inst *in)
   const char *t = in->node->original;
   return t + utf8_space_prefix (t, strlen (t));
 }
-/* A new cache mount's directory: empty, with the mount's owner and mode. */
-static int
-cache_make (struct builder *b, const struct run_mount *rm, const char *dir)
-{
-  if (mkdir (dir, 0755) < 0)
-    return errno == EEXIST ? 0 : kiln_err_set (b->err, errno, "cache mount %s: %s", dir, strerror (errno));
-  if ((rm->uid >= 0 || rm->gid >= 0)
-      && chown (dir, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0) < 0)
-    return kiln_err_set (b->err, errno, "cache mount %s: chown: %s", rm->target, strerror (errno));
-  if (rm->mode >= 0 && chmod (dir, (mode_t) rm->mode) < 0)
-    return kiln_err_set (b->err, errno, "cache mount %s: chmod: %s", rm->target, strerror (errno));
-  return 0;
-}
-
-/* A new cache mount with from=: a copy of that stage's (or image's) `source`
- * directory, made aside and renamed into place (BuildKit bases the cache on it). */
-static int
-cache_seed (struct builder *b, const struct strv *lowers, const char *source, const char *dir)
-{
-  struct stat st;
-  if (stat (dir, &st) == 0)
-    return 0;
-  struct step_dirs sd;
-  if (step_begin (b, &sd) < 0)
-    return -1;
-  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
-  for (size_t i = 0; i < lowers->n; i++)
-    strv_push (&op.src_lowers, lowers->v[i]);
-  strv_push (&op.sources, source ? source : "/");
-  op.store_root = store_root (b->st);
-  op.upper = sd.upper;
-  op.work = sd.work;
-  op.merged = sd.merged;
-  op.merged_src = sd.merged_src;
-  op.dest = "/";
-  int r = fileop_run (&op, b->err);
-  fileop_clear (&op);
-  /* Another build may have made it meanwhile: theirs is as good. */
-  if (r == 0 && rename (sd.upper, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-    r = kiln_err_set (b->err, errno, "cache mount from %s: %s", source ? source : "/", strerror (errno));
-  snapshot_abort (&sd.sn);
-  return r;
-}
-
-/* BuildKit's MaxSecretSize. */
-#define SECRET_MAX (500u * 1024)
-
-/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
- * an environment variable.  1: a mount to make; 0: none (not given and not
- * required, or env only); -1: error. */
-static int
-secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
-{
-  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-  json_object_set_new (jk, "secret", json_string (rm->id));
-  if (srcf == NULL && envv == NULL)
-    {
-      if (rm->required)
-        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                             rm->id, rm->id);
-      return 0;
-    }
-  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-  _cleanup_buf_ struct buf val = BUF_INIT;
-  if (srcf)
-    {
-      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-      char chunk[4096];
-      ssize_t n;
-      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-        buf_append (&val, chunk, (size_t) n);
-      if (fd < 0)
-        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-      close (fd);
-    }
-  else
-    buf_puts (&val, envv);
-  /* Never cut short without a word: a truncated key fails far from here. */
-  if (val.len > SECRET_MAX)
-    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                         SECRET_MAX / 1024);
-  if (rm->env)
-    {
-      struct buf e = BUF_INIT;
-      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-      strv_push_owned (env, buf_steal (&e));
-    }
-  if (rm->target == NULL)
-    return 0;
-  /* Made by the sandbox in its own tmpfs: no host file to race for or to
-   * leave behind. */
-  sm->type = SMOUNT_FILE;
-  sm->content_len = val.len;
-  sm->content = buf_steal (&val);
-  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-  sm->readonly = true;
-  return 1;
-}
-
-/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
- * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
- * optional mount is left out (2) and a required one fails, as BuildKit's. */
-static int
-ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
-           struct sandbox_mount *sm, struct strv *env, json_t *jk)
-{
-  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
-  if (sock == NULL && rm->required)
-    {
-      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
-      return step_fail_located (b, in);
-    }
-  if (sock == NULL)
-    return 2;
-  json_object_set_new (jk, "ssh", json_string (rm->id));
-  const char *slash = strrchr (sock, '/');
-  sm->type = SMOUNT_BIND;
-  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
-  sm->subpath = xstrdup (slash ? slash + 1 : sock);
-  sm->display = xstrdup (rm->id);
-  sm->what = xstrdup ("the SSH agent");
-  for (size_t i = 0; i < env->n; i++)
-    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
-      return 1;
-  struct buf e = BUF_INIT;
-  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
-  strv_push_owned (env, buf_steal (&e));
-  return 1;
-}
-
-/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
- * made only when the step runs. */
-struct step_views
-{
-  bool *of; /* by mount index */
-  struct step_dirs *dirs;
-  size_t n;
-};
-
-static int
-views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
-{
-  for (size_t k = 0; k < spec->n_mounts; k++)
-    {
-      struct sandbox_mount *sm = &spec->mounts[k];
-      if (!v->of[k])
-        continue;
-      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
-        return -1;
-      free (sm->source);
-      sm->source = xstrdup (v->dirs[v->n++].upper);
-      sm->source_is_fd = false;
-    }
-  return 0;
-}
-
+/* RUN's argv: exec form as is; shell form and heredocs through the SHELL.  A `#!`
+ * heredoc is run as a file by its interpreter, as BuildKit does (op->script). */
 static void
-views_clear (struct step_views *v)
+run_argv (struct stage_out *o, const struct inst *in, struct exec_op *op)
 {
-  for (size_t k = 0; k < v->n; k++)
-    snapshot_abort (&v->dirs[k].sn);
-  free (v->dirs);
-  free (v->of);
-}
-
-/* Is fd's directory one of the `n` this step has locked already? */
-static bool
-locked_already (const int *fds, size_t n, int fd)
-{
-  struct stat a, b;
-  if (fstat (fd, &a) < 0)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (fstat (fds[i], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-      return true;
-  return false;
-}
-
-/* Locks a cache mount's directory for the step (waiting, or not), its fd kept in
- * fds: 1 held, 0 held by another, -1 cannot open (then it is not locked). A second
- * locked mount of the same cache in one step shares the lock the first took: a
- * second flock would wait for itself. */
-static int
-cache_lock (const char *dir, bool wait, int *fds, size_t *n)
-{
-  int lf = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (lf < 0)
-    return -1;
-  if (wait && locked_already (fds, *n, lf))
-    {
-      close (lf);
-      return 1;
-    }
-  if (flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
-    {
-      close (lf);
-      return 0;
-    }
-  fds[(*n)++] = lf;
-  return 1;
-}
-
-static int
-run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-          const char *label)
-{
-  /* Relaxing the sandbox from a Dockerfile takes the caller's word (BuildKit's
-   * entitlements); `kiln build --network host` is that word for every step. */
-  if (in->network && strcmp (in->network, "host") == 0 && b->rq->network != SANDBOX_NET_HOST && !b->rq->allow_network_host)
-    {
-      kiln_err_set (b->err, EPERM, "RUN --network=host: entitlement network.host is not allowed "
-                                   "(kiln build --allow network.host)");
-      return -1;
-    }
-  if (in->security && strcmp (in->security, "insecure") == 0 && !b->rq->allow_insecure)
-    {
-      kiln_err_set (b->err, EPERM, "RUN --security=insecure: entitlement security.insecure is not allowed "
-                                   "(kiln build --allow security.insecure)");
-      return -1;
-    }
-  struct sandbox_spec spec = {0};
-  _cleanup_free_ char *material = NULL;
-  _cleanup_free_ char *created_by = NULL;
-  /* argv: exec form as is; shell form and heredocs through the SHELL. */
-  _cleanup_free_ char *shebang = NULL; /* a `#!` heredoc: run as a file, as BuildKit does */
   if (in->json)
-    for (size_t i = 0; i < in->args.n; i++)
-      strv_push (&spec.argv, in->args.v[i]);
-  else
     {
-      const struct df_node *n = in->node;
-      const char *cmd = in->args.v[0];
-      if (n->n_heredocs == 1 && strncmp (cmd, "<<", 2) == 0 && strchr (cmd, ' ') == NULL)
+      for (size_t i = 0; i < in->args.n; i++)
+        strv_push (&op->argv, in->args.v[i]);
+      return;
+    }
+  const struct df_node *n = in->node;
+  const char *cmd = in->args.v[0];
+  if (n->n_heredocs == 1 && strncmp (cmd, "<<", 2) == 0 && strchr (cmd, ' ') == NULL)
+    {
+      /* RUN <<EOF: the body is the script. */
+      _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
+                                                      : xstrdup (n->heredocs[0].content);
+      if (strncmp (body, "#!", 2) == 0)
         {
-          /* RUN <<EOF: the body is the script. */
-          _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
-                                                          : xstrdup (n->heredocs[0].content);
-          if (strncmp (body, "#!", 2) == 0)
-            {
-              /* The kernel runs it through its interpreter, from BuildKit's path. */
-              _cleanup_buf_ struct buf path = BUF_INIT;
-              buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
-              shell_join (o->config, buf_str (&path), &spec.argv);
-              shebang = steal_pointer (&body);
-            }
-          else
-            shell_join (o->config, body, &spec.argv);
-        }
-      else if (n->n_heredocs)
-        {
-          struct buf script = BUF_INIT;
-          buf_printf (&script, "%s\n", cmd);
-          for (size_t h = 0; h < n->n_heredocs; h++)
-            buf_printf (&script, "%s%s\n", n->heredocs[h].content, n->heredocs[h].name);
-          shell_join (o->config, buf_str (&script), &spec.argv);
-          buf_free (&script);
+          /* The kernel runs it through its interpreter, from BuildKit's path. */
+          _cleanup_buf_ struct buf path = BUF_INIT;
+          buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
+          shell_join (o->config, buf_str (&path), &op->argv);
+          op->script = steal_pointer (&body);
         }
       else
-        shell_join (o->config, cmd, &spec.argv);
+        shell_join (o->config, body, &op->argv);
     }
-  /* Environment: the image's, then the declared build args ENV does not override. */
-  json_t *env = env_of (o->config);
+  else if (n->n_heredocs)
+    {
+      _cleanup_buf_ struct buf script = BUF_INIT;
+      buf_printf (&script, "%s\n", cmd);
+      for (size_t h = 0; h < n->n_heredocs; h++)
+        buf_printf (&script, "%s%s\n", n->heredocs[h].content, n->heredocs[h].name);
+      shell_join (o->config, buf_str (&script), &op->argv);
+    }
+  else
+    shell_join (o->config, cmd, &op->argv);
+}
+
+/* RUN's environment: the image's, then the declared build args ENV does not
+ * override (both in the key), then the proxy args, undeclared, in both spellings
+ * (a given spelling wins), kept out of the key. */
+static void
+run_env (struct builder *b, struct stage_out *o, struct stage_state *ss, struct exec_op *op)
+{
   struct envmap seen = ENVMAP_INIT;
   size_t i;
   json_t *v;
-  json_array_foreach (env, i, v)
+  json_array_foreach (env_of (o->config), i, v)
   {
     const char *s = json_string_value (v);
     if (!s)
       continue;
-    strv_push (&spec.env, s);
+    strv_push (&op->env, s);
+    strv_push (&op->key_env, s);
     const char *eq = strchr (s, '=');
     envmap_setn (&seen, s, eq ? (size_t) (eq - s) : strlen (s), "");
   }
-  struct strv keyenv = STRV_INIT;
-  for (size_t k = 0; k < spec.env.n; k++)
-    strv_push (&keyenv, spec.env.v[k]);
   for (size_t k = 0; k < ss->args.n; k++)
     if (!envmap_get (&seen, ss->args.keys[k], strlen (ss->args.keys[k])))
       {
         struct buf e = BUF_INIT;
         buf_printf (&e, "%s=%s", ss->args.keys[k], ss->args.values[k]);
-        strv_push (&keyenv, buf_str (&e));
-        strv_push_owned (&spec.env, buf_steal (&e));
+        strv_push (&op->key_env, buf_str (&e));
+        strv_push_owned (&op->env, buf_steal (&e));
         envmap_set (&seen, ss->args.keys[k], "");
       }
-  /* Proxy args reach RUN without being declared, in both spellings (a given
-   * spelling wins), and stay out of the cache key. */
   for (int pass = 0; pass < 2; pass++)
     for (size_t k = 0; k < b->m->build_args.n; k++)
       {
@@ -487,354 +265,106 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
         envmap_set (&seen, key, "");
         struct buf e = BUF_INIT;
         buf_printf (&e, "%s=%s", key, b->m->build_args.values[k]);
-        strv_push_owned (&spec.env, buf_steal (&e));
+        strv_push_owned (&op->env, buf_steal (&e));
       }
   envmap_free (&seen);
+}
 
-  _cleanup_free_ char *user = user_of (o->config);
-  _cleanup_free_ char *cwd = workdir_of (o->config);
-  enum sandbox_net net = b->rq->network;
-  if (in->network)
-    net = strcmp (in->network, "none") == 0 ? SANDBOX_NET_NONE
-          : strcmp (in->network, "host") == 0 ? SANDBOX_NET_HOST
-                                               : SANDBOX_NET_DEFAULT;
-  if (net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp ())
-    {
-      /* Never the host's network unasked: without slirp4netns a step has none. */
-      if (!b->net_warned)
-        say (b, "note: slirp4netns is not installed: RUN steps have no network\n");
-      b->net_warned = true;
-      net = SANDBOX_NET_NONE;
-    }
+/* The frontend's mount types and sharing modes are the op's, number for number
+ * (the numbers are in cache keys). */
+_Static_assert (MOUNT_BIND == (int) OP_MOUNT_BIND && MOUNT_CACHE == (int) OP_MOUNT_CACHE
+                    && MOUNT_TMPFS == (int) OP_MOUNT_TMPFS && MOUNT_SECRET == (int) OP_MOUNT_SECRET
+                    && MOUNT_SSH == (int) OP_MOUNT_SSH,
+                "mount types");
+_Static_assert (SHARING_SHARED == (int) OP_SHARING_SHARED && SHARING_PRIVATE == (int) OP_SHARING_PRIVATE
+                    && SHARING_LOCKED == (int) OP_SHARING_LOCKED,
+                "sharing modes");
 
-  /* The cache key: everything that decides what the step does. */
-  json_t *km = json_pack ("{s:s, s:o, s:o, s:s, s:s, s:i, s:s}", "op", "run", "argv", json_array (), "env",
-                          json_array (), "user", user, "cwd", cwd, "net", (int) net, "security",
-                          in->security ? in->security : "");
-  for (size_t k = 0; k < spec.argv.n; k++)
-    json_array_append_new (json_object_get (km, "argv"), json_string (spec.argv.v[k]));
-  /* --add-host: in the key when given (as BuildKit's ExtraHosts), so earlier keys
-   * stay.  host-gateway is the host as the step's network reaches it: its own
-   * 127.0.0.1 on the host's network, else the address its default route leaves
-   * from (slirp4netns keeps the host's loopback out). */
-  _cleanup_buf_ struct buf hosts_more = BUF_INIT;
-  char host_gw[16] = "127.0.0.1";
-  if (b->rq->add_hosts.n && net != SANDBOX_NET_HOST)
-    net_host_address (host_gw, "10.0.2.2");
-  for (size_t k = 0; k < b->rq->add_hosts.n; k++)
-    net_add_host_line (&hosts_more, b->rq->add_hosts.v[k], host_gw);
-  if (hosts_more.len)
-    json_object_set_new (km, "hosts", json_string (buf_str (&hosts_more)));
-  for (size_t k = 0; k < keyenv.n; k++)
-    json_array_append_new (json_object_get (km, "env"), json_string (keyenv.v[k]));
-  strv_free (&keyenv);
-  json_t *jm = json_array ();
-  json_object_set_new (km, "mounts", jm);
-  /* In the key only when asked for, as BuildKit's exec meta: earlier keys stay. */
-  spec.shm_size = b->rq->shm_size;
-  if (spec.shm_size)
-    json_object_set_new (km, "shm", json_integer ((json_int_t) spec.shm_size));
-  for (size_t k = 0; k < b->rq->n_rlimits; k++)
-    {
-      const struct sandbox_rlimit *rl = &b->rq->rlimits[k];
-      spec.rlimits[spec.n_rlimits++] = *rl;
-      if (json_object_get (km, "ulimit") == NULL)
-        json_object_set_new (km, "ulimit", json_array ());
-      json_array_append_new (json_object_get (km, "ulimit"),
-                             json_pack ("[i, I, I]", rl->resource, (json_int_t) rl->soft, (json_int_t) rl->hard));
-    }
+static char *
+dup_or_null (const char *s)
+{
+  return s ? xstrdup (s) : NULL;
+}
 
-  struct strv mountpoints = STRV_INIT;
-  strv_push (&mountpoints, "/proc");
-  strv_push (&mountpoints, "/sys");
-  strv_push (&mountpoints, "/dev");
-  strv_push (&mountpoints, "/etc/hosts");
-  strv_push (&mountpoints, "/etc/resolv.conf");
-  int lock_fds[16];
-  size_t n_locks = 0;
-  int ret = -1;
-  spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
-  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
-                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
+/* RUN --mount flags as op mounts: targets made absolute in cwd, from= resolved. */
+static int
+run_mounts (struct builder *b, size_t si, const char *cwd, const struct inst *in, struct exec_op *op)
+{
+  op->mounts = xcalloc (in->n_mounts + 1, sizeof *op->mounts);
   for (size_t k = 0; k < in->n_mounts; k++)
     {
       const struct run_mount *rm = &in->mounts[k];
-      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts];
-      _cleanup_free_ char *target = NULL;
+      struct op_mount *m = &op->mounts[op->n_mounts++];
+      m->type = (enum op_mount_type) rm->type;
       if (rm->target)
         {
-          struct buf t = BUF_INIT;
+          _cleanup_buf_ struct buf t = BUF_INIT;
           if (rm->target[0] == '/')
             buf_puts (&t, rm->target);
           else
             buf_printf (&t, "%s/%s", cwd, rm->target);
-          target = path_clean (buf_str (&t));
-          buf_free (&t);
+          m->target = path_clean (buf_str (&t));
         }
-      json_t *jk = json_pack ("{s:i, s:s}", "type", (int) rm->type, "target", target ? target : "");
-      switch (rm->type)
+      m->source = dup_or_null (rm->source);
+      m->id = dup_or_null (rm->id);
+      m->env = dup_or_null (rm->env);
+      m->readonly = rm->readonly;
+      m->required = rm->required;
+      m->sharing = (enum op_sharing) rm->sharing;
+      m->mode = rm->mode;
+      m->uid = rm->uid;
+      m->gid = rm->gid;
+      m->size = rm->size;
+      /* from= names a root for binds and caches only (other types never have it). */
+      if (rm->from && (rm->type == MOUNT_BIND || rm->type == MOUNT_CACHE))
         {
-        case MOUNT_BIND:
-          if (rm->from)
-            {
-              char fkey[DIGEST_STR_LEN + 1];
-              struct strv lw = STRV_INIT;
-              if (resolve_from (b, si, rm->from, in, &lw, fkey) < 0)
-                {
-                  strv_free (&lw);
-                  json_decref (jk);
-                  goto out;
-                }
-              struct buf src = BUF_INIT;
-              for (size_t l = 0; l < lw.n; l++)
-                buf_printf (&src, "%s%s", l ? ":" : "", lw.v[l]);
-              strv_free (&lw);
-              sm->type = SMOUNT_OVERLAY_RO;
-              sm->source = buf_steal (&src);
-              /* Resolved inside the stage's or image's root by the sandbox. */
-              sm->subpath = xstrdup (rm->source ? rm->source : "/");
-              sm->display = xstrdup (rm->source ? rm->source : "/");
-              struct buf what = BUF_INIT;
-              buf_printf (&what, "\"%s\"", rm->from);
-              sm->what = buf_steal (&what);
-              json_object_set_new (jk, "from", json_string (fkey));
-            }
-          else
-            {
-              if (b->ctx_fd < 0)
-                {
-                  json_decref (jk);
-                  kiln_err_set (b->err, EINVAL, "RUN --mount=type=bind needs a build context");
-                  goto out;
-                }
-              /* The context is the root the source is resolved in (by the
-               * sandbox, from a descriptor): a link in it cannot lead out. */
-              sm->type = SMOUNT_BIND;
-              sm->source = xstrdup (b->ctx_path);
-              sm->source_is_fd = true; /* the context opened once: its path could be swapped */
-              sm->source_fd = b->ctx_fd;
-              sm->subpath = xstrdup (rm->source ? rm->source : "/");
-              sm->display = xstrdup (rm->source ? rm->source : ".");
-              sm->what = xstrdup ("the build context");
-              views.of[spec.n_mounts] = context_view_needed (b);
-              struct hasher *h = hasher_new ();
-              struct strv one = STRV_INIT;
-              strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h, false);
-              strv_free (&one);
-              struct digest cd;
-              hasher_final (h, &cd);
-              hasher_free (h);
-              if (hr < 0)
-                {
-                  json_decref (jk);
-                  goto out;
-                }
-              json_object_set_new (jk, "context", json_string (cd.str));
-            }
-          /* BuildKit's rw binds write to a throwaway layer. */
-          sm->readonly = rm->readonly;
-          sm->scratch = true;
-          break;
-        case MOUNT_CACHE:
-          {
-            /* Cache mounts live in the store, keyed by id, and survive --no-cache;
-             * one based on a stage (from=) is keyed by that stage too, as BuildKit's. */
-            char fkey[DIGEST_STR_LEN + 1] = "";
-            struct strv seed = STRV_INIT;
-            if (rm->from && resolve_from (b, si, rm->from, in, &seed, fkey) < 0)
-              {
-                strv_free (&seed);
-                json_decref (jk);
-                goto out;
-              }
-            _cleanup_buf_ struct buf idk = BUF_INIT;
-            buf_puts (&idk, rm->id);
-            if (rm->from)
-              buf_printf (&idk, "%c%s%c%s", 0, fkey, 0, rm->source ? rm->source : "/");
-            struct digest cid;
-            digest_bytes (idk.data, idk.len, &cid);
-            struct buf dir = BUF_INIT;
-            buf_printf (&dir, "%s/cache", store_root (b->st));
-            mkdir (buf_str (&dir), 0700);
-            buf_printf (&dir, "/%.16s", digest_hex (&cid));
-            /* locked: wait for the cache.  private: the first instance no other
-             * step holds (DIR, DIR-1, …), as BuildKit mounts a new one for a
-             * second writer.  shared: no lock. */
-            _cleanup_free_ char *base = xstrdup (buf_str (&dir));
-            int made = 0;
-            for (int inst = 0; made == 0; inst++)
-              {
-                if (inst)
-                  {
-                    buf_reset (&dir);
-                    buf_printf (&dir, "%s-%d", base, inst);
-                  }
-                made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
-                if (made < 0 || rm->sharing == SHARING_SHARED || n_locks == 16)
-                  break;
-                bool wait = rm->sharing == SHARING_LOCKED || inst == 15;
-                int held = cache_lock (buf_str (&dir), wait, lock_fds, &n_locks);
-                if (held != 0 || wait)
-                  break;
-              }
-            strv_free (&seed);
-            if (made < 0)
-              {
-                buf_free (&dir);
-                json_decref (jk);
-                goto out;
-              }
-            if (rm->from)
-              json_object_set_new (jk, "from", json_pack ("{s:s, s:s}", "key", fkey, "source",
-                                                          rm->source ? rm->source : "/"));
-            sm->type = SMOUNT_BIND;
-            sm->source = buf_steal (&dir);
-            sm->readonly = rm->readonly;
-            json_object_set_new (jk, "id", json_string (rm->id));
-            break;
-          }
-        case MOUNT_TMPFS:
-          sm->type = SMOUNT_TMPFS;
-          sm->size = rm->size;
-          break;
-        case MOUNT_SECRET:
-        case MOUNT_SSH:
-          {
-            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
-            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
-                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
-            if (r == 1)
-              break;
-            if (r == 0)
-              json_array_append_new (jm, jk);
-            else
-              json_decref (jk);
-            if (r < 0)
-              goto out;
-            continue;
-          }
+          m->from = op_input_new (rm->from);
+          if (resolve_from (b, si, rm->from, in, &m->from->lowers, m->from->key) < 0)
+            return -1;
         }
-      json_array_append_new (jm, jk);
-      sm->target = target ? xstrdup (target) : xstrdup ("/");
-      strv_push (&mountpoints, sm->target);
-      spec.n_mounts++;
     }
-  if (shebang)
-    {
-      /* In /dev (the sandbox's tmpfs), so no mount point reaches the layer. */
-      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts++];
-      sm->type = SMOUNT_FILE;
-      sm->target = xstrdup (spec.argv.v[spec.argv.n - 1]);
-      sm->content_len = strlen (shebang);
-      sm->content = xstrdup (shebang);
-      sm->mode = 0755;
-      sm->readonly = true;
-      json_object_set_new (km, "script", json_string (shebang));
-    }
+  return 0;
+}
 
-  size_t klen;
-  material = json_canonical (km, &klen);
-  char key[DIGEST_STR_LEN + 1];
-  key_of (o->key, material, klen, key);
-  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
-  {
-    struct buf cb = BUF_INIT;
-    if (in->json)
-      buf_printf (&cb, "RUN %s # buildkit", in->node->original + utf8_space_prefix (in->node->original, strlen (in->node->original)) + 3);
-    else
-      {
-        buf_puts (&cb, "RUN");
-        for (size_t k = 0; k < spec.argv.n; k++)
-          buf_printf (&cb, " %s", spec.argv.v[k]);
-        buf_puts (&cb, " # buildkit");
-      }
-    created_by = buf_steal (&cb);
-  }
-  memcpy (o->key, key, sizeof key);
-  if (step_cached (b, o, key, label, created_by, true))
+/* RUN as an exec op: its command, environment, user, directory and mounts. */
+static int
+run_to_op (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+           struct exec_op *op)
+{
+  run_argv (o, in, op);
+  run_env (b, o, ss, op);
+  op->user = user_of (o->config);
+  op->cwd = workdir_of (o->config);
+  op->network = in->network == NULL                 ? OP_NET_INHERIT
+                : strcmp (in->network, "none") == 0 ? OP_NET_NONE
+                : strcmp (in->network, "host") == 0 ? OP_NET_HOST
+                                                     : OP_NET_DEFAULT;
+  op->security = dup_or_null (in->security);
+  struct buf cb = BUF_INIT;
+  if (in->json)
+    buf_printf (&cb, "RUN %s # buildkit", as_written (in) + 3);
+  else
     {
-      ret = 0;
-      goto out;
+      buf_puts (&cb, "RUN");
+      for (size_t k = 0; k < op->argv.n; k++)
+        buf_printf (&cb, " %s", op->argv.v[k]);
+      buf_puts (&cb, " # buildkit");
     }
-  double t0 = now_s ();
-  struct step_dirs sd;
-  if (step_prepare (b, o, &sd, &spec.lowers) < 0)
-    goto out;
-  spec.store_root = store_root (b->st);
-  spec.upper = sd.upper;
-  spec.work = sd.work;
-  spec.merged = sd.merged;
-  spec.cwd = cwd;
-  spec.user = user;
-  spec.hostname = "buildkitsandbox";
-  spec.no_hostname_env = true;
-  spec.network = net;
-  spec.hosts_more = hosts_more.len ? buf_str (&hosts_more) : NULL;
-  spec.stdin_fd = -1;
-  spec.netns_fd = -1;
-  spec.cancel_on_signal = true;
-  spec.runtime = b->rq->runtime;
-  spec.privileged = in->security && strcmp (in->security, "insecure") == 0;
-  if (net == SANDBOX_NET_DEFAULT)
-    {
-      if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)
-        {
-          snapshot_abort (&sd.sn);
-          goto out;
-        }
-      b->net_started = true;
-      spec.netns_fd = b->net.fd;
-    }
-  if (views_make (b, &spec, &views) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      goto out;
-    }
-  struct output_reader rd = {.b = b, .step = b->step, .start = t0};
-  spec.on_output = on_output;
-  spec.output_ud = &rd;
-  int code = 0;
-  int r = sandbox_run (&spec, &code, b->err);
-  if (r < 0 || code != 0)
-    {
-      if (r == 0)
-        {
-          struct buf msg = BUF_INIT;
-          buf_printf (&msg, "process \"%s\" did not complete successfully: exit code: %d",
-                      created_by + 4 /* after "RUN " */, code);
-          /* Drop the " # buildkit" suffix from the quoted command. */
-          char *tagp = strstr (msg.data, " # buildkit\"");
-          if (tagp)
-            memmove (tagp, tagp + 11, strlen (tagp + 11) + 1), msg.len = strlen (msg.data);
-          size_t first = rd.n_tail > TAIL_LINES ? rd.n_tail - TAIL_LINES : 0;
-          if (rd.n_tail)
-            buf_puts (&msg, "\nlast lines of its output:");
-          for (size_t k = first; k < rd.n_tail; k++)
-            buf_printf (&msg, "\n  %s", rd.tail[k % TAIL_LINES]);
-          kiln_err_set (b->err, EIO, "%s", buf_str (&msg));
-          buf_free (&msg);
-        }
-      for (size_t k = 0; k < TAIL_LINES; k++)
-        free (rd.tail[k]);
-      snapshot_abort (&sd.sn);
-      step_fail_located (b, in);
-      goto out;
-    }
-  for (size_t k = 0; k < TAIL_LINES; k++)
-    free (rd.tail[k]);
-  clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
-    goto out;
-  ret = 0;
-out:
-  views_clear (&views);
-  for (size_t k = 0; k < n_locks; k++)
-    close (lock_fds[k]);
-  strv_free (&mountpoints);
-  json_decref (km);
-  sandbox_spec_clear (&spec);
-  return ret;
+  op->created_by = buf_steal (&cb);
+  return run_mounts (b, si, op->cwd, in, op);
+}
+
+static int
+run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+          const char *label)
+{
+  struct exec_op op = {0};
+  struct step_desc d = {.label = label, .written = as_written (in), .args = &ss->args};
+  int r = run_to_op (b, si, o, ss, in, &op);
+  if (r == 0)
+    r = exec_op_solve (b, o, &op, &d);
+  exec_op_clear (&op);
+  return r;
 }
 
 /* COPY/ADD's destination: absolute in the image, clean, its trailing '/' kept. */
