@@ -5,24 +5,13 @@
 #include "solver/ttyview.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <jansson.h>
-#include <linux/openat2.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/xattr.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frontend/context.h"
@@ -30,23 +19,17 @@
 #include "frontend/ignore.h"
 #include "frontend/inst_config.h"
 #include "frontend/parser.h"
-#include "image/archive.h"
+#include "frontend/to_ops.h"
 #include "image/config.h"
 #include "image/image.h"
 #include "image/layers.h"
-#include "net/net.h"
-#include "store/blobs.h"
-#include "store/layer.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
 #include "util/envmap.h"
 #include "util/outfile.h"
 #include "util/utf8.h"
-#include "worker/fetch.h"
 #include "worker/fileop.h"
-#include "worker/overlay.h"
-#include "worker/sandbox.h"
 
 /* ---------- interruption ---------- */
 
@@ -74,27 +57,6 @@ static int step_fail_located (struct builder *b, const struct inst *in)
   return -1;
 }
 
-
-static char *
-user_of (json_t *cfg)
-{
-  const char *u = json_string_value (json_object_get (json_object_get (cfg, "config"), "User"));
-  return xstrdup (u ? u : "");
-}
-
-static char *
-workdir_of (json_t *cfg)
-{
-  const char *w = json_string_value (json_object_get (json_object_get (cfg, "config"), "WorkingDir"));
-  return xstrdup (w && *w ? w : "/");
-}
-
-static json_t *
-env_of (json_t *cfg)
-{
-  json_t *e = json_object_get (json_object_get (cfg, "config"), "Env");
-  return json_is_array (e) ? e : NULL;
-}
 
 /* An image named by FROM, COPY --from or a mount's from=: from the store, or fetched
  * through the request's fetch_image when the store lacks it (always, with --pull). */
@@ -152,206 +114,19 @@ resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst 
   return r;
 }
 
-static char *
-shell_join (json_t *cfg, const char *cmd, struct strv *argv)
+/* The converter's resolver (frontend/to_ops.h): a stage of this build before
+ * stage si, or an image. */
+struct resolve_ud
 {
-  json_t *shell = json_object_get (json_object_get (cfg, "config"), "Shell");
-  if (json_is_array (shell) && json_array_size (shell))
-    {
-      size_t i;
-      json_t *v;
-      json_array_foreach (shell, i, v) strv_push (argv, json_string_value (v) ? json_string_value (v) : "");
-    }
-  else
-    {
-      strv_push (argv, "/bin/sh");
-      strv_push (argv, "-c");
-    }
-  strv_push (argv, cmd);
-  return NULL;
-}
+  struct builder *b;
+  size_t si;
+};
 
-/* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
-static const char *
-as_written (const struct inst *in)
-{
-  const char *t = in->node->original;
-  return t + utf8_space_prefix (t, strlen (t));
-}
-/* RUN's argv: exec form as is; shell form and heredocs through the SHELL.  A `#!`
- * heredoc is run as a file by its interpreter, as BuildKit does (op->script). */
-static void
-run_argv (struct stage_out *o, const struct inst *in, struct exec_op *op)
-{
-  if (in->json)
-    {
-      for (size_t i = 0; i < in->args.n; i++)
-        strv_push (&op->argv, in->args.v[i]);
-      return;
-    }
-  const struct df_node *n = in->node;
-  const char *cmd = in->args.v[0];
-  if (n->n_heredocs == 1 && strncmp (cmd, "<<", 2) == 0 && strchr (cmd, ' ') == NULL)
-    {
-      /* RUN <<EOF: the body is the script. */
-      _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
-                                                      : xstrdup (n->heredocs[0].content);
-      if (strncmp (body, "#!", 2) == 0)
-        {
-          /* The kernel runs it through its interpreter, from BuildKit's path. */
-          _cleanup_buf_ struct buf path = BUF_INIT;
-          buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
-          shell_join (o->config, buf_str (&path), &op->argv);
-          op->script = steal_pointer (&body);
-        }
-      else
-        shell_join (o->config, body, &op->argv);
-    }
-  else if (n->n_heredocs)
-    {
-      _cleanup_buf_ struct buf script = BUF_INIT;
-      buf_printf (&script, "%s\n", cmd);
-      for (size_t h = 0; h < n->n_heredocs; h++)
-        buf_printf (&script, "%s%s\n", n->heredocs[h].content, n->heredocs[h].name);
-      shell_join (o->config, buf_str (&script), &op->argv);
-    }
-  else
-    shell_join (o->config, cmd, &op->argv);
-}
-
-/* RUN's environment: the image's, then the declared build args ENV does not
- * override (both in the key), then the proxy args, undeclared, in both spellings
- * (a given spelling wins), kept out of the key. */
-static void
-run_env (struct builder *b, struct stage_out *o, struct stage_state *ss, struct exec_op *op)
-{
-  struct envmap seen = ENVMAP_INIT;
-  size_t i;
-  json_t *v;
-  json_array_foreach (env_of (o->config), i, v)
-  {
-    const char *s = json_string_value (v);
-    if (!s)
-      continue;
-    strv_push (&op->env, s);
-    strv_push (&op->key_env, s);
-    const char *eq = strchr (s, '=');
-    envmap_setn (&seen, s, eq ? (size_t) (eq - s) : strlen (s), "");
-  }
-  for (size_t k = 0; k < ss->args.n; k++)
-    if (!envmap_get (&seen, ss->args.keys[k], strlen (ss->args.keys[k])))
-      {
-        struct buf e = BUF_INIT;
-        buf_printf (&e, "%s=%s", ss->args.keys[k], ss->args.values[k]);
-        strv_push (&op->key_env, buf_str (&e));
-        strv_push_owned (&op->env, buf_steal (&e));
-        envmap_set (&seen, ss->args.keys[k], "");
-      }
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t k = 0; k < b->m->build_args.n; k++)
-      {
-        const char *name = b->m->build_args.keys[k];
-        if (!is_predefined_arg (name))
-          continue;
-        char alt[32];
-        snprintf (alt, sizeof alt, "%s", name);
-        for (char *c = alt; *c; c++)
-          *c = (char) (islower ((unsigned char) name[0]) ? toupper ((unsigned char) *c) : tolower ((unsigned char) *c));
-        const char *key = pass == 0 ? name : alt;
-        if (pass == 1 && envmap_get (&b->m->build_args, alt, strlen (alt)))
-          continue;
-        if (envmap_get (&seen, key, strlen (key)))
-          continue;
-        envmap_set (&seen, key, "");
-        struct buf e = BUF_INIT;
-        buf_printf (&e, "%s=%s", key, b->m->build_args.values[k]);
-        strv_push_owned (&op->env, buf_steal (&e));
-      }
-  envmap_free (&seen);
-}
-
-/* The frontend's mount types and sharing modes are the op's, number for number
- * (the numbers are in cache keys). */
-_Static_assert (MOUNT_BIND == (int) OP_MOUNT_BIND && MOUNT_CACHE == (int) OP_MOUNT_CACHE
-                    && MOUNT_TMPFS == (int) OP_MOUNT_TMPFS && MOUNT_SECRET == (int) OP_MOUNT_SECRET
-                    && MOUNT_SSH == (int) OP_MOUNT_SSH,
-                "mount types");
-_Static_assert (SHARING_SHARED == (int) OP_SHARING_SHARED && SHARING_PRIVATE == (int) OP_SHARING_PRIVATE
-                    && SHARING_LOCKED == (int) OP_SHARING_LOCKED,
-                "sharing modes");
-
-static char *
-dup_or_null (const char *s)
-{
-  return s ? xstrdup (s) : NULL;
-}
-
-/* RUN --mount flags as op mounts: targets made absolute in cwd, from= resolved. */
 static int
-run_mounts (struct builder *b, size_t si, const char *cwd, const struct inst *in, struct exec_op *op)
+resolve_input (void *ud, const struct inst *in, struct op_input *from)
 {
-  op->mounts = xcalloc (in->n_mounts + 1, sizeof *op->mounts);
-  for (size_t k = 0; k < in->n_mounts; k++)
-    {
-      const struct run_mount *rm = &in->mounts[k];
-      struct op_mount *m = &op->mounts[op->n_mounts++];
-      m->type = (enum op_mount_type) rm->type;
-      if (rm->target)
-        {
-          _cleanup_buf_ struct buf t = BUF_INIT;
-          if (rm->target[0] == '/')
-            buf_puts (&t, rm->target);
-          else
-            buf_printf (&t, "%s/%s", cwd, rm->target);
-          m->target = path_clean (buf_str (&t));
-        }
-      m->source = dup_or_null (rm->source);
-      m->id = dup_or_null (rm->id);
-      m->env = dup_or_null (rm->env);
-      m->readonly = rm->readonly;
-      m->required = rm->required;
-      m->sharing = (enum op_sharing) rm->sharing;
-      m->mode = rm->mode;
-      m->uid = rm->uid;
-      m->gid = rm->gid;
-      m->size = rm->size;
-      /* from= names a root for binds and caches only (other types never have it). */
-      if (rm->from && (rm->type == MOUNT_BIND || rm->type == MOUNT_CACHE))
-        {
-          m->from = op_input_new (rm->from);
-          if (resolve_from (b, si, rm->from, in, &m->from->lowers, m->from->key) < 0)
-            return -1;
-        }
-    }
-  return 0;
-}
-
-/* RUN as an exec op: its command, environment, user, directory and mounts. */
-static int
-run_to_op (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-           struct exec_op *op)
-{
-  run_argv (o, in, op);
-  run_env (b, o, ss, op);
-  op->user = user_of (o->config);
-  op->cwd = workdir_of (o->config);
-  op->network = in->network == NULL                 ? OP_NET_INHERIT
-                : strcmp (in->network, "none") == 0 ? OP_NET_NONE
-                : strcmp (in->network, "host") == 0 ? OP_NET_HOST
-                                                     : OP_NET_DEFAULT;
-  op->security = dup_or_null (in->security);
-  struct buf cb = BUF_INIT;
-  if (in->json)
-    buf_printf (&cb, "RUN %s # buildkit", as_written (in) + 3);
-  else
-    {
-      buf_puts (&cb, "RUN");
-      for (size_t k = 0; k < op->argv.n; k++)
-        buf_printf (&cb, " %s", op->argv.v[k]);
-      buf_puts (&cb, " # buildkit");
-    }
-  op->created_by = buf_steal (&cb);
-  return run_mounts (b, si, op->cwd, in, op);
+  struct resolve_ud *r = ud;
+  return resolve_from (r->b, r->si, from->ref, in, &from->lowers, from->key);
 }
 
 static int
@@ -359,106 +134,15 @@ run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state 
           const char *label)
 {
   struct exec_op op = {0};
-  struct step_desc d = {.label = label, .written = as_written (in), .args = &ss->args};
-  int r = run_to_op (b, si, o, ss, in, &op);
+  struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
+  struct resolve_ud ud = {b, si};
+  struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
+                         .ud = &ud, .err = b->err};
+  int r = inst_to_exec_op (&c, in, &op);
   if (r == 0)
     r = exec_op_solve (b, o, &op, &d);
   exec_op_clear (&op);
   return r;
-}
-
-/* COPY/ADD's destination: absolute in the image, clean, its trailing '/' kept. */
-static char *
-copy_dest (const char *cwd, const char *dest_raw)
-{
-  _cleanup_buf_ struct buf dest = BUF_INIT;
-  if (dest_raw[0] == '/')
-    buf_puts (&dest, dest_raw);
-  else if (*dest_raw == '\0')
-    buf_printf (&dest, "%s/", cwd);
-  else
-    buf_printf (&dest, "%s%s%s", cwd, cwd[strlen (cwd) - 1] == '/' ? "" : "/", dest_raw);
-  size_t dl = strlen (dest_raw);
-  bool slash = dl && (dest_raw[dl - 1] == '/' || (dl >= 2 && strcmp (dest_raw + dl - 2, "/.") == 0) || strcmp (dest_raw, ".") == 0);
-  char *clean = path_clean (buf_str (&dest));
-  if ((slash || *dest_raw == '\0') && strcmp (clean, "/") != 0)
-    {
-      buf_reset (&dest);
-      buf_printf (&dest, "%s/", clean);
-      free (clean);
-      return buf_steal (&dest);
-    }
-  return clean;
-}
-
-/* COPY/ADD's sources in order: heredoc words name the heredocs in order (their
- * bodies expanded when the delimiter is unquoted), URLs (ADD), paths. */
-static int
-copy_sources (struct builder *b, struct stage_state *ss, const struct inst *in, struct file_op *op)
-{
-  op->srcs = xcalloc (in->args.n, sizeof *op->srcs);
-  size_t next_hd = 0;
-  for (size_t k = 0; k + 1 < in->args.n; k++)
-    {
-      const char *s = in->args.v[k];
-      struct file_src *fs = &op->srcs[op->n_srcs++];
-      fs->name = xstrdup (s);
-      fs->kind = FILE_SRC_PATH;
-      if (next_hd < in->node->n_heredocs && strncmp (s, "<<", 2) == 0)
-        {
-          const struct df_heredoc *hd = &in->node->heredocs[next_hd++];
-          _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
-          fs->kind = FILE_SRC_HEREDOC;
-          free (fs->name);
-          fs->name = xstrdup (hd->name);
-          if (!hd->expand)
-            fs->body = steal_pointer (&body);
-          else
-            {
-              struct shell_opts so = {.escape = b->ast->escape, .skip_process_quotes = true, .raw_escapes = true};
-              struct shell_env env = {&ss->env, &ss->args};
-              if (shell_expand (&so, body, strlen (body), &env, &fs->body, NULL, b->err) < 0)
-                return -1;
-            }
-        }
-      else if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
-        fs->kind = FILE_SRC_URL;
-    }
-  return 0;
-}
-
-/* COPY/ADD as a file op: expanded, its --from resolved. */
-static int
-copy_to_op (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-            struct file_op *op)
-{
-  _cleanup_free_ char *cwd = workdir_of (o->config);
-  op->add = in->kind == I_ADD;
-  op->dest = copy_dest (cwd, in->args.v[in->args.n - 1]);
-  op->chown = in->chown ? xstrdup (in->chown) : NULL;
-  op->chmod = in->chmod ? xstrdup (in->chmod) : NULL;
-  op->link = in->link;
-  op->parents = in->parents;
-  op->checksum = in->checksum ? xstrdup (in->checksum) : NULL;
-  for (size_t k = 0; k < in->excludes.n; k++)
-    strv_push (&op->excludes, in->excludes.v[k]);
-  struct buf cb = BUF_INIT;
-  buf_printf (&cb, "%s ", inst_kind_name (in->kind));
-  if (in->from)
-    buf_printf (&cb, "--from=%s ", in->from);
-  for (size_t k = 0; k < in->args.n; k++)
-    buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
-  buf_puts (&cb, " # buildkit");
-  op->created_by = buf_steal (&cb);
-  if (copy_sources (b, ss, in, op) < 0)
-    return -1;
-  if (in->from)
-    {
-      op->from = op_input_new (in->from);
-      if (resolve_from (b, si, in->from, in, &op->from->lowers, op->from->key) < 0)
-        return -1;
-    }
-  return 0;
 }
 
 static int
@@ -466,8 +150,11 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
            const char *label)
 {
   struct file_op op = {0};
-  struct step_desc d = {.label = label, .written = as_written (in), .args = &ss->args};
-  int r = copy_to_op (b, si, o, ss, in, &op);
+  struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
+  struct resolve_ud ud = {b, si};
+  struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
+                         .ud = &ud, .err = b->err};
+  int r = inst_to_file_op (&c, in, &op);
   if (r == 0)
     r = file_op_solve (b, o, &op, &d);
   file_op_clear (&op);
@@ -478,13 +165,13 @@ copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state
 static int
 workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, const char *label)
 {
-  _cleanup_free_ char *dir = workdir_of (o->config);
-  _cleanup_free_ char *user = user_of (o->config);
+  _cleanup_free_ char *dir = config_workdir (o->config);
+  _cleanup_free_ char *user = config_user (o->config);
   char key[DIGEST_STR_LEN + 1];
   _cleanup_buf_ struct buf mat = BUF_INIT;
   buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
   key_of (o->key, buf_str (&mat), mat.len, key);
-  step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
+  step_note (b, o->key, key, inst_as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = inst_created_by (in);
   /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
@@ -581,7 +268,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   if (!json_is_object (json_object_get (o->config, "config")))
     json_object_set_new (o->config, "config", json_object ());
   struct envmap base_env = ENVMAP_INIT;
-  json_t *env = env_of (o->config);
+  json_t *env = config_env (o->config);
   size_t i;
   json_t *v;
   json_array_foreach (env, i, v)
@@ -661,7 +348,7 @@ config_step_record (struct builder *b, struct stage_out *o, struct stage_state *
   _cleanup_free_ char *cb = inst_created_by (ex);
   key_of (o->key, cb, strlen (cb), key);
   if (chain) /* what --explain compares with the last build's key of this step */
-    step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
+    step_note (b, o->key, key, inst_as_written (ex), cb, strlen (cb), &ss->args);
   int64_t when = b->now;
   _cleanup_free_ char *hit = cache_get (b, key, &when);
   if (hit == NULL && cache_put (b, key, "none") < 0)

@@ -1,8 +1,8 @@
 /* solver/step.c — one step's life around its op: its key chained and noted, the
  * cache asked, its scratch directories made, its upper snapshot and recorded, its
  * result applied to the stage (solver/builder.h). */
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image/config.h"
 #include "solver/builder.h"
