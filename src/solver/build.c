@@ -129,32 +129,27 @@ resolve_input (void *ud, const struct inst *in, struct op_input *from)
   return resolve_from (r->b, r->si, from->ref, in, &from->lowers, from->key);
 }
 
+/* RUN, COPY and ADD: turned into their op (frontend/to_ops.h), then run. */
 static int
-run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-          const char *label)
+op_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+         const char *label)
 {
-  struct exec_op op = {0};
   struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
   struct resolve_ud ud = {b, si};
   struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
                          .ud = &ud, .err = b->err};
-  int r = inst_to_exec_op (&c, in, &op);
-  if (r == 0)
-    r = exec_op_solve (b, o, &op, &d);
-  exec_op_clear (&op);
-  return r;
-}
-
-static int
-copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-           const char *label)
-{
+  int r;
+  if (in->kind == I_RUN)
+    {
+      struct exec_op op = {0};
+      r = inst_to_exec_op (&c, in, &op);
+      if (r == 0)
+        r = exec_op_solve (b, o, &op, &d);
+      exec_op_clear (&op);
+      return r;
+    }
   struct file_op op = {0};
-  struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
-  struct resolve_ud ud = {b, si};
-  struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
-                         .ud = &ud, .err = b->err};
-  int r = inst_to_file_op (&c, in, &op);
+  r = inst_to_file_op (&c, in, &op);
   if (r == 0)
     r = file_op_solve (b, o, &op, &d);
   file_op_clear (&op);
@@ -371,11 +366,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
   switch (ex->kind)
     {
     case I_RUN:
-      r = run_step (b, si, o, ss, ex, label);
-      break;
     case I_COPY:
     case I_ADD:
-      r = copy_step (b, si, o, ss, ex, label);
+      r = op_step (b, si, o, ss, ex, label);
       break;
     case I_ARG:
       /* ARG changes no config and stays out of the key chain (its values are part of later

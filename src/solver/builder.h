@@ -24,6 +24,7 @@
 
 struct ignore_rules; /* frontend/ignore.h: only ctxhash.c and build.c look inside */
 struct ctx_selection;
+struct step_desc; /* solver/op_solve.h */
 
 #define TAIL_LINES 20
 
@@ -165,6 +166,10 @@ void step_key (struct builder *b, struct stage_out *o, const char *text, const c
  * NULL), 0.  `keeps_layer`: an empty layer is the step's result too. */
 int step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
                  bool keeps_layer);
+/* An op's step: its key from the canonical JSON of km (solver/op_solve.h's step_desc
+ * says how it is noted), then step_cached with its layer kept. */
+int step_lookup (struct builder *b, struct stage_out *o, const json_t *km, const struct step_desc *d,
+                 const char *created_by, char key[static DIGEST_STR_LEN + 1]);
 /* The step's scratch directories and the stage's lowers, which one overlay must hold. */
 int step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers);
 /* The filled upper snapshot, recorded under key and applied; t0: when it started. */

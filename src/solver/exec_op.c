@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/image.h"
 #include "net/net.h"
 #include "solver/builder.h"
 #include "util/cleanup.h"
@@ -540,7 +539,6 @@ exec_op_solve (struct builder *b, struct stage_out *o, const struct exec_op *op,
     return -1;
   struct exec_run er = {.mountpoints = STRV_INIT, .hosts_more = BUF_INIT};
   int ret = -1;
-  _cleanup_free_ char *material = NULL;
   for (size_t k = 0; k < op->argv.n; k++)
     strv_push (&er.spec.argv, op->argv.v[k]);
   for (size_t k = 0; k < op->env.n; k++)
@@ -549,11 +547,8 @@ exec_op_solve (struct builder *b, struct stage_out *o, const struct exec_op *op,
   exec_key (b, op, &er);
   if (exec_mounts (b, op, &er) < 0)
     goto out;
-  size_t klen;
-  material = json_canonical (er.km, &klen);
   char key[DIGEST_STR_LEN + 1];
-  step_key (b, o, d->written, material, klen, d->args, key);
-  if (step_cached (b, o, key, d->label, op->created_by, true))
+  if (step_lookup (b, o, er.km, d, op->created_by, key))
     {
       ret = 0;
       goto out;

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 
-#include "image/image.h"
 #include "solver/builder.h"
 #include "util/cleanup.h"
 #include "worker/fetch.h"
@@ -172,18 +171,14 @@ file_op_solve (struct builder *b, struct stage_out *o, const struct file_op *op,
 {
   struct file_run fr = {.w = {.kind = FOP_COPY, .context_fd = -1}, .urls = STRV_INIT, .fetch_fd = -1};
   int ret = -1;
-  _cleanup_free_ char *material = NULL;
   file_key_sources (op, &fr);
   if (fr.urls.n && file_fetch (b, op, &fr) < 0)
     goto out;
   if (file_source_root (b, op, &fr) < 0)
     goto out;
   /* The owner a name resolves to depends on the image: keyed by its layers. */
-  size_t klen;
-  material = json_canonical (fr.km, &klen);
   char key[DIGEST_STR_LEN + 1];
-  step_key (b, o, d->written, material, klen, d->args, key);
-  int hit = step_cached (b, o, key, d->label, op->created_by, true);
+  int hit = step_lookup (b, o, fr.km, d, op->created_by, key);
   ret = hit ? 0 : file_copy (b, o, op, &fr, key);
 out:
   b->note_sources = b->note_excludes = NULL; /* fr.w.sources goes */

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "image/config.h"
+#include "image/image.h"
 #include "solver/builder.h"
+#include "solver/op_solve.h"
 #include "util/cleanup.h"
 #include "worker/overlay.h"
 
@@ -74,6 +76,16 @@ step_cached (struct builder *b, struct stage_out *o, const char *key, const char
   step_missed (b, key, label);
   b->note_sources = b->note_excludes = NULL;
   return 0;
+}
+
+int
+step_lookup (struct builder *b, struct stage_out *o, const json_t *km, const struct step_desc *d,
+             const char *created_by, char key[static DIGEST_STR_LEN + 1])
+{
+  size_t len;
+  _cleanup_free_ char *material = json_canonical (km, &len);
+  step_key (b, o, d->written, material, len, d->args, key);
+  return step_cached (b, o, key, d->label, created_by, true);
 }
 
 /* Makes the scratch dirs of a step and the lowers of the image so far, which one
