@@ -21,6 +21,7 @@ inst_as_written (const struct inst *in)
   return t + utf8_space_prefix (t, strlen (t));
 }
 
+/* cmd after the image's SHELL (BuildKit's default: /bin/sh -c). */
 static void
 shell_join (const json_t *cfg, const char *cmd, struct strv *argv)
 {

@@ -24,9 +24,11 @@ struct op_convert
   struct kiln_err *err;
 };
 
-/* RUN (expanded) as an exec op: 0, or -1 with c->err set; op_clear either way. */
+/* RUN (expanded) as an exec op: 0, or -1 with c->err set; the caller clears op
+ * (exec_op_clear) either way. */
 int inst_to_exec_op (const struct op_convert *c, const struct inst *in, struct exec_op *op);
-/* COPY or ADD (expanded) as a file op: heredocs expanded, --from resolved. */
+/* COPY or ADD (expanded) as a file op: heredocs expanded, --from resolved; the caller
+ * clears op (file_op_clear) either way. */
 int inst_to_file_op (const struct op_convert *c, const struct inst *in, struct file_op *op);
 
 /* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
