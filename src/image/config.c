@@ -59,6 +59,27 @@ config_add_history (json_t *cfg, int64_t created, const char *created_by, const 
   json_array_append_new (hist, h);
 }
 
+char *
+config_user (const json_t *cfg)
+{
+  const char *u = json_string_value (json_object_get (json_object_get (cfg, "config"), "User"));
+  return xstrdup (u ? u : "");
+}
+
+char *
+config_workdir (const json_t *cfg)
+{
+  const char *w = json_string_value (json_object_get (json_object_get (cfg, "config"), "WorkingDir"));
+  return xstrdup (w && *w ? w : "/");
+}
+
+json_t *
+config_env (const json_t *cfg)
+{
+  json_t *e = json_object_get (json_object_get (cfg, "config"), "Env");
+  return json_is_array (e) ? e : NULL;
+}
+
 void
 config_add_layer (json_t *cfg, const char *diff_id)
 {

@@ -67,6 +67,12 @@ void config_add_history (json_t *cfg, int64_t created, const char *created_by, c
 /* Appends a layer's diff_id to rootfs.diff_ids. */
 void config_add_layer (json_t *cfg, const char *diff_id);
 
+/* What a step runs with: config.User ("" when unset), config.WorkingDir ("/" when
+ * unset or empty), config.Env (NULL when not an array). */
+char *config_user (const json_t *cfg);
+char *config_workdir (const json_t *cfg);
+json_t *config_env (const json_t *cfg);
+
 /* Several deltas applied in order (`--change` lines: a SHELL then a shell-form CMD
  * wraps the CMD in the new shell). */
 struct config_changes

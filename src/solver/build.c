@@ -1,40 +1,27 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
+#include "solver/op_solve.h"
 #include "solver/ttyview.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <jansson.h>
-#include <linux/openat2.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <sys/xattr.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "context/ctxscan.h"
 #include "context/ignore.h"
 #include "frontend/inst_config.h"
 #include "frontend/parser.h"
-#include "image/archive.h"
+#include "frontend/to_ops.h"
 #include "image/config.h"
 #include "image/image.h"
 #include "image/layers.h"
-#include "net/net.h"
-#include "store/blobs.h"
-#include "store/layer.h"
 #include "store/snapshots.h"
 #include "util/cleanup.h"
 #include "util/fsutil.h"
@@ -42,10 +29,7 @@
 #include "util/outfile.h"
 #include "util/path.h"
 #include "util/utf8.h"
-#include "worker/fetch.h"
 #include "worker/fileop.h"
-#include "worker/overlay.h"
-#include "worker/sandbox.h"
 
 /* ---------- interruption ---------- */
 
@@ -73,49 +57,6 @@ static int step_fail_located (struct builder *b, const struct inst *in)
   return -1;
 }
 
-static void
-history (struct builder *b, struct stage_out *o, const char *created_by, bool empty, int64_t when)
-{
-  (void) b;
-  config_add_history (o->config, when, created_by, NULL, empty);
-}
-
-/* Applies a step's result (a layer or none) to the stage. */
-static void
-take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by, int64_t when)
-{
-  struct digest d;
-  struct kiln_err e = {0};
-  bool layer = digest_valid (result) && digest_parse (result, &d, &e) == 0;
-  kiln_err_clear (&e);
-  if (layer)
-    {
-      layers_push (&o->layers, &d);
-      config_add_layer (o->config, d.str);
-    }
-  history (b, o, created_by, !layer, when);
-}
-
-static char *
-user_of (json_t *cfg)
-{
-  const char *u = json_string_value (json_object_get (json_object_get (cfg, "config"), "User"));
-  return xstrdup (u ? u : "");
-}
-
-static char *
-workdir_of (json_t *cfg)
-{
-  const char *w = json_string_value (json_object_get (json_object_get (cfg, "config"), "WorkingDir"));
-  return xstrdup (w && *w ? w : "/");
-}
-
-static json_t *
-env_of (json_t *cfg)
-{
-  json_t *e = json_object_get (json_object_get (cfg, "config"), "Env");
-  return json_is_array (e) ? e : NULL;
-}
 
 /* An image named by FROM, COPY --from or a mount's from=: from the store, or fetched
  * through the request's fetch_image when the store lacks it (always, with --pull). */
@@ -173,998 +114,59 @@ resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst 
   return r;
 }
 
-static char *
-shell_join (json_t *cfg, const char *cmd, struct strv *argv)
+/* The converter's resolver (frontend/to_ops.h): a stage of this build before
+ * stage si, or an image. */
+struct resolve_ud
 {
-  json_t *shell = json_object_get (json_object_get (cfg, "config"), "Shell");
-  if (json_is_array (shell) && json_array_size (shell))
-    {
-      size_t i;
-      json_t *v;
-      json_array_foreach (shell, i, v) strv_push (argv, json_string_value (v) ? json_string_value (v) : "");
-    }
-  else
-    {
-      strv_push (argv, "/bin/sh");
-      strv_push (argv, "-c");
-    }
-  strv_push (argv, cmd);
-  return NULL;
-}
-
-/* The instruction as the Dockerfile has it (what a cache-miss explanation quotes). */
-static const char *
-as_written (const struct inst *in)
-{
-  const char *t = in->node->original;
-  return t + utf8_space_prefix (t, strlen (t));
-}
-
-/* A step's key from its parent's and its material; noted (explain.c) and made the
- * parent of the next step. */
-static void
-step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
-          const struct envmap *args, char key[static DIGEST_STR_LEN + 1])
-{
-  if (getenv ("KILN_DEBUG_KEYS")) /* why did this step miss the cache? */
-    fprintf (stderr, "#%d key material (parent %s): %.*s\n", b->step, o->key, (int) len, material);
-  key_of (o->key, material, len, key);
-  step_note (b, o->key, key, text, material, len, args);
-  memcpy (o->key, key, DIGEST_STR_LEN + 1);
-}
-
-/* A hit: the step's recorded result is applied and 1 returned. A miss: the step is
- * announced and 0 returned. */
-static int
-step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
-             bool keeps_layer)
-{
-  int64_t when = b->now;
-  _cleanup_free_ char *hit = cache_get (b, key, &when);
-  /* A step that keeps its layer even when empty (as BuildKit) has "none" only in a store
-   * of an older kiln, which dropped empty layers: run it again to record the layer. */
-  if (hit && keeps_layer && !digest_valid (hit))
-    {
-      free (hit);
-      hit = NULL;
-    }
-  if (hit)
-    {
-      b->note_sources = b->note_excludes = NULL;
-      if (label)
-        step_start (b, label);
-      step_end (b, true, 0, label != NULL);
-      take_result (b, o, hit, created_by, when);
-      return 1;
-    }
-  if (label)
-    step_start (b, label);
-  step_missed (b, key, label);
-  b->note_sources = b->note_excludes = NULL;
-  return 0;
-}
-
-/* Makes the scratch dirs of a step and the lowers of the image so far, which one
- * overlay mount must hold.  Trees not committed yet have longer paths: near the
- * limit they are committed first, so that it is the same wherever a batch ends. */
-static int
-step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers)
-{
-  if (step_begin (b, sd) < 0)
-    return -1;
-  if (lowers_of (b, &o->layers, lowers) < 0)
-    goto fail;
-  if (overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
-    {
-      if (b->pending.n == 0)
-        goto fail;
-      kiln_err_clear (b->err);
-      strv_free (lowers);
-      if (build_flush (b, b->err) < 0 || lowers_of (b, &o->layers, lowers) < 0
-          || overlay_check (lowers, sd->upper, sd->work, b->err) < 0)
-        goto fail;
-    }
-  return 0;
-fail:
-  snapshot_abort (&sd->sn);
-  return -1;
-}
-
-/* After the step filled its upper: snapshot it (an empty upper too when `keeps_layer`),
- * record it in the cache, apply it. */
-static int
-step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
-             double t0, bool announce, bool keeps_layer)
-{
-  struct digest diff;
-  int changed = step_finish (b, sd, keeps_layer, &diff);
-  if (changed < 0)
-    return -1;
-  const char *result = changed ? diff.str : "none";
-  if (cache_put (b, key, result) < 0)
-    return -1;
-  take_result (b, o, result, created_by, b->now);
-  step_end (b, false, now_s () - t0, announce);
-  return 0;
-}
-
-/* A new cache mount's directory: empty, with the mount's owner and mode. */
-static int
-cache_make (struct builder *b, const struct run_mount *rm, const char *dir)
-{
-  if (mkdir (dir, 0755) < 0)
-    return errno == EEXIST ? 0 : kiln_err_set (b->err, errno, "cache mount %s: %s", dir, strerror (errno));
-  if ((rm->uid >= 0 || rm->gid >= 0)
-      && chown (dir, rm->uid >= 0 ? (uid_t) rm->uid : 0, rm->gid >= 0 ? (gid_t) rm->gid : 0) < 0)
-    return kiln_err_set (b->err, errno, "cache mount %s: chown: %s", rm->target, strerror (errno));
-  if (rm->mode >= 0 && chmod (dir, (mode_t) rm->mode) < 0)
-    return kiln_err_set (b->err, errno, "cache mount %s: chmod: %s", rm->target, strerror (errno));
-  return 0;
-}
-
-/* A new cache mount with from=: a copy of that stage's (or image's) `source`
- * directory, made aside and renamed into place (BuildKit bases the cache on it). */
-static int
-cache_seed (struct builder *b, const struct strv *lowers, const char *source, const char *dir)
-{
-  struct stat st;
-  if (stat (dir, &st) == 0)
-    return 0;
-  struct step_dirs sd;
-  if (step_begin (b, &sd) < 0)
-    return -1;
-  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
-  for (size_t i = 0; i < lowers->n; i++)
-    strv_push (&op.src_lowers, lowers->v[i]);
-  strv_push (&op.sources, source ? source : "/");
-  op.store_root = store_root (b->st);
-  op.upper = sd.upper;
-  op.work = sd.work;
-  op.merged = sd.merged;
-  op.merged_src = sd.merged_src;
-  op.dest = "/";
-  int r = fileop_run (&op, b->err);
-  fileop_clear (&op);
-  /* Another build may have made it meanwhile: theirs is as good. */
-  if (r == 0 && rename (sd.upper, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-    r = kiln_err_set (b->err, errno, "cache mount from %s: %s", source ? source : "/", strerror (errno));
-  snapshot_abort (&sd.sn);
-  return r;
-}
-
-/* BuildKit's MaxSecretSize. */
-#define SECRET_MAX (500u * 1024)
-
-/* RUN --mount=type=secret: the secret's bytes in a file the sandbox makes, and/or
- * an environment variable.  1: a mount to make; 0: none (not given and not
- * required, or env only); -1: error. */
-static int
-secret_mount (struct builder *b, const struct run_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
-{
-  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
-  json_object_set_new (jk, "secret", json_string (rm->id));
-  if (srcf == NULL && envv == NULL)
-    {
-      if (rm->required)
-        return kiln_err_set (b->err, ENOENT, "secret \"%s\" is required but was not given (--secret id=%s,...)",
-                             rm->id, rm->id);
-      return 0;
-    }
-  /* The secret's bytes go to a private file bound read-only; never to a layer or a key. */
-  _cleanup_buf_ struct buf val = BUF_INIT;
-  if (srcf)
-    {
-      int fd = open (srcf, O_RDONLY | O_CLOEXEC);
-      char chunk[4096];
-      ssize_t n;
-      while (fd >= 0 && (n = read (fd, chunk, sizeof chunk)) > 0 && val.len <= SECRET_MAX)
-        buf_append (&val, chunk, (size_t) n);
-      if (fd < 0)
-        return kiln_err_set (b->err, errno, "secret %s: %s: %s", rm->id, srcf, strerror (errno));
-      close (fd);
-    }
-  else
-    buf_puts (&val, envv);
-  /* Never cut short without a word: a truncated key fails far from here. */
-  if (val.len > SECRET_MAX)
-    return kiln_err_set (b->err, EFBIG, "secret %s is larger than %u KiB, BuildKit's limit", rm->id,
-                         SECRET_MAX / 1024);
-  if (rm->env)
-    {
-      struct buf e = BUF_INIT;
-      buf_printf (&e, "%s=%s", rm->env, buf_str (&val));
-      strv_push_owned (env, buf_steal (&e));
-    }
-  if (rm->target == NULL)
-    return 0;
-  /* Made by the sandbox in its own tmpfs: no host file to race for or to
-   * leave behind. */
-  sm->type = SMOUNT_FILE;
-  sm->content_len = val.len;
-  sm->content = buf_steal (&val);
-  sm->mode = rm->mode >= 0 ? rm->mode : 0400;
-  sm->uid = rm->uid >= 0 ? (uid_t) rm->uid : 0;
-  sm->gid = rm->gid >= 0 ? (gid_t) rm->gid : 0;
-  sm->readonly = true;
-  return 1;
-}
-
-/* RUN --mount=type=ssh: the --ssh agent's socket bound at the target, and
- * SSH_AUTH_SOCK naming the first such mount.  Without an agent for the id an
- * optional mount is left out (2) and a required one fails, as BuildKit's. */
-static int
-ssh_mount (struct builder *b, const struct inst *in, const struct run_mount *rm, const char *target,
-           struct sandbox_mount *sm, struct strv *env, json_t *jk)
-{
-  const char *sock = b->rq->ssh_agents ? envmap_get (b->rq->ssh_agents, rm->id, strlen (rm->id)) : NULL;
-  if (sock == NULL && rm->required)
-    {
-      kiln_err_set (b->err, ENOENT, "no SSH key \"%s\" forwarded from the client", rm->id);
-      return step_fail_located (b, in);
-    }
-  if (sock == NULL)
-    return 2;
-  json_object_set_new (jk, "ssh", json_string (rm->id));
-  const char *slash = strrchr (sock, '/');
-  sm->type = SMOUNT_BIND;
-  sm->source = slash && slash != sock ? xstrndup (sock, (size_t) (slash - sock)) : xstrdup (slash ? "/" : ".");
-  sm->subpath = xstrdup (slash ? slash + 1 : sock);
-  sm->display = xstrdup (rm->id);
-  sm->what = xstrdup ("the SSH agent");
-  for (size_t i = 0; i < env->n; i++)
-    if (strncmp (env->v[i], "SSH_AUTH_SOCK=", 14) == 0)
-      return 1;
-  struct buf e = BUF_INIT;
-  buf_printf (&e, "SSH_AUTH_SOCK=%s", target ? target : "/run/buildkit/ssh_agent.0");
-  strv_push_owned (env, buf_steal (&e));
-  return 1;
-}
-
-/* The context binds of a step that .dockerignore filters (ctxhash.c's views),
- * made only when the step runs. */
-struct step_views
-{
-  bool *of; /* by mount index */
-  struct step_dirs *dirs;
-  size_t n;
+  struct builder *b;
+  size_t si;
 };
 
 static int
-views_make (struct builder *b, struct sandbox_spec *spec, struct step_views *v)
+resolve_input (void *ud, const struct inst *in, struct op_input *from)
 {
-  for (size_t k = 0; k < spec->n_mounts; k++)
-    {
-      struct sandbox_mount *sm = &spec->mounts[k];
-      if (!v->of[k])
-        continue;
-      if (context_view (b, sm->subpath, &v->dirs[v->n]) < 0)
-        return -1;
-      free (sm->source);
-      sm->source = xstrdup (v->dirs[v->n++].upper);
-      sm->source_is_fd = false;
-    }
-  return 0;
+  struct resolve_ud *r = ud;
+  return resolve_from (r->b, r->si, from->ref, in, &from->lowers, from->key);
 }
 
-static void
-views_clear (struct step_views *v)
-{
-  for (size_t k = 0; k < v->n; k++)
-    snapshot_abort (&v->dirs[k].sn);
-  free (v->dirs);
-  free (v->of);
-}
-
-/* Is fd's directory one of the `n` this step has locked already? */
-static bool
-locked_already (const int *fds, size_t n, int fd)
-{
-  struct stat a, b;
-  if (fstat (fd, &a) < 0)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (fstat (fds[i], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-      return true;
-  return false;
-}
-
-/* Locks a cache mount's directory for the step (waiting, or not), its fd kept in
- * fds: 1 held, 0 held by another, -1 cannot open (then it is not locked). A second
- * locked mount of the same cache in one step shares the lock the first took: a
- * second flock would wait for itself. */
+/* RUN, COPY and ADD: turned into their op (frontend/to_ops.h), then run. */
 static int
-cache_lock (const char *dir, bool wait, int *fds, size_t *n)
+op_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
+         const char *label)
 {
-  int lf = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (lf < 0)
-    return -1;
-  if (wait && locked_already (fds, *n, lf))
+  struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
+  struct resolve_ud ud = {b, si};
+  struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
+                         .ud = &ud, .err = b->err};
+  int r;
+  if (in->kind == I_RUN)
     {
-      close (lf);
-      return 1;
-    }
-  if (flock (lf, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0)
-    {
-      close (lf);
-      return 0;
-    }
-  fds[(*n)++] = lf;
-  return 1;
-}
-
-static int
-run_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-          const char *label)
-{
-  /* Relaxing the sandbox from a Dockerfile takes the caller's word (BuildKit's
-   * entitlements); `kiln build --network host` is that word for every step. */
-  if (in->network && strcmp (in->network, "host") == 0 && b->rq->network != SANDBOX_NET_HOST && !b->rq->allow_network_host)
-    {
-      kiln_err_set (b->err, EPERM, "RUN --network=host: entitlement network.host is not allowed "
-                                   "(kiln build --allow network.host)");
-      return -1;
-    }
-  if (in->security && strcmp (in->security, "insecure") == 0 && !b->rq->allow_insecure)
-    {
-      kiln_err_set (b->err, EPERM, "RUN --security=insecure: entitlement security.insecure is not allowed "
-                                   "(kiln build --allow security.insecure)");
-      return -1;
-    }
-  struct sandbox_spec spec = {0};
-  _cleanup_free_ char *material = NULL;
-  _cleanup_free_ char *created_by = NULL;
-  /* argv: exec form as is; shell form and heredocs through the SHELL. */
-  _cleanup_free_ char *shebang = NULL; /* a `#!` heredoc: run as a file, as BuildKit does */
-  if (in->json)
-    for (size_t i = 0; i < in->args.n; i++)
-      strv_push (&spec.argv, in->args.v[i]);
-  else
-    {
-      const struct df_node *n = in->node;
-      const char *cmd = in->args.v[0];
-      if (n->n_heredocs == 1 && strncmp (cmd, "<<", 2) == 0 && strchr (cmd, ' ') == NULL)
-        {
-          /* RUN <<EOF: the body is the script. */
-          _cleanup_free_ char *body = n->heredocs[0].chomp ? df_heredoc_chomp (n->heredocs[0].content)
-                                                          : xstrdup (n->heredocs[0].content);
-          if (strncmp (body, "#!", 2) == 0)
-            {
-              /* The kernel runs it through its interpreter, from BuildKit's path. */
-              _cleanup_buf_ struct buf path = BUF_INIT;
-              buf_printf (&path, "/dev/pipes/%s", n->heredocs[0].name);
-              shell_join (o->config, buf_str (&path), &spec.argv);
-              shebang = steal_pointer (&body);
-            }
-          else
-            shell_join (o->config, body, &spec.argv);
-        }
-      else if (n->n_heredocs)
-        {
-          struct buf script = BUF_INIT;
-          buf_printf (&script, "%s\n", cmd);
-          for (size_t h = 0; h < n->n_heredocs; h++)
-            buf_printf (&script, "%s%s\n", n->heredocs[h].content, n->heredocs[h].name);
-          shell_join (o->config, buf_str (&script), &spec.argv);
-          buf_free (&script);
-        }
-      else
-        shell_join (o->config, cmd, &spec.argv);
-    }
-  /* Environment: the image's, then the declared build args ENV does not override. */
-  json_t *env = env_of (o->config);
-  struct envmap seen = ENVMAP_INIT;
-  size_t i;
-  json_t *v;
-  json_array_foreach (env, i, v)
-  {
-    const char *s = json_string_value (v);
-    if (!s)
-      continue;
-    strv_push (&spec.env, s);
-    const char *eq = strchr (s, '=');
-    envmap_setn (&seen, s, eq ? (size_t) (eq - s) : strlen (s), "");
-  }
-  struct strv keyenv = STRV_INIT;
-  for (size_t k = 0; k < spec.env.n; k++)
-    strv_push (&keyenv, spec.env.v[k]);
-  for (size_t k = 0; k < ss->args.n; k++)
-    if (!envmap_get (&seen, ss->args.keys[k], strlen (ss->args.keys[k])))
-      {
-        struct buf e = BUF_INIT;
-        buf_printf (&e, "%s=%s", ss->args.keys[k], ss->args.values[k]);
-        strv_push (&keyenv, buf_str (&e));
-        strv_push_owned (&spec.env, buf_steal (&e));
-        envmap_set (&seen, ss->args.keys[k], "");
-      }
-  /* Proxy args reach RUN without being declared, in both spellings (a given
-   * spelling wins), and stay out of the cache key. */
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t k = 0; k < b->m->build_args.n; k++)
-      {
-        const char *name = b->m->build_args.keys[k];
-        if (!is_predefined_arg (name))
-          continue;
-        char alt[32];
-        snprintf (alt, sizeof alt, "%s", name);
-        for (char *c = alt; *c; c++)
-          *c = (char) (islower ((unsigned char) name[0]) ? toupper ((unsigned char) *c) : tolower ((unsigned char) *c));
-        const char *key = pass == 0 ? name : alt;
-        if (pass == 1 && envmap_get (&b->m->build_args, alt, strlen (alt)))
-          continue;
-        if (envmap_get (&seen, key, strlen (key)))
-          continue;
-        envmap_set (&seen, key, "");
-        struct buf e = BUF_INIT;
-        buf_printf (&e, "%s=%s", key, b->m->build_args.values[k]);
-        strv_push_owned (&spec.env, buf_steal (&e));
-      }
-  envmap_free (&seen);
-
-  _cleanup_free_ char *user = user_of (o->config);
-  _cleanup_free_ char *cwd = workdir_of (o->config);
-  enum sandbox_net net = b->rq->network;
-  if (in->network)
-    net = strcmp (in->network, "none") == 0 ? SANDBOX_NET_NONE
-          : strcmp (in->network, "host") == 0 ? SANDBOX_NET_HOST
-                                               : SANDBOX_NET_DEFAULT;
-  if (net == SANDBOX_NET_DEFAULT && !sandbox_have_slirp ())
-    {
-      /* Never the host's network unasked: without slirp4netns a step has none. */
-      if (!b->net_warned)
-        say (b, "note: slirp4netns is not installed: RUN steps have no network\n");
-      b->net_warned = true;
-      net = SANDBOX_NET_NONE;
-    }
-
-  /* The cache key: everything that decides what the step does. */
-  json_t *km = json_pack ("{s:s, s:o, s:o, s:s, s:s, s:i, s:s}", "op", "run", "argv", json_array (), "env",
-                          json_array (), "user", user, "cwd", cwd, "net", (int) net, "security",
-                          in->security ? in->security : "");
-  for (size_t k = 0; k < spec.argv.n; k++)
-    json_array_append_new (json_object_get (km, "argv"), json_string (spec.argv.v[k]));
-  /* --add-host: in the key when given (as BuildKit's ExtraHosts), so earlier keys
-   * stay.  host-gateway is the host as the step's network reaches it: its own
-   * 127.0.0.1 on the host's network, else the address its default route leaves
-   * from (slirp4netns keeps the host's loopback out). */
-  _cleanup_buf_ struct buf hosts_more = BUF_INIT;
-  char host_gw[16] = "127.0.0.1";
-  if (b->rq->add_hosts.n && net != SANDBOX_NET_HOST)
-    net_host_address (host_gw, "10.0.2.2");
-  for (size_t k = 0; k < b->rq->add_hosts.n; k++)
-    net_add_host_line (&hosts_more, b->rq->add_hosts.v[k], host_gw);
-  if (hosts_more.len)
-    json_object_set_new (km, "hosts", json_string (buf_str (&hosts_more)));
-  for (size_t k = 0; k < keyenv.n; k++)
-    json_array_append_new (json_object_get (km, "env"), json_string (keyenv.v[k]));
-  strv_free (&keyenv);
-  json_t *jm = json_array ();
-  json_object_set_new (km, "mounts", jm);
-  /* In the key only when asked for, as BuildKit's exec meta: earlier keys stay. */
-  spec.shm_size = b->rq->shm_size;
-  if (spec.shm_size)
-    json_object_set_new (km, "shm", json_integer ((json_int_t) spec.shm_size));
-  for (size_t k = 0; k < b->rq->n_rlimits; k++)
-    {
-      const struct sandbox_rlimit *rl = &b->rq->rlimits[k];
-      spec.rlimits[spec.n_rlimits++] = *rl;
-      if (json_object_get (km, "ulimit") == NULL)
-        json_object_set_new (km, "ulimit", json_array ());
-      json_array_append_new (json_object_get (km, "ulimit"),
-                             json_pack ("[i, I, I]", rl->resource, (json_int_t) rl->soft, (json_int_t) rl->hard));
-    }
-
-  struct strv mountpoints = STRV_INIT;
-  strv_push (&mountpoints, "/proc");
-  strv_push (&mountpoints, "/sys");
-  strv_push (&mountpoints, "/dev");
-  strv_push (&mountpoints, "/etc/hosts");
-  strv_push (&mountpoints, "/etc/resolv.conf");
-  int lock_fds[16];
-  size_t n_locks = 0;
-  int ret = -1;
-  spec.mounts = xcalloc (in->n_mounts + 1, sizeof *spec.mounts);
-  struct step_views views = {.of = xcalloc (in->n_mounts + 1, sizeof (bool)),
-                             .dirs = xcalloc (in->n_mounts + 1, sizeof (struct step_dirs))};
-  for (size_t k = 0; k < in->n_mounts; k++)
-    {
-      const struct run_mount *rm = &in->mounts[k];
-      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts];
-      _cleanup_free_ char *target = NULL;
-      if (rm->target)
-        {
-          struct buf t = BUF_INIT;
-          if (rm->target[0] == '/')
-            buf_puts (&t, rm->target);
-          else
-            buf_printf (&t, "%s/%s", cwd, rm->target);
-          target = path_clean (buf_str (&t));
-          buf_free (&t);
-        }
-      json_t *jk = json_pack ("{s:i, s:s}", "type", (int) rm->type, "target", target ? target : "");
-      switch (rm->type)
-        {
-        case MOUNT_BIND:
-          if (rm->from)
-            {
-              char fkey[DIGEST_STR_LEN + 1];
-              struct strv lw = STRV_INIT;
-              if (resolve_from (b, si, rm->from, in, &lw, fkey) < 0)
-                {
-                  strv_free (&lw);
-                  json_decref (jk);
-                  goto out;
-                }
-              struct buf src = BUF_INIT;
-              for (size_t l = 0; l < lw.n; l++)
-                buf_printf (&src, "%s%s", l ? ":" : "", lw.v[l]);
-              strv_free (&lw);
-              sm->type = SMOUNT_OVERLAY_RO;
-              sm->source = buf_steal (&src);
-              /* Resolved inside the stage's or image's root by the sandbox. */
-              sm->subpath = xstrdup (rm->source ? rm->source : "/");
-              sm->display = xstrdup (rm->source ? rm->source : "/");
-              struct buf what = BUF_INIT;
-              buf_printf (&what, "\"%s\"", rm->from);
-              sm->what = buf_steal (&what);
-              json_object_set_new (jk, "from", json_string (fkey));
-            }
-          else
-            {
-              if (b->ctx_fd < 0)
-                {
-                  json_decref (jk);
-                  kiln_err_set (b->err, EINVAL, "RUN --mount=type=bind needs a build context");
-                  goto out;
-                }
-              /* The context is the root the source is resolved in (by the
-               * sandbox, from a descriptor): a link in it cannot lead out. */
-              sm->type = SMOUNT_BIND;
-              sm->source = xstrdup (b->ctx_path);
-              sm->source_is_fd = true; /* the context opened once: its path could be swapped */
-              sm->source_fd = b->ctx_fd;
-              sm->subpath = xstrdup (rm->source ? rm->source : "/");
-              sm->display = xstrdup (rm->source ? rm->source : ".");
-              sm->what = xstrdup ("the build context");
-              views.of[spec.n_mounts] = context_view_needed (b);
-              struct hasher *h = hasher_new ();
-              struct strv one = STRV_INIT;
-              strv_push (&one, rm->source ? rm->source : ".");
-              int hr = hash_context_sources (b, &one, NULL, h, false);
-              strv_free (&one);
-              struct digest cd;
-              hasher_final (h, &cd);
-              hasher_free (h);
-              if (hr < 0)
-                {
-                  json_decref (jk);
-                  goto out;
-                }
-              json_object_set_new (jk, "context", json_string (cd.str));
-            }
-          /* BuildKit's rw binds write to a throwaway layer. */
-          sm->readonly = rm->readonly;
-          sm->scratch = true;
-          break;
-        case MOUNT_CACHE:
-          {
-            /* Cache mounts live in the store, keyed by id, and survive --no-cache;
-             * one based on a stage (from=) is keyed by that stage too, as BuildKit's. */
-            char fkey[DIGEST_STR_LEN + 1] = "";
-            struct strv seed = STRV_INIT;
-            if (rm->from && resolve_from (b, si, rm->from, in, &seed, fkey) < 0)
-              {
-                strv_free (&seed);
-                json_decref (jk);
-                goto out;
-              }
-            _cleanup_buf_ struct buf idk = BUF_INIT;
-            buf_puts (&idk, rm->id);
-            if (rm->from)
-              buf_printf (&idk, "%c%s%c%s", 0, fkey, 0, rm->source ? rm->source : "/");
-            struct digest cid;
-            digest_bytes (idk.data, idk.len, &cid);
-            struct buf dir = BUF_INIT;
-            buf_printf (&dir, "%s/cache", store_root (b->st));
-            mkdir (buf_str (&dir), 0700);
-            buf_printf (&dir, "/%.16s", digest_hex (&cid));
-            /* locked: wait for the cache.  private: the first instance no other
-             * step holds (DIR, DIR-1, …), as BuildKit mounts a new one for a
-             * second writer.  shared: no lock. */
-            _cleanup_free_ char *base = xstrdup (buf_str (&dir));
-            int made = 0;
-            for (int inst = 0; made == 0; inst++)
-              {
-                if (inst)
-                  {
-                    buf_reset (&dir);
-                    buf_printf (&dir, "%s-%d", base, inst);
-                  }
-                made = rm->from ? cache_seed (b, &seed, rm->source, buf_str (&dir)) : cache_make (b, rm, buf_str (&dir));
-                if (made < 0 || rm->sharing == SHARING_SHARED || n_locks == 16)
-                  break;
-                bool wait = rm->sharing == SHARING_LOCKED || inst == 15;
-                int held = cache_lock (buf_str (&dir), wait, lock_fds, &n_locks);
-                if (held != 0 || wait)
-                  break;
-              }
-            strv_free (&seed);
-            if (made < 0)
-              {
-                buf_free (&dir);
-                json_decref (jk);
-                goto out;
-              }
-            if (rm->from)
-              json_object_set_new (jk, "from", json_pack ("{s:s, s:s}", "key", fkey, "source",
-                                                          rm->source ? rm->source : "/"));
-            sm->type = SMOUNT_BIND;
-            sm->source = buf_steal (&dir);
-            sm->readonly = rm->readonly;
-            json_object_set_new (jk, "id", json_string (rm->id));
-            break;
-          }
-        case MOUNT_TMPFS:
-          sm->type = SMOUNT_TMPFS;
-          sm->size = rm->size;
-          break;
-        case MOUNT_SECRET:
-        case MOUNT_SSH:
-          {
-            /* 1: mounted; 0: not mounted, in the key; 2: not mounted, not in the key. */
-            int r = rm->type == MOUNT_SECRET ? secret_mount (b, rm, sm, &spec.env, jk)
-                                             : ssh_mount (b, in, rm, target, sm, &spec.env, jk);
-            if (r == 1)
-              break;
-            if (r == 0)
-              json_array_append_new (jm, jk);
-            else
-              json_decref (jk);
-            if (r < 0)
-              goto out;
-            continue;
-          }
-        }
-      json_array_append_new (jm, jk);
-      sm->target = target ? xstrdup (target) : xstrdup ("/");
-      strv_push (&mountpoints, sm->target);
-      spec.n_mounts++;
-    }
-  if (shebang)
-    {
-      /* In /dev (the sandbox's tmpfs), so no mount point reaches the layer. */
-      struct sandbox_mount *sm = &spec.mounts[spec.n_mounts++];
-      sm->type = SMOUNT_FILE;
-      sm->target = xstrdup (spec.argv.v[spec.argv.n - 1]);
-      sm->content_len = strlen (shebang);
-      sm->content = xstrdup (shebang);
-      sm->mode = 0755;
-      sm->readonly = true;
-      json_object_set_new (km, "script", json_string (shebang));
-    }
-
-  size_t klen;
-  material = json_canonical (km, &klen);
-  char key[DIGEST_STR_LEN + 1];
-  key_of (o->key, material, klen, key);
-  step_note (b, o->key, key, as_written (in), material, klen, &ss->args);
-  {
-    struct buf cb = BUF_INIT;
-    if (in->json)
-      buf_printf (&cb, "RUN %s # buildkit", in->node->original + utf8_space_prefix (in->node->original, strlen (in->node->original)) + 3);
-    else
-      {
-        buf_puts (&cb, "RUN");
-        for (size_t k = 0; k < spec.argv.n; k++)
-          buf_printf (&cb, " %s", spec.argv.v[k]);
-        buf_puts (&cb, " # buildkit");
-      }
-    created_by = buf_steal (&cb);
-  }
-  memcpy (o->key, key, sizeof key);
-  if (step_cached (b, o, key, label, created_by, true))
-    {
-      ret = 0;
-      goto out;
-    }
-  double t0 = now_s ();
-  struct step_dirs sd;
-  if (step_prepare (b, o, &sd, &spec.lowers) < 0)
-    goto out;
-  spec.store_root = store_root (b->st);
-  spec.upper = sd.upper;
-  spec.work = sd.work;
-  spec.merged = sd.merged;
-  spec.cwd = cwd;
-  spec.user = user;
-  spec.hostname = "buildkitsandbox";
-  spec.no_hostname_env = true;
-  spec.network = net;
-  spec.hosts_more = hosts_more.len ? buf_str (&hosts_more) : NULL;
-  spec.stdin_fd = -1;
-  spec.netns_fd = -1;
-  spec.cancel_on_signal = true;
-  spec.runtime = b->rq->runtime;
-  spec.privileged = in->security && strcmp (in->security, "insecure") == 0;
-  if (net == SANDBOX_NET_DEFAULT)
-    {
-      if (!b->net_started && sandbox_net_start (&b->net, b->err) < 0)
-        {
-          snapshot_abort (&sd.sn);
-          goto out;
-        }
-      b->net_started = true;
-      spec.netns_fd = b->net.fd;
-    }
-  if (views_make (b, &spec, &views) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      goto out;
-    }
-  struct output_reader rd = {.b = b, .step = b->step, .start = t0};
-  spec.on_output = on_output;
-  spec.output_ud = &rd;
-  int code = 0;
-  int r = sandbox_run (&spec, &code, b->err);
-  if (r < 0 || code != 0)
-    {
+      struct exec_op op = {0};
+      r = inst_to_exec_op (&c, in, &op);
       if (r == 0)
-        {
-          struct buf msg = BUF_INIT;
-          buf_printf (&msg, "process \"%s\" did not complete successfully: exit code: %d",
-                      created_by + 4 /* after "RUN " */, code);
-          /* Drop the " # buildkit" suffix from the quoted command. */
-          char *tagp = strstr (msg.data, " # buildkit\"");
-          if (tagp)
-            memmove (tagp, tagp + 11, strlen (tagp + 11) + 1), msg.len = strlen (msg.data);
-          size_t first = rd.n_tail > TAIL_LINES ? rd.n_tail - TAIL_LINES : 0;
-          if (rd.n_tail)
-            buf_puts (&msg, "\nlast lines of its output:");
-          for (size_t k = first; k < rd.n_tail; k++)
-            buf_printf (&msg, "\n  %s", rd.tail[k % TAIL_LINES]);
-          kiln_err_set (b->err, EIO, "%s", buf_str (&msg));
-          buf_free (&msg);
-        }
-      for (size_t k = 0; k < TAIL_LINES; k++)
-        free (rd.tail[k]);
-      snapshot_abort (&sd.sn);
-      step_fail_located (b, in);
-      goto out;
+        r = exec_op_solve (b, o, &op, &d);
+      exec_op_clear (&op);
+      return r;
     }
-  for (size_t k = 0; k < TAIL_LINES; k++)
-    free (rd.tail[k]);
-  clean_mountpoints (b, sd.sn.fs_fd, &spec.lowers, &mountpoints);
-  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
-    goto out;
-  ret = 0;
-out:
-  views_clear (&views);
-  for (size_t k = 0; k < n_locks; k++)
-    close (lock_fds[k]);
-  strv_free (&mountpoints);
-  json_decref (km);
-  sandbox_spec_clear (&spec);
-  return ret;
-}
-
-static int
-copy_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-           const char *label)
-{
-  struct fileop op = {.kind = FOP_COPY, .context_fd = -1};
-  int ret = -1;
-  _cleanup_strv_ struct strv urls = STRV_INIT;
-  _cleanup_free_ char *fetch_dir = NULL;
-  _cleanup_close_ int fetch_fd = -1;
-  _cleanup_free_ char *cwd = workdir_of (o->config);
-  _cleanup_free_ char *material = NULL;
-  _cleanup_free_ char *created_by = NULL;
-  const char *dest_raw = in->args.v[in->args.n - 1];
-  struct buf dest = BUF_INIT;
-  if (dest_raw[0] == '/')
-    buf_puts (&dest, dest_raw);
-  else if (*dest_raw == '\0')
-    buf_printf (&dest, "%s/", cwd);
-  else
-    buf_printf (&dest, "%s%s%s", cwd, cwd[strlen (cwd) - 1] == '/' ? "" : "/", dest_raw);
-  size_t dl = strlen (dest_raw);
-  bool slash = dl && (dest_raw[dl - 1] == '/' || (dl >= 2 && strcmp (dest_raw + dl - 2, "/.") == 0) || strcmp (dest_raw, ".") == 0);
-  {
-    _cleanup_free_ char *clean = path_clean (buf_str (&dest));
-    buf_reset (&dest);
-    buf_puts (&dest, clean);
-    if ((slash || *dest_raw == '\0') && strcmp (clean, "/") != 0)
-      buf_putc (&dest, '/');
-  }
-  /* Sources: heredocs by name, the rest are paths. */
-  json_t *km = json_pack ("{s:s, s:s, s:[], s:s?, s:s?, s:b, s:b, s:[]}", "op", in->kind == I_ADD ? "add" : "copy",
-                          "dest", buf_str (&dest), "src", "chown", in->chown, "chmod", in->chmod, "parents", in->parents,
-                          "link", in->link, "exclude");
-  for (size_t k = 0; k < in->excludes.n; k++)
-    json_array_append_new (json_object_get (km, "exclude"), json_string (in->excludes.v[k]));
-  size_t next_hd = 0;
-  for (size_t k = 0; k + 1 < in->args.n; k++)
-    {
-      const char *s = in->args.v[k];
-      bool is_hd = false;
-      /* Heredoc words name the heredocs in order. */
-      for (size_t h = next_hd; h < in->node->n_heredocs && h == next_hd; h++)
-        {
-          const struct df_heredoc *hd = &in->node->heredocs[h];
-          if (strncmp (s, "<<", 2) == 0)
-            {
-              next_hd++;
-              is_hd = true;
-              _cleanup_free_ char *body = hd->chomp ? df_heredoc_chomp (hd->content) : xstrdup (hd->content);
-              char *text = NULL;
-              if (hd->expand)
-                {
-                  struct shell_opts so = {.escape = b->ast->escape, .skip_process_quotes = true, .raw_escapes = true};
-                  struct shell_env env = {&ss->env, &ss->args};
-                  if (shell_expand (&so, body, strlen (body), &env, &text, NULL, b->err) < 0)
-                    goto out;
-                }
-              else
-                text = xstrdup (body);
-              strv_push (&op.heredoc_names, hd->name);
-              strv_push_owned (&op.heredoc_contents, text);
-              json_array_append_new (json_object_get (km, "src"), json_pack ("{s:s, s:s}", "heredoc", hd->name, "body", op.heredoc_contents.v[op.heredoc_contents.n - 1]));
-              break;
-            }
-        }
-      if (!is_hd)
-        {
-          if (in->kind == I_ADD && (strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0))
-            strv_push (&urls, s);
-          else
-            strv_push (&op.sources, s);
-          json_array_append_new (json_object_get (km, "src"), json_string (s));
-        }
-    }
-  if (urls.n)
-    {
-      if (op.sources.n || in->from)
-        {
-          kiln_err_set (b->err, ENOTSUP, "ADD: URLs cannot be mixed with local files or --from in one instruction");
-          step_fail_located (b, in);
-          goto out;
-        }
-      /* The downloads become the source root. With --checksum the content is
-       * known before downloading, so a cache hit downloads nothing. */
-      fetch_dir = store_tmp_dir (b->st, "fetch", b->err);
-      if (fetch_dir == NULL)
-        goto out;
-      fetch_fd = openat (store_root_fd (b->st), fetch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      for (size_t u = 0; u < urls.n; u++)
-        {
-          char *name = fetch_url_basename (urls.v[u]);
-          strv_push_owned (&op.sources, name);
-          if (in->checksum)
-            continue;
-          struct digest got;
-          step_status (b, "downloading %s", urls.v[u]);
-          if (fetch_url (urls.v[u], fetch_fd, name, NULL, &got, b->err) < 0)
-            {
-              step_fail_located (b, in);
-              goto out;
-            }
-          json_array_append_new (json_object_get (km, "src"), json_string (got.str));
-        }
-    }
-  char fkey[DIGEST_STR_LEN + 1] = "";
-  if (in->from)
-    {
-      if (resolve_from (b, si, in->from, in, &op.src_lowers, fkey) < 0)
-        goto out;
-      json_object_set_new (km, "from", json_string (fkey));
-    }
-  else if (urls.n)
-    {
-      op.context_fd = fetch_fd;
-      json_object_set_new (km, "checksum", json_string (in->checksum ? in->checksum : ""));
-    }
-  else
-    {
-      if (b->ctx_fd < 0 && op.sources.n)
-        {
-          kiln_err_set (b->err, EINVAL, "%s needs a build context (the Dockerfile came on stdin)",
-                        inst_kind_name (in->kind));
-          step_fail_located (b, in);
-          goto out;
-        }
-      struct hasher *h = hasher_new ();
-      int hr = hash_context_sources (b, &op.sources, &in->excludes, h, true);
-      struct digest cd;
-      hasher_final (h, &cd);
-      hasher_free (h);
-      if (hr < 0)
-        goto out;
-      json_object_set_new (km, "context", json_string (cd.str));
-      b->note_sources = &op.sources; /* listed on a miss (step_missed) */
-      b->note_excludes = &in->excludes;
-      op.context_fd = b->ctx_fd;
-      op.selection = b->copy_sel; /* what the key hashed is what the copy sees */
-    }
-  /* The owner a name resolves to depends on the image: keyed by its layers. */
-  size_t klen;
-  material = json_canonical (km, &klen);
-  char key[DIGEST_STR_LEN + 1];
-  step_key (b, o, as_written (in), material, klen, &ss->args, key);
-  struct buf cb = BUF_INIT;
-  buf_printf (&cb, "%s ", inst_kind_name (in->kind));
-  if (in->from)
-    buf_printf (&cb, "--from=%s ", in->from);
-  for (size_t k = 0; k < in->args.n; k++)
-    buf_printf (&cb, "%s%s", k ? " " : "", in->args.v[k]);
-  buf_puts (&cb, " # buildkit");
-  created_by = buf_steal (&cb);
-  if (step_cached (b, o, key, label, created_by, true))
-    {
-      ret = 0;
-      goto out;
-    }
-  double t0 = now_s ();
-  /* --checksum: downloaded only now, on a miss, and verified. */
-  for (size_t u = 0; urls.n && in->checksum && u < urls.n; u++)
-    {
-      struct digest got;
-      step_status (b, "downloading %s", urls.v[u]);
-      if (fetch_url (urls.v[u], fetch_fd, op.sources.v[u], in->checksum, &got, b->err) < 0)
-        {
-          step_fail_located (b, in);
-          goto out;
-        }
-    }
-  struct step_dirs sd;
-  if (step_prepare (b, o, &sd, &op.lowers) < 0)
-    goto out;
-  op.store_root = store_root (b->st);
-  op.upper = sd.upper;
-  op.work = sd.work;
-  op.merged = sd.merged;
-  op.merged_src = sd.merged_src;
-  op.dest = buf_str (&dest);
-  op.chown = in->chown;
-  op.chmod = in->chmod;
-  op.add = in->kind == I_ADD && urls.n == 0; /* a downloaded archive is not extracted (docker) */
-  op.parents = in->parents;
-  for (size_t k = 0; k < in->excludes.n; k++)
-    strv_push (&op.excludes, in->excludes.v[k]);
-  if (fileop_run (&op, b->err) < 0)
-    {
-      snapshot_abort (&sd.sn);
-      step_fail_located (b, in);
-      goto out;
-    }
-  if (step_commit (b, o, &sd, key, created_by, t0, true, true) < 0)
-    goto out;
-  ret = 0;
-out:
-  b->note_sources = b->note_excludes = NULL; /* op.sources goes */
-  op.dest = NULL;
-  fileop_clear (&op);
-  buf_free (&dest);
-  json_decref (km);
-  if (fetch_dir)
-    {
-      struct kiln_err e = {0};
-      store_remove_tree (store_root_fd (b->st), fetch_dir, &e);
-      kiln_err_clear (&e);
-    }
-  return ret;
+  struct file_op op = {0};
+  r = inst_to_file_op (&c, in, &op);
+  if (r == 0)
+    r = file_op_solve (b, o, &op, &d);
+  file_op_clear (&op);
+  return r;
 }
 
 /* WORKDIR makes its directory (owned by the current USER) when it is missing. */
 static int
 workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, const char *label)
 {
-  _cleanup_free_ char *dir = workdir_of (o->config);
-  _cleanup_free_ char *user = user_of (o->config);
+  _cleanup_free_ char *dir = config_workdir (o->config);
+  _cleanup_free_ char *user = config_user (o->config);
   char key[DIGEST_STR_LEN + 1];
   _cleanup_buf_ struct buf mat = BUF_INIT;
   buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
   key_of (o->key, buf_str (&mat), mat.len, key);
-  step_note (b, o->key, key, as_written (in), buf_str (&mat), mat.len, NULL);
+  step_note (b, o->key, key, inst_as_written (in), buf_str (&mat), mat.len, NULL);
   memcpy (o->key, key, sizeof key);
   _cleanup_free_ char *created_by = inst_created_by (in);
   /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
@@ -1261,7 +263,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   if (!json_is_object (json_object_get (o->config, "config")))
     json_object_set_new (o->config, "config", json_object ());
   struct envmap base_env = ENVMAP_INIT;
-  json_t *env = env_of (o->config);
+  json_t *env = config_env (o->config);
   size_t i;
   json_t *v;
   json_array_foreach (env, i, v)
@@ -1341,13 +343,13 @@ config_step_record (struct builder *b, struct stage_out *o, struct stage_state *
   _cleanup_free_ char *cb = inst_created_by (ex);
   key_of (o->key, cb, strlen (cb), key);
   if (chain) /* what --explain compares with the last build's key of this step */
-    step_note (b, o->key, key, as_written (ex), cb, strlen (cb), &ss->args);
+    step_note (b, o->key, key, inst_as_written (ex), cb, strlen (cb), &ss->args);
   int64_t when = b->now;
   _cleanup_free_ char *hit = cache_get (b, key, &when);
   if (hit == NULL && cache_put (b, key, "none") < 0)
     return -1;
   if (in_history)
-    history (b, o, cb, true, when);
+    stage_history (b, o, cb, true, when);
   if (chain)
     memcpy (o->key, key, sizeof key);
   return 0;
@@ -1364,11 +366,9 @@ run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage
   switch (ex->kind)
     {
     case I_RUN:
-      r = run_step (b, si, o, ss, ex, label);
-      break;
     case I_COPY:
     case I_ADD:
-      r = copy_step (b, si, o, ss, ex, label);
+      r = op_step (b, si, o, ss, ex, label);
       break;
     case I_ARG:
       /* ARG changes no config and stays out of the key chain (its values are part of later

@@ -6,7 +6,8 @@
  * exporters, build_run), cache.c (records and keys), scratch.c (a step's
  * directories and snapshot, the trash), progress.c (printing), ctxhash.c
  * (context content digests), graph.c (the stages as a graph on the scheduler),
- * export.c (--output). */
+ * export.c (--output), step.c (a step's key, cache hit or scratch and commit),
+ * exec_op.c and file_op.c (RUN's and COPY/ADD's ops, solver/op_solve.h). */
 #pragma once
 #include <jansson.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 
 struct ignore_rules; /* context/ignore.h: only ctxhash.c and build.c look inside */
 struct ctx_selection;
+struct step_desc; /* solver/op_solve.h */
 
 #define TAIL_LINES 20
 
@@ -151,6 +153,29 @@ int stage_step_base (const struct stage_model *m, size_t s);
  * are replayed from the cache without a word. */
 int walk_stages (struct builder *b, const bool *prebuilt);
 
+/* step.c */
+/* Adds the history entry of a step (`empty`: no layer). */
+void stage_history (struct builder *b, struct stage_out *o, const char *created_by, bool empty, int64_t when);
+/* Applies a step's result (a diff_id or "none") to the stage. */
+void take_result (struct builder *b, struct stage_out *o, const char *result, const char *created_by, int64_t when);
+/* A step's key from the stage's last key and its material: noted (explain.c) with the
+ * text as written and the args in scope (may be NULL), and made the stage's last key. */
+void step_key (struct builder *b, struct stage_out *o, const char *text, const char *material, size_t len,
+               const struct envmap *args, char key[static DIGEST_STR_LEN + 1]);
+/* A hit: the recorded result applied, 1.  A miss: the step announced (label, may be
+ * NULL), 0.  `keeps_layer`: an empty layer is the step's result too. */
+int step_cached (struct builder *b, struct stage_out *o, const char *key, const char *label, const char *created_by,
+                 bool keeps_layer);
+/* An op's step: its key from the canonical JSON of km (solver/op_solve.h's step_desc
+ * says how it is noted), then step_cached with its layer kept. */
+int step_lookup (struct builder *b, struct stage_out *o, const json_t *km, const struct step_desc *d,
+                 const char *created_by, char key[static DIGEST_STR_LEN + 1]);
+/* The step's scratch directories and the stage's lowers, which one overlay must hold. */
+int step_prepare (struct builder *b, struct stage_out *o, struct step_dirs *sd, struct strv *lowers);
+/* The filled upper snapshot, recorded under key and applied; t0: when it started. */
+int step_commit (struct builder *b, struct stage_out *o, struct step_dirs *sd, const char *key, const char *created_by,
+                 double t0, bool announce, bool keeps_layer);
+
 /* cache.c */
 /* --no-cache, or --no-cache-filter naming the current stage. */
 bool cache_skipped (const struct builder *b);
@@ -214,8 +239,8 @@ void step_note (struct builder *b, const char *parent, const char *key, const ch
                 size_t len, const struct envmap *args);
 /* Notes the start of a stage on an image (its id is the first step's parent). */
 void stage_note_base (struct builder *b, const char *image_id, const char *ref);
-/* A step that will run: lists a context COPY's files and, with --explain or
- * --metadata-file, says what changed since the step's last build. */
+/* A step that will run: with --explain or --metadata-file, lists a context COPY's
+ * files and says what changed since the step's last build. */
 void step_missed (struct builder *b, const char *key, const char *label);
 /* Queues the info of a key just recorded for the next batch commit (its file list
  * apart: step_files). */

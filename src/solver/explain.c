@@ -347,9 +347,13 @@ step_missed (struct builder *b, const char *key, const char *label)
 {
   if (b->probing)
     return;
-  if (b->note_sources)
+  /* A second walk of the context: only when explanations are asked for (the hot
+   * path of a COPY that misses stays one walk).  A later --explain build then has no
+   * file list of this one to compare with and names the context as a whole. */
+  bool explaining = b->rq->explain || b->rq->explained != NULL;
+  if (b->note_sources && explaining)
     note_files (b, key);
-  if ((!b->rq->explain && b->rq->explained == NULL) || cache_skipped (b) || b->slot_ident == NULL)
+  if (!explaining || cache_skipped (b) || b->slot_ident == NULL)
     return;
   struct kiln_err e = {0};
   _cleanup_free_ char *prev = stepslot_get (b->st, b->cur_slot, &e);

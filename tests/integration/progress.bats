@@ -26,7 +26,7 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   # The first build of a Dockerfile has nothing to compare with.
   [ -z "$(misses "$output")" ]
   echo three > "$CTX/a.txt"
-  kiln build -q "$CTX" >/dev/null
+  kiln build -q --explain "$CTX" >/dev/null
   old=$(digest_of "$CTX/a.txt")
   echo two > "$CTX/a.txt"
   new=$(digest_of "$CTX/a.txt")
@@ -41,6 +41,20 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
   # Three versions of the context built, one file list kept: the one the step's place
   # names (a large context's list weighs megabytes).
   [ "$(sqlite3 "$KILN_ROOT/kiln.db" "SELECT count(*) FROM step_files WHERE files LIKE '%keep.txt%'")" = 1 ]
+}
+
+@test "a COPY that runs without --explain walks the context once: no file list kept, a later --explain names the context" {
+  df 'FROM busybox\nCOPY walked-once.txt /d/\n'
+  echo one > "$CTX/walked-once.txt"
+  run kiln build --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # The file list is the second walk's: only --explain and --metadata-file pay for it.
+  [ "$(sqlite3 "$KILN_ROOT/kiln.db" "SELECT count(*) FROM step_files WHERE files LIKE '%walked-once.txt%'")" = 0 ]
+  echo two > "$CTX/walked-once.txt"
+  run kiln build --explain --progress plain "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(misses "$output")" = "#2 cache miss: step input changed: context" ]
+  [ "$(sqlite3 "$KILN_ROOT/kiln.db" "SELECT count(*) FROM step_files WHERE files LIKE '%walked-once.txt%'")" = 1 ]
 }
 
 @test "--explain: a build arg, with its old and new value" {

@@ -1,0 +1,23 @@
+/* solver/op_solve.h — the graph's ops (graph/ops.h) run as build steps: each keyed
+ * (the material's bytes are fixed: existing stores stay warm), looked up in the
+ * cache, and on a miss run on the stage's root and committed as its next layer.
+ * exec_op.c runs exec ops in the sandbox, file_op.c file ops with the worker. */
+#pragma once
+#include "graph/ops.h"
+
+struct builder;
+struct stage_out;
+struct envmap;
+
+/* What progress and --explain say of a step: its label (NULL: none shown), the
+ * instruction as written, the build args in scope (may be NULL). */
+struct step_desc
+{
+  const char *label;
+  const char *written;
+  const struct envmap *args;
+};
+
+/* Run op as the next step of stage output o: 0, or -1 with b->err set. */
+int exec_op_solve (struct builder *b, struct stage_out *o, const struct exec_op *op, const struct step_desc *d);
+int file_op_solve (struct builder *b, struct stage_out *o, const struct file_op *op, const struct step_desc *d);
