@@ -15,6 +15,7 @@
 #include "cli/build_ctx.h"
 #include "cli/build_io.h"
 #include "cli/build_output.h"
+#include "cli/build_secret.h"
 #include "cli/cli.h"
 #include "registry/cache.h"
 #include "registry/transfer.h"
@@ -126,6 +127,7 @@ struct build_cli
   struct build_inputs inputs;
   struct build_output_flag output;
   bool has_output;
+  struct envmap secrets_src, secrets_env; /* --secret (cli/build_secret.h) */
 };
 
 /* -t NAME[:TAG]: normalised into rq.tags. */
@@ -144,6 +146,18 @@ tag_flag (struct build_cli *b, const char *arg)
     }
   strv_push_owned (&b->rq.tags, ref_string (&r));
   ref_clear (&r);
+  return EXIT_OK;
+}
+
+/* --secret: read now, so a bad one fails before the build starts (as BuildKit's client). */
+static int
+secret_flag (struct build_cli *b, const char *arg)
+{
+  struct kiln_err err = {0};
+  if (build_secret_parse (arg, &b->secrets_src, &b->secrets_env, &err) < 0)
+    return cli_fail (&err);
+  b->rq.secrets_src = &b->secrets_src;
+  b->rq.secrets_env = &b->secrets_env;
   return EXIT_OK;
 }
 
@@ -285,7 +299,7 @@ build_flag (struct build_cli *b, int c, char *arg)
       build_output_parse (arg, &b->output);
       b->has_output = true;
       break;
-    case 's': strv_push (&rq->secrets, arg); break;
+    case 's': return secret_flag (b, arg);
     case 'u': rq->pull = true; break;
     case 'A': return allow_flag (rq, arg);
     case 'C':
@@ -394,7 +408,8 @@ build_cli_clear (struct build_cli *b)
   cache_spec_clear (&b->cache_to);
   strv_free (&b->rq.tags);
   strv_free (&b->rq.labels);
-  strv_free (&b->rq.secrets);
+  envmap_free (&b->secrets_src);
+  envmap_free (&b->secrets_env);
   strv_free (&b->cache_from);
   strv_free (&b->cache_keys);
   strv_free (&b->build_args);

@@ -606,47 +606,6 @@ finish_config (struct builder *b, struct stage_out *fin)
 
 /* ---------- the whole build ---------- */
 
-static int
-load_secrets (struct builder *b)
-{
-  for (size_t i = 0; i < b->rq->secrets.n; i++)
-    {
-      _cleanup_free_ char *spec = xstrdup (b->rq->secrets.v[i]);
-      const char *id = NULL, *src = NULL, *env = NULL;
-      for (char *save = NULL, *f = strtok_r (spec, ",", &save); f; f = strtok_r (NULL, ",", &save))
-        {
-          if (strncmp (f, "id=", 3) == 0)
-            id = f + 3;
-          else if (strncmp (f, "src=", 4) == 0 || strncmp (f, "source=", 7) == 0)
-            src = strchr (f, '=') + 1;
-          else if (strncmp (f, "env=", 4) == 0)
-            env = f + 4;
-          else if (strncmp (f, "type=", 5) == 0)
-            ;
-          else
-            return kiln_err_set (b->err, KILN_EUSAGE, "--secret: unknown field \"%s\" (id=, src=, env=)", f);
-        }
-      if (id == NULL)
-        id = src ? (strrchr (src, '/') ? strrchr (src, '/') + 1 : src) : env;
-      if (id == NULL || (src == NULL && env == NULL))
-        return kiln_err_set (b->err, KILN_EUSAGE, "--secret needs id=NAME and src=FILE or env=VAR");
-      if (src)
-        {
-          if (access (src, R_OK) < 0)
-            return kiln_err_set (b->err, errno, "--secret %s: %s: %s", id, src, strerror (errno));
-          envmap_set (&b->secrets_src, id, src);
-        }
-      else
-        {
-          const char *v = getenv (env);
-          if (v == NULL)
-            return kiln_err_set (b->err, ENOENT, "--secret %s: environment variable %s is not set", id, env);
-          envmap_set (&b->secrets_env, id, v);
-        }
-    }
-  return 0;
-}
-
 /* What makes the steps of this build the same steps as in the last build: the
  * context directory (its real path, read_dockerfile's), the Dockerfile and the
  * target.  NULL without a context. */
@@ -694,8 +653,6 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   sigaction (SIGTERM, &sa, &old_term);
 
   if (read_dockerfile (&b) < 0)
-    goto out;
-  if (load_secrets (&b) < 0)
     goto out;
   b.slot_ident = slot_ident (&b);
   b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
@@ -797,7 +754,6 @@ out:
   if (b.ctx_fd >= 0)
     close (b.ctx_fd);
   free (b.ctx_path);
-  envmap_free (&b.secrets_src);
   envmap_free (&b.snapshot_ids);
   envmap_free (&b.pending_cache);
   envmap_free (&b.made);
@@ -806,7 +762,6 @@ out:
   envmap_free (&b.pending_files);
   envmap_free (&b.slots);
   free (b.slot_ident);
-  envmap_free (&b.secrets_env);
   if (b.net_started)
     sandbox_net_stop (&b.net);
   sigaction (SIGINT, &old_int, NULL);

@@ -44,7 +44,9 @@ struct build_request
   struct build_opts stage;    /* target, build args, platform */
   struct strv tags;           /* normalised references */
   struct strv labels;         /* "K=V" */
-  struct strv secrets;        /* "id=X,src=F" / "id=X,env=E" */
+  /* --secret, read by the CLI (cli/build_secret.h): id → file, id → value; NULL: none. */
+  const struct envmap *secrets_src;
+  const struct envmap *secrets_env;
   bool no_cache;
   const char *iidfile;
   enum progress_mode progress;

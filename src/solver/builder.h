@@ -83,8 +83,6 @@ struct builder
   char vtx_started[40];
   char *vtx_name;
   bool net_warned;
-  struct envmap secrets_src; /* id → file */
-  struct envmap secrets_env; /* id → value */
   struct kiln_err *err;
   struct strv trigger_asts_text;
   /* The file_digests memo, its statements prepared once: a context of 20,000

@@ -72,8 +72,8 @@ cache_seed (struct builder *b, const struct strv *lowers, const char *source, co
 static int
 secret_mount (struct builder *b, const struct op_mount *rm, struct sandbox_mount *sm, struct strv *env, json_t *jk)
 {
-  const char *srcf = envmap_get (&b->secrets_src, rm->id, strlen (rm->id));
-  const char *envv = envmap_get (&b->secrets_env, rm->id, strlen (rm->id));
+  const char *srcf = b->rq->secrets_src ? envmap_get (b->rq->secrets_src, rm->id, strlen (rm->id)) : NULL;
+  const char *envv = b->rq->secrets_env ? envmap_get (b->rq->secrets_env, rm->id, strlen (rm->id)) : NULL;
   json_object_set_new (jk, "secret", json_string (rm->id));
   if (srcf == NULL && envv == NULL)
     {

@@ -239,6 +239,26 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [[ "$output" == *'secret "tok" is required but was not given'* ]]
 }
 
+@test "--secret: env= and the id from the file name work; a bad --secret fails before any step runs" {
+  printf "from-file" > "$TMP/tok"
+  df 'FROM busybox\nRUN --mount=type=secret,id=tok,required --mount=type=secret,id=E,env=E,required [ "$(cat /run/secrets/tok)$E" = from-fileFROM-ENV ] && echo ok > /ok\n'
+  E=FROM-ENV run kiln build --secret src="$TMP/tok" --secret id=E,env=E -t sec:3 "$CTX"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run kiln build --progress=plain --secret id=x,bogus=1 "$CTX"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'--secret: unknown field "bogus=1" (id=, src=, env=)'* ]]
+  [[ "$output" != *"#1 "* ]]
+  run kiln build --secret id=x "$CTX"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--secret needs id=NAME and src=FILE or env=VAR"* ]]
+  run kiln build --secret id=x,src="$TMP/none" "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"--secret x: $TMP/none: No such file or directory"* ]]
+  run env -u NOPE_UNSET "$KILN" build --secret id=y,env=NOPE_UNSET "$CTX"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"--secret y: environment variable NOPE_UNSET is not set"* ]]
+}
+
 @test "SOURCE_DATE_EPOCH gives the same image digest twice" {
   echo x > "$CTX/f"
   df 'FROM busybox\nCOPY f /f\nRUN echo made > /made && sleep 1 && touch /new\n'
