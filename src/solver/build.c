@@ -18,6 +18,7 @@
 #include "context/ignore.h"
 #include "frontend/inst_config.h"
 #include "frontend/parser.h"
+#include "frontend/to_graph.h"
 #include "frontend/to_ops.h"
 #include "image/config.h"
 #include "image/image.h"
@@ -470,41 +471,17 @@ build_stage (struct builder *b, size_t si)
   return build_stage_part (b, si, b->m->stages[si].n_insts, 0);
 }
 
-/* Does stage s need stage d (itself included)? */
-bool
-depends_on (const struct stage_model *m, size_t s, size_t d)
-{
-  if (s == d)
-    return true;
-  for (size_t i = 0; i < m->stages[s].n_deps; i++)
-    if (depends_on (m, (size_t) m->stages[s].deps[i], d))
-      return true;
-  return false;
-}
-
-/* Step numbers do not depend on which process prints them: stage s starts at
- * the sum of the steps of the needed stages before it. */
-int
-stage_step_base (const struct stage_model *m, size_t s)
-{
-  int base = 0;
-  for (size_t k = 0; k < s; k++)
-    if (m->stages[k].needed)
-      base += (int) m->stages[k].n_insts + 1;
-  return base;
-}
-
 /* Walks the needed stages in order; a stage marked in `prebuilt` (by the graph)
  * is all cache hits and says nothing. prebuilt may be NULL. */
 int
 walk_stages (struct builder *b, const bool *prebuilt)
 {
   bool quiet = b->quiet;
-  for (size_t si = 0; si < b->m->n_stages; si++)
+  for (size_t si = 0; si < b->def->n_stages; si++)
     {
-      if (!b->m->stages[si].needed)
+      if (!b->def->stages[si].needed)
         continue;
-      int base = stage_step_base (b->m, si);
+      int base = graph_def_step_base (b->def, si);
       if (b->step < base)
         b->step = base;
       b->quiet = quiet || (prebuilt && prebuilt[si]);
@@ -547,6 +524,7 @@ read_dockerfile (struct builder *b)
   b->m = stages_resolve (b->ast, &rq->stage, b->err);
   if (b->m == NULL)
     return -1;
+  b->def = stages_to_graph (b->m);
   for (size_t i = 0; i < b->m->warnings.n; i++)
     say (b, "warning: %s\n", b->m->warnings.v[i]);
   if (rq->context)
@@ -655,14 +633,14 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   if (read_dockerfile (&b) < 0)
     goto out;
   b.slot_ident = slot_ident (&b);
-  b.outs = xcalloc (b.m->n_stages, sizeof *b.outs);
+  b.outs = xcalloc (b.def->n_stages, sizeof *b.outs);
   if (build_all_stages (&b) < 0)
     goto out;
   /* The image's layers must be recorded before the image is. */
   if (build_flush (&b, err) < 0)
     goto out;
 
-  struct stage_out *fin = &b.outs[b.m->target];
+  struct stage_out *fin = &b.outs[b.def->target];
   finish_config (&b, fin);
   struct image_layer *ls = xcalloc (fin->layers.n ? fin->layers.n : 1, sizeof *ls);
   uint64_t total = 0;
@@ -714,8 +692,8 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   if (rq->cache_keys)
     {
       /* mode=min: the target and the stages it is FROM; mode=max: every stage. */
-      bool *chain = xcalloc (b.m->n_stages ? b.m->n_stages : 1, sizeof *chain);
-      for (int si = b.m->target; si >= 0; si = b.m->stages[si].base_stage)
+      bool *chain = xcalloc (b.def->n_stages ? b.def->n_stages : 1, sizeof *chain);
+      for (int si = (int) b.def->target; si >= 0; si = b.def->stages[si].base_stage)
         chain[si] = true;
       for (size_t i = 0; i < b.used_keys.n; i++)
         if (rq->cache_keys_all || chain[b.used_stage[i]])
@@ -741,13 +719,14 @@ out:
   free (b.used_stage);
   file_digests_free (b.digests);
   if (b.outs)
-    for (size_t i = 0; i < b.m->n_stages; i++)
+    for (size_t i = 0; i < b.def->n_stages; i++)
       {
         json_decref (b.outs[i].config);
         free (b.outs[i].layers.d);
       }
   free (b.outs);
   stages_free (b.m);
+  graph_def_free (b.def);
   df_ast_free (b.ast);
   ignore_free (b.ignore);
   context_selection_free (&b);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "graph/def.h"
 #include "solver/build.h"
 #include "store/cache_records.h"
 #include "store/file_digests.h"
@@ -65,6 +66,7 @@ struct builder
   const struct build_request *rq;
   struct df_ast *ast;
   struct stage_model *m;
+  struct graph_def *def; /* the stages as the solver plans them (graph/def.h) */
   struct stage_out *outs;
   int ctx_fd;
   char *ctx_path;
@@ -143,10 +145,6 @@ extern volatile sig_atomic_t build_interrupted;
  * `shown` (and the FROM line unless shown is 0) are replayed without a word. */
 int build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown);
 int build_stage (struct builder *b, size_t si); /* all of it, printed */
-/* Does stage s need stage d (directly or not; s itself included)? */
-bool depends_on (const struct stage_model *m, size_t s, size_t d);
-/* The step number before stage s's FROM: the same whichever process prints it. */
-int stage_step_base (const struct stage_model *m, size_t s);
 /* Builds the needed stages in order; those marked in prebuilt (may be NULL)
  * are replayed from the cache without a word. */
 int walk_stages (struct builder *b, const bool *prebuilt);

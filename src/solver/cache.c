@@ -25,7 +25,7 @@ cache_skipped (const struct builder *b)
 {
   if (b->rq->no_cache)
     return true;
-  const char *stage = b->m->stages[b->cur_stage].name;
+  const char *stage = b->def->stages[b->cur_stage].name;
   for (size_t i = 0; stage && i < b->rq->no_cache_stages.n; i++)
     if (strcasecmp (b->rq->no_cache_stages.v[i], stage) == 0)
       return true;

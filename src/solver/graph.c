@@ -46,29 +46,12 @@ struct stage_graph
   int *report; /* a memfd the child writes its outcome to (vertex_report) */
 };
 
-/* The first instruction that uses another stage (or an image by --from). */
-static size_t
-first_cross_stage (const struct stage *s)
-{
-  for (size_t k = 0; k < s->n_insts; k++)
-    {
-      const struct inst *in = s->insts[k];
-      if ((in->kind == I_COPY || in->kind == I_ADD) && in->from)
-        return k;
-      if (in->kind == I_RUN)
-        for (size_t i = 0; i < in->n_mounts; i++)
-          if (in->mounts[i].from)
-            return k;
-    }
-  return s->n_insts;
-}
-
 /* Where stage s splits in two vertices, or 0 when it is one. */
 static size_t
-split_at (const struct stage *s)
+split_at (const struct graph_stage *s)
 {
-  bool uses_others = s->n_deps > (s->base_stage >= 0 ? 1u : 0u);
-  return uses_others ? first_cross_stage (s) : 0;
+  bool uses_others = s->n_uses > (s->base_stage >= 0 ? 1u : 0u);
+  return uses_others ? s->first_cross : 0;
 }
 
 static void
@@ -107,7 +90,7 @@ vertex_input_at (const struct stage_vertex *x, size_t i)
 static void
 graph_add (struct stage_graph *g, size_t si, size_t from, size_t upto)
 {
-  const struct stage *s = &g->b->m->stages[si];
+  const struct graph_stage *s = &g->b->def->stages[si];
   size_t v = g->n++;
   struct stage_vertex *x = &g->v[v];
   *x = (struct stage_vertex){.stage = si, .from = from, .upto = upto};
@@ -115,14 +98,14 @@ graph_add (struct stage_graph *g, size_t si, size_t from, size_t upto)
     vertex_input (x, v - 1);
   if (s->base_stage >= 0)
     vertex_input (x, g->last[s->base_stage]);
-  for (size_t i = 0; upto == s->n_insts && i < s->n_deps; i++)
-    vertex_input (x, g->last[s->deps[i]]);
+  for (size_t i = 0; upto == s->n_steps && i < s->n_uses; i++)
+    vertex_input (x, g->last[s->uses[i]]);
   struct hasher *h = hasher_new ();
-  const char *plat = s->from->platform ? s->from->platform : "";
+  const char *plat = s->platform ? s->platform : "";
   hasher_update (h, s->base, strlen (s->base) + 1);
   hasher_update (h, plat, strlen (plat) + 1);
   for (size_t k = 0; k < upto; k++)
-    hasher_update (h, s->insts[k]->node->original, strlen (s->insts[k]->node->original) + 1);
+    hasher_update (h, s->step_text[k], strlen (s->step_text[k]) + 1);
   for (size_t i = 0; i < vertex_n_inputs (x); i++)
     hasher_update (h, g->v[vertex_input_at (x, i)].digest, DIGEST_STR_LEN);
   struct digest d;
@@ -136,7 +119,7 @@ graph_add (struct stage_graph *g, size_t si, size_t from, size_t upto)
 static void
 graph_plan (struct stage_graph *g)
 {
-  const struct stage_model *m = g->b->m;
+  const struct graph_def *m = g->b->def;
   size_t n = 0;
   for (size_t si = 0; si < m->n_stages; si++)
     if (m->stages[si].needed)
@@ -148,13 +131,13 @@ graph_plan (struct stage_graph *g)
   g->report = xcalloc (n ? n : 1, sizeof *g->report);
   for (size_t si = 0; si < m->n_stages; si++)
     {
-      const struct stage *s = &m->stages[si];
+      const struct graph_stage *s = &m->stages[si];
       if (!s->needed)
         continue;
       size_t cut = split_at (s);
       if (cut > 0)
         graph_add (g, si, 0, cut);
-      graph_add (g, si, cut, s->n_insts);
+      graph_add (g, si, cut, s->n_steps);
     }
 }
 
@@ -197,14 +180,14 @@ graph_branches (const struct stage_graph *g)
 /* Does vertex x need stage k (k before x's stage) built? Its first part needs
  * only its base's chain; its last part every stage it uses. */
 static bool
-vertex_needs (const struct stage_model *m, const struct stage_vertex *x, size_t k)
+vertex_needs (const struct graph_def *m, const struct stage_vertex *x, size_t k)
 {
-  const struct stage *s = &m->stages[x->stage];
+  const struct graph_stage *s = &m->stages[x->stage];
   if (!m->stages[k].needed)
     return false;
-  if (x->upto < s->n_insts)
-    return s->base_stage >= 0 && depends_on (m, (size_t) s->base_stage, k);
-  return depends_on (m, x->stage, k);
+  if (x->upto < s->n_steps)
+    return s->base_stage >= 0 && graph_def_depends (m, (size_t) s->base_stage, k);
+  return graph_def_depends (m, x->stage, k);
 }
 
 /* The child's outcome for the parent: the cache keys it made (key → result)
@@ -233,7 +216,7 @@ static _Noreturn void
 vertex_child (const struct stage_graph *g, size_t v, int fd)
 {
   const struct builder *b = g->b;
-  const struct stage_model *m = b->m;
+  const struct graph_def *m = b->def;
   const struct stage_vertex *x = &g->v[v];
   struct kiln_err e = {0};
   struct builder child = *b;
@@ -256,11 +239,11 @@ vertex_child (const struct stage_graph *g, size_t v, int fd)
     if (vertex_needs (m, x, k))
       {
         child.quiet = true;
-        child.step = stage_step_base (m, k);
+        child.step = graph_def_step_base (m, k);
         r = build_stage (&child, k);
       }
   child.quiet = b->quiet;
-  child.step = stage_step_base (m, x->stage);
+  child.step = graph_def_step_base (m, x->stage);
   if (r == 0)
     r = build_stage_part (&child, x->stage, x->upto, x->from);
   if (build_flush (&child, &e) < 0)
@@ -328,7 +311,7 @@ vertex_collect (struct stage_graph *g, size_t v, bool *failed, struct kiln_err *
   if (msg == NULL)
     {
       kiln_err_set (verr, EIO, "building stage %s ended without a report",
-                    g->b->m->stages[g->v[v].stage].name ?: g->b->m->stages[g->v[v].stage].base);
+                    g->b->def->stages[g->v[v].stage].name ?: g->b->def->stages[g->v[v].stage].base);
       return;
     }
   kiln_err_set (verr, (int) json_integer_value (json_object_get (e, "code")), "%s", msg);
@@ -417,7 +400,7 @@ run_graph (struct builder *b, struct stage_graph *g, unsigned jobs, bool *prebui
 static void
 walk_reset (struct builder *b)
 {
-  for (size_t i = 0; i < b->m->n_stages; i++)
+  for (size_t i = 0; i < b->def->n_stages; i++)
     {
       json_decref (b->outs[i].config);
       free (b->outs[i].layers.d);
@@ -455,16 +438,11 @@ probe_walk (struct builder *b)
 
 /* An ADD of a URL downloads to make its key: a probe would fetch it once more. */
 static bool
-adds_urls (const struct stage_model *m)
+adds_urls (const struct graph_def *m)
 {
   for (size_t si = 0; si < m->n_stages; si++)
-    for (size_t k = 0; m->stages[si].needed && k < m->stages[si].n_insts; k++)
-      {
-        const struct inst *in = m->stages[si].insts[k];
-        for (size_t a = 0; in->kind == I_ADD && a + 1 < in->args.n; a++)
-          if (strstr (in->args.v[a], "://"))
-            return true;
-      }
+    if (m->stages[si].needed && m->stages[si].adds_urls)
+      return true;
   return false;
 }
 
@@ -476,13 +454,13 @@ build_all_stages (struct builder *b)
   graph_plan (&g);
   bool graph = jobs >= 2 && graph_branches (&g);
   /* --pull fetches every base on each walk, ADD <url> its file: no probe for them. */
-  int r = graph && !b->rq->pull && !adds_urls (b->m) ? probe_walk (b) : 1;
+  int r = graph && !b->rq->pull && !adds_urls (b->def) ? probe_walk (b) : 1;
   if (r <= 0)
     {
       graph_free (&g);
       return r;
     }
-  _cleanup_free_ bool *prebuilt = xcalloc (b->m->n_stages, sizeof *prebuilt);
+  _cleanup_free_ bool *prebuilt = xcalloc (b->def->n_stages, sizeof *prebuilt);
   r = graph ? run_graph (b, &g, jobs, prebuilt) : 0;
   graph_free (&g);
   return r < 0 ? -1 : walk_stages (b, prebuilt);

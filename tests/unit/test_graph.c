@@ -1,6 +1,6 @@
 /* Unit tests: solver/graph's plan — which vertices a Dockerfile's stages become,
  * what each waits for, and which are the same work.  No store, no sandbox: the
- * plan is made from the stage model alone.  graph.c is built into this test to
+ * plan is made from the graph definition (frontend/to_graph.h) alone.  graph.c is built into this test to
  * reach its static functions. */
 #include "solver/graph.c"
 
@@ -10,10 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "frontend/parser.h"
+#include "frontend/to_graph.h"
+
 struct plan
 {
   struct df_ast *ast;
   struct stage_model *m;
+  struct graph_def *def;
   struct builder b;
   struct stage_graph g;
 };
@@ -28,7 +32,8 @@ plan_of (struct plan *p, const char *dockerfile)
   struct build_opts o = {0};
   p->m = stages_resolve (p->ast, &o, &err);
   assert_non_null (p->m);
-  p->b.m = p->m;
+  p->def = stages_to_graph (p->m);
+  p->b.def = p->def;
   p->g.b = &p->b;
   graph_plan (&p->g);
 }
@@ -37,6 +42,7 @@ static void
 plan_free (struct plan *p)
 {
   graph_free (&p->g);
+  graph_def_free (p->def);
   stages_free (p->m);
   df_ast_free (p->ast);
 }
@@ -71,8 +77,8 @@ runtime_steps_before_copy_from_do_not_wait (void **state)
   assert_true (needs (&p.g.v[2], 1));
   assert_true (graph_branches (&p.g));
   /* The child of the first part builds nothing of the builder. */
-  assert_false (vertex_needs (p.m, &p.g.v[1], 0));
-  assert_true (vertex_needs (p.m, &p.g.v[2], 0));
+  assert_false (vertex_needs (p.def, &p.g.v[1], 0));
+  assert_true (vertex_needs (p.def, &p.g.v[2], 0));
   plan_free (&p);
 }
 
