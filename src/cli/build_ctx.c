@@ -484,7 +484,7 @@ build_inputs_prepare (struct kiln_store *st, const char *arg, struct build_reque
   for (size_t i = 0; i < in->contexts.n; i++)
     if (build_context_add (st, in->contexts.v[i], &in->named, err) < 0)
       return -1;
-  rq->stage.named_contexts = &in->named;
+  rq->named_contexts = &in->named;
   if (in->ssh.n && (in->ssh_tmp = store_tmp_dir (st, "ssh", err)) == NULL)
     return -1;
   for (size_t i = 0; i < in->ssh.n; i++)

@@ -234,7 +234,7 @@ value_flag (struct build_cli *b, int c, char *arg)
     case 'p':
       if (strchr (arg, ','))
         return cli_usage_error ("build", "--platform: one platform at a time (multi-platform builds are not supported yet)");
-      rq->stage.platform = arg;
+      rq->platform = arg;
       return EXIT_OK;
     case 'P':
       if (progress_parse (arg, &rq->progress) < 0)
@@ -288,7 +288,7 @@ build_flag (struct build_cli *b, int c, char *arg)
     case 'f': rq->dockerfile = arg; break;
     case 'B': strv_push (&b->inputs.contexts, arg); break;
     case 'K': strv_push (&b->inputs.ssh, arg); break;
-    case 'T': rq->stage.target = arg; break;
+    case 'T': rq->target = arg; break;
     case 'b': strv_push (&b->build_args, arg); break;
     case 'n': rq->no_cache = true; break;
     case 'l': strv_push (&rq->labels, arg); break;
@@ -452,7 +452,7 @@ cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
                         .output = {.names = STRV_INIT}};
   b.rq.fetch_image = fetch_base_image;
   b.rq.fetch_ud = &b.fetch;
-  b.rq.stage.build_args = &b.build_args;
+  b.rq.build_args = &b.build_args;
   bool to_registry = false;
   int rc = parse_build_flags (&b, argc, argv);
   if (rc == EXIT_OK)

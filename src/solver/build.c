@@ -72,7 +72,7 @@ resolve_base_image (struct builder *b, const char *ref, struct digest *id)
       kiln_err_clear (&probe);
       if (have && !rq->pull)
         return 0;
-      if (rq->fetch_image (rq->fetch_ud, b->st, ref, rq->stage.platform, b->err) < 0)
+      if (rq->fetch_image (rq->fetch_ud, b->st, ref, rq->platform, b->err) < 0)
         return -1;
     }
   return image_resolve (b->st, ref, id, b->err);
@@ -209,7 +209,7 @@ static int
 start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss)
 {
   const struct stage *s = &b->m->stages[si];
-  const char *plat = b->rq->stage.platform;
+  const char *plat = b->rq->platform;
   if (s->scratch)
     {
       o->config = config_new_scratch (plat, b->now);
@@ -521,7 +521,9 @@ read_dockerfile (struct builder *b)
     }
   if (b->ast == NULL)
     return -1;
-  b->m = stages_resolve (b->ast, &rq->stage, b->err);
+  struct build_opts opts = {.target = rq->target, .build_args = rq->build_args, .platform = rq->platform,
+                            .named_contexts = rq->named_contexts};
+  b->m = stages_resolve (b->ast, &opts, b->err);
   if (b->m == NULL)
     return -1;
   b->def = stages_to_graph (b->m);
@@ -597,7 +599,7 @@ slot_ident (struct builder *b)
   struct buf id = BUF_INIT;
   buf_printf (&id, "%s\n%s\n%s", ctx ? ctx : b->rq->context,
               b->rq->dockerfile_text ? "-" : df ? df : b->rq->dockerfile ? b->rq->dockerfile : "Dockerfile",
-              b->rq->stage.target ? b->rq->stage.target : "");
+              b->rq->target ? b->rq->target : "");
   return buf_steal (&id);
 }
 

@@ -11,11 +11,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "frontend/stages.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/compress.h"
 #include "util/digest.h"
+#include "util/envmap.h"
 #include "util/err.h"
 #include "worker/sandbox.h"
 
@@ -41,7 +41,12 @@ struct build_request
   const char *context;        /* directory, or NULL for a Dockerfile-only build (stdin) */
   const char *dockerfile;     /* path; NULL: CONTEXT/Dockerfile (or dockerfile) */
   const char *dockerfile_text; /* the Dockerfile itself when read from stdin */
-  struct build_opts stage;    /* target, build args, platform */
+  const char *target;         /* stage name; NULL: the last stage */
+  const struct strv *build_args; /* --build-arg "K=V", or "K" to take V from kiln's environment */
+  const char *platform;       /* target platform "os/arch[/variant]"; NULL: the host's */
+  /* --build-context: lower-cased NAME → the image reference that replaces a stage
+   * or image of that name in FROM, COPY --from and RUN --mount from=. */
+  const struct envmap *named_contexts;
   struct strv tags;           /* normalised references */
   struct strv labels;         /* "K=V" */
   /* --secret, read by the CLI (cli/build_secret.h): id → file, id → value; NULL: none. */
