@@ -17,6 +17,7 @@
 #include "cli/build_output.h"
 #include "cli/build_secret.h"
 #include "cli/cli.h"
+#include "frontend/df_driver.h"
 #include "registry/cache.h"
 #include "registry/transfer.h"
 #include "image/image.h"
@@ -348,6 +349,20 @@ parse_build_flags (struct build_cli *b, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* The Dockerfile frontend driving the solver for one build. */
+static int
+run_dockerfile (struct kiln_store *st, struct build_request *rq, struct digest *id, struct kiln_err *err)
+{
+  struct df_driver dfd;
+  struct build_frontend fe;
+  df_driver_init (&dfd, rq, &fe);
+  rq->frontend = &fe;
+  int r = build_run (st, rq, id, err);
+  rq->frontend = NULL;
+  df_driver_clear (&dfd);
+  return r;
+}
+
 /* The build in the open store, then the cache export, the metadata file and the
  * pushes it asks for. */
 static int
@@ -377,7 +392,7 @@ build_in_store (struct kiln_store *st, struct build_cli *b, const char *context,
   else if (b->push && rq->tags.n == 0)
     rc = to_registry ? cli_usage_error ("build", "-o type=registry needs name=NAME:TAG or -t NAME:TAG")
                      : cli_usage_error ("build", "--push needs at least one -t NAME:TAG");
-  else if (build_run (st, rq, &id, &err) < 0)
+  else if (run_dockerfile (st, rq, &id, &err) < 0)
     rc = cli_fail (&err);
   else if (b->want_cache_to && cache_export (st, &b->cache_to, &b->cache_keys, &b->fetch.reg, note, &err) < 0)
     rc = cli_fail (&err);

@@ -1,7 +1,6 @@
 /* solver/build.c — the build: stages in order, steps cached by content. */
 #include "solver/build.h"
 #include "solver/builder.h"
-#include "solver/op_solve.h"
 #include "solver/ttyview.h"
 
 #include <ctype.h>
@@ -16,11 +15,8 @@
 
 #include "context/ctxscan.h"
 #include "context/ignore.h"
-#include "frontend/inst_config.h"
-#include "frontend/parser.h"
-#include "frontend/to_graph.h"
-#include "frontend/to_ops.h"
 #include "image/config.h"
+#include "image/platform.h"
 #include "image/image.h"
 #include "image/layers.h"
 #include "store/snapshots.h"
@@ -29,8 +25,6 @@
 #include "util/envmap.h"
 #include "util/outfile.h"
 #include "util/path.h"
-#include "util/utf8.h"
-#include "worker/fileop.h"
 
 /* ---------- interruption ---------- */
 
@@ -47,21 +41,9 @@ on_interrupt (int sig)
 
 /* ---------- steps ---------- */
 
-static int step_fail_located (struct builder *b, const struct inst *in)
-{
-  step_error (b, b->err->msg ? b->err->msg : "failed");
-  if (b->err->line == 0 && in->node)
-    {
-      int col = df_ast_find_col (b->ast, in->line, in->node->keyword);
-      df_ast_locate (b->ast, b->err, in->line, col);
-    }
-  return -1;
-}
-
-
 /* An image named by FROM, COPY --from or a mount's from=: from the store, or fetched
  * through the request's fetch_image when the store lacks it (always, with --pull). */
-static int
+int
 resolve_base_image (struct builder *b, const char *ref, struct digest *id)
 {
   const struct build_request *rq = b->rq;
@@ -78,137 +60,12 @@ resolve_base_image (struct builder *b, const char *ref, struct digest *id)
   return image_resolve (b->st, ref, id, b->err);
 }
 
-static int
-resolve_from (struct builder *b, size_t cur, const char *ref, const struct inst *in, struct strv *lowers,
-              char key[static DIGEST_STR_LEN + 1])
-{
-  const char *named = stages_named_context (b->m, ref);
-  if (named)
-    ref = named; /* --build-context: an image, even where a stage had the name */
-  bool numeric = named == NULL && *ref != '\0';
-  for (const char *p = ref; *p; p++)
-    numeric &= isdigit ((unsigned char) *p) != 0;
-  int idx = -1;
-  if (numeric)
-    idx = atoi (ref);
-  else if (named == NULL)
-    for (size_t i = 0; i < cur; i++)
-      if (b->m->stages[i].name && strcasecmp (b->m->stages[i].name, ref) == 0)
-        idx = (int) i;
-  if (idx >= 0 && (size_t) idx < cur)
-    {
-      memcpy (key, b->outs[idx].key, DIGEST_STR_LEN + 1);
-      return lowers_of (b, &b->outs[idx].layers, lowers);
-    }
-  /* An image from the store. */
-  struct digest id;
-  struct image_info ii;
-  if (resolve_base_image (b, ref, &id) < 0 || image_load (b->st, &id, &ii, b->err) < 0)
-    return step_fail_located (b, in);
-  struct layerlist l = {0};
-  for (size_t i = 0; i < ii.n_layers; i++)
-    layers_push (&l, &ii.layers[i].diff_id);
-  image_info_clear (&ii);
-  int r = lowers_of (b, &l, lowers);
-  free (l.d);
-  snprintf (key, DIGEST_STR_LEN + 1, "%s", id.str);
-  return r;
-}
-
-/* The converter's resolver (frontend/to_ops.h): a stage of this build before
- * stage si, or an image. */
-struct resolve_ud
-{
-  struct builder *b;
-  size_t si;
-};
-
-static int
-resolve_input (void *ud, const struct inst *in, struct op_input *from)
-{
-  struct resolve_ud *r = ud;
-  return resolve_from (r->b, r->si, from->ref, in, &from->lowers, from->key);
-}
-
-/* RUN, COPY and ADD: turned into their op (frontend/to_ops.h), then run. */
-static int
-op_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
-         const char *label)
-{
-  struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
-  struct resolve_ud ud = {b, si};
-  struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
-                         .ud = &ud, .err = b->err};
-  int r;
-  if (in->kind == I_RUN)
-    {
-      struct exec_op op = {0};
-      r = inst_to_exec_op (&c, in, &op);
-      if (r == 0)
-        r = exec_op_solve (b, o, &op, &d);
-      exec_op_clear (&op);
-      return r;
-    }
-  struct file_op op = {0};
-  r = inst_to_file_op (&c, in, &op);
-  if (r == 0)
-    r = file_op_solve (b, o, &op, &d);
-  file_op_clear (&op);
-  return r;
-}
-
-/* WORKDIR makes its directory (owned by the current USER) when it is missing. */
-static int
-workdir_step (struct builder *b, struct stage_out *o, const struct inst *in, const char *label)
-{
-  _cleanup_free_ char *dir = config_workdir (o->config);
-  _cleanup_free_ char *user = config_user (o->config);
-  char key[DIGEST_STR_LEN + 1];
-  _cleanup_buf_ struct buf mat = BUF_INIT;
-  buf_printf (&mat, "mkdir\n%s\n%s", dir, user);
-  key_of (o->key, buf_str (&mat), mat.len, key);
-  step_note (b, o->key, key, inst_as_written (in), buf_str (&mat), mat.len, NULL);
-  memcpy (o->key, key, sizeof key);
-  _cleanup_free_ char *created_by = inst_created_by (in);
-  /* BuildKit keeps a layer for every WORKDIR but `/` (dispatchWorkdir), empty or not. */
-  bool keeps_layer = strcmp (dir, "/") != 0;
-  if (step_cached (b, o, key, NULL, created_by, keeps_layer))
-    return 0;
-  struct step_dirs sd;
-  struct fileop op = {.kind = FOP_MKDIR, .context_fd = -1};
-  if (step_prepare (b, o, &sd, &op.lowers) < 0)
-    {
-      fileop_clear (&op);
-      return -1;
-    }
-  op.store_root = store_root (b->st);
-  op.upper = sd.upper;
-  op.work = sd.work;
-  op.merged = sd.merged;
-  op.dest = dir;
-  op.owner = user;
-  int r = fileop_run (&op, b->err);
-  op.dest = NULL;
-  op.owner = NULL;
-  fileop_clear (&op);
-  if (r < 0)
-    {
-      snapshot_abort (&sd.sn);
-      return step_fail_located (b, in);
-    }
-  (void) label;
-  return step_commit (b, o, &sd, key, created_by, 0, false, keeps_layer);
-}
-
 /* ---------- stages ---------- */
 
-static int run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss,
-                            const struct inst *raw, const char *label, bool *cmd_set);
-
 static int
-start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss)
+start_stage (struct builder *b, size_t si, struct stage_out *o)
 {
-  const struct stage *s = &b->m->stages[si];
+  const struct graph_stage *s = &b->def->stages[si];
   const char *plat = b->rq->platform;
   if (s->scratch)
     {
@@ -236,7 +93,7 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
             kiln_err_set (b->err, ENOENT,
                           "FROM %s: the image is not in the store; add it with kiln pull, kiln load or kiln import",
                           s->base);
-          df_ast_locate (b->ast, b->err, s->from->line, df_ast_find_col (b->ast, s->from->line, s->from->node->args.v[0]));
+          b->rq->frontend->locate_base (b->rq->frontend->ud, si, b->err);
           return -1;
         }
       if (image_load (b->st, &id, &ii, b->err) < 0)
@@ -263,204 +120,42 @@ start_stage (struct builder *b, size_t si, struct stage_out *o, struct stage_sta
   json_object_set_new (o->config, "created", json_string (ts));
   if (!json_is_object (json_object_get (o->config, "config")))
     json_object_set_new (o->config, "config", json_object ());
-  struct envmap base_env = ENVMAP_INIT;
-  json_t *env = config_env (o->config);
-  size_t i;
-  json_t *v;
-  json_array_foreach (env, i, v)
-  {
-    const char *e = json_string_value (v);
-    const char *eq = e ? strchr (e, '=') : NULL;
-    if (eq)
-      envmap_setn (&base_env, e, (size_t) (eq - e), eq + 1);
-  }
-  stage_state_init (ss, &base_env);
-  envmap_free (&base_env);
   return 0;
 }
 
-static int
-run_onbuild (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss)
-{
-  json_t *ob = json_object_get (json_object_get (o->config, "config"), "OnBuild");
-  if (!json_is_array (ob) || json_array_size (ob) == 0)
-    return 0;
-  json_t *triggers = json_deep_copy (ob);
-  json_object_del (json_object_get (o->config, "config"), "OnBuild");
-  int ret = 0;
-  size_t i;
-  json_t *t;
-  json_array_foreach (triggers, i, t)
-  {
-    const char *text = json_string_value (t);
-    if (!text)
-      continue;
-    struct df_ast *ast = df_parse ("ONBUILD", text, strlen (text), b->err);
-    if (ast == NULL)
-      {
-        ret = -1;
-        break;
-      }
-    struct df_ast *saved = b->ast;
-    for (size_t n = 0; n < ast->n_nodes && ret == 0; n++)
-      {
-        struct inst *in = inst_from_node (ast, &ast->nodes[n], b->err);
-        if (in == NULL)
-          {
-            ret = -1;
-            break;
-          }
-        b->ast = ast;
-        struct buf label = BUF_INIT;
-        buf_printf (&label, "[%s onbuild] %s", b->m->stages[si].name ? b->m->stages[si].name : "stage", text);
-        b->step++;
-        bool cmd_set = false;
-        /* Expansion uses the stage model's AST for positions, but the trigger's own text. */
-        struct stage_model *m = b->m;
-        const struct df_ast *mast = m->ast;
-        m->ast = ast;
-        ret = run_instruction (b, si, o, ss, in, buf_str (&label), &cmd_set);
-        m->ast = mast;
-        b->ast = saved;
-        buf_free (&label);
-        inst_free (in);
-      }
-    df_ast_free (ast);
-    if (ret < 0)
-      break;
-  }
-  json_decref (triggers);
-  return ret;
-}
-
-/* A step that writes no layer: a cache record of its own (so its history time survives a
- * cached rebuild), its history entry when `in_history`, and the key chain moved on when
- * `chain`. */
-static int
-config_step_record (struct builder *b, struct stage_out *o, struct stage_state *ss, const struct inst *ex, bool chain,
-                    bool in_history)
-{
-  char key[DIGEST_STR_LEN + 1];
-  _cleanup_free_ char *cb = inst_created_by (ex);
-  key_of (o->key, cb, strlen (cb), key);
-  if (chain) /* what --explain compares with the last build's key of this step */
-    step_note (b, o->key, key, inst_as_written (ex), cb, strlen (cb), &ss->args);
-  int64_t when = b->now;
-  _cleanup_free_ char *hit = cache_get (b, key, &when);
-  if (hit == NULL && cache_put (b, key, "none") < 0)
-    return -1;
-  if (in_history)
-    stage_history (b, o, cb, true, when);
-  if (chain)
-    memcpy (o->key, key, sizeof key);
-  return 0;
-}
-
-static int
-run_instruction (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *raw,
-                 const char *label, bool *cmd_set)
-{
-  struct inst *ex = stage_step (b->m, ss, raw, b->err);
-  if (ex == NULL)
-    return -1;
-  int r = 0;
-  switch (ex->kind)
-    {
-    case I_RUN:
-    case I_COPY:
-    case I_ADD:
-      r = op_step (b, si, o, ss, ex, label);
-      break;
-    case I_ARG:
-      /* ARG changes no config and stays out of the key chain (its values are part of later
-       * keys through RUN's env); BuildKit records "ARG k=v" in the history (dispatchArg). */
-      r = config_step_record (b, o, ss, ex, false, true);
-      break;
-    case I_WORKDIR:
-      step_start (b, label);
-      r = inst_config_apply (o->config, ex, b->err) < 0 ? -1 : workdir_step (b, o, ex, label);
-      break;
-    case I_FROM:
-      break;
-    default:
-      {
-        if (ex->kind == I_ENTRYPOINT && !*cmd_set)
-          json_object_del (json_object_get (o->config, "config"), "Cmd"); /* omitempty, as BuildKit */
-        if (ex->kind == I_CMD)
-          *cmd_set = true;
-        if (inst_config_apply (o->config, ex, b->err) < 0)
-          {
-            r = -1;
-            break;
-          }
-        if (ex->kind == I_CMD) /* as BuildKit's dispatchCmd, shell or exec form */
-          json_object_set_new (json_object_get (o->config, "config"), "ArgsEscaped", json_true ());
-        /* Config steps are part of the chain: the same layers with another CMD are another
-         * image.  ONBUILD only adds its trigger to the config (BuildKit's dispatchOnbuild). */
-        r = config_step_record (b, o, ss, ex, true, ex->kind != I_ONBUILD);
-        break;
-      }
-    }
-  /* Whatever failed in the step (making its snapshot, mounting its layers) names its line. */
-  if (r < 0)
-    step_fail_located (b, ex);
-  inst_free (ex);
-  return r;
-}
-
-/* Builds the instructions [0, upto) of stage si; those before `shown` (and its
- * FROM, unless shown is 0) are replayed from the cache without a word: another
- * process built and printed them. */
+/* Builds the steps [0, upto) of stage si: the solver starts it on its base, the
+ * frontend runs its steps.  Those before `shown` (and its FROM, unless shown is 0)
+ * are replayed from the cache without a word: another process built and printed them. */
 int
 build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
 {
-  const struct stage *s = &b->m->stages[si];
+  const struct graph_stage *s = &b->def->stages[si];
   struct stage_out *o = &b->outs[si];
-  struct stage_state ss;
-  const char *sname = s->name ? s->name : "stage";
   b->cur_stage = si;
   b->slot_idx = 0;
-  char namebuf[64];
-  if (s->name == NULL)
-    snprintf (namebuf, sizeof namebuf, "stage-%d", s->index);
-  size_t total = s->n_insts + 1;
   bool quiet = b->quiet;
   b->quiet = quiet || shown > 0;
   b->step++;
   {
     struct buf from = BUF_INIT;
-    buf_printf (&from, "[%s 1/%zu] FROM %s", s->name ? sname : namebuf, total, s->base);
+    if (s->name)
+      buf_printf (&from, "[%s 1/%zu] FROM %s", s->name, s->n_steps + 1, s->base);
+    else
+      buf_printf (&from, "[stage-%zu 1/%zu] FROM %s", si, s->n_steps + 1, s->base);
     step_start (b, buf_str (&from));
     buf_free (&from);
   }
-  if (start_stage (b, si, o, &ss) < 0)
+  if (start_stage (b, si, o) < 0)
     {
       step_error (b, b->err->msg ? b->err->msg : "failed");
       b->quiet = quiet;
       return -1;
     }
   step_end (b, false, 0, false);
-  int ret = run_onbuild (b, si, o, &ss);
-  bool cmd_set = false;
-  for (size_t k = 0; k < upto && k < s->n_insts && ret == 0; k++)
-    {
-      const struct inst *in = s->insts[k];
-      if (build_interrupted)
-        {
-          ret = kiln_err_set (b->err, EINTR, "interrupted (signal %d): the build stopped cleanly", (int) build_interrupted);
-          break;
-        }
-      b->quiet = quiet || k < shown;
-      b->step++;
-      struct buf label = BUF_INIT;
-      const char *orig = in->node->original;
-      orig += utf8_space_prefix (orig, strlen (orig));
-      buf_printf (&label, "[%s %zu/%zu] %.200s", s->name ? sname : namebuf, k + 2, total, orig);
-      ret = run_instruction (b, si, o, &ss, in, buf_str (&label), &cmd_set);
-      buf_free (&label);
-    }
+  struct solve_stage ss = {.b = b, .o = o, .quiet = quiet};
+  const struct build_frontend *fe = b->rq->frontend;
+  int ret = fe->run_steps (fe->ud, &ss, si, upto, shown);
   b->quiet = quiet;
-  stage_state_clear (&ss);
   o->built = ret == 0;
   return ret;
 }
@@ -468,7 +163,7 @@ build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown)
 int
 build_stage (struct builder *b, size_t si)
 {
-  return build_stage_part (b, si, b->m->stages[si].n_insts, 0);
+  return build_stage_part (b, si, b->def->stages[si].n_steps, 0);
 }
 
 /* Walks the needed stages in order; a stage marked in `prebuilt` (by the graph)
@@ -493,42 +188,20 @@ walk_stages (struct builder *b, const bool *prebuilt)
   return 0;
 }
 
-/* The Dockerfile (-f, else CONTEXT/Dockerfile, else CONTEXT/dockerfile), its
- * stages, and the context directory with its .dockerignore. */
+/* The build's stages (from the frontend) and the context directory with its
+ * .dockerignore. */
 static int
-read_dockerfile (struct builder *b)
+load_definition (struct builder *b)
 {
   const struct build_request *rq = b->rq;
-  _cleanup_free_ char *df_path = NULL;
-  if (rq->dockerfile_text)
-    b->ast = df_parse ("Dockerfile", rq->dockerfile_text, strlen (rq->dockerfile_text), b->err);
-  else
-    {
-      if (rq->dockerfile)
-        df_path = xstrdup (rq->dockerfile);
-      else
-        {
-          struct buf p = BUF_INIT;
-          buf_printf (&p, "%s/Dockerfile", rq->context);
-          if (access (buf_str (&p), F_OK) < 0)
-            {
-              buf_reset (&p);
-              buf_printf (&p, "%s/dockerfile", rq->context);
-            }
-          df_path = buf_steal (&p);
-        }
-      b->ast = df_parse_file (df_path, b->err);
-    }
-  if (b->ast == NULL)
+  _cleanup_free_ char *ignore_for = NULL;
+  struct strv warnings = STRV_INIT;
+  b->def = rq->frontend->load (rq->frontend->ud, &warnings, &ignore_for, b->err);
+  for (size_t i = 0; i < warnings.n; i++)
+    say (b, "warning: %s\n", warnings.v[i]);
+  strv_free (&warnings);
+  if (b->def == NULL)
     return -1;
-  struct build_opts opts = {.target = rq->target, .build_args = rq->build_args, .platform = rq->platform,
-                            .named_contexts = rq->named_contexts};
-  b->m = stages_resolve (b->ast, &opts, b->err);
-  if (b->m == NULL)
-    return -1;
-  b->def = stages_to_graph (b->m);
-  for (size_t i = 0; i < b->m->warnings.n; i++)
-    say (b, "warning: %s\n", b->m->warnings.v[i]);
   if (rq->context)
     {
       b->ctx_fd = open (rq->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -538,7 +211,7 @@ read_dockerfile (struct builder *b)
           return -1;
         }
       b->ctx_path = realpath (rq->context, NULL);
-      _cleanup_free_ char *ign = context_ignore_path (rq->context, df_path);
+      _cleanup_free_ char *ign = context_ignore_path (rq->context, ignore_for);
       b->ignore = ignore_load (ign, true, b->err);
       if (b->ignore == NULL)
         return -1;
@@ -632,7 +305,7 @@ build_run (struct kiln_store *st, const struct build_request *rq, struct digest 
   sigaction (SIGINT, &sa, &old_int);
   sigaction (SIGTERM, &sa, &old_term);
 
-  if (read_dockerfile (&b) < 0)
+  if (load_definition (&b) < 0)
     goto out;
   b.slot_ident = slot_ident (&b);
   b.outs = xcalloc (b.def->n_stages, sizeof *b.outs);
@@ -720,16 +393,14 @@ out:
   strv_free (&b.used_keys);
   free (b.used_stage);
   file_digests_free (b.digests);
-  if (b.outs)
+  if (b.outs && b.def)
     for (size_t i = 0; i < b.def->n_stages; i++)
       {
         json_decref (b.outs[i].config);
         free (b.outs[i].layers.d);
       }
   free (b.outs);
-  stages_free (b.m);
   graph_def_free (b.def);
-  df_ast_free (b.ast);
   ignore_free (b.ignore);
   context_selection_free (&b);
   if (b.ctx_fd >= 0)
@@ -747,6 +418,5 @@ out:
     sandbox_net_stop (&b.net);
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGTERM, &old_term, NULL);
-  strv_free (&b.trigger_asts_text);
   return ret;
 }

@@ -36,8 +36,29 @@ struct build_output
   const char *dest; /* dest= (or docker's shorthands -o DIR, -o -); NULL: not given */
 };
 
+struct graph_def;   /* graph/def.h */
+struct solve_stage; /* solver/solve.h */
+
+/* The frontend that describes the build and runs its steps through solver/solve.h
+ * (frontend/df_driver.h for a Dockerfile); the solver never sees its syntax. */
+struct build_frontend
+{
+  /* The build's stages (graph/def.h), NULL with err set; warnings to print; the file
+   * whose NAME.dockerignore is preferred to the context's (*ignore_for: the caller
+   * frees it; NULL: none). */
+  struct graph_def *(*load) (void *ud, struct strv *warnings, char **ignore_for, struct kiln_err *err);
+  /* Runs the steps [0, upto) of stage si on s, which the solver started on its
+   * base; those before `shown` are replayed hidden.  0, or -1 with the error set. */
+  int (*run_steps) (void *ud, struct solve_stage *s, size_t si, size_t upto, size_t shown);
+  /* Points err at where stage si names its base. */
+  void (*locate_base) (void *ud, size_t si, struct kiln_err *err);
+  void *ud;
+};
+
 struct build_request
 {
+  const struct build_frontend *frontend;
+
   const char *context;        /* directory, or NULL for a Dockerfile-only build (stdin) */
   const char *dockerfile;     /* path; NULL: CONTEXT/Dockerfile (or dockerfile) */
   const char *dockerfile_text; /* the Dockerfile itself when read from stdin */

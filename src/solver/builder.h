@@ -7,7 +7,8 @@
  * directories and snapshot, the trash), progress.c (printing), ctxhash.c
  * (context content digests), graph.c (the stages as a graph on the scheduler),
  * export.c (--output), step.c (a step's key, cache hit or scratch and commit),
- * exec_op.c and file_op.c (RUN's and COPY/ADD's ops, solver/op_solve.h). */
+ * exec_op.c and file_op.c (RUN's and COPY/ADD's ops, solver/op_solve.h), solve.c
+ * (the steps a frontend hands over, solver/solve.h). */
 #pragma once
 #include <jansson.h>
 #include <signal.h>
@@ -64,9 +65,7 @@ struct builder
   bool net_started;
   struct kiln_store *st;
   const struct build_request *rq;
-  struct df_ast *ast;
-  struct stage_model *m;
-  struct graph_def *def; /* the stages as the solver plans them (graph/def.h) */
+  struct graph_def *def; /* the stages, from the frontend (graph/def.h) */
   struct stage_out *outs;
   int ctx_fd;
   char *ctx_path;
@@ -86,7 +85,6 @@ struct builder
   char *vtx_name;
   bool net_warned;
   struct kiln_err *err;
-  struct strv trigger_asts_text;
   /* The file_digests memo, its statements prepared once: a context of 20,000
    * files otherwise spends most of a no-op rebuild compiling the same SQL. */
   struct file_digests *digests;
@@ -122,6 +120,14 @@ struct builder
   struct envmap *collect_files;
 };
 
+/* The stage a frontend runs steps on (solver/solve.h). */
+struct solve_stage
+{
+  struct builder *b;
+  struct stage_out *o;
+  bool quiet; /* the build's quiet before the stage: a hidden step adds to it */
+};
+
 struct step_dirs
 {
   struct snapshot_new sn;
@@ -141,8 +147,11 @@ struct output_reader
 extern volatile sig_atomic_t build_interrupted;
 
 /* build.c: stages and steps */
-/* Builds the instructions [0, upto) of stage si into b->outs[si]; those before
- * `shown` (and the FROM line unless shown is 0) are replayed without a word. */
+/* An image named by FROM, COPY --from or a mount's from=: from the store, or fetched
+ * through the request's fetch_image when the store lacks it (always, with --pull). */
+int resolve_base_image (struct builder *b, const char *ref, struct digest *id);
+/* Builds the steps [0, upto) of stage si into b->outs[si] (the frontend runs them);
+ * those before `shown` (and the FROM line unless shown is 0) are replayed without a word. */
 int build_stage_part (struct builder *b, size_t si, size_t upto, size_t shown);
 int build_stage (struct builder *b, size_t si); /* all of it, printed */
 /* Builds the needed stages in order; those marked in prebuilt (may be NULL)

@@ -4,19 +4,11 @@
  * exec_op.c runs exec ops in the sandbox, file_op.c file ops with the worker. */
 #pragma once
 #include "graph/ops.h"
+#include "solver/solve.h" /* struct step_desc */
 
 struct builder;
 struct stage_out;
 struct envmap;
-
-/* What progress and --explain say of a step: its label (NULL: none shown), the
- * instruction as written, the build args in scope (may be NULL). */
-struct step_desc
-{
-  const char *label;
-  const char *written;
-  const struct envmap *args;
-};
 
 /* Run op as the next step of stage output o: 0, or -1 with b->err set. */
 int exec_op_solve (struct builder *b, struct stage_out *o, const struct exec_op *op, const struct step_desc *d);
