@@ -1,7 +1,7 @@
 /* graph/ops.h — the operations of the build graph as plain data: what an exec
  * step (RUN) or a file step (COPY/ADD) does, its words expanded and its inputs
  * (stages, images) resolved, whichever frontend described it.  A converter fills
- * them (solver/build.c for the Dockerfile); the solver runs them
+ * them (frontend/to_ops.c for the Dockerfile); the solver runs them
  * (solver/op_solve.h).  Nothing here knows a Dockerfile.
  *
  * Some values go into cache keys as they are (the mount types' numbers, the
