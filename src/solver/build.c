@@ -129,6 +129,13 @@ resolve_input (void *ud, const struct inst *in, struct op_input *from)
   return resolve_from (r->b, r->si, from->ref, in, &from->lowers, from->key);
 }
 
+static int
+allowed_input (void *ud, const struct exec_op *op)
+{
+  struct resolve_ud *r = ud;
+  return exec_allowed (r->b, op);
+}
+
 /* RUN, COPY and ADD: turned into their op (frontend/to_ops.h), then run. */
 static int
 op_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *ss, const struct inst *in,
@@ -137,7 +144,7 @@ op_step (struct builder *b, size_t si, struct stage_out *o, struct stage_state *
   struct step_desc d = {.label = label, .written = inst_as_written (in), .args = &ss->args};
   struct resolve_ud ud = {b, si};
   struct op_convert c = {.m = b->m, .ss = ss, .config = o->config, .escape = b->ast->escape, .resolve = resolve_input,
-                         .ud = &ud, .err = b->err};
+                         .allowed = allowed_input, .ud = &ud, .err = b->err};
   int r;
   if (in->kind == I_RUN)
     {
