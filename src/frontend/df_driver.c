@@ -67,6 +67,13 @@ resolve_input (void *ud, const struct inst *in, struct op_input *from)
   return 0;
 }
 
+static int
+allowed_input (void *ud, const struct exec_op *op)
+{
+  struct resolve_ud *r = ud;
+  return solve_exec_allowed (r->s, op);
+}
+
 /* RUN, COPY and ADD: turned into their op (frontend/to_ops.h), then run. */
 static int
 op_step (struct df_driver *d, struct solve_stage *s, size_t si, struct stage_state *ss, const struct inst *in,
@@ -75,7 +82,7 @@ op_step (struct df_driver *d, struct solve_stage *s, size_t si, struct stage_sta
   struct step_desc desc = {.label = label, .written = inst_as_written (in), .args = &ss->args};
   struct resolve_ud ud = {d, s, si};
   struct op_convert c = {.m = d->m, .ss = ss, .config = solve_config (s), .escape = d->ast->escape,
-                         .resolve = resolve_input, .ud = &ud, .err = solve_err (s)};
+                         .resolve = resolve_input, .allowed = allowed_input, .ud = &ud, .err = solve_err (s)};
   int r;
   if (in->kind == I_RUN)
     {

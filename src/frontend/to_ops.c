@@ -212,6 +212,8 @@ inst_to_exec_op (const struct op_convert *c, const struct inst *in, struct exec_
       buf_puts (&cb, " # buildkit");
     }
   op->created_by = buf_steal (&cb);
+  if (c->allowed && c->allowed (c->ud, op) < 0)
+    return -1;
   return run_mounts (c, op->cwd, in, op);
 }
 

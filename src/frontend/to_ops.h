@@ -20,6 +20,10 @@ struct op_convert
   const json_t *config; /* the image so far */
   char escape;          /* the Dockerfile's escape character */
   int (*resolve) (void *ud, const struct inst *in, struct op_input *from);
+  /* May the exec op run at all (the caller's entitlements: --network=host,
+   * --security=insecure)?  Asked before any mount's root is resolved, so a step that
+   * is refused pulls nothing.  NULL: yes. */
+  int (*allowed) (void *ud, const struct exec_op *op);
   void *ud;
   struct kiln_err *err;
 };

@@ -238,7 +238,7 @@ struct exec_run
 
 /* Relaxing the sandbox from a Dockerfile takes the caller's word (BuildKit's
  * entitlements); `kiln build --network host` is that word for every step. */
-static int
+int
 exec_allowed (struct builder *b, const struct exec_op *op)
 {
   if (op->network == OP_NET_HOST && b->rq->network != SANDBOX_NET_HOST && !b->rq->allow_network_host)
@@ -448,6 +448,8 @@ exec_mounts (struct builder *b, const struct exec_op *op, struct exec_run *er)
         json_array_append_new (er->jm, jk);
       else
         json_decref (jk);
+      if (r != 1) /* a slot not counted in n_mounts: what it was given is freed here */
+        sandbox_mount_clear (&er->spec.mounts[er->spec.n_mounts]);
       if (r < 0)
         return -1;
       if (r != 1)

@@ -13,3 +13,6 @@ struct envmap;
 /* Run op as the next step of stage output o: 0, or -1 with b->err set. */
 int exec_op_solve (struct builder *b, struct stage_out *o, const struct exec_op *op, const struct step_desc *d);
 int file_op_solve (struct builder *b, struct stage_out *o, const struct file_op *op, const struct step_desc *d);
+/* The build's entitlements allow op (RUN --network=host, --security=insecure): 0, or
+ * -1 with b->err set.  exec_op_solve asks too; converters ask before resolving mounts. */
+int exec_allowed (struct builder *b, const struct exec_op *op);

@@ -53,6 +53,12 @@ solve_step_failed (struct solve_stage *s)
 }
 
 int
+solve_exec_allowed (struct solve_stage *s, const struct exec_op *op)
+{
+  return exec_allowed (s->b, op);
+}
+
+int
 solve_exec (struct solve_stage *s, const struct exec_op *op, const struct step_desc *d)
 {
   return exec_op_solve (s->b, s->o, op, d);

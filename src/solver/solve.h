@@ -41,6 +41,10 @@ int solve_interrupted (struct solve_stage *s);
 void solve_step_start (struct solve_stage *s, const char *label);
 void solve_step_failed (struct solve_stage *s);
 
+/* The build's entitlements allow op (RUN --network=host, --security=insecure): 0,
+ * or -1 with the error set.  Asked before its mounts' roots are resolved (and by
+ * solve_exec again). */
+int solve_exec_allowed (struct solve_stage *s, const struct exec_op *op);
 /* An exec or file op as the stage's next step. */
 int solve_exec (struct solve_stage *s, const struct exec_op *op, const struct step_desc *d);
 int solve_file (struct solve_stage *s, const struct file_op *op, const struct step_desc *d);

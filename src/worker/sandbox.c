@@ -517,24 +517,29 @@ sandbox_net_stop (struct sandbox_netns *n)
 }
 
 void
+sandbox_mount_clear (struct sandbox_mount *m)
+{
+  free (m->source);
+  free (m->subpath);
+  free (m->target);
+  free (m->display);
+  free (m->what);
+  if (m->content)
+    explicit_bzero (m->content, m->content_len);
+  free (m->content);
+  free (m->tmpfs_data);
+  free (m->copy_up_mark);
+  memset (m, 0, sizeof *m);
+}
+
+void
 sandbox_spec_clear (struct sandbox_spec *s)
 {
   strv_free (&s->lowers);
   strv_free (&s->argv);
   strv_free (&s->env);
   for (size_t i = 0; i < s->n_mounts; i++)
-    {
-      free (s->mounts[i].source);
-      free (s->mounts[i].subpath);
-      free (s->mounts[i].target);
-      free (s->mounts[i].display);
-      free (s->mounts[i].what);
-      if (s->mounts[i].content)
-        explicit_bzero (s->mounts[i].content, s->mounts[i].content_len);
-      free (s->mounts[i].content);
-      free (s->mounts[i].tmpfs_data);
-      free (s->mounts[i].copy_up_mark);
-    }
+    sandbox_mount_clear (&s->mounts[i]);
   free (s->mounts);
   s->mounts = NULL;
   s->n_mounts = 0;

@@ -237,6 +237,8 @@ int sandbox_join_run (const struct sandbox_spec *s, struct sandbox_join *j, int 
  * layer when the step created them (/proc, /sys, /dev, /etc/hosts, ...). Called
  * on the upper dir after the run with the list sandbox_run filled. */
 void sandbox_spec_clear (struct sandbox_spec *s);
+/* What one mount owns, freed (a secret's content wiped); the mount zeroed. */
+void sandbox_mount_clear (struct sandbox_mount *m);
 
 /* A list of paths (docker's masked and read-only ones) as a JSON array: an OCI
  * bundle's and `kiln inspect`'s. */

@@ -598,6 +598,12 @@ network_host_case() {
   [ "$status" -ne 0 ] || { complain "RUN --network=host ran without --allow network.host"; bad=1; }
   [[ "$output" == *"network.host"* && "$output" == *"not allowed"* ]] \
     || { complain "the refusal does not say network.host is not allowed"; bad=1; }
+  # Refused before anything the step mounts is looked for: no pull of its from= image.
+  df 'FROM busybox' 'RUN --network=host --mount=type=bind,from=nosuch.invalid/img:2,target=/m true'
+  run kb "$CTX"
+  [[ "$output" == *"entitlement network.host is not allowed"* && "$output" != *"pulling"* ]] \
+    || { complain "a refused RUN --network=host still resolved its from= image: $output"; bad=1; }
+  df 'FROM busybox' 'RUN --network=host readlink /proc/self/ns/net'
   run kb --allow network.host "$CTX"
   expect_ok "RUN --network=host with --allow network.host is in the host's network" "$hostnet" || bad=1
   return $bad
