@@ -56,7 +56,8 @@ stages_to_graph (const struct stage_model *m)
       for (size_t k = 0; k < s->n_insts; k++)
         g->step_text[k] = xstrdup (s->insts[k]->node->original);
       g->uses = xcalloc (s->n_deps ? s->n_deps : 1, sizeof *g->uses);
-      memcpy (g->uses, s->deps, s->n_deps * sizeof *g->uses);
+      for (size_t i = 0; i < s->n_deps; i++)
+        g->uses[i] = s->deps[i];
       g->n_uses = s->n_deps;
       g->first_cross = first_cross_stage (s);
       g->adds_urls = stage_adds_urls (s);
