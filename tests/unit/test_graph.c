@@ -131,6 +131,36 @@ identical_stages_share_a_digest (void **state)
   plan_free (&p);
 }
 
+static void
+the_definition_says_what_the_plan_needs (void **state)
+{
+  (void) state;
+  struct plan p;
+  plan_of (&p, "FROM busybox AS a\nRUN a\nFROM --platform=linux/arm64 a AS b\nENV X=1\nADD https://example.com/f /f\n"
+               "RUN --mount=from=a,target=/m true\nFROM scratch\nCOPY --from=b /f /f\n");
+  const struct graph_def *d = p.def;
+  assert_int_equal (d->n_stages, 3);
+  assert_int_equal (d->target, 2);
+  assert_string_equal (d->stages[0].name, "a");
+  assert_int_equal (d->stages[0].base_stage, -1);
+  assert_int_equal (d->stages[0].n_uses, 0);
+  assert_int_equal (d->stages[0].first_cross, 1);
+  assert_false (d->stages[0].adds_urls);
+  assert_int_equal (d->stages[1].base_stage, 0);
+  assert_string_equal (d->stages[1].platform, "linux/arm64");
+  assert_int_equal (d->stages[1].n_steps, 3);
+  assert_string_equal (d->stages[1].step_text[1], "ADD https://example.com/f /f");
+  assert_int_equal (d->stages[1].first_cross, 2); /* the mount's from= */
+  assert_true (d->stages[1].adds_urls);
+  assert_null (d->stages[2].name);
+  assert_true (d->stages[2].scratch);
+  assert_int_equal (d->stages[2].first_cross, 0);
+  assert_true (graph_def_depends (d, 2, 0));
+  assert_false (graph_def_depends (d, 0, 2));
+  assert_int_equal (graph_def_step_base (d, 2), 2 + 4);
+  plan_free (&p);
+}
+
 int
 main (void)
 {
@@ -139,6 +169,7 @@ main (void)
     cmocka_unit_test (a_chain_has_no_branches),
     cmocka_unit_test (unneeded_stages_are_left_out),
     cmocka_unit_test (identical_stages_share_a_digest),
+    cmocka_unit_test (the_definition_says_what_the_plan_needs),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
