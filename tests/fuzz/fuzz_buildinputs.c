@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/build_ctx.h"
+#include "cli/build_output.h"
 #include "util/buf.h"
 
 int
@@ -26,8 +27,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   kiln_err_clear (&err);
   struct strv tags = STRV_INIT;
-  if (build_output_push (s, &tags, &err) < 0)
+  struct build_output_flag o;
+  build_output_parse (s, &o);
+  if (build_output_push (&o, &tags, &err) < 0)
     kiln_err_clear (&err);
+  build_output_clear (&o);
   strv_free (&tags);
   free (s);
   return 0;
