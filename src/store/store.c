@@ -255,6 +255,29 @@ migrate (struct kiln_store *st, struct kiln_err *err)
   return store_commit (st, err);
 }
 
+/* WAL, as every connection sets it.  Switching a new database to WAL upgrades a
+ * shared lock, which SQLite refuses at once (SQLITE_BUSY without the busy handler,
+ * which could deadlock) when another process opening the same new store does the
+ * same: the loser waits a moment and asks again (bounded: ~10 s). */
+static int
+set_journal_mode (struct kiln_store *st, struct kiln_err *err)
+{
+  static const char sql[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+  struct timespec start, now;
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  for (int tries = 0;; tries++)
+    {
+      int rc = sqlite3_exec (st->db, sql, NULL, NULL, NULL);
+      if (rc == SQLITE_OK)
+        return 0;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      if ((rc & 0xff) != SQLITE_BUSY || now.tv_sec - start.tv_sec >= 10)
+        return kiln_err_set (err, EIO, "%s/kiln.db: %s", st->root, sqlite3_errmsg (st->db));
+      struct timespec ts = {0, (5 + tries % 16) * 1000000L};
+      nanosleep (&ts, NULL);
+    }
+}
+
 static int
 mkdir_at (int dfd, const char *name, struct kiln_err *err, const char *root)
 {
@@ -324,8 +347,7 @@ store_open (const char *root, struct kiln_err *err)
       goto fail;
     }
   sqlite3_busy_timeout (st->db, 60000);
-  if (exec_plain (st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) < 0
-      || migrate (st, err) < 0)
+  if (set_journal_mode (st, err) < 0 || migrate (st, err) < 0)
     goto fail;
   return st;
 fail:
