@@ -4,19 +4,8 @@
 # --mount, --tmpfs, read-only mounts, `kiln volume …`, inspect's Mounts, and a
 # symlink in the image that must not lead a mount out of the container.
 load helpers
+load containers
 bats_require_minimum_version 1.5.0
-
-setup_file() {
-  export KILN_ROOT=$(mktemp -d)/store
-  "$BATS_TEST_DIRNAME/../../scripts/base-images" --kiln "$KILN" >/dev/null
-}
-
-teardown_file() {
-  local ids
-  ids=$("$KILN" ps -aq --no-trunc 2>/dev/null) || true
-  [ -z "$ids" ] || "$KILN" rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$(dirname "$KILN_ROOT")"
-}
 
 # py EXPR: EXPR over the JSON on stdin (as `d`).
 py() {
