@@ -315,9 +315,9 @@ git_fetch_parsed (struct kiln_store *st, const char *url, const struct git_url *
             s++;
           /* No symlink of the repository's may lead the context out of it. */
           int top = open (buf_str (&work), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-          int fd = top < 0 ? -1 : (int) syscall (SYS_openat2, top, s, &how, sizeof how);
+          int fd = top < 0 ? -1
+                           : open_resolved (top, s, O_RDONLY | O_DIRECTORY, 0,
+                                            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
           if (fd < 0)
             r = kiln_err_set (err, ENOENT, "git context %s: no directory \"%s\" in the repository", url, sub);
           else

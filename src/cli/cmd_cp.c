@@ -21,6 +21,7 @@
 #include "store/containers.h"
 #include "store/layer.h"
 #include "store/store.h"
+#include "util/fsutil.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/outfile.h"
@@ -42,8 +43,7 @@ const char cmd_cp_usage[]
 static int
 open_in_root (int root, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, root, *path ? path : "/", &how, sizeof how);
+  return open_resolved (root, *path ? path : "/", flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* docker's split of a cp argument: a path that starts with "/" or "." is local, else

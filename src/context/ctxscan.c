@@ -67,9 +67,8 @@ node_open (const struct scan *sc, const struct ctx_node *n)
   if (n->depth == 0)
     return dup (sc->root_fd);
   const char *below = n->rel + sc->root_len + (sc->root_len ? 1 : 0);
-  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, sc->root_fd, below, &how, sizeof how);
+  return open_resolved (sc->root_fd, below, O_RDONLY | O_DIRECTORY, 0,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 static void

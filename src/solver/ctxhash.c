@@ -140,11 +140,10 @@ tree_digest (struct builder *b, int dirfd, const struct ctx_node *n, struct dige
 static int
 in_root (int root, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   const char *p = path;
   while (*p == '/')
     p++;
-  return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
+  return open_resolved (root, *p ? p : ".", flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 static void

@@ -69,9 +69,8 @@ upper_parent (int fs_fd, const char *rel, const char **base)
     return fcntl (fs_fd, F_DUPFD_CLOEXEC, 3);
   char parent[4096];
   snprintf (parent, sizeof parent, "%.*s", (int) (slash - rel), rel);
-  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, fs_fd, parent, &how, sizeof how);
+  return open_resolved (fs_fd, parent, O_PATH | O_DIRECTORY, 0,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 /* Removes mount points the sandbox created for itself from the step's upper. */

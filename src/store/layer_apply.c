@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/fsutil.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -35,11 +36,7 @@
 static int
 openat2_in_root (int root_fd, const char *path, int flags)
 {
-  struct open_how how = {
-    .flags = (uint64_t) (flags | O_CLOEXEC),
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-  };
-  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  return open_resolved (root_fd, path, flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 }
 
 /* ---------- decompressing and hashing on the way ---------- */

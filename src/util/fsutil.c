@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "util/buf.h"
 
@@ -89,4 +92,18 @@ fd_path_below (int root_fd, int fd, struct buf *out)
   buf_reset (out);
   buf_puts (out, path[rn] == '/' ? path + rn + 1 : path + rn);
   return 0;
+}
+
+int
+open_resolved (int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode, .resolve = resolve};
+  /* The open is only retried while the host keeps renaming or mounting during the
+   * lookup; 1000 tries is far beyond any real race and still bounded. */
+  for (int tries = 0;; tries++)
+    {
+      int fd = (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
+      if (fd >= 0 || (errno != EAGAIN && errno != EINTR) || tries >= 1000)
+        return fd;
+    }
 }

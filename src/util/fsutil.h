@@ -38,3 +38,10 @@ int dir_sorted_names (int dirfd, struct strv *names);
  * names them now ("" for the root itself): where a followed symlink led.
  * -1 (errno EXDEV) when fd is not below root. */
 int fd_path_below (int root_fd, int fd, struct buf *out);
+
+/* openat2(2) of `path` below `dirfd` with the RESOLVE_* flags `resolve`; O_CLOEXEC
+ * is always added.  The kernel answers EAGAIN to RESOLVE_IN_ROOT / RESOLVE_BENEATH
+ * lookups through ".." when any rename or mount anywhere on the host raced with them
+ * (it cannot then prove the walk stayed inside); its documentation says to ask
+ * again, which this does (bounded) so callers never see that spurious error. */
+int open_resolved (int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve);

@@ -142,12 +142,10 @@ fail (struct ctx *c, const char *fmt, ...)
 static int
 in_root (int root, const char *path, int flags, mode_t mode)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   const char *p = path;
   while (*p == '/')
     p++;
-  return (int) syscall (SYS_openat2, root, *p ? p : ".", &how, sizeof how);
+  return open_resolved (root, *p ? p : ".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* mkdir -p of `path` in the destination; new directories get `mode` and the

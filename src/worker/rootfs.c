@@ -41,9 +41,7 @@ sandbox_die (int status_fd, const char *fmt, ...)
 int
 rootfs_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  return open_resolved (root_fd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 int
@@ -226,13 +224,12 @@ rootfs_bind (int src_fd, int target_fd, bool readonly, bool recursive)
 static int
 kernel_target (int root_fd, const char *path, char *out, size_t outlen, int status_fd)
 {
-  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-  int fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  const unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = open_resolved (root_fd, path, O_PATH | O_DIRECTORY, 0, resolve);
   if (fd < 0 && errno == ENOENT && strchr (path + 1, '/') == NULL)
     {
       mkdirat (root_fd, path + 1, 0755);
-      fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+      fd = open_resolved (root_fd, path, O_PATH | O_DIRECTORY, 0, resolve);
     }
   if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
     sandbox_die (status_fd, "%s must be mounted on an ordinary directory (the image has a symlink or a file there)",
@@ -339,9 +336,7 @@ const size_t rootfs_n_readonly_paths = sizeof rootfs_readonly_paths / sizeof *ro
 static int
 kernel_path (int root_fd, const char *path, int status_fd)
 {
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-  int fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  int fd = open_resolved (root_fd, path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0 && errno != ENOENT)
     sandbox_die (status_fd, "%s: %s", path, strerror (errno));
   return fd;

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 
@@ -18,8 +19,7 @@
 static int
 openat2_in_root (int root_fd, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  return open_resolved (root_fd, path, flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 static char *

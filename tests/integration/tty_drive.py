@@ -28,8 +28,11 @@ steps.sort(key=lambda x: x[0])
 
 pid, fd = pty.fork()
 if pid == 0:
+    # The size is set by the child on its own terminal before the command starts:
+    # set from the parent after fork, a fast command could read 0x0 first (CI saw
+    # `stty size` fail that way about once in 15 runs under load).
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", a.rows, a.cols, 0, 0))
     os.execvp(a.cmd[0], a.cmd)
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", a.rows, a.cols, 0, 0))
 start = time.time()
 out = b""
 deadline = start + (steps[-1][0] if steps else 0) + 20
