@@ -126,6 +126,17 @@ layout_image_id (const char *dir, const char *want, struct buf *id, struct kiln_
   return 0;
 }
 
+static enum layer_pick
+pick_by_ignore (void *arg, const char *path, const struct stat *st)
+{
+  switch (ignore_decide (arg, path, S_ISDIR (st->st_mode)))
+    {
+    case IGNORE_SKIP: return LAYER_SKIP;
+    case IGNORE_LOOK_INSIDE: return LAYER_PARENT_ONLY;
+    default: return LAYER_KEEP;
+    }
+}
+
 int
 build_context_add (struct kiln_store *st, const char *spec, struct envmap *named, struct kiln_err *err)
 {
@@ -167,10 +178,20 @@ build_context_add (struct kiln_store *st, const char *spec, struct envmap *named
       struct stat sb;
       if (stat (value, &sb) < 0 || !S_ISDIR (sb.st_mode))
         return kiln_err_set (err, KILN_EUSAGE, "--build-context %s: %s is not a directory", name, value);
-      /* A directory is a root filesystem to FROM, COPY --from and mount from=. */
-      struct import_opts io = {.source = value, .message = "--build-context", .at_epoch = true};
+      /* A directory is a root filesystem to FROM, COPY --from and mount from=,
+       * without what its own .dockerignore leaves out (as BuildKit loads a named
+       * local context; the main context's rules do not apply to it). */
+      _cleanup_buf_ struct buf ignore_path = BUF_INIT;
+      buf_printf (&ignore_path, "%s/.dockerignore", value);
+      struct ignore_rules *rules = ignore_load (buf_str (&ignore_path), true, err);
+      if (rules == NULL)
+        return kiln_err_wrap (err, "--build-context %s", name);
+      struct import_opts io = {.source = value, .message = "--build-context", .at_epoch = true,
+                               .pick = ignore_count (rules) ? pick_by_ignore : NULL, .pick_arg = rules};
       struct digest id;
-      if (image_import (st, &io, &id, err) < 0)
+      int r = image_import (st, &io, &id, err);
+      ignore_free (rules);
+      if (r < 0)
         return kiln_err_wrap (err, "--build-context %s", name);
       buf_puts (&ref, id.str);
     }

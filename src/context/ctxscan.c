@@ -114,16 +114,14 @@ scan_dir (struct scan *sc, struct ctx_node *node)
           break;
         }
       /* An excluded directory may still hold an exception. */
-      bool out = sc->ignore && ignore_excluded (sc->ignore, buf_str (&p));
-      if (out && !(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->ignore, buf_str (&p))))
+      bool dir = S_ISDIR (ent->st.st_mode);
+      enum ignore_decision by_ignore = ignore_decide (sc->ignore, buf_str (&p), dir);
+      if (by_ignore == IGNORE_SKIP)
         continue;
-      if (sc->excl && ignore_excluded (sc->excl, buf_str (&p)))
-        {
-          if (!(S_ISDIR (ent->st.st_mode) && ignore_may_include_below (sc->excl, buf_str (&p))))
-            continue;
-          out = true;
-        }
-      ent->parent_only = out;
+      enum ignore_decision by_excl = ignore_decide (sc->excl, buf_str (&p), dir);
+      if (by_excl == IGNORE_SKIP)
+        continue;
+      ent->parent_only = by_ignore == IGNORE_LOOK_INSIDE || by_excl == IGNORE_LOOK_INSIDE;
       ent->name = node->names.v[i];
       ent->name_len = nl;
       node->n++;

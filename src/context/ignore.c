@@ -432,6 +432,14 @@ ignore_may_include_below (const struct ignore_rules *r, const char *dir)
   return false;
 }
 
+enum ignore_decision
+ignore_decide (const struct ignore_rules *r, const char *path, bool is_dir)
+{
+  if (r == NULL || !ignore_excluded (r, path))
+    return IGNORE_KEEP;
+  return is_dir && ignore_may_include_below (r, path) ? IGNORE_LOOK_INSIDE : IGNORE_SKIP;
+}
+
 size_t
 ignore_count (const struct ignore_rules *r)
 {

@@ -31,5 +31,16 @@ bool ignore_excluded (const struct ignore_rules *r, const char *path);
  * below it, so the walker must look inside instead of skipping it whole. */
 bool ignore_may_include_below (const struct ignore_rules *r, const char *dir);
 
+/* The walkers' one decision for `path` (NULL rules keep everything): kept; left
+ * out with all it holds; or an excluded directory to look into, kept only as the
+ * parent of what an exception keeps below it. */
+enum ignore_decision
+{
+  IGNORE_KEEP,
+  IGNORE_SKIP,
+  IGNORE_LOOK_INSIDE,
+};
+enum ignore_decision ignore_decide (const struct ignore_rules *r, const char *path, bool is_dir);
+
 size_t ignore_count (const struct ignore_rules *r);
 

@@ -144,7 +144,8 @@ image_import (struct kiln_store *st, const struct import_opts *o, struct digest 
     {
       _cleanup_close_ int fd = open (o->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       r = fd < 0 ? kiln_err_set (err, errno, "%s: %s", o->source, strerror (errno))
-                 : snapshot_from_dir (st, fd, &diff_id, &size, err);
+                 : snapshot_from_dir_opts (st, fd, &(struct layer_write_opts){.clamp_mtime = -1, .pick = o->pick, .pick_arg = o->pick_arg},
+                                           &diff_id, &size, err);
     }
   else
     {

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "image/config.h"
+#include "store/layer.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -17,6 +18,9 @@ struct import_opts
   const char *platform;        /* NULL: the host's */
   const char *message;         /* history comment; NULL: "Imported from SOURCE" */
   bool at_epoch;               /* created at 0, not now: the same tree is the same image id */
+  /* A directory source: which entries the layer holds (store/layer.h); NULL: all. */
+  enum layer_pick (*pick) (void *arg, const char *path, const struct stat *st);
+  void *pick_arg;
 };
 
 int image_import (struct kiln_store *st, const struct import_opts *o, struct digest *id, struct kiln_err *err);

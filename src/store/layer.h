@@ -19,12 +19,26 @@ struct layer_sink
   void *ud;
 };
 
+enum layer_pick
+{
+  LAYER_KEEP,
+  LAYER_SKIP,
+  LAYER_PARENT_ONLY,
+};
+
+struct stat;
 struct layer_write_opts
 {
   int64_t clamp_mtime; /* < 0: keep mtimes; else mtimes later than this are set to it */
   /* Paths ("etc/hosts", NULL-terminated) left out when they are an empty file or an
    * empty directory: the mount points a sandbox made in a container's upper (commit). */
   const char *const *skip_empty;
+  /* When set, asked for every entry (its path from the tree's root, its lstat) in
+   * walk order: a directory picked LAYER_PARENT_ONLY is looked into and written only
+   * when something below it is kept (BuildKit's selection of an excluded directory
+   * that holds an exception). */
+  enum layer_pick (*pick) (void *arg, const char *path, const struct stat *st);
+  void *pick_arg;
 };
 
 /* Streams a deterministic tar (sorted names, PAX where needed, numeric owners,

@@ -49,6 +49,18 @@ struct writer
   struct hardlink *links;
   size_t n_links, links_cap;
   char *chunk;
+  /* Directories a pick keeps only as parents, entered and not yet written: they
+   * are written, outermost first, just before the first entry kept below them. */
+  struct pending_dir *pending;
+  size_t n_pending, pending_cap;
+};
+
+struct pending_dir
+{
+  char *path;
+  struct stat st;
+  int fd;
+  bool written;
 };
 
 static la_ssize_t
@@ -205,6 +217,46 @@ skipped_empty (const char *const *skip, int dfd, const char *name, const char *p
   return empty;
 }
 
+/* A directory's header, then its opaque marker when it has one. */
+static int
+dir_entry (struct writer *w, int fd, const char *path, const struct stat *st)
+{
+  struct archive_entry *e = archive_entry_new ();
+  set_common (w, e, path, st);
+  archive_entry_set_size (e, 0);
+  int ret = add_xattrs (w, e, fd, path);
+  if (ret == 0)
+    ret = write_header (w, e, path);
+  archive_entry_free (e);
+  if (ret == 0 && is_opaque (fd))
+    {
+      struct stat os = *st;
+      _cleanup_buf_ struct buf op = BUF_INIT;
+      buf_printf (&op, "%s/.wh..wh..opq", path);
+      struct archive_entry *oe = archive_entry_new ();
+      os.st_mode = S_IFREG | 0;
+      set_common (w, oe, buf_str (&op), &os);
+      archive_entry_set_size (oe, 0);
+      ret = write_header (w, oe, buf_str (&op));
+      archive_entry_free (oe);
+    }
+  return ret;
+}
+
+/* Writes the parents-only directories an entry about to be written sits in. */
+static int
+flush_pending (struct writer *w)
+{
+  for (size_t i = 0; i < w->n_pending; i++)
+    if (!w->pending[i].written)
+      {
+        if (dir_entry (w, w->pending[i].fd, w->pending[i].path, &w->pending[i].st) < 0)
+          return -1;
+        w->pending[i].written = true;
+      }
+  return 0;
+}
+
 static int
 emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned depth)
 {
@@ -213,6 +265,25 @@ emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned dep
     return kiln_err_set (w->err, errno, "%s/%s: %s", dir, name, strerror (errno));
   _cleanup_buf_ struct buf path = BUF_INIT;
   buf_printf (&path, "%s%s%s", dir, *dir ? "/" : "", name);
+
+  enum layer_pick pick = w->o && w->o->pick ? w->o->pick (w->o->pick_arg, buf_str (&path), &st) : LAYER_KEEP;
+  if (pick == LAYER_SKIP || (pick == LAYER_PARENT_ONLY && !S_ISDIR (st.st_mode)))
+    return 0;
+  if (pick == LAYER_PARENT_ONLY)
+    {
+      int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return kiln_err_set (w->err, errno, "%s: %s", buf_str (&path), strerror (errno));
+      w->pending = xgrow (w->pending, &w->pending_cap, w->n_pending + 1, sizeof *w->pending);
+      w->pending[w->n_pending++] = (struct pending_dir){xstrdup (buf_str (&path)), st, fd, false};
+      int ret = walk (w, fd, buf_str (&path), depth + 1);
+      struct pending_dir *top = &w->pending[--w->n_pending];
+      free (top->path);
+      close (top->fd);
+      return ret;
+    }
+  if (w->n_pending && flush_pending (w) < 0)
+    return -1;
 
   if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
     return emit_whiteout (w, dir, name, &st);
@@ -223,14 +294,24 @@ emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned dep
   if (S_ISSOCK (st.st_mode) || S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))
     return 0;
 
+  if (S_ISDIR (st.st_mode))
+    {
+      _cleanup_close_ int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY);
+      if (fd < 0)
+        return kiln_err_set (w->err, errno, "%s: %s", buf_str (&path), strerror (errno));
+      if (dir_entry (w, fd, buf_str (&path), &st) < 0)
+        return -1;
+      return walk (w, fd, buf_str (&path), depth + 1);
+    }
+
   struct archive_entry *e = archive_entry_new ();
   set_common (w, e, buf_str (&path), &st);
   int ret = 0;
   _cleanup_close_ int fd = -1;
 
-  if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+  if (S_ISREG (st.st_mode))
     {
-      fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR (st.st_mode) ? O_DIRECTORY : 0));
+      fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
         {
           ret = kiln_err_set (w->err, errno, "%s: %s", buf_str (&path), strerror (errno));
@@ -279,23 +360,6 @@ emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned dep
     goto out;
   if (S_ISREG (st.st_mode) && st.st_size > 0)
     ret = copy_data (w, fd, buf_str (&path), (uint64_t) st.st_size);
-  if (ret == 0 && S_ISDIR (st.st_mode))
-    {
-      if (is_opaque (fd))
-        {
-          struct stat os = st;
-          _cleanup_buf_ struct buf op = BUF_INIT;
-          buf_printf (&op, "%s/.wh..wh..opq", buf_str (&path));
-          struct archive_entry *oe = archive_entry_new ();
-          os.st_mode = S_IFREG | 0;
-          set_common (w, oe, buf_str (&op), &os);
-          archive_entry_set_size (oe, 0);
-          ret = write_header (w, oe, buf_str (&op));
-          archive_entry_free (oe);
-        }
-      if (ret == 0)
-        ret = walk (w, fd, buf_str (&path), depth + 1);
-    }
 out:
   archive_entry_free (e);
   return ret;
@@ -355,5 +419,11 @@ out:
   for (size_t i = 0; i < w.n_links; i++)
     free (w.links[i].path);
   free (w.links);
+  for (size_t i = 0; i < w.n_pending; i++)
+    {
+      free (w.pending[i].path);
+      close (w.pending[i].fd);
+    }
+  free (w.pending);
   return ret;
 }

@@ -206,6 +206,36 @@ make_repo() {
   [[ "$output" == *'invalid --build-context "fromlayout": expected NAME=VALUE'* ]]
 }
 
+@test "--build-context DIR: the directory's own .dockerignore applies, the main context's does not" {
+  mkdir -p "$TMP/named/logs" "$TMP/named/cache" "$TMP/named/sub"
+  echo h >"$TMP/named/hello"
+  echo s >"$TMP/named/secret"
+  echo t >"$TMP/named/sub/x.tmp"
+  echo a >"$TMP/named/sub/a"
+  echo k >"$TMP/named/logs/keep.log"
+  echo o >"$TMP/named/logs/other.log"
+  echo c >"$TMP/named/cache/blob"
+  printf 'secret\n**/*.tmp\nlogs\n!logs/keep.log\ncache\n!cache/none\n' >"$TMP/named/.dockerignore"
+  # The main context's rules would drop hello: they are not the named context's.
+  printf 'hello\n' >"$CTX/.dockerignore"
+  printf 'FROM scratch\nCOPY --from=extra / /\n' >"$CTX/Dockerfile"
+  run kiln build -q --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out" "$CTX"
+  [ "$status" -eq 0 ]
+  # logs/ is kept as the parent of its exception; cache/ holds none and is left out.
+  [ "$(listing "$TMP/out")" = "$(printf '.dockerignore\nhello\nlogs\nlogs/keep.log\nsub\nsub/a')" ]
+  # Changing an ignored file changes nothing: the steps stay cached.
+  echo changed >"$TMP/named/secret"
+  run kiln build --progress plain --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out2" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"CACHED"* ]]
+  # A .dockerignore that cannot be read is an error naming it, not an unfiltered copy.
+  printf '!\n' >"$TMP/named/.dockerignore"
+  run kiln build -q --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out3" "$CTX"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *".dockerignore"* ]]
+}
+
 # ssh-add and the libraries it needs, copied from the host into the context.
 ssh_add_bits() {
   local f

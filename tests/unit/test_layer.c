@@ -13,8 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "store/layer.h"
 #include "store/store.h"
+#include "util/buf.h"
 
 #define GOLDEN "sha256:dc4b54fdb7882b0606916a2f94d37254b5a2a00a9fe0b4335f9216854404b9e9"
 #define GOLDEN_SIZE 5632
@@ -65,11 +69,79 @@ tar_of_a_fixed_tree_never_changes (void **state)
   store_remove_tree (AT_FDCWD, tmpl, &err);
 }
 
+static int
+collect (void *ud, const void *buf, size_t len, struct kiln_err *err)
+{
+  (void) err;
+  buf_append (ud, buf, len);
+  return 0;
+}
+
+/* Keeps names ending in "k"; "p*" directories are parents only; skips the rest
+ * of "p*" and everything named "s". */
+static enum layer_pick
+pick_test (void *arg, const char *path, const struct stat *st)
+{
+  (void) arg;
+  const char *base = strrchr (path, '/') ? strrchr (path, '/') + 1 : path;
+  if (S_ISDIR (st->st_mode) && base[0] == 'p')
+    return LAYER_PARENT_ONLY;
+  if (strcmp (base, "s") == 0)
+    return LAYER_SKIP;
+  return LAYER_KEEP;
+}
+
+/* A parents-only directory is written just before the first entry kept below it
+ * (with its own mode), and not at all when nothing below is kept. */
+static void
+pick_writes_parents_only_when_needed (void **state)
+{
+  (void) state;
+  char tmpl[] = "/tmp/kiln-layer-test-XXXXXX";
+  assert_non_null (mkdtemp (tmpl));
+  int root = open (tmpl, O_RDONLY | O_DIRECTORY);
+  mkdirat (root, "p1", 0750);
+  mkdirat (root, "p1/p2", 0755);
+  mkdirat (root, "p3", 0755);
+  make_file (root, "p1/p2/k", "keep\n", 0644);
+  make_file (root, "p1/s", "skip\n", 0644);
+  make_file (root, "p3/s", "skip\n", 0644);
+  make_file (root, "s", "skip\n", 0644);
+  make_file (root, "zk", "keep\n", 0644);
+  fchmodat (root, "p1", 0750, 0);
+  struct layer_write_opts o = {.clamp_mtime = -1, .pick = pick_test};
+  struct buf out = BUF_INIT;
+  struct layer_sink sink = {collect, &out};
+  struct digest d;
+  uint64_t size;
+  struct kiln_err err = {0};
+  assert_int_equal (layer_write_tar (root, &o, &sink, &d, &size, &err), 0);
+
+  struct archive *a = archive_read_new ();
+  archive_read_support_format_tar (a);
+  assert_int_equal (archive_read_open_memory (a, out.data, out.len), ARCHIVE_OK);
+  struct buf names = BUF_INIT;
+  struct archive_entry *e;
+  while (archive_read_next_header (a, &e) == ARCHIVE_OK)
+    {
+      buf_printf (&names, "%s %o\n", archive_entry_pathname (e), (unsigned) archive_entry_perm (e));
+      if (strcmp (archive_entry_pathname (e), "p1/p2/k") == 0)
+        assert_int_equal (archive_entry_size (e), 5);
+    }
+  archive_read_free (a);
+  assert_string_equal (buf_str (&names), "p1/ 750\np1/p2/ 755\np1/p2/k 644\nzk 644\n");
+  buf_free (&names);
+  buf_free (&out);
+  close (root);
+  store_remove_tree (AT_FDCWD, tmpl, &err);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (tar_of_a_fixed_tree_never_changes),
+    cmocka_unit_test (pick_writes_parents_only_when_needed),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
