@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/containers.h"
 #include "container/changes.h"
+#include "container/health.h"
 #include "frontend/inst_config.h"
 #include "image/archive.h"
 #include "image/gc.h"
@@ -411,7 +412,9 @@ inspect_json (struct kiln_store *st, const struct image_info *ii, struct kiln_er
   for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
     {
       json_t *v = json_object_get (c, rest[i]);
-      if (v)
+      if (v && strcmp (rest[i], "Healthcheck") == 0)
+        json_object_set_new (jc, rest[i], health_config_ordered (v));
+      else if (v)
         json_object_set (jc, rest[i], v);
       else if (strcmp (rest[i], "Image") == 0 || strcmp (rest[i], "WorkingDir") == 0)
         json_object_set_new (jc, rest[i], json_string (""));

@@ -83,6 +83,24 @@ hc_int (const json_t *hc, const char *key)
   return json_is_integer (v) ? (int64_t) json_integer_value (v) : 0;
 }
 
+json_t *
+health_config_ordered (const json_t *hc)
+{
+  if (!json_is_object (hc))
+    return NULL;
+  static const char *const fields[] = {"Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"};
+  json_t *o = json_object ();
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (json_object_get (hc, fields[i]))
+      json_object_set (o, fields[i], json_object_get (hc, fields[i]));
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *) hc, k, v)
+  if (json_object_get (o, k) == NULL)
+    json_object_set (o, k, v);
+  return o;
+}
+
 int
 health_config_merge (const json_t *image_hc, const struct health_opts *o, json_t **out, struct kiln_err *err)
 {
@@ -97,7 +115,7 @@ health_config_merge (const json_t *image_hc, const struct health_opts *o, json_t
     }
   if (!any)
     {
-      *out = json_is_object (image_hc) ? json_deep_copy (image_hc) : NULL;
+      *out = health_config_ordered (image_hc);
       return 0;
     }
   /* docker's client, then its daemon's checks. */

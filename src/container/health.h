@@ -66,6 +66,11 @@ struct health_opts
  * message (`invalid argument "1x" for "--health-interval" flag: time: ...`). */
 int health_opts_flag (struct health_opts *o, const char *flag, const char *value, struct kiln_err *err);
 
+/* A new Healthcheck object with docker's field order (HealthConfig: Test, Interval,
+ * Timeout, StartPeriod, StartInterval, Retries), whatever order `hc` has (an image's
+ * config is stored with its keys sorted); NULL when hc is not an object. */
+json_t *health_config_ordered (const json_t *hc);
+
 /* Config.Healthcheck from the image's (may be NULL) and the flags, checked as
  * docker's client and daemon check it; *out NULL when there is none.  -1 with
  * docker's message ("--no-healthcheck conflicts with --health-* options",

@@ -114,9 +114,66 @@ formatter_inspect (const char *format, json_t *elements, struct buf *out, struct
   return formatter_inspect_typed (format, elements, NULL, out, err);
 }
 
+static int
+cmp_keys (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The fields of docker's inspect structs (containers, images, networks, volumes)
+ * whose type is a Go map: encoding/json sorts their keys; every other object is a
+ * struct, written in declaration order, which is the order kiln builds them in. */
+static bool
+inspect_field_is_map (const char *key, const char *parent)
+{
+  static const char *const maps[] = {"Labels",     "ExposedPorts", "Volumes",    "PortBindings", "Ports",
+                                     "Networks",   "Sysctls",      "StorageOpt", "Tmpfs",        "Data",
+                                     "Options",    "Containers",   "DriverOpts", "Annotations",  "Status"};
+  for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
+    if (strcmp (key, maps[i]) == 0)
+      return true;
+  return strcmp (key, "Config") == 0 && parent && strcmp (parent, "LogConfig") == 0;
+}
+
+static void
+sort_maps (json_t *v, const char *key, const char *parent, unsigned depth)
+{
+  if (depth > 64)
+    return;
+  if (json_is_array (v))
+    {
+      for (size_t i = 0; i < json_array_size (v); i++)
+        sort_maps (json_array_get (v, i), key, parent, depth + 1);
+      return;
+    }
+  if (!json_is_object (v))
+    return;
+  bool map = key && inspect_field_is_map (key, parent);
+  const char *k;
+  json_t *item;
+  json_object_foreach (v, k, item)
+  /* A map's values are structs (Networks' endpoints, Containers' entries). */
+  sort_maps (item, map ? NULL : k, map ? NULL : key, depth + 1);
+  if (!map)
+    return;
+  size_t n = json_object_size (v);
+  json_t *sorted = json_object ();
+  _cleanup_free_ const char **keys = xcalloc (n ? n : 1, sizeof *keys);
+  size_t i = 0;
+  json_object_foreach (v, k, item)
+  keys[i++] = k;
+  qsort (keys, n, sizeof *keys, cmp_keys);
+  for (i = 0; i < n; i++)
+    json_object_set (sorted, keys[i], json_object_get (v, keys[i]));
+  json_object_clear (v);
+  json_object_update (v, sorted);
+  json_decref (sorted);
+}
+
 int
 formatter_inspect_typed (const char *format, json_t *elements, json_t *zeros, struct buf *out, struct kiln_err *err)
 {
+  sort_maps (elements, NULL, NULL, 0);
   if (*format == 0)
     {
       char *s = json_dumps (elements, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
@@ -127,7 +184,7 @@ formatter_inspect_typed (const char *format, json_t *elements, json_t *zeros, st
     }
   if (strcmp (format, "json") == 0)
     {
-      gotemplate_json (out, elements);
+      gotemplate_json_in_order (out, elements);
       buf_putc (out, '\n');
       return 0;
     }
@@ -141,7 +198,9 @@ formatter_inspect_typed (const char *format, json_t *elements, json_t *zeros, st
   for (size_t i = 0; i < json_array_size (elements); i++)
     {
       json_t *zero = json_array_get (zeros, i);
-      const struct gotemplate_opts o = {.missingkey = GT_MISSING_ERROR, .root_zero = json_is_object (zero) ? zero : NULL};
+      const struct gotemplate_opts o = {.missingkey = GT_MISSING_ERROR,
+                                        .root_zero = json_is_object (zero) ? zero : NULL,
+                                        .json_in_order = true};
       if (gotemplate_exec (t, json_array_get (elements, i), &o, &body, err) < 0)
         return kiln_err_wrap (err, "template parsing error");
       buf_putc (&body, '\n');

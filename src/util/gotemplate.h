@@ -75,6 +75,10 @@ struct gotemplate_opts
    * (omitempty, e.g. an image's Variant): a missing one reads as the value here, as Go
    * reads the struct's zero field, instead of failing.  NULL: none. */
   const json_t *root_zero;
+  /* The data's objects are Go structs in declaration order (inspect documents):
+   * {{json}} keeps each object's order instead of sorting it, so the maps in the
+   * data must already be sorted (formatter_sort_maps). */
+  bool json_in_order;
   size_t max_output;                       /* bytes; 0: 16 MiB */
   size_t max_steps;                        /* nodes evaluated; 0: 1,000,000 */
 };
@@ -88,5 +92,7 @@ int gotemplate_exec (const struct gotemplate *t, json_t *data, const struct gote
 /* Go's encoding/json of a value as docker's {{json}} writes it: compact, keys sorted, no
  * HTML escaping, floats as Go formats them. */
 void gotemplate_json (struct buf *out, const json_t *v);
+/* The same, each object's keys in the data's order (gotemplate_opts.json_in_order). */
+void gotemplate_json_in_order (struct buf *out, const json_t *v);
 /* fmt.Print of a value ("<no value>" for NULL). */
 void gotemplate_print (struct buf *out, const json_t *v);

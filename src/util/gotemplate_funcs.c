@@ -381,7 +381,10 @@ static json_t *
 fn_json (struct state *st, json_t **argv, size_t argc, char *msg)
 {
   _cleanup_buf_ struct buf b = BUF_INIT;
-  gotemplate_json (&b, argv[0]);
+  if (st->o && st->o->json_in_order)
+    gotemplate_json_in_order (&b, argv[0]);
+  else
+    gotemplate_json (&b, argv[0]);
   return gt_mkbuf (st, &b);
 }
 

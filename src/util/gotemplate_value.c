@@ -139,9 +139,20 @@ gt_sorted_keys (const json_t *o, size_t *n)
 
 /* One walk for both ways a value is written: fmt.Print (`as_json` false: maps as
  * map[k:v], slices as [a b], strings bare) and encoding/json (compact, keys sorted, no HTML
- * escaping).  Both order map keys bytewise, as Go's fmt and encoding/json do. */
+ * escaping).  Both order map keys bytewise, as Go's fmt and encoding/json do; with
+ * `in_order`, encoding/json keeps the data's own order (objects that stand for Go structs,
+ * whose fields encoding/json writes in declaration order). */
+static void
+put_value_mode (struct buf *b, const json_t *v, bool as_json, bool in_order);
+
 static void
 put_value (struct buf *b, const json_t *v, bool as_json)
+{
+  put_value_mode (b, v, as_json, false);
+}
+
+static void
+put_value_mode (struct buf *b, const json_t *v, bool as_json, bool in_order)
 {
   if (v == NULL || json_is_null (v))
     {
@@ -168,7 +179,7 @@ put_value (struct buf *b, const json_t *v, bool as_json)
         {
           if (i)
             buf_putc (b, as_json ? ',' : ' ');
-          put_value (b, json_array_get (v, i), as_json);
+          put_value_mode (b, json_array_get (v, i), as_json, in_order);
         }
       buf_putc (b, ']');
       break;
@@ -176,6 +187,14 @@ put_value (struct buf *b, const json_t *v, bool as_json)
       {
         size_t n;
         _cleanup_free_ const char **keys = gt_sorted_keys (v, &n);
+        if (in_order && as_json)
+          {
+            size_t i = 0;
+            const char *k;
+            json_t *item;
+            json_object_foreach ((json_t *) v, k, item)
+            keys[i++] = k;
+          }
         buf_puts (b, as_json ? "{" : "map[");
         for (size_t i = 0; i < n; i++)
           {
@@ -186,7 +205,7 @@ put_value (struct buf *b, const json_t *v, bool as_json)
             else
               buf_puts (b, keys[i]);
             buf_putc (b, ':');
-            put_value (b, json_object_get (v, keys[i]), as_json);
+            put_value_mode (b, json_object_get (v, keys[i]), as_json, in_order);
           }
         buf_putc (b, as_json ? '}' : ']');
       }
@@ -211,3 +230,8 @@ gotemplate_json (struct buf *b, const json_t *v)
   put_value (b, v, true);
 }
 
+void
+gotemplate_json_in_order (struct buf *b, const json_t *v)
+{
+  put_value_mode (b, v, true, true);
+}

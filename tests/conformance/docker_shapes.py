@@ -151,6 +151,11 @@ def compare_tree(path, w, g, prefix):
         for k in g:
             if k not in w:
                 differ(f"{prefix}:extra:{path}{'.' if path else ''}{k}", "kiln has it, docker not")
+        # Go writes a struct's fields in declaration order and a map's keys sorted:
+        # the keys both have must come in docker's order ({{json .X}} prints them so).
+        wk, gk = [k for k in w if k in g], [k for k in g if k in w]
+        if wk != gk:
+            differ(f"{prefix}:order:{path}", f"kiln {gk}, docker {wk}")
 
 
 def compare_network(run_id):

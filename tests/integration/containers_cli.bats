@@ -280,6 +280,17 @@ PY
   kiln rm -f exp1 exp2 >/dev/null
 }
 
+@test "inspect: structs in docker's field order and maps sorted, in the default output, {{json}} and json" {
+  # up1's labels were given tier, then team: a Go map prints them sorted.
+  [ "$(kiln inspect -f '{{json .Config.Labels}}' up1)" = '{"team":"a","tier":"front"}' ]
+  [ "$(kiln inspect up1 | python3 -c 'import json,sys; print(list(json.load(sys.stdin)[0]["Config"]["Labels"]))')" = "['team', 'tier']" ]
+  # A struct keeps docker's declaration order.
+  [ "$(kiln inspect -f '{{json .HostConfig.RestartPolicy}}' up1)" = '{"Name":"no","MaximumRetryCount":0}' ]
+  keys() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); d=d[0] if isinstance(d, list) else d; print([k for k in d["State"] if k != "Health"])'; }
+  [ "$(kiln inspect -f '{{json .}}' up1 | keys)" = "$(keys <"$CONF/docker-shapes/container-running-healthy.json")" ]
+  [ "$(kiln inspect -f json up1 | keys)" = "$(keys <"$CONF/docker-shapes/container-running-healthy.json")" ]
+}
+
 @test "commit: the container's changes become a layer on its image, its config the image's" {
   kiln run --name cm1 -e FOO=bar busybox sh -c 'echo data > /data; rm /bin/ls'
   run kiln commit -m "my message" -a "A. Author" -c 'CMD ["cat","/data"]' -c 'LABEL stage=two' cm1 committed:v1

@@ -120,7 +120,7 @@ time.sleep(3)
 
 @test "--restart on-failure:3: a crashing command runs four times, RestartCount 3, then it stays exited" {
   kiln run -d --name of3 --restart on-failure:3 busybox sh -c 'echo run; exit 3' >/dev/null
-  is '{{json .HostConfig.RestartPolicy}}' of3 '{"MaximumRetryCount":3,"Name":"on-failure"}'
+  is '{{json .HostConfig.RestartPolicy}}' of3 '{"Name":"on-failure","MaximumRetryCount":3}'
   until_true 20 is '{{.State.Status}}' of3 exited
   is '{{.RestartCount}} {{.State.ExitCode}} {{.State.Restarting}}' of3 '3 3 false'
   sleep 1.5 # the last backoff (400 ms) is long past: nothing more

@@ -223,6 +223,6 @@ cgdir() { awk -v c="$2" '$1 == c { print $2 }' "$KILN_ROOT/containers/$1/cgroup"
   run kiln run --rm --group-add audio --group-add 4242 -u nobody busybox id -G
   [ "$output" = "65534 29 4242" ]
   run kiln create --name ga --group-add audio --ulimit nproc=50 busybox true
-  [ "$(field ga '{{json .HostConfig.GroupAdd}} {{json .HostConfig.Ulimits}}')" = '["audio"] [{"Hard":50,"Name":"nproc","Soft":50}]' ]
+  [ "$(field ga '{{json .HostConfig.GroupAdd}} {{json .HostConfig.Ulimits}}')" = '["audio"] [{"Name":"nproc","Hard":50,"Soft":50}]' ]
   kiln rm ga
 }
