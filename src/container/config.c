@@ -20,6 +20,7 @@
 #include "net/net.h"
 #include "store/containers.h"
 #include "store/store.h"
+#include "util/jsonutil.h"
 #include "util/cleanup.h"
 #include "util/envmap.h"
 #include "util/fsutil.h"
@@ -270,19 +271,8 @@ config_healthcheck (json_t **c, const json_t *image_hc, const struct health_opts
   json_t *hc;
   if (health_config_merge (image_hc, o, &hc, err) < 0)
     return -1;
-  if (hc == NULL)
-    return 0;
-  json_t *ordered = json_object ();
-  const char *k;
-  json_t *v;
-  json_object_foreach (*c, k, v)
-  {
-    json_object_set (ordered, k, v);
-    if (strcmp (k, "Cmd") == 0)
-      json_object_set_new (ordered, "Healthcheck", hc);
-  }
-  json_decref (*c);
-  *c = ordered;
+  if (hc)
+    json_object_set_new_after (*c, "Cmd", "Healthcheck", hc);
   return 0;
 }
 

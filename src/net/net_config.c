@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "container/names.h"
+#include "util/jsonutil.h"
 #include "util/proc.h"
 #include "container/state.h"
 #include "net/addr.h"
@@ -141,7 +142,7 @@ net_config_into (const struct container_opts *o, const json_t *image_config, jso
       free (maps);
     }
   if (json_object_size (exposed))
-    json_object_set_new (config, "ExposedPorts", exposed);
+    json_object_set_new_after (config, "AttachStderr", "ExposedPorts", exposed); /* docker's place */
   else
     json_decref (exposed);
   json_object_set_new (host_config, "PortBindings", bindings);

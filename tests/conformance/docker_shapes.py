@@ -5,16 +5,18 @@
 
 Makes a store of its own (the busybox base image, scripts/base-images), the corpus's
 containers as far as kiln has their features (shp-exit: `sh -c 'echo out; echo err >&2;
-exit 3'` in the foreground; shp-run: a detached `sleep`, with a label, on the user network
-shp-net with an alias, shp-web's volume shp-vol and its two published ports, on free host
-ports that stand in for docker's 18300 and 18301), and compares:
+exit 3'` in the foreground; shp-run: shp-web's detached httpd and health check, with its
+label and restart policy, on the user network shp-net with an alias, shp-web's volume shp-vol
+and its two published ports, on free host ports that stand in for docker's 18300 and 18301,
+waited for until healthy), and compares:
 
   ps       the table's header and columns (ps-table.txt, ps-a-notrunc.txt), and
            `ps -a --format '{{json .}}'` (ps-json-lines.txt): the same keys, string values,
            the shapes of ids, sizes and times;
-  inspect  `inspect shp-exit` against container-exited.json: the same keys at every level,
-           the same JSON types (ids, times, paths and addresses are not compared); shp-run's
-           NetworkSettings against shp-web's (container-running-healthy.json);
+  inspect  `inspect shp-exit` against container-exited.json and `inspect shp-run` against
+           container-running-healthy.json: the same keys at every level, in docker's order,
+           the same JSON types (ids, times, paths and addresses are not compared);
+           `{{json .State.Health}}` (health-json.txt) likewise;
   network  `network inspect shp-net` (network-inspect.json, its container entry too), the
            `network ls` header (network-ls.txt), `port shp-run` (port.txt);
   logs     the json-file log's lines (logs-json-file.log) and `logs -t` (logs-t.txt);
@@ -31,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 KILN, CONF, ALLOW = sys.argv[1], sys.argv[2], sys.argv[3]
 SHAPES = os.path.join(CONF, "docker-shapes")
@@ -186,6 +189,14 @@ def compare_network(run_id):
 
 
 def compare_inspect():
+    want = json.loads(read("container-running-healthy.json"))[0]
+    got = json.loads(kiln("inspect", "shp-run").stdout)[0]
+    compare_tree("", want, got, "inspect-running")
+    if got["State"].get("Health", {}).get("Status") != "healthy":
+        differ("inspect-running:value:State.Health.Status", f"kiln {got['State'].get('Health')!r}, docker healthy")
+    want = json.loads(read("health-json.txt"))
+    got = json.loads(kiln("inspect", "--format", "{{json .State.Health}}", "shp-run").stdout)
+    compare_tree("", want, got, "health-json")
     want = json.loads(read("container-exited.json"))[0]
     got = json.loads(kiln("inspect", "shp-exit").stdout)[0]
     compare_tree("", want, got, "inspect")
@@ -295,6 +306,12 @@ ERROR_CASES = {
     "docker inspect --format {{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} {{end}} "
     "shp-web": ["inspect", "--format", "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}}={{(index $conf 0).HostPort}} "
                 "{{end}}", "shp-run"],
+    "docker inspect --format {{index .Config.Labels \"tier\"}} {{join .Config.Cmd \",\"}} {{upper .Name}} "
+    "{{json .Config.Healthcheck}} shp-web":
+        ["inspect", "--format", "{{index .Config.Labels \"tier\"}} {{join .Config.Cmd \",\"}} {{upper .Name}} "
+         "{{json .Config.Healthcheck}}", "shp-run"],
+    "docker ps --filter health=healthy --format table {{.Names}}\\t{{.Status}}":
+        ["ps", "--filter", "health=healthy", "--format", "table {{.Names}}\\t{{.Status}}"],
     "docker inspect --format {{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
     "{{.HostConfig.RestartPolicy.Name}} shp-exit shp-web":
         ["inspect", "--format", "{{.State.ExitCode}} {{.State.Status}} {{.RestartCount}} "
@@ -303,7 +320,7 @@ ERROR_CASES = {
 # compared elsewhere (compare_logs: the order of two streams is a race)
 ELSEWHERE = {"docker logs --tail 1 shp-exit"}
 # the corpus's names → this run's
-RENAMES = [("shp-web", "shp-run")]
+RENAMES = [("shp-web", "shp-run"), ("SHP-WEB", "SHP-RUN")]
 PORTS = ["18300", "18301"]  # free ones at run time
 
 
@@ -324,7 +341,8 @@ def compare_errors(ids):
         if p.returncode != code:
             differ(f"error:{' '.join(args)}:exit", f"kiln {p.returncode}, docker {code}")
         # times in a status, and ls -l's dates, differ from run to run
-        times = r"\d+ seconds? ago|Less than a second ago|About a minute ago|\b[A-Z][a-z]{2} +\d+ \d\d:\d\d\b"
+        times = r"(?<=Up )(\d+ seconds?|Less than a second|About a minute)|" \
+                r"\d+ seconds? ago|Less than a second ago|About a minute ago|\b[A-Z][a-z]{2} +\d+ \d\d:\d\d\b"
         g = re.sub(times, "<T> ago", got)
         w = re.sub(times, "<T> ago", want)
         if g != w:
@@ -367,7 +385,17 @@ def main():
         run_id = kiln("run", "-d", "--name", "shp-run", "--label", "tier=front", "--restart", "on-failure:3",
                       "--network", "shp-net", "--network-alias", "web-alias", "-v", "shp-vol:/data",
                       "-p", f"127.0.0.1:{PORTS[0]}:80",
-                      "-p", f"{PORTS[1]}:81/udp", "busybox", "sleep", "600").stdout.strip()
+                      "-p", f"{PORTS[1]}:81/udp",
+                      "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:80/ || exit 1",
+                      "--health-interval", "1s", "--health-retries", "3", "--health-start-period", "2s",
+                      "busybox", "sh", "-c",
+                      "mkdir -p /w && echo hello > /w/index.html && echo started && exec httpd -f -p 80 -h /w"
+                      ).stdout.strip()
+        # healthy, as shp-web was when docker's outputs were captured
+        for _ in range(200):
+            if kiln("inspect", "-f", "{{.State.Health.Status}}", "shp-run").stdout.strip() == "healthy":
+                break
+            time.sleep(0.1)
         exit_id = kiln("ps", "-aq", "--no-trunc", "--filter", "name=shp-exit").stdout.strip()
         compare_ps_table("ps-table.txt", [])
         compare_ps_table("ps-a-notrunc.txt", ["-a", "--no-trunc"])

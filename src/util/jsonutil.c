@@ -1,0 +1,34 @@
+/* util/jsonutil.c — see jsonutil.h. */
+#include "util/jsonutil.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+void
+json_object_set_new_after (json_t *obj, const char *after, const char *key, json_t *value)
+{
+  if (json_object_get (obj, key) || after == NULL || json_object_get (obj, after) == NULL)
+    {
+      json_object_set_new (obj, key, value);
+      return;
+    }
+  /* Take the keys after `after` out, add the new one, put them back in order. */
+  json_t *tail = json_object ();
+  bool seen = false;
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (obj, tmp, k, v)
+  {
+    if (seen)
+      {
+        json_object_set (tail, k, v);
+        json_object_del (obj, k);
+      }
+    else if (strcmp (k, after) == 0)
+      seen = true;
+  }
+  json_object_set_new (obj, key, value);
+  json_object_update (obj, tail);
+  json_decref (tail);
+}
