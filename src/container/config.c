@@ -50,15 +50,11 @@ container_opts_clear (struct container_opts *o)
   container_resources_clear (&o->res);
 }
 
+/* docker's nil slice for an empty list. */
 static json_t *
 strv_json (const struct strv *v)
 {
-  if (v->n == 0)
-    return json_null ();
-  json_t *a = json_array ();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new (a, json_string (v->v[i]));
-  return a;
+  return v->n ? json_strings (v, 0) : json_null ();
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frontend/parser.h"
+#include "util/jsonutil.h"
 #include "util/cleanup.h"
 #include "util/utf8.h"
 
@@ -139,15 +140,6 @@ fail:
 
 /* ---------- history ---------- */
 
-static json_t *
-strv_json (const struct strv *v)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new (a, json_string (v->v[i]));
-  return a;
-}
-
 static void
 append_go_list (struct buf *b, const struct strv *v, size_t from)
 {
@@ -185,7 +177,7 @@ inst_created_by (const struct inst *in)
       buf_printf (&b, "%s ", inst_kind_name (in->kind));
       if (in->json)
         {
-          json_t *a = strv_json (&in->args);
+          json_t *a = json_strings (&in->args, 0);
           char *s = json_dumps (a, JSON_COMPACT);
           buf_puts (&b, s);
           free (s);

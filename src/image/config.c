@@ -7,6 +7,7 @@
 
 #include "image/image.h"
 #include "image/platform.h"
+#include "util/jsonutil.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/path.h"
@@ -86,15 +87,6 @@ config_add_layer (json_t *cfg, const char *diff_id)
   json_t *rootfs = json_object_get (cfg, "rootfs");
   json_t *ids = json_object_get (rootfs, "diff_ids");
   json_array_append_new (ids, json_string (diff_id));
-}
-
-static json_t *
-strv_json (const struct strv *v, size_t from)
-{
-  json_t *a = json_array ();
-  for (size_t i = from; i < v->n; i++)
-    json_array_append_new (a, json_string (v->v[i]));
-  return a;
 }
 
 static json_t *
@@ -207,7 +199,7 @@ apply_command (json_t *c, const char *key, const struct config_command *cmd)
   else if (cmd->shell_form)
     json_object_set_new (c, key, shell_form (c, cmd->argv.n ? cmd->argv.v[0] : ""));
   else
-    json_object_set_new (c, key, strv_json (&cmd->argv, 0));
+    json_object_set_new (c, key, json_strings (&cmd->argv, 0));
 }
 
 static void
@@ -216,7 +208,7 @@ apply_healthcheck (json_t *c, const struct config_healthcheck *h)
   if (!h->set)
     return;
   json_t *hc = json_object ();
-  json_object_set_new (hc, "Test", strv_json (&h->test, 0));
+  json_object_set_new (hc, "Test", json_strings (&h->test, 0));
   if (h->interval_ns)
     json_object_set_new (hc, "Interval", json_integer (h->interval_ns));
   if (h->timeout_ns)
@@ -261,7 +253,7 @@ config_apply (json_t *cfg, const struct config_delta *d, struct kiln_err *err)
   apply_command (c, "Cmd", &d->cmd);
   apply_command (c, "Entrypoint", &d->entrypoint);
   if (d->shell.n)
-    json_object_set_new (c, "Shell", strv_json (&d->shell, 0));
+    json_object_set_new (c, "Shell", json_strings (&d->shell, 0));
   apply_healthcheck (c, &d->healthcheck);
   if (d->onbuild.n)
     {

@@ -37,15 +37,6 @@
 
 /* ---------- config.json: -p, --expose, -P ---------- */
 
-static json_t *
-strv_array (const struct strv *v)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new (a, json_string (v->v[i]));
-  return a;
-}
-
 /* The network a container's NetworkMode names ("default" is "bridge"). */
 const char *
 net_mode_name (const char *mode)
@@ -74,13 +65,13 @@ net_config_into (const struct container_opts *o, const json_t *image_config, jso
     if (net_ip_parse (o->dns.v[i], &a) < 0)
       return kiln_err_set (err, KILN_EUSAGE, "invalid argument \"%s\" for \"--dns\" flag: %s is not an ip address",
                            o->dns.v[i], o->dns.v[i]);
-  json_object_set_new (host_config, "ExtraHosts", o->add_hosts.n ? strv_array (&o->add_hosts) : json_null ());
-  json_object_set_new (host_config, "Dns", strv_array (&o->dns));
-  json_object_set_new (host_config, "DnsSearch", strv_array (&o->dns_search));
-  json_object_set_new (host_config, "DnsOptions", strv_array (&o->dns_options));
+  json_object_set_new (host_config, "ExtraHosts", o->add_hosts.n ? json_strings (&o->add_hosts, 0) : json_null ());
+  json_object_set_new (host_config, "Dns", json_strings (&o->dns, 0));
+  json_object_set_new (host_config, "DnsSearch", json_strings (&o->dns_search, 0));
+  json_object_set_new (host_config, "DnsOptions", json_strings (&o->dns_options, 0));
   if (o->aliases.n || o->ip)
     {
-      json_t *ep = json_pack ("{s:o}", "Aliases", strv_array (&o->aliases));
+      json_t *ep = json_pack ("{s:o}", "Aliases", json_strings (&o->aliases, 0));
       if (o->ip)
         json_object_set_new (ep, "IPAMConfig", json_pack ("{s:s}", "IPv4Address", o->ip));
       json_object_set_new (top, "NetworkingConfig", json_pack ("{s:{s:o}}", "EndpointsConfig", net, ep));

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 void
 json_object_set_new_after (json_t *obj, const char *after, const char *key, json_t *value)
 {
@@ -31,4 +33,13 @@ json_object_set_new_after (json_t *obj, const char *after, const char *key, json
   json_object_set_new (obj, key, value);
   json_object_update (obj, tail);
   json_decref (tail);
+}
+
+json_t *
+json_strings (const struct strv *v, size_t from)
+{
+  json_t *a = json_array ();
+  for (size_t i = from; i < v->n; i++)
+    json_array_append_new (a, json_string (v->v[i]));
+  return a;
 }

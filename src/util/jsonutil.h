@@ -7,3 +7,7 @@
  * jansson appends new keys; docker's structs have their fields in declaration
  * order, which inspect documents keep (util/formatter.h). */
 void json_object_set_new_after (json_t *obj, const char *after, const char *key, json_t *value);
+
+struct strv;
+/* A JSON array of the strings v[from..]. */
+json_t *json_strings (const struct strv *v, size_t from);
