@@ -182,32 +182,19 @@ container_prune (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
+/* docker's `container inspect` is `inspect --type container`: the same output (maps
+ * sorted, structs in docker's order) and the same -f. */
 static int
 container_inspect (struct kiln_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {{0}};
-  if (getopt_long (argc, argv, "", opts, NULL) != -1)
-    return cli_usage_error ("container inspect", "unknown option");
-  if (optind >= argc)
-    return cli_usage_error ("container inspect", "expects at least one CONTAINER");
-  struct kiln_err err = {0};
-  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
-  if (st == NULL)
-    return cli_fail (&err);
-  json_t *all = json_array ();
-  int rc = EXIT_OK;
-  for (int i = optind; i < argc; i++)
-    {
-      int r = cli_container_inspect (st, argv[i], all, &err);
-      if (r < 0)
-        rc = cli_fail (&err);
-      else if (r == 0)
-        rc = cli_no_such_container (argv[i]);
-    }
-  json_dumpf (all, stdout, JSON_INDENT (4) | JSON_PRESERVE_ORDER);
-  fputc ('\n', stdout);
-  json_decref (all);
-  return rc;
+  _cleanup_free_ char **args = xcalloc ((size_t) argc + 3, sizeof *args);
+  args[0] = argv[0];
+  args[1] = (char *) "--type";
+  args[2] = (char *) "container";
+  for (int i = 1; i < argc; i++)
+    args[i + 2] = argv[i];
+  optind = 0;
+  return cmd_inspect (ctx, argc + 2, args);
 }
 
 const char cmd_container_usage[]

@@ -68,7 +68,8 @@ int health_opts_flag (struct health_opts *o, const char *flag, const char *value
 
 /* A new Healthcheck object with docker's field order (HealthConfig: Test, Interval,
  * Timeout, StartPeriod, StartInterval, Retries), whatever order `hc` has (an image's
- * config is stored with its keys sorted); NULL when hc is not an object. */
+ * config is stored with its keys sorted); NULL when hc is not an object.  The values
+ * (Test's array) are shared with `hc`, not copied: change neither in place. */
 json_t *health_config_ordered (const json_t *hc);
 
 /* Config.Healthcheck from the image's (may be NULL) and the flags, checked as

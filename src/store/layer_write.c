@@ -282,17 +282,18 @@ emit (struct writer *w, int dfd, const char *dir, const char *name, unsigned dep
       close (top->fd);
       return ret;
     }
-  if (w->n_pending && flush_pending (w) < 0)
-    return -1;
-
-  if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
-    return emit_whiteout (w, dir, name, &st);
-  if (w->o && w->o->skip_empty && skipped_empty (w->o->skip_empty, dfd, name, buf_str (&path), &st))
+  bool whiteout = S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0);
+  if (!whiteout && w->o && w->o->skip_empty && skipped_empty (w->o->skip_empty, dfd, name, buf_str (&path), &st))
     return 0;
   /* Sockets cannot be in a tar; device nodes are never part of kiln's layers (a
    * container gets its devices from the runtime), so snapshots hold none either. */
-  if (S_ISSOCK (st.st_mode) || S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))
+  if (!whiteout && (S_ISSOCK (st.st_mode) || S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)))
     return 0;
+  /* Something is written: the parents-only directories above it first. */
+  if (w->n_pending && flush_pending (w) < 0)
+    return -1;
+  if (whiteout)
+    return emit_whiteout (w, dir, name, &st);
 
   if (S_ISDIR (st.st_mode))
     {

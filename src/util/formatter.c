@@ -4,6 +4,7 @@
 
 #include "util/cleanup.h"
 #include "util/formatter.h"
+#include "util/jsonutil.h"
 #include "util/utf8.h"
 
 #define TABLE_KEY "table"
@@ -114,12 +115,6 @@ formatter_inspect (const char *format, json_t *elements, struct buf *out, struct
   return formatter_inspect_typed (format, elements, NULL, out, err);
 }
 
-static int
-cmp_keys (const void *a, const void *b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 /* The fields of docker's inspect structs (containers, images, networks, volumes)
  * whose type is a Go map: encoding/json sorts their keys; every other object is a
  * struct, written in declaration order, which is the order kiln builds them in. */
@@ -156,14 +151,10 @@ sort_maps (json_t *v, const char *key, const char *parent, unsigned depth)
   sort_maps (item, map ? NULL : k, map ? NULL : key, depth + 1);
   if (!map)
     return;
-  size_t n = json_object_size (v);
+  size_t n;
   json_t *sorted = json_object ();
-  _cleanup_free_ const char **keys = xcalloc (n ? n : 1, sizeof *keys);
-  size_t i = 0;
-  json_object_foreach (v, k, item)
-  keys[i++] = k;
-  qsort (keys, n, sizeof *keys, cmp_keys);
-  for (i = 0; i < n; i++)
+  _cleanup_free_ const char **keys = json_sorted_keys (v, &n);
+  for (size_t i = 0; i < n; i++)
     json_object_set (sorted, keys[i], json_object_get (v, keys[i]));
   json_object_clear (v);
   json_object_update (v, sorted);

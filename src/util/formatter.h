@@ -41,7 +41,8 @@ void formatter_clear (struct formatter *f);
 int formatter_write (const struct formatter *f, json_t *rows, json_t *header, const struct gotemplate_opts *opts,
                      struct buf *out, struct kiln_err *err);
 
-/* docker's inspect --format over `elements` (an array): "" prints them as indented JSON
+/* docker's inspect --format over `elements` (an array; the fields that are Go maps in
+ * docker's types are sorted in place first): "" prints them as indented JSON
  * (4 spaces, kiln inspect's own output), "json" as one compact JSON array, anything else is
  * a template executed for each element and followed by "\n" ("\n" alone for none).  A
  * missing field is an error ("map has no entry for key"), as docker's inspect over raw

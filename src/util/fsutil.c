@@ -103,7 +103,7 @@ open_resolved (int dirfd, const char *path, int flags, mode_t mode, unsigned lon
   for (int tries = 0;; tries++)
     {
       int fd = (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
-      if (fd >= 0 || (errno != EAGAIN && errno != EINTR) || tries >= 1000)
+      if (fd >= 0 || errno != EAGAIN || tries >= 1000)
         return fd;
     }
 }

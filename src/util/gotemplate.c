@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsonutil.h"
 #include "util/cleanup.h"
 #include "util/gotemplate_int.h"
 #include "util/utf8.h"
@@ -551,7 +552,7 @@ walk_range (struct state *st, json_t *dot, const struct node *r)
   if (val != NULL && json_is_array (val))
     n = json_array_size (val);
   else if (val != NULL && json_is_object (val))
-    keys = gt_pool_alloc (st, gt_sorted_keys (val, &n)); /* in the pool in case the body fails */
+    keys = gt_pool_alloc (st, json_sorted_keys (val, &n)); /* in the pool in case the body fails */
   else if (val != NULL && json_is_integer (val))
     {
       if (r->pipe->ndecl > 1)

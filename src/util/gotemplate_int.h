@@ -151,8 +151,6 @@ bool gt_truth (const json_t *v);
 
 void gt_print_value (struct buf *b, const json_t *v);
 void gt_put_float_v (struct buf *b, double f);
-/* The keys of an object in Go's map order (bytewise); the caller frees the array. */
-const char **gt_sorted_keys (const json_t *o, size_t *n);
 
 /* ---- functions (gotemplate_funcs.c) */
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsonutil.h"
 #include "util/cleanup.h"
 #include "util/gotemplate_int.h"
 #include "util/utf8.h"
@@ -116,27 +117,6 @@ gt_put_float_v (struct buf *b, double f)
   put_float (b, f, false);
 }
 
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* The keys of an object in Go's map order (bytewise); the caller frees the array. */
-const char **
-gt_sorted_keys (const json_t *o, size_t *n)
-{
-  *n = json_object_size (o);
-  const char **keys = xcalloc (*n ? *n : 1, sizeof *keys);
-  size_t i = 0;
-  const char *k;
-  json_t *v;
-  json_object_foreach ((json_t *) o, k, v)
-  keys[i++] = k;
-  qsort (keys, *n, sizeof *keys, cmp_str);
-  return keys;
-}
-
 /* One walk for both ways a value is written: fmt.Print (`as_json` false: maps as
  * map[k:v], slices as [a b], strings bare) and encoding/json (compact, keys sorted, no HTML
  * escaping).  Both order map keys bytewise, as Go's fmt and encoding/json do; with
@@ -186,7 +166,7 @@ put_value_mode (struct buf *b, const json_t *v, bool as_json, bool in_order)
     default:
       {
         size_t n;
-        _cleanup_free_ const char **keys = gt_sorted_keys (v, &n);
+        _cleanup_free_ const char **keys = json_sorted_keys (v, &n);
         if (in_order && as_json)
           {
             size_t i = 0;

@@ -2,6 +2,7 @@
 #include "util/jsonutil.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -42,4 +43,24 @@ json_strings (const struct strv *v, size_t from)
   for (size_t i = from; i < v->n; i++)
     json_array_append_new (a, json_string (v->v[i]));
   return a;
+}
+
+static int
+cmp_key (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+const char **
+json_sorted_keys (const json_t *o, size_t *n)
+{
+  *n = json_object_size (o);
+  const char **keys = xcalloc (*n ? *n : 1, sizeof *keys);
+  size_t i = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach ((json_t *) o, k, v)
+  keys[i++] = k;
+  qsort (keys, *n, sizeof *keys, cmp_key);
+  return keys;
 }

@@ -11,3 +11,7 @@ void json_object_set_new_after (json_t *obj, const char *after, const char *key,
 struct strv;
 /* A JSON array of the strings v[from..]. */
 json_t *json_strings (const struct strv *v, size_t from);
+
+/* The keys of an object sorted bytewise (Go's map order); the caller frees the
+ * array, not the keys (they are the object's, valid while it is unchanged). */
+const char **json_sorted_keys (const json_t *o, size_t *n);

@@ -284,6 +284,9 @@ PY
   # up1's labels were given tier, then team: a Go map prints them sorted.
   [ "$(kiln inspect -f '{{json .Config.Labels}}' up1)" = '{"team":"a","tier":"front"}' ]
   [ "$(kiln inspect up1 | python3 -c 'import json,sys; print(list(json.load(sys.stdin)[0]["Config"]["Labels"]))')" = "['team', 'tier']" ]
+  # container inspect is inspect --type container: the same document, and -f.
+  [ "$(kiln container inspect up1)" = "$(kiln inspect up1)" ]
+  [ "$(kiln container inspect -f '{{json .Config.Labels}}' up1)" = '{"team":"a","tier":"front"}' ]
   # A struct keeps docker's declaration order.
   [ "$(kiln inspect -f '{{json .HostConfig.RestartPolicy}}' up1)" = '{"Name":"no","MaximumRetryCount":0}' ]
   keys() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); d=d[0] if isinstance(d, list) else d; print([k for k in d["State"] if k != "Health"])'; }

@@ -223,11 +223,16 @@ make_repo() {
   [ "$status" -eq 0 ]
   # logs/ is kept as the parent of its exception; cache/ holds none and is left out.
   [ "$(listing "$TMP/out")" = "$(printf '.dockerignore\nhello\nlogs\nlogs/keep.log\nsub\nsub/a')" ]
-  # Changing an ignored file changes nothing: the steps stay cached.
+  # Changing an ignored file changes nothing: the COPY stays cached; a kept one does not.
   echo changed >"$TMP/named/secret"
   run kiln build --progress plain --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out2" "$CTX"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"CACHED"* ]]
+  [[ "$output" == *"#2 CACHED"* ]]
+  echo changed >"$TMP/named/hello"
+  run kiln build --progress plain --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out2" "$CTX"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"#2 CACHED"* ]]
+  [ "$(cat "$TMP/out2/hello")" = changed ]
   # A .dockerignore that cannot be read is an error naming it, not an unfiltered copy.
   printf '!\n' >"$TMP/named/.dockerignore"
   run kiln build -q --build-context extra="$TMP/named" -o "type=local,dest=$TMP/out3" "$CTX"

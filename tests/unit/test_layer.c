@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -109,6 +111,13 @@ pick_writes_parents_only_when_needed (void **state)
   make_file (root, "s", "skip\n", 0644);
   make_file (root, "zk", "keep\n", 0644);
   fchmodat (root, "p1", 0750, 0);
+  /* p4 holds only a socket, which a tar cannot hold: p4 is not written either. */
+  mkdirat (root, "p4", 0755);
+  int sock = socket (AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s/p4/sock", tmpl);
+  assert_int_equal (bind (sock, (struct sockaddr *) &sa, sizeof sa), 0);
+  close (sock);
   struct layer_write_opts o = {.clamp_mtime = -1, .pick = pick_test};
   struct buf out = BUF_INIT;
   struct layer_sink sink = {collect, &out};
