@@ -1,5 +1,6 @@
 /* libFuzzer: --format templates (Go text/template with docker's functions) parsed and run
- * over JSON, alone and through docker's table formatter and tabwriter.  Input: one flag
+ * over JSON, alone, through docker's table formatter and tabwriter, and inspect's
+ * documents (formatter_inspect: docker's map fields sorted first).  Input: one flag
  * byte, the template, a NUL, then the JSON data (optional). */
 /* fuzz-floor: 725: scripts/test fails a run whose final cov is lower.  A 60 s run with the
  * seeds reached 1270-1320 (360k-470k runs); 5 minutes, 1444 and no finding. */
@@ -30,6 +31,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     .missingkey = flags & 1 ? GT_MISSING_ERROR : GT_MISSING_DEFAULT,
     .header_funcs = flags & 2,
     .root_type = flags & 4 ? "*formatter.ContainerContext" : NULL,
+    .json_in_order = flags & 16,
     .max_output = 1 << 16,
     .max_steps = 20000,
   };
@@ -60,6 +62,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
       kiln_err_clear (&err);
       free (text);
+    }
+  if (flags & 32)
+    {
+      /* inspect's own outputs: docker's map fields sorted in place, then the
+       * document as indented JSON and as `-f json` (templates run above, with
+       * json_in_order from flag 16, under the small limits) */
+      json_t *elements = json_pack ("[O]", value ? value : json_null ());
+      struct buf out = BUF_INIT;
+      formatter_inspect (flags & 64 ? "json" : "", elements, &out, &err);
+      kiln_err_clear (&err);
+      buf_free (&out);
+      json_decref (elements);
     }
   json_decref (value);
   return 0;
