@@ -49,6 +49,8 @@ static const struct kiln_command commands[] = {
   {"container-monitor", NULL, cmd_container_monitor_usage, cmd_container_monitor},
   {"volume", "Manage volumes (create, ls, inspect, rm, prune)", cmd_volume_usage, cmd_volume},
   {"images", "List images", cmd_images_usage, cmd_images},
+  {"image", "Manage images (ls, rm, inspect, prune, history, tag, pull, push, import, save, load, build)",
+   cmd_image_usage, cmd_image},
   {"import", "Make an image from a root filesystem (directory or tar)", cmd_import_usage, cmd_import},
   {"inspect", "Show a container's, image's or volume's details as JSON", cmd_inspect_usage, cmd_inspect},
   {"history", "Show how an image was made", cmd_history_usage, cmd_history},
@@ -281,7 +283,7 @@ main (int argc, char **argv)
   int sub_argc = argc - optind;
   char **sub_argv = argv + optind;
   if (cli_wants_help (sub_argc, sub_argv) && strcmp (cmd->name, "debug") != 0 && strcmp (cmd->name, "system") != 0
-      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "create") != 0
+      && strcmp (cmd->name, "container") != 0 && strcmp (cmd->name, "image") != 0 && strcmp (cmd->name, "create") != 0
       && strcmp (cmd->name, "volume") != 0
       && strcmp (cmd->name, "run") != 0 && strcmp (cmd->name, "exec") != 0)
     {

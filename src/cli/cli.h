@@ -74,6 +74,7 @@ json_t *cli_container_config (const char *root, const char *id, struct kiln_err 
 DECLARE_COMMAND (debug);
 DECLARE_COMMAND (import);
 DECLARE_COMMAND (images);
+DECLARE_COMMAND (image);
 DECLARE_COMMAND (inspect);
 DECLARE_COMMAND (history);
 DECLARE_COMMAND (tag);
@@ -138,5 +139,10 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
+/* Removes the images no container was made from: the untagged ones, or with `all`
+ * every one; the tags they had in `untagged`, their ids in `deleted`.  Layers and
+ * blobs stay for image_gc. */
+int cli_images_prune (struct kiln_store *st, bool all, struct strv *untagged, struct strv *deleted,
+                      struct kiln_err *err);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -151,25 +151,12 @@ system_prune (struct kiln_store *st, int argc, char **argv)
   if (net_networks_prune (st, &nets, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &nets);
-  _cleanup_strv_ struct strv ids = STRV_INIT;
-  if (image_list (st, &ids, &err) < 0)
+  _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
+  if (cli_images_prune (st, all, &untagged, &deleted, &err) < 0)
     return cli_fail (&err);
-  size_t removed = 0;
-  for (size_t i = 0; i < ids.n; i++)
-    {
-      struct digest id;
-      if (digest_parse (ids.v[i], &id, &err) < 0)
-        return cli_fail (&err);
-      _cleanup_strv_ struct strv tags = STRV_INIT, users = STRV_INIT;
-      if (image_tags (st, &id, &tags, &err) < 0 || containers_using_image (st, id.str, &users, &err) < 0)
-        return cli_fail (&err);
-      if ((tags.n && !all) || users.n)
-        continue;
-      if (image_delete (st, &id, &err) < 0)
-        return cli_fail (&err);
-      printf ("Deleted: %s\n", id.str);
-      removed++;
-    }
+  for (size_t i = 0; i < deleted.n; i++)
+    printf ("Deleted: %s\n", deleted.v[i]);
+  size_t removed = deleted.n;
   if (cache_records_clear (st, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;

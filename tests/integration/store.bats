@@ -229,6 +229,44 @@ PY
   [[ "$output" != *"<none>"* ]]
 }
 
+@test "kiln image ls|inspect|rm|prune: docker's image group, and image prune's shape" {
+  rootfs "$TMP/root"
+  echo group > "$TMP/root/group"
+  id=$(kiln import "$TMP/root" grp:1)
+  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}' grp)" = "grp:1" ]
+  [ "$(kiln image list -q grp)" = "${id:7:12}" ]
+  [ "$(kiln image inspect -f '{{.Id}}' grp:1)" = "$id" ]
+  run kiln image inspect nosuch
+  [ "$status" -eq 1 ]
+  [ "$(kiln image inspect grp:1)" = "$(kiln inspect --type image grp:1)" ]
+  [[ "$(kiln image prune --help)" == "Usage: kiln image prune"* ]]
+  # A dangling image goes; a tagged one stays unless -a.
+  echo dangling-group > "$TMP/root/dangling"
+  did=$(kiln import "$TMP/root")
+  run kiln image prune -f
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Deleted Images:" ]
+  [[ "$output" == *$'\n'"deleted: $did"$'\n'* ]]
+  [[ "${lines[-1]}" == "Total reclaimed space: "* ]]
+  run kiln image inspect "$did"
+  [ "$status" -eq 1 ]
+  [ "$(kiln image inspect -f '{{.Id}}' grp:1)" = "$id" ]
+  run kiln image prune -f
+  [ "$output" = "Total reclaimed space: 0B" ]
+  kiln tag grp:1 grp:3
+  [ "$(kiln image rm grp:3)" = "Untagged: grp:3" ]
+  # -a: every image no container was made from, its tags untagged first.
+  kiln tag grp:1 grp:2
+  run kiln image prune -a -f
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"untagged: grp:1"$'\n'"untagged: grp:2"* ]]
+  [[ "$output" == *"deleted: $id"* ]]
+  [ -z "$(kiln image ls -q grp)" ]
+  run kiln image nosuch
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'unknown command "nosuch"'* ]]
+}
+
 @test "hostile layer tars are contained or rejected, and nothing outside changes" {
   outside=$TMP/outside
   mkdir -p "$outside"

@@ -1,0 +1,154 @@
+/* cli/cmd_image_group.c — `kiln image …`, docker's image object group (ls, rm, inspect,
+ * prune, history, tag, pull, push, import, save, load, build), and the image half of
+ * prune that `image prune` and `system prune` share. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "image/gc.h"
+#include "image/image.h"
+#include "image/ref.h"
+#include "store/containers.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+
+int
+cli_images_prune (struct kiln_store *st, bool all, struct strv *untagged, struct strv *deleted, struct kiln_err *err)
+{
+  _cleanup_strv_ struct strv ids = STRV_INIT;
+  if (image_list (st, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ids.n; i++)
+    {
+      struct digest id;
+      if (digest_parse (ids.v[i], &id, err) < 0)
+        return -1;
+      _cleanup_strv_ struct strv tags = STRV_INIT, users = STRV_INIT;
+      if (image_tags (st, &id, &tags, err) < 0 || containers_using_image (st, id.str, &users, err) < 0)
+        return -1;
+      /* dangling: no tag; -a: also tagged ones; never one a container was made from */
+      if ((tags.n && !all) || users.n)
+        continue;
+      if (image_delete (st, &id, err) < 0)
+        return -1;
+      for (size_t t = 0; t < tags.n; t++)
+        strv_push (untagged, tags.v[t]);
+      strv_push (deleted, id.str);
+    }
+  return 0;
+}
+
+static const char image_prune_usage[]
+    = "Usage: kiln image prune [-a] [-f]\n"
+      "\n"
+      "Removes dangling (untagged) images that no container was made from, then the layers\n"
+      "and blobs nothing holds any more.\n"
+      "\n"
+      "  -a, --all     every image no container was made from, tagged or not\n"
+      "  -f, --force   do not ask for confirmation\n";
+
+static int
+image_prune (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {"force", no_argument, NULL, 'f'}, {0}};
+  bool all = false, force = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "af", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a': all = true; break;
+      case 'f': force = true; break;
+      default: return cli_usage_error ("image prune", "unknown option");
+      }
+  if (optind < argc)
+    return cli_usage_error ("image prune", "accepts no arguments");
+  if (!force
+      && !cli_confirm (all ? "WARNING! This will remove all images without at least one container associated to them.\n"
+                           : "WARNING! This will remove all dangling images.\n"))
+    return EXIT_OK;
+  struct kiln_err err = {0};
+  _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
+  if (st == NULL || store_lock_exclusive (st, &err) < 0)
+    return cli_fail (&err);
+  _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
+  if (cli_images_prune (st, all, &untagged, &deleted, &err) < 0)
+    return cli_fail (&err);
+  struct gc_stats gs;
+  if (image_gc (st, false, &gs, &err) < 0)
+    return cli_fail (&err);
+  if (deleted.n)
+    {
+      /* docker's shape: lower-case "untagged:" and "deleted:" lines, then a blank line */
+      printf ("Deleted Images:\n");
+      for (size_t i = 0; i < untagged.n; i++)
+        {
+          _cleanup_free_ char *f = ref_familiar (untagged.v[i]);
+          printf ("untagged: %s\n", f);
+        }
+      for (size_t i = 0; i < deleted.n; i++)
+        printf ("deleted: %s\n", deleted.v[i]);
+      printf ("\n");
+    }
+  char sz[32];
+  format_size (gs.bytes, sz);
+  printf ("Total reclaimed space: %s\n", sz);
+  return EXIT_OK;
+}
+
+/* docker's `image inspect` is `inspect --type image`. */
+static int
+image_inspect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  _cleanup_free_ char **args = xcalloc ((size_t) argc + 3, sizeof *args);
+  args[0] = argv[0];
+  args[1] = (char *) "--type";
+  args[2] = (char *) "image";
+  for (int i = 1; i < argc; i++)
+    args[i + 2] = argv[i];
+  optind = 0;
+  return cmd_inspect (ctx, argc + 2, args);
+}
+
+const char cmd_image_usage[]
+    = "Usage: kiln image COMMAND\n"
+      "\n"
+      "Manage images, as docker's image commands:\n"
+      "  ls, list     kiln images          rm, remove   kiln rmi\n"
+      "  inspect      kiln inspect --type image\n"
+      "  prune        remove dangling (-a: all unused) images\n"
+      "  history, tag, pull, push, import, save, load, build\n";
+
+int
+cmd_image (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  static const struct
+  {
+    const char *name;
+    int (*run) (struct kiln_ctx *, int, char **);
+    const char *usage;
+  } subs[] = {
+    {"ls", cmd_images, cmd_images_usage},       {"list", cmd_images, cmd_images_usage},
+    {"rm", cmd_rmi, cmd_rmi_usage},             {"remove", cmd_rmi, cmd_rmi_usage},
+    {"inspect", image_inspect, cmd_inspect_usage}, {"prune", image_prune, image_prune_usage},
+    {"history", cmd_history, cmd_history_usage}, {"tag", cmd_tag, cmd_tag_usage},
+    {"pull", cmd_pull, cmd_pull_usage},         {"push", cmd_push, cmd_push_usage},
+    {"import", cmd_import, cmd_import_usage},   {"save", cmd_save, cmd_save_usage},
+    {"load", cmd_load, cmd_load_usage},         {"build", cmd_build, cmd_build_usage},
+  };
+  if (argc < 2)
+    return cli_usage_error ("image", "expects a command (ls, rm, inspect, prune, history, tag, pull, push, "
+                                     "import, save, load, build)");
+  for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
+    if (strcmp (subs[i].name, argv[1]) == 0)
+      {
+        if (cli_wants_help (argc - 1, argv + 1))
+          return fputs (subs[i].usage, stdout), EXIT_OK;
+        optind = 0;
+        return subs[i].run (ctx, argc - 1, argv + 1);
+      }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    return fputs (cmd_image_usage, stdout), EXIT_OK;
+  return cli_usage_error ("image", "unknown command \"%s\"", argv[1]);
+}
