@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -139,10 +140,21 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
-/* Removes the images no container was made from: the untagged ones, or with `all`
- * every one; the tags they had in `untagged`, their ids in `deleted`.  Layers and
- * blobs stay for image_gc. */
-int cli_images_prune (struct kiln_store *st, bool all, struct strv *untagged, struct strv *deleted,
-                      struct kiln_err *err);
+/* docker's MatchKVList over an image config's labels: every KEY[=VALUE] of `want`
+ * is among them. */
+bool cli_image_labels_match (const struct strv *want, json_t *config);
+/* What an image prune removes: the images no container was made from, untagged ones
+ * only unless `all`; docker's --filter until= (created before; 0: any time),
+ * label=KEY[=VALUE] (all of them) and label!=KEY[=VALUE] (not all of them). */
+struct image_prune_filter
+{
+  bool all;
+  int64_t until_ns;
+  const struct strv *labels, *not_labels; /* NULL: none */
+};
+/* Removes what `f` selects; the tags they had in `untagged`, their ids in `deleted`.
+ * Layers and blobs stay for image_gc. */
+int cli_images_prune (struct kiln_store *st, const struct image_prune_filter *f, struct strv *untagged,
+                      struct strv *deleted, struct kiln_err *err);
 /* Removes every container that is not running; their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);

@@ -234,9 +234,8 @@ image_filter_add (struct image_filters *f, const char *arg, struct kiln_err *err
   return 0;
 }
 
-/* docker's MatchKVList: every label=KEY[=VALUE] is among the image's labels. */
-static bool
-image_labels_match (const struct strv *want, json_t *config)
+bool
+cli_image_labels_match (const struct strv *want, json_t *config)
 {
   json_t *labels = json_object_get (json_object_get (config, "config"), "Labels");
   for (size_t i = 0; i < want->n; i++)
@@ -323,7 +322,7 @@ images_list (struct kiln_ctx *ctx, const char *source, bool quiet, bool digests,
         }
       _cleanup_json_ json_t *summary = image_summary (st, &id, &ii, &err);
       kiln_err_clear (&err);
-      bool labelled = image_labels_match (&filters->label, ii.config);
+      bool labelled = cli_image_labels_match (&filters->label, ii.config);
       image_info_clear (&ii);
       bool tagged = json_array_size (json_object_get (summary, "RepoTags"))
                     || json_array_size (json_object_get (summary, "RepoDigests"));

@@ -267,6 +267,32 @@ PY
   [[ "$output" == *'unknown command "nosuch"'* ]]
 }
 
+@test "image prune --filter until= and label= / label!= select as docker's" {
+  rootfs "$TMP/root"
+  echo f1 > "$TMP/root/f1"
+  yes=$(kiln import -c 'LABEL keep=yes' "$TMP/root" pf:yes)
+  echo f2 > "$TMP/root/f2"
+  no=$(kiln import -c 'LABEL keep=no' "$TMP/root" pf:no)
+  echo f3 > "$TMP/root/f3"
+  old=$(SOURCE_DATE_EPOCH=0 kiln import "$TMP/root" pf:old)
+  run kiln image prune -af --filter label=keep=no
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"deleted: $no"* ]] && [[ "$output" != *"$yes"* ]] && [[ "$output" != *"$old"* ]]
+  # until: only what was created before; pf:yes is new, pf:old is from 1970.
+  run kiln image prune -af --filter until=24h
+  [[ "$output" == *"deleted: $old"* ]] && [[ "$output" != *"$yes"* ]]
+  run kiln image prune -af --filter 'label!=keep=yes'
+  [ "$output" = "Total reclaimed space: 0B" ]
+  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}' pf)" = "pf:yes" ]
+  run kiln image prune -af --filter foo=1
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: Invalid filter 'foo'" ]
+  run kiln image prune -af --filter until=soon
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'failed to parse value as time or duration: "soon"'* ]]
+  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}' pf)" = "pf:yes" ]
+}
+
 @test "hostile layer tars are contained or rejected, and nothing outside changes" {
   outside=$TMP/outside
   mkdir -p "$outside"
