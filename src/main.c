@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "util/buf.h"
 #include "version.h"
 
@@ -151,14 +152,27 @@ cli_force_flag (const char *cmd, int argc, char **argv, bool *force)
 
 int
 cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, const char *warning,
-                 struct kiln_store **st)
+                 struct prune_filter *filter, struct kiln_store **st)
 {
-  bool force;
-  *st = NULL;
-  int rc = cli_force_flag (cmd, argc, argv, &force);
-  if (rc != EXIT_OK || (!force && !cli_confirm (warning)))
-    return rc;
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"filter", required_argument, NULL, 'F'}, {0}};
+  bool force = false;
   struct kiln_err err = {0};
+  int c;
+  *st = NULL;
+  while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    if (c == 'f')
+      force = true;
+    else if (c == 'F' && filter)
+      {
+        if (prune_filter_add (filter, optarg, true, &err) < 0)
+          return cli_fail (&err);
+      }
+    else
+      return cli_usage_error (cmd, "unknown option");
+  if (optind < argc)
+    return cli_usage_error (cmd, "accepts no arguments");
+  if (!force && !cli_confirm (warning))
+    return EXIT_OK;
   if ((*st = cli_open_store (ctx, &err)) == NULL)
     return cli_fail (&err);
   return EXIT_OK;

@@ -122,11 +122,12 @@ bool cli_confirm (const char *warning);
 /* Parses the one option of the commands that take only -f/--force (rm, rmi, prune) into
  * *force: EXIT_OK, or EXIT_USAGE after saying so. */
 int cli_force_flag (const char *cmd, int argc, char **argv, bool *force);
-/* The start of a prune that takes only -f: without -f a yes to `warning`, then the
- * store.  EXIT_OK with *st open; EXIT_OK with *st NULL when not confirmed (nothing
- * to do); else the exit code after saying why. */
+struct prune_filter; /* cli/prune_filter.h */
+/* The start of a prune that takes -f (and --filter into `filter`, when not NULL):
+ * without -f a yes to `warning`, then the store.  EXIT_OK with *st open; EXIT_OK with
+ * *st NULL when not confirmed (nothing to do); else the exit code after saying why. */
 int cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, const char *warning,
-                     struct kiln_store **st);
+                     struct prune_filter *filter, struct kiln_store **st);
 /* A prune's "Deleted WHAT:" block as docker prints it: the ids, then an empty line;
  * nothing when `ids` is empty. */
 void cli_print_deleted (const char *what, const struct strv *ids);
@@ -140,21 +141,12 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 /* The ids of the containers made from an image, running and not. */
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
-/* docker's MatchKVList over an image config's labels: every KEY[=VALUE] of `want`
- * is among them. */
-bool cli_image_labels_match (const struct strv *want, json_t *config);
-/* What an image prune removes: the images no container was made from, untagged ones
- * only unless `all`; docker's --filter until= (created before; 0: any time),
- * label=KEY[=VALUE] (all of them) and label!=KEY[=VALUE] (not all of them). */
-struct image_prune_filter
-{
-  bool all;
-  int64_t until_ns;
-  const struct strv *labels, *not_labels; /* NULL: none */
-};
-/* Removes what `f` selects; the tags they had in `untagged`, their ids in `deleted`.
- * Layers and blobs stay for image_gc. */
-int cli_images_prune (struct kiln_store *st, const struct image_prune_filter *f, struct strv *untagged,
+/* Removes the images no container was made from, untagged ones only unless `all`,
+ * that `f` (NULL: any) selects; the tags they had in `untagged`, their ids in
+ * `deleted`.  Layers and blobs stay for image_gc. */
+int cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *untagged,
                       struct strv *deleted, struct kiln_err *err);
-/* Removes every container that is not running; their ids in `removed`. */
-int cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);
+/* Removes every container that is not running and that `f` (NULL: any) selects;
+ * their ids in `removed`. */
+int cli_containers_prune (struct kiln_store *st, const struct prune_filter *f, struct strv *removed,
+                          struct kiln_err *err);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "cli/containers.h"
 #include "container/config.h"
 #include "container/inspect.h"
@@ -135,8 +136,22 @@ cli_containers_of_image (struct kiln_store *st, const char *image_id, struct str
   return 0;
 }
 
+/* --filter until= and label= of container prune: the container's Created and its
+ * Config.Labels.  A config that cannot be read has no labels. */
+static bool
+container_selected (struct kiln_store *st, const struct prune_filter *f, const struct container_rec *rec)
+{
+  if (f == NULL || (f->until_ns == 0 && f->labels.n == 0 && f->not_labels.n == 0))
+    return true;
+  struct kiln_err err = {0};
+  _cleanup_json_ json_t *config = cli_container_config (store_root (st), rec->id, &err);
+  kiln_err_clear (&err);
+  return prune_filter_selects (f, rec->created, json_object_get (json_object_get (config, "Config"), "Labels"));
+}
+
 int
-cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err)
+cli_containers_prune (struct kiln_store *st, const struct prune_filter *f, struct strv *removed,
+                      struct kiln_err *err)
 {
   struct container_rec *recs;
   size_t n;
@@ -154,7 +169,7 @@ cli_containers_prune (struct kiln_store *st, struct strv *removed, struct kiln_e
       struct container_state s;
       if (container_state_get_locked (store_root (st), recs[i].id, &s, err) < 0)
         ret = -1;
-      else if (!container_state_live (&s))
+      else if (!container_state_live (&s) && container_selected (st, f, &recs[i]))
         {
           if ((ret = containers_remove (st, recs[i].id, err)) == 0)
             strv_push (removed, recs[i].id);
@@ -170,13 +185,18 @@ static int
 container_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
   _cleanup_store_ struct kiln_store *st = NULL;
+  struct prune_filter filter = {0};
   int rc = cli_prune_begin (ctx, "container prune", argc, argv, "WARNING! This will remove all stopped containers.\n",
-                            &st);
+                            &filter, &st);
   if (st == NULL)
-    return rc;
+    {
+      prune_filter_clear (&filter);
+      return rc;
+    }
   struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
-  rc = cli_containers_prune (st, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
+  rc = cli_containers_prune (st, &filter, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
+  prune_filter_clear (&filter);
   cli_print_deleted ("Containers", &removed);
   printf ("Total reclaimed space: 0B\n");
   return rc;
@@ -202,7 +222,8 @@ const char cmd_container_usage[]
       "\n"
       "  ls|ps|list [-a] [-q] [--no-trunc] [-n N] [-l]    create    run     start [-a]\n"
       "  stop [-t N]    kill [-s SIG]    rm [-f]    wait    logs [-f] [--tail N] [-t]\n"
-      "  inspect CONTAINER...    prune [-f]    cp    diff    export    commit    rename\n"
+      "  inspect CONTAINER...    prune [-f] [--filter until=TIME|label=K[=V]|label!=K[=V]]\n"
+      "  cp    diff    export    commit    rename\n"
       "  stats [--no-stream] [-a]    top C [ps OPTIONS]    pause C...    unpause C...\n"
       "  exec [-d] [-i] [-u U] [-w D] [-e K=V] CONTAINER CMD...\n";
 

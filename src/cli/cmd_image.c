@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "cli/containers.h"
 #include "container/changes.h"
 #include "container/health.h"
@@ -234,21 +235,6 @@ image_filter_add (struct image_filters *f, const char *arg, struct kiln_err *err
   return 0;
 }
 
-bool
-cli_image_labels_match (const struct strv *want, json_t *config)
-{
-  json_t *labels = json_object_get (json_object_get (config, "config"), "Labels");
-  for (size_t i = 0; i < want->n; i++)
-    {
-      const char *eq = strchr (want->v[i], '=');
-      _cleanup_free_ char *k = xstrndup (want->v[i], eq ? (size_t) (eq - want->v[i]) : strlen (want->v[i]));
-      const char *have = json_string_value (json_object_get (labels, k));
-      if (have == NULL || (eq && strcmp (have, eq + 1) != 0))
-        return false;
-    }
-  return true;
-}
-
 int
 cmd_images (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -322,7 +308,7 @@ images_list (struct kiln_ctx *ctx, const char *source, bool quiet, bool digests,
         }
       _cleanup_json_ json_t *summary = image_summary (st, &id, &ii, &err);
       kiln_err_clear (&err);
-      bool labelled = cli_image_labels_match (&filters->label, ii.config);
+      bool labelled = labels_match_all (&filters->label, json_object_get (json_object_get (ii.config, "config"), "Labels"));
       image_info_clear (&ii);
       bool tagged = json_array_size (json_object_get (summary, "RepoTags"))
                     || json_array_size (json_object_get (summary, "RepoDigests"));

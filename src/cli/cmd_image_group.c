@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <stdint.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "container/logtime.h"
 #include "image/gc.h"
 #include "image/image.h"
@@ -16,36 +17,31 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 
-/* The filters beyond dangling: the image's created time and its labels. */
+/* --filter until= and label=: the image's own created time (docker compares it; an
+ * image without one is never "before") and its config's labels. */
 static int
-filters_keep (const struct image_prune_filter *f, struct kiln_store *st, const struct digest *id, bool *keep,
-              struct kiln_err *err)
+image_selected (const struct prune_filter *f, struct kiln_store *st, const struct digest *id, bool *selected,
+                struct kiln_err *err)
 {
-  *keep = false;
-  if (f->until_ns == 0 && (f->labels == NULL || f->labels->n == 0) && (f->not_labels == NULL || f->not_labels->n == 0))
+  *selected = true;
+  if (f == NULL || (f->until_ns == 0 && f->labels.n == 0 && f->not_labels.n == 0))
     return 0;
   struct image_info ii = {0};
   if (image_load (st, id, &ii, err) < 0)
     return -1;
-  if (f->until_ns)
-    {
-      /* docker compares the image's own created time; none or unreadable: kept */
-      const char *created = json_string_value (json_object_get (ii.config, "created"));
-      int64_t ns;
-      struct kiln_err ignored = {0};
-      *keep = created == NULL || log_time_parse (created, 0, &ns, &ignored) < 0 || ns >= f->until_ns;
-      kiln_err_clear (&ignored);
-    }
-  if (!*keep && f->labels && f->labels->n)
-    *keep = !cli_image_labels_match (f->labels, ii.config);
-  if (!*keep && f->not_labels && f->not_labels->n)
-    *keep = cli_image_labels_match (f->not_labels, ii.config);
+  const char *created = json_string_value (json_object_get (ii.config, "created"));
+  int64_t ns = INT64_MAX;
+  struct kiln_err ignored = {0};
+  if (created == NULL || log_time_parse (created, 0, &ns, &ignored) < 0)
+    ns = INT64_MAX;
+  kiln_err_clear (&ignored);
+  *selected = prune_filter_selects (f, ns, json_object_get (json_object_get (ii.config, "config"), "Labels"));
   image_info_clear (&ii);
   return 0;
 }
 
 int
-cli_images_prune (struct kiln_store *st, const struct image_prune_filter *f, struct strv *untagged,
+cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *untagged,
                   struct strv *deleted, struct kiln_err *err)
 {
   _cleanup_strv_ struct strv ids = STRV_INIT;
@@ -60,12 +56,12 @@ cli_images_prune (struct kiln_store *st, const struct image_prune_filter *f, str
       if (image_tags (st, &id, &tags, err) < 0 || containers_using_image (st, id.str, &users, err) < 0)
         return -1;
       /* dangling: no tag; -a: also tagged ones; never one a container was made from */
-      if ((tags.n && !f->all) || users.n)
+      if ((tags.n && !all) || users.n)
         continue;
-      bool keep;
-      if (filters_keep (f, st, &id, &keep, err) < 0)
+      bool selected;
+      if (image_selected (f, st, &id, &selected, err) < 0)
         return -1;
-      if (keep)
+      if (!selected)
         continue;
       if (image_delete (st, &id, err) < 0)
         return -1;
@@ -87,30 +83,6 @@ static const char image_prune_usage[]
       "      --filter F   until=TIME (created before: 24h, 2026-12-01, a Unix time), label=K[=V]\n"
       "                   (has it), label!=K[=V] (has it not); several filters all apply\n";
 
-/* One --filter of image prune, as docker's daemon takes them. */
-static int
-prune_filter_add (const char *kv, int64_t now_ns, struct image_prune_filter *f, struct strv *labels,
-                  struct strv *not_labels, struct kiln_err *err)
-{
-  const char *eq = strchr (kv, '=');
-  size_t kl = eq ? (size_t) (eq - kv) : strlen (kv);
-  if (eq == NULL)
-    return kiln_err_set (err, KILN_EINVAL, "bad format of filter (expected name=value)");
-  if (kl == 5 && strncmp (kv, "until", 5) == 0)
-    {
-      if (log_time_parse (eq + 1, now_ns, &f->until_ns, err) < 0)
-        return -1;
-      if (f->until_ns == 0)
-        f->until_ns = 1; /* "0": the epoch itself, not "no filter" */
-      return 0;
-    }
-  if (kl == 6 && strncmp (kv, "label!", 6) == 0)
-    return strv_push (not_labels, eq + 1), 0;
-  if (kl == 5 && strncmp (kv, "label", 5) == 0)
-    return strv_push (labels, eq + 1), 0;
-  return kiln_err_set (err, KILN_EINVAL, "Invalid filter '%.*s'", (int) kl, kv);
-}
-
 static int
 image_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -118,39 +90,32 @@ image_prune (struct kiln_ctx *ctx, int argc, char **argv)
                                        {"force", no_argument, NULL, 'f'},
                                        {"filter", required_argument, NULL, 'F'},
                                        {0}};
-  bool force = false;
-  struct image_prune_filter filter = {0};
-  _cleanup_strv_ struct strv labels = STRV_INIT, not_labels = STRV_INIT;
-  struct timespec now;
-  clock_gettime (CLOCK_REALTIME, &now);
-  int64_t now_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+  bool force = false, all = false;
+  struct prune_filter filter __attribute__ ((cleanup (prune_filter_clear))) = {0};
   struct kiln_err err = {0};
   int c;
   while ((c = getopt_long (argc, argv, "af", opts, NULL)) != -1)
     switch (c)
       {
-      case 'a': filter.all = true; break;
+      case 'a': all = true; break;
       case 'f': force = true; break;
       case 'F':
-        if (prune_filter_add (optarg, now_ns, &filter, &labels, &not_labels, &err) < 0)
+        if (prune_filter_add (&filter, optarg, true, &err) < 0)
           return cli_fail (&err);
         break;
       default: return cli_usage_error ("image prune", "unknown option");
       }
   if (optind < argc)
     return cli_usage_error ("image prune", "accepts no arguments");
-  filter.labels = &labels;
-  filter.not_labels = &not_labels;
   if (!force
-      && !cli_confirm (filter.all
-                           ? "WARNING! This will remove all images without at least one container associated to them.\n"
+      && !cli_confirm (all ? "WARNING! This will remove all images without at least one container associated to them.\n"
                            : "WARNING! This will remove all dangling images.\n"))
     return EXIT_OK;
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL || store_lock_exclusive (st, &err) < 0)
     return cli_fail (&err);
   _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
-  if (cli_images_prune (st, &filter, &untagged, &deleted, &err) < 0)
+  if (cli_images_prune (st, all, &filter, &untagged, &deleted, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;
   if (image_gc (st, false, &gs, &err) < 0)

@@ -296,7 +296,7 @@ network_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
   _cleanup_store_ struct kiln_store *st = NULL;
   int rc = cli_prune_begin (ctx, "network prune", argc, argv,
-                            "WARNING! This will remove all custom networks not used by at least one container.\n", &st);
+                            "WARNING! This will remove all custom networks not used by at least one container.\n", NULL, &st);
   if (st == NULL)
     return rc;
   struct kiln_err err = {0};

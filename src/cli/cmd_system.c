@@ -143,7 +143,7 @@ system_prune (struct kiln_store *st, int argc, char **argv)
     return cli_fail (&err);
   /* Stopped containers first: the images they held may go next. */
   _cleanup_strv_ struct strv gone = STRV_INIT;
-  if (cli_containers_prune (st, &gone, &err) < 0)
+  if (cli_containers_prune (st, NULL, &gone, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Containers", &gone);
   /* Then the networks nobody is on, as docker's system prune. */
@@ -152,7 +152,7 @@ system_prune (struct kiln_store *st, int argc, char **argv)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &nets);
   _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
-  if (cli_images_prune (st, &(struct image_prune_filter){.all = all}, &untagged, &deleted, &err) < 0)
+  if (cli_images_prune (st, all, NULL, &untagged, &deleted, &err) < 0)
     return cli_fail (&err);
   for (size_t i = 0; i < deleted.n; i++)
     printf ("Deleted: %s\n", deleted.v[i]);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "container/mounts.h"
 #include "container/names.h"
 #include "image/image.h"
@@ -30,7 +31,8 @@ const char cmd_volume_usage[]
       "  rm [-f] NAME...                             a volume a container uses is refused\n"
       "  prune [-f] [-a]                             remove anonymous volumes no container uses\n"
       "                                              (-a: every volume no container uses),\n"
-      "                                              as docker 23 and later\n";
+      "                                              as docker 23 and later; --filter\n"
+      "                                              label=K[=V] / label!=K[=V] keep to those\n";
 
 #define VOLUME_TYPE "*formatter.volumeContext"
 
@@ -444,12 +446,23 @@ volume_rm (struct kiln_store *st, int argc, char **argv)
 static int
 volume_prune (struct kiln_store *st, int argc, char **argv)
 {
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"all", no_argument, NULL, 'a'}, {0}};
+  static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+                                       {"all", no_argument, NULL, 'a'},
+                                       {"filter", required_argument, NULL, 'F'},
+                                       {0}};
   bool force = false, all = false;
+  struct prune_filter filter __attribute__ ((cleanup (prune_filter_clear))) = {0};
+  struct kiln_err err = {0};
   int c;
   while ((c = getopt_long (argc, argv, "fa", opts, NULL)) != -1)
     if (c == 'f' || c == 'a')
       *(c == 'f' ? &force : &all) = true;
+    else if (c == 'F')
+      {
+        /* docker's volume prune takes label filters, not until= */
+        if (prune_filter_add (&filter, optarg, false, &err) < 0)
+          return cli_fail (&err);
+      }
     else
       return cli_usage_error ("volume prune", "unknown option");
   if (optind != argc)
@@ -458,7 +471,6 @@ volume_prune (struct kiln_store *st, int argc, char **argv)
                                   : "WARNING! This will remove anonymous local volumes not used by at least one "
                                     "container.\n"))
     return EXIT_OK;
-  struct kiln_err err = {0};
   struct volume_rec *v;
   size_t n;
   if (store_lock_shared (st, &err) < 0 || volumes_list (st, &v, &n, &err) < 0)
@@ -468,7 +480,7 @@ volume_prune (struct kiln_store *st, int argc, char **argv)
   int rc = EXIT_OK;
   for (size_t i = 0; i < n; i++)
     {
-      if (!all && !v[i].anonymous)
+      if ((!all && !v[i].anonymous) || !prune_filter_selects (&filter, 0, v[i].labels))
         continue;
       uint64_t size = 0;
       volumes_size (st, v[i].name, &size);

@@ -436,3 +436,37 @@ PY
   [ "$(kiln cp cv1:/data/two - | tar -xO)" = two ]
   kiln rm -f -v cv1 >/dev/null
 }
+
+@test "container prune and volume prune --filter: until=, label=, label!= select as docker's" {
+  kiln run --name pr-a --label prune=a busybox true
+  kiln run --name pr-b --label prune=b busybox true
+  id_a=$(kiln inspect -f '{{.Id}}' pr-a)
+  run kiln container prune -f --filter label=prune=a
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Deleted Containers:" ]
+  [ "${lines[1]}" = "$id_a" ]
+  # Everything else stays: pr-b, and the file's own stopped containers.
+  [ "$(names -a --filter name=pr-)" = "pr-b " ]
+  run kiln container prune -f --filter until=1h --filter label=prune
+  [ "$output" = "Total reclaimed space: 0B" ]
+  [ "$(names -a --filter name=pr-)" = "pr-b " ]
+  run kiln container prune -f --filter until=soon
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'failed to parse value as time or duration: "soon"'* ]]
+  run kiln container prune -f --filter color=red
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: Invalid filter 'color'" ]
+  kiln rm pr-b >/dev/null
+  [ -n "$(names -a --filter name=ex3)" ]
+  # volume prune: labels, not until= (docker refuses it there too).
+  kiln volume create --label keep=no pv-no >/dev/null
+  kiln volume create --label keep=yes pv-yes >/dev/null
+  run kiln volume prune -a -f --filter 'label!=keep=yes' --filter label=keep
+  [ "${lines[0]}" = "Deleted Volumes:" ]
+  [ "${lines[1]}" = "pv-no" ]
+  [ "$(kiln volume ls -q --filter name=pv-)" = "pv-yes" ]
+  run kiln volume prune -a -f --filter until=1h
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: Invalid filter 'until'" ]
+  kiln volume rm pv-yes >/dev/null
+}
