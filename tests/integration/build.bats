@@ -27,7 +27,7 @@ executed() { grep -c ' DONE ' <<<"$1" || true; }
   [ "$(cfg cfg:1 'sorted(c["ExposedPorts"])')" = '["53/udp", "8080/tcp"]' ]
   [ "$(cfg cfg:1 'c["Volumes"]')" = '{"/data": {}}' ]
   [ "$(cfg cfg:1 '[c["Entrypoint"], c["Cmd"], c["Shell"], c["OnBuild"]]')" = '[["/bin/echo"], ["hello"], ["/bin/sh", "-ec"], ["RUN echo child"]]' ]
-  [ "$(cfg cfg:1 'c["Healthcheck"]')" = '{"Interval": 5000000000, "Retries": 4, "Test": ["CMD-SHELL", "wget -q -O- localhost || exit 1"], "Timeout": 2000000000}' ]
+  [ "$(cfg cfg:1 'c["Healthcheck"]')" = '{"Test": ["CMD-SHELL", "wget -q -O- localhost || exit 1"], "Interval": 5000000000, "Timeout": 2000000000, "Retries": 4}' ]
   [ "$(cfg cfg:1 'i["Author"]')" = '"kiln tests"' ]
   # Only the two WORKDIRs made layers (their directories); config steps made none.
   [ "$(cfg cfg:1 'len(i["RootFS"]["Layers"])')" = 3 ]
