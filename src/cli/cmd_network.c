@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "net/net.h"
 #include "net/network.h"
 #include "store/networks.h"
@@ -56,7 +57,7 @@ const char cmd_network_usage[]
       "  ls [-q] [--no-trunc] [--format F] [--filter name=|id=|driver=|label=|type=custom|builtin]\n"
       "  inspect [-f F] NETWORK...\n"
       "  rm NETWORK...\n"
-      "  prune [-f]\n"
+      "  prune [-f] [--filter until=TIME|label=K[=V]|label!=K[=V]]\n"
       "  connect [--alias A]... [--ip IP] NETWORK CONTAINER   (a running one gets the next ethN at once)\n"
       "  disconnect [-f] NETWORK CONTAINER\n";
 
@@ -291,17 +292,26 @@ network_rm (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
+/* --filter until= and label= of network prune: its Created and its Labels. */
+static bool
+network_selected (void *arg, const struct net_rec *r)
+{
+  return prune_filter_selects (arg, r->created, json_object_get (r->config, "Labels"));
+}
+
 static int
 network_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
   _cleanup_store_ struct kiln_store *st = NULL;
+  struct prune_filter filter __attribute__ ((cleanup (prune_filter_clear))) = {0};
   int rc = cli_prune_begin (ctx, "network prune", argc, argv,
-                            "WARNING! This will remove all custom networks not used by at least one container.\n", NULL, &st);
+                            "WARNING! This will remove all custom networks not used by at least one container.\n",
+                            &filter, &st);
   if (st == NULL)
     return rc;
   struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
-  if (net_networks_prune (st, &removed, &err) < 0)
+  if (net_networks_prune (st, network_selected, &filter, &removed, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &removed);
   return EXIT_OK;

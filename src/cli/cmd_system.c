@@ -148,7 +148,7 @@ system_prune (struct kiln_store *st, int argc, char **argv)
   cli_print_deleted ("Containers", &gone);
   /* Then the networks nobody is on, as docker's system prune. */
   _cleanup_strv_ struct strv nets = STRV_INIT;
-  if (net_networks_prune (st, &nets, &err) < 0)
+  if (net_networks_prune (st, NULL, NULL, &nets, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &nets);
   _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;

@@ -277,7 +277,8 @@ net_network_remove (struct kiln_store *st, const struct net_rec *r, struct kiln_
 }
 
 int
-net_networks_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err)
+net_networks_prune (struct kiln_store *st, bool (*selects) (void *arg, const struct net_rec *r), void *arg,
+                    struct strv *removed, struct kiln_err *err)
 {
   struct net_rec *nets = NULL;
   size_t n = 0;
@@ -286,7 +287,7 @@ net_networks_prune (struct kiln_store *st, struct strv *removed, struct kiln_err
   int ret = 0;
   for (size_t i = 0; i < n && ret == 0; i++)
     {
-      if (predefined_name (nets[i].name) || in_use (st, nets[i].id))
+      if (predefined_name (nets[i].name) || (selects && !selects (arg, &nets[i])) || in_use (st, nets[i].id))
         continue;
       net_bridge_drop_idle (st, nets[i].id);
       if ((ret = networks_remove (st, nets[i].id, err)) == 0)

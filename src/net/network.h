@@ -34,5 +34,7 @@ json_t *net_network_header (void);
 /* Removes a user network; a predefined one, or one with containers on it, is
  * refused with docker's message. */
 int net_network_remove (struct kiln_store *st, const struct net_rec *r, struct kiln_err *err);
-/* Every user network no container uses: removed, their names in `removed`. */
-int net_networks_prune (struct kiln_store *st, struct strv *removed, struct kiln_err *err);
+/* Every user network no container uses and `selects` (NULL: any) chooses: removed,
+ * their names in `removed`. */
+int net_networks_prune (struct kiln_store *st, bool (*selects) (void *arg, const struct net_rec *r), void *arg,
+                        struct strv *removed, struct kiln_err *err);

@@ -437,7 +437,7 @@ PY
   kiln rm -f -v cv1 >/dev/null
 }
 
-@test "container prune and volume prune --filter: until=, label=, label!= select as docker's" {
+@test "container, volume and network prune --filter: until=, label=, label!= select as docker's" {
   kiln run --name pr-a --label prune=a busybox true
   kiln run --name pr-b --label prune=b busybox true
   id_a=$(kiln inspect -f '{{.Id}}' pr-a)
@@ -469,4 +469,14 @@ PY
   [ "$status" -eq 1 ]
   [ "$output" = "kiln: Invalid filter 'until'" ]
   kiln volume rm pv-yes >/dev/null
+  # network prune: until= and labels too.
+  kiln network create --label p=a pn-a >/dev/null
+  kiln network create --label p=b pn-b >/dev/null
+  run kiln network prune -f --filter label=p=a
+  [ "${lines[0]}" = "Deleted Networks:" ]
+  [ "${lines[1]}" = "pn-a" ]
+  [ "$(kiln network ls --format '{{.Name}}' --filter name=pn-)" = "pn-b" ]
+  run kiln network prune -f --filter until=1h
+  [ -z "$output" ]
+  kiln network rm pn-b >/dev/null
 }
