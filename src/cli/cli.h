@@ -142,10 +142,15 @@ int cli_volume_inspect (struct kiln_store *st, const char *name, struct json_t *
 int cli_containers_of_image (struct kiln_store *st, const char *image_id, struct strv *running, struct strv *stopped,
                              struct kiln_err *err);
 /* Removes the images no container was made from, untagged ones only unless `all`,
- * that `f` (NULL: any) selects; the tags they had in `untagged`, their ids in
- * `deleted`.  Layers and blobs stay for image_gc. */
-int cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *untagged,
-                      struct strv *deleted, struct kiln_err *err);
+ * that `f` (NULL: any) selects.  `report` gets docker's lines, image by image
+ * ("untagged: NAME"..., "deleted: ID"); `*n_deleted` the number removed.  An image
+ * that cannot be removed is named on stderr and skipped, as docker's daemon does.
+ * Layers and blobs stay for image_gc. */
+int cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *report,
+                      size_t *n_deleted, struct kiln_err *err);
+/* A prune's "Deleted Images:" block from cli_images_prune's report (nothing when it
+ * is empty), then nothing else: the caller prints the total. */
+void cli_print_images_report (const struct strv *report);
 /* Removes every container that is not running and that `f` (NULL: any) selects;
  * their ids in `removed`. */
 int cli_containers_prune (struct kiln_store *st, const struct prune_filter *f, struct strv *removed,

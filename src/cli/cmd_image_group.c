@@ -41,35 +41,59 @@ image_selected (const struct prune_filter *f, struct kiln_store *st, const struc
 }
 
 int
-cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *untagged,
-                  struct strv *deleted, struct kiln_err *err)
+cli_images_prune (struct kiln_store *st, bool all, const struct prune_filter *f, struct strv *report,
+                  size_t *n_deleted, struct kiln_err *err)
 {
+  *n_deleted = 0;
   _cleanup_strv_ struct strv ids = STRV_INIT;
   if (image_list (st, &ids, err) < 0)
     return -1;
   for (size_t i = 0; i < ids.n; i++)
     {
       struct digest id;
-      if (digest_parse (ids.v[i], &id, err) < 0)
-        return -1;
       _cleanup_strv_ struct strv tags = STRV_INIT, users = STRV_INIT;
-      if (image_tags (st, &id, &tags, err) < 0 || containers_using_image (st, id.str, &users, err) < 0)
+      bool selected = false;
+      if (digest_parse (ids.v[i], &id, err) < 0 || image_tags (st, &id, &tags, err) < 0
+          || containers_using_image (st, id.str, &users, err) < 0)
         return -1;
       /* dangling: no tag; -a: also tagged ones; never one a container was made from */
       if ((tags.n && !all) || users.n)
         continue;
-      bool selected;
-      if (image_selected (f, st, &id, &selected, err) < 0)
-        return -1;
+      if (image_selected (f, st, &id, &selected, err) < 0 || (selected && image_delete (st, &id, err) < 0))
+        {
+          /* docker's daemon logs such an image and goes on with the others */
+          fprintf (stderr, "kiln: image prune: %s: %s\n", id.str, err->msg);
+          kiln_err_clear (err);
+          continue;
+        }
       if (!selected)
         continue;
-      if (image_delete (st, &id, err) < 0)
-        return -1;
+      _cleanup_buf_ struct buf line = BUF_INIT;
       for (size_t t = 0; t < tags.n; t++)
-        strv_push (untagged, tags.v[t]);
-      strv_push (deleted, id.str);
+        {
+          _cleanup_free_ char *name = ref_familiar (tags.v[t]);
+          buf_reset (&line);
+          buf_printf (&line, "untagged: %s", name);
+          strv_push (report, buf_str (&line));
+        }
+      buf_reset (&line);
+      buf_printf (&line, "deleted: %s", id.str);
+      strv_push (report, buf_str (&line));
+      (*n_deleted)++;
     }
   return 0;
+}
+
+void
+cli_print_images_report (const struct strv *report)
+{
+  if (report->n == 0)
+    return;
+  /* docker's shape: lower-case "untagged:" and "deleted:" lines, then a blank line */
+  printf ("Deleted Images:\n");
+  for (size_t i = 0; i < report->n; i++)
+    printf ("%s\n", report->v[i]);
+  printf ("\n");
 }
 
 static const char image_prune_usage[]
@@ -100,7 +124,17 @@ image_prune (struct kiln_ctx *ctx, int argc, char **argv)
       case 'a': all = true; break;
       case 'f': force = true; break;
       case 'F':
-        if (prune_filter_add (&filter, optarg, true, &err) < 0)
+        /* dangling=false is -a (docker's daemon takes it for image prune only) */
+        if (strncmp (optarg, "dangling=", 9) == 0)
+          {
+            if (strcmp (optarg + 9, "true") != 0 && strcmp (optarg + 9, "false") != 0)
+              {
+                kiln_err_set (&err, KILN_EINVAL, "Invalid filter 'dangling=%s'", optarg + 9);
+                return cli_fail (&err);
+              }
+            all = strcmp (optarg + 9, "false") == 0;
+          }
+        else if (prune_filter_add (&filter, optarg, true, &err) < 0)
           return cli_fail (&err);
         break;
       default: return cli_usage_error ("image prune", "unknown option");
@@ -114,25 +148,14 @@ image_prune (struct kiln_ctx *ctx, int argc, char **argv)
   _cleanup_store_ struct kiln_store *st = cli_open_store (ctx, &err);
   if (st == NULL || store_lock_exclusive (st, &err) < 0)
     return cli_fail (&err);
-  _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
-  if (cli_images_prune (st, all, &filter, &untagged, &deleted, &err) < 0)
+  _cleanup_strv_ struct strv report = STRV_INIT;
+  size_t n_deleted;
+  if (cli_images_prune (st, all, &filter, &report, &n_deleted, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;
   if (image_gc (st, false, &gs, &err) < 0)
     return cli_fail (&err);
-  if (deleted.n)
-    {
-      /* docker's shape: lower-case "untagged:" and "deleted:" lines, then a blank line */
-      printf ("Deleted Images:\n");
-      for (size_t i = 0; i < untagged.n; i++)
-        {
-          _cleanup_free_ char *f = ref_familiar (untagged.v[i]);
-          printf ("untagged: %s\n", f);
-        }
-      for (size_t i = 0; i < deleted.n; i++)
-        printf ("deleted: %s\n", deleted.v[i]);
-      printf ("\n");
-    }
+  cli_print_images_report (&report);
   char sz[32];
   format_size (gs.bytes, sz);
   printf ("Total reclaimed space: %s\n", sz);

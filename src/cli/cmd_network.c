@@ -292,13 +292,6 @@ network_rm (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
-/* --filter until= and label= of network prune: its Created and its Labels. */
-static bool
-network_selected (void *arg, const struct net_rec *r)
-{
-  return prune_filter_selects (arg, r->created, json_object_get (r->config, "Labels"));
-}
-
 static int
 network_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -311,7 +304,7 @@ network_prune (struct kiln_ctx *ctx, int argc, char **argv)
     return rc;
   struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
-  if (net_networks_prune (st, network_selected, &filter, &removed, &err) < 0)
+  if (net_networks_prune (st, prune_filter_selects_network, &filter, &removed, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &removed);
   return EXIT_OK;

@@ -7,6 +7,7 @@
 #include "net/net.h"
 #include "net/network.h"
 #include "cli/cli.h"
+#include "cli/prune_filter.h"
 #include "container/changes.h"
 #include "container/resources.h"
 #include "container/state.h"
@@ -22,9 +23,11 @@ const char cmd_system_usage[]
     = "Usage: kiln system df|prune|check [OPTIONS]\n"
       "\n"
       "  df                       disk used by images, containers, volumes and the build cache\n"
-      "  prune [-a] [-f]          remove stopped containers, untagged images (-a: all images\n"
-      "                           no container uses), unused layers, and leftovers of\n"
-      "                           interrupted work; -f: do not ask\n"
+      "  prune [-a] [-f] [--filter until=|label=|label!=]\n"
+      "                           remove stopped containers, unused networks, untagged images\n"
+      "                           (-a: all images no container uses), unused layers, the build\n"
+      "                           cache (kept with --filter), and leftovers of interrupted\n"
+      "                           work; -f: do not ask\n"
       "  check [--repair]         verify every image's blobs and snapshots, the containers'\n"
       "                           records and directories, and the database; --repair\n"
       "                           removes leftovers (never what an image or container needs)\n"
@@ -116,8 +119,13 @@ system_df (struct kiln_store *st)
 static int
 system_prune (struct kiln_store *st, int argc, char **argv)
 {
-  static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {"force", no_argument, NULL, 'f'}, {0}};
+  static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                       {"force", no_argument, NULL, 'f'},
+                                       {"filter", required_argument, NULL, 'F'},
+                                       {0}};
   bool all = false, force = false;
+  struct prune_filter filter __attribute__ ((cleanup (prune_filter_clear))) = {0};
+  struct kiln_err err = {0};
   int c;
   optind = 0;
   while ((c = getopt_long (argc, argv, "af", opts, NULL)) != -1)
@@ -125,47 +133,52 @@ system_prune (struct kiln_store *st, int argc, char **argv)
       {
       case 'a': all = true; break;
       case 'f': force = true; break;
+      case 'F':
+        if (prune_filter_add (&filter, optarg, true, &err) < 0)
+          return cli_fail (&err);
+        break;
       default: return cli_usage_error ("system prune", "unknown option");
       }
+  bool filtered = filter.until_ns || filter.labels.n || filter.not_labels.n;
   if (!force)
     {
       char warning[256];
       snprintf (warning, sizeof warning,
                 "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
-                "container\n  - %s\n  - unused layers and build cache\n",
+                "container\n  - %s\n  - unused layers%s\n",
                 all ? "all images without at least one container associated to them"
-                    : "all dangling (untagged) images");
+                    : "all dangling (untagged) images",
+                filtered ? "" : " and build cache");
       if (!cli_confirm (warning))
         return EXIT_OK;
     }
-  struct kiln_err err = {0};
   if (store_lock_exclusive (st, &err) < 0)
     return cli_fail (&err);
   /* Stopped containers first: the images they held may go next. */
   _cleanup_strv_ struct strv gone = STRV_INIT;
-  if (cli_containers_prune (st, NULL, &gone, &err) < 0)
+  if (cli_containers_prune (st, &filter, &gone, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Containers", &gone);
   /* Then the networks nobody is on, as docker's system prune. */
   _cleanup_strv_ struct strv nets = STRV_INIT;
-  if (net_networks_prune (st, NULL, NULL, &nets, &err) < 0)
+  if (net_networks_prune (st, prune_filter_selects_network, &filter, &nets, &err) < 0)
     return cli_fail (&err);
   cli_print_deleted ("Networks", &nets);
-  _cleanup_strv_ struct strv untagged = STRV_INIT, deleted = STRV_INIT;
-  if (cli_images_prune (st, all, NULL, &untagged, &deleted, &err) < 0)
+  _cleanup_strv_ struct strv report = STRV_INIT;
+  size_t n_deleted;
+  if (cli_images_prune (st, all, &filter, &report, &n_deleted, &err) < 0)
     return cli_fail (&err);
-  for (size_t i = 0; i < deleted.n; i++)
-    printf ("Deleted: %s\n", deleted.v[i]);
-  size_t removed = deleted.n;
-  if (cache_records_clear (st, &err) < 0)
+  cli_print_images_report (&report);
+  /* The build cache's records have no labels; with a filter they are kept (kiln
+   * does not yet select them by age). */
+  if (!filtered && cache_records_clear (st, &err) < 0)
     return cli_fail (&err);
   struct gc_stats gs;
   if (image_gc (st, false, &gs, &err) < 0)
     return cli_fail (&err);
   char sz[32];
   format_size (gs.bytes, sz);
-  printf ("Deleted %zu images, %llu layers, %llu blobs\nTotal reclaimed space: %s\n", removed,
-          (unsigned long long) gs.snapshots, (unsigned long long) gs.blobs, sz);
+  printf ("Total reclaimed space: %s\n", sz);
   return EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "container/logtime.h"
+#include "store/networks.h"
 #include "util/cleanup.h"
 
 bool
@@ -30,6 +31,8 @@ prune_filter_add (struct prune_filter *f, const char *kv, bool until_ok, struct 
   size_t kl = (size_t) (eq - kv);
   if (until_ok && kl == 5 && strncmp (kv, "until", 5) == 0)
     {
+      if (f->until_ns)
+        return kiln_err_set (err, KILN_EINVAL, "more than one until filter specified");
       struct timespec now;
       clock_gettime (CLOCK_REALTIME, &now);
       if (log_time_parse (eq + 1, (int64_t) now.tv_sec * 1000000000 + now.tv_nsec, &f->until_ns, err) < 0)
@@ -50,7 +53,7 @@ prune_filter_selects (const struct prune_filter *f, int64_t created_ns, const js
 {
   if (f == NULL)
     return true;
-  if (f->until_ns && created_ns >= f->until_ns)
+  if (f->until_ns && created_ns > f->until_ns) /* docker keeps what is After(until) */
     return false;
   if (f->labels.n && !labels_match_all (&f->labels, labels))
     return false;
@@ -65,4 +68,10 @@ prune_filter_clear (struct prune_filter *f)
   strv_free (&f->labels);
   strv_free (&f->not_labels);
   f->until_ns = 0;
+}
+
+bool
+prune_filter_selects_network (void *arg, const struct net_rec *r)
+{
+  return prune_filter_selects (arg, r->created, json_object_get (r->config, "Labels"));
 }

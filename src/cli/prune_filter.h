@@ -27,6 +27,10 @@ int prune_filter_add (struct prune_filter *f, const char *kv, bool until_ok, str
  * or NULL) is one the filters select for removal. */
 bool prune_filter_selects (const struct prune_filter *f, int64_t created_ns, const json_t *labels);
 void prune_filter_clear (struct prune_filter *f);
+/* prune_filter_selects for a network (its Created, its Labels): net_networks_prune's
+ * selector, `arg` the filter. */
+struct net_rec;
+bool prune_filter_selects_network (void *arg, const struct net_rec *r);
 
 /* docker's MatchKVList: every KEY[=VALUE] of `want` is among `labels`. */
 bool labels_match_all (const struct strv *want, const json_t *labels);

@@ -456,7 +456,22 @@ PY
   run kiln container prune -f --filter color=red
   [ "$status" -eq 1 ]
   [ "$output" = "kiln: Invalid filter 'color'" ]
-  kiln rm pr-b >/dev/null
+  # until= a time to come selects what was made before it.
+  id_b=$(kiln inspect -f '{{.Id}}' pr-b)
+  run kiln container prune -f --filter until=2099-01-01T00:00:00Z --filter label=prune=b
+  [ "${lines[1]}" = "$id_b" ]
+  run kiln container prune -f --filter until=1h --filter until=2h
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: more than one until filter specified" ]
+  # system prune takes the same filters: only the labelled container goes.
+  kiln run --name pr-sys --label prune=sys busybox true
+  id_s=$(kiln inspect -f '{{.Id}}' pr-sys)
+  run kiln system prune -f --filter label=prune=sys
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Deleted Containers:" ]
+  [ "${lines[1]}" = "$id_s" ]
+  [[ "${lines[-1]}" == "Total reclaimed space: "* ]]
+  [ -z "$(names -a --filter name=pr-sys)" ]
   [ -n "$(names -a --filter name=ex3)" ]
   # volume prune: labels, not until= (docker refuses it there too).
   kiln volume create --label keep=no pv-no >/dev/null

@@ -223,7 +223,9 @@ PY
   cp "$TMP/cfg.bak" "$KILN_ROOT/blobs/sha256/$cfg"
   run kiln system prune -f
   [ "$status" -eq 0 ]
-  [[ "$output" == *"Deleted: sha256:"* ]]
+  [ "${lines[0]}" = "Deleted Images:" ]
+  [[ "$output" == *$'\n'"deleted: sha256:"* ]]
+  [[ "${lines[-1]}" == "Total reclaimed space: "* ]]
   run kiln images --format '{{.Repository}}'
   [[ "$output" == *keep* ]]
   [[ "$output" != *"<none>"* ]]
@@ -268,6 +270,7 @@ PY
 }
 
 @test "image prune --filter until= and label= / label!= select as docker's" {
+  export KILN_ROOT="$TMP/own-store" # what other tests left does not count here
   rootfs "$TMP/root"
   echo f1 > "$TMP/root/f1"
   yes=$(kiln import -c 'LABEL keep=yes' "$TMP/root" pf:yes)
@@ -277,20 +280,33 @@ PY
   old=$(SOURCE_DATE_EPOCH=0 kiln import "$TMP/root" pf:old)
   run kiln image prune -af --filter label=keep=no
   [ "$status" -eq 0 ]
-  [[ "$output" == *"deleted: $no"* ]] && [[ "$output" != *"$yes"* ]] && [[ "$output" != *"$old"* ]]
+  [ "$output" = "$(printf 'Deleted Images:\nuntagged: pf:no\ndeleted: %s\n\nTotal reclaimed space: %s' "$no" "${lines[-1]#Total reclaimed space: }")" ]
   # until: only what was created before; pf:yes is new, pf:old is from 1970.
   run kiln image prune -af --filter until=24h
-  [[ "$output" == *"deleted: $old"* ]] && [[ "$output" != *"$yes"* ]]
+  [[ "$output" == *"deleted: $old"* ]]
+  [[ "$output" != *"$yes"* ]]
   run kiln image prune -af --filter 'label!=keep=yes'
   [ "$output" = "Total reclaimed space: 0B" ]
-  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}' pf)" = "pf:yes" ]
+  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}')" = "pf:yes" ]
+  # dangling=true is the default, dangling=false is -a (docker's image prune takes it).
+  run kiln image prune -f --filter dangling=true
+  [ "$output" = "Total reclaimed space: 0B" ]
+  run kiln image prune -f --filter dangling=maybe
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: Invalid filter 'dangling=maybe'" ]
   run kiln image prune -af --filter foo=1
   [ "$status" -eq 1 ]
   [ "$output" = "kiln: Invalid filter 'foo'" ]
   run kiln image prune -af --filter until=soon
   [ "$status" -eq 1 ]
   [[ "$output" == *'failed to parse value as time or duration: "soon"'* ]]
-  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}' pf)" = "pf:yes" ]
+  run kiln image prune -af --filter until=1h --filter until=2h
+  [ "$status" -eq 1 ]
+  [ "$output" = "kiln: more than one until filter specified" ]
+  [ "$(kiln image ls --format '{{.Repository}}:{{.Tag}}')" = "pf:yes" ]
+  run kiln image prune -f --filter dangling=false
+  [[ "$output" == *"untagged: pf:yes"$'\n'"deleted: $yes"* ]]
+  [ -z "$(kiln image ls -q)" ]
 }
 
 @test "hostile layer tars are contained or rejected, and nothing outside changes" {
