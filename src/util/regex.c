@@ -74,9 +74,11 @@ tree_size (const char *p)
             {
               char *end;
               long m = strtol (p + i + 1, &end, 10), n = m;
+              if (m < 0 || m > 1000) /* before m + 1: strtol saturates a long run of digits */
+                return -1;
               if (*end == ',')
                 n = isdigit ((unsigned char) end[1]) ? strtol (end + 1, &end, 10) : m + 1;
-              if (*end != '}' || m < 0 || n < 0 || m > 1000 || n > 1000)
+              if (*end != '}' || n < 0 || n > 1000)
                 return -1;
               times = (double) (m > n ? m : n) + 1;
               i = (size_t) (end - p);
