@@ -162,7 +162,7 @@ cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, c
   while ((c = getopt_long (argc, argv, "f", opts, NULL)) != -1)
     if (c == 'f')
       force = true;
-    else if (c == 'F' && filter)
+    else if (c == 'F')
       {
         if (prune_filter_add (filter, optarg, true, &err) < 0)
           return cli_fail (&err);

@@ -123,7 +123,7 @@ bool cli_confirm (const char *warning);
  * *force: EXIT_OK, or EXIT_USAGE after saying so. */
 int cli_force_flag (const char *cmd, int argc, char **argv, bool *force);
 struct prune_filter; /* cli/prune_filter.h */
-/* The start of a prune that takes -f (and --filter into `filter`, when not NULL):
+/* The start of a prune that takes -f and --filter (into `filter`):
  * without -f a yes to `warning`, then the store.  EXIT_OK with *st open; EXIT_OK with
  * *st NULL when not confirmed (nothing to do); else the exit code after saying why. */
 int cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **argv, const char *warning,
@@ -131,6 +131,10 @@ int cli_prune_begin (struct kiln_ctx *ctx, const char *cmd, int argc, char **arg
 /* A prune's "Deleted WHAT:" block as docker prints it: the ids, then an empty line;
  * nothing when `ids` is empty. */
 void cli_print_deleted (const char *what, const struct strv *ids);
+
+/* `container inspect` and `image inspect`: `inspect --type container|image`. */
+int cli_container_inspect_cmd (struct kiln_ctx *ctx, int argc, char **argv);
+int cli_image_inspect_cmd (struct kiln_ctx *ctx, int argc, char **argv);
 
 /* Appends `kiln inspect` of container `ref` to `into`: 1, or 0 when no container
  * has that name, id or id prefix (containers come before images, as in docker). */

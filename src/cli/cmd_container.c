@@ -185,36 +185,17 @@ static int
 container_prune (struct kiln_ctx *ctx, int argc, char **argv)
 {
   _cleanup_store_ struct kiln_store *st = NULL;
-  struct prune_filter filter = {0};
+  struct prune_filter filter __attribute__ ((cleanup (prune_filter_clear))) = {0};
   int rc = cli_prune_begin (ctx, "container prune", argc, argv, "WARNING! This will remove all stopped containers.\n",
                             &filter, &st);
   if (st == NULL)
-    {
-      prune_filter_clear (&filter);
-      return rc;
-    }
+    return rc;
   struct kiln_err err = {0};
   _cleanup_strv_ struct strv removed = STRV_INIT;
   rc = cli_containers_prune (st, &filter, &removed, &err) < 0 ? cli_fail (&err) : EXIT_OK;
-  prune_filter_clear (&filter);
   cli_print_deleted ("Containers", &removed);
   printf ("Total reclaimed space: 0B\n");
   return rc;
-}
-
-/* docker's `container inspect` is `inspect --type container`: the same output (maps
- * sorted, structs in docker's order) and the same -f. */
-static int
-container_inspect (struct kiln_ctx *ctx, int argc, char **argv)
-{
-  _cleanup_free_ char **args = xcalloc ((size_t) argc + 3, sizeof *args);
-  args[0] = argv[0];
-  args[1] = (char *) "--type";
-  args[2] = (char *) "container";
-  for (int i = 1; i < argc; i++)
-    args[i + 2] = argv[i];
-  optind = 0;
-  return cmd_inspect (ctx, argc + 2, args);
 }
 
 const char cmd_container_usage[]
@@ -241,7 +222,7 @@ cmd_container (struct kiln_ctx *ctx, int argc, char **argv)
     {"run", cmd_run, cmd_run_usage},        {"start", cmd_start, cmd_start_usage},
     {"stop", cmd_stop, cmd_stop_usage},     {"kill", cmd_kill, cmd_kill_usage},
     {"rm", cmd_rm, cmd_rm_usage},           {"wait", cmd_wait, cmd_wait_usage},
-    {"logs", cmd_logs, cmd_logs_usage},     {"inspect", container_inspect, cmd_container_usage},
+    {"logs", cmd_logs, cmd_logs_usage},     {"inspect", cli_container_inspect_cmd, cmd_container_usage},
     {"prune", container_prune, cmd_container_usage}, {"restart", cmd_restart, cmd_restart_usage},
     {"attach", cmd_attach, cmd_attach_usage},
     {"cp", cmd_cp, cmd_cp_usage},           {"diff", cmd_diff, cmd_diff_usage},

@@ -510,6 +510,33 @@ cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
   return rc;
 }
 
+/* docker's `container inspect` and `image inspect` are `inspect --type TYPE`: the same
+ * document (maps sorted, structs in docker's order) and the same -f. */
+static int
+inspect_typed (struct kiln_ctx *ctx, const char *type, int argc, char **argv)
+{
+  _cleanup_free_ char **args = xcalloc ((size_t) argc + 3, sizeof *args);
+  args[0] = argv[0];
+  args[1] = (char *) "--type";
+  args[2] = (char *) type;
+  for (int i = 1; i < argc; i++)
+    args[i + 2] = argv[i];
+  optind = 0;
+  return cmd_inspect (ctx, argc + 2, args);
+}
+
+int
+cli_container_inspect_cmd (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  return inspect_typed (ctx, "container", argc, argv);
+}
+
+int
+cli_image_inspect_cmd (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  return inspect_typed (ctx, "image", argc, argv);
+}
+
 /* ---------- history ---------- */
 
 const char cmd_history_usage[] = "Usage: kiln history [--no-trunc] [-q] [--format FORMAT] IMAGE\n"

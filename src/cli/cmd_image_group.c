@@ -162,20 +162,6 @@ image_prune (struct kiln_ctx *ctx, int argc, char **argv)
   return EXIT_OK;
 }
 
-/* docker's `image inspect` is `inspect --type image`. */
-static int
-image_inspect (struct kiln_ctx *ctx, int argc, char **argv)
-{
-  _cleanup_free_ char **args = xcalloc ((size_t) argc + 3, sizeof *args);
-  args[0] = argv[0];
-  args[1] = (char *) "--type";
-  args[2] = (char *) "image";
-  for (int i = 1; i < argc; i++)
-    args[i + 2] = argv[i];
-  optind = 0;
-  return cmd_inspect (ctx, argc + 2, args);
-}
-
 const char cmd_image_usage[]
     = "Usage: kiln image COMMAND\n"
       "\n"
@@ -196,7 +182,7 @@ cmd_image (struct kiln_ctx *ctx, int argc, char **argv)
   } subs[] = {
     {"ls", cmd_images, cmd_images_usage},       {"list", cmd_images, cmd_images_usage},
     {"rm", cmd_rmi, cmd_rmi_usage},             {"remove", cmd_rmi, cmd_rmi_usage},
-    {"inspect", image_inspect, cmd_inspect_usage}, {"prune", image_prune, image_prune_usage},
+    {"inspect", cli_image_inspect_cmd, cmd_inspect_usage}, {"prune", image_prune, image_prune_usage},
     {"history", cmd_history, cmd_history_usage}, {"tag", cmd_tag, cmd_tag_usage},
     {"pull", cmd_pull, cmd_pull_usage},         {"push", cmd_push, cmd_push_usage},
     {"import", cmd_import, cmd_import_usage},   {"save", cmd_save, cmd_save_usage},
